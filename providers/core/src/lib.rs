@@ -1,0 +1,29 @@
+//! `refund-provider`: the contract between the gateway and each payment provider — the
+//! `RefundProvider` trait, money and id types, request/outcome/error/webhook types, the
+//! shared webhook signature scheme, HTTP helpers and (feature `testkit`) the conformance kit.
+
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod money;
+pub mod outcome;
+pub mod provider;
+pub mod request;
+pub mod settings;
+pub mod signature;
+pub mod webhook;
+
+#[cfg(feature = "testkit")]
+pub mod conformance;
+
+pub use error::{FailureCode, ProviderError};
+pub use ids::{is_printable_ascii, IdError, PaymentId, ProviderId, RefundId};
+pub use money::{Currency, MinorUnits, Money, MoneyError};
+pub use outcome::{BreakdownLine, Failure, ProviderRefund, ProviderRefundStatus};
+pub use provider::{validate_against_capabilities, Capabilities, RefundProvider};
+pub use request::{ProviderRefundRequest, RequestInvalid};
+pub use secrecy::{ExposeSecret, SecretString};
+pub use settings::{BuildContext, ConfigProblem, Problems};
+pub use webhook::ProviderWebhook;
+
+pub use async_trait::async_trait;

@@ -1,0 +1,70 @@
+//! What the gateway asks of a provider: one refund, already validated and recorded.
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::{Currency, Money, PaymentId, RefundId};
+
+/// A refund as handed to an adapter. The gateway builds it once, stores it, and hands the
+/// same values to every attempt, so a repeated call after a crash carries the same
+/// `refund_id` and `provider_reference` and the provider can recognise it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderRefundRequest {
+    /// The gateway's refund id.
+    pub refund_id: RefundId,
+    /// The deterministic reference derived from `refund_id` by
+    /// [`crate::RefundProvider::provider_reference`] and stored before the first call.
+    pub provider_reference: String,
+    /// The provider's id of the original payment.
+    pub payment_id: PaymentId,
+    pub currency: Currency,
+    /// `None` asks for a full refund, where the provider supports it.
+    pub amount: Option<Money>,
+    pub reason: Option<String>,
+    /// The wallet user (AuthMS) or the provider's customer.
+    pub customer_id: Option<String>,
+    /// `provider_options.<provider>` of the merchant's request (`Null` when absent). Only
+    /// the adapter knows its shape.
+    pub options: Value,
+    /// When the gateway recorded the refund.
+    pub created_at: OffsetDateTime,
+}
+
+/// Why a request cannot be sent to a provider, found before calling it. The gateway answers
+/// 400 with this code and records nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct RequestInvalid {
+    /// One of the API's 400 codes: `parameter_missing`, `parameter_invalid`,
+    /// `amount_invalid`, `currency_unsupported`, `coupon_partial_refund`.
+    pub code: &'static str,
+    pub message: String,
+    /// The offending request field, e.g. `provider_options.efundpay.bank_detail`.
+    pub param: Option<String>,
+}
+
+impl RequestInvalid {
+    pub fn new(code: &'static str, param: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            param: Some(param.into()),
+        }
+    }
+
+    pub fn missing(param: &str) -> Self {
+        Self::new(
+            "parameter_missing",
+            param,
+            format!("`{param}` is required for this provider"),
+        )
+    }
+
+    pub fn invalid(param: &str, why: impl std::fmt::Display) -> Self {
+        Self::new(
+            "parameter_invalid",
+            param,
+            format!("`{param}` is invalid: {why}"),
+        )
+    }
+}

@@ -1,0 +1,119 @@
+//! Provider configuration helpers: secrets given inline or by environment variable name,
+//! problems reported with their key path, and what every provider section shares.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+/// A configuration problem at a key path, e.g. `providers.authms.token_env`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct ConfigProblem {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigProblem {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What a provider needs from the gateway's configuration besides its own section.
+#[derive(Debug, Clone)]
+pub struct BuildContext {
+    /// Key path of the provider's section, e.g. `providers.efundpay`.
+    pub section: String,
+    /// The gateway's public base URL (for webhook URLs given to providers).
+    pub public_base_url: String,
+}
+
+impl BuildContext {
+    pub fn key(&self, name: &str) -> String {
+        format!("{}.{name}", self.section)
+    }
+
+    /// Resolves a secret given as `<name>` inline or `<name>_env` (the variable's name).
+    /// Exactly one must be given, and the variable must be set and non-empty.
+    pub fn secret(
+        &self,
+        name: &str,
+        inline: Option<&str>,
+        env_var: Option<&str>,
+    ) -> Result<SecretString, ConfigProblem> {
+        match (inline, env_var) {
+            (Some(_), Some(_)) => Err(ConfigProblem::new(
+                self.key(name),
+                format!("give either `{name}` or `{name}_env`, not both"),
+            )),
+            (Some(""), None) => Err(ConfigProblem::new(self.key(name), "must not be empty")),
+            (Some(value), None) => Ok(SecretString::from(value.to_owned())),
+            (None, Some(var)) => match std::env::var(var) {
+                Ok(value) if !value.is_empty() => Ok(SecretString::from(value)),
+                _ => Err(ConfigProblem::new(
+                    self.key(&format!("{name}_env")),
+                    format!("environment variable `{var}` is not set or empty"),
+                )),
+            },
+            (None, None) => Err(ConfigProblem::new(
+                self.key(name),
+                format!("missing: give `{name}_env` (a variable name) or `{name}`"),
+            )),
+        }
+    }
+
+    /// Checks a provider `base_url`: http or https, no trailing slash needed.
+    pub fn base_url(&self, value: &str) -> Result<String, ConfigProblem> {
+        let trimmed = value.trim_end_matches('/');
+        let valid = reqwest::Url::parse(trimmed)
+            .map(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+            .unwrap_or(false);
+        if valid {
+            Ok(trimmed.to_owned())
+        } else {
+            Err(ConfigProblem::new(
+                self.key("base_url"),
+                format!("`{value}` is not an http(s) URL"),
+            ))
+        }
+    }
+
+    /// `timeout_ms`, default 10000, between 1 and 120000.
+    pub fn timeout(&self, timeout_ms: Option<u64>) -> Result<Duration, ConfigProblem> {
+        match timeout_ms {
+            None => Ok(crate::http::DEFAULT_TIMEOUT),
+            Some(ms @ 1..=120_000) => Ok(Duration::from_millis(ms)),
+            Some(_) => Err(ConfigProblem::new(
+                self.key("timeout_ms"),
+                "must be between 1 and 120000",
+            )),
+        }
+    }
+}
+
+/// Collects problems so every one is reported, not just the first.
+#[derive(Debug, Default)]
+pub struct Problems(pub Vec<ConfigProblem>);
+
+impl Problems {
+    /// Keeps the value, or records the problem and yields `None`.
+    pub fn take<T>(&mut self, result: Result<T, ConfigProblem>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(problem) => {
+                self.0.push(problem);
+                None
+            }
+        }
+    }
+
+    pub fn into_result<T>(self, value: Option<T>) -> Result<T, Vec<ConfigProblem>> {
+        match value {
+            Some(value) if self.0.is_empty() => Ok(value),
+            _ => Err(self.0),
+        }
+    }
+}

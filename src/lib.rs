@@ -1,0 +1,1 @@
+//! refund-gateway: one refund API in front of several payment providers.
