@@ -1,1 +1,19 @@
-//! Adapter for efundpay.
+//! `provider-efundpay`: the eFundPay refund adapter (minor units, bearer token, signed
+//! webhooks), its wire types, webhook verifier and (feature `sandbox`) a simulator.
+
+pub mod adapter;
+pub mod config;
+pub mod map;
+pub mod request;
+pub mod webhook;
+pub mod wire;
+
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
+
+pub use adapter::EfundpayProvider;
+pub use config::EfundpaySettings;
+pub use webhook::SIGNATURE_HEADER;
+
+/// The provider id in config, the API and the webhook path (`/v1/webhooks/efundpay`).
+pub const PROVIDER_ID: &str = "efundpay";

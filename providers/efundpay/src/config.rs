@@ -1,0 +1,200 @@
+//! The `[providers.efundpay]` config section and how it becomes an [`EfundpayProvider`].
+
+use refund_provider::{BuildContext, ConfigProblem, ExposeSecret, Problems, SecretString};
+use serde::Deserialize;
+
+use crate::adapter::EfundpayProvider;
+
+/// `[providers.efundpay]`: where eFundPay is, and the credentials to speak to it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EfundpaySettings {
+    /// eFundPay API base URL, e.g. `https://api.efundpay.com` (without `/v4`).
+    pub base_url: Option<String>,
+    /// Bearer token, inline (sandbox only). Give this or `token_env`.
+    pub token: Option<SecretString>,
+    /// Name of the environment variable holding the bearer token.
+    pub token_env: Option<String>,
+    /// Sent as `x-merchant-account-id` on every request, e.g. `default`.
+    pub merchant_account_id: Option<String>,
+    /// Secret of the `eFundPay-Signature` webhook HMAC, inline (sandbox only). Give this or
+    /// `webhook_secret_env`.
+    pub webhook_secret: Option<SecretString>,
+    /// Name of the environment variable holding the webhook secret.
+    pub webhook_secret_env: Option<String>,
+    /// Whole-request timeout in milliseconds (default 10000, at most 120000).
+    pub timeout_ms: Option<u64>,
+}
+
+impl EfundpaySettings {
+    /// Builds the adapter, reporting every problem of the section with its key path.
+    /// The webhook URL given to eFundPay is `{ctx.public_base_url}/v1/webhooks/efundpay`.
+    pub fn build(self, ctx: &BuildContext) -> Result<EfundpayProvider, Vec<ConfigProblem>> {
+        let mut problems = Problems::default();
+        let base_url = match self.base_url.as_deref() {
+            Some(url) => problems.take(ctx.base_url(url)),
+            None => {
+                problems
+                    .0
+                    .push(ConfigProblem::new(ctx.key("base_url"), "missing"));
+                None
+            }
+        };
+        let token = problems.take(ctx.secret(
+            "token",
+            self.token.as_ref().map(|s| s.expose_secret()),
+            self.token_env.as_deref(),
+        ));
+        let merchant_account_id = match self.merchant_account_id.as_deref() {
+            Some(id) if valid_header_value(id) => Some(id.to_owned()),
+            Some(_) => {
+                problems.0.push(ConfigProblem::new(
+                    ctx.key("merchant_account_id"),
+                    "must be 1-255 printable ASCII characters",
+                ));
+                None
+            }
+            None => {
+                problems.0.push(ConfigProblem::new(
+                    ctx.key("merchant_account_id"),
+                    "missing",
+                ));
+                None
+            }
+        };
+        let webhook_secret = problems.take(ctx.secret(
+            "webhook_secret",
+            self.webhook_secret.as_ref().map(|s| s.expose_secret()),
+            self.webhook_secret_env.as_deref(),
+        ));
+        let timeout = problems.take(ctx.timeout(self.timeout_ms));
+        let webhooks_url = webhooks_url(&ctx.public_base_url);
+        let provider = match (
+            base_url,
+            token,
+            merchant_account_id,
+            webhook_secret,
+            timeout,
+        ) {
+            (Some(base_url), Some(token), Some(account), Some(secret), Some(timeout)) => {
+                match EfundpayProvider::new(
+                    &base_url,
+                    token,
+                    &account,
+                    secret,
+                    &webhooks_url,
+                    timeout,
+                ) {
+                    Ok(provider) => Some(provider),
+                    Err(e) => {
+                        problems
+                            .0
+                            .push(ConfigProblem::new(ctx.section.clone(), e.to_string()));
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        problems.into_result(provider)
+    }
+}
+
+/// The URL eFundPay posts refund webhooks to: the gateway's `POST /v1/webhooks/efundpay`.
+pub fn webhooks_url(public_base_url: &str) -> String {
+    format!(
+        "{}/v1/webhooks/{}",
+        public_base_url.trim_end_matches('/'),
+        crate::PROVIDER_ID
+    )
+}
+
+fn valid_header_value(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 255
+        && value
+            .bytes()
+            .all(|b| (0x21..=0x7e).contains(&b) || b == b' ')
+        && value.trim() == value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> BuildContext {
+        BuildContext {
+            section: "providers.efundpay".into(),
+            public_base_url: "http://127.0.0.1:8080/".into(),
+        }
+    }
+
+    fn parse(toml_like: serde_json::Value) -> Result<EfundpaySettings, serde_json::Error> {
+        serde_json::from_value(toml_like)
+    }
+
+    fn keys(problems: &[ConfigProblem]) -> Vec<&str> {
+        problems.iter().map(|p| p.key.as_str()).collect()
+    }
+
+    #[test]
+    fn a_complete_section_with_inline_secrets_builds() {
+        let settings = parse(serde_json::json!({
+            "base_url": "https://api.efundpay.example/",
+            "token": "tok",
+            "merchant_account_id": "default",
+            "webhook_secret": "whsec",
+            "timeout_ms": 5000
+        }))
+        .expect("settings");
+        let provider = settings.build(&ctx()).expect("provider");
+        assert_eq!(
+            provider.webhooks_url(),
+            "http://127.0.0.1:8080/v1/webhooks/efundpay"
+        );
+        assert_eq!(provider.base_url(), "https://api.efundpay.example");
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_key_path() {
+        let settings = parse(serde_json::json!({
+            "token": "tok",
+            "token_env": "EFUNDPAY_TOKEN",
+            "webhook_secret_env": "EFUNDPAY_TEST_SURELY_UNSET_VARIABLE",
+            "timeout_ms": 0
+        }))
+        .expect("settings");
+        let problems = settings.build(&ctx()).expect_err("problems");
+        assert_eq!(
+            keys(&problems),
+            vec![
+                "providers.efundpay.base_url",
+                "providers.efundpay.token",
+                "providers.efundpay.merchant_account_id",
+                "providers.efundpay.webhook_secret_env",
+                "providers.efundpay.timeout_ms",
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(parse(serde_json::json!({"base_url": "https://x", "tokn": "t"})).is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_appear_in_debug_output() {
+        let settings = parse(serde_json::json!({
+            "base_url": "https://api.efundpay.example",
+            "token": "very-secret-token",
+            "merchant_account_id": "default",
+            "webhook_secret": "very-secret-whsec"
+        }))
+        .expect("settings");
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("very-secret"), "{shown}");
+        let provider = settings.build(&ctx()).expect("provider");
+        let shown = format!("{provider:?}");
+        assert!(!shown.contains("very-secret"), "{shown}");
+    }
+}

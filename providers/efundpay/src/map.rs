@@ -1,0 +1,165 @@
+//! From eFundPay's refund object to the gateway's [`ProviderRefund`]: the status table and
+//! the checks that make a malformed answer an error rather than a guess.
+//!
+//! | eFundPay `status` | gateway status | failure code        |
+//! |-------------------|----------------|---------------------|
+//! | `processing`      | `processing`   |                     |
+//! | `succeeded`       | `succeeded`    |                     |
+//! | `failed`          | `failed`       | `provider_failed`   |
+//! | `declined`        | `failed`       | `provider_declined` |
+//! | `voided`          | `canceled`     |                     |
+//! | anything else     | error: we cannot tell what happened |   |
+//!
+//! The callers decide the error kind: `Unknown` for an API answer, `InvalidWebhook` for a
+//! webhook. Nothing here guesses a status for a word it does not know.
+
+use refund_provider::{
+    Currency, Failure, FailureCode, MinorUnits, Money, ProviderRefund, ProviderRefundStatus,
+};
+
+use crate::wire::{Refund, REFUND_OBJECT_TYPE};
+
+/// The gateway status and failure code of an eFundPay status word; `None` for a word the
+/// document does not list.
+pub fn status(word: &str) -> Option<(ProviderRefundStatus, Option<&'static str>)> {
+    match word {
+        "processing" => Some((ProviderRefundStatus::Processing, None)),
+        "succeeded" => Some((ProviderRefundStatus::Succeeded, None)),
+        "failed" => Some((
+            ProviderRefundStatus::Failed,
+            Some(FailureCode::PROVIDER_FAILED),
+        )),
+        "declined" => Some((
+            ProviderRefundStatus::Failed,
+            Some(FailureCode::PROVIDER_DECLINED),
+        )),
+        "voided" => Some((ProviderRefundStatus::Canceled, None)),
+        _ => None,
+    }
+}
+
+/// Maps a refund object; `Err` says why it cannot be trusted.
+pub fn to_provider_refund(refund: &Refund) -> Result<ProviderRefund, String> {
+    if refund.object_type != REFUND_OBJECT_TYPE {
+        return Err(format!(
+            "object type is `{}`, expected `{REFUND_OBJECT_TYPE}`",
+            excerpt(&refund.object_type)
+        ));
+    }
+    if refund.id.is_empty() {
+        return Err("refund id is empty".into());
+    }
+    let (status, failure_code) = status(&refund.status)
+        .ok_or_else(|| format!("unknown refund status `{}`", excerpt(&refund.status)))?;
+    let currency = Currency::parse(&refund.currency)
+        .map_err(|_| format!("unknown currency `{}`", excerpt(&refund.currency)))?;
+    let minor = MinorUnits::new(refund.amount).ok_or_else(|| {
+        format!(
+            "amount {} is not a positive minor-unit count",
+            refund.amount
+        )
+    })?;
+    let failure = failure_code.map(|code| Failure {
+        code: FailureCode::new(code),
+        message: format!("eFundPay reported the refund {}", refund.status),
+    });
+    Ok(ProviderRefund {
+        status,
+        provider_refund_id: Some(refund.id.clone()),
+        provider_reference: Some(refund.external_identifier.clone()),
+        amount: Some(Money::from_minor(minor, currency)),
+        breakdown: Vec::new(),
+        failure,
+        raw_status: refund.status.clone(),
+    })
+}
+
+/// A provider-sent string, shortened for error messages.
+pub(crate) fn excerpt(text: &str) -> String {
+    text.chars().take(64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refund(status: &str) -> Refund {
+        Refund {
+            object_type: "refund".into(),
+            id: "6a1d4e46-14ed-4fe1-a45f-eff4e025d211".into(),
+            transaction_id: "7099948d-7286-47e4-aad8-b68f7eb44591".into(),
+            status: status.into(),
+            currency: "EUR".into(),
+            amount: 1299,
+            reason: "Product return".into(),
+            external_identifier: "rf_0192f5e4c1b87a3e9d5c2f1a0b3c4d5e".into(),
+            transaction_external_identifier: "transaction-12345".into(),
+            created_at: "2013-07-16T19:23:00.000+00:00".into(),
+        }
+    }
+
+    #[test]
+    fn every_documented_status_maps_to_the_design_table() {
+        let table = [
+            ("processing", ProviderRefundStatus::Processing, None),
+            ("succeeded", ProviderRefundStatus::Succeeded, None),
+            (
+                "failed",
+                ProviderRefundStatus::Failed,
+                Some("provider_failed"),
+            ),
+            (
+                "declined",
+                ProviderRefundStatus::Failed,
+                Some("provider_declined"),
+            ),
+            ("voided", ProviderRefundStatus::Canceled, None),
+        ];
+        for (word, expected, code) in table {
+            let mapped = to_provider_refund(&refund(word)).expect(word);
+            assert_eq!(mapped.status, expected, "{word}");
+            assert_eq!(
+                mapped.failure.as_ref().map(|f| f.code.as_str()),
+                code,
+                "{word}"
+            );
+            assert_eq!(mapped.raw_status, word);
+        }
+    }
+
+    #[test]
+    fn the_refund_object_fills_ids_reference_and_exact_amount() {
+        let mapped = to_provider_refund(&refund("succeeded")).expect("mapped");
+        assert_eq!(
+            mapped.provider_refund_id.as_deref(),
+            Some("6a1d4e46-14ed-4fe1-a45f-eff4e025d211")
+        );
+        assert_eq!(
+            mapped.provider_reference.as_deref(),
+            Some("rf_0192f5e4c1b87a3e9d5c2f1a0b3c4d5e")
+        );
+        let amount = mapped.amount.expect("amount");
+        assert_eq!(amount.to_major_string(), "12.99");
+        assert_eq!(amount.currency().code(), "EUR");
+    }
+
+    #[test]
+    fn unknown_words_bad_amounts_and_currencies_are_refused() {
+        for word in ["pending", "SUCCEEDED", "", "refunded"] {
+            assert!(to_provider_refund(&refund(word)).is_err(), "{word}");
+        }
+        for amount in [0, -5] {
+            let mut r = refund("succeeded");
+            r.amount = amount;
+            assert!(to_provider_refund(&r).is_err(), "{amount}");
+        }
+        for currency in ["eur", "ZZZ", ""] {
+            let mut r = refund("succeeded");
+            r.currency = currency.into();
+            assert!(to_provider_refund(&r).is_err(), "{currency}");
+        }
+        let mut r = refund("succeeded");
+        r.object_type = "payment".into();
+        assert!(to_provider_refund(&r).is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! The eFundPay simulator (feature `sandbox`): see Part B.

@@ -1,0 +1,73 @@
+//! Verification and parsing of eFundPay refund webhooks (DESIGN §7; the document names
+//! `webhooks_url` but no signature, so this is our rule):
+//! header `eFundPay-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`,
+//! several `v1` allowed (secret rotation), refused when none matches (constant time) or when
+//! `|now - t| > 300 s`. The body is checked only after the signature: nothing unverified is
+//! parsed, and nothing a sender writes can make this panic.
+
+use http::HeaderMap;
+use refund_provider::signature::{verify_header, SignatureError, DEFAULT_TOLERANCE_SECS};
+use refund_provider::{ProviderError, ProviderWebhook};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::map::{excerpt, to_provider_refund};
+use crate::wire::WebhookEvent;
+
+/// The signature header, as eFundPay spells it (header names are case-insensitive).
+pub const SIGNATURE_HEADER: &str = "eFundPay-Signature";
+
+/// Verifies `body` against any of `secrets` and parses it into a [`ProviderWebhook`].
+pub fn verify(
+    headers: &HeaderMap,
+    body: &[u8],
+    now: OffsetDateTime,
+    secrets: &[&[u8]],
+) -> Result<ProviderWebhook, ProviderError> {
+    let header = match headers.get(SIGNATURE_HEADER) {
+        None => None,
+        Some(value) => Some(value.to_str().map_err(|_| {
+            ProviderError::invalid_webhook(format!("{SIGNATURE_HEADER} is not ASCII"))
+        })?),
+    };
+    verify_header(
+        header,
+        secrets,
+        body,
+        now.unix_timestamp(),
+        DEFAULT_TOLERANCE_SECS,
+    )
+    .map_err(|e| match e {
+        SignatureError::Missing => {
+            ProviderError::invalid_webhook(format!("{SIGNATURE_HEADER} header is missing"))
+        }
+        other => ProviderError::invalid_webhook(format!("{SIGNATURE_HEADER}: {other}")),
+    })?;
+    parse_body(body)
+}
+
+/// Parses a verified body.
+fn parse_body(body: &[u8]) -> Result<ProviderWebhook, ProviderError> {
+    let event: WebhookEvent = serde_json::from_slice(body)
+        .map_err(|e| ProviderError::invalid_webhook(format!("body is not a refund event: {e}")))?;
+    if event.id.is_empty() {
+        return Err(ProviderError::invalid_webhook("event id is empty"));
+    }
+    if event.event_type.is_empty() {
+        return Err(ProviderError::invalid_webhook("event type is empty"));
+    }
+    let occurred_at = OffsetDateTime::parse(&event.created_at, &Rfc3339).map_err(|_| {
+        ProviderError::invalid_webhook(format!(
+            "created_at `{}` is not an ISO 8601 time",
+            excerpt(&event.created_at)
+        ))
+    })?;
+    let refund = to_provider_refund(&event.data)
+        .map_err(|why| ProviderError::invalid_webhook(format!("event data: {why}")))?;
+    Ok(ProviderWebhook {
+        event_id: event.id,
+        event_type: event.event_type,
+        occurred_at: Some(occurred_at),
+        refund,
+    })
+}
