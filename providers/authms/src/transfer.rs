@@ -1,0 +1,238 @@
+//! The `transfer` method: a merchant-funded refund posted as `POST /wallets/transfer` from the
+//! configured source wallet to the customer's, and the double-entry check of its answer.
+//!
+//! A transfer has no original transaction and no `reference_id` field, so the gateway refund
+//! id travels in `description` ("refund rf_…: reason"); the status query finds it there.
+//!
+//! The answer is trusted only if it balances exactly: the source lost exactly the amount
+//! asked, the customer gained exactly that amount, and both legs name that amount. Anything
+//! else is an `Unknown` outcome (money may have moved, but not as asked): the refund stays
+//! pending for the status query and, failing that, for finance.
+
+use refund_provider::{Money, ProviderError, ProviderRefund, ProviderRefundRequest};
+use rust_decimal::Decimal;
+
+use crate::mapping::{parse_decimal, refund_from_transaction, transaction_currency};
+use crate::wire::{TransactionResponse, TransferRequest, TransferResult};
+
+/// The description that carries the gateway refund id: `refund <ref>` or
+/// `refund <ref>: <reason>`.
+pub fn description(reference: &str, reason: Option<&str>) -> String {
+    match reason.filter(|r| !r.is_empty()) {
+        Some(reason) => format!("refund {reference}: {reason}"),
+        None => format!("refund {reference}"),
+    }
+}
+
+impl TransferRequest {
+    /// The transfer body for a validated request: `amount` with exactly the currency's
+    /// exponent of decimals, from the configured source user to the customer.
+    pub fn build(
+        req: &ProviderRefundRequest,
+        from_user_id: &str,
+        to_user_id: &str,
+        amount: &Money,
+    ) -> Self {
+        Self {
+            amount: amount.to_major_string(),
+            from_user_id: from_user_id.to_owned(),
+            to_user_id: to_user_id.to_owned(),
+            description: Some(description(&req.provider_reference, req.reason.as_deref())),
+        }
+    }
+}
+
+/// Checks the double-entry invariant of a transfer answer and maps it to a refund.
+pub fn refund_from_transfer(
+    result: &TransferResult,
+    asked: &Money,
+    reference: &str,
+    message: Option<&str>,
+) -> Result<ProviderRefund, ProviderError> {
+    let violation = |why: String| {
+        ProviderError::unknown(format!(
+            "AuthMS transfer answer violates double entry: {why}"
+        ))
+    };
+    let from = result
+        .from_transaction
+        .as_ref()
+        .ok_or_else(|| violation("no from_transaction".into()))?;
+    let to = result
+        .to_transaction
+        .as_ref()
+        .ok_or_else(|| violation("no to_transaction".into()))?;
+    let currency = asked.currency();
+    for (leg, tx) in [("from", from), ("to", to)] {
+        let leg_currency = transaction_currency(tx, currency)?;
+        if leg_currency != currency {
+            return Err(violation(format!(
+                "{leg}_transaction is in {leg_currency}, {currency} was asked"
+            )));
+        }
+    }
+    let amount = asked.amount();
+    let from_amount = leg_decimal(from, "from_transaction.amount", |t| &t.amount)?;
+    let to_amount = leg_decimal(to, "to_transaction.amount", |t| &t.amount)?;
+    if from_amount != to_amount {
+        return Err(violation(format!(
+            "from_transaction.amount {from_amount} differs from to_transaction.amount {to_amount}"
+        )));
+    }
+    if from_amount != amount {
+        return Err(violation(format!(
+            "the transfer moved {from_amount}, {} was asked",
+            asked.to_major_string()
+        )));
+    }
+    let from_before = leg_decimal(from, "from_transaction.balance_before", |t| {
+        &t.balance_before
+    })?;
+    let from_after = leg_decimal(from, "from_transaction.balance_after", |t| &t.balance_after)?;
+    if from_before - amount != from_after {
+        return Err(violation(format!(
+            "from balance {from_before} - {amount} is not {from_after}"
+        )));
+    }
+    let to_before = leg_decimal(to, "to_transaction.balance_before", |t| &t.balance_before)?;
+    let to_after = leg_decimal(to, "to_transaction.balance_after", |t| &t.balance_after)?;
+    if to_before + amount != to_after {
+        return Err(violation(format!(
+            "to balance {to_before} + {amount} is not {to_after}"
+        )));
+    }
+    if from.status != to.status {
+        return Err(violation(format!(
+            "the legs disagree on the status ({:?} and {:?})",
+            from.status, to.status
+        )));
+    }
+    let mut refund = refund_from_transaction(to, currency, message)?;
+    if refund.provider_reference.is_none()
+        && to
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains(reference))
+    {
+        refund.provider_reference = Some(reference.to_owned());
+    }
+    Ok(refund)
+}
+
+fn leg_decimal(
+    tx: &TransactionResponse,
+    what: &str,
+    field: impl Fn(&TransactionResponse) -> &Option<String>,
+) -> Result<Decimal, ProviderError> {
+    parse_decimal(field(tx).as_deref(), what)
+}
+
+/// True when a transaction found by the status query is the transfer of `reference`.
+pub fn is_transfer_of(tx: &TransactionResponse, reference: &str) -> bool {
+    tx.reference_id.as_deref() == Some(reference)
+        || tx
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains(reference))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use refund_provider::Currency;
+
+    fn leg(amount: &str, before: &str, after: &str) -> TransactionResponse {
+        TransactionResponse {
+            amount: Some(amount.into()),
+            balance_before: Some(before.into()),
+            balance_after: Some(after.into()),
+            currency: Some("CNY".into()),
+            status: Some("completed".into()),
+            id: Some("txn_to".into()),
+            description: Some("refund rf_x: late delivery".into()),
+            ..Default::default()
+        }
+    }
+
+    fn asked(amount: &str) -> Money {
+        Money::parse(amount, Currency::parse("CNY").expect("cny")).expect("money")
+    }
+
+    fn result(from: TransactionResponse, to: TransactionResponse) -> TransferResult {
+        TransferResult {
+            from_transaction: Some(from),
+            from_wallet: None,
+            to_transaction: Some(to),
+            to_wallet: None,
+        }
+    }
+
+    #[test]
+    fn a_balanced_transfer_is_a_refund_of_the_to_leg() {
+        let r = result(
+            leg("100.00", "1000.00", "900.00"),
+            leg("100.00", "900.00", "1000.00"),
+        );
+        let refund = refund_from_transfer(&r, &asked("100.00"), "rf_x", None).expect("balanced");
+        assert_eq!(refund.provider_refund_id.as_deref(), Some("txn_to"));
+        assert_eq!(refund.provider_reference.as_deref(), Some("rf_x"));
+        assert_eq!(refund.amount, Some(asked("100.00")));
+    }
+
+    #[test]
+    fn every_broken_invariant_is_an_unknown_outcome() {
+        let cases = [
+            // from side lost the wrong amount
+            result(
+                leg("100.00", "1000.00", "910.00"),
+                leg("100.00", "0.00", "100.00"),
+            ),
+            // to side gained the wrong amount
+            result(
+                leg("100.00", "1000.00", "900.00"),
+                leg("100.00", "0.00", "100.01"),
+            ),
+            // the two legs name different amounts
+            result(
+                leg("100.00", "1000.00", "900.00"),
+                leg("99.00", "0.00", "99.00"),
+            ),
+            // a balanced transfer of another amount than asked
+            result(
+                leg("90.00", "1000.00", "910.00"),
+                leg("90.00", "0.00", "90.00"),
+            ),
+            // a leg without balances
+            result(
+                leg("100.00", "1000.00", "900.00"),
+                TransactionResponse {
+                    amount: Some("100.00".into()),
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (i, case) in cases.iter().enumerate() {
+            match refund_from_transfer(case, &asked("100.00"), "rf_x", None) {
+                Err(ProviderError::Unknown { cause }) => {
+                    assert!(
+                        cause.contains("double entry") || cause.contains("answer"),
+                        "{cause}"
+                    )
+                }
+                other => panic!("case {i}: expected Unknown, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn descriptions_carry_the_reference_and_the_reason() {
+        assert_eq!(description("rf_1", Some("broken")), "refund rf_1: broken");
+        assert_eq!(description("rf_1", None), "refund rf_1");
+        let tx = TransactionResponse {
+            description: Some(description("rf_1", Some("x"))),
+            ..Default::default()
+        };
+        assert!(is_transfer_of(&tx, "rf_1"));
+        assert!(!is_transfer_of(&tx, "rf_2"));
+    }
+}
