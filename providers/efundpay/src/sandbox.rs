@@ -1,1 +1,247 @@
-//! The eFundPay simulator (feature `sandbox`): see Part B.
+//! The eFundPay simulator (feature `sandbox`): an axum server speaking eFundPay's wire
+//! format, stateful (payments, refunds) and strict (bearer token, merchant account, integer
+//! minor units, field limits, `external_identifier` uniqueness, refunds never exceeding the
+//! payment). It answers `processing`, then moves the refund to its final status and sends a
+//! signed `refund.updated` webhook to the refund's `webhooks_url`.
+//!
+//! Faults come from [`SandboxConfig::faults`], [`Sandbox::set_faults`] or
+//! `POST /_sandbox/faults`; `GET /_sandbox/effects` lists every refund it recorded. The magic
+//! values are in [`magic`] and the crate README.
+
+mod api;
+mod conn;
+mod state;
+mod webhooks;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use conn::{ConnHandle, KillableListener};
+use state::Shared;
+
+/// The sandbox's bearer token (DESIGN §12).
+pub const TOKEN: &str = "sandbox-efundpay-token";
+/// The sandbox's merchant account, expected in `x-merchant-account-id` (DESIGN §12).
+pub const MERCHANT_ACCOUNT_ID: &str = "sandbox-merchant";
+/// The secret the sandbox signs webhooks with (DESIGN §12).
+pub const WEBHOOK_SECRET: &str = "sandbox-efundpay-whsec";
+/// A transaction the sandbox has not seen is a payment of this many minor units, in the
+/// currency of its first refund.
+pub const UNSEEN_PAYMENT_AMOUNT_MINOR: i64 = 1_000_000;
+
+/// Amounts (minor units) and payment ids with a fixed outcome.
+pub mod magic {
+    /// Answered `declined` at once (→ failed, `provider_declined`); no webhook.
+    pub const AMOUNT_DECLINED: i64 = 4040;
+    /// Answered `failed` at once (→ failed, `provider_failed`); no webhook.
+    pub const AMOUNT_FAILED: i64 = 5050;
+    /// Answered `succeeded` at once; no webhook.
+    pub const AMOUNT_SUCCEEDED_AT_ONCE: i64 = 7070;
+    /// Answered `processing`, later `failed` (webhook).
+    pub const AMOUNT_FAILS_LATER: i64 = 6060;
+    /// Answered `processing`, later `voided` (webhook).
+    pub const AMOUNT_VOIDED_LATER: i64 = 8080;
+    /// Answered `processing` and left there: no transition, no webhook.
+    pub const AMOUNT_STAYS_PROCESSING: i64 = 9090;
+    /// Answered 422 `refund_not_allowed`; nothing recorded.
+    pub const AMOUNT_REJECTED: i64 = 4220;
+    /// Answered 500 `internal_error`; nothing recorded.
+    pub const AMOUNT_SERVER_ERROR: i64 = 5001;
+    /// A transaction eFundPay does not know: 404 `transaction_not_found` (create and list).
+    pub const PAYMENT_NOT_FOUND: &str = "pay_not_found";
+    /// Transactions whose id starts with this are QR PromptPay payments: refunds need
+    /// `bank_detail` (422 `bank_detail_required` otherwise).
+    pub const PAYMENT_PROMPTPAY_PREFIX: &str = "promptpay_";
+}
+
+/// Faults to inject. Counters are consumed one per API request (create or list), in the
+/// order `fail_next`, `timeout_next`, `apply_then_hang_next`, `drop_after_apply_next`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Extra latency before every API answer.
+    pub latency_ms: u64,
+    /// Answer the next N requests with 503 without applying them.
+    pub fail_next: u32,
+    /// Hang the next N requests (for `SandboxConfig::hang_ms`) without applying them.
+    pub timeout_next: u32,
+    /// Apply the next N requests, then hang before answering.
+    pub apply_then_hang_next: u32,
+    /// Apply the next N requests, then reset the connection instead of answering.
+    pub drop_after_apply_next: u32,
+    /// Send every webhook twice, with the same event id.
+    pub duplicate_webhooks: bool,
+    /// After the final event, send a stale `processing` event (older `created_at`).
+    pub out_of_order_webhooks: bool,
+    /// Send webhooks at all (refunds still reach their final status when off).
+    pub webhooks_enabled: bool,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            latency_ms: 0,
+            fail_next: 0,
+            timeout_next: 0,
+            apply_then_hang_next: 0,
+            drop_after_apply_next: 0,
+            duplicate_webhooks: false,
+            out_of_order_webhooks: false,
+            webhooks_enabled: true,
+        }
+    }
+}
+
+/// A payment the sandbox starts with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxPayment {
+    /// eFundPay's transaction id.
+    pub id: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// `promptpay` or `thai_mobile_banking` make `bank_detail` required; default `card`.
+    #[serde(default)]
+    pub payment_method: Option<String>,
+}
+
+/// How the simulator behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxConfig {
+    /// Latency before every API answer.
+    pub latency_ms: u64,
+    /// Delay between answering `processing` and the final status (and its webhook).
+    pub webhook_delay_ms: u64,
+    /// Attempts per webhook delivery (a non-2xx answer or a transport error is retried).
+    pub webhook_attempts: u32,
+    /// Wait before the first retry, doubling after each.
+    pub webhook_retry_ms: u64,
+    /// How long `timeout_next` and `apply_then_hang_next` hang.
+    pub hang_ms: u64,
+    /// Faults in force from the start.
+    pub faults: Faults,
+    /// Payments known from the start (others appear on first use, see
+    /// [`UNSEEN_PAYMENT_AMOUNT_MINOR`]).
+    pub payments: Vec<SandboxPayment>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            latency_ms: 0,
+            webhook_delay_ms: 200,
+            webhook_attempts: 4,
+            webhook_retry_ms: 100,
+            hang_ms: 30_000,
+            faults: Faults::default(),
+            payments: Vec::new(),
+        }
+    }
+}
+
+/// A refund the sandbox recorded (accepted or not: `status` says), in creation order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Effect {
+    /// The `external_identifier` (the gateway's provider reference).
+    pub reference: String,
+    /// The transaction id.
+    pub payment_id: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// The refund's current eFundPay status: `processing`, `succeeded`, `failed`,
+    /// `declined` or `voided`.
+    pub status: String,
+    /// eFundPay's refund id.
+    pub refund_id: String,
+    pub reason: String,
+    pub webhooks_url: String,
+    pub created_at: String,
+}
+
+/// One webhook delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    pub event_id: String,
+    /// The refund's status in the event.
+    pub status: String,
+    pub url: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// The receiver's HTTP status, or `None` when it could not be reached.
+    pub answer: Option<u16>,
+}
+
+/// A running simulator; dropping it stops it.
+#[derive(Debug)]
+pub struct Sandbox {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Sandbox {
+    /// Serves the simulator on `listener` until the returned value is dropped.
+    pub async fn start(listener: TcpListener, config: SandboxConfig) -> io::Result<Sandbox> {
+        let addr = listener.local_addr()?;
+        let (shutdown, stopped) = watch::channel(false);
+        let shared = Arc::new(Shared::new(config, stopped.clone())?);
+        let app =
+            api::router(Arc::clone(&shared)).into_make_service_with_connect_info::<ConnHandle>();
+        let mut signal = stopped;
+        tokio::spawn(async move {
+            let server =
+                axum::serve(KillableListener(listener), app).with_graceful_shutdown(async move {
+                    let _ = signal.wait_for(|stop| *stop).await;
+                });
+            if let Err(e) = server.await {
+                tracing::warn!(error = %e, "efundpay sandbox stopped with an error");
+            }
+        });
+        Ok(Sandbox {
+            addr,
+            shared,
+            shutdown,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT` (loopback when bound to an unspecified address).
+    pub fn base_url(&self) -> String {
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{addr}")
+    }
+
+    /// Replaces the faults in force (same effect as `POST /_sandbox/faults`).
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.set_faults(faults);
+    }
+
+    /// The faults in force, with counters as consumed so far.
+    pub fn faults(&self) -> Faults {
+        self.shared.faults()
+    }
+
+    /// Every refund recorded, in creation order, with its current status.
+    pub fn effects(&self) -> Vec<Effect> {
+        self.shared.effects()
+    }
+
+    /// Every webhook delivery attempt so far.
+    pub fn deliveries(&self) -> Vec<WebhookDelivery> {
+        self.shared.deliveries()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // Stops accepting, closes idle connections, wakes hanging answers and pending
+        // webhook tasks.
+        let _ = self.shutdown.send(true);
+    }
+}

@@ -1,0 +1,107 @@
+//! The simulator's second act: after `webhook_delay_ms` a `processing` refund reaches its
+//! final status and a signed `refund.updated` webhook goes to its `webhooks_url`
+//! (`eFundPay-Signature`, secret [`super::WEBHOOK_SECRET`]), retried with doubling waits.
+//! The `duplicate_webhooks` and `out_of_order_webhooks` faults shape what is sent.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use refund_provider::signature::sign_header;
+use time::OffsetDateTime;
+
+use super::state::{event_id, timestamp, Shared, Stored};
+use super::{WebhookDelivery, WEBHOOK_SECRET};
+use crate::webhook::SIGNATURE_HEADER;
+use crate::wire::{WebhookEvent, REFUND_UPDATED};
+
+/// Settles `created` later, and tells its `webhooks_url`.
+pub(crate) fn schedule(shared: Arc<Shared>, created: Stored) {
+    if created.settles_to.is_none() {
+        return;
+    }
+    tokio::spawn(async move {
+        let delay = Duration::from_millis(shared.config.webhook_delay_ms);
+        if !pause(&shared, delay).await {
+            return;
+        }
+        let Some(settled) = shared.settle(&created.refund.id) else {
+            return;
+        };
+        if !settled.faults.webhooks_enabled {
+            return;
+        }
+        let event = WebhookEvent {
+            id: event_id(),
+            event_type: REFUND_UPDATED.into(),
+            created_at: timestamp(OffsetDateTime::now_utc()),
+            data: settled.refund.clone(),
+        };
+        let mut events = vec![event.clone()];
+        if settled.faults.duplicate_webhooks {
+            events.push(event);
+        }
+        if settled.faults.out_of_order_webhooks {
+            // The `processing` news, arriving after the final one.
+            events.push(WebhookEvent {
+                id: event_id(),
+                event_type: REFUND_UPDATED.into(),
+                created_at: created.refund.created_at.clone(),
+                data: created.refund.clone(),
+            });
+        }
+        for event in &events {
+            deliver(&shared, &settled.webhooks_url, event).await;
+        }
+    });
+}
+
+/// Sleeps, or returns `false` when the sandbox stops first.
+async fn pause(shared: &Shared, delay: Duration) -> bool {
+    let mut stopped = shared.stopped.clone();
+    if *stopped.borrow() {
+        return false;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => true,
+        _ = stopped.wait_for(|stop| *stop) => false,
+    }
+}
+
+async fn deliver(shared: &Shared, url: &str, event: &WebhookEvent) {
+    let Ok(body) = serde_json::to_vec(event) else {
+        return;
+    };
+    let attempts = shared.config.webhook_attempts.max(1);
+    let mut wait = Duration::from_millis(shared.config.webhook_retry_ms);
+    for attempt in 1..=attempts {
+        let signature = sign_header(
+            WEBHOOK_SECRET.as_bytes(),
+            OffsetDateTime::now_utc().unix_timestamp(),
+            &body,
+        );
+        let answer = shared
+            .http
+            .post(url)
+            .header(SIGNATURE_HEADER, signature)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .ok()
+            .map(|response| response.status().as_u16());
+        shared.record_delivery(WebhookDelivery {
+            event_id: event.id.clone(),
+            status: event.data.status.clone(),
+            url: url.to_owned(),
+            attempt,
+            answer,
+        });
+        if matches!(answer, Some(200..=299)) || attempt == attempts {
+            return;
+        }
+        if !pause(shared, wait).await {
+            return;
+        }
+        wait = wait.saturating_mul(2);
+    }
+}
