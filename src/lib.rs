@@ -1,1 +1,13 @@
-//! refund-gateway: one refund API in front of several payment providers.
+//! refund-gateway: one refund API in front of several payment providers (see DESIGN.md).
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod metrics;
+pub mod providers;
+pub mod sandbox;
+pub mod routing;
+pub mod startup;
+pub mod state;
+pub mod store;

@@ -1,4 +1,156 @@
-//! The `refund-gateway` command line.
-fn main() {
-    println!("refund-gateway {}", env!("CARGO_PKG_VERSION"));
+//! The `refund-gateway` command line (clap): `serve`, `check-config`, `migrate`, `sandbox`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use refund_gateway::config::{Config, ConfigErrors, EMBEDDED_DEFAULT};
+use refund_gateway::providers::{ProviderRegistry, SandboxMode};
+use refund_gateway::startup::Application;
+use refund_gateway::store::Store;
+
+#[derive(Debug, Parser)]
+#[command(name = "refund-gateway", version, about = "One refund API in front of AuthMS, e-Buy and eFundPay")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway (no --config: config/gateway.toml if present, else the embedded sandbox default).
+    Serve {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Listen address, overriding the config's server.listen.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Check a configuration and report every problem with its key path.
+    CheckConfig {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Apply the database migrations and exit.
+    Migrate {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Run the three provider simulators: AuthMS on PORT, e-Buy on PORT+1, eFundPay on PORT+2.
+    Sandbox {
+        #[arg(long, default_value_t = 9100)]
+        listen_base: u16,
+    },
+}
+
+const DEFAULT_CONFIG_PATH: &str = "config/gateway.toml";
+
+/// The config file to use and a label saying where it came from.
+fn load_config(path: Option<&Path>) -> Result<(Config, String), ConfigErrors> {
+    match path {
+        Some(path) => Ok((Config::from_file(path)?, path.display().to_string())),
+        None if Path::new(DEFAULT_CONFIG_PATH).exists() => Ok((
+            Config::from_file(Path::new(DEFAULT_CONFIG_PATH))?,
+            DEFAULT_CONFIG_PATH.to_owned(),
+        )),
+        None => Ok((Config::from_toml(EMBEDDED_DEFAULT)?, "embedded default".to_owned())),
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve { config, listen } => {
+            init_tracing();
+            let (mut config, source) = load_config(config.as_deref())?;
+            if let Some(listen) = listen {
+                config.server.listen = listen;
+            }
+            let sandbox = config.uses_sandbox();
+            let api_key_hint = sandbox.then(|| "sk_sandbox_demo");
+            let app = Application::build(config).await?;
+            let addr = app.local_addr().context("no local address")?;
+            if sandbox {
+                println!("refund-gateway — SANDBOX (simulated providers, nothing real is refunded)");
+                println!("  config:   {source}");
+                println!("  url:      http://{addr}");
+                if let Some(key) = api_key_hint {
+                    println!("  api key:  {key}   (merchant `demo`, if the config is the default)");
+                }
+                for (provider, url) in app.engine().providers.sandbox_urls() {
+                    println!("  {provider:<9} simulator at {url}");
+                }
+                println!(
+                    "  try:      curl -s -X POST http://{addr}/v1/refunds -H 'Authorization: Bearer sk_sandbox_demo' \\\n              -H 'Content-Type: application/json' -d '{{\"payment_id\":\"pay_1\",\"amount\":\"12.99\",\"currency\":\"EUR\"}}'"
+                );
+            } else {
+                println!("refund-gateway listening on http://{addr} (config: {source})");
+            }
+            app.run_until_stopped().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig { config } => {
+            let (config, source) = match load_config(config.as_deref()) {
+                Ok(found) => found,
+                Err(errors) => {
+                    for problem in &errors.0 {
+                        println!("{}: {}", problem.key, problem.message);
+                    }
+                    println!("{} problem(s) found", errors.0.len());
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let public = config
+                .server
+                .public_base_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", config.server.listen));
+            match ProviderRegistry::build(&config, &public, SandboxMode::CheckOnly).await {
+                Ok(registry) => {
+                    let providers: Vec<String> = registry.ids().map(ToString::to_string).collect();
+                    println!("{source}: OK ({} merchant(s), providers: {})", config.merchants.len(), providers.join(", "));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(problems) => {
+                    for problem in &problems {
+                        println!("{}: {}", problem.key, problem.message);
+                    }
+                    println!("{} problem(s) found", problems.len());
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Migrate { config } => {
+            let (config, _) = load_config(config.as_deref())?;
+            let store = Store::connect(&config.database.url, 1).await?;
+            store.close().await;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sandbox { listen_base } => {
+            init_tracing();
+            refund_gateway::sandbox::run_standalone(listen_base).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

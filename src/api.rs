@@ -1,0 +1,113 @@
+//! The merchant HTTP API (DESIGN §5): routes, and the middleware stack every request passes:
+//! request id (set and echoed as `x-request-id`), tracing, metrics, error rendering in the
+//! API's shape, a last-resort panic guard, a timeout and the 64 KiB body limit.
+
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod openapi;
+pub mod refunds;
+pub mod webhooks;
+
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use error::{ApiError, ErrorCode};
+
+use crate::state::AppState;
+
+/// Largest accepted request body; larger ones are answered `413 body_too_large`.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Bodies up to this size are read whole before a 413 is answered, so a client that sends a
+/// moderately oversized body gets the error instead of a reset connection; beyond it the
+/// request is cut off early.
+pub const HARD_BODY_LIMIT: usize = 1024 * 1024;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The application's router with every layer.
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let panic_metrics = state.engine.metrics.clone();
+    Router::new()
+        .route("/v1/refunds", post(refunds::create_refund).get(refunds::list_refunds))
+        .route("/v1/refunds/{id}", get(refunds::get_refund))
+        .route("/v1/refunds/{id}/events", get(refunds::list_refund_events))
+        .route("/v1/webhooks/{provider}", post(webhooks::provider_webhook))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .fallback(|| async { ApiError::new(ErrorCode::RouteNotFound, "no such route") })
+        // Router::layer wraps every route: the last layer added is the outermost.
+        .layer(RequestBodyLimitLayer::new(HARD_BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
+        .layer(CatchPanicLayer::custom(move |_panic: Box<dyn std::any::Any + Send>| {
+            panic_metrics.panic_caught();
+            tracing::error!("a request handler panicked");
+            ApiError::new(ErrorCode::Internal, "an internal error occurred").into_response()
+        }))
+        .layer(middleware::from_fn_with_state(state.clone(), render_errors))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Renders every error response in the API's shape with the request id, converts axum's and
+/// tower-http's plain rejections, and records request metrics.
+async fn render_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let mut response = next.run(request).await;
+    let status = response.status();
+    if status.is_client_error() || status.is_server_error() {
+        let error = response
+            .extensions_mut()
+            .remove::<ApiError>()
+            .unwrap_or_else(|| ApiError::from_status(status));
+        let (status, _, _) = error.code.describe();
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(request_id = %request_id, "internal error answered");
+        }
+        let mut rendered = Response::new(Body::from(error.body(&request_id)));
+        *rendered.status_mut() = status;
+        rendered
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        for (name, value) in response.headers() {
+            if name != CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+                rendered.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
+        response = rendered;
+    }
+    state
+        .engine
+        .metrics
+        .http_request(&route, &method, response.status().as_u16(), started.elapsed());
+    response
+}

@@ -1,0 +1,108 @@
+//! Extractors that turn requests into typed input or an `ApiError` in the API's shape: the
+//! merchant from its API key, the `Idempotency-Key` header, and a JSON body read with our own
+//! error codes instead of axum's plain-text rejections.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use subtle::ConstantTimeEq;
+
+use super::error::{ApiError, ErrorCode};
+use crate::config::{hash_api_key, MerchantConfig};
+use crate::domain::IdempotencyKey;
+use crate::state::AppState;
+
+/// The authenticated merchant.
+#[derive(Debug, Clone)]
+pub struct MerchantAuth(pub MerchantConfig);
+
+impl FromRequestParts<AppState> for MerchantAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let missing = || ApiError::new(ErrorCode::ApiKeyMissing, "send your API key as `Authorization: Bearer <key>`");
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(missing)?;
+        let value = header.to_str().map_err(|_| ApiError::new(ErrorCode::ApiKeyInvalid, "the API key is invalid"))?;
+        let key = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(missing)?;
+        let presented = hash_api_key(key);
+        // Compare against every merchant in constant time, whichever matches.
+        let mut found = None;
+        for merchant in &state.engine.config.merchants {
+            if bool::from(merchant.api_key_sha256.ct_eq(&presented)) {
+                found = Some(merchant.clone());
+            }
+        }
+        found
+            .map(MerchantAuth)
+            .ok_or_else(|| ApiError::new(ErrorCode::ApiKeyInvalid, "the API key is invalid"))
+    }
+}
+
+/// The optional `Idempotency-Key` header (1-255 printable ASCII).
+#[derive(Debug, Clone)]
+pub struct IdempotencyKeyHeader(pub Option<IdempotencyKey>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(Self(None));
+        };
+        value
+            .to_str()
+            .ok()
+            .and_then(IdempotencyKey::parse)
+            .map(|key| Self(Some(key)))
+            .ok_or_else(|| {
+                ApiError::new(ErrorCode::ParameterInvalid, "Idempotency-Key must be 1-255 printable ASCII characters")
+                    .with_param("Idempotency-Key")
+            })
+    }
+}
+
+/// A JSON object body: `application/json`, at most the body limit, valid UTF-8 JSON.
+#[derive(Debug, Clone)]
+pub struct JsonObject(pub serde_json::Map<String, serde_json::Value>);
+
+impl<S: Send + Sync> FromRequest<S> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::new(ErrorCode::BodyInvalid, "send the body as JSON with `Content-Type: application/json`"));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::from_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+            } else {
+                ApiError::new(ErrorCode::BodyInvalid, "the request body could not be read")
+            }
+        })?;
+        if bytes.len() > super::BODY_LIMIT {
+            return Err(ApiError::from_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE));
+        }
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::new(ErrorCode::BodyInvalid, format!("the body is not valid JSON: {e}"))
+        })?;
+        match value {
+            serde_json::Value::Object(map) => Ok(Self(map)),
+            _ => Err(ApiError::new(ErrorCode::BodyInvalid, "the body must be a JSON object")),
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! `/healthz` (the process is up), `/readyz` (the store answers), `/metrics` (Prometheus).
+
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "up")))]
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// The store is reachable.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "ready"), (status = 503, description = "store_unavailable")))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    if state.engine.store.ping().await {
+        Ok(Json(json!({"status": "ready"})))
+    } else {
+        Err(ApiError::new(ErrorCode::StoreUnavailable, "the store does not answer"))
+    }
+}
+
+/// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text")))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.engine.metrics.render(),
+    )
+}

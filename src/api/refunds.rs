@@ -1,0 +1,322 @@
+//! `POST /v1/refunds`, `GET /v1/refunds/{id}`, `GET /v1/refunds/{id}/events` and
+//! `GET /v1/refunds`: parsing and validating merchant input into engine commands, and
+//! rendering refunds.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use refund_provider::{is_printable_ascii, Currency, Money, PaymentId, RefundId};
+
+use super::error::{ApiError, ErrorCode};
+use super::extract::{IdempotencyKeyHeader, JsonObject, MerchantAuth};
+use crate::domain::idempotency::fingerprint;
+use crate::domain::refund_object::{rfc3339_ms, RefundObject};
+use crate::domain::RefundStatus;
+use crate::engine::{CreateCommand, CreateResult};
+use crate::state::AppState;
+use crate::store::ListFilter;
+
+const FIELDS: [&str; 9] = [
+    "payment_id",
+    "amount",
+    "currency",
+    "reason",
+    "provider",
+    "reference",
+    "customer_id",
+    "metadata",
+    "provider_options",
+];
+
+fn invalid(param: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::ParameterInvalid, message).with_param(param)
+}
+
+/// A string field: absent or null → `None`; another type → `body_invalid`.
+fn string_field(body: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::new(ErrorCode::BodyInvalid, format!("`{name}` must be a string")).with_param(name)),
+    }
+}
+
+fn required(body: &Map<String, Value>, name: &str) -> Result<String, ApiError> {
+    string_field(body, name)?.ok_or_else(|| {
+        ApiError::new(ErrorCode::ParameterMissing, format!("`{name}` is required")).with_param(name)
+    })
+}
+
+fn bounded_text(value: Option<String>, name: &str, max: usize) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(text) if text.is_empty() || text.chars().count() > max || text.chars().any(char::is_control) => {
+            Err(invalid(name, format!("`{name}` must be 1-{max} characters without control characters")))
+        }
+        other => Ok(other),
+    }
+}
+
+/// Parses and validates the create body into an engine command.
+fn parse_create(body: Map<String, Value>, key: IdempotencyKeyHeader) -> Result<CreateCommand, ApiError> {
+    if let Some(unknown) = body.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(ApiError::new(ErrorCode::BodyInvalid, format!("unknown field `{unknown}`")).with_param(unknown.clone()));
+    }
+    let payment_id = required(&body, "payment_id")?;
+    let payment_id = PaymentId::parse(&payment_id)
+        .map_err(|_| invalid("payment_id", "`payment_id` must be 1-128 printable ASCII characters"))?;
+    let currency_text = required(&body, "currency")?;
+    let currency = Currency::parse(&currency_text).map_err(|e| {
+        ApiError::new(ErrorCode::CurrencyUnsupported, e.to_string()).with_param("currency")
+    })?;
+    let amount = match body.get("amount") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(Money::parse(text, currency).map_err(|e| {
+            ApiError::new(ErrorCode::AmountInvalid, e.to_string()).with_param("amount")
+        })?),
+        Some(_) => {
+            return Err(ApiError::new(
+                ErrorCode::AmountInvalid,
+                "`amount` must be a decimal string in major units, such as \"12.99\"",
+            )
+            .with_param("amount"))
+        }
+    };
+    let reason = bounded_text(string_field(&body, "reason")?, "reason", 255)?;
+    let reference = string_field(&body, "reference")?;
+    if let Some(r) = &reference {
+        if r.is_empty() || r.len() > 64 || !is_printable_ascii(r) {
+            return Err(invalid("reference", "`reference` must be 1-64 printable ASCII characters"));
+        }
+    }
+    let customer_id = string_field(&body, "customer_id")?;
+    if let Some(c) = &customer_id {
+        if c.is_empty() || c.len() > 128 || !is_printable_ascii(c) {
+            return Err(invalid("customer_id", "`customer_id` must be 1-128 printable ASCII characters"));
+        }
+    }
+    let provider = string_field(&body, "provider")?;
+    let metadata = match body.get("metadata") {
+        None | Some(Value::Null) => json!({}),
+        Some(Value::Object(map)) => {
+            if map.len() > 20 {
+                return Err(invalid("metadata", "`metadata` holds at most 20 pairs"));
+            }
+            for (k, v) in map {
+                let Value::String(v) = v else {
+                    return Err(ApiError::new(ErrorCode::BodyInvalid, "`metadata` values must be strings").with_param(format!("metadata.{k}")));
+                };
+                if k.is_empty() || k.chars().count() > 40 || v.chars().count() > 500 {
+                    return Err(invalid("metadata", "`metadata` keys are 1-40 characters and values at most 500"));
+                }
+            }
+            Value::Object(map.clone())
+        }
+        Some(_) => return Err(ApiError::new(ErrorCode::BodyInvalid, "`metadata` must be an object").with_param("metadata")),
+    };
+    let provider_options = match body.get("provider_options") {
+        None | Some(Value::Null) => json!({}),
+        Some(Value::Object(map)) => {
+            if let Some((name, _)) = map.iter().find(|(_, v)| !v.is_object()) {
+                return Err(ApiError::new(ErrorCode::BodyInvalid, format!("`provider_options.{name}` must be an object"))
+                    .with_param(format!("provider_options.{name}")));
+            }
+            Value::Object(map.clone())
+        }
+        Some(_) => return Err(ApiError::new(ErrorCode::BodyInvalid, "`provider_options` must be an object").with_param("provider_options")),
+    };
+    let fingerprint = fingerprint(&Value::Object(body));
+    Ok(CreateCommand {
+        payment_id,
+        amount,
+        currency,
+        reason,
+        reference,
+        customer_id,
+        metadata,
+        provider,
+        provider_options,
+        idempotency_key: key.0,
+        fingerprint,
+    })
+}
+
+fn json_response(status: StatusCode, body: String, replayed: bool) -> Response {
+    let mut response = (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response();
+    if replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// Create a refund.
+#[utoipa::path(
+    post, path = "/v1/refunds", tag = "refunds",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 printable ASCII; retries with the same key never refund twice")),
+    request_body(content = Object, description = "payment_id, amount?, currency, reason?, provider?, reference?, customer_id?, metadata?, provider_options?"),
+    responses(
+        (status = 201, description = "A new refund, whatever its status", body = RefundObject),
+        (status = 200, description = "Idempotent replay (header Idempotent-Replayed: true)", body = RefundObject),
+        (status = 400, description = "Invalid request"), (status = 401, description = "Bad API key"),
+        (status = 409, description = "idempotency_in_progress or reference_in_use"),
+        (status = 422, description = "idempotency_key_reused or no_route"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_refund(
+    State(state): State<AppState>,
+    MerchantAuth(merchant): MerchantAuth,
+    key: IdempotencyKeyHeader,
+    JsonObject(body): JsonObject,
+) -> Result<Response, ApiError> {
+    let command = parse_create(body, key)?;
+    match state.engine.create_refund(&merchant, command).await? {
+        CreateResult::Created(refund) => Ok(json_response(
+            StatusCode::CREATED,
+            RefundObject::from(&refund).to_json(),
+            false,
+        )),
+        CreateResult::Replayed(body) => Ok(json_response(StatusCode::OK, body, true)),
+        CreateResult::ReplayedRefund(refund) => Ok(json_response(
+            StatusCode::OK,
+            RefundObject::from(&refund).to_json(),
+            true,
+        )),
+    }
+}
+
+fn parse_refund_id(id: &str) -> Result<RefundId, ApiError> {
+    RefundId::parse(id).map_err(|_| ApiError::new(ErrorCode::RefundNotFound, format!("no refund `{}`", id.chars().take(64).collect::<String>())))
+}
+
+/// Retrieve a refund.
+#[utoipa::path(get, path = "/v1/refunds/{id}", tag = "refunds",
+    params(("id" = String, Path, description = "Refund id, rf_…")),
+    responses((status = 200, body = RefundObject), (status = 404, description = "refund_not_found")),
+    security(("bearer" = [])))]
+pub async fn get_refund(
+    State(state): State<AppState>,
+    MerchantAuth(merchant): MerchantAuth,
+    Path(id): Path<String>,
+) -> Result<Json<RefundObject>, ApiError> {
+    let id = parse_refund_id(&id)?;
+    let refund = state
+        .engine
+        .store
+        .merchant_refund(&merchant.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::RefundNotFound, format!("no refund `{id}`")))?;
+    Ok(Json(RefundObject::from(&refund)))
+}
+
+/// A refund's status history, oldest first.
+#[utoipa::path(get, path = "/v1/refunds/{id}/events", tag = "refunds",
+    params(("id" = String, Path, description = "Refund id, rf_…")),
+    responses((status = 200, description = "{object: list, data: [event], has_more}"), (status = 404, description = "refund_not_found")),
+    security(("bearer" = [])))]
+pub async fn list_refund_events(
+    State(state): State<AppState>,
+    MerchantAuth(merchant): MerchantAuth,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_refund_id(&id)?;
+    let store = &state.engine.store;
+    if store.merchant_refund(&merchant.id, &id).await?.is_none() {
+        return Err(ApiError::new(ErrorCode::RefundNotFound, format!("no refund `{id}`")));
+    }
+    let events = store.refund_events(&id).await?;
+    let data: Vec<Value> = events
+        .into_iter()
+        .map(|e| {
+            json!({
+                "object": "refund_event",
+                "id": e.id,
+                "kind": e.kind,
+                "status": e.status,
+                "previous_status": e.previous_status,
+                "source": e.source,
+                "detail": e.detail,
+                "created_at": rfc3339_ms(e.created_at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"object": "list", "data": data, "has_more": false})))
+}
+
+const LIST_PARAMS: [&str; 7] = ["provider", "status", "currency", "created_gte", "created_lt", "limit", "starting_after"];
+
+fn parse_time(name: &str, value: &str) -> Result<i64, ApiError> {
+    OffsetDateTime::parse(value, &Rfc3339)
+        .map(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX))
+        .map_err(|_| invalid(name, format!("`{name}` must be an RFC 3339 time such as 2026-11-23T10:00:00Z")))
+}
+
+fn parse_list(query: &HashMap<String, String>) -> Result<ListFilter, ApiError> {
+    if let Some(unknown) = query.keys().find(|k| !LIST_PARAMS.contains(&k.as_str())) {
+        return Err(invalid(unknown, format!("unknown query parameter `{unknown}`")));
+    }
+    let status = query
+        .get("status")
+        .map(|s| RefundStatus::parse(s).ok_or_else(|| invalid("status", "`status` must be pending, processing, succeeded, failed or canceled")))
+        .transpose()?;
+    let currency = query
+        .get("currency")
+        .map(|c| Currency::parse(c).map(|c| c.to_string()).map_err(|e| ApiError::new(ErrorCode::CurrencyUnsupported, e.to_string()).with_param("currency")))
+        .transpose()?;
+    let limit = match query.get("limit") {
+        None => 10,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=100).contains(l))
+            .ok_or_else(|| invalid("limit", "`limit` must be an integer from 1 to 100"))?,
+    };
+    let starting_after = query
+        .get("starting_after")
+        .map(|id| RefundId::parse(id).map_err(|_| invalid("starting_after", "`starting_after` must be a refund id")))
+        .transpose()?;
+    Ok(ListFilter {
+        provider: query.get("provider").cloned(),
+        status,
+        currency,
+        created_gte: query.get("created_gte").map(|v| parse_time("created_gte", v)).transpose()?,
+        created_lt: query.get("created_lt").map(|v| parse_time("created_lt", v)).transpose()?,
+        starting_after,
+        limit,
+    })
+}
+
+/// List refunds, newest first, with cursor pagination.
+#[utoipa::path(get, path = "/v1/refunds", tag = "refunds",
+    params(
+        ("provider" = Option<String>, Query, description = "Filter by provider"),
+        ("status" = Option<String>, Query, description = "Filter by status"),
+        ("currency" = Option<String>, Query, description = "Filter by currency"),
+        ("created_gte" = Option<String>, Query, description = "RFC 3339"),
+        ("created_lt" = Option<String>, Query, description = "RFC 3339"),
+        ("limit" = Option<u32>, Query, description = "1-100, default 10"),
+        ("starting_after" = Option<String>, Query, description = "Cursor: the last id of the previous page"),
+    ),
+    responses((status = 200, description = "{object: list, data: [refund], has_more}")),
+    security(("bearer" = [])))]
+pub async fn list_refunds(
+    State(state): State<AppState>,
+    MerchantAuth(merchant): MerchantAuth,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query.map_err(|_| ApiError::new(ErrorCode::ParameterInvalid, "the query string could not be read"))?;
+    let filter = parse_list(&query)?;
+    let mut refunds = state.engine.store.list_refunds(&merchant.id, &filter).await?;
+    let has_more = refunds.len() > filter.limit as usize;
+    refunds.truncate(filter.limit as usize);
+    let data: Vec<RefundObject> = refunds.iter().map(RefundObject::from).collect();
+    Ok(Json(json!({"object": "list", "data": data, "has_more": has_more})))
+}

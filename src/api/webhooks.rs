@@ -1,0 +1,70 @@
+//! `POST /v1/webhooks/{provider}`: provider webhooks, verified by the provider's adapter (no
+//! merchant auth). A bad or missing signature, a stale timestamp or an unreadable body is
+//! refused with a 400 and changes nothing; the same event id is applied once.
+//!
+//! Applying a report is idempotent on its own (a final refund never moves; a repeated status
+//! changes nothing), so the receipt is written after the report is applied: a crash in
+//! between makes the provider's retry apply it again harmlessly, never lose it.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use refund_provider::{ProviderError, ProviderId, RefundId};
+
+use super::error::{ApiError, ErrorCode};
+use crate::engine::Source;
+use crate::state::AppState;
+
+/// Receive a provider's webhook.
+#[utoipa::path(post, path = "/v1/webhooks/{provider}", tag = "webhooks",
+    params(("provider" = String, Path, description = "authms, ebuy or efundpay")),
+    responses((status = 200, description = "received"), (status = 400, description = "webhook_invalid"), (status = 404, description = "route_not_found")))]
+pub async fn provider_webhook(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    if body.len() > super::BODY_LIMIT {
+        return Err(ApiError::from_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE));
+    }
+    let not_found = || ApiError::new(ErrorCode::RouteNotFound, "no such provider");
+    let id = ProviderId::parse(&provider).map_err(|_| not_found())?;
+    let adapter = state.engine.providers.get(&id).cloned().ok_or_else(not_found)?;
+    let webhook = adapter
+        .parse_webhook(&headers, &body, OffsetDateTime::now_utc())
+        .map_err(|e| {
+            let message = match e {
+                ProviderError::InvalidWebhook { message } => message,
+                other => other.to_string(),
+            };
+            tracing::warn!(provider = %id, message = %message, "webhook refused");
+            ApiError::new(ErrorCode::WebhookInvalid, format!("webhook refused: {message}"))
+        })?;
+    let store = &state.engine.store;
+    if store.webhook_seen(id.as_str(), &webhook.event_id).await? {
+        return Ok(Json(json!({"received": true, "duplicate": true})));
+    }
+    let refund = match &webhook.refund.provider_reference {
+        Some(reference) => store.refund_by_provider_reference(id.as_str(), reference).await?,
+        None => None,
+    };
+    let Some(refund) = refund else {
+        tracing::warn!(provider = %id, event_id = %webhook.event_id, "webhook for an unknown refund");
+        store.record_webhook_receipt(id.as_str(), &webhook.event_id, None).await?;
+        return Ok(Json(json!({"received": true, "refund": null})));
+    };
+    let refund_id: RefundId = refund.id;
+    state
+        .engine
+        .apply_report(&refund_id, &webhook.refund, Source::Webhook, None)
+        .await?;
+    store
+        .record_webhook_receipt(id.as_str(), &webhook.event_id, Some(&refund_id))
+        .await?;
+    Ok(Json(json!({"received": true, "refund": refund_id.to_string()})))
+}

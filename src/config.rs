@@ -1,0 +1,205 @@
+//! Gateway configuration (TOML, DESIGN §11): reading, validation with every problem reported
+//! by key path, and the resolved `Config` the rest of the gateway uses.
+//!
+//! Unknown keys are rejected. Secrets come from `<name>_env` (a variable's name) or inline
+//! `<name>` and are held as `SecretString`, so they never reach `Debug` output or logs.
+//! Provider sections are kept as raw TOML here and built by [`crate::providers`], so adding a
+//! provider does not touch this file.
+
+pub mod raw;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use refund_provider::{ConfigProblem, Currency, ProviderId, SecretString};
+use sha2::{Digest, Sha256};
+
+use raw::RawConfig;
+
+/// The embedded default: SQLite in `./data`, the three sandbox simulators in-process.
+pub const EMBEDDED_DEFAULT: &str = include_str!("../config/gateway.toml");
+
+/// The `base_url` value that asks the gateway to start that provider's simulator in-process.
+pub const SANDBOX_BASE_URL: &str = "sandbox";
+
+/// A fully validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub merchants: Vec<MerchantConfig>,
+    /// Each provider's raw section, built into an adapter by `providers::build_registry`.
+    pub providers: BTreeMap<String, toml::Value>,
+    pub routes: Vec<Route>,
+    pub sync: SyncConfig,
+    pub idempotency: IdempotencyConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Base of the URLs given to providers for their webhooks; `None` derives it from the
+    /// address actually bound.
+    pub public_base_url: Option<String>,
+    /// Upper bound on one API request, provider call included.
+    pub request_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+/// A merchant allowed to call the API.
+#[derive(Clone)]
+pub struct MerchantConfig {
+    pub id: String,
+    /// SHA-256 of the merchant's API key.
+    pub api_key_sha256: [u8; 32],
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<SecretString>,
+    /// Providers this merchant may use; `None` means all configured ones.
+    pub providers: Option<Vec<ProviderId>>,
+}
+
+impl std::fmt::Debug for MerchantConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MerchantConfig")
+            .field("id", &self.id)
+            .field("api_key_sha256", &"[redacted]")
+            .field("webhook_url", &self.webhook_url)
+            .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "[redacted]"))
+            .field("providers", &self.providers)
+            .finish()
+    }
+}
+
+impl MerchantConfig {
+    pub fn may_use(&self, provider: &ProviderId) -> bool {
+        self.providers
+            .as_ref()
+            .is_none_or(|list| list.contains(provider))
+    }
+}
+
+/// One `[[routes]]` rule; all given conditions must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub provider: ProviderId,
+    pub currency: Option<Vec<Currency>>,
+    pub payment_id_prefix: Option<String>,
+    pub merchant: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    pub poll_interval: Duration,
+    pub first_retry: Duration,
+    pub max_retry: Duration,
+    pub give_up_after: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct IdempotencyConfig {
+    pub retention: Duration,
+}
+
+/// Every problem found in a configuration.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{} configuration problem(s):\n{}", .0.len(), .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigErrors(pub Vec<ConfigProblem>);
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigProblem::new(
+                path.display().to_string(),
+                format!("cannot read: {e}"),
+            )])
+        })?;
+        Self::from_toml(&text)
+    }
+
+    /// Parses and validates TOML text.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigErrors> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            ConfigErrors(vec![ConfigProblem::new(
+                raw::toml_error_key(text, &e),
+                e.message().to_owned(),
+            )])
+        })?;
+        raw.validate().map_err(ConfigErrors)
+    }
+
+    pub fn merchant(&self, id: &str) -> Option<&MerchantConfig> {
+        self.merchants.iter().find(|m| m.id == id)
+    }
+
+    /// True when any provider section asks for the in-process sandbox.
+    pub fn uses_sandbox(&self) -> bool {
+        self.providers.values().any(|section| {
+            section.get("base_url").and_then(|v| v.as_str()) == Some(SANDBOX_BASE_URL)
+        })
+    }
+}
+
+/// SHA-256 of an API key, as configured in `api_key_sha256`.
+pub fn hash_api_key(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_default_is_valid() {
+        let config = Config::from_toml(EMBEDDED_DEFAULT).expect("embedded default");
+        assert!(config.uses_sandbox());
+        assert_eq!(config.merchants[0].id, "demo");
+        assert_eq!(config.merchants[0].api_key_sha256, hash_api_key("sk_sandbox_demo"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_path() {
+        let err = Config::from_toml("[server]\nlisten = \"127.0.0.1:1\"\nlisen = 1\n")
+            .expect_err("unknown key");
+        let text = err.to_string();
+        assert!(text.contains("server"), "{text}");
+        assert!(text.contains("lisen"), "{text}");
+    }
+
+    #[test]
+    fn every_semantic_problem_is_reported_with_its_key_path() {
+        let text = r#"
+            [server]
+            listen = "not an address"
+            [database]
+            url = "mysql://x"
+            [[merchants]]
+            id = "acme"
+            api_key_sha256 = "xyz"
+            [[routes]]
+            provider = "nowhere"
+            currency = ["eur"]
+            [sync]
+            poll_interval_ms = 0
+        "#;
+        let err = Config::from_toml(text).expect_err("invalid");
+        let keys: Vec<_> = err.0.iter().map(|p| p.key.as_str()).collect();
+        for expected in [
+            "server.listen",
+            "database.url",
+            "merchants[0].api_key_sha256",
+            "routes[0].provider",
+            "routes[0].currency[0]",
+            "sync.poll_interval_ms",
+        ] {
+            assert!(keys.contains(&expected), "{expected} missing from {keys:?}");
+        }
+    }
+}

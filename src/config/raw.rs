@@ -1,0 +1,399 @@
+//! The TOML shape of the configuration (`deny_unknown_fields` everywhere) and its validation
+//! into [`super::Config`], collecting every problem with its key path.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use refund_provider::{ConfigProblem, Currency, ProviderId, SecretString};
+use serde::Deserialize;
+
+use super::{
+    hash_api_key, Config, DatabaseConfig, IdempotencyConfig, MerchantConfig, Route, ServerConfig,
+    SyncConfig,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    database: RawDatabase,
+    #[serde(default)]
+    merchants: Vec<RawMerchant>,
+    #[serde(default)]
+    providers: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    routes: Vec<RawRoute>,
+    #[serde(default)]
+    sync: RawSync,
+    #[serde(default)]
+    idempotency: RawIdempotency,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    /// Address to listen on; default `127.0.0.1:8080`.
+    listen: Option<String>,
+    /// Public base URL of this gateway, used for provider webhook URLs.
+    public_base_url: Option<String>,
+    /// Upper bound on one API request in milliseconds; default 30000.
+    request_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    /// `sqlite://…` or `postgres://…`; default `sqlite://data/refund-gateway.db`.
+    url: Option<String>,
+    /// Connection pool size; default 8.
+    max_connections: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMerchant {
+    id: String,
+    /// Hex SHA-256 of the API key.
+    api_key_sha256: Option<String>,
+    /// The API key itself (sandbox only); hashed at load.
+    api_key: Option<String>,
+    webhook_url: Option<String>,
+    webhook_secret: Option<String>,
+    webhook_secret_env: Option<String>,
+    /// Providers this merchant may use; default all.
+    providers: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    provider: String,
+    currency: Option<Vec<String>>,
+    payment_id_prefix: Option<String>,
+    merchant: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSync {
+    poll_interval_ms: Option<u64>,
+    first_retry_ms: Option<u64>,
+    max_retry_ms: Option<u64>,
+    give_up_after_hours: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIdempotency {
+    /// How long idempotency keys are kept; default 24.
+    retention_hours: Option<u64>,
+}
+
+/// Names the key a TOML error is about, from the error's position in `text`.
+pub fn toml_error_key(text: &str, error: &toml::de::Error) -> String {
+    let Some(span) = error.span() else {
+        return "(config)".to_owned();
+    };
+    let before = text.get(..span.start).unwrap_or("");
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text
+        .get(line_start..)
+        .and_then(|rest| rest.lines().next())
+        .unwrap_or("");
+    let mut section = String::new();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for header in before.get(..line_start).unwrap_or("").lines().map(str::trim) {
+        if let Some(name) = header.strip_prefix("[[").and_then(|s| s.strip_suffix("]]")) {
+            let name = name.trim().to_owned();
+            let index = counts.entry(name.clone()).or_insert(0);
+            section = format!("{name}[{index}]");
+            *index += 1;
+        } else if let Some(name) = header.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            section = name.trim().to_owned();
+        }
+    }
+    let key = line.split('=').next().map(str::trim).unwrap_or("");
+    match (section.is_empty(), key.is_empty() || key.starts_with('[')) {
+        (true, true) => "(config)".to_owned(),
+        (true, false) => key.to_owned(),
+        (false, true) => section,
+        (false, false) => format!("{section}.{key}"),
+    }
+}
+
+fn millis(
+    problems: &mut Vec<ConfigProblem>,
+    key: &str,
+    value: Option<u64>,
+    default: u64,
+    min: u64,
+) -> Duration {
+    let value = value.unwrap_or(default);
+    if value < min {
+        problems.push(ConfigProblem::new(key, format!("must be at least {min}")));
+    }
+    Duration::from_millis(value.max(min))
+}
+
+fn secret(
+    problems: &mut Vec<ConfigProblem>,
+    key: &str,
+    inline: Option<&str>,
+    env_var: Option<&str>,
+) -> Option<SecretString> {
+    match (inline, env_var) {
+        (None, None) => None,
+        (Some(_), Some(_)) => {
+            problems.push(ConfigProblem::new(key, "give either the value or `_env`, not both"));
+            None
+        }
+        (Some(value), None) if !value.is_empty() => Some(SecretString::from(value.to_owned())),
+        (Some(_), None) => {
+            problems.push(ConfigProblem::new(key, "must not be empty"));
+            None
+        }
+        (None, Some(var)) => match std::env::var(var) {
+            Ok(value) if !value.is_empty() => Some(SecretString::from(value)),
+            _ => {
+                problems.push(ConfigProblem::new(
+                    format!("{key}_env"),
+                    format!("environment variable `{var}` is not set or empty"),
+                ));
+                None
+            }
+        },
+    }
+}
+
+fn http_url(value: &str) -> bool {
+    reqwest::Url::parse(value)
+        .map(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+        .unwrap_or(false)
+}
+
+impl RawConfig {
+    pub fn validate(self) -> Result<Config, Vec<ConfigProblem>> {
+        let mut problems = Vec::new();
+
+        let listen_text = self.server.listen.as_deref().unwrap_or("127.0.0.1:8080");
+        let listen = listen_text.parse::<SocketAddr>().unwrap_or_else(|_| {
+            problems.push(ConfigProblem::new(
+                "server.listen",
+                format!("`{listen_text}` is not an address like 127.0.0.1:8080"),
+            ));
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        });
+        let public_base_url = self.server.public_base_url.map(|url| {
+            if !http_url(&url) {
+                problems.push(ConfigProblem::new(
+                    "server.public_base_url",
+                    format!("`{url}` is not an http(s) URL"),
+                ));
+            }
+            url.trim_end_matches('/').to_owned()
+        });
+        let request_timeout = millis(
+            &mut problems,
+            "server.request_timeout_ms",
+            self.server.request_timeout_ms,
+            30_000,
+            100,
+        );
+
+        let url = self
+            .database
+            .url
+            .unwrap_or_else(|| "sqlite://data/refund-gateway.db".to_owned());
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            problems.push(ConfigProblem::new(
+                "database.url",
+                "must start with sqlite: or postgres://",
+            ));
+        }
+        let max_connections = self.database.max_connections.unwrap_or(8);
+        if max_connections == 0 {
+            problems.push(ConfigProblem::new("database.max_connections", "must be at least 1"));
+        }
+
+        let provider_names: Vec<&String> = self.providers.keys().collect();
+        for name in &provider_names {
+            if ProviderId::parse(name).is_err() {
+                problems.push(ConfigProblem::new(
+                    format!("providers.{name}"),
+                    "provider names are lowercase letters, digits, _ and -",
+                ));
+            }
+        }
+        let known_provider = |problems: &mut Vec<ConfigProblem>, key: String, name: &str| {
+            if self.providers.contains_key(name) {
+                ProviderId::parse(name).ok()
+            } else {
+                problems.push(ConfigProblem::new(
+                    key,
+                    format!("provider `{name}` has no [providers.{name}] section"),
+                ));
+                None
+            }
+        };
+
+        let mut merchants = Vec::new();
+        for (i, m) in self.merchants.iter().enumerate() {
+            let key = |name: &str| format!("merchants[{i}].{name}");
+            if m.id.is_empty()
+                || m.id.len() > 64
+                || !m.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                problems.push(ConfigProblem::new(key("id"), "expected 1-64 of A-Z a-z 0-9 _ -"));
+            }
+            if self.merchants[..i].iter().any(|other| other.id == m.id) {
+                problems.push(ConfigProblem::new(key("id"), format!("duplicate merchant `{}`", m.id)));
+            }
+            let hash = match (&m.api_key_sha256, &m.api_key) {
+                (Some(hex_hash), None) => {
+                    let mut out = [0u8; 32];
+                    match hex::decode_to_slice(hex_hash.trim(), &mut out) {
+                        Ok(()) => Some(out),
+                        Err(_) => {
+                            problems.push(ConfigProblem::new(
+                                key("api_key_sha256"),
+                                "expected 64 hex digits (SHA-256 of the API key)",
+                            ));
+                            None
+                        }
+                    }
+                }
+                (None, Some(api_key)) if !api_key.is_empty() => Some(hash_api_key(api_key)),
+                (None, Some(_)) => {
+                    problems.push(ConfigProblem::new(key("api_key"), "must not be empty"));
+                    None
+                }
+                (Some(_), Some(_)) => {
+                    problems.push(ConfigProblem::new(
+                        key("api_key"),
+                        "give either api_key_sha256 or api_key, not both",
+                    ));
+                    None
+                }
+                (None, None) => {
+                    problems.push(ConfigProblem::new(
+                        key("api_key_sha256"),
+                        "missing: the hex SHA-256 of the merchant's API key",
+                    ));
+                    None
+                }
+            };
+            if let Some(url) = &m.webhook_url {
+                if !http_url(url) {
+                    problems.push(ConfigProblem::new(
+                        key("webhook_url"),
+                        format!("`{url}` is not an http(s) URL"),
+                    ));
+                }
+            }
+            let webhook_secret = secret(
+                &mut problems,
+                &key("webhook_secret"),
+                m.webhook_secret.as_deref(),
+                m.webhook_secret_env.as_deref(),
+            );
+            if m.webhook_url.is_some() && webhook_secret.is_none() && m.webhook_secret.is_none() && m.webhook_secret_env.is_none() {
+                problems.push(ConfigProblem::new(
+                    key("webhook_secret"),
+                    "a webhook_url needs webhook_secret_env or webhook_secret",
+                ));
+            }
+            let providers = m.providers.as_ref().map(|list| {
+                list.iter()
+                    .enumerate()
+                    .filter_map(|(j, name)| {
+                        known_provider(&mut problems, key(&format!("providers[{j}]")), name)
+                    })
+                    .collect()
+            });
+            if let Some(api_key_sha256) = hash {
+                merchants.push(MerchantConfig {
+                    id: m.id.clone(),
+                    api_key_sha256,
+                    webhook_url: m.webhook_url.clone(),
+                    webhook_secret,
+                    providers,
+                });
+            }
+        }
+
+        let mut routes = Vec::new();
+        for (i, r) in self.routes.iter().enumerate() {
+            let key = |name: &str| format!("routes[{i}].{name}");
+            let provider = known_provider(&mut problems, key("provider"), &r.provider);
+            let currency = r.currency.as_ref().map(|list| {
+                list.iter()
+                    .enumerate()
+                    .filter_map(|(j, code)| match Currency::parse(code) {
+                        Ok(c) => Some(c),
+                        Err(e) => {
+                            problems.push(ConfigProblem::new(key(&format!("currency[{j}]")), e.to_string()));
+                            None
+                        }
+                    })
+                    .collect()
+            });
+            if let Some(merchants_list) = &r.merchant {
+                for (j, id) in merchants_list.iter().enumerate() {
+                    if !self.merchants.iter().any(|m| &m.id == id) {
+                        problems.push(ConfigProblem::new(
+                            key(&format!("merchant[{j}]")),
+                            format!("no merchant `{id}` is configured"),
+                        ));
+                    }
+                }
+            }
+            if let Some(provider) = provider {
+                routes.push(Route {
+                    provider,
+                    currency,
+                    payment_id_prefix: r.payment_id_prefix.clone(),
+                    merchant: r.merchant.clone(),
+                });
+            }
+        }
+
+        let sync = SyncConfig {
+            poll_interval: millis(&mut problems, "sync.poll_interval_ms", self.sync.poll_interval_ms, 5_000, 10),
+            first_retry: millis(&mut problems, "sync.first_retry_ms", self.sync.first_retry_ms, 1_000, 10),
+            max_retry: millis(&mut problems, "sync.max_retry_ms", self.sync.max_retry_ms, 3_600_000, 10),
+            give_up_after: Duration::from_secs(3600 * self.sync.give_up_after_hours.unwrap_or(72).max(1)),
+        };
+        if self.sync.give_up_after_hours == Some(0) {
+            problems.push(ConfigProblem::new("sync.give_up_after_hours", "must be at least 1"));
+        }
+        let retention_hours = self.idempotency.retention_hours.unwrap_or(24);
+        if retention_hours == 0 {
+            problems.push(ConfigProblem::new("idempotency.retention_hours", "must be at least 1"));
+        }
+
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Config {
+            server: ServerConfig {
+                listen,
+                public_base_url,
+                request_timeout,
+            },
+            database: DatabaseConfig {
+                url,
+                max_connections,
+            },
+            merchants,
+            providers: self.providers,
+            routes,
+            sync,
+            idempotency: IdempotencyConfig {
+                retention: Duration::from_secs(3600 * retention_hours),
+            },
+        })
+    }
+}

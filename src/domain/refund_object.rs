@@ -1,0 +1,101 @@
+//! The refund object of the merchant API (DESIGN §5) and the merchant event envelope (§9),
+//! rendered from a stored refund. One rendering serves API answers, idempotent replays and
+//! webhook payloads, so they can never disagree.
+
+use serde::Serialize;
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::store::RefundRecord;
+
+/// A refund as merchants see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RefundObject {
+    #[schema(example = "rf_0192f5e4c1b87a3e9d5c2f1a0b3c4d5e")]
+    pub id: String,
+    /// Always `"refund"`.
+    pub object: &'static str,
+    pub merchant_id: String,
+    pub provider: String,
+    pub provider_refund_id: Option<String>,
+    pub provider_reference: String,
+    pub payment_id: String,
+    /// Major units as a decimal string; `null` for a full refund not yet reported.
+    #[schema(example = "12.99")]
+    pub amount: Option<String>,
+    pub currency: String,
+    pub amount_minor: Option<i64>,
+    #[schema(value_type = crate::domain::RefundStatus)]
+    pub status: &'static str,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub reason: Option<String>,
+    pub reference: Option<String>,
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+    #[schema(value_type = Vec<Object>)]
+    pub breakdown: Value,
+    /// Set when finance must look at this refund (a contradicting or mismatching report).
+    pub requires_attention: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// RFC 3339 UTC text of Unix milliseconds.
+pub fn rfc3339_ms(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+impl From<&RefundRecord> for RefundObject {
+    fn from(r: &RefundRecord) -> Self {
+        Self {
+            id: r.id.to_string(),
+            object: "refund",
+            merchant_id: r.merchant_id.clone(),
+            provider: r.provider.clone(),
+            provider_refund_id: r.provider_refund_id.clone(),
+            provider_reference: r.provider_reference.clone(),
+            payment_id: r.payment_id.clone(),
+            amount: r.amount.clone(),
+            currency: r.currency.clone(),
+            amount_minor: r.amount_minor,
+            status: r.status.as_str(),
+            failure_code: r.failure_code.clone(),
+            failure_message: r.failure_message.clone(),
+            reason: r.reason.clone(),
+            reference: r.reference.clone(),
+            metadata: r.metadata.clone(),
+            breakdown: r.breakdown.clone(),
+            requires_attention: r.requires_attention,
+            created_at: rfc3339_ms(r.created_at),
+            updated_at: rfc3339_ms(r.updated_at),
+        }
+    }
+}
+
+impl RefundObject {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// A merchant event: `{"id": "evt_…", "type", "created_at", "data": <refund object>}`.
+pub fn merchant_event(event_id: &str, event_type: &str, at_ms: i64, refund: &RefundRecord) -> String {
+    serde_json::json!({
+        "id": event_id,
+        "type": event_type,
+        "created_at": rfc3339_ms(at_ms),
+        "data": RefundObject::from(refund),
+    })
+    .to_string()
+}
+
+/// A new event id: `evt_` + 32 hex digits of a UUIDv7.
+pub fn new_event_id() -> String {
+    format!("evt_{}", uuid::Uuid::now_v7().simple())
+}

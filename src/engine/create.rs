@@ -1,0 +1,277 @@
+//! Creating a refund exactly once (DESIGN §8 steps 1-4):
+//!
+//! 1. Route, build the provider request with its refund id and provider reference, let the
+//!    adapter validate it (a 400 that records nothing), then in ONE transaction claim the
+//!    idempotency key and insert the refund as `pending`. Commit before any provider call.
+//! 2. Call the provider in a task of its own, so a client hanging up cannot cut the call
+//!    between sending and recording. Only `NotSent` is retried (twice, short backoff): it
+//!    provably never left. Every retry carries the same refund id and reference.
+//! 3. In one transaction: the outcome's status, its history line, ledger lines, the merchant
+//!    event and the idempotent answer.
+//! 4. `Unknown` leaves the refund `pending` with a next sync time; the sync worker settles it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use refund_provider::{
+    Currency, FailureCode, Money, PaymentId, ProviderError, ProviderRefundRequest, RefundId,
+    RefundProvider,
+};
+
+use super::decide::{transition, Source};
+use super::{millis, Engine, EngineError};
+use crate::config::MerchantConfig;
+use crate::domain::{IdempotencyKey, RefundStatus};
+use crate::routing::{route, RouteError, RouteInput};
+use crate::store::{Change, CreateOutcome, IdempotencyClaim, NewEvent, RefundRecord};
+
+/// Backoff before each retry of a request that was provably not sent.
+const NOT_SENT_BACKOFF: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(400)];
+
+/// A validated create-refund request.
+#[derive(Debug, Clone)]
+pub struct CreateCommand {
+    pub payment_id: PaymentId,
+    pub amount: Option<Money>,
+    pub currency: Currency,
+    pub reason: Option<String>,
+    pub reference: Option<String>,
+    pub customer_id: Option<String>,
+    pub metadata: Value,
+    pub provider: Option<String>,
+    /// The whole `provider_options` object (each adapter reads its own key).
+    pub provider_options: Value,
+    pub idempotency_key: Option<IdempotencyKey>,
+    /// Fingerprint of the request body, for idempotency.
+    pub fingerprint: String,
+}
+
+/// What the API answers.
+#[derive(Debug)]
+pub enum CreateResult {
+    /// A new refund (201), whatever its status.
+    Created(RefundRecord),
+    /// An idempotent replay (200 + `Idempotent-Replayed: true`) of a stored answer.
+    Replayed(String),
+    /// An idempotent replay of a refund whose first request died before answering.
+    ReplayedRefund(RefundRecord),
+}
+
+impl Engine {
+    pub async fn create_refund(
+        &self,
+        merchant: &MerchantConfig,
+        command: CreateCommand,
+    ) -> Result<CreateResult, EngineError> {
+        let provider_id = route(
+            &self.config.routes,
+            RouteInput {
+                merchant,
+                explicit: command.provider.as_deref(),
+                currency: command.currency,
+                payment_id: command.payment_id.as_str(),
+            },
+            |id| self.providers.get(id).is_some(),
+        )
+        .map_err(|e| match e {
+            RouteError::NoRoute => EngineError::NoRoute,
+            RouteError::ProviderUnsupported(name) => EngineError::InvalidRequest {
+                code: "provider_unsupported",
+                message: format!("provider `{name}` is not available to this merchant"),
+                param: Some("provider".into()),
+            },
+        })?;
+        let provider = self
+            .providers
+            .get(&provider_id)
+            .cloned()
+            .ok_or(EngineError::NoRoute)?;
+
+        let refund_id = RefundId::generate();
+        let now = crate::store::now_ms();
+        let options = command
+            .provider_options
+            .get(provider_id.as_str())
+            .cloned()
+            .unwrap_or(Value::Null);
+        let request = ProviderRefundRequest {
+            refund_id,
+            provider_reference: provider.provider_reference(&refund_id),
+            payment_id: command.payment_id.clone(),
+            currency: command.currency,
+            amount: command.amount,
+            reason: command.reason.clone(),
+            customer_id: command.customer_id.clone(),
+            options: options.clone(),
+            created_at: OffsetDateTime::now_utc(),
+        };
+        provider.validate(&request).map_err(|e| EngineError::InvalidRequest {
+            code: e.code,
+            message: e.message,
+            param: e.param,
+        })?;
+
+        let record = RefundRecord {
+            id: refund_id,
+            merchant_id: merchant.id.clone(),
+            provider: provider_id.to_string(),
+            provider_refund_id: None,
+            provider_reference: request.provider_reference.clone(),
+            payment_id: command.payment_id.to_string(),
+            amount: command.amount.map(|m| m.to_major_string()),
+            amount_minor: command.amount.map(|m| m.minor_units().get()),
+            currency: command.currency.to_string(),
+            status: RefundStatus::Pending,
+            failure_code: None,
+            failure_message: None,
+            reason: command.reason,
+            reference: command.reference,
+            customer_id: command.customer_id,
+            metadata: command.metadata,
+            provider_options: options,
+            breakdown: json!([]),
+            requires_attention: false,
+            idempotency_key: command.idempotency_key.as_ref().map(|k| k.as_str().to_owned()),
+            version: 0,
+            created_at: now,
+            updated_at: now,
+            // Should this process die before step 3, the sync worker picks the refund up.
+            next_sync_at: Some(now + millis(self.config.server.request_timeout) + 1_000),
+            sync_attempts: 0,
+        };
+        let claim = command.idempotency_key.as_ref().map(|key| IdempotencyClaim {
+            key: key.as_str().to_owned(),
+            fingerprint: command.fingerprint.clone(),
+            expires_at: now + millis(self.config.idempotency.retention),
+            in_progress_grace_ms: millis(self.config.server.request_timeout) + 5_000,
+        });
+        let emit = self.emits_events(&merchant.id);
+        match self.store.create_refund(&record, claim.as_ref(), emit).await? {
+            CreateOutcome::Created => {}
+            CreateOutcome::Replay { body, .. } => return Ok(CreateResult::Replayed(body)),
+            CreateOutcome::Abandoned { refund_id } => {
+                return match self.store.merchant_refund(&merchant.id, &refund_id).await? {
+                    Some(refund) => Ok(CreateResult::ReplayedRefund(refund)),
+                    None => Err(EngineError::IdempotencyInProgress),
+                }
+            }
+            CreateOutcome::InProgress => return Err(EngineError::IdempotencyInProgress),
+            CreateOutcome::KeyReused => return Err(EngineError::IdempotencyKeyReused),
+            CreateOutcome::ReferenceInUse => return Err(EngineError::ReferenceInUse),
+        }
+        self.metrics.refund_transition(provider_id.as_str(), "pending");
+
+        // Steps 2-3 run in their own task: if the client hangs up, the call still completes
+        // and is recorded.
+        let engine = self.clone();
+        let key = record.idempotency_key.clone();
+        let task = tokio::spawn(async move {
+            engine
+                .send_and_record(provider, &request, key.as_deref())
+                .await
+        });
+        match task.await {
+            Ok(result) => result.map(CreateResult::Created),
+            Err(join_error) => Err(EngineError::Store(crate::store::StoreError::Corrupt(
+                format!("refund task failed: {join_error}"),
+            ))),
+        }
+    }
+
+    /// Calls the provider (retrying only what provably never left) and records the outcome.
+    async fn send_and_record(
+        &self,
+        provider: Arc<dyn RefundProvider>,
+        request: &ProviderRefundRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<RefundRecord, EngineError> {
+        let started = std::time::Instant::now();
+        let mut attempt = 0;
+        let result = loop {
+            let result = provider.refund(request).await;
+            match result {
+                Err(ProviderError::NotSent { ref cause }) if attempt < NOT_SENT_BACKOFF.len() => {
+                    tracing::warn!(refund_id = %request.refund_id, provider = %provider.id(), cause = %cause, attempt, "provider unreachable; retrying");
+                    tokio::time::sleep(NOT_SENT_BACKOFF[attempt]).await;
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        };
+        let provider_name = provider.id().to_string();
+        self.metrics.provider_call(
+            &provider_name,
+            match &result {
+                Ok(_) => "ok",
+                Err(e) => e.kind(),
+            },
+            started.elapsed(),
+        );
+        let id = request.refund_id;
+        match result {
+            Ok(report) => {
+                self.apply_report(&id, &report, Source::Provider, idempotency_key)
+                    .await
+            }
+            Err(error) => {
+                let error = &error;
+                if let ProviderError::Misconfigured { message } = error {
+                    tracing::error!(refund_id = %id, provider = %provider_name, message = %message, "provider configuration is wrong");
+                }
+                self.apply_with(&id, |engine, refund, now| {
+                    let mut change = failure_change(engine, refund, error, now);
+                    change.idempotency_key = idempotency_key.map(str::to_owned);
+                    change
+                })
+                .await
+            }
+        }
+    }
+}
+
+/// The change a failed provider call leads to.
+fn failure_change(engine: &Engine, refund: &RefundRecord, error: &ProviderError, now: i64) -> Change {
+    let emit = engine.emits_events(&refund.merchant_id);
+    let fail = |code: &str, message: &str| {
+        let mut change = if refund.status.can_move_to(RefundStatus::Failed) {
+            transition(
+                refund,
+                RefundStatus::Failed,
+                "provider",
+                json!({"error": error.kind(), "failure_code": code, "message": message}),
+                emit,
+            )
+        } else {
+            Change::default()
+        };
+        change.failure = change.status.map(|_| (code.to_owned(), message.to_owned()));
+        change
+    };
+    match error {
+        ProviderError::Rejected { code, message } => fail(code.as_str(), message),
+        ProviderError::NotSent { cause } => fail(
+            FailureCode::PROVIDER_UNAVAILABLE,
+            &format!("the provider could not be reached: {cause}"),
+        ),
+        ProviderError::Misconfigured { .. } => fail(
+            FailureCode::PROVIDER_MISCONFIGURED,
+            "the gateway's configuration for this provider is wrong; the refund was not made",
+        ),
+        ProviderError::Unknown { cause } | ProviderError::InvalidWebhook { message: cause } => {
+            Change {
+                next_sync_at: Some(Some(now + millis(engine.config.sync.first_retry))),
+                events: vec![NewEvent {
+                    kind: "provider_unknown",
+                    status: None,
+                    previous_status: None,
+                    source: "provider",
+                    detail: json!({"cause": cause}),
+                }],
+                ..Change::default()
+            }
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! The pure decision at the heart of the engine: given a stored refund and what a provider
+//! said (a create answer, a status query, a webhook), which change to apply. Kept free of
+//! I/O so every rule is tested beside it.
+//!
+//! Rules: a final refund never moves (a contradicting report flags it `requires_attention`);
+//! a report whose amount or currency differs from what was asked never becomes `succeeded`
+//! (flagged, both values in the history); the provider's refund id is learnt from whichever
+//! report brings it first; a succeeded refund posts balanced ledger lines in the same change.
+
+use serde_json::json;
+
+use refund_provider::{FailureCode, ProviderRefund};
+
+use crate::domain::RefundStatus;
+use crate::store::{Change, LedgerLine, NewEvent, OutboxMessage, RefundRecord};
+
+/// Where a report came from, as recorded in the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Provider,
+    Webhook,
+    Sync,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Provider => "provider",
+            Self::Webhook => "webhook",
+            Self::Sync => "sync",
+        }
+    }
+}
+
+/// The merchant event type for a move into `status`.
+pub fn event_type_for(status: RefundStatus) -> &'static str {
+    match status {
+        RefundStatus::Succeeded => "refund.succeeded",
+        RefundStatus::Failed => "refund.failed",
+        RefundStatus::Canceled => "refund.canceled",
+        RefundStatus::Pending | RefundStatus::Processing => "refund.updated",
+    }
+}
+
+/// The balanced lines a succeeded refund posts (DESIGN §10).
+pub fn succeeded_ledger_lines(refund: &RefundRecord, amount_minor: i64) -> Vec<LedgerLine> {
+    vec![
+        LedgerLine {
+            entry_kind: "refund_succeeded",
+            account: format!("merchant:{}:refund_expense:{}", refund.merchant_id, refund.currency),
+            currency: refund.currency.clone(),
+            amount_minor,
+        },
+        LedgerLine {
+            entry_kind: "refund_succeeded",
+            account: format!("provider:{}:clearing:{}", refund.provider, refund.currency),
+            currency: refund.currency.clone(),
+            amount_minor: -amount_minor,
+        },
+    ]
+}
+
+/// A move of `refund` into `next` with everything that goes with it: the history line, the
+/// ledger lines (succeeded), the merchant event and clearing the sync schedule when final.
+pub fn transition(
+    refund: &RefundRecord,
+    next: RefundStatus,
+    source: &'static str,
+    detail: serde_json::Value,
+    emit_events: bool,
+) -> Change {
+    let mut change = Change {
+        status: Some(next),
+        ..Change::default()
+    };
+    change.events.push(NewEvent {
+        kind: "status_changed",
+        status: Some(next),
+        previous_status: Some(refund.status),
+        source,
+        detail,
+    });
+    if next.is_final() {
+        change.next_sync_at = Some(None);
+    }
+    if next == RefundStatus::Succeeded {
+        if let Some(minor) = refund.amount_minor {
+            change.ledger = succeeded_ledger_lines(refund, minor);
+        }
+    }
+    if emit_events {
+        change.outbox = Some(OutboxMessage {
+            event_type: event_type_for(next),
+        });
+    }
+    change
+}
+
+/// What to apply for a provider's report on `refund`. `next_sync_at` is the time of the next
+/// status query should the refund remain open.
+pub fn decide(
+    refund: &RefundRecord,
+    report: &ProviderRefund,
+    source: Source,
+    next_sync_at: i64,
+    emit_events: bool,
+) -> Change {
+    let reported = json!({
+        "provider_status": report.raw_status,
+        "provider_refund_id": report.provider_refund_id,
+        "amount": report.amount.map(|m| m.to_major_string()),
+        "currency": report.amount.map(|m| m.currency().to_string()),
+    });
+    let mut change = Change::default();
+    let learn_id = refund.provider_refund_id.is_none() && report.provider_refund_id.is_some();
+
+    let Some(target) = RefundStatus::from_provider(report.status) else {
+        change.events.push(NewEvent {
+            kind: "provider_not_found",
+            status: None,
+            previous_status: None,
+            source: source.as_str(),
+            detail: reported,
+        });
+        return change;
+    };
+
+    // The amount the provider reports must be what was asked, in the same currency.
+    let mut learned_amount = None;
+    if let Some(amount) = report.amount {
+        let currency_differs = amount.currency().code() != refund.currency;
+        let amount_differs = refund
+            .amount_minor
+            .is_some_and(|asked| asked != amount.minor_units().get());
+        if currency_differs || amount_differs {
+            change.flag_requires_attention = true;
+            change.events.push(NewEvent {
+                kind: "requires_attention",
+                status: None,
+                previous_status: None,
+                source: source.as_str(),
+                detail: json!({
+                    "reason": "amount_mismatch",
+                    "asked": {"amount": refund.amount, "currency": refund.currency},
+                    "reported": {"amount": amount.to_major_string(), "currency": amount.currency().to_string()},
+                    "provider_status": report.raw_status,
+                }),
+            });
+            if learn_id {
+                change.provider_refund_id = report.provider_refund_id.clone();
+            }
+            change.next_sync_at = Some(Some(next_sync_at));
+            return change;
+        }
+        if refund.amount_minor.is_none() {
+            learned_amount = Some((amount.to_major_string(), amount.minor_units().get()));
+        }
+    }
+
+    if refund.status.is_final() {
+        if target != refund.status {
+            let contradicts = matches!(
+                (refund.status, target),
+                (RefundStatus::Succeeded, RefundStatus::Failed | RefundStatus::Canceled)
+                    | (RefundStatus::Failed | RefundStatus::Canceled, RefundStatus::Succeeded)
+            );
+            change.flag_requires_attention = contradicts;
+            change.events.push(NewEvent {
+                kind: if contradicts { "requires_attention" } else { "ignored" },
+                status: None,
+                previous_status: None,
+                source: source.as_str(),
+                detail: json!({
+                    "reason": if contradicts { "contradicts_final_status" } else { "refund_already_final" },
+                    "final_status": refund.status.as_str(),
+                    "reported": reported,
+                }),
+            });
+        }
+        if learn_id {
+            change.provider_refund_id = report.provider_refund_id.clone();
+        }
+        return change;
+    }
+
+    let mut with_amount = refund.clone();
+    if let Some((text, minor)) = &learned_amount {
+        with_amount.amount = Some(text.clone());
+        with_amount.amount_minor = Some(*minor);
+    }
+    if refund.status.can_move_to(target) {
+        if target == RefundStatus::Succeeded && with_amount.amount_minor.is_none() {
+            // A full refund reported succeeded without an amount: nothing to post; keep it
+            // open and ask finance rather than book an unknown sum.
+            change.flag_requires_attention = true;
+            change.events.push(NewEvent {
+                kind: "requires_attention",
+                status: None,
+                previous_status: None,
+                source: source.as_str(),
+                detail: json!({"reason": "succeeded_without_amount", "reported": reported}),
+            });
+            change.next_sync_at = Some(Some(next_sync_at));
+            return change;
+        }
+        let mut moved = transition(&with_amount, target, source.as_str(), reported, emit_events);
+        moved.flag_requires_attention |= change.flag_requires_attention;
+        moved.events.splice(0..0, change.events);
+        change = moved;
+        if target == RefundStatus::Failed {
+            let failure = report.failure.clone();
+            change.failure = Some(match failure {
+                Some(f) => (f.code.to_string(), f.message),
+                None => (
+                    FailureCode::PROVIDER_FAILED.to_owned(),
+                    format!("the provider reported the refund {}", report.raw_status),
+                ),
+            });
+        }
+        if !target.is_final() {
+            change.next_sync_at = Some(Some(next_sync_at));
+        }
+    } else {
+        change.events.push(NewEvent {
+            kind: "provider_answer",
+            status: None,
+            previous_status: None,
+            source: source.as_str(),
+            detail: reported,
+        });
+    }
+    if learn_id {
+        change.provider_refund_id = report.provider_refund_id.clone();
+    }
+    if let Some(amount) = learned_amount {
+        change.amount = Some(amount);
+    }
+    if !report.breakdown.is_empty() {
+        change.breakdown = Some(serde_json::Value::Array(
+            report
+                .breakdown
+                .iter()
+                .map(|line| {
+                    json!({
+                        "asset_type": line.asset_type,
+                        "amount": line.amount.to_major_string(),
+                        "status": RefundStatus::from_provider(line.status)
+                            .map_or("processing", RefundStatus::as_str),
+                    })
+                })
+                .collect(),
+        ));
+    }
+    change
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use refund_provider::{Currency, Money, ProviderRefundStatus, RefundId};
+
+    fn refund(status: RefundStatus, amount_minor: Option<i64>) -> RefundRecord {
+        RefundRecord {
+            id: RefundId::generate(),
+            merchant_id: "acme".into(),
+            provider: "efundpay".into(),
+            provider_refund_id: None,
+            provider_reference: "ref".into(),
+            payment_id: "pay".into(),
+            amount: amount_minor.map(|m| format!("{}.{:02}", m / 100, m % 100)),
+            amount_minor,
+            currency: "EUR".into(),
+            status,
+            failure_code: None,
+            failure_message: None,
+            reason: None,
+            reference: None,
+            customer_id: None,
+            metadata: json!({}),
+            provider_options: json!(null),
+            breakdown: json!([]),
+            requires_attention: false,
+            idempotency_key: None,
+            version: 0,
+            created_at: 0,
+            updated_at: 0,
+            next_sync_at: None,
+            sync_attempts: 0,
+        }
+    }
+
+    fn report(status: ProviderRefundStatus, minor: Option<i64>, currency: &str) -> ProviderRefund {
+        let mut r = ProviderRefund::with_status(status, status.as_str());
+        r.provider_refund_id = Some("prov_1".into());
+        r.amount = minor.and_then(|m| {
+            Some(Money::from_minor(
+                refund_provider::MinorUnits::new(m)?,
+                Currency::parse(currency).ok()?,
+            ))
+        });
+        r
+    }
+
+    #[test]
+    fn a_matching_success_moves_the_refund_and_posts_balanced_lines() {
+        let r = refund(RefundStatus::Pending, Some(1299));
+        let change = decide(&r, &report(ProviderRefundStatus::Succeeded, Some(1299), "EUR"), Source::Provider, 0, true);
+        assert_eq!(change.status, Some(RefundStatus::Succeeded));
+        assert_eq!(change.ledger.iter().map(|l| l.amount_minor).sum::<i64>(), 0);
+        assert_eq!(change.ledger.len(), 2);
+        assert_eq!(change.provider_refund_id.as_deref(), Some("prov_1"));
+        assert_eq!(change.next_sync_at, Some(None));
+        assert_eq!(change.outbox.map(|o| o.event_type), Some("refund.succeeded"));
+    }
+
+    #[test]
+    fn a_different_amount_or_currency_never_becomes_succeeded() {
+        let r = refund(RefundStatus::Pending, Some(1299));
+        for rep in [
+            report(ProviderRefundStatus::Succeeded, Some(1300), "EUR"),
+            report(ProviderRefundStatus::Succeeded, Some(1299), "USD"),
+        ] {
+            let change = decide(&r, &rep, Source::Webhook, 5, true);
+            assert_eq!(change.status, None);
+            assert!(change.flag_requires_attention);
+            assert!(change.ledger.is_empty());
+            assert_eq!(change.events[0].kind, "requires_attention");
+        }
+    }
+
+    #[test]
+    fn a_final_refund_is_never_moved_and_contradictions_are_flagged() {
+        let r = refund(RefundStatus::Succeeded, Some(1299));
+        let late = decide(&r, &report(ProviderRefundStatus::Processing, None, "EUR"), Source::Webhook, 0, true);
+        assert_eq!(late.status, None);
+        assert!(!late.flag_requires_attention);
+        assert_eq!(late.events[0].kind, "ignored");
+        let voided = decide(&r, &report(ProviderRefundStatus::Canceled, None, "EUR"), Source::Webhook, 0, true);
+        assert_eq!(voided.status, None);
+        assert!(voided.flag_requires_attention);
+        assert!(voided.ledger.is_empty());
+    }
+
+    #[test]
+    fn a_full_refund_learns_its_amount_from_the_provider() {
+        let r = refund(RefundStatus::Pending, None);
+        let change = decide(&r, &report(ProviderRefundStatus::Succeeded, Some(5000), "EUR"), Source::Provider, 0, false);
+        assert_eq!(change.amount, Some(("50.00".into(), 5000)));
+        assert_eq!(change.ledger[0].amount_minor, 5000);
+        assert!(change.outbox.is_none());
+    }
+
+    #[test]
+    fn not_found_changes_nothing_but_the_history() {
+        let r = refund(RefundStatus::Pending, Some(100));
+        let change = decide(&r, &ProviderRefund::not_found(), Source::Sync, 0, true);
+        assert_eq!(change.status, None);
+        assert_eq!(change.events[0].kind, "provider_not_found");
+    }
+
+    #[test]
+    fn a_failure_keeps_the_providers_reason() {
+        let r = refund(RefundStatus::Processing, Some(100));
+        let mut rep = report(ProviderRefundStatus::Failed, None, "EUR");
+        rep.failure = Some(refund_provider::Failure {
+            code: FailureCode::new("provider_declined"),
+            message: "declined by issuer".into(),
+        });
+        let change = decide(&r, &rep, Source::Webhook, 0, true);
+        assert_eq!(change.status, Some(RefundStatus::Failed));
+        assert_eq!(change.failure, Some(("provider_declined".into(), "declined by issuer".into())));
+    }
+}

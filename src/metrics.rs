@@ -1,0 +1,119 @@
+//! Prometheus metrics (`GET /metrics`): HTTP requests by route and status with latency
+//! histograms, refund transitions by provider and status, provider call latency by outcome,
+//! misconfiguration errors and panics caught. prometheus-client is the official Rust client
+//! and brings no HTTP stack of its own.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(&'static str, String)>;
+
+/// The gateway's metrics.
+pub struct Metrics {
+    registry: Registry,
+    http_requests: Family<Labels, Counter>,
+    http_latency: Family<Labels, Histogram>,
+    refund_transitions: Family<Labels, Counter>,
+    provider_calls: Family<Labels, Histogram>,
+    provider_misconfigured: Family<Labels, Counter>,
+    panics: Counter,
+    panics_seen: AtomicU64,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms … ~8 s
+    Histogram::new(exponential_buckets(0.0005, 2.0, 15))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("refund_gateway");
+        let http_requests = Family::<Labels, Counter>::default();
+        let http_latency =
+            Family::<Labels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let refund_transitions = Family::<Labels, Counter>::default();
+        let provider_calls =
+            Family::<Labels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let provider_misconfigured = Family::<Labels, Counter>::default();
+        let panics = Counter::default();
+        registry.register("http_requests", "HTTP requests by route, method and status", http_requests.clone());
+        registry.register("http_request_duration_seconds", "HTTP request latency by route", http_latency.clone());
+        registry.register("refunds", "Refunds entering each status, by provider", refund_transitions.clone());
+        registry.register("provider_call_duration_seconds", "Provider call latency by provider and outcome", provider_calls.clone());
+        registry.register("provider_misconfigured", "Provider calls that failed on our own credentials or configuration", provider_misconfigured.clone());
+        registry.register("panics", "Requests that reached the last-resort panic guard", panics.clone());
+        Self {
+            registry,
+            http_requests,
+            http_latency,
+            refund_transitions,
+            provider_calls,
+            provider_misconfigured,
+            panics,
+            panics_seen: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn http_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        self.http_requests
+            .get_or_create(&vec![
+                ("route", route.to_owned()),
+                ("method", method.to_owned()),
+                ("status", status.to_string()),
+            ])
+            .inc();
+        self.http_latency
+            .get_or_create(&vec![("route", route.to_owned())])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn refund_transition(&self, provider: &str, status: &str) {
+        self.refund_transitions
+            .get_or_create(&vec![("provider", provider.to_owned()), ("status", status.to_owned())])
+            .inc();
+    }
+
+    pub fn provider_call(&self, provider: &str, outcome: &str, elapsed: Duration) {
+        self.provider_calls
+            .get_or_create(&vec![("provider", provider.to_owned()), ("outcome", outcome.to_owned())])
+            .observe(elapsed.as_secs_f64());
+        if outcome == "misconfigured" {
+            self.provider_misconfigured
+                .get_or_create(&vec![("provider", provider.to_owned())])
+                .inc();
+        }
+    }
+
+    pub fn panic_caught(&self) {
+        self.panics.inc();
+        self.panics_seen.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many requests reached the panic guard since start.
+    pub fn panics_caught(&self) -> u64 {
+        self.panics_seen.load(Ordering::Relaxed)
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

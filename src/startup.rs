@@ -1,0 +1,138 @@
+//! Building and running the application: store, provider registry (and in-process
+//! simulators), engine, background workers and the HTTP server on a bound port.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::api;
+use crate::config::{Config, ConfigErrors};
+use crate::engine::Engine;
+use crate::metrics::Metrics;
+use crate::providers::{ProviderRegistry, SandboxMode};
+use crate::state::AppState;
+use crate::store::{Store, StoreError};
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigErrors),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// A built application, bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("addr", &self.local_addr()).finish()
+    }
+}
+
+impl Application {
+    /// Binds, connects the store (running migrations), builds the providers.
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let addr = config.server.listen;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let bound = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+        let public_base_url = config
+            .server
+            .public_base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"));
+        let registry = ProviderRegistry::build(&config, &public_base_url, SandboxMode::Start)
+            .await
+            .map_err(ConfigErrors)?;
+        Self::build_with(config, listener, registry).await
+    }
+
+    /// Builds on an already bound listener with a given registry (tests inject providers).
+    pub async fn build_with(
+        config: Config,
+        listener: TcpListener,
+        registry: ProviderRegistry,
+    ) -> Result<Self, StartError> {
+        let store = Store::connect(&config.database.url, config.database.max_connections).await?;
+        let engine = Engine {
+            store,
+            providers: Arc::new(registry),
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::default()),
+        };
+        let workers = vec![tokio::spawn(crate::engine::housekeeping::run(engine.clone()))];
+        Ok(Self {
+            listener,
+            state: AppState { engine },
+            workers,
+        })
+    }
+
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.local_addr().ok()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().map_or(0, |a| a.port())
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.state.engine
+    }
+
+    /// Serves until `shutdown` resolves.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let timeout = self.state.engine.config.server.request_timeout;
+        let app = api::router(self.state.clone(), timeout);
+        let result = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        for worker in self.workers {
+            worker.abort();
+        }
+        result
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

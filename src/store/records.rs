@@ -1,0 +1,138 @@
+//! Rows as the store reads and writes them, and the changes the engine asks it to apply.
+
+use serde_json::Value;
+
+use refund_provider::RefundId;
+
+use crate::domain::RefundStatus;
+
+/// A refund as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefundRecord {
+    pub id: RefundId,
+    pub merchant_id: String,
+    pub provider: String,
+    pub provider_refund_id: Option<String>,
+    pub provider_reference: String,
+    pub payment_id: String,
+    /// Major units with the currency's exponent; `None` for a full refund whose amount the
+    /// provider has not reported yet.
+    pub amount: Option<String>,
+    pub amount_minor: Option<i64>,
+    pub currency: String,
+    pub status: RefundStatus,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub reason: Option<String>,
+    pub reference: Option<String>,
+    pub customer_id: Option<String>,
+    pub metadata: Value,
+    pub provider_options: Value,
+    pub breakdown: Value,
+    pub requires_attention: bool,
+    pub idempotency_key: Option<String>,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub next_sync_at: Option<i64>,
+    pub sync_attempts: i64,
+}
+
+/// An idempotency key to claim together with the refund insert.
+#[derive(Debug, Clone)]
+pub struct IdempotencyClaim {
+    pub key: String,
+    pub fingerprint: String,
+    pub expires_at: i64,
+    /// A claim older than this (ms) whose first request never stored a response is treated
+    /// as abandoned (the process died): the caller replays the refund's current state.
+    pub in_progress_grace_ms: i64,
+}
+
+/// What happened to a create.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreateOutcome {
+    /// The refund and its key are committed as `pending`.
+    Created,
+    /// The key was used before for the same request: its stored answer.
+    Replay { status: u16, body: String },
+    /// The key's first request is still running.
+    InProgress,
+    /// The key's first request died before answering; this is its refund.
+    Abandoned { refund_id: RefundId },
+    /// The key was used before for a different request.
+    KeyReused,
+    /// The merchant's `reference` is taken.
+    ReferenceInUse,
+}
+
+/// One line of a refund's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// `created`, `status_changed`, `provider_answer`, `ignored`, `requires_attention`, …
+    pub kind: &'static str,
+    pub status: Option<RefundStatus>,
+    pub previous_status: Option<RefundStatus>,
+    /// `api`, `provider`, `webhook`, `sync`, `operator`.
+    pub source: &'static str,
+    pub detail: Value,
+}
+
+/// One double-entry ledger line: debits positive, credits negative.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerLine {
+    pub entry_kind: &'static str,
+    pub account: String,
+    pub currency: String,
+    pub amount_minor: i64,
+}
+
+/// A merchant event to deliver, rendered from the refund after the change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    pub event_type: &'static str,
+}
+
+/// A change to one refund, applied in one transaction if the refund is still at `version`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Change {
+    pub status: Option<RefundStatus>,
+    pub provider_refund_id: Option<String>,
+    /// (major-unit string, minor units) learned for a full refund.
+    pub amount: Option<(String, i64)>,
+    pub breakdown: Option<Value>,
+    pub failure: Option<(String, String)>,
+    pub flag_requires_attention: bool,
+    /// `Some(None)` clears the next sync time; `Some(Some(t))` sets it.
+    pub next_sync_at: Option<Option<i64>>,
+    pub sync_attempts: Option<i64>,
+    pub events: Vec<NewEvent>,
+    pub ledger: Vec<LedgerLine>,
+    pub outbox: Option<OutboxMessage>,
+    /// The idempotency key whose stored answer becomes the refund object after the change.
+    pub idempotency_key: Option<String>,
+}
+
+/// Filters of `GET /v1/refunds`.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub provider: Option<String>,
+    pub status: Option<RefundStatus>,
+    pub currency: Option<String>,
+    pub created_gte: Option<i64>,
+    pub created_lt: Option<i64>,
+    pub starting_after: Option<RefundId>,
+    pub limit: u32,
+}
+
+/// A stored history line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub id: i64,
+    pub kind: String,
+    pub status: Option<String>,
+    pub previous_status: Option<String>,
+    pub source: String,
+    pub detail: Value,
+    pub created_at: i64,
+}

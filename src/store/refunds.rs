@@ -1,0 +1,494 @@
+//! Refund rows: the create transaction (idempotency claim + pending insert, §8 step 1), the
+//! guarded change transaction (status + history + ledger + outbox + idempotent answer, §8
+//! step 3), and the merchant-scoped reads.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use refund_provider::RefundId;
+
+use super::records::EventRecord;
+use super::{is_unique_violation, Change, CreateOutcome, IdempotencyClaim, ListFilter, RefundRecord, Store, StoreError};
+use crate::domain::refund_object::{merchant_event, new_event_id, RefundObject};
+use crate::domain::RefundStatus;
+
+const REFUND_COLUMNS: &str = "id, merchant_id, provider, provider_refund_id, provider_reference, \
+    payment_id, amount, amount_minor, currency, status, failure_code, failure_message, reason, \
+    reference, customer_id, metadata, provider_options, breakdown, requires_attention, \
+    idempotency_key, version, created_at, updated_at, next_sync_at, sync_attempts";
+
+fn json_column(row: &AnyRow, name: &str) -> Result<serde_json::Value, StoreError> {
+    let text: String = row.try_get(name)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{name}: {e}")))
+}
+
+fn refund_from_row(row: &AnyRow) -> Result<RefundRecord, StoreError> {
+    let id: String = row.try_get("id")?;
+    let status: String = row.try_get("status")?;
+    Ok(RefundRecord {
+        id: RefundId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        merchant_id: row.try_get("merchant_id")?,
+        provider: row.try_get("provider")?,
+        provider_refund_id: row.try_get("provider_refund_id")?,
+        provider_reference: row.try_get("provider_reference")?,
+        payment_id: row.try_get("payment_id")?,
+        amount: row.try_get("amount")?,
+        amount_minor: row.try_get("amount_minor")?,
+        currency: row.try_get("currency")?,
+        status: RefundStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown status {status}")))?,
+        failure_code: row.try_get("failure_code")?,
+        failure_message: row.try_get("failure_message")?,
+        reason: row.try_get("reason")?,
+        reference: row.try_get("reference")?,
+        customer_id: row.try_get("customer_id")?,
+        metadata: json_column(row, "metadata")?,
+        provider_options: json_column(row, "provider_options")?,
+        breakdown: json_column(row, "breakdown")?,
+        requires_attention: row.try_get::<i64, _>("requires_attention")? != 0,
+        idempotency_key: row.try_get("idempotency_key")?,
+        version: row.try_get("version")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        next_sync_at: row.try_get("next_sync_at")?,
+        sync_attempts: row.try_get("sync_attempts")?,
+    })
+}
+
+async fn insert_event(
+    tx: &mut Transaction<'static, Any>,
+    refund_id: &RefundId,
+    event: &super::NewEvent,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO refund_events (refund_id, kind, status, previous_status, source, detail, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(refund_id.to_string())
+    .bind(event.kind)
+    .bind(event.status.map(|s| s.as_str()))
+    .bind(event.previous_status.map(|s| s.as_str()))
+    .bind(event.source)
+    .bind(event.detail.to_string())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_outbox(
+    tx: &mut Transaction<'static, Any>,
+    refund: &RefundRecord,
+    event_type: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let event_id = new_event_id();
+    sqlx::query(
+        "INSERT INTO outbox (event_id, merchant_id, refund_id, event_type, payload, created_at, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    )
+    .bind(&event_id)
+    .bind(&refund.merchant_id)
+    .bind(refund.id.to_string())
+    .bind(event_type)
+    .bind(merchant_event(&event_id, event_type, now, refund))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// §8 step 1, in one transaction: claim the idempotency key (or report the replay, the
+    /// conflict or the reuse), check the merchant reference, insert the refund as `pending`
+    /// with its creation event (and `refund.created` when `emit_created`). Nothing is
+    /// committed unless all of it is.
+    pub async fn create_refund(
+        &self,
+        refund: &RefundRecord,
+        claim: Option<&IdempotencyClaim>,
+        emit_created: bool,
+    ) -> Result<CreateOutcome, StoreError> {
+        let now = refund.created_at;
+        let mut tx = self.begin_write().await?;
+        if let Some(claim) = claim {
+            sqlx::query("DELETE FROM idempotency_keys WHERE merchant_id = $1 AND idem_key = $2 AND expires_at <= $3")
+                .bind(&refund.merchant_id)
+                .bind(&claim.key)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let claimed = sqlx::query(
+                "INSERT INTO idempotency_keys (merchant_id, idem_key, fingerprint, refund_id, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, idem_key) DO NOTHING",
+            )
+            .bind(&refund.merchant_id)
+            .bind(&claim.key)
+            .bind(&claim.fingerprint)
+            .bind(refund.id.to_string())
+            .bind(now)
+            .bind(claim.expires_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed == 0 {
+                let row = sqlx::query(
+                    "SELECT fingerprint, refund_id, response_status, response_body, created_at \
+                     FROM idempotency_keys WHERE merchant_id = $1 AND idem_key = $2",
+                )
+                .bind(&refund.merchant_id)
+                .bind(&claim.key)
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.rollback().await?;
+                let fingerprint: String = row.try_get("fingerprint")?;
+                if fingerprint != claim.fingerprint {
+                    return Ok(CreateOutcome::KeyReused);
+                }
+                let status: Option<i64> = row.try_get("response_status")?;
+                let body: Option<String> = row.try_get("response_body")?;
+                if let (Some(status), Some(body)) = (status, body) {
+                    return Ok(CreateOutcome::Replay {
+                        status: u16::try_from(status).unwrap_or(200),
+                        body,
+                    });
+                }
+                let created_at: i64 = row.try_get("created_at")?;
+                let refund_id: Option<String> = row.try_get("refund_id")?;
+                if created_at + claim.in_progress_grace_ms < now {
+                    if let Some(id) = refund_id.and_then(|id| RefundId::parse(&id).ok()) {
+                        return Ok(CreateOutcome::Abandoned { refund_id: id });
+                    }
+                }
+                return Ok(CreateOutcome::InProgress);
+            }
+        }
+        if let Some(reference) = &refund.reference {
+            let taken = sqlx::query("SELECT 1 FROM refunds WHERE merchant_id = $1 AND reference = $2")
+                .bind(&refund.merchant_id)
+                .bind(reference)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if taken.is_some() {
+                tx.rollback().await?;
+                return Ok(CreateOutcome::ReferenceInUse);
+            }
+        }
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO refunds ({REFUND_COLUMNS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
+        ))
+        .bind(refund.id.to_string())
+        .bind(&refund.merchant_id)
+        .bind(&refund.provider)
+        .bind(&refund.provider_refund_id)
+        .bind(&refund.provider_reference)
+        .bind(&refund.payment_id)
+        .bind(&refund.amount)
+        .bind(refund.amount_minor)
+        .bind(&refund.currency)
+        .bind(refund.status.as_str())
+        .bind(&refund.failure_code)
+        .bind(&refund.failure_message)
+        .bind(&refund.reason)
+        .bind(&refund.reference)
+        .bind(&refund.customer_id)
+        .bind(refund.metadata.to_string())
+        .bind(refund.provider_options.to_string())
+        .bind(refund.breakdown.to_string())
+        .bind(i64::from(refund.requires_attention))
+        .bind(&refund.idempotency_key)
+        .bind(refund.version)
+        .bind(refund.created_at)
+        .bind(refund.updated_at)
+        .bind(refund.next_sync_at)
+        .bind(refund.sync_attempts)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) && refund.reference.is_some() => {
+                tx.rollback().await?;
+                return Ok(CreateOutcome::ReferenceInUse);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let created = super::NewEvent {
+            kind: "created",
+            status: Some(RefundStatus::Pending),
+            previous_status: None,
+            source: "api",
+            detail: serde_json::json!({"provider": refund.provider, "provider_reference": refund.provider_reference}),
+        };
+        insert_event(&mut tx, &refund.id, &created, now).await?;
+        if emit_created {
+            insert_outbox(&mut tx, refund, "refund.created", now).await?;
+        }
+        match tx.commit().await {
+            Ok(()) => Ok(CreateOutcome::Created),
+            Err(e) if is_unique_violation(&e) => Ok(CreateOutcome::ReferenceInUse),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// §8 step 3: applies `change` if the refund is still at `version`, in one transaction
+    /// with its history, ledger lines, outbox event and idempotent answer. Returns the
+    /// refund after the change, or `None` when someone else changed it first (re-read and
+    /// decide again).
+    pub async fn apply_change(
+        &self,
+        id: &RefundId,
+        version: i64,
+        change: &Change,
+        now: i64,
+    ) -> Result<Option<RefundRecord>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let (amount, amount_minor) = match &change.amount {
+            Some((text, minor)) => (Some(text.clone()), Some(*minor)),
+            None => (None, None),
+        };
+        let (failure_code, failure_message) = match &change.failure {
+            Some((code, message)) => (Some(code.clone()), Some(message.clone())),
+            None => (None, None),
+        };
+        let updated = sqlx::query(
+            "UPDATE refunds SET \
+               status = COALESCE($1, status), \
+               provider_refund_id = COALESCE(provider_refund_id, $2), \
+               amount = COALESCE(amount, $3), \
+               amount_minor = COALESCE(amount_minor, $4), \
+               breakdown = COALESCE($5, breakdown), \
+               failure_code = COALESCE($6, failure_code), \
+               failure_message = COALESCE($7, failure_message), \
+               requires_attention = CASE WHEN $8 = 1 THEN 1 ELSE requires_attention END, \
+               next_sync_at = CASE WHEN $9 = 1 THEN $10 ELSE next_sync_at END, \
+               sync_attempts = COALESCE($11, sync_attempts), \
+               version = version + 1, \
+               updated_at = $12 \
+             WHERE id = $13 AND version = $14",
+        )
+        .bind(change.status.map(|s| s.as_str()))
+        .bind(&change.provider_refund_id)
+        .bind(amount)
+        .bind(amount_minor)
+        .bind(change.breakdown.as_ref().map(|b| b.to_string()))
+        .bind(failure_code)
+        .bind(failure_message)
+        .bind(i64::from(change.flag_requires_attention))
+        .bind(i64::from(change.next_sync_at.is_some()))
+        .bind(change.next_sync_at.flatten())
+        .bind(change.sync_attempts)
+        .bind(now)
+        .bind(id.to_string())
+        .bind(version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        for event in &change.events {
+            insert_event(&mut tx, id, event, now).await?;
+        }
+        for line in &change.ledger {
+            sqlx::query(
+                "INSERT INTO ledger_entries (refund_id, entry_kind, account, currency, amount_minor, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id.to_string())
+            .bind(line.entry_kind)
+            .bind(&line.account)
+            .bind(&line.currency)
+            .bind(line.amount_minor)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let row = sqlx::query(&format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        let refund = refund_from_row(&row)?;
+        if let Some(outbox) = &change.outbox {
+            insert_outbox(&mut tx, &refund, outbox.event_type, now).await?;
+        }
+        if let Some(key) = &change.idempotency_key {
+            sqlx::query(
+                "UPDATE idempotency_keys SET response_status = 201, response_body = $1 \
+                 WHERE merchant_id = $2 AND idem_key = $3 AND response_body IS NULL",
+            )
+            .bind(RefundObject::from(&refund).to_json())
+            .bind(&refund.merchant_id)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(refund))
+    }
+
+    /// A refund by id, whoever owns it (engine use).
+    pub async fn refund(&self, id: &RefundId) -> Result<Option<RefundRecord>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(refund_from_row).transpose()
+    }
+
+    /// A merchant's refund; another merchant's refund is `None`, exactly like a missing one.
+    pub async fn merchant_refund(
+        &self,
+        merchant_id: &str,
+        id: &RefundId,
+    ) -> Result<Option<RefundRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1 AND merchant_id = $2"
+        ))
+        .bind(id.to_string())
+        .bind(merchant_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(refund_from_row).transpose()
+    }
+
+    /// The refund a provider reference belongs to (webhook matching).
+    pub async fn refund_by_provider_reference(
+        &self,
+        provider: &str,
+        reference: &str,
+    ) -> Result<Option<RefundRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE provider = $1 AND provider_reference = $2"
+        ))
+        .bind(provider)
+        .bind(reference)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(refund_from_row).transpose()
+    }
+
+    /// A merchant's refunds, newest first, one more than `limit` to tell `has_more`.
+    pub async fn list_refunds(
+        &self,
+        merchant_id: &str,
+        filter: &ListFilter,
+    ) -> Result<Vec<RefundRecord>, StoreError> {
+        let mut sql = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE merchant_id = $1");
+        let mut binds: Vec<Bind> = vec![Bind::Text(merchant_id.to_owned())];
+        let mut add = |clause: &str, value: Bind| {
+            binds.push(value);
+            sql.push_str(&format!(" AND {clause} ${}", binds.len()));
+        };
+        if let Some(provider) = &filter.provider {
+            add("provider =", Bind::Text(provider.clone()));
+        }
+        if let Some(status) = filter.status {
+            add("status =", Bind::Text(status.as_str().to_owned()));
+        }
+        if let Some(currency) = &filter.currency {
+            add("currency =", Bind::Text(currency.clone()));
+        }
+        if let Some(gte) = filter.created_gte {
+            add("created_at >=", Bind::Int(gte));
+        }
+        if let Some(lt) = filter.created_lt {
+            add("created_at <", Bind::Int(lt));
+        }
+        if let Some(after) = &filter.starting_after {
+            add("id <", Bind::Text(after.to_string()));
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", filter.limit + 1));
+        let mut query = sqlx::query(&sql);
+        for bind in binds {
+            query = match bind {
+                Bind::Text(text) => query.bind(text),
+                Bind::Int(int) => query.bind(int),
+            };
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(refund_from_row).collect()
+    }
+
+    /// A refund's history, oldest first.
+    pub async fn refund_events(&self, id: &RefundId) -> Result<Vec<EventRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, kind, status, previous_status, source, detail, created_at \
+             FROM refund_events WHERE refund_id = $1 ORDER BY id",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(EventRecord {
+                    id: row.try_get("id")?,
+                    kind: row.try_get("kind")?,
+                    status: row.try_get("status")?,
+                    previous_status: row.try_get("previous_status")?,
+                    source: row.try_get("source")?,
+                    detail: json_column(row, "detail")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes idempotency keys past their retention; returns how many.
+    pub async fn purge_expired_idempotency_keys(&self, now: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    /// Refunds by status and provider, for the metrics gauge.
+    pub async fn count_by_provider_and_status(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT provider, status, COUNT(*) AS n FROM refunds GROUP BY provider, status")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("provider")?, row.try_get("status")?, row.try_get("n")?)))
+            .collect()
+    }
+}
+
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+impl Store {
+    /// Whether a provider's webhook event was already applied.
+    pub async fn webhook_seen(&self, provider: &str, event_id: &str) -> Result<bool, StoreError> {
+        Ok(sqlx::query("SELECT 1 FROM webhook_receipts WHERE provider = $1 AND event_id = $2")
+            .bind(provider)
+            .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
+    /// Records a provider's webhook event as applied (a second record is a no-op).
+    pub async fn record_webhook_receipt(
+        &self,
+        provider: &str,
+        event_id: &str,
+        refund_id: Option<&RefundId>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO webhook_receipts (provider, event_id, refund_id, received_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (provider, event_id) DO NOTHING",
+        )
+        .bind(provider)
+        .bind(event_id)
+        .bind(refund_id.map(|id| id.to_string()))
+        .bind(super::now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
