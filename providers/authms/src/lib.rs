@@ -9,6 +9,9 @@ pub mod status;
 pub mod transfer;
 pub mod wire;
 
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
+
 pub use adapter::{AuthMsProvider, PROVIDER_ID};
 pub use config::AuthMsSettings;
 pub use options::{AuthMsOptions, Method};

@@ -1,0 +1,240 @@
+//! A stateful simulator of AuthMS on its own wire format (feature `sandbox`): wallets with
+//! balances kept as double entries, refunds against original transactions, transfers, the
+//! assumed transactions query, the fixed sandbox token, magic values for deterministic
+//! failures, and injected faults (`POST /_sandbox/faults`).
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use provider_authms::sandbox::{Sandbox, SandboxConfig};
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let sandbox = Sandbox::start(listener, SandboxConfig::default()).await?;
+//! println!("AuthMS sandbox at {}", sandbox.base_url());
+//! # Ok(()) }
+//! ```
+
+pub mod ledger;
+mod server;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tokio::task::JoinHandle;
+
+use ledger::Ledger;
+
+/// The bearer token the sandbox accepts (DESIGN §12).
+pub const TOKEN: &str = "sandbox-authms-token";
+/// The merchant's settlement wallet: it funds wallet refunds, and is the natural
+/// `transfer_source_user_id`.
+pub const MERCHANT_USER_ID: &str = "usr_merchant";
+/// Opening balance of the merchant's wallet: 10,000,000.00 CNY.
+pub const MERCHANT_OPENING_MINOR: i64 = 1_000_000_000;
+/// What an original transaction the sandbox has never seen is taken to have been:
+/// 10,000.00 CNY (or the refund's amount, when larger).
+pub const UNSEEN_PAYMENT_AMOUNT_MINOR: i64 = 1_000_000;
+
+/// Magic values that fail (or succeed) deterministically; see the README's table.
+pub mod magic {
+    /// payment_id → 404 transaction not found.
+    pub const PAYMENT_MISSING: &str = "txn_missing";
+    /// payment_id → 400 transaction cannot be refunded.
+    pub const PAYMENT_REJECTED: &str = "txn_rejected";
+    /// payment_id → 409 insufficient balance (余额不足).
+    pub const PAYMENT_INSUFFICIENT: &str = "txn_insufficient";
+    /// payment_id → 500, nothing applied.
+    pub const PAYMENT_SERVER_ERROR: &str = "txn_server_error";
+    /// payment_id → 200 with transaction status `failed`; no money moves.
+    pub const PAYMENT_FAILED: &str = "txn_failed";
+    /// payment_id → 200 with status `processing`; money moves at once and the transaction
+    /// reads `completed` after `settle_after_ms`.
+    pub const PAYMENT_PROCESSING: &str = "txn_processing";
+    /// amount 13.13 (in CNY; 1313 minor units in any currency) → 422 金额无效.
+    pub const AMOUNT_REJECTED_MINOR: i64 = 1313;
+    /// user_id (customer or transfer party) → 404 wallet not found.
+    pub const USER_MISSING: &str = "usr_missing";
+}
+
+/// Faults injected into the next requests to the wallet API (control endpoints excluded).
+/// Counters go down by one per request they affect, in this order: `fail_next`,
+/// `timeout_next`, `apply_then_hang_next`, `drop_after_apply_next`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Extra delay before every answer, in milliseconds.
+    pub latency_ms: u64,
+    /// Answer this many requests 503 without applying them.
+    pub fail_next: u32,
+    /// Hang this many requests for `hang_ms`, then answer 503, without applying them.
+    pub timeout_next: u32,
+    /// Apply this many requests, then hang for `hang_ms` before answering.
+    pub apply_then_hang_next: u32,
+    /// Apply this many requests, then break the answer: a 200 whose body stops short of its
+    /// Content-Length, so the client sees a transport error after the effect happened.
+    pub drop_after_apply_next: u32,
+}
+
+/// An original payment known to the sandbox from the start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxPayment {
+    pub transaction_id: String,
+    /// The wallet user the payment came from (refunds go back to this wallet only).
+    pub user_id: String,
+    pub amount_minor: i64,
+}
+
+/// A wallet with an opening balance from the start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxWallet {
+    pub user_id: String,
+    pub balance_minor: i64,
+}
+
+/// How the sandbox behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxConfig {
+    /// Delay before every answer, in milliseconds (added to `faults.latency_ms`).
+    pub latency_ms: u64,
+    /// How long a hanging request (`timeout_next`, `apply_then_hang_next`) hangs.
+    pub hang_ms: u64,
+    /// How long a `txn_processing` refund reads `processing`.
+    pub settle_after_ms: u64,
+    /// Faults in force from the start.
+    pub faults: Faults,
+    /// The wallets' currency.
+    pub currency: String,
+    /// The settlement wallet that funds refunds.
+    pub merchant_user_id: String,
+    pub merchant_opening_minor: i64,
+    /// What an unseen original transaction is taken to have been.
+    pub unseen_payment_amount_minor: i64,
+    /// Payments known from the start.
+    pub payments: Vec<SandboxPayment>,
+    /// Other wallets with opening balances.
+    pub wallets: Vec<SandboxWallet>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            latency_ms: 0,
+            hang_ms: 30_000,
+            settle_after_ms: 200,
+            faults: Faults::default(),
+            currency: "CNY".into(),
+            merchant_user_id: MERCHANT_USER_ID.into(),
+            merchant_opening_minor: MERCHANT_OPENING_MINOR,
+            unseen_payment_amount_minor: UNSEEN_PAYMENT_AMOUNT_MINOR,
+            payments: Vec::new(),
+            wallets: Vec::new(),
+        }
+    }
+}
+
+/// A refund or transfer the sandbox carried out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Effect {
+    /// The refund's `reference_id` (the gateway refund id); for a transfer, the `rf_…` its
+    /// description carries (else the whole description).
+    pub reference: String,
+    /// The original transaction (`""` for a transfer).
+    pub payment_id: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// The transaction's status now: `completed`, `processing` or `failed`.
+    pub status: String,
+    /// `refund` or `transfer`.
+    pub kind: String,
+    /// The customer credited.
+    pub user_id: String,
+    /// The id of the customer's transaction.
+    pub transaction_id: String,
+    pub created_at: String,
+}
+
+#[derive(Debug)]
+struct Shared {
+    config: SandboxConfig,
+    ledger: Mutex<Ledger>,
+    faults: Mutex<Faults>,
+}
+
+impl Shared {
+    fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn faults(&self) -> MutexGuard<'_, Faults> {
+        self.faults.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A running AuthMS simulator; dropping it stops the server.
+#[derive(Debug)]
+pub struct Sandbox {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl Sandbox {
+    /// Serves the simulator on `listener` until dropped.
+    pub async fn start(
+        listener: tokio::net::TcpListener,
+        config: SandboxConfig,
+    ) -> std::io::Result<Sandbox> {
+        let addr = listener.local_addr()?;
+        let ledger = Ledger::new(&config, OffsetDateTime::now_utc())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let shared = Arc::new(Shared {
+            faults: Mutex::new(config.faults.clone()),
+            ledger: Mutex::new(ledger),
+            config,
+        });
+        let app = server::router(shared.clone());
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "AuthMS sandbox stopped");
+            }
+        });
+        Ok(Sandbox { addr, shared, task })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Replaces the faults in force (same as `POST /_sandbox/faults`).
+    pub fn set_faults(&self, faults: Faults) {
+        *self.shared.faults() = faults;
+    }
+
+    /// The faults in force, counters as they stand.
+    pub fn faults(&self) -> Faults {
+        self.shared.faults().clone()
+    }
+
+    /// Every refund and transfer applied so far, oldest first (same as
+    /// `GET /_sandbox/effects`).
+    pub fn effects(&self) -> Vec<Effect> {
+        self.shared.ledger().effects(OffsetDateTime::now_utc())
+    }
+
+    /// A wallet's balance in minor units, if the wallet exists.
+    pub fn balance_minor(&self, user_id: &str) -> Option<i64> {
+        self.shared.ledger().balance(user_id)
+    }
+
+    /// Checks the books: every balance is the sum of its entries and all sum to zero.
+    pub fn check_ledger(&self) -> Result<(), String> {
+        self.shared.ledger().check()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
