@@ -1,0 +1,1 @@
+//! The e-Buy simulator (feature `sandbox`): see Part B.
