@@ -71,7 +71,10 @@ impl std::fmt::Debug for MerchantConfig {
             .field("id", &self.id)
             .field("api_key_sha256", &"[redacted]")
             .field("webhook_url", &self.webhook_url)
-            .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "[redacted]"))
+            .field(
+                "webhook_secret",
+                &self.webhook_secret.as_ref().map(|_| "[redacted]"),
+            )
             .field("providers", &self.providers)
             .finish()
     }
@@ -100,6 +103,8 @@ pub struct SyncConfig {
     pub first_retry: Duration,
     pub max_retry: Duration,
     pub give_up_after: Duration,
+    /// A provider's "not found" is not conclusive until the refund is this old.
+    pub not_found_grace: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -161,7 +166,10 @@ mod tests {
         let config = Config::from_toml(EMBEDDED_DEFAULT).expect("embedded default");
         assert!(config.uses_sandbox());
         assert_eq!(config.merchants[0].id, "demo");
-        assert_eq!(config.merchants[0].api_key_sha256, hash_api_key("sk_sandbox_demo"));
+        assert_eq!(
+            config.merchants[0].api_key_sha256,
+            hash_api_key("sk_sandbox_demo")
+        );
     }
 
     #[test]

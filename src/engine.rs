@@ -5,6 +5,8 @@
 pub mod create;
 pub mod decide;
 pub mod housekeeping;
+pub mod outbox;
+pub mod sync;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -116,9 +118,14 @@ impl Engine {
                 return Ok(refund);
             }
             let previous = refund.status;
-            if let Some(updated) = self.store.apply_change(id, refund.version, &change, now).await? {
+            if let Some(updated) = self
+                .store
+                .apply_change(id, refund.version, &change, now)
+                .await?
+            {
                 if updated.status != previous {
-                    self.metrics.refund_transition(&updated.provider, updated.status.as_str());
+                    self.metrics
+                        .refund_transition(&updated.provider, updated.status.as_str());
                 }
                 return Ok(updated);
             }

@@ -38,7 +38,9 @@ pub struct Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application").field("addr", &self.local_addr()).finish()
+        f.debug_struct("Application")
+            .field("addr", &self.local_addr())
+            .finish()
     }
 }
 
@@ -49,7 +51,9 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
-        let bound = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
         let public_base_url = config
             .server
             .public_base_url
@@ -74,7 +78,11 @@ impl Application {
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
         };
-        let workers = vec![tokio::spawn(crate::engine::housekeeping::run(engine.clone()))];
+        let workers = vec![
+            tokio::spawn(crate::engine::housekeeping::run(engine.clone())),
+            tokio::spawn(engine.clone().run_sync()),
+            tokio::spawn(engine.clone().run_outbox()),
+        ];
         Ok(Self {
             listener,
             state: AppState { engine },

@@ -12,6 +12,7 @@
 
 pub mod records;
 pub mod refunds;
+pub mod work;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -162,7 +163,9 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Database(db) => {
             db.is_unique_violation()
-                || db.code().is_some_and(|c| c == "23505" || c == "2067" || c == "1555")
+                || db
+                    .code()
+                    .is_some_and(|c| c == "23505" || c == "2067" || c == "1555")
         }
         _ => false,
     }

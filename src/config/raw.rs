@@ -83,6 +83,9 @@ struct RawSync {
     first_retry_ms: Option<u64>,
     max_retry_ms: Option<u64>,
     give_up_after_hours: Option<u64>,
+    /// How long a "not found" status answer is not taken as proof that a refund was never
+    /// applied (the request may still be in flight); default 60000, longer than any timeout.
+    not_found_grace_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -105,7 +108,12 @@ pub fn toml_error_key(text: &str, error: &toml::de::Error) -> String {
         .unwrap_or("");
     let mut section = String::new();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for header in before.get(..line_start).unwrap_or("").lines().map(str::trim) {
+    for header in before
+        .get(..line_start)
+        .unwrap_or("")
+        .lines()
+        .map(str::trim)
+    {
         if let Some(name) = header.strip_prefix("[[").and_then(|s| s.strip_suffix("]]")) {
             let name = name.trim().to_owned();
             let index = counts.entry(name.clone()).or_insert(0);
@@ -147,7 +155,10 @@ fn secret(
     match (inline, env_var) {
         (None, None) => None,
         (Some(_), Some(_)) => {
-            problems.push(ConfigProblem::new(key, "give either the value or `_env`, not both"));
+            problems.push(ConfigProblem::new(
+                key,
+                "give either the value or `_env`, not both",
+            ));
             None
         }
         (Some(value), None) if !value.is_empty() => Some(SecretString::from(value.to_owned())),
@@ -207,7 +218,10 @@ impl RawConfig {
             .database
             .url
             .unwrap_or_else(|| "sqlite://data/refund-gateway.db".to_owned());
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
             problems.push(ConfigProblem::new(
                 "database.url",
                 "must start with sqlite: or postgres://",
@@ -215,7 +229,10 @@ impl RawConfig {
         }
         let max_connections = self.database.max_connections.unwrap_or(8);
         if max_connections == 0 {
-            problems.push(ConfigProblem::new("database.max_connections", "must be at least 1"));
+            problems.push(ConfigProblem::new(
+                "database.max_connections",
+                "must be at least 1",
+            ));
         }
 
         let provider_names: Vec<&String> = self.providers.keys().collect();
@@ -244,12 +261,21 @@ impl RawConfig {
             let key = |name: &str| format!("merchants[{i}].{name}");
             if m.id.is_empty()
                 || m.id.len() > 64
-                || !m.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                || !m
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
             {
-                problems.push(ConfigProblem::new(key("id"), "expected 1-64 of A-Z a-z 0-9 _ -"));
+                problems.push(ConfigProblem::new(
+                    key("id"),
+                    "expected 1-64 of A-Z a-z 0-9 _ -",
+                ));
             }
             if self.merchants[..i].iter().any(|other| other.id == m.id) {
-                problems.push(ConfigProblem::new(key("id"), format!("duplicate merchant `{}`", m.id)));
+                problems.push(ConfigProblem::new(
+                    key("id"),
+                    format!("duplicate merchant `{}`", m.id),
+                ));
             }
             let hash = match (&m.api_key_sha256, &m.api_key) {
                 (Some(hex_hash), None) => {
@@ -299,7 +325,11 @@ impl RawConfig {
                 m.webhook_secret.as_deref(),
                 m.webhook_secret_env.as_deref(),
             );
-            if m.webhook_url.is_some() && webhook_secret.is_none() && m.webhook_secret.is_none() && m.webhook_secret_env.is_none() {
+            if m.webhook_url.is_some()
+                && webhook_secret.is_none()
+                && m.webhook_secret.is_none()
+                && m.webhook_secret_env.is_none()
+            {
                 problems.push(ConfigProblem::new(
                     key("webhook_secret"),
                     "a webhook_url needs webhook_secret_env or webhook_secret",
@@ -334,7 +364,10 @@ impl RawConfig {
                     .filter_map(|(j, code)| match Currency::parse(code) {
                         Ok(c) => Some(c),
                         Err(e) => {
-                            problems.push(ConfigProblem::new(key(&format!("currency[{j}]")), e.to_string()));
+                            problems.push(ConfigProblem::new(
+                                key(&format!("currency[{j}]")),
+                                e.to_string(),
+                            ));
                             None
                         }
                     })
@@ -361,17 +394,50 @@ impl RawConfig {
         }
 
         let sync = SyncConfig {
-            poll_interval: millis(&mut problems, "sync.poll_interval_ms", self.sync.poll_interval_ms, 5_000, 10),
-            first_retry: millis(&mut problems, "sync.first_retry_ms", self.sync.first_retry_ms, 1_000, 10),
-            max_retry: millis(&mut problems, "sync.max_retry_ms", self.sync.max_retry_ms, 3_600_000, 10),
-            give_up_after: Duration::from_secs(3600 * self.sync.give_up_after_hours.unwrap_or(72).max(1)),
+            poll_interval: millis(
+                &mut problems,
+                "sync.poll_interval_ms",
+                self.sync.poll_interval_ms,
+                5_000,
+                10,
+            ),
+            first_retry: millis(
+                &mut problems,
+                "sync.first_retry_ms",
+                self.sync.first_retry_ms,
+                1_000,
+                10,
+            ),
+            max_retry: millis(
+                &mut problems,
+                "sync.max_retry_ms",
+                self.sync.max_retry_ms,
+                3_600_000,
+                10,
+            ),
+            give_up_after: Duration::from_secs(
+                3600 * self.sync.give_up_after_hours.unwrap_or(72).max(1),
+            ),
+            not_found_grace: millis(
+                &mut problems,
+                "sync.not_found_grace_ms",
+                self.sync.not_found_grace_ms,
+                60_000,
+                0,
+            ),
         };
         if self.sync.give_up_after_hours == Some(0) {
-            problems.push(ConfigProblem::new("sync.give_up_after_hours", "must be at least 1"));
+            problems.push(ConfigProblem::new(
+                "sync.give_up_after_hours",
+                "must be at least 1",
+            ));
         }
         let retention_hours = self.idempotency.retention_hours.unwrap_or(24);
         if retention_hours == 0 {
-            problems.push(ConfigProblem::new("idempotency.retention_hours", "must be at least 1"));
+            problems.push(ConfigProblem::new(
+                "idempotency.retention_hours",
+                "must be at least 1",
+            ));
         }
 
         if !problems.is_empty() {

@@ -108,11 +108,13 @@ impl Engine {
             options: options.clone(),
             created_at: OffsetDateTime::now_utc(),
         };
-        provider.validate(&request).map_err(|e| EngineError::InvalidRequest {
-            code: e.code,
-            message: e.message,
-            param: e.param,
-        })?;
+        provider
+            .validate(&request)
+            .map_err(|e| EngineError::InvalidRequest {
+                code: e.code,
+                message: e.message,
+                param: e.param,
+            })?;
 
         let record = RefundRecord {
             id: refund_id,
@@ -134,7 +136,10 @@ impl Engine {
             provider_options: options,
             breakdown: json!([]),
             requires_attention: false,
-            idempotency_key: command.idempotency_key.as_ref().map(|k| k.as_str().to_owned()),
+            idempotency_key: command
+                .idempotency_key
+                .as_ref()
+                .map(|k| k.as_str().to_owned()),
             version: 0,
             created_at: now,
             updated_at: now,
@@ -142,14 +147,21 @@ impl Engine {
             next_sync_at: Some(now + millis(self.config.server.request_timeout) + 1_000),
             sync_attempts: 0,
         };
-        let claim = command.idempotency_key.as_ref().map(|key| IdempotencyClaim {
-            key: key.as_str().to_owned(),
-            fingerprint: command.fingerprint.clone(),
-            expires_at: now + millis(self.config.idempotency.retention),
-            in_progress_grace_ms: millis(self.config.server.request_timeout) + 5_000,
-        });
+        let claim = command
+            .idempotency_key
+            .as_ref()
+            .map(|key| IdempotencyClaim {
+                key: key.as_str().to_owned(),
+                fingerprint: command.fingerprint.clone(),
+                expires_at: now + millis(self.config.idempotency.retention),
+                in_progress_grace_ms: millis(self.config.server.request_timeout) + 5_000,
+            });
         let emit = self.emits_events(&merchant.id);
-        match self.store.create_refund(&record, claim.as_ref(), emit).await? {
+        match self
+            .store
+            .create_refund(&record, claim.as_ref(), emit)
+            .await?
+        {
             CreateOutcome::Created => {}
             CreateOutcome::Replay { body, .. } => return Ok(CreateResult::Replayed(body)),
             CreateOutcome::Abandoned { refund_id } => {
@@ -162,7 +174,8 @@ impl Engine {
             CreateOutcome::KeyReused => return Err(EngineError::IdempotencyKeyReused),
             CreateOutcome::ReferenceInUse => return Err(EngineError::ReferenceInUse),
         }
-        self.metrics.refund_transition(provider_id.as_str(), "pending");
+        self.metrics
+            .refund_transition(provider_id.as_str(), "pending");
 
         // Steps 2-3 run in their own task: if the client hangs up, the call still completes
         // and is recorded.
@@ -182,7 +195,7 @@ impl Engine {
     }
 
     /// Calls the provider (retrying only what provably never left) and records the outcome.
-    async fn send_and_record(
+    pub(crate) async fn send_and_record(
         &self,
         provider: Arc<dyn RefundProvider>,
         request: &ProviderRefundRequest,
@@ -233,7 +246,12 @@ impl Engine {
 }
 
 /// The change a failed provider call leads to.
-fn failure_change(engine: &Engine, refund: &RefundRecord, error: &ProviderError, now: i64) -> Change {
+fn failure_change(
+    engine: &Engine,
+    refund: &RefundRecord,
+    error: &ProviderError,
+    now: i64,
+) -> Change {
     let emit = engine.emits_events(&refund.merchant_id);
     let fail = |code: &str, message: &str| {
         let mut change = if refund.status.can_move_to(RefundStatus::Failed) {

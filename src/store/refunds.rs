@@ -8,7 +8,10 @@ use sqlx::{Any, Row, Transaction};
 use refund_provider::RefundId;
 
 use super::records::EventRecord;
-use super::{is_unique_violation, Change, CreateOutcome, IdempotencyClaim, ListFilter, RefundRecord, Store, StoreError};
+use super::{
+    is_unique_violation, Change, CreateOutcome, IdempotencyClaim, ListFilter, RefundRecord, Store,
+    StoreError,
+};
 use crate::domain::refund_object::{merchant_event, new_event_id, RefundObject};
 use crate::domain::RefundStatus;
 
@@ -165,11 +168,12 @@ impl Store {
             }
         }
         if let Some(reference) = &refund.reference {
-            let taken = sqlx::query("SELECT 1 FROM refunds WHERE merchant_id = $1 AND reference = $2")
-                .bind(&refund.merchant_id)
-                .bind(reference)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let taken =
+                sqlx::query("SELECT 1 FROM refunds WHERE merchant_id = $1 AND reference = $2")
+                    .bind(&refund.merchant_id)
+                    .bind(reference)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if taken.is_some() {
                 tx.rollback().await?;
                 return Ok(CreateOutcome::ReferenceInUse);
@@ -265,6 +269,7 @@ impl Store {
                next_sync_at = CASE WHEN $9 = 1 THEN $10 ELSE next_sync_at END, \
                sync_attempts = COALESCE($11, sync_attempts), \
                version = version + 1, \
+               lease_until = NULL, \
                updated_at = $12 \
              WHERE id = $13 AND version = $14",
         )
@@ -306,10 +311,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let row = sqlx::query(&format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
         let refund = refund_from_row(&row)?;
         if let Some(outbox) = &change.outbox {
             insert_outbox(&mut tx, &refund, outbox.event_type, now).await?;
@@ -331,10 +338,12 @@ impl Store {
 
     /// A refund by id, whoever owns it (engine use).
     pub async fn refund(&self, id: &RefundId) -> Result<Option<RefundRecord>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(refund_from_row).transpose()
     }
 
@@ -438,20 +447,32 @@ impl Store {
 
     /// Deletes idempotency keys past their retention; returns how many.
     pub async fn purge_expired_idempotency_keys(&self, now: i64) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 
     /// Refunds by status and provider, for the metrics gauge.
-    pub async fn count_by_provider_and_status(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT provider, status, COUNT(*) AS n FROM refunds GROUP BY provider, status")
-            .fetch_all(&self.pool)
-            .await?;
+    pub async fn count_by_provider_and_status(
+        &self,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT provider, status, COUNT(*) AS n FROM refunds GROUP BY provider, status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
-            .map(|row| Ok((row.try_get("provider")?, row.try_get("status")?, row.try_get("n")?)))
+            .map(|row| {
+                Ok((
+                    row.try_get("provider")?,
+                    row.try_get("status")?,
+                    row.try_get("n")?,
+                ))
+            })
             .collect()
     }
 }
@@ -464,12 +485,14 @@ enum Bind {
 impl Store {
     /// Whether a provider's webhook event was already applied.
     pub async fn webhook_seen(&self, provider: &str, event_id: &str) -> Result<bool, StoreError> {
-        Ok(sqlx::query("SELECT 1 FROM webhook_receipts WHERE provider = $1 AND event_id = $2")
-            .bind(provider)
-            .bind(event_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .is_some())
+        Ok(
+            sqlx::query("SELECT 1 FROM webhook_receipts WHERE provider = $1 AND event_id = $2")
+                .bind(provider)
+                .bind(event_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
     }
 
     /// Records a provider's webhook event as applied (a second record is a no-op).

@@ -108,11 +108,19 @@ impl RefundProvider for ScriptedProvider {
         }
     }
 
-    async fn refund_status(&self, _req: &ProviderRefundRequest) -> Result<ProviderRefund, ProviderError> {
+    async fn refund_status(
+        &self,
+        _req: &ProviderRefundRequest,
+    ) -> Result<ProviderRefund, ProviderError> {
         Ok(ProviderRefund::not_found())
     }
 
-    fn parse_webhook(&self, _h: &http::HeaderMap, _b: &[u8], _n: time::OffsetDateTime) -> Result<ProviderWebhook, ProviderError> {
+    fn parse_webhook(
+        &self,
+        _h: &http::HeaderMap,
+        _b: &[u8],
+        _n: time::OffsetDateTime,
+    ) -> Result<ProviderWebhook, ProviderError> {
         Err(ProviderError::invalid_webhook("no webhooks"))
     }
 }
@@ -205,7 +213,9 @@ pub async fn spawn_on(database_url: String, provider: Arc<ScriptedProvider>) -> 
     let config = Config::from_toml(&config_toml(&database_url, "")).expect("test config");
     let mut registry = ProviderRegistry::default();
     registry.insert(provider.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let app = Application::build_with(config, listener, registry)
         .await
         .expect("build app");
@@ -222,6 +232,68 @@ pub async fn spawn_on(database_url: String, provider: Arc<ScriptedProvider>) -> 
     }
 }
 
+/// Starts the gateway with the real adapters from `tail` (provider sections, routes, sync
+/// settings) and merchant `acme` with `merchant_extra` lines (e.g. its webhook_url).
+pub async fn spawn_live(db: Db, merchant_extra: &str, tail: &str) -> Option<TestApp> {
+    let database_url = fresh_database(db).await?;
+    let toml = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+request_timeout_ms = 10000
+
+[database]
+url = "{database_url}"
+
+[[merchants]]
+id = "acme"
+api_key = "{ACME_KEY}"
+{merchant_extra}
+
+[[merchants]]
+id = "globex"
+api_key = "{GLOBEX_KEY}"
+
+{tail}
+"#
+    );
+    let config = Config::from_toml(&toml).unwrap_or_else(|e| panic!("test config: {e}"));
+    let app = Application::build(config).await.expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    Some(TestApp {
+        address,
+        client: reqwest::Client::new(),
+        provider: ScriptedProvider::new("unused", Script::Succeed),
+        _shutdown: tx,
+    })
+}
+
+/// Polls a refund until `done` holds or `timeout` passes; returns the last refund seen.
+pub async fn wait_for_refund(
+    app: &TestApp,
+    id: &str,
+    timeout: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let refund: Value = app
+            .get(ACME_KEY, &format!("/v1/refunds/{id}"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        if done(&refund) || tokio::time::Instant::now() > deadline {
+            return refund;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Starts the gateway on a fresh database; `None` when that backend is not available here.
 pub async fn spawn_app(db: Db, provider: Arc<ScriptedProvider>) -> Option<TestApp> {
     let url = fresh_database(db).await?;
@@ -229,7 +301,12 @@ pub async fn spawn_app(db: Db, provider: Arc<ScriptedProvider>) -> Option<TestAp
 }
 
 impl TestApp {
-    pub async fn post_refund(&self, key: &str, idempotency: Option<&str>, body: &Value) -> reqwest::Response {
+    pub async fn post_refund(
+        &self,
+        key: &str,
+        idempotency: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
         let mut request = self
             .client
             .post(format!("{}/v1/refunds", self.address))
@@ -260,7 +337,10 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
     assert_eq!(error["code"], code, "{body}");
     assert!(error["type"].is_string(), "{body}");
     assert!(error["message"].is_string(), "{body}");
-    assert!(error["request_id"].as_str().is_some_and(|s| !s.is_empty()), "{body}");
+    assert!(
+        error["request_id"].as_str().is_some_and(|s| !s.is_empty()),
+        "{body}"
+    );
     error.clone()
 }
 

@@ -4,4 +4,7 @@
 mod helpers;
 mod idempotency;
 mod malformed;
+mod outbox;
 mod refunds;
+mod sync;
+mod webhooks;

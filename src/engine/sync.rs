@@ -1,0 +1,234 @@
+//! The status sync worker (DESIGN §8 steps 4-5): follows every `pending` or `processing`
+//! refund to a final status by status query, with exponential backoff.
+//!
+//! - Rows are claimed with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so several
+//!   gateway processes never query the same refund at once; a crashed process's refunds
+//!   (left `pending` with a next sync time at insert) are picked up when the lease expires.
+//! - "Not found" shortly after an unknown outcome is not proof that nothing happened: the
+//!   request may still be in flight. Only once the refund is older than
+//!   `sync.not_found_grace_ms` (longer than any provider timeout) does a `pending` refund
+//!   conclude: a provider that deduplicates by reference (eFundPay) is sent the same refund
+//!   again, which is safe; any other provider (AuthMS, e-Buy) is never re-sent, and the
+//!   refund fails as never made after a second "not found".
+//! - After `sync.give_up_after_hours` an open refund is flagged `requires_attention` in its
+//!   history (its status stays) and keeps being queried at the longest interval.
+
+use std::time::Duration;
+
+use serde_json::json;
+use time::OffsetDateTime;
+
+use refund_provider::{
+    Currency, FailureCode, Money, PaymentId, ProviderRefundRequest, ProviderRefundStatus, RefundId,
+};
+
+use super::decide::{decide, transition, Source};
+use super::{millis, Engine, EngineError};
+use crate::domain::RefundStatus;
+use crate::store::{now_ms, Change, NewEvent, RefundRecord, StoreError};
+
+/// How many refunds one pass claims.
+const BATCH: i64 = 64;
+
+/// Rebuilds the provider request of a stored refund: the same id, reference and amount as
+/// the first attempt.
+pub fn request_for(refund: &RefundRecord) -> Result<ProviderRefundRequest, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("refund {}: {what}", refund.id));
+    let currency = Currency::parse(&refund.currency).map_err(|_| corrupt("currency"))?;
+    // For a full refund this is the amount the provider reported, once known.
+    let amount = refund
+        .amount
+        .as_deref()
+        .map(|text| Money::parse(text, currency).map_err(|_| corrupt("amount")))
+        .transpose()?;
+    Ok(ProviderRefundRequest {
+        refund_id: refund.id,
+        provider_reference: refund.provider_reference.clone(),
+        payment_id: PaymentId::parse(&refund.payment_id).map_err(|_| corrupt("payment_id"))?,
+        currency,
+        amount,
+        reason: refund.reason.clone(),
+        customer_id: refund.customer_id.clone(),
+        options: refund.provider_options.clone(),
+        created_at: OffsetDateTime::from_unix_timestamp_nanos(
+            i128::from(refund.created_at) * 1_000_000,
+        )
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+    })
+}
+
+impl Engine {
+    /// Runs the sync loop forever; the application aborts it on shutdown.
+    pub async fn run_sync(self) {
+        let mut tick = tokio::time::interval(self.config.sync.poll_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.sync_pass().await {
+                tracing::warn!(error = %e, "status sync pass failed");
+            }
+        }
+    }
+
+    /// Claims the refunds that are due and queries each; returns how many were looked at.
+    pub async fn sync_pass(&self) -> Result<usize, EngineError> {
+        let now = now_ms();
+        let lease = now + millis(self.config.server.request_timeout) + 5_000;
+        let due = self.store.claim_due_refunds(now, lease, BATCH).await?;
+        let count = due.len();
+        for id in due {
+            if let Err(e) = self.sync_one(&id).await {
+                tracing::warn!(refund_id = %id, error = %e, "status sync of a refund failed");
+            }
+        }
+        Ok(count)
+    }
+
+    /// One status query of one refund, and whatever it leads to.
+    pub async fn sync_one(&self, id: &RefundId) -> Result<(), EngineError> {
+        let Some(refund) = self.store.refund(id).await? else {
+            return Ok(());
+        };
+        if refund.status.is_final() {
+            return Ok(());
+        }
+        let Some(provider) = refund_provider::ProviderId::parse(&refund.provider)
+            .ok()
+            .and_then(|p| self.providers.get(&p).cloned())
+        else {
+            tracing::error!(refund_id = %id, provider = %refund.provider, "refund's provider is not configured; cannot sync");
+            self.reschedule(
+                id,
+                "provider_not_configured",
+                json!({"provider": refund.provider}),
+            )
+            .await?;
+            return Ok(());
+        };
+        let request = request_for(&refund)?;
+        let result = provider.refund_status(&request).await;
+        let age = Duration::from_millis(u64::try_from(now_ms() - refund.created_at).unwrap_or(0));
+        match result {
+            Ok(report) if report.status != ProviderRefundStatus::NotFound => {
+                self.apply_with(id, |engine, current, now| {
+                    let next = now + millis(engine.next_sync_delay(current.sync_attempts + 1));
+                    let change = decide(
+                        current,
+                        &report,
+                        Source::Sync,
+                        next,
+                        engine.emits_events(&current.merchant_id),
+                    );
+                    engine.scheduled(current, change, now)
+                })
+                .await?;
+            }
+            Ok(_)
+                if age < self.config.sync.not_found_grace
+                    || refund.status != RefundStatus::Pending =>
+            {
+                self.reschedule(id, "provider_not_found", json!({"age_ms": millis(age)}))
+                    .await?;
+            }
+            Ok(_) if provider.capabilities().deduplicates_by_reference => {
+                // Safe: the provider refuses a second refund with this reference, and the
+                // adapter resolves that refusal by looking the first one up.
+                tracing::info!(refund_id = %id, provider = %refund.provider, "not found after the grace period; re-sending to a deduplicating provider");
+                self.apply_with(id, |engine, current, now| {
+                    let mut change = engine.scheduled(current, Change::default(), now);
+                    change.events.push(NewEvent {
+                        kind: "resent",
+                        status: None,
+                        previous_status: None,
+                        source: "sync",
+                        detail: json!({"reason": "not_found_after_grace", "provider_reference": current.provider_reference}),
+                    });
+                    change
+                })
+                .await?;
+                self.send_and_record(provider, &request, None).await?;
+            }
+            Ok(_) if refund.sync_attempts >= 1 => {
+                // Never re-sent to a provider that does not deduplicate: it has no record of
+                // the refund well after any timeout, so it was never made.
+                self.apply_with(id, |engine, current, _now| {
+                    if current.status != RefundStatus::Pending {
+                        return Change::default();
+                    }
+                    let message = "the provider has no record of this refund well after its timeout; it was not made";
+                    let mut change = transition(
+                        current,
+                        RefundStatus::Failed,
+                        "sync",
+                        json!({"reason": "not_found_after_grace", "failure_code": FailureCode::PROVIDER_UNAVAILABLE}),
+                        engine.emits_events(&current.merchant_id),
+                    );
+                    change.failure = Some((FailureCode::PROVIDER_UNAVAILABLE.to_owned(), message.to_owned()));
+                    change
+                })
+                .await?;
+            }
+            Ok(_) => {
+                self.reschedule(id, "provider_not_found", json!({"age_ms": millis(age)}))
+                    .await?;
+            }
+            Err(error) => {
+                if matches!(error, refund_provider::ProviderError::Misconfigured { .. }) {
+                    tracing::error!(refund_id = %id, provider = %refund.provider, "status query refused: provider configuration is wrong");
+                }
+                self.reschedule(
+                    id,
+                    "status_query_failed",
+                    json!({"error": error.kind(), "cause": error.to_string()}),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records an inconclusive query and schedules the next one.
+    async fn reschedule(
+        &self,
+        id: &RefundId,
+        kind: &'static str,
+        detail: serde_json::Value,
+    ) -> Result<(), EngineError> {
+        self.apply_with(id, |engine, current, now| {
+            let mut change = engine.scheduled(current, Change::default(), now);
+            change.events.push(NewEvent {
+                kind,
+                status: None,
+                previous_status: None,
+                source: "sync",
+                detail: detail.clone(),
+            });
+            change
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Adds the sync bookkeeping to a change: one more attempt, the next query time while
+    /// the refund stays open, and the give-up flag once it has been open too long.
+    fn scheduled(&self, refund: &RefundRecord, mut change: Change, now: i64) -> Change {
+        let attempts = refund.sync_attempts + 1;
+        change.sync_attempts = Some(attempts);
+        let stays_open = !change.status.unwrap_or(refund.status).is_final();
+        if stays_open {
+            change.next_sync_at = Some(Some(now + millis(self.next_sync_delay(attempts))));
+            let open_for = now - refund.created_at;
+            if open_for > millis(self.config.sync.give_up_after) && !refund.requires_attention {
+                change.flag_requires_attention = true;
+                change.events.push(NewEvent {
+                    kind: "requires_attention",
+                    status: None,
+                    previous_status: None,
+                    source: "sync",
+                    detail: json!({"reason": "sync_gave_up", "open_for_ms": open_for}),
+                });
+            }
+        }
+        change
+    }
+}

@@ -1,0 +1,104 @@
+//! Merchant webhooks from the outbox: every event reaches a merchant whose endpoint fails and
+//! then recovers, in order, correctly signed, with each attempt in the refund's history.
+
+use std::time::Duration;
+
+use refund_provider::signature::verify_header;
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::both_backends;
+use crate::helpers::{spawn_live, Db, ACME_KEY};
+
+both_backends!(
+    a_merchant_endpoint_that_fails_then_recovers_receives_every_event_signed,
+    |db: Db| async move {
+        let merchant = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/events"))
+            .respond_with(ResponseTemplate::new(500))
+            .up_to_n_times(2)
+            .mount(&merchant)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/events"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&merchant)
+            .await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let sandbox = provider_authms::sandbox::Sandbox::start(listener, Default::default())
+            .await
+            .expect("sandbox");
+        let merchant_extra = format!(
+            "webhook_url = \"{}/events\"\nwebhook_secret = \"whsec_acme\"",
+            merchant.uri()
+        );
+        let tail = format!(
+        "[providers.authms]\nbase_url = \"{}\"\ntoken = \"sandbox-authms-token\"\n\n[[routes]]\nprovider = \"authms\"\n\n[sync]\npoll_interval_ms = 50\n",
+        sandbox.base_url()
+    );
+        let Some(app) = spawn_live(db, &merchant_extra, &tail).await else {
+            return;
+        };
+        let response = app
+        .post_refund(ACME_KEY, None, &json!({"payment_id": "txn_outbox", "amount": "50.00", "currency": "CNY", "customer_id": "usr_abc123"}))
+        .await;
+        let refund: Value = response.json().await.expect("json");
+        assert_eq!(refund["status"], "succeeded");
+        let id = refund["id"].as_str().expect("id").to_owned();
+
+        // Two failures (1 s, then 2 s of backoff), then both events in order.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        let delivered = loop {
+            let received = merchant.received_requests().await.unwrap_or_default();
+            let ok: Vec<_> = received.iter().skip(2).cloned().collect();
+            if ok.len() >= 2 || tokio::time::Instant::now() > deadline {
+                break ok;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(
+            delivered.len(),
+            2,
+            "every event delivered once the endpoint recovered"
+        );
+        let mut types = Vec::new();
+        for request in &delivered {
+            let signature = request
+                .headers
+                .get("Refund-Gateway-Signature")
+                .and_then(|v| v.to_str().ok());
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            assert!(
+                verify_header(signature, &[b"whsec_acme"], &request.body, now, 300).is_ok(),
+                "signature"
+            );
+            let event: Value = serde_json::from_slice(&request.body).expect("event json");
+            assert!(event["id"].as_str().is_some_and(|e| e.starts_with("evt_")));
+            assert_eq!(event["data"]["id"], id.as_str());
+            types.push(event["type"].as_str().unwrap_or("").to_owned());
+        }
+        assert_eq!(types, ["refund.created", "refund.succeeded"]);
+        let events: Value = app
+            .get(ACME_KEY, &format!("/v1/refunds/{id}/events"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        let attempts: Vec<&str> = events["data"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["kind"] == "webhook_delivery")
+            .filter_map(|e| e["detail"]["result"].as_str())
+            .collect();
+        assert_eq!(
+            attempts,
+            ["retry", "retry", "delivered", "delivered"],
+            "{events}"
+        );
+    }
+);

@@ -1,0 +1,235 @@
+//! Following refunds to a final status when the provider's answer is lost: status sync after
+//! a timeout or a dropped answer, the not-found grace period, re-sending only where the
+//! provider deduplicates, and exactly one effect at the provider in every case.
+
+use std::time::Duration;
+
+use provider_authms::sandbox as authms;
+use provider_efundpay::sandbox as efundpay;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::{spawn_live, wait_for_refund, Db, TestApp, ACME_KEY};
+
+const SYNC: &str = r#"
+[sync]
+poll_interval_ms = 50
+first_retry_ms = 100
+max_retry_ms = 400
+not_found_grace_ms = 600
+"#;
+
+async fn authms_gateway(db: Db, faults: authms::Faults) -> Option<(TestApp, authms::Sandbox)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let config = authms::SandboxConfig {
+        hang_ms: 1500,
+        faults,
+        ..authms::SandboxConfig::default()
+    };
+    let sandbox = authms::Sandbox::start(listener, config)
+        .await
+        .expect("sandbox");
+    let tail = format!(
+        "[providers.authms]\nbase_url = \"{}\"\ntoken = \"sandbox-authms-token\"\ntimeout_ms = 300\n\n[[routes]]\nprovider = \"authms\"\n{SYNC}",
+        sandbox.base_url()
+    );
+    Some((spawn_live(db, "", &tail).await?, sandbox))
+}
+
+async fn efundpay_gateway(
+    db: Db,
+    faults: efundpay::Faults,
+) -> Option<(TestApp, efundpay::Sandbox)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let config = efundpay::SandboxConfig {
+        hang_ms: 1500,
+        webhook_delay_ms: 100,
+        faults,
+        ..efundpay::SandboxConfig::default()
+    };
+    let sandbox = efundpay::Sandbox::start(listener, config)
+        .await
+        .expect("sandbox");
+    let tail = format!(
+        "[providers.efundpay]\nbase_url = \"{}\"\ntoken = \"sandbox-efundpay-token\"\nmerchant_account_id = \"sandbox-merchant\"\nwebhook_secret = \"sandbox-efundpay-whsec\"\ntimeout_ms = 300\n\n[[routes]]\nprovider = \"efundpay\"\n{SYNC}",
+        sandbox.base_url()
+    );
+    Some((spawn_live(db, "", &tail).await?, sandbox))
+}
+
+fn wallet_refund() -> Value {
+    json!({"payment_id": "txn_sync_1", "amount": "50.00", "currency": "CNY", "customer_id": "usr_abc123", "reason": "Product return"})
+}
+
+fn card_refund() -> Value {
+    json!({"payment_id": "pay_sync_1", "amount": "12.99", "currency": "EUR", "reason": "Product return"})
+}
+
+async fn create(app: &TestApp, body: &Value) -> Value {
+    let response = app.post_refund(ACME_KEY, Some("sync-key"), body).await;
+    assert_eq!(response.status().as_u16(), 201);
+    response.json().await.expect("json")
+}
+
+fn is_final(refund: &Value) -> bool {
+    ["succeeded", "failed", "canceled"].contains(&refund["status"].as_str().unwrap_or(""))
+}
+
+both_backends!(
+    a_refund_applied_after_the_timeout_is_found_by_status_query,
+    |db: Db| async move {
+        let faults = authms::Faults {
+            apply_then_hang_next: 1,
+            ..authms::Faults::default()
+        };
+        let Some((app, sandbox)) = authms_gateway(db, faults).await else {
+            return;
+        };
+        let refund = create(&app, &wallet_refund()).await;
+        assert_eq!(
+            refund["status"], "pending",
+            "a timeout is an unknown outcome, never a failure"
+        );
+        let id = refund["id"].as_str().expect("id");
+        let settled = wait_for_refund(&app, id, Duration::from_secs(10), is_final).await;
+        assert_eq!(settled["status"], "succeeded", "{settled}");
+        assert_eq!(sandbox.effects().len(), 1, "applied exactly once");
+        let events: Value = app
+            .get(ACME_KEY, &format!("/v1/refunds/{id}/events"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert!(
+            events["data"]
+                .as_array()
+                .expect("events")
+                .iter()
+                .any(|e| e["source"] == "sync" && e["status"] == "succeeded"),
+            "{events}"
+        );
+    }
+);
+
+both_backends!(
+    a_wallet_refund_whose_answer_was_dropped_is_settled_once,
+    |db: Db| async move {
+        let faults = authms::Faults {
+            drop_after_apply_next: 1,
+            ..authms::Faults::default()
+        };
+        let Some((app, sandbox)) = authms_gateway(db, faults).await else {
+            return;
+        };
+        let refund = create(&app, &wallet_refund()).await;
+        assert_eq!(refund["status"], "pending");
+        let settled = wait_for_refund(
+            &app,
+            refund["id"].as_str().expect("id"),
+            Duration::from_secs(10),
+            is_final,
+        )
+        .await;
+        assert_eq!(settled["status"], "succeeded", "{settled}");
+        assert_eq!(sandbox.effects().len(), 1);
+        // A client retry with the same key replays; it never reaches the provider again.
+        let replay = app
+            .post_refund(ACME_KEY, Some("sync-key"), &wallet_refund())
+            .await;
+        assert_eq!(replay.status().as_u16(), 200);
+        assert_eq!(sandbox.effects().len(), 1);
+    }
+);
+
+both_backends!(
+    a_wallet_refund_that_never_arrived_fails_without_being_resent,
+    |db: Db| async move {
+        let faults = authms::Faults {
+            fail_next: 1,
+            ..authms::Faults::default()
+        };
+        let Some((app, sandbox)) = authms_gateway(db, faults).await else {
+            return;
+        };
+        let refund = create(&app, &wallet_refund()).await;
+        assert_eq!(refund["status"], "pending", "a 5xx is an unknown outcome");
+        let settled = wait_for_refund(
+            &app,
+            refund["id"].as_str().expect("id"),
+            Duration::from_secs(10),
+            is_final,
+        )
+        .await;
+        assert_eq!(settled["status"], "failed", "{settled}");
+        assert_eq!(settled["failure_code"], "provider_unavailable");
+        assert_eq!(
+            sandbox.effects().len(),
+            0,
+            "AuthMS does not deduplicate: never re-sent"
+        );
+    }
+);
+
+both_backends!(
+    a_card_refund_whose_answer_was_dropped_is_settled_once,
+    |db: Db| async move {
+        let faults = efundpay::Faults {
+            drop_after_apply_next: 1,
+            ..efundpay::Faults::default()
+        };
+        let Some((app, sandbox)) = efundpay_gateway(db, faults).await else {
+            return;
+        };
+        let refund = create(&app, &card_refund()).await;
+        assert_eq!(refund["status"], "pending");
+        let settled = wait_for_refund(
+            &app,
+            refund["id"].as_str().expect("id"),
+            Duration::from_secs(10),
+            is_final,
+        )
+        .await;
+        assert_eq!(settled["status"], "succeeded", "{settled}");
+        assert!(settled["provider_refund_id"].is_string());
+        assert_eq!(sandbox.effects().len(), 1);
+    }
+);
+
+both_backends!(
+    a_card_refund_that_never_arrived_is_resent_once_to_a_deduplicating_provider,
+    |db: Db| async move {
+        let faults = efundpay::Faults {
+            fail_next: 1,
+            ..efundpay::Faults::default()
+        };
+        let Some((app, sandbox)) = efundpay_gateway(db, faults).await else {
+            return;
+        };
+        let refund = create(&app, &card_refund()).await;
+        assert_eq!(refund["status"], "pending");
+        let id = refund["id"].as_str().expect("id");
+        let settled = wait_for_refund(&app, id, Duration::from_secs(10), is_final).await;
+        assert_eq!(settled["status"], "succeeded", "{settled}");
+        let effects = sandbox.effects();
+        assert_eq!(effects.len(), 1, "{effects:?}");
+        assert_eq!(effects[0].reference, id);
+        let events: Value = app
+            .get(ACME_KEY, &format!("/v1/refunds/{id}/events"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert!(
+            events["data"]
+                .as_array()
+                .expect("events")
+                .iter()
+                .any(|e| e["kind"] == "resent"),
+            "{events}"
+        );
+    }
+);
