@@ -1,1 +1,252 @@
-//! The e-Buy simulator (feature `sandbox`): see Part B.
+//! A stateful simulator of e-Buy on its own wire format (feature `sandbox`): it checks the
+//! envelope and its SHA-256 signature like the real service would, keeps orders with a
+//! remaining amount per asset, applies whole-order and single-asset refunds (never more
+//! than remains), answers a repeated `refundTradeNo` with the original result, signs its
+//! answers, serves the refund query, and has magic values and injectable faults.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use provider_ebuy::sandbox::{Sandbox, SandboxConfig};
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let sandbox = Sandbox::start(listener, SandboxConfig::default()).await?;
+//! println!("e-Buy sandbox at {}", sandbox.base_url());
+//! # Ok(()) }
+//! ```
+
+pub mod book;
+mod server;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use book::Book;
+
+/// The `appId` the sandbox knows (DESIGN §12).
+pub const APP_ID: &str = "sandbox-app";
+/// The app secret the sandbox signs and verifies with (DESIGN §12).
+pub const APP_SECRET: &str = "sandbox-ebuy-secret";
+
+/// Magic values that behave deterministically; see the README's table.
+pub mod magic {
+    /// `outTradeNo` starting with this: every line of the refund reports `FAIL`; no money
+    /// moves (the adapter reports `failed`, `provider_failed`).
+    pub const FAIL_PREFIX: &str = "FAIL";
+    /// `outTradeNo` starting with this: the refund reports `PROCESSING` (money reserved at
+    /// once) and the query reports `SUCCESS` once `settle_after_ms` has passed.
+    pub const PROCESSING_PREFIX: &str = "PROC";
+    /// `outTradeNo` starting with this: in a whole-order refund the coupon line `FAIL`s and
+    /// the others succeed (a partial success; the adapter keeps it `processing`).
+    pub const PARTIAL_PREFIX: &str = "PART";
+    /// `outTradeNo` starting with this: `success: false`, `ORDER_NOT_FOUND`.
+    pub const ORDER_NOT_FOUND_PREFIX: &str = "NOTFOUND";
+    /// `outTradeNo` starting with this: the refund is applied but the answer's `sign` is
+    /// wrong (a forged-looking answer; the adapter reports `Unknown`). Queries are signed
+    /// correctly, so a status query then settles it.
+    pub const BAD_SIGNATURE_PREFIX: &str = "BADSIGN";
+    /// `refundAmount` of 9999 fen (99.99 CNY): `success: false`, `REFUND_DECLINED`.
+    pub const DECLINED_AMOUNT_FEN: i64 = 9999;
+}
+
+/// Faults injected into the next requests to `/api/refund` and `/api/refund/query`
+/// (control endpoints excluded). Each request takes at most one counted fault, checked in
+/// this order: `fail_next`, `timeout_next`, `apply_then_hang_next`, `drop_after_apply_next`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Extra delay before every answer, in milliseconds.
+    pub latency_ms: u64,
+    /// Answer this many requests 503 without applying them.
+    pub fail_next: u32,
+    /// Hang this many requests for `hang_ms` (then 503) without applying them.
+    pub timeout_next: u32,
+    /// Apply this many requests, then hang for `hang_ms` before answering.
+    pub apply_then_hang_next: u32,
+    /// Apply this many requests, then break the answer: a 200 whose body stops short of its
+    /// Content-Length, so the client sees a transport error after the effect happened.
+    pub drop_after_apply_next: u32,
+}
+
+/// What an order holds per asset, in fen (points count as fen-valued units).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderAssets {
+    pub cash: i64,
+    pub coupon: i64,
+    pub cashcard: i64,
+    pub points: i64,
+}
+
+impl Default for OrderAssets {
+    /// An order the sandbox has not seen: cash 1000.00, coupon 5.00, cash card 100.00,
+    /// points 10.00 (in fen: 100000, 500, 10000, 1000).
+    fn default() -> Self {
+        Self {
+            cash: 100_000,
+            coupon: 500,
+            cashcard: 10_000,
+            points: 1_000,
+        }
+    }
+}
+
+/// How the sandbox behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxConfig {
+    /// Delay before every answer, in milliseconds (added to `faults.latency_ms`).
+    pub latency_ms: u64,
+    /// How long a hanging request (`timeout_next`, `apply_then_hang_next`) hangs.
+    pub hang_ms: u64,
+    /// How long a `PROC…` refund reads `PROCESSING`.
+    pub settle_after_ms: u64,
+    /// Faults in force from the start.
+    pub faults: Faults,
+    /// What an order the sandbox has not seen is created with on its first refund.
+    pub default_order: OrderAssets,
+    /// Orders known from the start, by `outTradeNo`.
+    pub orders: BTreeMap<String, OrderAssets>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            latency_ms: 0,
+            hang_ms: 30_000,
+            settle_after_ms: 1_000,
+            faults: Faults::default(),
+            default_order: OrderAssets::default(),
+            orders: BTreeMap::new(),
+        }
+    }
+}
+
+/// One asset line of an applied refund.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectLine {
+    /// `cash`, `cashcard`, `coupon` or `points`.
+    pub asset_type: String,
+    pub amount_minor: i64,
+    /// `succeeded`, `processing` or `failed`.
+    pub status: String,
+}
+
+/// A refund the sandbox applied (including ones that report `FAIL`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Effect {
+    /// The `refundTradeNo`.
+    pub reference: String,
+    /// The `outTradeNo`.
+    pub payment_id: String,
+    /// Money that moved or is moving (lines not failed), in fen.
+    pub amount_minor: i64,
+    /// Always `CNY`.
+    pub currency: String,
+    /// `succeeded`, `processing`, `failed` or `partial` (some lines failed, others not).
+    pub status: String,
+    pub assets: Vec<EffectLine>,
+    pub created_at: String,
+}
+
+#[derive(Debug)]
+struct Shared {
+    config: SandboxConfig,
+    book: Mutex<Book>,
+    faults: Mutex<Faults>,
+    /// Envelope `uuid`s seen, to refuse a replayed request.
+    uuids: Mutex<std::collections::HashSet<String>>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Shared {
+    fn book(&self) -> MutexGuard<'_, Book> {
+        self.book.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn faults(&self) -> MutexGuard<'_, Faults> {
+        self.faults.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A running e-Buy simulator; dropping it stops the server (hanging requests included).
+#[derive(Debug)]
+pub struct Sandbox {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Sandbox {
+    /// Serves the simulator on `listener` until dropped.
+    pub async fn start(
+        listener: tokio::net::TcpListener,
+        config: SandboxConfig,
+    ) -> std::io::Result<Sandbox> {
+        let addr = listener.local_addr()?;
+        let (stop, shutdown) = watch::channel(false);
+        let book = Book::new(
+            config.default_order,
+            &config.orders,
+            Duration::from_millis(config.settle_after_ms),
+        );
+        let shared = Arc::new(Shared {
+            faults: Mutex::new(config.faults.clone()),
+            book: Mutex::new(book),
+            uuids: Mutex::new(Default::default()),
+            config,
+            shutdown: shutdown.clone(),
+        });
+        let app = server::router(shared.clone());
+        let mut stopped = shutdown;
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "e-Buy sandbox stopped");
+            }
+        });
+        Ok(Sandbox {
+            addr,
+            shared,
+            stop,
+            task,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Replaces the faults in force (same as `POST /_sandbox/faults`).
+    pub fn set_faults(&self, faults: Faults) {
+        *self.shared.faults() = faults;
+    }
+
+    /// The faults in force, counters as they stand.
+    pub fn faults(&self) -> Faults {
+        self.shared.faults().clone()
+    }
+
+    /// Every refund applied so far, oldest first (same as `GET /_sandbox/effects`).
+    pub fn effects(&self) -> Vec<Effect> {
+        self.shared.book().effects(std::time::Instant::now())
+    }
+
+    /// What remains refundable of an order, if the sandbox has seen it.
+    pub fn remaining(&self, out_trade_no: &str) -> Option<OrderAssets> {
+        self.shared.book().remaining(out_trade_no)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        self.task.abort();
+    }
+}
