@@ -43,7 +43,10 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let panic_metrics = state.engine.metrics.clone();
     Router::new()
-        .route("/v1/refunds", post(refunds::create_refund).get(refunds::list_refunds))
+        .route(
+            "/v1/refunds",
+            post(refunds::create_refund).get(refunds::list_refunds),
+        )
         .route("/v1/refunds/{id}", get(refunds::get_refund))
         .route("/v1/refunds/{id}/events", get(refunds::list_refund_events))
         .route("/v1/webhooks/{provider}", post(webhooks::provider_webhook))
@@ -54,12 +57,17 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .fallback(|| async { ApiError::new(ErrorCode::RouteNotFound, "no such route") })
         // Router::layer wraps every route: the last layer added is the outermost.
         .layer(RequestBodyLimitLayer::new(HARD_BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
-        .layer(CatchPanicLayer::custom(move |_panic: Box<dyn std::any::Any + Send>| {
-            panic_metrics.panic_caught();
-            tracing::error!("a request handler panicked");
-            ApiError::new(ErrorCode::Internal, "an internal error occurred").into_response()
-        }))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(CatchPanicLayer::custom(
+            move |_panic: Box<dyn std::any::Any + Send>| {
+                panic_metrics.panic_caught();
+                tracing::error!("a request handler panicked");
+                ApiError::new(ErrorCode::Internal, "an internal error occurred").into_response()
+            },
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), render_errors))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -105,9 +113,11 @@ async fn render_errors(State(state): State<AppState>, request: Request, next: Ne
         }
         response = rendered;
     }
-    state
-        .engine
-        .metrics
-        .http_request(&route, &method, response.status().as_u16(), started.elapsed());
+    state.engine.metrics.http_request(
+        &route,
+        &method,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     response
 }

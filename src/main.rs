@@ -13,7 +13,11 @@ use refund_gateway::startup::Application;
 use refund_gateway::store::Store;
 
 #[derive(Debug, Parser)]
-#[command(name = "refund-gateway", version, about = "One refund API in front of AuthMS, e-Buy and eFundPay")]
+#[command(
+    name = "refund-gateway",
+    version,
+    about = "One refund API in front of AuthMS, e-Buy and eFundPay"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -56,7 +60,10 @@ fn load_config(path: Option<&Path>) -> Result<(Config, String), ConfigErrors> {
             Config::from_file(Path::new(DEFAULT_CONFIG_PATH))?,
             DEFAULT_CONFIG_PATH.to_owned(),
         )),
-        None => Ok((Config::from_toml(EMBEDDED_DEFAULT)?, "embedded default".to_owned())),
+        None => Ok((
+            Config::from_toml(EMBEDDED_DEFAULT)?,
+            "embedded default".to_owned(),
+        )),
     }
 }
 
@@ -87,11 +94,13 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 config.server.listen = listen;
             }
             let sandbox = config.uses_sandbox();
-            let api_key_hint = sandbox.then(|| "sk_sandbox_demo");
+            let api_key_hint = sandbox.then_some("sk_sandbox_demo");
             let app = Application::build(config).await?;
             let addr = app.local_addr().context("no local address")?;
             if sandbox {
-                println!("refund-gateway — SANDBOX (simulated providers, nothing real is refunded)");
+                println!(
+                    "refund-gateway — SANDBOX (simulated providers, nothing real is refunded)"
+                );
                 println!("  config:   {source}");
                 println!("  url:      http://{addr}");
                 if let Some(key) = api_key_hint {
@@ -128,7 +137,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             match ProviderRegistry::build(&config, &public, SandboxMode::CheckOnly).await {
                 Ok(registry) => {
                     let providers: Vec<String> = registry.ids().map(ToString::to_string).collect();
-                    println!("{source}: OK ({} merchant(s), providers: {})", config.merchants.len(), providers.join(", "));
+                    println!(
+                        "{source}: OK ({} merchant(s), providers: {})",
+                        config.merchants.len(),
+                        providers.join(", ")
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(problems) => {

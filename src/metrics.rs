@@ -41,19 +41,45 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("refund_gateway");
         let http_requests = Family::<Labels, Counter>::default();
-        let http_latency =
-            Family::<Labels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let http_latency = Family::<Labels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
         let refund_transitions = Family::<Labels, Counter>::default();
-        let provider_calls =
-            Family::<Labels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let provider_calls = Family::<Labels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
         let provider_misconfigured = Family::<Labels, Counter>::default();
         let panics = Counter::default();
-        registry.register("http_requests", "HTTP requests by route, method and status", http_requests.clone());
-        registry.register("http_request_duration_seconds", "HTTP request latency by route", http_latency.clone());
-        registry.register("refunds", "Refunds entering each status, by provider", refund_transitions.clone());
-        registry.register("provider_call_duration_seconds", "Provider call latency by provider and outcome", provider_calls.clone());
-        registry.register("provider_misconfigured", "Provider calls that failed on our own credentials or configuration", provider_misconfigured.clone());
-        registry.register("panics", "Requests that reached the last-resort panic guard", panics.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            http_latency.clone(),
+        );
+        registry.register(
+            "refunds",
+            "Refunds entering each status, by provider",
+            refund_transitions.clone(),
+        );
+        registry.register(
+            "provider_call_duration_seconds",
+            "Provider call latency by provider and outcome",
+            provider_calls.clone(),
+        );
+        registry.register(
+            "provider_misconfigured",
+            "Provider calls that failed on our own credentials or configuration",
+            provider_misconfigured.clone(),
+        );
+        registry.register(
+            "panics",
+            "Requests that reached the last-resort panic guard",
+            panics.clone(),
+        );
         Self {
             registry,
             http_requests,
@@ -83,13 +109,19 @@ impl Metrics {
 
     pub fn refund_transition(&self, provider: &str, status: &str) {
         self.refund_transitions
-            .get_or_create(&vec![("provider", provider.to_owned()), ("status", status.to_owned())])
+            .get_or_create(&vec![
+                ("provider", provider.to_owned()),
+                ("status", status.to_owned()),
+            ])
             .inc();
     }
 
     pub fn provider_call(&self, provider: &str, outcome: &str, elapsed: Duration) {
         self.provider_calls
-            .get_or_create(&vec![("provider", provider.to_owned()), ("outcome", outcome.to_owned())])
+            .get_or_create(&vec![
+                ("provider", provider.to_owned()),
+                ("outcome", outcome.to_owned()),
+            ])
             .observe(elapsed.as_secs_f64());
         if outcome == "misconfigured" {
             self.provider_misconfigured

@@ -110,7 +110,8 @@ fn settings<'de, T: Deserialize<'de>>(
     section: toml::Value,
     ctx: &BuildContext,
 ) -> Result<T, Vec<ConfigProblem>> {
-    T::deserialize(section).map_err(|e| vec![ConfigProblem::new(ctx.section.clone(), e.to_string())])
+    T::deserialize(section)
+        .map_err(|e| vec![ConfigProblem::new(ctx.section.clone(), e.to_string())])
 }
 
 /// One match arm per provider: the only place the gateway names an adapter crate.
@@ -139,9 +140,14 @@ fn build_one(
 /// Starts one provider's simulator on a free loopback port.
 async fn start_sandbox(name: &str) -> Result<(String, SandboxGuard), ConfigProblem> {
     let problem = |e: std::io::Error| {
-        ConfigProblem::new(format!("providers.{name}.base_url"), format!("cannot start the sandbox: {e}"))
+        ConfigProblem::new(
+            format!("providers.{name}.base_url"),
+            format!("cannot start the sandbox: {e}"),
+        )
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(problem)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(problem)?;
     match name {
         "authms" => {
             let sandbox = provider_authms::sandbox::Sandbox::start(listener, Default::default())

@@ -70,7 +70,12 @@ mod tests {
         }
     }
 
-    fn rule(provider: &'static str, currency: Option<&[&str]>, prefix: Option<&str>, merchants: Option<&[&str]>) -> Route {
+    fn rule(
+        provider: &'static str,
+        currency: Option<&[&str]>,
+        prefix: Option<&str>,
+        merchants: Option<&[&str]>,
+    ) -> Route {
         Route {
             provider: ProviderId::from_static(provider),
             currency: currency.map(|l| l.iter().filter_map(|c| Currency::parse(c).ok()).collect()),
@@ -92,11 +97,23 @@ mod tests {
         ];
         let m = merchant("demo", None);
         let pick = |currency, payment_id| {
-            route(&routes, RouteInput { merchant: &m, explicit: None, currency: cur(currency), payment_id }, |_| true)
+            route(
+                &routes,
+                RouteInput {
+                    merchant: &m,
+                    explicit: None,
+                    currency: cur(currency),
+                    payment_id,
+                },
+                |_| true,
+            )
         };
         assert_eq!(pick("CNY", "txn_1"), Ok(ProviderId::from_static("authms")));
         assert_eq!(pick("CNY", "ORDER1"), Ok(ProviderId::from_static("ebuy")));
-        assert_eq!(pick("EUR", "pay_1"), Ok(ProviderId::from_static("efundpay")));
+        assert_eq!(
+            pick("EUR", "pay_1"),
+            Ok(ProviderId::from_static("efundpay"))
+        );
     }
 
     #[test]
@@ -104,16 +121,35 @@ mod tests {
         let routes = vec![rule("ebuy", Some(&["CNY"]), None, Some(&["acme"]))];
         let other = merchant("other", None);
         let acme = merchant("acme", None);
-        let input = |m| RouteInput { merchant: m, explicit: None, currency: cur("CNY"), payment_id: "p" };
-        assert_eq!(route(&routes, input(&other), |_| true), Err(RouteError::NoRoute));
-        assert_eq!(route(&routes, input(&acme), |_| true), Ok(ProviderId::from_static("ebuy")));
+        let input = |m| RouteInput {
+            merchant: m,
+            explicit: None,
+            currency: cur("CNY"),
+            payment_id: "p",
+        };
+        assert_eq!(
+            route(&routes, input(&other), |_| true),
+            Err(RouteError::NoRoute)
+        );
+        assert_eq!(
+            route(&routes, input(&acme), |_| true),
+            Ok(ProviderId::from_static("ebuy"))
+        );
     }
 
     #[test]
     fn an_explicit_provider_must_be_configured_for_the_merchant() {
         let restricted = merchant("acme", Some(vec!["ebuy"]));
-        let input = |explicit| RouteInput { merchant: &restricted, explicit: Some(explicit), currency: cur("EUR"), payment_id: "p" };
-        assert_eq!(route(&[], input("ebuy"), |_| true), Ok(ProviderId::from_static("ebuy")));
+        let input = |explicit| RouteInput {
+            merchant: &restricted,
+            explicit: Some(explicit),
+            currency: cur("EUR"),
+            payment_id: "p",
+        };
+        assert_eq!(
+            route(&[], input("ebuy"), |_| true),
+            Ok(ProviderId::from_static("ebuy"))
+        );
         assert_eq!(
             route(&[], input("efundpay"), |_| true),
             Err(RouteError::ProviderUnsupported("efundpay".into()))

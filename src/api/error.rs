@@ -39,27 +39,87 @@ impl ErrorCode {
     pub fn describe(self) -> (StatusCode, &'static str, &'static str) {
         use ErrorCode::*;
         match self {
-            ParameterMissing => (StatusCode::BAD_REQUEST, "invalid_request", "parameter_missing"),
-            ParameterInvalid => (StatusCode::BAD_REQUEST, "invalid_request", "parameter_invalid"),
+            ParameterMissing => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "parameter_missing",
+            ),
+            ParameterInvalid => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "parameter_invalid",
+            ),
             AmountInvalid => (StatusCode::BAD_REQUEST, "invalid_request", "amount_invalid"),
-            CurrencyUnsupported => (StatusCode::BAD_REQUEST, "invalid_request", "currency_unsupported"),
-            ProviderUnsupported => (StatusCode::BAD_REQUEST, "invalid_request", "provider_unsupported"),
-            CouponPartialRefund => (StatusCode::BAD_REQUEST, "invalid_request", "coupon_partial_refund"),
+            CurrencyUnsupported => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "currency_unsupported",
+            ),
+            ProviderUnsupported => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "provider_unsupported",
+            ),
+            CouponPartialRefund => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "coupon_partial_refund",
+            ),
             BodyInvalid => (StatusCode::BAD_REQUEST, "invalid_request", "body_invalid"),
-            WebhookInvalid => (StatusCode::BAD_REQUEST, "invalid_request", "webhook_invalid"),
-            ApiKeyMissing => (StatusCode::UNAUTHORIZED, "authentication", "api_key_missing"),
-            ApiKeyInvalid => (StatusCode::UNAUTHORIZED, "authentication", "api_key_invalid"),
+            WebhookInvalid => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "webhook_invalid",
+            ),
+            ApiKeyMissing => (
+                StatusCode::UNAUTHORIZED,
+                "authentication",
+                "api_key_missing",
+            ),
+            ApiKeyInvalid => (
+                StatusCode::UNAUTHORIZED,
+                "authentication",
+                "api_key_invalid",
+            ),
             RefundNotFound => (StatusCode::NOT_FOUND, "not_found", "refund_not_found"),
             RouteNotFound => (StatusCode::NOT_FOUND, "not_found", "route_not_found"),
-            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "invalid_request", "method_not_allowed"),
-            RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "unavailable", "request_timeout"),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "invalid_request",
+                "method_not_allowed",
+            ),
+            RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "unavailable",
+                "request_timeout",
+            ),
             IdempotencyInProgress => (StatusCode::CONFLICT, "conflict", "idempotency_in_progress"),
             ReferenceInUse => (StatusCode::CONFLICT, "conflict", "reference_in_use"),
-            BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "body_too_large"),
-            IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "idempotency_key_reused"),
-            NoRoute => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "no_route"),
-            StoreUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "store_unavailable"),
-            Internal => (StatusCode::INTERNAL_SERVER_ERROR, "api_error", "internal_error"),
+            BodyTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                "body_too_large",
+            ),
+            IdempotencyKeyReused => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                "idempotency_key_reused",
+            ),
+            NoRoute => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                "no_route",
+            ),
+            StoreUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "store_unavailable",
+            ),
+            Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "api_error",
+                "internal_error",
+            ),
         }
     }
 
@@ -118,9 +178,10 @@ impl ApiError {
     pub fn from_status(status: StatusCode) -> Self {
         match status {
             StatusCode::NOT_FOUND => Self::new(ErrorCode::RouteNotFound, "no such route"),
-            StatusCode::METHOD_NOT_ALLOWED => {
-                Self::new(ErrorCode::MethodNotAllowed, "this method is not allowed on this route")
-            }
+            StatusCode::METHOD_NOT_ALLOWED => Self::new(
+                ErrorCode::MethodNotAllowed,
+                "this method is not allowed on this route",
+            ),
             StatusCode::PAYLOAD_TOO_LARGE => {
                 Self::new(ErrorCode::BodyTooLarge, "the request body is over 64 KiB")
             }
@@ -147,7 +208,11 @@ impl IntoResponse for ApiError {
 impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> Self {
         match error {
-            EngineError::InvalidRequest { code, message, param } => Self {
+            EngineError::InvalidRequest {
+                code,
+                message,
+                param,
+            } => Self {
                 code: ErrorCode::from_text(code),
                 message,
                 param,
@@ -165,7 +230,10 @@ impl From<EngineError> for ApiError {
             EngineError::Store(e) => e.into(),
             EngineError::Contention => {
                 tracing::error!("refund update contention");
-                Self::new(ErrorCode::StoreUnavailable, "the store is busy; retry with the same Idempotency-Key")
+                Self::new(
+                    ErrorCode::StoreUnavailable,
+                    "the store is busy; retry with the same Idempotency-Key",
+                )
             }
         }
     }

@@ -21,9 +21,16 @@ impl FromRequestParts<AppState> for MerchantAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let missing = || ApiError::new(ErrorCode::ApiKeyMissing, "send your API key as `Authorization: Bearer <key>`");
+        let missing = || {
+            ApiError::new(
+                ErrorCode::ApiKeyMissing,
+                "send your API key as `Authorization: Bearer <key>`",
+            )
+        };
         let header = parts.headers.get(AUTHORIZATION).ok_or_else(missing)?;
-        let value = header.to_str().map_err(|_| ApiError::new(ErrorCode::ApiKeyInvalid, "the API key is invalid"))?;
+        let value = header
+            .to_str()
+            .map_err(|_| ApiError::new(ErrorCode::ApiKeyInvalid, "the API key is invalid"))?;
         let key = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
@@ -61,8 +68,11 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
             .and_then(IdempotencyKey::parse)
             .map(|key| Self(Some(key)))
             .ok_or_else(|| {
-                ApiError::new(ErrorCode::ParameterInvalid, "Idempotency-Key must be 1-255 printable ASCII characters")
-                    .with_param("Idempotency-Key")
+                ApiError::new(
+                    ErrorCode::ParameterInvalid,
+                    "Idempotency-Key must be 1-255 printable ASCII characters",
+                )
+                .with_param("Idempotency-Key")
             })
     }
 }
@@ -82,10 +92,14 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
             .and_then(|v| v.split(';').next())
             .is_some_and(|mime| {
                 let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
             });
         if !is_json {
-            return Err(ApiError::new(ErrorCode::BodyInvalid, "send the body as JSON with `Content-Type: application/json`"));
+            return Err(ApiError::new(
+                ErrorCode::BodyInvalid,
+                "send the body as JSON with `Content-Type: application/json`",
+            ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
@@ -95,14 +109,22 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
             }
         })?;
         if bytes.len() > super::BODY_LIMIT {
-            return Err(ApiError::from_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE));
+            return Err(ApiError::from_status(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            ));
         }
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::new(ErrorCode::BodyInvalid, format!("the body is not valid JSON: {e}"))
+            ApiError::new(
+                ErrorCode::BodyInvalid,
+                format!("the body is not valid JSON: {e}"),
+            )
         })?;
         match value {
             serde_json::Value::Object(map) => Ok(Self(map)),
-            _ => Err(ApiError::new(ErrorCode::BodyInvalid, "the body must be a JSON object")),
+            _ => Err(ApiError::new(
+                ErrorCode::BodyInvalid,
+                "the body must be a JSON object",
+            )),
         }
     }
 }

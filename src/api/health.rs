@@ -22,7 +22,10 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
     if state.engine.store.ping().await {
         Ok(Json(json!({"status": "ready"})))
     } else {
-        Err(ApiError::new(ErrorCode::StoreUnavailable, "the store does not answer"))
+        Err(ApiError::new(
+            ErrorCode::StoreUnavailable,
+            "the store does not answer",
+        ))
     }
 }
 

@@ -44,7 +44,10 @@ fn string_field(body: &Map<String, Value>, name: &str) -> Result<Option<String>,
     match body.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ApiError::new(ErrorCode::BodyInvalid, format!("`{name}` must be a string")).with_param(name)),
+        Some(_) => Err(
+            ApiError::new(ErrorCode::BodyInvalid, format!("`{name}` must be a string"))
+                .with_param(name),
+        ),
     }
 }
 
@@ -56,21 +59,38 @@ fn required(body: &Map<String, Value>, name: &str) -> Result<String, ApiError> {
 
 fn bounded_text(value: Option<String>, name: &str, max: usize) -> Result<Option<String>, ApiError> {
     match value {
-        Some(text) if text.is_empty() || text.chars().count() > max || text.chars().any(char::is_control) => {
-            Err(invalid(name, format!("`{name}` must be 1-{max} characters without control characters")))
+        Some(text)
+            if text.is_empty()
+                || text.chars().count() > max
+                || text.chars().any(char::is_control) =>
+        {
+            Err(invalid(
+                name,
+                format!("`{name}` must be 1-{max} characters without control characters"),
+            ))
         }
         other => Ok(other),
     }
 }
 
 /// Parses and validates the create body into an engine command.
-fn parse_create(body: Map<String, Value>, key: IdempotencyKeyHeader) -> Result<CreateCommand, ApiError> {
+fn parse_create(
+    body: Map<String, Value>,
+    key: IdempotencyKeyHeader,
+) -> Result<CreateCommand, ApiError> {
     if let Some(unknown) = body.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(ApiError::new(ErrorCode::BodyInvalid, format!("unknown field `{unknown}`")).with_param(unknown.clone()));
+        return Err(
+            ApiError::new(ErrorCode::BodyInvalid, format!("unknown field `{unknown}`"))
+                .with_param(unknown.clone()),
+        );
     }
     let payment_id = required(&body, "payment_id")?;
-    let payment_id = PaymentId::parse(&payment_id)
-        .map_err(|_| invalid("payment_id", "`payment_id` must be 1-128 printable ASCII characters"))?;
+    let payment_id = PaymentId::parse(&payment_id).map_err(|_| {
+        invalid(
+            "payment_id",
+            "`payment_id` must be 1-128 printable ASCII characters",
+        )
+    })?;
     let currency_text = required(&body, "currency")?;
     let currency = Currency::parse(&currency_text).map_err(|e| {
         ApiError::new(ErrorCode::CurrencyUnsupported, e.to_string()).with_param("currency")
@@ -92,13 +112,19 @@ fn parse_create(body: Map<String, Value>, key: IdempotencyKeyHeader) -> Result<C
     let reference = string_field(&body, "reference")?;
     if let Some(r) = &reference {
         if r.is_empty() || r.len() > 64 || !is_printable_ascii(r) {
-            return Err(invalid("reference", "`reference` must be 1-64 printable ASCII characters"));
+            return Err(invalid(
+                "reference",
+                "`reference` must be 1-64 printable ASCII characters",
+            ));
         }
     }
     let customer_id = string_field(&body, "customer_id")?;
     if let Some(c) = &customer_id {
         if c.is_empty() || c.len() > 128 || !is_printable_ascii(c) {
-            return Err(invalid("customer_id", "`customer_id` must be 1-128 printable ASCII characters"));
+            return Err(invalid(
+                "customer_id",
+                "`customer_id` must be 1-128 printable ASCII characters",
+            ));
         }
     }
     let provider = string_field(&body, "provider")?;
@@ -110,26 +136,47 @@ fn parse_create(body: Map<String, Value>, key: IdempotencyKeyHeader) -> Result<C
             }
             for (k, v) in map {
                 let Value::String(v) = v else {
-                    return Err(ApiError::new(ErrorCode::BodyInvalid, "`metadata` values must be strings").with_param(format!("metadata.{k}")));
+                    return Err(ApiError::new(
+                        ErrorCode::BodyInvalid,
+                        "`metadata` values must be strings",
+                    )
+                    .with_param(format!("metadata.{k}")));
                 };
                 if k.is_empty() || k.chars().count() > 40 || v.chars().count() > 500 {
-                    return Err(invalid("metadata", "`metadata` keys are 1-40 characters and values at most 500"));
+                    return Err(invalid(
+                        "metadata",
+                        "`metadata` keys are 1-40 characters and values at most 500",
+                    ));
                 }
             }
             Value::Object(map.clone())
         }
-        Some(_) => return Err(ApiError::new(ErrorCode::BodyInvalid, "`metadata` must be an object").with_param("metadata")),
+        Some(_) => {
+            return Err(
+                ApiError::new(ErrorCode::BodyInvalid, "`metadata` must be an object")
+                    .with_param("metadata"),
+            )
+        }
     };
     let provider_options = match body.get("provider_options") {
         None | Some(Value::Null) => json!({}),
         Some(Value::Object(map)) => {
             if let Some((name, _)) = map.iter().find(|(_, v)| !v.is_object()) {
-                return Err(ApiError::new(ErrorCode::BodyInvalid, format!("`provider_options.{name}` must be an object"))
-                    .with_param(format!("provider_options.{name}")));
+                return Err(ApiError::new(
+                    ErrorCode::BodyInvalid,
+                    format!("`provider_options.{name}` must be an object"),
+                )
+                .with_param(format!("provider_options.{name}")));
             }
             Value::Object(map.clone())
         }
-        Some(_) => return Err(ApiError::new(ErrorCode::BodyInvalid, "`provider_options` must be an object").with_param("provider_options")),
+        Some(_) => {
+            return Err(ApiError::new(
+                ErrorCode::BodyInvalid,
+                "`provider_options` must be an object",
+            )
+            .with_param("provider_options"))
+        }
     };
     let fingerprint = fingerprint(&Value::Object(body));
     Ok(CreateCommand {
@@ -148,7 +195,12 @@ fn parse_create(body: Map<String, Value>, key: IdempotencyKeyHeader) -> Result<C
 }
 
 fn json_response(status: StatusCode, body: String, replayed: bool) -> Response {
-    let mut response = (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response();
+    let mut response = (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response();
     if replayed {
         response
             .headers_mut()
@@ -194,7 +246,12 @@ pub async fn create_refund(
 }
 
 fn parse_refund_id(id: &str) -> Result<RefundId, ApiError> {
-    RefundId::parse(id).map_err(|_| ApiError::new(ErrorCode::RefundNotFound, format!("no refund `{}`", id.chars().take(64).collect::<String>())))
+    RefundId::parse(id).map_err(|_| {
+        ApiError::new(
+            ErrorCode::RefundNotFound,
+            format!("no refund `{}`", id.chars().take(64).collect::<String>()),
+        )
+    })
 }
 
 /// Retrieve a refund.
@@ -230,7 +287,10 @@ pub async fn list_refund_events(
     let id = parse_refund_id(&id)?;
     let store = &state.engine.store;
     if store.merchant_refund(&merchant.id, &id).await?.is_none() {
-        return Err(ApiError::new(ErrorCode::RefundNotFound, format!("no refund `{id}`")));
+        return Err(ApiError::new(
+            ErrorCode::RefundNotFound,
+            format!("no refund `{id}`"),
+        ));
     }
     let events = store.refund_events(&id).await?;
     let data: Vec<Value> = events
@@ -248,28 +308,57 @@ pub async fn list_refund_events(
             })
         })
         .collect();
-    Ok(Json(json!({"object": "list", "data": data, "has_more": false})))
+    Ok(Json(
+        json!({"object": "list", "data": data, "has_more": false}),
+    ))
 }
 
-const LIST_PARAMS: [&str; 7] = ["provider", "status", "currency", "created_gte", "created_lt", "limit", "starting_after"];
+const LIST_PARAMS: [&str; 7] = [
+    "provider",
+    "status",
+    "currency",
+    "created_gte",
+    "created_lt",
+    "limit",
+    "starting_after",
+];
 
 fn parse_time(name: &str, value: &str) -> Result<i64, ApiError> {
     OffsetDateTime::parse(value, &Rfc3339)
         .map(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX))
-        .map_err(|_| invalid(name, format!("`{name}` must be an RFC 3339 time such as 2026-11-23T10:00:00Z")))
+        .map_err(|_| {
+            invalid(
+                name,
+                format!("`{name}` must be an RFC 3339 time such as 2026-11-23T10:00:00Z"),
+            )
+        })
 }
 
 fn parse_list(query: &HashMap<String, String>) -> Result<ListFilter, ApiError> {
     if let Some(unknown) = query.keys().find(|k| !LIST_PARAMS.contains(&k.as_str())) {
-        return Err(invalid(unknown, format!("unknown query parameter `{unknown}`")));
+        return Err(invalid(
+            unknown,
+            format!("unknown query parameter `{unknown}`"),
+        ));
     }
     let status = query
         .get("status")
-        .map(|s| RefundStatus::parse(s).ok_or_else(|| invalid("status", "`status` must be pending, processing, succeeded, failed or canceled")))
+        .map(|s| {
+            RefundStatus::parse(s).ok_or_else(|| {
+                invalid(
+                    "status",
+                    "`status` must be pending, processing, succeeded, failed or canceled",
+                )
+            })
+        })
         .transpose()?;
     let currency = query
         .get("currency")
-        .map(|c| Currency::parse(c).map(|c| c.to_string()).map_err(|e| ApiError::new(ErrorCode::CurrencyUnsupported, e.to_string()).with_param("currency")))
+        .map(|c| {
+            Currency::parse(c).map(|c| c.to_string()).map_err(|e| {
+                ApiError::new(ErrorCode::CurrencyUnsupported, e.to_string()).with_param("currency")
+            })
+        })
         .transpose()?;
     let limit = match query.get("limit") {
         None => 10,
@@ -281,14 +370,23 @@ fn parse_list(query: &HashMap<String, String>) -> Result<ListFilter, ApiError> {
     };
     let starting_after = query
         .get("starting_after")
-        .map(|id| RefundId::parse(id).map_err(|_| invalid("starting_after", "`starting_after` must be a refund id")))
+        .map(|id| {
+            RefundId::parse(id)
+                .map_err(|_| invalid("starting_after", "`starting_after` must be a refund id"))
+        })
         .transpose()?;
     Ok(ListFilter {
         provider: query.get("provider").cloned(),
         status,
         currency,
-        created_gte: query.get("created_gte").map(|v| parse_time("created_gte", v)).transpose()?,
-        created_lt: query.get("created_lt").map(|v| parse_time("created_lt", v)).transpose()?,
+        created_gte: query
+            .get("created_gte")
+            .map(|v| parse_time("created_gte", v))
+            .transpose()?,
+        created_lt: query
+            .get("created_lt")
+            .map(|v| parse_time("created_lt", v))
+            .transpose()?,
         starting_after,
         limit,
     })
@@ -312,11 +410,22 @@ pub async fn list_refunds(
     MerchantAuth(merchant): MerchantAuth,
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(query) = query.map_err(|_| ApiError::new(ErrorCode::ParameterInvalid, "the query string could not be read"))?;
+    let Query(query) = query.map_err(|_| {
+        ApiError::new(
+            ErrorCode::ParameterInvalid,
+            "the query string could not be read",
+        )
+    })?;
     let filter = parse_list(&query)?;
-    let mut refunds = state.engine.store.list_refunds(&merchant.id, &filter).await?;
+    let mut refunds = state
+        .engine
+        .store
+        .list_refunds(&merchant.id, &filter)
+        .await?;
     let has_more = refunds.len() > filter.limit as usize;
     refunds.truncate(filter.limit as usize);
     let data: Vec<RefundObject> = refunds.iter().map(RefundObject::from).collect();
-    Ok(Json(json!({"object": "list", "data": data, "has_more": has_more})))
+    Ok(Json(
+        json!({"object": "list", "data": data, "has_more": has_more}),
+    ))
 }

@@ -30,11 +30,18 @@ pub async fn provider_webhook(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     if body.len() > super::BODY_LIMIT {
-        return Err(ApiError::from_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE));
+        return Err(ApiError::from_status(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        ));
     }
     let not_found = || ApiError::new(ErrorCode::RouteNotFound, "no such provider");
     let id = ProviderId::parse(&provider).map_err(|_| not_found())?;
-    let adapter = state.engine.providers.get(&id).cloned().ok_or_else(not_found)?;
+    let adapter = state
+        .engine
+        .providers
+        .get(&id)
+        .cloned()
+        .ok_or_else(not_found)?;
     let webhook = adapter
         .parse_webhook(&headers, &body, OffsetDateTime::now_utc())
         .map_err(|e| {
@@ -43,19 +50,28 @@ pub async fn provider_webhook(
                 other => other.to_string(),
             };
             tracing::warn!(provider = %id, message = %message, "webhook refused");
-            ApiError::new(ErrorCode::WebhookInvalid, format!("webhook refused: {message}"))
+            ApiError::new(
+                ErrorCode::WebhookInvalid,
+                format!("webhook refused: {message}"),
+            )
         })?;
     let store = &state.engine.store;
     if store.webhook_seen(id.as_str(), &webhook.event_id).await? {
         return Ok(Json(json!({"received": true, "duplicate": true})));
     }
     let refund = match &webhook.refund.provider_reference {
-        Some(reference) => store.refund_by_provider_reference(id.as_str(), reference).await?,
+        Some(reference) => {
+            store
+                .refund_by_provider_reference(id.as_str(), reference)
+                .await?
+        }
         None => None,
     };
     let Some(refund) = refund else {
         tracing::warn!(provider = %id, event_id = %webhook.event_id, "webhook for an unknown refund");
-        store.record_webhook_receipt(id.as_str(), &webhook.event_id, None).await?;
+        store
+            .record_webhook_receipt(id.as_str(), &webhook.event_id, None)
+            .await?;
         return Ok(Json(json!({"received": true, "refund": null})));
     };
     let refund_id: RefundId = refund.id;
@@ -66,5 +82,7 @@ pub async fn provider_webhook(
     store
         .record_webhook_receipt(id.as_str(), &webhook.event_id, Some(&refund_id))
         .await?;
-    Ok(Json(json!({"received": true, "refund": refund_id.to_string()})))
+    Ok(Json(
+        json!({"received": true, "refund": refund_id.to_string()}),
+    ))
 }

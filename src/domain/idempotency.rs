@@ -52,7 +52,8 @@ mod tests {
     #[test]
     fn fingerprints_ignore_key_order_but_not_values() {
         let a: serde_json::Value = serde_json::from_str(r#"{"a":1,"b":"x"}"#).unwrap_or_default();
-        let b: serde_json::Value = serde_json::from_str(r#"{ "b":"x", "a":1 }"#).unwrap_or_default();
+        let b: serde_json::Value =
+            serde_json::from_str(r#"{ "b":"x", "a":1 }"#).unwrap_or_default();
         let c: serde_json::Value = serde_json::from_str(r#"{"a":2,"b":"x"}"#).unwrap_or_default();
         assert_eq!(fingerprint(&a), fingerprint(&b));
         assert_ne!(fingerprint(&a), fingerprint(&c));

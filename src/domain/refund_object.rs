@@ -85,7 +85,12 @@ impl RefundObject {
 }
 
 /// A merchant event: `{"id": "evt_…", "type", "created_at", "data": <refund object>}`.
-pub fn merchant_event(event_id: &str, event_type: &str, at_ms: i64, refund: &RefundRecord) -> String {
+pub fn merchant_event(
+    event_id: &str,
+    event_type: &str,
+    at_ms: i64,
+    refund: &RefundRecord,
+) -> String {
     serde_json::json!({
         "id": event_id,
         "type": event_type,

@@ -47,7 +47,10 @@ pub fn succeeded_ledger_lines(refund: &RefundRecord, amount_minor: i64) -> Vec<L
     vec![
         LedgerLine {
             entry_kind: "refund_succeeded",
-            account: format!("merchant:{}:refund_expense:{}", refund.merchant_id, refund.currency),
+            account: format!(
+                "merchant:{}:refund_expense:{}",
+                refund.merchant_id, refund.currency
+            ),
             currency: refund.currency.clone(),
             amount_minor,
         },
@@ -161,8 +164,13 @@ pub fn decide(
         if target != refund.status {
             let contradicts = matches!(
                 (refund.status, target),
-                (RefundStatus::Succeeded, RefundStatus::Failed | RefundStatus::Canceled)
-                    | (RefundStatus::Failed | RefundStatus::Canceled, RefundStatus::Succeeded)
+                (
+                    RefundStatus::Succeeded,
+                    RefundStatus::Failed | RefundStatus::Canceled
+                ) | (
+                    RefundStatus::Failed | RefundStatus::Canceled,
+                    RefundStatus::Succeeded
+                )
             );
             change.flag_requires_attention = contradicts;
             change.events.push(NewEvent {
@@ -304,13 +312,22 @@ mod tests {
     #[test]
     fn a_matching_success_moves_the_refund_and_posts_balanced_lines() {
         let r = refund(RefundStatus::Pending, Some(1299));
-        let change = decide(&r, &report(ProviderRefundStatus::Succeeded, Some(1299), "EUR"), Source::Provider, 0, true);
+        let change = decide(
+            &r,
+            &report(ProviderRefundStatus::Succeeded, Some(1299), "EUR"),
+            Source::Provider,
+            0,
+            true,
+        );
         assert_eq!(change.status, Some(RefundStatus::Succeeded));
         assert_eq!(change.ledger.iter().map(|l| l.amount_minor).sum::<i64>(), 0);
         assert_eq!(change.ledger.len(), 2);
         assert_eq!(change.provider_refund_id.as_deref(), Some("prov_1"));
         assert_eq!(change.next_sync_at, Some(None));
-        assert_eq!(change.outbox.map(|o| o.event_type), Some("refund.succeeded"));
+        assert_eq!(
+            change.outbox.map(|o| o.event_type),
+            Some("refund.succeeded")
+        );
     }
 
     #[test]
@@ -331,11 +348,23 @@ mod tests {
     #[test]
     fn a_final_refund_is_never_moved_and_contradictions_are_flagged() {
         let r = refund(RefundStatus::Succeeded, Some(1299));
-        let late = decide(&r, &report(ProviderRefundStatus::Processing, None, "EUR"), Source::Webhook, 0, true);
+        let late = decide(
+            &r,
+            &report(ProviderRefundStatus::Processing, None, "EUR"),
+            Source::Webhook,
+            0,
+            true,
+        );
         assert_eq!(late.status, None);
         assert!(!late.flag_requires_attention);
         assert_eq!(late.events[0].kind, "ignored");
-        let voided = decide(&r, &report(ProviderRefundStatus::Canceled, None, "EUR"), Source::Webhook, 0, true);
+        let voided = decide(
+            &r,
+            &report(ProviderRefundStatus::Canceled, None, "EUR"),
+            Source::Webhook,
+            0,
+            true,
+        );
         assert_eq!(voided.status, None);
         assert!(voided.flag_requires_attention);
         assert!(voided.ledger.is_empty());
@@ -344,7 +373,13 @@ mod tests {
     #[test]
     fn a_full_refund_learns_its_amount_from_the_provider() {
         let r = refund(RefundStatus::Pending, None);
-        let change = decide(&r, &report(ProviderRefundStatus::Succeeded, Some(5000), "EUR"), Source::Provider, 0, false);
+        let change = decide(
+            &r,
+            &report(ProviderRefundStatus::Succeeded, Some(5000), "EUR"),
+            Source::Provider,
+            0,
+            false,
+        );
         assert_eq!(change.amount, Some(("50.00".into(), 5000)));
         assert_eq!(change.ledger[0].amount_minor, 5000);
         assert!(change.outbox.is_none());
@@ -368,6 +403,9 @@ mod tests {
         });
         let change = decide(&r, &rep, Source::Webhook, 0, true);
         assert_eq!(change.status, Some(RefundStatus::Failed));
-        assert_eq!(change.failure, Some(("provider_declined".into(), "declined by issuer".into())));
+        assert_eq!(
+            change.failure,
+            Some(("provider_declined".into(), "declined by issuer".into()))
+        );
     }
 }

@@ -8,7 +8,11 @@ use crate::helpers::{spawn_app, Db, Script, ScriptedProvider, ACME_KEY};
 
 fn bodies() -> Vec<(String, Vec<u8>)> {
     let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
-    let deep_object = format!("{{\"metadata\": {}1{}}}", "{\"a\":".repeat(200), "}".repeat(200));
+    let deep_object = format!(
+        "{{\"metadata\": {}1{}}}",
+        "{\"a\":".repeat(200),
+        "}".repeat(200)
+    );
     let texts: Vec<(&str, String)> = vec![
         ("empty", String::new()),
         ("not json", "payment_id=1".into()),
@@ -52,33 +56,58 @@ fn bodies() -> Vec<(String, Vec<u8>)> {
         ("huge string", format!(r#"{{"payment_id": "{}"}}"#, "x".repeat(100_000))),
         ("duplicate-ish unicode escape", r#"{"payment_id": "\ud800", "currency": "EUR", "amount": "1.00"}"#.into()),
     ];
-    let mut all: Vec<(String, Vec<u8>)> = texts.into_iter().map(|(n, t)| (n.to_owned(), t.into_bytes())).collect();
-    all.push(("invalid utf-8".into(), b"{\"payment_id\": \"\xff\xfe\", \"currency\": \"EUR\"}".to_vec()));
-    all.push(("bom".into(), b"\xef\xbb\xbf{\"payment_id\": \"p\"}".to_vec()));
+    let mut all: Vec<(String, Vec<u8>)> = texts
+        .into_iter()
+        .map(|(n, t)| (n.to_owned(), t.into_bytes()))
+        .collect();
+    all.push((
+        "invalid utf-8".into(),
+        b"{\"payment_id\": \"\xff\xfe\", \"currency\": \"EUR\"}".to_vec(),
+    ));
+    all.push((
+        "bom".into(),
+        b"\xef\xbb\xbf{\"payment_id\": \"p\"}".to_vec(),
+    ));
     all
 }
 
-both_backends!(every_malformed_body_gets_a_documented_4xx, |db: Db| async move {
-    let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await else { return };
-    let bodies = bodies();
-    assert!(bodies.len() >= 30);
-    for (name, bytes) in bodies {
-        let response = app
-            .client
-            .post(format!("{}/v1/refunds", app.address))
-            .bearer_auth(ACME_KEY)
-            .header("content-type", "application/json")
-            .body(bytes)
-            .send()
-            .await
-            .expect("send");
-        let status = response.status().as_u16();
-        assert!((400..500).contains(&status), "{name}: got {status}");
-        let body: Value = response.json().await.unwrap_or_else(|e| panic!("{name}: error body is not JSON: {e}"));
-        assert!(body["error"]["code"].is_string(), "{name}: {body}");
-        assert!(body["error"]["request_id"].is_string(), "{name}: {body}");
+both_backends!(
+    every_malformed_body_gets_a_documented_4xx,
+    |db: Db| async move {
+        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
+        else {
+            return;
+        };
+        let bodies = bodies();
+        assert!(bodies.len() >= 30);
+        for (name, bytes) in bodies {
+            let response = app
+                .client
+                .post(format!("{}/v1/refunds", app.address))
+                .bearer_auth(ACME_KEY)
+                .header("content-type", "application/json")
+                .body(bytes)
+                .send()
+                .await
+                .expect("send");
+            let status = response.status().as_u16();
+            assert!((400..500).contains(&status), "{name}: got {status}");
+            let body: Value = response
+                .json()
+                .await
+                .unwrap_or_else(|e| panic!("{name}: error body is not JSON: {e}"));
+            assert!(body["error"]["code"].is_string(), "{name}: {body}");
+            assert!(body["error"]["request_id"].is_string(), "{name}: {body}");
+        }
+        assert_eq!(
+            app.provider.calls(),
+            0,
+            "no malformed request reached a provider"
+        );
+        let metrics = app.get("", "/metrics").await.text().await.expect("metrics");
+        assert!(
+            !metrics.contains("refund_gateway_panics_total 1"),
+            "a request reached the panic guard"
+        );
     }
-    assert_eq!(app.provider.calls(), 0, "no malformed request reached a provider");
-    let metrics = app.get("", "/metrics").await.text().await.expect("metrics");
-    assert!(!metrics.contains("refund_gateway_panics_total 1"), "a request reached the panic guard");
-});
+);

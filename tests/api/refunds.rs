@@ -10,165 +10,505 @@ fn body(amount: &str, currency: &str) -> Value {
     json!({"payment_id": "pay_123", "amount": amount, "currency": currency, "reason": "Product return", "metadata": {"order": "A-1001"}})
 }
 
-both_backends!(a_succeeded_refund_is_created_read_and_listed, |db: Db| async move {
-    let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await else { return };
-    let response = app.post_refund(ACME_KEY, None, &body("12.99", "EUR")).await;
-    assert_eq!(response.status().as_u16(), 201);
-    assert!(response.headers().contains_key("x-request-id"));
-    let refund: Value = response.json().await.expect("json");
-    assert_eq!(refund["object"], "refund");
-    assert_eq!(refund["status"], "succeeded");
-    assert_eq!(refund["amount"], "12.99");
-    assert_eq!(refund["amount_minor"], 1299);
-    assert_eq!(refund["currency"], "EUR");
-    assert_eq!(refund["merchant_id"], "acme");
-    assert_eq!(refund["provider"], "scripted");
-    assert_eq!(refund["metadata"]["order"], "A-1001");
-    let id = refund["id"].as_str().expect("id").to_owned();
-    assert!(id.starts_with("rf_"));
-    assert_eq!(refund["provider_reference"], id.as_str());
-    assert_eq!(refund["provider_refund_id"], format!("prov_{id}"));
-
-    let fetched: Value = app.get(ACME_KEY, &format!("/v1/refunds/{id}")).await.json().await.expect("json");
-    assert_eq!(fetched, refund);
-
-    let events: Value = app.get(ACME_KEY, &format!("/v1/refunds/{id}/events")).await.json().await.expect("json");
-    let statuses: Vec<&str> = events["data"].as_array().expect("events").iter().filter_map(|e| e["status"].as_str()).collect();
-    assert_eq!(statuses, ["pending", "succeeded"]);
-    assert_eq!(events["data"][0]["source"], "api");
-    assert_eq!(events["data"][1]["source"], "provider");
-
-    let list: Value = app.get(ACME_KEY, "/v1/refunds?status=succeeded").await.json().await.expect("json");
-    assert_eq!(list["object"], "list");
-    assert_eq!(list["data"][0]["id"], id.as_str());
-    assert_eq!(list["has_more"], false);
-    assert_eq!(app.provider.calls(), 1);
-});
-
-both_backends!(provider_outcomes_become_statuses_and_failure_codes, |db: Db| async move {
-    let provider = ScriptedProvider::new("scripted", Script::Succeed);
-    let Some(app) = spawn_app(db, provider.clone()).await else { return };
-    let cases = [
-        (Script::Processing, "processing", None),
-        (Script::Fail(ProviderError::rejected("insufficient_balance", "wallet too low")), "failed", Some("insufficient_balance")),
-        (Script::Fail(ProviderError::misconfigured("401")), "failed", Some("provider_misconfigured")),
-        (Script::Fail(ProviderError::unknown("timed out")), "pending", None),
-    ];
-    for (script, status, code) in cases {
-        provider.then(script);
-        let response = app.post_refund(ACME_KEY, None, &body("5.00", "USD")).await;
-        assert_eq!(response.status().as_u16(), 201, "a provider's answer is a refund, not an HTTP error");
+both_backends!(
+    a_succeeded_refund_is_created_read_and_listed,
+    |db: Db| async move {
+        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
+        else {
+            return;
+        };
+        let response = app.post_refund(ACME_KEY, None, &body("12.99", "EUR")).await;
+        assert_eq!(response.status().as_u16(), 201);
+        assert!(response.headers().contains_key("x-request-id"));
         let refund: Value = response.json().await.expect("json");
-        assert_eq!(refund["status"], status);
-        assert_eq!(refund["failure_code"].as_str(), code);
+        assert_eq!(refund["object"], "refund");
+        assert_eq!(refund["status"], "succeeded");
+        assert_eq!(refund["amount"], "12.99");
+        assert_eq!(refund["amount_minor"], 1299);
+        assert_eq!(refund["currency"], "EUR");
+        assert_eq!(refund["merchant_id"], "acme");
+        assert_eq!(refund["provider"], "scripted");
+        assert_eq!(refund["metadata"]["order"], "A-1001");
+        let id = refund["id"].as_str().expect("id").to_owned();
+        assert!(id.starts_with("rf_"));
+        assert_eq!(refund["provider_reference"], id.as_str());
+        assert_eq!(refund["provider_refund_id"], format!("prov_{id}"));
+
+        let fetched: Value = app
+            .get(ACME_KEY, &format!("/v1/refunds/{id}"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(fetched, refund);
+
+        let events: Value = app
+            .get(ACME_KEY, &format!("/v1/refunds/{id}/events"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        let statuses: Vec<&str> = events["data"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter_map(|e| e["status"].as_str())
+            .collect();
+        assert_eq!(statuses, ["pending", "succeeded"]);
+        assert_eq!(events["data"][0]["source"], "api");
+        assert_eq!(events["data"][1]["source"], "provider");
+
+        let list: Value = app
+            .get(ACME_KEY, "/v1/refunds?status=succeeded")
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(list["object"], "list");
+        assert_eq!(list["data"][0]["id"], id.as_str());
+        assert_eq!(list["has_more"], false);
+        assert_eq!(app.provider.calls(), 1);
     }
-});
+);
 
-both_backends!(a_request_that_never_left_is_retried_twice_then_fails_unavailable, |db: Db| async move {
-    let provider = ScriptedProvider::new("scripted", Script::Fail(ProviderError::not_sent("connection refused")));
-    let Some(app) = spawn_app(db, provider.clone()).await else { return };
-    let refund: Value = app.post_refund(ACME_KEY, None, &body("1.00", "EUR")).await.json().await.expect("json");
-    assert_eq!(refund["status"], "failed");
-    assert_eq!(refund["failure_code"], "provider_unavailable");
-    assert_eq!(provider.calls(), 3);
-    // ... and a request that succeeds on the second try is one refund.
-    provider.then(Script::Fail(ProviderError::not_sent("refused")));
-    provider.then(Script::Succeed);
-    let refund: Value = app.post_refund(ACME_KEY, None, &body("1.00", "EUR")).await.json().await.expect("json");
-    assert_eq!(refund["status"], "succeeded");
-    assert_eq!(provider.calls(), 5);
-});
+both_backends!(
+    provider_outcomes_become_statuses_and_failure_codes,
+    |db: Db| async move {
+        let provider = ScriptedProvider::new("scripted", Script::Succeed);
+        let Some(app) = spawn_app(db, provider.clone()).await else {
+            return;
+        };
+        let cases = [
+            (Script::Processing, "processing", None),
+            (
+                Script::Fail(ProviderError::rejected(
+                    "insufficient_balance",
+                    "wallet too low",
+                )),
+                "failed",
+                Some("insufficient_balance"),
+            ),
+            (
+                Script::Fail(ProviderError::misconfigured("401")),
+                "failed",
+                Some("provider_misconfigured"),
+            ),
+            (
+                Script::Fail(ProviderError::unknown("timed out")),
+                "pending",
+                None,
+            ),
+        ];
+        for (script, status, code) in cases {
+            provider.then(script);
+            let response = app.post_refund(ACME_KEY, None, &body("5.00", "USD")).await;
+            assert_eq!(
+                response.status().as_u16(),
+                201,
+                "a provider's answer is a refund, not an HTTP error"
+            );
+            let refund: Value = response.json().await.expect("json");
+            assert_eq!(refund["status"], status);
+            assert_eq!(refund["failure_code"].as_str(), code);
+        }
+    }
+);
 
-both_backends!(an_unknown_outcome_is_never_retried_blindly, |db: Db| async move {
-    let provider = ScriptedProvider::new("scripted", Script::Fail(ProviderError::unknown("HTTP 502")));
-    let Some(app) = spawn_app(db, provider.clone()).await else { return };
-    let refund: Value = app.post_refund(ACME_KEY, None, &body("1.00", "EUR")).await.json().await.expect("json");
-    assert_eq!(refund["status"], "pending");
-    assert_eq!(refund["failure_code"], Value::Null);
-    assert_eq!(provider.calls(), 1);
-});
+both_backends!(
+    a_request_that_never_left_is_retried_twice_then_fails_unavailable,
+    |db: Db| async move {
+        let provider = ScriptedProvider::new(
+            "scripted",
+            Script::Fail(ProviderError::not_sent("connection refused")),
+        );
+        let Some(app) = spawn_app(db, provider.clone()).await else {
+            return;
+        };
+        let refund: Value = app
+            .post_refund(ACME_KEY, None, &body("1.00", "EUR"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(refund["status"], "failed");
+        assert_eq!(refund["failure_code"], "provider_unavailable");
+        assert_eq!(provider.calls(), 3);
+        // ... and a request that succeeds on the second try is one refund.
+        provider.then(Script::Fail(ProviderError::not_sent("refused")));
+        provider.then(Script::Succeed);
+        let refund: Value = app
+            .post_refund(ACME_KEY, None, &body("1.00", "EUR"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(refund["status"], "succeeded");
+        assert_eq!(provider.calls(), 5);
+    }
+);
 
-both_backends!(every_error_code_has_the_documented_shape, |db: Db| async move {
-    let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await else { return };
-    let url = format!("{}/v1/refunds", app.address);
-    let c = &app.client;
-    assert_error(c.post(&url).json(&body("1.00", "EUR")).send().await.expect("send"), 401, "api_key_missing").await;
-    assert_error(c.post(&url).bearer_auth("sk_wrong").json(&body("1.00", "EUR")).send().await.expect("send"), 401, "api_key_invalid").await;
-    assert_error(app.post_refund(ACME_KEY, None, &json!({"currency": "EUR", "amount": "1.00"})).await, 400, "parameter_missing").await;
-    assert_error(app.post_refund(ACME_KEY, None, &json!({"payment_id": "p", "currency": "EUR"})).await, 400, "parameter_missing").await;
-    let e = assert_error(app.post_refund(ACME_KEY, None, &body("12.999", "EUR")).await, 400, "amount_invalid").await;
-    assert_eq!(e["param"], "amount");
-    assert_error(app.post_refund(ACME_KEY, None, &body("1.5", "JPY")).await, 400, "amount_invalid").await;
-    assert_error(app.post_refund(ACME_KEY, None, &json!({"payment_id": "p", "amount": 12.99, "currency": "EUR"})).await, 400, "amount_invalid").await;
-    assert_error(app.post_refund(ACME_KEY, None, &body("1.00", "eur")).await, 400, "currency_unsupported").await;
-    assert_error(app.post_refund(ACME_KEY, None, &body("1.00", "XYZ")).await, 400, "currency_unsupported").await;
-    let mut with_provider = body("1.00", "EUR");
-    with_provider["provider"] = json!("nowhere");
-    assert_error(app.post_refund(ACME_KEY, None, &with_provider).await, 400, "provider_unsupported").await;
-    assert_error(app.post_refund(ACME_KEY, None, &body("1.00", "GBP")).await, 422, "no_route").await;
-    let mut unknown = body("1.00", "EUR");
-    unknown["surprise"] = json!(true);
-    assert_error(app.post_refund(ACME_KEY, None, &unknown).await, 400, "body_invalid").await;
-    assert_error(c.post(&url).bearer_auth(ACME_KEY).header("content-type", "application/json").body("{").send().await.expect("send"), 400, "body_invalid").await;
-    assert_error(c.post(&url).bearer_auth(ACME_KEY).body(body("1.00", "EUR").to_string()).send().await.expect("send"), 400, "body_invalid").await;
-    let huge = json!({"payment_id": "p", "currency": "EUR", "amount": "1.00", "reason": "x".repeat(70_000)});
-    assert_error(app.post_refund(ACME_KEY, None, &huge).await, 413, "body_too_large").await;
-    assert_error(app.get(ACME_KEY, "/v1/refunds/rf_0192f5e4c1b87a3e9d5c2f1a0b3c4d5e").await, 404, "refund_not_found").await;
-    assert_error(app.get(ACME_KEY, "/v1/refunds/not-an-id").await, 404, "refund_not_found").await;
-    assert_error(app.get(ACME_KEY, "/v1/nothing-here").await, 404, "route_not_found").await;
-    assert_error(c.delete(&url).bearer_auth(ACME_KEY).send().await.expect("send"), 405, "method_not_allowed").await;
-    assert_error(app.get(ACME_KEY, "/v1/refunds?limit=0").await, 400, "parameter_invalid").await;
-    assert_error(app.get(ACME_KEY, "/v1/refunds?status=done").await, 400, "parameter_invalid").await;
-    assert_error(app.get(ACME_KEY, "/v1/refunds?created_gte=yesterday").await, 400, "parameter_invalid").await;
-    let mut referenced = body("1.00", "EUR");
-    referenced["reference"] = json!("refund-12345");
-    assert_eq!(app.post_refund(ACME_KEY, None, &referenced).await.status().as_u16(), 201);
-    assert_error(app.post_refund(ACME_KEY, None, &referenced).await, 409, "reference_in_use").await;
-    // Another merchant may use the same reference.
-    assert_eq!(app.post_refund(GLOBEX_KEY, None, &referenced).await.status().as_u16(), 201);
-    assert_eq!(app.provider.calls(), 2, "no rejected request reached the provider");
-});
+both_backends!(
+    an_unknown_outcome_is_never_retried_blindly,
+    |db: Db| async move {
+        let provider =
+            ScriptedProvider::new("scripted", Script::Fail(ProviderError::unknown("HTTP 502")));
+        let Some(app) = spawn_app(db, provider.clone()).await else {
+            return;
+        };
+        let refund: Value = app
+            .post_refund(ACME_KEY, None, &body("1.00", "EUR"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(refund["status"], "pending");
+        assert_eq!(refund["failure_code"], Value::Null);
+        assert_eq!(provider.calls(), 1);
+    }
+);
+
+both_backends!(
+    every_error_code_has_the_documented_shape,
+    |db: Db| async move {
+        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
+        else {
+            return;
+        };
+        let url = format!("{}/v1/refunds", app.address);
+        let c = &app.client;
+        assert_error(
+            c.post(&url)
+                .json(&body("1.00", "EUR"))
+                .send()
+                .await
+                .expect("send"),
+            401,
+            "api_key_missing",
+        )
+        .await;
+        assert_error(
+            c.post(&url)
+                .bearer_auth("sk_wrong")
+                .json(&body("1.00", "EUR"))
+                .send()
+                .await
+                .expect("send"),
+            401,
+            "api_key_invalid",
+        )
+        .await;
+        assert_error(
+            app.post_refund(
+                ACME_KEY,
+                None,
+                &json!({"currency": "EUR", "amount": "1.00"}),
+            )
+            .await,
+            400,
+            "parameter_missing",
+        )
+        .await;
+        assert_error(
+            app.post_refund(
+                ACME_KEY,
+                None,
+                &json!({"payment_id": "p", "currency": "EUR"}),
+            )
+            .await,
+            400,
+            "parameter_missing",
+        )
+        .await;
+        let e = assert_error(
+            app.post_refund(ACME_KEY, None, &body("12.999", "EUR"))
+                .await,
+            400,
+            "amount_invalid",
+        )
+        .await;
+        assert_eq!(e["param"], "amount");
+        assert_error(
+            app.post_refund(ACME_KEY, None, &body("1.5", "JPY")).await,
+            400,
+            "amount_invalid",
+        )
+        .await;
+        assert_error(
+            app.post_refund(
+                ACME_KEY,
+                None,
+                &json!({"payment_id": "p", "amount": 12.99, "currency": "EUR"}),
+            )
+            .await,
+            400,
+            "amount_invalid",
+        )
+        .await;
+        assert_error(
+            app.post_refund(ACME_KEY, None, &body("1.00", "eur")).await,
+            400,
+            "currency_unsupported",
+        )
+        .await;
+        assert_error(
+            app.post_refund(ACME_KEY, None, &body("1.00", "XYZ")).await,
+            400,
+            "currency_unsupported",
+        )
+        .await;
+        let mut with_provider = body("1.00", "EUR");
+        with_provider["provider"] = json!("nowhere");
+        assert_error(
+            app.post_refund(ACME_KEY, None, &with_provider).await,
+            400,
+            "provider_unsupported",
+        )
+        .await;
+        assert_error(
+            app.post_refund(ACME_KEY, None, &body("1.00", "GBP")).await,
+            422,
+            "no_route",
+        )
+        .await;
+        let mut unknown = body("1.00", "EUR");
+        unknown["surprise"] = json!(true);
+        assert_error(
+            app.post_refund(ACME_KEY, None, &unknown).await,
+            400,
+            "body_invalid",
+        )
+        .await;
+        assert_error(
+            c.post(&url)
+                .bearer_auth(ACME_KEY)
+                .header("content-type", "application/json")
+                .body("{")
+                .send()
+                .await
+                .expect("send"),
+            400,
+            "body_invalid",
+        )
+        .await;
+        assert_error(
+            c.post(&url)
+                .bearer_auth(ACME_KEY)
+                .body(body("1.00", "EUR").to_string())
+                .send()
+                .await
+                .expect("send"),
+            400,
+            "body_invalid",
+        )
+        .await;
+        let huge = json!({"payment_id": "p", "currency": "EUR", "amount": "1.00", "reason": "x".repeat(70_000)});
+        assert_error(
+            app.post_refund(ACME_KEY, None, &huge).await,
+            413,
+            "body_too_large",
+        )
+        .await;
+        assert_error(
+            app.get(ACME_KEY, "/v1/refunds/rf_0192f5e4c1b87a3e9d5c2f1a0b3c4d5e")
+                .await,
+            404,
+            "refund_not_found",
+        )
+        .await;
+        assert_error(
+            app.get(ACME_KEY, "/v1/refunds/not-an-id").await,
+            404,
+            "refund_not_found",
+        )
+        .await;
+        assert_error(
+            app.get(ACME_KEY, "/v1/nothing-here").await,
+            404,
+            "route_not_found",
+        )
+        .await;
+        assert_error(
+            c.delete(&url)
+                .bearer_auth(ACME_KEY)
+                .send()
+                .await
+                .expect("send"),
+            405,
+            "method_not_allowed",
+        )
+        .await;
+        assert_error(
+            app.get(ACME_KEY, "/v1/refunds?limit=0").await,
+            400,
+            "parameter_invalid",
+        )
+        .await;
+        assert_error(
+            app.get(ACME_KEY, "/v1/refunds?status=done").await,
+            400,
+            "parameter_invalid",
+        )
+        .await;
+        assert_error(
+            app.get(ACME_KEY, "/v1/refunds?created_gte=yesterday").await,
+            400,
+            "parameter_invalid",
+        )
+        .await;
+        let mut referenced = body("1.00", "EUR");
+        referenced["reference"] = json!("refund-12345");
+        assert_eq!(
+            app.post_refund(ACME_KEY, None, &referenced)
+                .await
+                .status()
+                .as_u16(),
+            201
+        );
+        assert_error(
+            app.post_refund(ACME_KEY, None, &referenced).await,
+            409,
+            "reference_in_use",
+        )
+        .await;
+        // Another merchant may use the same reference.
+        assert_eq!(
+            app.post_refund(GLOBEX_KEY, None, &referenced)
+                .await
+                .status()
+                .as_u16(),
+            201
+        );
+        assert_eq!(
+            app.provider.calls(),
+            2,
+            "no rejected request reached the provider"
+        );
+    }
+);
 
 both_backends!(merchants_see_only_their_own_refunds, |db: Db| async move {
-    let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await else { return };
-    let refund: Value = app.post_refund(ACME_KEY, None, &body("1.00", "EUR")).await.json().await.expect("json");
+    let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await else {
+        return;
+    };
+    let refund: Value = app
+        .post_refund(ACME_KEY, None, &body("1.00", "EUR"))
+        .await
+        .json()
+        .await
+        .expect("json");
     let id = refund["id"].as_str().expect("id");
-    assert_error(app.get(GLOBEX_KEY, &format!("/v1/refunds/{id}")).await, 404, "refund_not_found").await;
-    assert_error(app.get(GLOBEX_KEY, &format!("/v1/refunds/{id}/events")).await, 404, "refund_not_found").await;
-    let list: Value = app.get(GLOBEX_KEY, "/v1/refunds").await.json().await.expect("json");
+    assert_error(
+        app.get(GLOBEX_KEY, &format!("/v1/refunds/{id}")).await,
+        404,
+        "refund_not_found",
+    )
+    .await;
+    assert_error(
+        app.get(GLOBEX_KEY, &format!("/v1/refunds/{id}/events"))
+            .await,
+        404,
+        "refund_not_found",
+    )
+    .await;
+    let list: Value = app
+        .get(GLOBEX_KEY, "/v1/refunds")
+        .await
+        .json()
+        .await
+        .expect("json");
     assert_eq!(list["data"].as_array().map(Vec::len), Some(0));
 });
 
-both_backends!(listing_pages_newest_first_with_a_cursor, |db: Db| async move {
-    let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await else { return };
-    let mut ids = Vec::new();
-    for i in 1..=5 {
-        let refund: Value = app.post_refund(ACME_KEY, None, &body(&format!("{i}.00"), "EUR")).await.json().await.expect("json");
-        ids.push(refund["id"].as_str().expect("id").to_owned());
+both_backends!(
+    listing_pages_newest_first_with_a_cursor,
+    |db: Db| async move {
+        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
+        else {
+            return;
+        };
+        let mut ids = Vec::new();
+        for i in 1..=5 {
+            let refund: Value = app
+                .post_refund(ACME_KEY, None, &body(&format!("{i}.00"), "EUR"))
+                .await
+                .json()
+                .await
+                .expect("json");
+            ids.push(refund["id"].as_str().expect("id").to_owned());
+        }
+        ids.reverse();
+        let page1: Value = app
+            .get(ACME_KEY, "/v1/refunds?limit=2")
+            .await
+            .json()
+            .await
+            .expect("json");
+        let got: Vec<&str> = page1["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .filter_map(|r| r["id"].as_str())
+            .collect();
+        assert_eq!(got, [ids[0].as_str(), ids[1].as_str()]);
+        assert_eq!(page1["has_more"], true);
+        let page3: Value = app
+            .get(
+                ACME_KEY,
+                &format!("/v1/refunds?limit=2&starting_after={}", ids[3]),
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        let got: Vec<&str> = page3["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .filter_map(|r| r["id"].as_str())
+            .collect();
+        assert_eq!(got, [ids[4].as_str()]);
+        assert_eq!(page3["has_more"], false);
+        let filtered: Value = app
+            .get(ACME_KEY, "/v1/refunds?currency=USD")
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(filtered["data"].as_array().map(Vec::len), Some(0));
     }
-    ids.reverse();
-    let page1: Value = app.get(ACME_KEY, "/v1/refunds?limit=2").await.json().await.expect("json");
-    let got: Vec<&str> = page1["data"].as_array().expect("data").iter().filter_map(|r| r["id"].as_str()).collect();
-    assert_eq!(got, [ids[0].as_str(), ids[1].as_str()]);
-    assert_eq!(page1["has_more"], true);
-    let page3: Value = app.get(ACME_KEY, &format!("/v1/refunds?limit=2&starting_after={}", ids[3])).await.json().await.expect("json");
-    let got: Vec<&str> = page3["data"].as_array().expect("data").iter().filter_map(|r| r["id"].as_str()).collect();
-    assert_eq!(got, [ids[4].as_str()]);
-    assert_eq!(page3["has_more"], false);
-    let filtered: Value = app.get(ACME_KEY, "/v1/refunds?currency=USD").await.json().await.expect("json");
-    assert_eq!(filtered["data"].as_array().map(Vec::len), Some(0));
-});
+);
 
 both_backends!(operations_endpoints_answer, |db: Db| async move {
-    let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await else { return };
+    let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await else {
+        return;
+    };
     assert_eq!(app.get("", "/healthz").await.status().as_u16(), 200);
     assert_eq!(app.get("", "/readyz").await.status().as_u16(), 200);
     app.post_refund(ACME_KEY, None, &body("1.00", "EUR")).await;
     let metrics = app.get("", "/metrics").await.text().await.expect("text");
-    assert!(metrics.contains("refund_gateway_http_requests_total"), "{metrics}");
-    assert!(metrics.contains("refund_gateway_refunds_total"), "{metrics}");
-    assert!(metrics.contains("refund_gateway_provider_call_duration_seconds"), "{metrics}");
-    let openapi: Value = app.get("", "/openapi.json").await.json().await.expect("json");
-    assert!(openapi["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{openapi}");
+    assert!(
+        metrics.contains("refund_gateway_http_requests_total"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("refund_gateway_refunds_total"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("refund_gateway_provider_call_duration_seconds"),
+        "{metrics}"
+    );
+    let openapi: Value = app
+        .get("", "/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        openapi["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{openapi}"
+    );
     assert!(openapi["paths"]["/v1/refunds"]["post"].is_object());
 });
