@@ -1,7 +1,9 @@
 //! refund-gateway: one refund API in front of several payment providers (see DESIGN.md).
 
 pub mod api;
+pub mod banner;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod engine;
 pub mod metrics;

@@ -1,4 +1,5 @@
-//! The `refund-gateway` command line (clap): `serve`, `check-config`, `migrate`, `sandbox`.
+//! The `refund-gateway` command line (clap): `serve`, `check-config`, `migrate`, `sandbox`,
+//! `demo`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -48,6 +49,9 @@ enum Command {
         #[arg(long, default_value_t = 9100)]
         listen_base: u16,
     },
+    /// A scripted tour on the embedded default in a temporary directory; non-zero exit if
+    /// anything misbehaves.
+    Demo,
 }
 
 const DEFAULT_CONFIG_PATH: &str = "config/gateway.toml";
@@ -73,6 +77,16 @@ fn init_tracing() {
     tracing_subscriber::fmt().with_env_filter(filter).init();
 }
 
+/// Errors only (the demo's table is the output), unless RUST_LOG says otherwise.
+fn init_quiet_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -93,28 +107,13 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             if let Some(listen) = listen {
                 config.server.listen = listen;
             }
-            let sandbox = config.uses_sandbox();
-            let api_key_hint = sandbox.then_some("sk_sandbox_demo");
             let app = Application::build(config).await?;
             let addr = app.local_addr().context("no local address")?;
-            if sandbox {
-                println!(
-                    "refund-gateway — SANDBOX (simulated providers, nothing real is refunded)"
-                );
-                println!("  config:   {source}");
-                println!("  url:      http://{addr}");
-                if let Some(key) = api_key_hint {
-                    println!("  api key:  {key}   (merchant `demo`, if the config is the default)");
-                }
-                for (provider, url) in app.engine().providers.sandbox_urls() {
-                    println!("  {provider:<9} simulator at {url}");
-                }
-                println!(
-                    "  try:      curl -s -X POST http://{addr}/v1/refunds -H 'Authorization: Bearer sk_sandbox_demo' \\\n              -H 'Content-Type: application/json' -d '{{\"payment_id\":\"pay_1\",\"amount\":\"12.99\",\"currency\":\"EUR\"}}'"
-                );
-            } else {
-                println!("refund-gateway listening on http://{addr} (config: {source})");
-            }
+            let simulators = app.engine().providers.sandbox_urls();
+            print!(
+                "{}",
+                refund_gateway::banner::banner(&app.engine().config, &source, addr, &simulators)
+            );
             app.run_until_stopped().await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -164,6 +163,16 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             init_tracing();
             refund_gateway::sandbox::run_standalone(listen_base).await?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo => {
+            init_quiet_tracing();
+            let report = refund_gateway::demo::run().await?;
+            print!("{}", report.render());
+            Ok(if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }

@@ -1,0 +1,680 @@
+//! `refund-gateway demo`: a scripted tour of the gateway on the embedded default (DESIGN §12).
+//!
+//! It builds the embedded default configuration with two changes: the SQLite database lives
+//! in a fresh temporary directory (removed afterwards) and the gateway listens on a free
+//! loopback port. The three provider simulators run in-process, so nothing leaves loopback.
+//! Every step talks to the gateway over HTTP, as a merchant would, and compares what came
+//! back with what the contract promises; the report renders as a table and says whether
+//! everything behaved.
+//!
+//! One deliberate change to the embedded default: the status sync worker's first query is
+//! pushed back to 5 s, so that the eFundPay refund is visibly completed by the simulator's
+//! signed webhook (sent 200 ms after it answers `processing`) and not by a status query.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::config::{Config, ConfigErrors, EMBEDDED_DEFAULT};
+use crate::startup::{Application, StartError};
+
+/// The embedded default's merchant API key (merchant `demo`, DESIGN §12).
+pub const SANDBOX_API_KEY: &str = "sk_sandbox_demo";
+
+/// How long the webhook-driven completion may take before the step fails.
+const WEBHOOK_WAIT: Duration = Duration::from_secs(10);
+/// Upper bound on the whole tour.
+const TOUR_LIMIT: Duration = Duration::from_secs(40);
+/// Upper bound on one HTTP request to the gateway.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the tour could not run at all (a step that misbehaves is a failed step, not this).
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("cannot create the temporary directory: {0}")]
+    TempDir(std::io::Error),
+    #[error("the embedded default does not load: {0}")]
+    Config(#[from] ConfigErrors),
+    #[error("the gateway did not start: {0}")]
+    Start(#[from] StartError),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(reqwest::Error),
+    #[error("the tour took longer than {} s", TOUR_LIMIT.as_secs())]
+    Timeout,
+}
+
+/// One step of the tour: what was expected, what happened, whether that is right.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub name: String,
+    pub expected: String,
+    pub got: String,
+    pub ok: bool,
+}
+
+/// What the tour did.
+#[derive(Debug, Clone)]
+pub struct DemoReport {
+    pub gateway_url: String,
+    pub database_dir: PathBuf,
+    pub steps: Vec<Step>,
+    pub elapsed: Duration,
+}
+
+impl DemoReport {
+    /// True when every step behaved.
+    pub fn passed(&self) -> bool {
+        !self.steps.is_empty() && self.steps.iter().all(|s| s.ok)
+    }
+
+    /// The steps as a plain-text table, then a verdict line.
+    pub fn render(&self) -> String {
+        let headers = ["#", "step", "expected", "got", "ok"];
+        let rows: Vec<[String; 5]> = self
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                [
+                    (i + 1).to_string(),
+                    s.name.clone(),
+                    s.expected.clone(),
+                    s.got.clone(),
+                    if s.ok { "ok" } else { "FAIL" }.to_owned(),
+                ]
+            })
+            .collect();
+        let mut widths = headers.map(|h| h.chars().count());
+        for row in &rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let line = |cells: [&str; 5]| {
+            let mut out = String::new();
+            for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+                let pad = width.saturating_sub(cell.chars().count());
+                if i + 1 == cells.len() {
+                    out.push_str(cell);
+                } else {
+                    out.push_str(cell);
+                    out.push_str(&" ".repeat(pad + 2));
+                }
+            }
+            out.trim_end().to_owned()
+        };
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "refund-gateway demo: embedded default, SQLite in {}, gateway at {}",
+            self.database_dir.display(),
+            self.gateway_url
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{}", line(headers));
+        let rule = widths.map(|w| "-".repeat(w));
+        let _ = writeln!(
+            out,
+            "{}",
+            line([&rule[0], &rule[1], &rule[2], &rule[3], &rule[4]])
+        );
+        for row in &rows {
+            let _ = writeln!(
+                out,
+                "{}",
+                line([&row[0], &row[1], &row[2], &row[3], &row[4]])
+            );
+        }
+        let failed = self.steps.iter().filter(|s| !s.ok).count();
+        let _ = writeln!(out);
+        if self.passed() {
+            let _ = writeln!(
+                out,
+                "all {} steps behaved ({} ms)",
+                self.steps.len(),
+                self.elapsed.as_millis()
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "{failed} of {} steps did NOT behave ({} ms)",
+                self.steps.len(),
+                self.elapsed.as_millis()
+            );
+        }
+        out
+    }
+}
+
+/// A temporary directory removed when dropped.
+#[derive(Debug)]
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> std::io::Result<Self> {
+        let dir = std::env::temp_dir().join(format!(
+            "refund-gateway-demo-{}",
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self(dir))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The embedded default, pointed at `dir` and a free loopback port.
+fn demo_config(dir: &Path) -> Result<Config, ConfigErrors> {
+    let mut config = Config::from_toml(EMBEDDED_DEFAULT)?;
+    config.server.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    config.server.public_base_url = None;
+    config.database.url = format!("sqlite://{}/demo.db", dir.display());
+    config.sync.first_retry = config.sync.first_retry.max(Duration::from_secs(5));
+    Ok(config)
+}
+
+/// Runs the tour: starts the gateway, walks the steps, stops it and removes the directory.
+pub async fn run() -> Result<DemoReport, DemoError> {
+    let started = Instant::now();
+    let dir = TempDir::new().map_err(DemoError::TempDir)?;
+    let app = Application::build(demo_config(dir.path())?).await?;
+    let gateway_url = format!("http://127.0.0.1:{}", app.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .map_err(DemoError::Client)?;
+    let tour = Tour {
+        client,
+        base: gateway_url.clone(),
+        steps: Vec::new(),
+    };
+    let steps = tokio::time::timeout(TOUR_LIMIT, tour.walk()).await;
+    let _ = stop.send(());
+    let _ = server.await;
+    let steps = steps.map_err(|_| DemoError::Timeout)?;
+    Ok(DemoReport {
+        gateway_url,
+        database_dir: dir.path().to_path_buf(),
+        steps,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// What one HTTP exchange with the gateway gave.
+#[derive(Debug)]
+struct Answer {
+    status: StatusCode,
+    replayed: bool,
+    body: Value,
+}
+
+impl Answer {
+    fn field(&self, name: &str) -> &str {
+        self.body[name].as_str().unwrap_or("-")
+    }
+
+    fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("-")
+    }
+
+    /// `201 succeeded (authms)`, `201 failed insufficient_balance (authms)`, `400 amount_invalid`.
+    fn summary(&self) -> String {
+        let code = self.status.as_u16();
+        if self.body.get("error").is_some() {
+            return format!("{code} {}", self.error_code());
+        }
+        match self.body["failure_code"].as_str() {
+            Some(failure) => format!(
+                "{code} {} {failure} ({})",
+                self.field("status"),
+                self.field("provider")
+            ),
+            None => format!(
+                "{code} {} ({})",
+                self.field("status"),
+                self.field("provider")
+            ),
+        }
+    }
+}
+
+struct Tour {
+    client: reqwest::Client,
+    base: String,
+    steps: Vec<Step>,
+}
+
+impl Tour {
+    fn record(
+        &mut self,
+        name: &str,
+        expected: impl Into<String>,
+        got: impl Into<String>,
+        ok: bool,
+    ) {
+        self.steps.push(Step {
+            name: name.to_owned(),
+            expected: expected.into(),
+            got: got.into(),
+            ok,
+        });
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        idempotency_key: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<Answer, String> {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(SANDBOX_API_KEY);
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| format!("error: {e}"))?;
+        let status = response.status();
+        let replayed = response
+            .headers()
+            .get("idempotent-replayed")
+            .is_some_and(|v| v.as_bytes() == b"true");
+        let text = response.text().await.map_err(|e| format!("error: {e}"))?;
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Ok(Answer {
+            status,
+            replayed,
+            body,
+        })
+    }
+
+    async fn post_refund(&self, key: Option<&str>, body: &Value) -> Result<Answer, String> {
+        self.call(Method::POST, "/v1/refunds", key, Some(body))
+            .await
+    }
+
+    /// A create step whose answer must read exactly `expected` (see [`Answer::summary`]).
+    /// Returns the answer when the step behaved.
+    async fn create_step(
+        &mut self,
+        name: &str,
+        expected: &str,
+        key: Option<&str>,
+        body: Value,
+    ) -> Option<Answer> {
+        match self.post_refund(key, &body).await {
+            Ok(answer) => {
+                let got = answer.summary();
+                let ok = got == expected;
+                self.record(name, expected, with_id(&got, &answer), ok);
+                ok.then_some(answer)
+            }
+            Err(error) => {
+                self.record(name, expected, error, false);
+                None
+            }
+        }
+    }
+
+    async fn walk(mut self) -> Vec<Step> {
+        // A refund through each provider.
+        self.create_step(
+            "AuthMS wallet refund, 50.00 CNY",
+            "201 succeeded (authms)",
+            None,
+            json!({"payment_id": "txn_demo_1001", "amount": "50.00", "currency": "CNY",
+                   "customer_id": "usr_demo", "reason": "Product return"}),
+        )
+        .await;
+        self.create_step(
+            "e-Buy cash refund, 8.00 CNY",
+            "201 succeeded (ebuy)",
+            None,
+            json!({"payment_id": "ORDER20250317001", "amount": "8.00", "currency": "CNY",
+                   "provider_options": {"ebuy": {"asset_type": "cash", "trade_date": "20250317"}}}),
+        )
+        .await;
+        let efundpay_body = json!({
+            "payment_id": "7099948d-7286-47e4-aad8-b68f7eb44591", "amount": "12.99",
+            "currency": "EUR", "reason": "Product return", "reference": "demo-refund-12345",
+            "metadata": {"order": "A-1001"}});
+        let key = "demo-order-A-1001-refund-1";
+        let efundpay = self.efundpay_step(key, &efundpay_body).await;
+
+        // The same request again with the same Idempotency-Key.
+        self.replay_step(key, &efundpay_body, efundpay.as_deref())
+            .await;
+
+        // Refused before any provider is called.
+        self.create_step(
+            "Amount with too many decimals",
+            "400 amount_invalid",
+            None,
+            json!({"payment_id": "7099948d-7286-47e4-aad8-b68f7eb44591", "amount": "12.999",
+                   "currency": "EUR"}),
+        )
+        .await;
+
+        // Refused by the providers (sandbox magic values).
+        self.create_step(
+            "AuthMS: wallet cannot cover it",
+            "201 failed insufficient_balance (authms)",
+            None,
+            json!({"payment_id": "txn_insufficient", "amount": "20.00", "currency": "CNY",
+                   "customer_id": "usr_demo"}),
+        )
+        .await;
+        self.create_step(
+            "eFundPay: declined (40.40 EUR)",
+            "201 failed provider_declined (efundpay)",
+            None,
+            json!({"payment_id": "pay_demo_declined", "amount": "40.40", "currency": "EUR"}),
+        )
+        .await;
+
+        // The eFundPay refund settles by the simulator's signed webhook.
+        self.webhook_step(efundpay.as_deref()).await;
+
+        self.list_step().await;
+        self.summary_step().await;
+        self.steps
+    }
+
+    /// Creates the eFundPay refund; returns its id when it was accepted.
+    async fn efundpay_step(&mut self, key: &str, body: &Value) -> Option<String> {
+        let name = "eFundPay refund, 12.99 EUR";
+        let expected = "201 processing (efundpay)";
+        match self.post_refund(Some(key), body).await {
+            Ok(answer) => {
+                let got = answer.summary();
+                // The webhook follows 200 ms later; on a very slow machine it may already
+                // have been applied by the time the answer is read.
+                let ok = got == expected || got == "201 succeeded (efundpay)";
+                self.record(name, expected, with_id(&got, &answer), ok);
+                ok.then(|| answer.field("id").to_owned())
+            }
+            Err(error) => {
+                self.record(name, expected, error, false);
+                None
+            }
+        }
+    }
+
+    async fn replay_step(&mut self, key: &str, body: &Value, first: Option<&str>) {
+        let name = "Retry with the same Idempotency-Key";
+        let expected = "200 + Idempotent-Replayed, same refund";
+        let Some(first) = first else {
+            self.record(name, expected, "skipped: no refund to replay", false);
+            return;
+        };
+        match self.post_refund(Some(key), body).await {
+            Ok(answer) => {
+                let same = answer.field("id") == first;
+                let got = format!(
+                    "{}{}, {}",
+                    answer.status.as_u16(),
+                    if answer.replayed {
+                        " + Idempotent-Replayed"
+                    } else {
+                        " (no replay header)"
+                    },
+                    if same {
+                        "same refund".to_owned()
+                    } else {
+                        format!("refund {}", answer.field("id"))
+                    }
+                );
+                let ok = answer.status == StatusCode::OK && answer.replayed && same;
+                self.record(name, expected, got, ok);
+            }
+            Err(error) => self.record(name, expected, error, false),
+        }
+    }
+
+    async fn webhook_step(&mut self, id: Option<&str>) {
+        let name = "eFundPay settles by signed webhook";
+        let expected = format!("succeeded via webhook within {} s", WEBHOOK_WAIT.as_secs());
+        let Some(id) = id else {
+            self.record(name, expected, "skipped: no eFundPay refund", false);
+            return;
+        };
+        let started = Instant::now();
+        let mut last = String::from("never read");
+        while started.elapsed() < WEBHOOK_WAIT {
+            match self
+                .call(Method::GET, &format!("/v1/refunds/{id}"), None, None)
+                .await
+            {
+                Ok(answer) => {
+                    let status = answer.field("status").to_owned();
+                    if matches!(status.as_str(), "succeeded" | "failed" | "canceled") {
+                        let source = self.settled_by(id, &status).await;
+                        let got = format!(
+                            "{status} via {source} after {} ms",
+                            started.elapsed().as_millis()
+                        );
+                        let ok = status == "succeeded" && source == "webhook";
+                        self.record(name, expected, got, ok);
+                        return;
+                    }
+                    last = status;
+                }
+                Err(error) => last = error,
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.record(
+            name,
+            expected,
+            format!("still {last} after {} s", WEBHOOK_WAIT.as_secs()),
+            false,
+        );
+    }
+
+    /// Which source moved the refund into `status`, from its history.
+    async fn settled_by(&self, id: &str, status: &str) -> String {
+        let Ok(history) = self
+            .call(Method::GET, &format!("/v1/refunds/{id}/events"), None, None)
+            .await
+        else {
+            return "unknown source".to_owned();
+        };
+        history.body["data"]
+            .as_array()
+            .and_then(|events| {
+                events
+                    .iter()
+                    .find(|e| e["kind"] == "status_changed" && e["status"] == status)
+            })
+            .and_then(|e| e["source"].as_str())
+            .unwrap_or("unknown source")
+            .to_owned()
+    }
+
+    async fn list_step(&mut self) {
+        let name = "List the refunds";
+        let expected = "5 recorded (none for the refused amount)";
+        match self
+            .call(Method::GET, "/v1/refunds?limit=100", None, None)
+            .await
+        {
+            Ok(answer) => {
+                let data = answer.body["data"].as_array().cloned().unwrap_or_default();
+                let count = |status: &str| data.iter().filter(|r| r["status"] == status).count();
+                let got = format!(
+                    "{} recorded: {} succeeded, {} failed, {} other",
+                    data.len(),
+                    count("succeeded"),
+                    count("failed"),
+                    data.len() - count("succeeded") - count("failed"),
+                );
+                let ok = answer.status == StatusCode::OK
+                    && data.len() == 5
+                    && count("succeeded") == 3
+                    && count("failed") == 2;
+                self.record(name, expected, got, ok);
+            }
+            Err(error) => self.record(name, expected, error, false),
+        }
+    }
+
+    async fn summary_step(&mut self) {
+        let name = "Reconciliation summary";
+        let expected = SUMMARY_EXPECTED;
+        let now = OffsetDateTime::now_utc();
+        let (Ok(from), Ok(to)) = (
+            (now - time::Duration::hours(1)).format(&Rfc3339),
+            (now + time::Duration::hours(1)).format(&Rfc3339),
+        ) else {
+            self.record(name, expected, "cannot format the period", false);
+            return;
+        };
+        let request = self
+            .client
+            .get(format!("{}/v1/reconciliation/summary", self.base))
+            .bearer_auth(SANDBOX_API_KEY)
+            .query(&[("from", from.as_str()), ("to", to.as_str())]);
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => {
+                self.record(name, expected, format!("error: {error}"), false);
+                return;
+            }
+        };
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if status == StatusCode::NOT_FOUND && body["error"]["code"] == "route_not_found" {
+            self.record(
+                name,
+                "skipped: route not built yet",
+                "404 route_not_found",
+                true,
+            );
+            return;
+        }
+        let got = succeeded_totals(&body);
+        let ok = status == StatusCode::OK && got == SUMMARY_EXPECTED;
+        let got = if status == StatusCode::OK {
+            got
+        } else {
+            format!("{} {got}", status.as_u16())
+        };
+        self.record(name, SUMMARY_EXPECTED, got, ok);
+    }
+}
+
+/// What the summary must show as succeeded after the tour (provider, amount, currency).
+const SUMMARY_EXPECTED: &str = "succeeded: authms 50.00 CNY, ebuy 8.00 CNY, efundpay 12.99 EUR";
+
+/// `succeeded: <provider> <amount> <currency>, …` from the summary's `by_status` rows.
+fn succeeded_totals(summary: &Value) -> String {
+    let Some(rows) = summary["by_status"].as_array() else {
+        return "no by_status in the answer".to_owned();
+    };
+    let mut totals: Vec<String> = rows
+        .iter()
+        .filter(|row| row["status"] == "succeeded")
+        .map(|row| {
+            format!(
+                "{} {} {}",
+                row["provider"].as_str().unwrap_or("?"),
+                row["amount"].as_str().unwrap_or("?"),
+                row["currency"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    totals.sort();
+    format!("succeeded: {}", totals.join(", "))
+}
+
+/// `got` followed by the refund id, when the answer carries one.
+fn with_id(got: &str, answer: &Answer) -> String {
+    match answer.body["id"].as_str() {
+        Some(id) => format!("{got} {id}"),
+        None => got.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(oks: &[bool]) -> DemoReport {
+        DemoReport {
+            gateway_url: "http://127.0.0.1:1".into(),
+            database_dir: PathBuf::from("/tmp/x"),
+            steps: oks
+                .iter()
+                .enumerate()
+                .map(|(i, ok)| Step {
+                    name: format!("step {i}"),
+                    expected: "201 succeeded".into(),
+                    got: if *ok {
+                        "201 succeeded".into()
+                    } else {
+                        "201 failed".into()
+                    },
+                    ok: *ok,
+                })
+                .collect(),
+            elapsed: Duration::from_millis(5),
+        }
+    }
+
+    #[test]
+    fn a_report_passes_only_when_every_step_behaved() {
+        assert!(report(&[true, true]).passed());
+        assert!(!report(&[true, false]).passed());
+        assert!(!report(&[]).passed());
+    }
+
+    #[test]
+    fn the_table_marks_each_step_and_says_how_many_failed() {
+        let text = report(&[true, false]).render();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("1 ") && l.ends_with("ok")),
+            "{text}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("2 ") && l.ends_with("FAIL")),
+            "{text}"
+        );
+        assert!(text.contains("1 of 2 steps did NOT behave"), "{text}");
+    }
+
+    #[test]
+    fn the_demo_config_keeps_the_embedded_default_but_uses_the_given_directory() {
+        let config = demo_config(Path::new("/tmp/demo-dir")).expect("embedded default");
+        assert_eq!(config.database.url, "sqlite:///tmp/demo-dir/demo.db");
+        assert_eq!(config.server.listen.port(), 0);
+        assert!(config.uses_sandbox());
+        assert!(config.sync.first_retry >= Duration::from_secs(5));
+    }
+}
