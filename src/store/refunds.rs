@@ -15,7 +15,8 @@ use super::{
 use crate::domain::refund_object::{merchant_event, new_event_id, RefundObject};
 use crate::domain::RefundStatus;
 
-const REFUND_COLUMNS: &str = "id, merchant_id, provider, provider_refund_id, provider_reference, \
+pub(super) const REFUND_COLUMNS: &str =
+    "id, merchant_id, provider, provider_refund_id, provider_reference, \
     payment_id, amount, amount_minor, currency, status, failure_code, failure_message, reason, \
     reference, customer_id, metadata, provider_options, breakdown, requires_attention, \
     idempotency_key, version, created_at, updated_at, next_sync_at, sync_attempts";
@@ -25,7 +26,7 @@ fn json_column(row: &AnyRow, name: &str) -> Result<serde_json::Value, StoreError
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{name}: {e}")))
 }
 
-fn refund_from_row(row: &AnyRow) -> Result<RefundRecord, StoreError> {
+pub(super) fn refund_from_row(row: &AnyRow) -> Result<RefundRecord, StoreError> {
     let id: String = row.try_get("id")?;
     let status: String = row.try_get("status")?;
     Ok(RefundRecord {
@@ -159,10 +160,18 @@ impl Store {
                 }
                 let created_at: i64 = row.try_get("created_at")?;
                 let refund_id: Option<String> = row.try_get("refund_id")?;
-                if created_at + claim.in_progress_grace_ms < now {
-                    if let Some(id) = refund_id.and_then(|id| RefundId::parse(&id).ok()) {
-                        return Ok(CreateOutcome::Abandoned { refund_id: id });
-                    }
+                let Some(id) = refund_id.and_then(|id| RefundId::parse(&id).ok()) else {
+                    return Ok(CreateOutcome::InProgress);
+                };
+                // The first request died before answering (its process crashed): once the
+                // grace has passed, or the sync worker has already settled the refund, the
+                // retry gets the refund's current state.
+                let settled = match self.refund(&id).await? {
+                    Some(existing) => existing.status.is_final(),
+                    None => false,
+                };
+                if settled || created_at + claim.in_progress_grace_ms < now {
+                    return Ok(CreateOutcome::Abandoned { refund_id: id });
                 }
                 return Ok(CreateOutcome::InProgress);
             }
@@ -300,7 +309,7 @@ impl Store {
         for line in &change.ledger {
             sqlx::query(
                 "INSERT INTO ledger_entries (refund_id, entry_kind, account, currency, amount_minor, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
             )
             .bind(id.to_string())
             .bind(line.entry_kind)

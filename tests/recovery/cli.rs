@@ -1,0 +1,93 @@
+//! The command line: `check-config` reports every problem with its key path and exits
+//! non-zero; a good config passes; `migrate` applies the migrations.
+
+use std::process::Command;
+
+use crate::harness::temp_dir;
+
+fn gateway(args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_refund-gateway"))
+        .args(args)
+        .output()
+        .expect("run gateway");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[test]
+fn check_config_reports_every_problem_with_its_key_path() {
+    let dir = temp_dir();
+    let path = dir.join("bad.toml");
+    std::fs::write(
+        &path,
+        r#"
+[server]
+listen = "nowhere"
+[database]
+url = "mysql://x"
+[[merchants]]
+id = "acme"
+api_key_sha256 = "not-hex"
+[providers.efundpay]
+base_url = "ftp://x"
+token_env = "REFUND_GATEWAY_TEST_UNSET_VARIABLE"
+merchant_account_id = "m"
+webhook_secret = "s"
+[[routes]]
+provider = "nowhere"
+"#,
+    )
+    .expect("write");
+    let (ok, text) = gateway(&[
+        "check-config",
+        "--config",
+        path.to_str().unwrap_or_default(),
+    ]);
+    assert!(!ok, "{text}");
+    for key in [
+        "server.listen",
+        "database.url",
+        "merchants[0].api_key_sha256",
+        "routes[0].provider",
+    ] {
+        assert!(text.contains(key), "{key} missing from:\n{text}");
+    }
+
+    let providers_only = dir.join("providers.toml");
+    std::fs::write(
+        &providers_only,
+        "[providers.efundpay]\nbase_url = \"ftp://x\"\ntoken_env = \"REFUND_GATEWAY_TEST_UNSET_VARIABLE\"\nmerchant_account_id = \"m\"\nwebhook_secret = \"s\"\nsurprise = 1\n",
+    )
+    .expect("write");
+    let (ok, text) = gateway(&[
+        "check-config",
+        "--config",
+        providers_only.to_str().unwrap_or_default(),
+    ]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("providers.efundpay"), "{text}");
+}
+
+#[test]
+fn check_config_accepts_the_shipped_configurations_and_migrate_applies_migrations() {
+    let (ok, text) = gateway(&[
+        "check-config",
+        "--config",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/config/gateway.toml"),
+    ]);
+    assert!(ok, "{text}");
+    let dir = temp_dir();
+    let path = dir.join("migrate.toml");
+    std::fs::write(
+        &path,
+        format!("[database]\nurl = \"sqlite://{}/m.db\"\n", dir.display()),
+    )
+    .expect("write");
+    let (ok, text) = gateway(&["migrate", "--config", path.to_str().unwrap_or_default()]);
+    assert!(ok, "{text}");
+    assert!(dir.join("m.db").exists());
+}

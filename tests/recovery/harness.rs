@@ -1,0 +1,192 @@
+//! Runs `refund-gateway serve` as a child process on a config file of its own, and kills it
+//! (SIGKILL: no shutdown code runs) or restarts it on the same database.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::process::{Child, Command};
+
+pub const API_KEY: &str = "sk_recovery";
+
+/// A gateway child process and what is needed to restart it.
+pub struct Gateway {
+    pub url: String,
+    config_path: PathBuf,
+    log_path: PathBuf,
+    log_filter: String,
+    child: Option<Child>,
+}
+
+/// A free loopback port (bound then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// The database for a run: a SQLite file in `dir`, or a fresh PostgreSQL database.
+pub async fn database_url(dir: &std::path::Path, postgres: bool) -> Option<String> {
+    if !postgres {
+        return Some(format!("sqlite://{}/gateway.db", dir.display()));
+    }
+    let base = match std::env::var("REFUND_GATEWAY_TEST_POSTGRES_URL") {
+        Ok(url) => url,
+        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true but REFUND_GATEWAY_TEST_POSTGRES_URL is not set")
+        }
+        Err(_) => return None,
+    };
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&base)
+        .await
+        .expect("PostgreSQL reachable");
+    let name = format!("rg_recovery_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&pool)
+        .await
+        .expect("create database");
+    pool.close().await;
+    let (prefix, _) = base.rsplit_once('/').expect("url with a database");
+    Some(format!("{prefix}/{name}"))
+}
+
+pub fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "refund-gateway-recovery-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+impl Gateway {
+    /// Writes the config (`providers_and_routes` appended) and starts the gateway.
+    pub async fn start(
+        dir: &std::path::Path,
+        database_url: &str,
+        providers_and_routes: &str,
+    ) -> Gateway {
+        let port = free_port();
+        let config = format!(
+            r#"
+[server]
+listen = "127.0.0.1:{port}"
+request_timeout_ms = 2000
+
+[database]
+url = "{database_url}"
+
+[[merchants]]
+id = "acme"
+api_key = "{API_KEY}"
+
+{providers_and_routes}
+
+[sync]
+poll_interval_ms = 50
+first_retry_ms = 100
+max_retry_ms = 500
+not_found_grace_ms = 1500
+"#
+        );
+        let config_path = dir.join("gateway.toml");
+        std::fs::write(&config_path, config).expect("write config");
+        let mut gateway = Gateway {
+            url: format!("http://127.0.0.1:{port}"),
+            config_path,
+            log_path: dir.join("gateway.log"),
+            log_filter: std::env::var("GATEWAY_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            child: None,
+        };
+        gateway.spawn().await;
+        gateway
+    }
+
+    /// Logs at `filter` (RUST_LOG syntax) from the next (re)start on.
+    pub fn set_log_filter(&mut self, filter: &str) {
+        self.log_filter = filter.to_owned();
+    }
+
+    /// Everything the gateway printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    async fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_refund-gateway"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&self.config_path)
+            .env("RUST_LOG", &self.log_filter)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::from(log.try_clone().expect("log file")))
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn gateway");
+        self.child = Some(child);
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if client
+                .get(format!("{}/readyz", self.url))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("gateway did not become ready");
+    }
+
+    /// SIGKILL: the process dies at once, mid-request, with no shutdown code.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.expect("kill");
+        }
+    }
+
+    pub async fn restart(&mut self) {
+        self.kill().await;
+        self.spawn().await;
+    }
+
+    /// Every refund of the merchant, following the cursor.
+    pub async fn all_refunds(&self, client: &reqwest::Client) -> Vec<Value> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!("{}/v1/refunds?limit=100", self.url);
+            if let Some(after) = &cursor {
+                url.push_str(&format!("&starting_after={after}"));
+            }
+            let page: Value = client
+                .get(url)
+                .bearer_auth(API_KEY)
+                .send()
+                .await
+                .expect("list")
+                .json()
+                .await
+                .expect("json");
+            let data = page["data"].as_array().cloned().unwrap_or_default();
+            cursor = data
+                .last()
+                .and_then(|r| r["id"].as_str())
+                .map(str::to_owned);
+            all.extend(data);
+            if page["has_more"] != true {
+                return all;
+            }
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Crash recovery and chaos: the gateway binary run as a child process, killed with SIGKILL
+//! mid-flight and restarted, against the provider simulators in this process.
+
+mod chaos;
+mod cli;
+mod crash;
+mod harness;
+mod logs;
