@@ -159,3 +159,82 @@ async fn two_instances_on_one_postgres_make_one_refund() {
     );
     assert_eq!(provider_a.calls() + provider_b.calls(), 2);
 }
+
+/// A key past its retention is free again: the same key with another body makes a new refund.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_idempotency_key_can_be_used_again() {
+    use refund_gateway::domain::RefundStatus;
+    use refund_gateway::store::{CreateOutcome, IdempotencyClaim, RefundRecord, Store};
+    use refund_provider::RefundId;
+
+    let Some(url) = crate::helpers::fresh_database(Db::Sqlite).await else {
+        return;
+    };
+    let store = Store::connect(&url, 2).await.expect("store");
+    let now = refund_gateway::store::now_ms();
+    let record = |amount: &str| RefundRecord {
+        id: RefundId::generate(),
+        merchant_id: "acme".into(),
+        provider: "scripted".into(),
+        provider_refund_id: None,
+        provider_reference: uuid::Uuid::new_v4().to_string(),
+        payment_id: "pay".into(),
+        amount: Some(amount.into()),
+        amount_minor: None,
+        currency: "EUR".into(),
+        status: RefundStatus::Pending,
+        failure_code: None,
+        failure_message: None,
+        reason: None,
+        reference: None,
+        customer_id: None,
+        metadata: json!({}),
+        provider_options: json!(null),
+        breakdown: json!([]),
+        requires_attention: false,
+        idempotency_key: Some("old-key".into()),
+        version: 0,
+        created_at: now,
+        updated_at: now,
+        next_sync_at: None,
+        sync_attempts: 0,
+    };
+    let claim = |fingerprint: &str, expires_at| IdempotencyClaim {
+        key: "old-key".into(),
+        fingerprint: fingerprint.into(),
+        expires_at,
+        in_progress_grace_ms: 60_000,
+    };
+    let first = store
+        .create_refund(&record("1.00"), Some(&claim("a", now + 1)), false)
+        .await
+        .expect("create");
+    assert_eq!(first, CreateOutcome::Created);
+    let live = store
+        .create_refund(&record("2.00"), Some(&claim("b", now + 1)), false)
+        .await
+        .expect("create");
+    assert_eq!(
+        live,
+        CreateOutcome::KeyReused,
+        "within retention the key is still taken"
+    );
+    let mut later = record("2.00");
+    later.created_at = now + 10;
+    let reused = store
+        .create_refund(&later, Some(&claim("b", now + 100)), false)
+        .await
+        .expect("create");
+    assert_eq!(
+        reused,
+        CreateOutcome::Created,
+        "after retention the key is free"
+    );
+    assert_eq!(
+        store
+            .purge_expired_idempotency_keys(now + 1_000)
+            .await
+            .expect("purge"),
+        1
+    );
+}
