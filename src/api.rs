@@ -3,9 +3,12 @@
 //! API's shape, a last-resort panic guard, a timeout and the 64 KiB body limit.
 
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod health;
 pub mod openapi;
+pub mod payments;
+pub mod reconciliation;
 pub mod refunds;
 pub mod webhooks;
 
@@ -47,9 +50,18 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             "/v1/refunds",
             post(refunds::create_refund).get(refunds::list_refunds),
         )
+        .route("/v1/refunds/export", get(export::export_refunds))
         .route("/v1/refunds/{id}", get(refunds::get_refund))
         .route("/v1/refunds/{id}/events", get(refunds::list_refund_events))
         .route("/v1/webhooks/{provider}", post(webhooks::provider_webhook))
+        .route(
+            "/v1/reconciliation/summary",
+            get(reconciliation::get_summary),
+        )
+        .route(
+            "/v1/payments/{payment_id}/refunds",
+            get(payments::list_payment_refunds),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
@@ -57,6 +69,11 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .fallback(|| async { ApiError::new(ErrorCode::RouteNotFound, "no such route") })
         // Router::layer wraps every route: the last layer added is the outermost.
         .layer(RequestBodyLimitLayer::new(HARD_BODY_LIMIT))
+        // Added after the hard limit so CSV statements get their own (reconciliation::STATEMENT_BODY_LIMIT).
+        .route(
+            "/v1/reconciliation/statements/{provider}",
+            post(reconciliation::import_statement),
+        )
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,

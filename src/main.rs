@@ -44,6 +44,10 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Reconcile a provider's CSV statement against the store (streaming); exit 2 on variances.
+    Reconcile(refund_gateway::reconcile::cli::ReconcileArgs),
+    /// Export refunds as CSV or JSON Lines (streaming).
+    Export(refund_gateway::reconcile::cli::ExportArgs),
     /// Run the three provider simulators: AuthMS on PORT, e-Buy on PORT+1, eFundPay on PORT+2.
     Sandbox {
         #[arg(long, default_value_t = 9100)]
@@ -157,6 +161,20 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let store = Store::connect(&config.database.url, 1).await?;
             store.close().await;
             println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reconcile(args) => {
+            let (config, _) = load_config(args.config.as_deref())?;
+            let clean = refund_gateway::reconcile::cli::run_reconcile(args, &config).await?;
+            Ok(if clean {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+        Command::Export(args) => {
+            let (config, _) = load_config(args.config.as_deref())?;
+            refund_gateway::reconcile::cli::run_export(args, &config).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Sandbox { listen_base } => {

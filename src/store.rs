@@ -10,6 +10,8 @@
 //! write transactions start with `BEGIN IMMEDIATE` so two writers never deadlock upgrading a
 //! read lock.
 
+pub mod finance;
+pub mod ledger;
 pub mod records;
 pub mod refunds;
 pub mod work;

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{health, refunds, webhooks};
+use super::{export, health, payments, reconciliation, refunds, webhooks};
 use crate::domain::refund_object::RefundObject;
 use crate::domain::RefundStatus;
 
@@ -30,6 +30,10 @@ impl Modify for BearerAuth {
         refunds::list_refund_events,
         refunds::list_refunds,
         webhooks::provider_webhook,
+        reconciliation::get_summary,
+        reconciliation::import_statement,
+        payments::list_payment_refunds,
+        export::export_refunds,
         health::healthz,
         health::readyz,
         health::metrics,

@@ -5,7 +5,8 @@
 //! Rules: a final refund never moves (a contradicting report flags it `requires_attention`);
 //! a report whose amount or currency differs from what was asked never becomes `succeeded`
 //! (flagged, both values in the history); the provider's refund id is learnt from whichever
-//! report brings it first; a succeeded refund posts balanced ledger lines in the same change.
+//! report brings it first; a succeeded refund posts balanced ledger lines in the same change,
+//! and a void of a succeeded refund posts their reversal (see `crate::ledger`).
 
 use serde_json::json;
 
@@ -173,6 +174,13 @@ pub fn decide(
                 )
             );
             change.flag_requires_attention = contradicts;
+            // A void of a succeeded refund reverses its lines in the same change (see
+            // crate::ledger); the status stays final.
+            if let (RefundStatus::Succeeded, RefundStatus::Canceled, Some(minor)) =
+                (refund.status, target, refund.amount_minor)
+            {
+                change.ledger = crate::ledger::canceled_lines(refund, minor);
+            }
             change.events.push(NewEvent {
                 kind: if contradicts { "requires_attention" } else { "ignored" },
                 status: None,
@@ -367,7 +375,11 @@ mod tests {
         );
         assert_eq!(voided.status, None);
         assert!(voided.flag_requires_attention);
-        assert!(voided.ledger.is_empty());
+        assert_eq!(voided.ledger.iter().map(|l| l.amount_minor).sum::<i64>(), 0);
+        assert!(voided
+            .ledger
+            .iter()
+            .all(|l| l.entry_kind == "refund_canceled"));
     }
 
     #[test]

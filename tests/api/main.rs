@@ -5,6 +5,7 @@ mod helpers;
 mod idempotency;
 mod malformed;
 mod outbox;
+mod reconciliation;
 mod refunds;
 mod sync;
 mod webhooks;

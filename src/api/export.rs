@@ -1,0 +1,69 @@
+//! `GET /v1/refunds/export?from=&to=&format=csv|jsonl`: the merchant's refunds created in
+//! `[from, to)`, newest first, streamed page by page (see `reconcile::export`). A static
+//! route, so it takes precedence over `/v1/refunds/{id}` (axum 0.8 / matchit).
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use futures_util::TryStreamExt;
+
+use super::error::{ApiError, ErrorCode};
+use super::extract::MerchantAuth;
+use super::reconciliation::{parse_period, PeriodQuery};
+use crate::reconcile::export::{stream_export, ExportFormat};
+use crate::state::AppState;
+
+/// Export refunds for spreadsheets and BI tools.
+#[utoipa::path(get, path = "/v1/refunds/export", tag = "reconciliation",
+    params(
+        ("from" = Option<String>, Query, description = "RFC 3339; created at or after"),
+        ("to" = Option<String>, Query, description = "RFC 3339; created before"),
+        ("format" = Option<String>, Query, description = "csv (default) or jsonl"),
+    ),
+    responses((status = 200, description = "text/csv or application/x-ndjson, streamed"), (status = 400, description = "parameter_invalid")),
+    security(("bearer" = [])))]
+pub async fn export_refunds(
+    State(state): State<AppState>,
+    MerchantAuth(merchant): MerchantAuth,
+    query: Result<
+        axum::extract::Query<std::collections::HashMap<String, String>>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Result<Response, ApiError> {
+    let PeriodQuery { from, to, query } = parse_period(query, &["from", "to", "format"])?;
+    let format = match query.get("format") {
+        None => ExportFormat::Csv,
+        Some(text) => ExportFormat::parse(text).ok_or_else(|| {
+            ApiError::new(ErrorCode::ParameterInvalid, "`format` must be csv or jsonl")
+                .with_param("format")
+        })?,
+    };
+    let extension = if format == ExportFormat::Csv {
+        "csv"
+    } else {
+        "jsonl"
+    };
+    let stream = stream_export(
+        state.engine.store.clone(),
+        merchant.id.clone(),
+        from,
+        to,
+        format,
+    )
+    .map_err(|error| {
+        tracing::error!(error = %error, "refund export stopped");
+        std::io::Error::other(error.to_string())
+    });
+    Ok((
+        [
+            (CONTENT_TYPE, format.content_type().to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"refunds.{extension}\""),
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}

@@ -1,0 +1,231 @@
+//! `GET /v1/reconciliation/summary` and `POST /v1/reconciliation/statements/{provider}`
+//! (DESIGN §10), scoped to the authenticated merchant: a statement line that belongs to
+//! another merchant's refund is `missing_in_gateway` for this one, never revealed.
+//!
+//! Statements are CSV bodies (`Content-Type: text/csv`) of at most `STATEMENT_BODY_LIMIT`
+//! (8 MiB, about 100,000 lines); this route sits outside the API's 64 KiB JSON limit with a
+//! limit of its own. Larger statements go through `refund-gateway reconcile`, which streams.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::Json;
+use futures_util::StreamExt;
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use refund_provider::ProviderId;
+
+use super::error::{ApiError, ErrorCode};
+use super::extract::MerchantAuth;
+use crate::reconcile::statement::{reconcile, CollectSink, Options, StatementError};
+use crate::reconcile::summary::{summary, Summary};
+use crate::state::AppState;
+
+/// Largest statement body the API reads.
+pub const STATEMENT_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+/// Oversized statements are read and dropped up to this size before the 413 is answered.
+const STATEMENT_DRAIN_LIMIT: usize = 4 * STATEMENT_BODY_LIMIT;
+
+type QueryResult = Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
+
+fn invalid(param: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::ParameterInvalid, message).with_param(param)
+}
+
+/// `?from=&to=` in Unix ms, and the whole query for other parameters.
+#[derive(Debug)]
+pub(crate) struct PeriodQuery {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub query: HashMap<String, String>,
+}
+
+/// Parses `?from=&to=` (RFC 3339, both optional, `from` before `to`) and refuses any other
+/// parameter than `allowed`.
+pub(crate) fn parse_period(query: QueryResult, allowed: &[&str]) -> Result<PeriodQuery, ApiError> {
+    let Query(query) = query.map_err(|_| {
+        ApiError::new(
+            ErrorCode::ParameterInvalid,
+            "the query string could not be read",
+        )
+    })?;
+    if let Some(unknown) = query.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(invalid(
+            unknown,
+            format!("unknown query parameter `{unknown}`"),
+        ));
+    }
+    let time = |name: &str| -> Result<Option<i64>, ApiError> {
+        query
+            .get(name)
+            .map(|value| {
+                OffsetDateTime::parse(value, &Rfc3339)
+                    .map(|t| {
+                        i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+                    })
+                    .map_err(|_| {
+                        invalid(
+                            name,
+                            format!(
+                                "`{name}` must be an RFC 3339 time such as 2026-11-23T00:00:00Z"
+                            ),
+                        )
+                    })
+            })
+            .transpose()
+    };
+    let (from, to) = (time("from")?, time("to")?);
+    if let (Some(from), Some(to)) = (from, to) {
+        if from >= to {
+            return Err(invalid("to", "`to` must be after `from`"));
+        }
+    }
+    Ok(PeriodQuery { from, to, query })
+}
+
+/// Totals by provider × currency × status, clearing balances, flagged refunds, ageing of open
+/// refunds and possible duplicates.
+#[utoipa::path(get, path = "/v1/reconciliation/summary", tag = "reconciliation",
+    params(
+        ("from" = Option<String>, Query, description = "RFC 3339; refunds created at or after"),
+        ("to" = Option<String>, Query, description = "RFC 3339; refunds created before (default: now)"),
+    ),
+    responses((status = 200, description = "The merchant's reconciliation summary"), (status = 400, description = "parameter_invalid")),
+    security(("bearer" = [])))]
+pub async fn get_summary(
+    State(state): State<AppState>,
+    MerchantAuth(merchant): MerchantAuth,
+    query: QueryResult,
+) -> Result<Json<Summary>, ApiError> {
+    let PeriodQuery { from, to, .. } = parse_period(query, &["from", "to"])?;
+    let now = crate::store::now_ms();
+    Ok(Json(
+        summary(&state.engine.store, &merchant.id, from, to, now).await?,
+    ))
+}
+
+/// Reconciles a provider's CSV statement and settles its matched lines.
+#[utoipa::path(post, path = "/v1/reconciliation/statements/{provider}", tag = "reconciliation",
+    params(
+        ("provider" = String, Path, description = "The provider whose statement this is"),
+        ("from" = Option<String>, Query, description = "RFC 3339; period start for missing_in_statement"),
+        ("to" = Option<String>, Query, description = "RFC 3339; period end for missing_in_statement"),
+    ),
+    request_body(content = String, content_type = "text/csv",
+        description = "provider_refund_id,provider_reference,amount,currency,status,settled_at"),
+    responses(
+        (status = 200, description = "The variance report"),
+        (status = 400, description = "body_invalid, provider_unsupported or parameter_invalid"),
+        (status = 413, description = "body_too_large (over 8 MiB)"),
+    ),
+    security(("bearer" = [])))]
+pub async fn import_statement(
+    State(state): State<AppState>,
+    MerchantAuth(merchant): MerchantAuth,
+    Path(provider): Path<String>,
+    query: QueryResult,
+    request: Request,
+) -> Result<Json<Value>, ApiError> {
+    let known = ProviderId::parse(&provider)
+        .ok()
+        .filter(|id| state.engine.providers.get(id).is_some() && merchant.may_use(id));
+    if known.is_none() {
+        return Err(ApiError::new(
+            ErrorCode::ProviderUnsupported,
+            "no such provider is configured for this merchant",
+        )
+        .with_param("provider"));
+    }
+    let PeriodQuery { from, to, .. } = parse_period(query, &["from", "to"])?;
+    let is_csv = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("text/csv"));
+    if !is_csv {
+        return Err(ApiError::new(
+            ErrorCode::BodyInvalid,
+            "send the statement as CSV with `Content-Type: text/csv`",
+        ));
+    }
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::BodyTooLarge,
+            "statements are limited to 8 MiB here; reconcile larger ones with `refund-gateway reconcile`",
+        )
+    };
+    // An oversized body is read (and dropped) up to `STATEMENT_DRAIN_LIMIT` before the 413,
+    // so the client gets the answer rather than a reset connection; beyond that it is cut.
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > STATEMENT_DRAIN_LIMIT as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    let mut total = 0usize;
+    let mut stream = request.into_body().into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| {
+            ApiError::new(ErrorCode::BodyInvalid, "the request body could not be read")
+        })?;
+        total += chunk.len();
+        if total > STATEMENT_DRAIN_LIMIT {
+            return Err(too_large());
+        }
+        if total <= STATEMENT_BODY_LIMIT {
+            body.extend_from_slice(&chunk);
+        }
+    }
+    if total > STATEMENT_BODY_LIMIT {
+        return Err(too_large());
+    }
+    let period = match (from, to) {
+        (None, None) => None,
+        (from, to) => Some((
+            from.unwrap_or(i64::MIN),
+            to.unwrap_or_else(crate::store::now_ms),
+        )),
+    };
+    let options = Options {
+        provider,
+        merchant_id: Some(merchant.id.clone()),
+        period,
+    };
+    let mut sink = CollectSink::default();
+    let report = reconcile(
+        &state.engine.store,
+        options,
+        body.as_slice(),
+        &mut sink,
+        |_| {},
+    )
+    .await
+    .map_err(|error| match error {
+        StatementError::Store(e) => ApiError::from(e),
+        StatementError::Write(_) => {
+            ApiError::new(ErrorCode::Internal, "an internal error occurred")
+        }
+        other => ApiError::new(ErrorCode::BodyInvalid, other.to_string()),
+    })?;
+    let mut value = serde_json::to_value(&report)
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "an internal error occurred"))?;
+    if let Value::Object(map) = &mut value {
+        map.insert(
+            "variances".into(),
+            serde_json::to_value(&sink.variances).unwrap_or_default(),
+        );
+        map.insert(
+            "malformed".into(),
+            serde_json::to_value(&sink.malformed).unwrap_or_default(),
+        );
+    }
+    Ok(Json(value))
+}

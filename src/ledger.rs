@@ -1,0 +1,256 @@
+//! The gateway's double-entry books (DESIGN §10): account names, posting rules, and exact
+//! rendering of minor-unit sums with the currency's exponent.
+//!
+//! Every posting is two lines in one currency that sum to zero (debits positive, credits
+//! negative), so the whole ledger sums to zero per currency by construction:
+//!
+//! | kind               | when                                            | debit (+)                              | credit (−)                             |
+//! |--------------------|-------------------------------------------------|----------------------------------------|----------------------------------------|
+//! | `refund_succeeded` | the refund moves to `succeeded`                 | `merchant:<m>:refund_expense:<cur>`    | `provider:<p>:clearing:<cur>`          |
+//! | `refund_canceled`  | the provider voids a refund it reported succeeded | `provider:<p>:clearing:<cur>`        | `merchant:<m>:refund_expense:<cur>`    |
+//! | `refund_settled`   | a statement line matches a succeeded refund     | `provider:<p>:clearing:<cur>`          | `provider:<p>:settled:<cur>`           |
+//!
+//! Cancellation: a final status never moves, so a refund can only become `canceled` from
+//! `pending`/`processing`, when nothing was posted yet and nothing needs reversing. The case
+//! that does is a provider voiding a refund it had reported succeeded: the status stays
+//! `succeeded`, the refund is flagged `requires_attention`, and the same change posts the
+//! `refund_canceled` reversal, so the books follow the money while finance looks at it. A
+//! reported `failed` after `succeeded` is only flagged (whether money moved is unclear).
+//!
+//! Lines are append-only and each (refund, kind, account) is written at most once: the
+//! unique index `ledger_entries_once` and `ON CONFLICT DO NOTHING` make a repeated void
+//! report or a re-imported statement post nothing twice, across processes.
+//!
+//! What the clearing account holds, per provider and currency: minus the refunds that
+//! succeeded and are neither settled nor voided (what the provider still has to pay out),
+//! plus refunds voided after their settlement (money the provider owes back).
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use refund_provider::Currency;
+
+use crate::store::{LedgerLine, RefundRecord};
+
+/// Entry kind of the lines a succeeded refund posts.
+pub const REFUND_SUCCEEDED: &str = "refund_succeeded";
+/// Entry kind of the reversal of a succeeded refund the provider voided.
+pub const REFUND_CANCELED: &str = "refund_canceled";
+/// Entry kind of the move from clearing to settled for a matched statement line.
+pub const REFUND_SETTLED: &str = "refund_settled";
+
+pub fn expense_account(merchant_id: &str, currency: &str) -> String {
+    format!("merchant:{merchant_id}:refund_expense:{currency}")
+}
+
+pub fn clearing_account(provider: &str, currency: &str) -> String {
+    format!("provider:{provider}:clearing:{currency}")
+}
+
+pub fn settled_account(provider: &str, currency: &str) -> String {
+    format!("provider:{provider}:settled:{currency}")
+}
+
+fn pair(
+    kind: &'static str,
+    debit: String,
+    credit: String,
+    currency: &str,
+    amount_minor: i64,
+) -> Vec<LedgerLine> {
+    vec![
+        LedgerLine {
+            entry_kind: kind,
+            account: debit,
+            currency: currency.to_owned(),
+            amount_minor,
+        },
+        LedgerLine {
+            entry_kind: kind,
+            account: credit,
+            currency: currency.to_owned(),
+            amount_minor: -amount_minor,
+        },
+    ]
+}
+
+/// The reversal of a succeeded refund's lines, posted when the provider voids it.
+pub fn canceled_lines(refund: &RefundRecord, amount_minor: i64) -> Vec<LedgerLine> {
+    pair(
+        REFUND_CANCELED,
+        clearing_account(&refund.provider, &refund.currency),
+        expense_account(&refund.merchant_id, &refund.currency),
+        &refund.currency,
+        amount_minor,
+    )
+}
+
+/// The move from clearing to settled for a refund a statement line confirmed.
+pub fn settled_lines(provider: &str, currency: &str, amount_minor: i64) -> Vec<LedgerLine> {
+    pair(
+        REFUND_SETTLED,
+        clearing_account(provider, currency),
+        settled_account(provider, currency),
+        currency,
+        amount_minor,
+    )
+}
+
+/// A signed count of minor units as an exact decimal with the currency's exponent:
+/// `1299` EUR → `"12.99"`, `-5` JPY → `"-5"`, `0` KWD → `"0.000"`.
+pub fn format_minor(minor: i64, currency: Currency) -> String {
+    Decimal::new(minor, currency.exponent()).to_string()
+}
+
+/// An amount in one currency as reports render it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CurrencyAmount {
+    pub currency: String,
+    /// Exact decimal with the currency's exponent.
+    pub amount: String,
+}
+
+impl CurrencyAmount {
+    /// Renders `minor` of `currency`; a currency code the ISO table does not know (corrupt
+    /// data) is rendered in minor units rather than guessed.
+    pub fn new(currency: &str, minor: i64) -> Self {
+        let amount = Currency::parse(currency)
+            .map(|c| format_minor(minor, c))
+            .unwrap_or_else(|_| minor.to_string());
+        Self {
+            currency: currency.to_owned(),
+            amount,
+        }
+    }
+}
+
+/// Totals in minor units kept apart per currency, never mixed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals(std::collections::BTreeMap<String, i64>);
+
+impl Totals {
+    pub fn add(&mut self, currency: &str, minor: i64) {
+        let slot = self.0.entry(currency.to_owned()).or_insert(0);
+        *slot = slot.saturating_add(minor);
+    }
+
+    pub fn get(&self, currency: &str) -> i64 {
+        self.0.get(currency).copied().unwrap_or(0)
+    }
+
+    /// One entry per currency, sorted by code.
+    pub fn render(&self) -> Vec<CurrencyAmount> {
+        self.0
+            .iter()
+            .map(|(c, m)| CurrencyAmount::new(c, *m))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::RefundStatus;
+    use crate::engine::decide::{decide, Source};
+    use refund_provider::{ProviderRefund, ProviderRefundStatus, RefundId};
+
+    fn cur(code: &str) -> Currency {
+        Currency::parse(code).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn succeeded_refund() -> RefundRecord {
+        RefundRecord {
+            id: RefundId::generate(),
+            merchant_id: "acme".into(),
+            provider: "efundpay".into(),
+            provider_refund_id: Some("p1".into()),
+            provider_reference: "ref".into(),
+            payment_id: "pay".into(),
+            amount: Some("12.99".into()),
+            amount_minor: Some(1299),
+            currency: "EUR".into(),
+            status: RefundStatus::Succeeded,
+            failure_code: None,
+            failure_message: None,
+            reason: None,
+            reference: None,
+            customer_id: None,
+            metadata: serde_json::json!({}),
+            provider_options: serde_json::json!(null),
+            breakdown: serde_json::json!([]),
+            requires_attention: false,
+            idempotency_key: None,
+            version: 3,
+            created_at: 0,
+            updated_at: 0,
+            next_sync_at: None,
+            sync_attempts: 0,
+        }
+    }
+
+    #[test]
+    fn sums_render_with_the_currencys_exponent_and_sign() {
+        assert_eq!(format_minor(1299, cur("EUR")), "12.99");
+        assert_eq!(format_minor(-1299, cur("EUR")), "-12.99");
+        assert_eq!(format_minor(1299, cur("JPY")), "1299");
+        assert_eq!(format_minor(1299, cur("KWD")), "1.299");
+        assert_eq!(format_minor(0, cur("KWD")), "0.000");
+        assert_eq!(format_minor(5, cur("EUR")), "0.05");
+    }
+
+    #[test]
+    fn every_posting_is_balanced_in_one_currency() {
+        let refund = succeeded_refund();
+        for lines in [
+            canceled_lines(&refund, 1299),
+            settled_lines("efundpay", "EUR", 1299),
+        ] {
+            assert_eq!(lines.len(), 2);
+            assert_eq!(lines.iter().map(|l| l.amount_minor).sum::<i64>(), 0);
+            assert!(lines.iter().all(|l| l.currency == "EUR"));
+        }
+        let settled = settled_lines("efundpay", "EUR", 1299);
+        assert_eq!(settled[0].account, "provider:efundpay:clearing:EUR");
+        assert_eq!(settled[0].amount_minor, 1299);
+        assert_eq!(settled[1].account, "provider:efundpay:settled:EUR");
+    }
+
+    #[test]
+    fn a_provider_voiding_a_succeeded_refund_reverses_its_lines_and_keeps_the_status() {
+        let refund = succeeded_refund();
+        let voided = ProviderRefund::with_status(ProviderRefundStatus::Canceled, "voided");
+        let change = decide(&refund, &voided, Source::Webhook, 0, true);
+        assert_eq!(change.status, None);
+        assert!(change.flag_requires_attention);
+        assert_eq!(change.ledger, canceled_lines(&refund, 1299));
+        assert_eq!(change.ledger[0].account, "provider:efundpay:clearing:EUR");
+        assert_eq!(change.ledger[0].amount_minor, 1299);
+        assert_eq!(change.ledger[1].account, "merchant:acme:refund_expense:EUR");
+    }
+
+    #[test]
+    fn a_failure_reported_after_success_is_flagged_without_reversal() {
+        let refund = succeeded_refund();
+        let failed = ProviderRefund::with_status(ProviderRefundStatus::Failed, "failed");
+        let change = decide(&refund, &failed, Source::Webhook, 0, true);
+        assert!(change.flag_requires_attention);
+        assert!(change.ledger.is_empty());
+    }
+
+    #[test]
+    fn totals_never_mix_currencies() {
+        let mut totals = Totals::default();
+        totals.add("EUR", 100);
+        totals.add("JPY", 100);
+        totals.add("EUR", 250);
+        assert_eq!(
+            totals.render(),
+            vec![
+                CurrencyAmount::new("EUR", 350),
+                CurrencyAmount::new("JPY", 100)
+            ]
+        );
+        assert_eq!(totals.render()[0].amount, "3.50");
+        assert_eq!(totals.render()[1].amount, "100");
+    }
+}

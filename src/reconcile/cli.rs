@@ -1,0 +1,423 @@
+//! The finance commands of the CLI: `refund-gateway reconcile` (a statement file against the
+//! store, every merchant unless `--merchant`) and `refund-gateway export`.
+//!
+//! Both stream: the statement is read line by line and matched in batches, variances are
+//! written as they are found (table and csv; json buffers only malformed-line notes, at most
+//! `MALFORMED_LISTED`, all counted), and the export is written page by page. A progress bar
+//! (indicatif) is drawn on stderr only when stderr is a terminal. `reconcile` exits 0 when
+//! the statement matches, 2 when it found variances or malformed lines, 1 on error.
+
+use std::fs::File;
+use std::io::{BufReader, IsTerminal, Write};
+use std::path::PathBuf;
+
+use futures_util::StreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::export::{stream_export, ExportFormat};
+use super::statement::{
+    reconcile, Malformed, Options, ReportSink, ReportSummary, StatementError, Variance,
+};
+use crate::config::Config;
+use crate::store::{Store, StoreError};
+
+/// Malformed-line notes the json format keeps for the end of its document.
+pub const MALFORMED_LISTED: usize = 100_000;
+
+/// How `reconcile` writes its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+/// `refund-gateway reconcile`.
+#[derive(Debug, clap::Args)]
+pub struct ReconcileArgs {
+    /// The provider whose statement this is (efundpay, ebuy, authms, …).
+    #[arg(long)]
+    pub provider: String,
+    /// The CSV statement: provider_refund_id,provider_reference,amount,currency,status,settled_at.
+    #[arg(long)]
+    pub statement: PathBuf,
+    /// Period start (RFC 3339) for missing_in_statement; default: the statement's settled_at days.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Period end (RFC 3339, exclusive).
+    #[arg(long)]
+    pub to: Option<String>,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Only this merchant's refunds (default: every merchant's).
+    #[arg(long)]
+    pub merchant: Option<String>,
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// Export file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFileFormat {
+    Csv,
+    Jsonl,
+}
+
+/// `refund-gateway export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// Refunds created at or after (RFC 3339).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Refunds created before (RFC 3339).
+    #[arg(long)]
+    pub to: Option<String>,
+    #[arg(long, value_enum, default_value_t = ExportFileFormat::Csv)]
+    pub format: ExportFileFormat,
+    /// Only this merchant (default: every configured merchant, one after the other).
+    #[arg(long)]
+    pub merchant: Option<String>,
+    /// Write here instead of stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// Why a finance command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Argument(String),
+    #[error("{path}: {source}")]
+    Open {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Statement(#[from] StatementError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("writing the output failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn parse_time(flag: &str, value: Option<&str>) -> Result<Option<i64>, CliError> {
+    value
+        .map(|v| {
+            OffsetDateTime::parse(v, &Rfc3339)
+                .map(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX))
+                .map_err(|_| {
+                    CliError::Argument(format!(
+                        "--{flag} must be an RFC 3339 time such as 2026-11-23T00:00:00Z"
+                    ))
+                })
+        })
+        .transpose()
+}
+
+fn progress_bar(len: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn text(value: Option<&str>) -> &str {
+    value.unwrap_or("-")
+}
+
+/// Writes variances as an aligned table, then the summary.
+struct TableSink<W: Write> {
+    out: W,
+}
+
+impl<W: Write> TableSink<W> {
+    fn header(&mut self) -> std::io::Result<()> {
+        writeln!(
+            self.out,
+            "{:<20} {:<36} {:<38} {:>14} {:>14} {:<4} {:>8}",
+            "KIND", "REFUND_ID", "PROVIDER_REFUND_ID", "EXPECTED", "ACTUAL", "CUR", "LINE"
+        )
+    }
+}
+
+impl<W: Write> ReportSink for TableSink<W> {
+    fn variance(&mut self, v: &Variance) -> std::io::Result<()> {
+        writeln!(
+            self.out,
+            "{:<20} {:<36} {:<38} {:>14} {:>14} {:<4} {:>8}",
+            v.kind.as_str(),
+            text(v.refund_id.as_deref()),
+            text(v.provider_refund_id.as_deref()),
+            text(v.expected.as_deref()),
+            text(v.actual.as_deref()),
+            text(v.currency.as_deref()),
+            v.line.map_or_else(|| "-".to_owned(), |l| l.to_string()),
+        )
+    }
+    fn malformed(&mut self, m: &Malformed) -> std::io::Result<()> {
+        writeln!(
+            self.out,
+            "{:<20} line {}: {}",
+            "malformed", m.line, m.message
+        )
+    }
+}
+
+fn write_table_summary(out: &mut impl Write, s: &ReportSummary) -> std::io::Result<()> {
+    let amounts = |list: &[crate::ledger::CurrencyAmount]| {
+        list.iter()
+            .map(|a| format!("{} {}", a.amount, a.currency))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    writeln!(out)?;
+    writeln!(out, "provider:        {}", s.provider)?;
+    match &s.period {
+        Some(p) => writeln!(out, "period:          {} .. {}", p.from, p.to)?,
+        None => writeln!(out, "period:          none (no settled_at and no --from/--to: missing_in_statement not checked)")?,
+    }
+    writeln!(out, "lines:           {}", s.lines)?;
+    writeln!(
+        out,
+        "matched:         {:>8}  {}",
+        s.matched.count,
+        amounts(&s.matched.amounts)
+    )?;
+    for (kind, total) in &s.by_kind {
+        writeln!(
+            out,
+            "{:<16} {:>8}  {}",
+            format!("{kind}:"),
+            total.count,
+            amounts(&total.amounts)
+        )?;
+    }
+    writeln!(out, "malformed:       {:>8}", s.malformed_count)?;
+    writeln!(
+        out,
+        "settled now:     {:>8}  (already settled: {})",
+        s.settlement.settled, s.settlement.already_settled
+    )
+}
+
+const CSV_HEADER: [&str; 8] = [
+    "kind",
+    "refund_id",
+    "provider_refund_id",
+    "expected",
+    "actual",
+    "currency",
+    "line",
+    "message",
+];
+
+/// Writes variances and malformed lines as CSV rows.
+struct CsvSink<W: Write> {
+    out: csv::Writer<W>,
+}
+
+fn csv_error(e: csv::Error) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+impl<W: Write> ReportSink for CsvSink<W> {
+    fn variance(&mut self, v: &Variance) -> std::io::Result<()> {
+        let line = v.line.map(|l| l.to_string()).unwrap_or_default();
+        self.out
+            .write_record([
+                v.kind.as_str(),
+                v.refund_id.as_deref().unwrap_or_default(),
+                v.provider_refund_id.as_deref().unwrap_or_default(),
+                v.expected.as_deref().unwrap_or_default(),
+                v.actual.as_deref().unwrap_or_default(),
+                v.currency.as_deref().unwrap_or_default(),
+                &line,
+                "",
+            ])
+            .map_err(csv_error)
+    }
+    fn malformed(&mut self, m: &Malformed) -> std::io::Result<()> {
+        let line = m.line.to_string();
+        self.out
+            .write_record(["malformed", "", "", "", "", "", &line, &m.message])
+            .map_err(csv_error)
+    }
+}
+
+/// Streams variances inside one JSON document; malformed notes are appended at the end.
+struct JsonSink<W: Write> {
+    out: W,
+    first: bool,
+    malformed: Vec<Malformed>,
+}
+
+impl<W: Write> ReportSink for JsonSink<W> {
+    fn variance(&mut self, v: &Variance) -> std::io::Result<()> {
+        if !self.first {
+            self.out.write_all(b",")?;
+        }
+        self.first = false;
+        serde_json::to_writer(&mut self.out, v).map_err(std::io::Error::other)
+    }
+    fn malformed(&mut self, m: &Malformed) -> std::io::Result<()> {
+        if self.malformed.len() < MALFORMED_LISTED {
+            self.malformed.push(m.clone());
+        }
+        Ok(())
+    }
+}
+
+/// `refund-gateway reconcile`: returns whether the statement matched without variance.
+pub async fn run_reconcile(args: ReconcileArgs, config: &Config) -> Result<bool, CliError> {
+    let from = parse_time("from", args.from.as_deref())?;
+    let to = parse_time("to", args.to.as_deref())?;
+    let period = match (from, to) {
+        (None, None) => None,
+        (from, to) => Some((
+            from.unwrap_or(i64::MIN),
+            to.unwrap_or_else(crate::store::now_ms),
+        )),
+    };
+    let open = |e| CliError::Open {
+        path: args.statement.display().to_string(),
+        source: e,
+    };
+    let file = File::open(&args.statement).map_err(open)?;
+    let size = file.metadata().map_err(open)?.len();
+    let store = Store::connect(&config.database.url, 4).await?;
+    let options = Options {
+        provider: args.provider.clone(),
+        merchant_id: args.merchant.clone(),
+        period,
+    };
+    let bar = progress_bar(size);
+    let progress = {
+        let bar = bar.clone();
+        move |bytes| bar.set_position(bytes)
+    };
+    // Read synchronously between batched store calls: the CLI runs nothing else on its
+    // runtime, so short blocking reads of a local file cost nothing.
+    let input = BufReader::with_capacity(256 * 1024, file);
+    let stdout = std::io::stdout();
+    let out = std::io::BufWriter::with_capacity(64 * 1024, stdout);
+    let summary = match args.format {
+        ReportFormat::Table => {
+            let mut sink = TableSink { out };
+            sink.header()?;
+            let summary = reconcile(&store, options, input, &mut sink, progress).await?;
+            bar.finish_and_clear();
+            write_table_summary(&mut sink.out, &summary)?;
+            sink.out.flush()?;
+            summary
+        }
+        ReportFormat::Csv => {
+            let mut writer = csv::Writer::from_writer(out);
+            writer.write_record(CSV_HEADER).map_err(csv_error)?;
+            let mut sink = CsvSink { out: writer };
+            let summary = reconcile(&store, options, input, &mut sink, progress).await?;
+            bar.finish_and_clear();
+            sink.out.flush()?;
+            let mut err = std::io::stderr().lock();
+            write_table_summary(&mut err, &summary)?;
+            summary
+        }
+        ReportFormat::Json => {
+            let mut out = out;
+            out.write_all(b"{\"variances\":[")?;
+            let mut sink = JsonSink {
+                out,
+                first: true,
+                malformed: Vec::new(),
+            };
+            let summary = reconcile(&store, options, input, &mut sink, progress).await?;
+            bar.finish_and_clear();
+            let mut out = sink.out;
+            out.write_all(b"],\"malformed\":")?;
+            serde_json::to_writer(&mut out, &sink.malformed).map_err(std::io::Error::other)?;
+            if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(&summary) {
+                for (key, value) in fields {
+                    write!(out, ",{}:{}", serde_json::Value::String(key), value)?;
+                }
+            }
+            out.write_all(b"}\n")?;
+            out.flush()?;
+            summary
+        }
+    };
+    store.close().await;
+    let clean = summary.malformed_count == 0 && summary.by_kind.values().all(|k| k.count == 0);
+    Ok(clean)
+}
+
+/// `refund-gateway export`: returns how many bytes were written.
+pub async fn run_export(args: ExportArgs, config: &Config) -> Result<u64, CliError> {
+    let from = parse_time("from", args.from.as_deref())?;
+    let to = parse_time("to", args.to.as_deref())?;
+    let merchants: Vec<String> = match &args.merchant {
+        Some(m) => {
+            if config.merchant(m).is_none() {
+                return Err(CliError::Argument(format!(
+                    "no merchant `{m}` in the configuration"
+                )));
+            }
+            vec![m.clone()]
+        }
+        None => config.merchants.iter().map(|m| m.id.clone()).collect(),
+    };
+    let format = match args.format {
+        ExportFileFormat::Csv => ExportFormat::Csv,
+        ExportFileFormat::Jsonl => ExportFormat::Jsonl,
+    };
+    let store = Store::connect(&config.database.url, 2).await?;
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::new(File::create(path).map_err(
+            |e| CliError::Open {
+                path: path.display().to_string(),
+                source: e,
+            },
+        )?)),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bytes} written")
+        {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut written = 0u64;
+    for (index, merchant) in merchants.into_iter().enumerate() {
+        let mut chunks = std::pin::pin!(stream_export(store.clone(), merchant, from, to, format));
+        let mut first = true;
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk?;
+            // One CSV header for the whole file: later merchants' headers are dropped.
+            let skip = first && index > 0 && format == ExportFormat::Csv;
+            first = false;
+            if skip {
+                continue;
+            }
+            out.write_all(&chunk)?;
+            written += chunk.len() as u64;
+            bar.set_position(written);
+        }
+    }
+    out.flush()?;
+    bar.finish_and_clear();
+    store.close().await;
+    Ok(written)
+}

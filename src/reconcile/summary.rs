@@ -1,0 +1,250 @@
+//! The reconciliation summary of one merchant (`GET /v1/reconciliation/summary`) and the
+//! per-payment roll-up (`GET /v1/payments/{payment_id}/refunds`).
+//!
+//! Period semantics: counts and amounts by provider × currency × status, flagged refunds and
+//! possible duplicates are about refunds *created* in `[from, to)` (both optional: from the
+//! beginning, until now); clearing balances are the ledger *as of* `to`; ageing is a
+//! snapshot of every refund still `pending` or `processing` now, whatever the period, because
+//! a stuck refund must not hide behind a period. Amounts are exact decimals with the
+//! currency's exponent, one entry per currency, never summed across currencies.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::domain::refund_object::{rfc3339_ms, RefundObject};
+use crate::ledger::{CurrencyAmount, Totals};
+use crate::store::{RefundRecord, Store, StoreError};
+
+/// Counts and amount of one provider × currency × status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusTotal {
+    pub provider: String,
+    pub currency: String,
+    pub status: String,
+    pub count: i64,
+    /// Sum of the known amounts.
+    pub amount: String,
+    /// Full refunds whose amount the provider has not reported yet (not in `amount`).
+    pub amount_unknown_count: i64,
+}
+
+/// A provider's clearing balance in one currency: negative while the provider still owes
+/// the refunds it reported succeeded and no statement settled yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClearingBalance {
+    pub provider: String,
+    pub currency: String,
+    pub balance: String,
+}
+
+/// Open refunds by age.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AgeingBuckets {
+    pub under_15m: i64,
+    pub under_24h: i64,
+    pub under_7d: i64,
+    pub older: i64,
+}
+
+/// A refund flagged for finance.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlaggedRefunds {
+    pub count: i64,
+    /// The first 100, oldest first.
+    pub refunds: Vec<RefundObject>,
+}
+
+/// A refund that may duplicate an earlier one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PossibleDuplicate {
+    pub refund_id: String,
+    pub duplicate_of: String,
+    pub payment_id: String,
+    pub amount: Option<String>,
+    pub currency: String,
+    pub created_at: String,
+    pub first_created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PossibleDuplicates {
+    pub count: i64,
+    /// The first 100 pairs.
+    pub refunds: Vec<PossibleDuplicate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryPeriod {
+    pub from: Option<String>,
+    pub to: String,
+}
+
+/// `GET /v1/reconciliation/summary`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub object: &'static str,
+    pub merchant_id: String,
+    pub period: SummaryPeriod,
+    pub by_status: Vec<StatusTotal>,
+    pub clearing_balances: Vec<ClearingBalance>,
+    pub requires_attention: FlaggedRefunds,
+    /// `pending` and `processing`, each by age.
+    pub ageing: BTreeMap<&'static str, AgeingBuckets>,
+    pub possible_duplicates: PossibleDuplicates,
+}
+
+/// Builds the summary of `merchant_id` for refunds created in `[from, to)` at `now`.
+pub async fn summary(
+    store: &Store,
+    merchant_id: &str,
+    from: Option<i64>,
+    to: Option<i64>,
+    now: i64,
+) -> Result<Summary, StoreError> {
+    let start = from.unwrap_or(i64::MIN);
+    let end = to.unwrap_or(now.saturating_add(1));
+    let by_status = store
+        .status_groups(merchant_id, start, end)
+        .await?
+        .into_iter()
+        .map(|g| StatusTotal {
+            amount: CurrencyAmount::new(&g.currency, g.amount_minor).amount,
+            provider: g.provider,
+            currency: g.currency,
+            status: g.status,
+            count: g.count,
+            amount_unknown_count: g.amount_unknown,
+        })
+        .collect();
+    let clearing_balances = store
+        .provider_balances(merchant_id, "clearing", end)
+        .await?
+        .into_iter()
+        .map(|b| ClearingBalance {
+            balance: CurrencyAmount::new(&b.currency, b.balance_minor).amount,
+            provider: b.provider,
+            currency: b.currency,
+        })
+        .collect();
+    let (attention_count, attention) = store.attention_refunds(merchant_id, start, end).await?;
+    let mut ageing: BTreeMap<&'static str, AgeingBuckets> = [
+        ("pending", AgeingBuckets::default()),
+        ("processing", AgeingBuckets::default()),
+    ]
+    .into();
+    for row in store.open_refund_ageing(merchant_id, now).await? {
+        let slot = if row.status == "pending" {
+            "pending"
+        } else {
+            "processing"
+        };
+        ageing.insert(
+            slot,
+            AgeingBuckets {
+                under_15m: row.under_15m,
+                under_24h: row.under_24h,
+                under_7d: row.under_7d,
+                older: row.older,
+            },
+        );
+    }
+    let (duplicate_count, pairs) = store.possible_duplicates(merchant_id, start, end).await?;
+    Ok(Summary {
+        object: "reconciliation_summary",
+        merchant_id: merchant_id.to_owned(),
+        period: SummaryPeriod {
+            from: from.map(rfc3339_ms),
+            to: rfc3339_ms(end),
+        },
+        by_status,
+        clearing_balances,
+        requires_attention: FlaggedRefunds {
+            count: attention_count,
+            refunds: attention.iter().map(RefundObject::from).collect(),
+        },
+        ageing,
+        possible_duplicates: PossibleDuplicates {
+            count: duplicate_count,
+            refunds: pairs
+                .into_iter()
+                .map(|p| PossibleDuplicate {
+                    refund_id: p.refund_id,
+                    duplicate_of: p.duplicate_of,
+                    payment_id: p.payment_id,
+                    amount: p.amount,
+                    currency: p.currency,
+                    created_at: rfc3339_ms(p.created_at),
+                    first_created_at: rfc3339_ms(p.first_created_at),
+                })
+                .collect(),
+        },
+    })
+}
+
+/// Count and amount of one currency × status of a payment's refunds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaymentTotal {
+    pub currency: String,
+    pub status: String,
+    pub count: u64,
+    pub amount: String,
+}
+
+/// `GET /v1/payments/{payment_id}/refunds`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PaymentRefunds {
+    pub object: &'static str,
+    pub payment_id: String,
+    /// Every refund of the payment, oldest first.
+    pub data: Vec<RefundObject>,
+    pub has_more: bool,
+    /// Count and amount per currency and status.
+    pub totals: Vec<PaymentTotal>,
+    /// What has been refunded (succeeded), per currency.
+    pub refunded: Vec<CurrencyAmount>,
+    /// What may still be refunded (pending or processing), per currency.
+    pub in_flight: Vec<CurrencyAmount>,
+}
+
+/// At most this many refunds of one payment are listed.
+pub const PAYMENT_REFUNDS_LIMIT: usize = 1000;
+
+/// Rolls up a payment's refunds.
+pub fn payment_refunds(payment_id: &str, mut refunds: Vec<RefundRecord>) -> PaymentRefunds {
+    let has_more = refunds.len() > PAYMENT_REFUNDS_LIMIT;
+    refunds.truncate(PAYMENT_REFUNDS_LIMIT);
+    let mut totals: BTreeMap<(String, &'static str), (u64, i64)> = BTreeMap::new();
+    let mut refunded = Totals::default();
+    let mut in_flight = Totals::default();
+    for refund in &refunds {
+        let minor = refund.amount_minor.unwrap_or(0);
+        let slot = totals
+            .entry((refund.currency.clone(), refund.status.as_str()))
+            .or_default();
+        slot.0 += 1;
+        slot.1 = slot.1.saturating_add(minor);
+        match refund.status.as_str() {
+            "succeeded" => refunded.add(&refund.currency, minor),
+            "pending" | "processing" => in_flight.add(&refund.currency, minor),
+            _ => {}
+        }
+    }
+    PaymentRefunds {
+        object: "payment_refunds",
+        payment_id: payment_id.to_owned(),
+        data: refunds.iter().map(RefundObject::from).collect(),
+        has_more,
+        totals: totals
+            .into_iter()
+            .map(|((currency, status), (count, minor))| PaymentTotal {
+                amount: CurrencyAmount::new(&currency, minor).amount,
+                currency,
+                status: status.to_owned(),
+                count,
+            })
+            .collect(),
+        refunded: refunded.render(),
+        in_flight: in_flight.render(),
+    }
+}

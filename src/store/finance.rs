@@ -1,0 +1,369 @@
+//! Finance reads: the aggregates of the reconciliation summary, a payment's refunds, and
+//! the batched lookups and streamed scan of statement reconciliation. Everything is
+//! computed by the database (GROUP BY, batched `IN` lookups, a streamed cursor), never by
+//! loading every refund into memory. Sums are cast to BIGINT so both backends return an
+//! integer (PostgreSQL's SUM of BIGINT is NUMERIC).
+
+use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::ledger::placeholders;
+use super::refunds::{refund_from_row, REFUND_COLUMNS};
+use super::{RefundRecord, Store, StoreError};
+use crate::ledger::{REFUND_CANCELED, REFUND_SUCCEEDED};
+
+/// Counts and amounts of one provider × currency × status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusGroup {
+    pub provider: String,
+    pub currency: String,
+    pub status: String,
+    pub count: i64,
+    pub amount_minor: i64,
+    /// Full refunds whose amount the provider has not reported yet (not in the amount).
+    pub amount_unknown: i64,
+}
+
+/// A ledger balance of one provider's account in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderBalance {
+    pub provider: String,
+    pub currency: String,
+    pub balance_minor: i64,
+}
+
+/// Open refunds of one status by age.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgeingRow {
+    pub status: String,
+    pub under_15m: i64,
+    pub under_24h: i64,
+    pub under_7d: i64,
+    pub older: i64,
+}
+
+/// A refund that may duplicate an earlier one of the same payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicatePair {
+    pub refund_id: String,
+    pub duplicate_of: String,
+    pub payment_id: String,
+    pub amount: Option<String>,
+    pub currency: String,
+    pub created_at: i64,
+    pub first_created_at: i64,
+}
+
+/// The columns statement matching needs of a refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub provider_refund_id: Option<String>,
+    pub provider_reference: String,
+    pub amount_minor: Option<i64>,
+    pub currency: String,
+    pub status: String,
+}
+
+const MATCH_COLUMNS: &str =
+    "id, merchant_id, provider_refund_id, provider_reference, amount_minor, currency, status";
+
+fn match_row(row: &AnyRow) -> Result<MatchRow, StoreError> {
+    Ok(MatchRow {
+        id: row.try_get("id")?,
+        merchant_id: row.try_get("merchant_id")?,
+        provider_refund_id: row.try_get("provider_refund_id")?,
+        provider_reference: row.try_get("provider_reference")?,
+        amount_minor: row.try_get("amount_minor")?,
+        currency: row.try_get("currency")?,
+        status: row.try_get("status")?,
+    })
+}
+
+/// How long after a first refund a second one of the same payment and amount is suspect.
+pub const DUPLICATE_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+/// How many flagged refunds and suspected duplicates the summary lists (all are counted).
+pub const SUMMARY_LIST_LIMIT: i64 = 100;
+
+impl Store {
+    /// Counts and amounts by provider × currency × status of a merchant's refunds created
+    /// in `[from, to)`.
+    pub async fn status_groups(
+        &self,
+        merchant_id: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<StatusGroup>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT provider, currency, status, COUNT(*) AS n, \
+               CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total, \
+               CAST(COALESCE(SUM(CASE WHEN amount_minor IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS unknown \
+             FROM refunds WHERE merchant_id = $1 AND created_at >= $2 AND created_at < $3 \
+             GROUP BY provider, currency, status ORDER BY provider, currency, status",
+        )
+        .bind(merchant_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StatusGroup {
+                    provider: row.try_get("provider")?,
+                    currency: row.try_get("currency")?,
+                    status: row.try_get("status")?,
+                    count: row.try_get("n")?,
+                    amount_minor: row.try_get("total")?,
+                    amount_unknown: row.try_get("unknown")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The balance of `provider:<p>:<account>:<cur>` from a merchant's refunds' lines posted
+    /// before `to`.
+    pub async fn provider_balances(
+        &self,
+        merchant_id: &str,
+        account: &str,
+        to: i64,
+    ) -> Result<Vec<ProviderBalance>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.provider AS provider, l.currency AS currency, \
+               CAST(COALESCE(SUM(l.amount_minor), 0) AS BIGINT) AS total \
+             FROM ledger_entries l JOIN refunds r ON r.id = l.refund_id \
+             WHERE r.merchant_id = $1 AND l.created_at < $2 \
+               AND l.account = 'provider:' || r.provider || ':' || $3 || ':' || l.currency \
+             GROUP BY r.provider, l.currency ORDER BY r.provider, l.currency",
+        )
+        .bind(merchant_id)
+        .bind(to)
+        .bind(account)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ProviderBalance {
+                    provider: row.try_get("provider")?,
+                    currency: row.try_get("currency")?,
+                    balance_minor: row.try_get("total")?,
+                })
+            })
+            .collect()
+    }
+
+    /// How many of a merchant's refunds created in `[from, to)` are flagged
+    /// `requires_attention`, and the first of them (oldest first).
+    pub async fn attention_refunds(
+        &self,
+        merchant_id: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<(i64, Vec<RefundRecord>), StoreError> {
+        let count: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM refunds WHERE merchant_id = $1 AND requires_attention = 1 \
+             AND created_at >= $2 AND created_at < $3",
+        )
+        .bind(merchant_id)
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        let rows = sqlx::query(&format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE merchant_id = $1 AND requires_attention = 1 \
+             AND created_at >= $2 AND created_at < $3 ORDER BY id LIMIT {SUMMARY_LIST_LIMIT}"
+        ))
+        .bind(merchant_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((
+            count,
+            rows.iter().map(refund_from_row).collect::<Result<_, _>>()?,
+        ))
+    }
+
+    /// A merchant's `pending` and `processing` refunds by age at `now`: under 15 minutes,
+    /// under 24 hours, under 7 days, older.
+    pub async fn open_refund_ageing(
+        &self,
+        merchant_id: &str,
+        now: i64,
+    ) -> Result<Vec<AgeingRow>, StoreError> {
+        const MINUTE: i64 = 60_000;
+        let rows = sqlx::query(
+            "SELECT status, \
+               CAST(COALESCE(SUM(CASE WHEN created_at > $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS a, \
+               CAST(COALESCE(SUM(CASE WHEN created_at <= $2 AND created_at > $3 THEN 1 ELSE 0 END), 0) AS BIGINT) AS b, \
+               CAST(COALESCE(SUM(CASE WHEN created_at <= $3 AND created_at > $4 THEN 1 ELSE 0 END), 0) AS BIGINT) AS c, \
+               CAST(COALESCE(SUM(CASE WHEN created_at <= $4 THEN 1 ELSE 0 END), 0) AS BIGINT) AS d \
+             FROM refunds WHERE merchant_id = $1 AND status IN ('pending', 'processing') \
+             GROUP BY status ORDER BY status",
+        )
+        .bind(merchant_id)
+        .bind(now - 15 * MINUTE)
+        .bind(now - 24 * 60 * MINUTE)
+        .bind(now - 7 * 24 * 60 * MINUTE)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AgeingRow {
+                    status: row.try_get("status")?,
+                    under_15m: row.try_get("a")?,
+                    under_24h: row.try_get("b")?,
+                    under_7d: row.try_get("c")?,
+                    older: row.try_get("d")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Refunds created in `[from, to)` without an idempotency key that follow, within ten
+    /// minutes, an earlier refund of the same payment for the same amount and currency.
+    /// Refunds that moved no money (`failed`, `canceled`) are not suspects on either side.
+    pub async fn possible_duplicates(
+        &self,
+        merchant_id: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<(i64, Vec<DuplicatePair>), StoreError> {
+        let join = "FROM refunds b JOIN refunds a ON a.merchant_id = b.merchant_id \
+               AND a.payment_id = b.payment_id AND a.currency = b.currency \
+               AND a.amount_minor = b.amount_minor AND a.id <> b.id \
+               AND (a.created_at < b.created_at OR (a.created_at = b.created_at AND a.id < b.id)) \
+               AND b.created_at - a.created_at <= $4 \
+             WHERE b.merchant_id = $1 AND b.idempotency_key IS NULL \
+               AND b.created_at >= $2 AND b.created_at < $3 \
+               AND a.status NOT IN ('failed', 'canceled') AND b.status NOT IN ('failed', 'canceled')";
+        let count: i64 = sqlx::query(&format!("SELECT COUNT(DISTINCT b.id) AS n {join}"))
+            .bind(merchant_id)
+            .bind(from)
+            .bind(to)
+            .bind(DUPLICATE_WINDOW_MS)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        let rows = sqlx::query(&format!(
+            "SELECT b.id AS refund_id, a.id AS duplicate_of, b.payment_id AS payment_id, \
+               b.amount AS amount, b.currency AS currency, b.created_at AS created_at, \
+               a.created_at AS first_created_at {join} ORDER BY b.id, a.id LIMIT {SUMMARY_LIST_LIMIT}"
+        ))
+        .bind(merchant_id)
+        .bind(from)
+        .bind(to)
+        .bind(DUPLICATE_WINDOW_MS)
+        .fetch_all(&self.pool)
+        .await?;
+        let pairs = rows
+            .iter()
+            .map(|row| {
+                Ok(DuplicatePair {
+                    refund_id: row.try_get("refund_id")?,
+                    duplicate_of: row.try_get("duplicate_of")?,
+                    payment_id: row.try_get("payment_id")?,
+                    amount: row.try_get("amount")?,
+                    currency: row.try_get("currency")?,
+                    created_at: row.try_get("created_at")?,
+                    first_created_at: row.try_get("first_created_at")?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok((count, pairs))
+    }
+
+    /// A merchant's refunds of one payment, oldest first, at most `limit`.
+    pub async fn payment_refunds(
+        &self,
+        merchant_id: &str,
+        payment_id: &str,
+        limit: i64,
+    ) -> Result<Vec<RefundRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE merchant_id = $1 AND payment_id = $2 ORDER BY id LIMIT {limit}"
+        ))
+        .bind(merchant_id)
+        .bind(payment_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(refund_from_row).collect()
+    }
+
+    /// The refunds of `provider` (and `merchant`, when given) whose `column` is one of
+    /// `keys`: one query per call. `column` is `provider_reference` or `provider_refund_id`.
+    pub async fn refunds_by_provider_keys(
+        &self,
+        provider: &str,
+        merchant_id: Option<&str>,
+        column: MatchColumn,
+        keys: &[&str],
+    ) -> Result<Vec<MatchRow>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let column = match column {
+            MatchColumn::ProviderReference => "provider_reference",
+            MatchColumn::ProviderRefundId => "provider_refund_id",
+        };
+        let first_key = if merchant_id.is_some() { 3 } else { 2 };
+        let merchant_clause = if merchant_id.is_some() {
+            " AND merchant_id = $2"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {MATCH_COLUMNS} FROM refunds WHERE provider = $1{merchant_clause} AND {column} IN ({})",
+            placeholders(first_key, keys.len())
+        );
+        let mut query = sqlx::query(&sql).bind(provider);
+        if let Some(merchant_id) = merchant_id {
+            query = query.bind(merchant_id);
+        }
+        for key in keys {
+            query = query.bind(*key);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(match_row).collect()
+    }
+
+    /// Streams the refunds of `provider` (and `merchant`) that succeeded in `[from, to)`
+    /// (the time of their `refund_succeeded` posting) and were not voided since.
+    pub fn succeeded_between<'a>(
+        &'a self,
+        provider: &'a str,
+        merchant_id: Option<&'a str>,
+        from: i64,
+        to: i64,
+    ) -> BoxStream<'a, Result<MatchRow, StoreError>> {
+        const SQL: &str = "SELECT r.id AS id, r.merchant_id AS merchant_id, \
+               r.provider_refund_id AS provider_refund_id, r.provider_reference AS provider_reference, \
+               r.amount_minor AS amount_minor, r.currency AS currency, r.status AS status \
+             FROM ledger_entries l JOIN refunds r ON r.id = l.refund_id \
+             WHERE l.entry_kind = $1 AND l.amount_minor < 0 AND l.created_at >= $2 AND l.created_at < $3 \
+               AND r.provider = $4 AND r.status = 'succeeded' AND ($5 = '' OR r.merchant_id = $5) \
+               AND NOT EXISTS (SELECT 1 FROM ledger_entries c WHERE c.refund_id = r.id AND c.entry_kind = $6)";
+        sqlx::query(SQL)
+            .bind(REFUND_SUCCEEDED)
+            .bind(from)
+            .bind(to)
+            .bind(provider)
+            .bind(merchant_id.unwrap_or(""))
+            .bind(REFUND_CANCELED)
+            .fetch(&self.pool)
+            .map(|row| match_row(&row?))
+            .boxed()
+    }
+}
+
+/// Which provider-side key a statement line is matched by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchColumn {
+    ProviderReference,
+    ProviderRefundId,
+}

@@ -1,0 +1,318 @@
+//! The books under any history: refunds reported succeeded, failed, canceled (including
+//! voids of succeeded refunds) and statements settling them, applied through the engine's
+//! pure decision and the store, in any order. Every currency's ledger must sum to zero and
+//! each provider's clearing balance must be exactly what the model says is still owed.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use serde_json::json;
+
+use refund_gateway::domain::RefundStatus;
+use refund_gateway::engine::decide::{decide, Source};
+use refund_gateway::reconcile::statement::{reconcile, CollectSink, Options, VarianceKind};
+use refund_gateway::store::{now_ms, RefundRecord, Store};
+use refund_provider::{
+    Currency, MinorUnits, Money, ProviderRefund, ProviderRefundStatus, RefundId,
+};
+
+use crate::helpers::{fresh_database, Db};
+
+const PROVIDERS: [&str; 2] = ["efundpay", "ebuy"];
+const CURRENCIES: [&str; 3] = ["EUR", "JPY", "KWD"];
+
+/// One step of a history.
+#[derive(Debug, Clone)]
+enum Op {
+    Create {
+        provider: usize,
+        currency: usize,
+        minor: i64,
+    },
+    Report {
+        refund: usize,
+        outcome: ProviderRefundStatus,
+    },
+    /// A statement listing these refunds as succeeded with their amounts.
+    Statement { refunds: Vec<usize> },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0..PROVIDERS.len(), 0..CURRENCIES.len(), 1i64..1_000_000)
+            .prop_map(|(provider, currency, minor)| Op::Create { provider, currency, minor }),
+        5 => (0usize..64, prop_oneof![
+                Just(ProviderRefundStatus::Processing),
+                Just(ProviderRefundStatus::Succeeded),
+                Just(ProviderRefundStatus::Failed),
+                Just(ProviderRefundStatus::Canceled),
+            ])
+            .prop_map(|(refund, outcome)| Op::Report { refund, outcome }),
+        2 => proptest::collection::vec(0usize..64, 0..6).prop_map(|refunds| Op::Statement { refunds }),
+    ]
+}
+
+/// What the model knows of one refund.
+#[derive(Debug, Clone)]
+struct Modelled {
+    id: RefundId,
+    provider: &'static str,
+    currency: &'static str,
+    minor: i64,
+    status: RefundStatus,
+    voided: bool,
+    settled: bool,
+}
+
+pub fn new_record(provider: &str, currency: &str, minor: i64, payment_id: &str) -> RefundRecord {
+    let id = RefundId::generate();
+    let now = now_ms();
+    let money = Money::from_minor(
+        MinorUnits::new(minor).unwrap_or_else(|| panic!("positive amount")),
+        Currency::parse(currency).unwrap_or_else(|e| panic!("{e}")),
+    );
+    RefundRecord {
+        id,
+        merchant_id: "acme".into(),
+        provider: provider.into(),
+        provider_refund_id: Some(format!("prov_{id}")),
+        provider_reference: id.to_string(),
+        payment_id: payment_id.into(),
+        amount: Some(money.to_major_string()),
+        amount_minor: Some(minor),
+        currency: currency.into(),
+        status: RefundStatus::Pending,
+        failure_code: None,
+        failure_message: None,
+        reason: None,
+        reference: None,
+        customer_id: None,
+        metadata: json!({}),
+        provider_options: json!(null),
+        breakdown: json!([]),
+        requires_attention: false,
+        idempotency_key: None,
+        version: 0,
+        created_at: now,
+        updated_at: now,
+        next_sync_at: None,
+        sync_attempts: 0,
+    }
+}
+
+/// Applies a provider report the way the engine does: decide, then the guarded change.
+pub async fn report(store: &Store, id: &RefundId, outcome: ProviderRefundStatus) {
+    for _ in 0..8 {
+        let refund = store
+            .refund(id)
+            .await
+            .expect("read")
+            .expect("refund exists");
+        let mut report = ProviderRefund::with_status(outcome, outcome.as_str());
+        report.amount = refund.amount_minor.and_then(|m| {
+            Some(Money::from_minor(
+                MinorUnits::new(m)?,
+                Currency::parse(&refund.currency).ok()?,
+            ))
+        });
+        let change = decide(&refund, &report, Source::Webhook, now_ms() + 60_000, false);
+        if change == Default::default() {
+            return;
+        }
+        if store
+            .apply_change(id, refund.version, &change, now_ms())
+            .await
+            .expect("apply")
+            .is_some()
+        {
+            return;
+        }
+    }
+    panic!("contention in a single-writer test");
+}
+
+fn statement_csv(lines: &[(String, String, String, String)]) -> String {
+    let mut csv =
+        String::from("provider_refund_id,provider_reference,amount,currency,status,settled_at\n");
+    for (provider_refund_id, reference, amount, currency) in lines {
+        csv.push_str(&format!(
+            "{provider_refund_id},{reference},{amount},{currency},succeeded,2026-11-23T10:00:00Z\n"
+        ));
+    }
+    csv
+}
+
+async fn run_history(ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let url = fresh_database(Db::Sqlite)
+        .await
+        .expect("sqlite is always available");
+    let store = Store::connect(&url, 2).await.expect("store");
+    let mut refunds: Vec<Modelled> = Vec::new();
+    for op in ops {
+        match op {
+            Op::Create {
+                provider,
+                currency,
+                minor,
+            } => {
+                let record = new_record(PROVIDERS[provider], CURRENCIES[currency], minor, "pay_1");
+                store
+                    .create_refund(&record, None, false)
+                    .await
+                    .expect("create");
+                refunds.push(Modelled {
+                    id: record.id,
+                    provider: PROVIDERS[provider],
+                    currency: CURRENCIES[currency],
+                    minor,
+                    status: RefundStatus::Pending,
+                    voided: false,
+                    settled: false,
+                });
+            }
+            Op::Report { refund, outcome } => {
+                if refunds.is_empty() {
+                    continue;
+                }
+                let index = refund % refunds.len();
+                let model = &mut refunds[index];
+                report(&store, &model.id, outcome).await;
+                let target = RefundStatus::from_provider(outcome).expect("a status");
+                if model.status == RefundStatus::Succeeded && target == RefundStatus::Canceled {
+                    model.voided = true;
+                } else if model.status.can_move_to(target) {
+                    model.status = target;
+                }
+            }
+            Op::Statement { refunds: picked } => {
+                if refunds.is_empty() {
+                    continue;
+                }
+                for provider in PROVIDERS {
+                    let mut lines = Vec::new();
+                    let mut settles = Vec::new();
+                    for pick in &picked {
+                        let index = pick % refunds.len();
+                        let m = &refunds[index];
+                        if m.provider != provider {
+                            continue;
+                        }
+                        let money = Money::from_minor(
+                            MinorUnits::new(m.minor).expect("positive"),
+                            Currency::parse(m.currency).expect("currency"),
+                        );
+                        lines.push((
+                            format!("prov_{}", m.id),
+                            m.id.to_string(),
+                            money.to_major_string(),
+                            m.currency.to_owned(),
+                        ));
+                        if m.status == RefundStatus::Succeeded && !m.voided {
+                            settles.push(index);
+                        }
+                    }
+                    let options = Options {
+                        provider: provider.to_owned(),
+                        merchant_id: None,
+                        period: None,
+                    };
+                    let mut sink = CollectSink::default();
+                    let csv = statement_csv(&lines);
+                    let summary = reconcile(&store, options, csv.as_bytes(), &mut sink, |_| {})
+                        .await
+                        .expect("reconcile");
+                    prop_assert_eq!(summary.malformed_count, 0);
+                    prop_assert!(sink
+                        .variances
+                        .iter()
+                        .all(|v| v.kind != VarianceKind::MissingInGateway));
+                    for index in settles {
+                        refunds[index].settled = true;
+                    }
+                }
+            }
+        }
+    }
+
+    for (currency, sum) in store.ledger_sums_by_currency().await.expect("sums") {
+        prop_assert_eq!(sum, 0, "the {} ledger does not balance", currency);
+    }
+    let mut expected: BTreeMap<String, i64> = BTreeMap::new();
+    for m in &refunds {
+        let account = format!("provider:{}:clearing:{}", m.provider, m.currency);
+        let owed = match (m.status, m.voided, m.settled) {
+            (RefundStatus::Succeeded, false, false) => -m.minor,
+            (RefundStatus::Succeeded, true, true) => m.minor,
+            _ => 0,
+        };
+        *expected.entry(account).or_default() += owed;
+    }
+    let actual: BTreeMap<String, i64> = store
+        .account_balances()
+        .await
+        .expect("balances")
+        .into_iter()
+        .filter(|(account, _, _)| account.contains(":clearing:"))
+        .map(|(account, _, balance)| (account, balance))
+        .collect();
+    for (account, owed) in &expected {
+        prop_assert_eq!(
+            actual.get(account).copied().unwrap_or(0),
+            *owed,
+            "clearing balance of {}",
+            account
+        );
+    }
+    for (account, balance) in &actual {
+        prop_assert_eq!(
+            expected.get(account).copied().unwrap_or(0),
+            *balance,
+            "unexpected balance on {}",
+            account
+        );
+    }
+    store.close().await;
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    #[test]
+    fn any_history_keeps_every_currency_balanced_and_clearing_equal_to_what_is_owed(
+        ops in proptest::collection::vec(op(), 1..40)
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(run_history(ops))?;
+    }
+}
+
+#[tokio::test]
+async fn a_void_reported_twice_reverses_the_lines_once() {
+    let url = fresh_database(Db::Sqlite).await.expect("sqlite");
+    let store = Store::connect(&url, 2).await.expect("store");
+    let record = new_record("efundpay", "EUR", 1299, "pay_v");
+    store
+        .create_refund(&record, None, false)
+        .await
+        .expect("create");
+    report(&store, &record.id, ProviderRefundStatus::Succeeded).await;
+    report(&store, &record.id, ProviderRefundStatus::Canceled).await;
+    report(&store, &record.id, ProviderRefundStatus::Canceled).await;
+    let refund = store
+        .refund(&record.id)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(refund.status, RefundStatus::Succeeded);
+    assert!(refund.requires_attention);
+    let balances = store.account_balances().await.expect("balances");
+    assert!(balances.iter().all(|(_, _, b)| *b == 0), "{balances:?}");
+    let lines: i64 = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM ledger_entries WHERE entry_kind = 'refund_canceled'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("count");
+    assert_eq!(lines, 2);
+}
