@@ -15,12 +15,11 @@
 pub mod ledger;
 mod server;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use refund_provider::sandbox_kit::{FaultCell, Hang, Running};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use tokio::task::JoinHandle;
 
 use ledger::Ledger;
 
@@ -56,24 +55,12 @@ pub mod magic {
     pub const USER_MISSING: &str = "usr_missing";
 }
 
-/// Faults injected into the next requests to the wallet API (control endpoints excluded).
-/// Counters go down by one per request they affect, in this order: `fail_next`,
-/// `timeout_next`, `apply_then_hang_next`, `drop_after_apply_next`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Faults {
-    /// Extra delay before every answer, in milliseconds.
-    pub latency_ms: u64,
-    /// Answer this many requests 503 without applying them.
-    pub fail_next: u32,
-    /// Hang this many requests for `hang_ms`, then answer 503, without applying them.
-    pub timeout_next: u32,
-    /// Apply this many requests, then hang for `hang_ms` before answering.
-    pub apply_then_hang_next: u32,
-    /// Apply this many requests, then break the answer: a 200 whose body stops short of its
-    /// Content-Length, so the client sees a transport error after the effect happened.
-    pub drop_after_apply_next: u32,
-}
+/// Faults injected into the next requests to the wallet API (control endpoints excluded):
+/// the shared counters, drawn in the order `fail_next`, `timeout_next`,
+/// `apply_then_hang_next`, `drop_after_apply_next`. A `fail_next` or `timeout_next` request
+/// is answered 503; a `drop_after_apply_next` answer is a 200 whose body stops short of its
+/// Content-Length.
+pub type Faults = refund_provider::sandbox_kit::FaultCounters;
 
 /// An original payment known to the sandbox from the start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,25 +144,22 @@ pub struct Effect {
 struct Shared {
     config: SandboxConfig,
     ledger: Mutex<Ledger>,
-    faults: Mutex<Faults>,
+    faults: FaultCell<Faults>,
+    /// Hanging requests hang their full `hang_ms`, even past the sandbox's drop.
+    hang: Hang,
 }
 
 impl Shared {
     fn ledger(&self) -> MutexGuard<'_, Ledger> {
         self.ledger.lock().unwrap_or_else(|p| p.into_inner())
     }
-
-    fn faults(&self) -> MutexGuard<'_, Faults> {
-        self.faults.lock().unwrap_or_else(|p| p.into_inner())
-    }
 }
 
 /// A running AuthMS simulator; dropping it stops the server.
 #[derive(Debug)]
 pub struct Sandbox {
-    addr: SocketAddr,
+    running: Running,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
 }
 
 impl Sandbox {
@@ -184,36 +168,33 @@ impl Sandbox {
         listener: tokio::net::TcpListener,
         config: SandboxConfig,
     ) -> std::io::Result<Sandbox> {
-        let addr = listener.local_addr()?;
+        let running = Running::new(listener.local_addr()?);
         let ledger = Ledger::new(&config, OffsetDateTime::now_utc())
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let shared = Arc::new(Shared {
-            faults: Mutex::new(config.faults.clone()),
+            faults: FaultCell::new(config.faults.clone()),
+            hang: Hang::new(config.hang_ms),
             ledger: Mutex::new(ledger),
             config,
         });
         let app = server::router(shared.clone());
-        let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(error = %e, "AuthMS sandbox stopped");
-            }
-        });
-        Ok(Sandbox { addr, shared, task })
+        let running = running.spawn("AuthMS sandbox", axum::serve(listener, app));
+        Ok(Sandbox { running, shared })
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.running.base_url()
     }
 
     /// Replaces the faults in force (same as `POST /_sandbox/faults`).
     pub fn set_faults(&self, faults: Faults) {
-        *self.shared.faults() = faults;
+        self.shared.faults.set(faults);
     }
 
     /// The faults in force, counters as they stand.
     pub fn faults(&self) -> Faults {
-        self.shared.faults().clone()
+        self.shared.faults.get()
     }
 
     /// Every refund and transfer applied so far, oldest first (same as
@@ -230,11 +211,5 @@ impl Sandbox {
     /// Checks the books: every balance is the sum of its entries and all sum to zero.
     pub fn check_ledger(&self) -> Result<(), String> {
         self.shared.ledger().check()
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }

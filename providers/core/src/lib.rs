@@ -1,6 +1,7 @@
 //! `refund-provider`: the contract between the gateway and each payment provider — the
 //! `RefundProvider` trait, money and id types, request/outcome/error/webhook types, the
-//! shared webhook signature scheme, HTTP helpers and (feature `testkit`) the conformance kit.
+//! shared webhook signature scheme, HTTP helpers, (feature `testkit`) the conformance kit and (feature `sandbox-kit`) what the
+//! provider simulators share.
 
 pub mod error;
 pub mod http;
@@ -15,6 +16,8 @@ pub mod webhook;
 
 #[cfg(feature = "testkit")]
 pub mod conformance;
+#[cfg(feature = "sandbox-kit")]
+pub mod sandbox_kit;
 
 pub use error::{FailureCode, ProviderError};
 pub use ids::{is_printable_ascii, IdError, PaymentId, ProviderId, RefundId};

@@ -17,13 +17,11 @@ pub mod book;
 mod server;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use refund_provider::sandbox_kit::{FaultCell, Hang, Running};
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use book::Book;
 
@@ -54,23 +52,11 @@ pub mod magic {
 }
 
 /// Faults injected into the next requests to `/api/refund` and `/api/refund/query`
-/// (control endpoints excluded). Each request takes at most one counted fault, checked in
-/// this order: `fail_next`, `timeout_next`, `apply_then_hang_next`, `drop_after_apply_next`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Faults {
-    /// Extra delay before every answer, in milliseconds.
-    pub latency_ms: u64,
-    /// Answer this many requests 503 without applying them.
-    pub fail_next: u32,
-    /// Hang this many requests for `hang_ms` (then 503) without applying them.
-    pub timeout_next: u32,
-    /// Apply this many requests, then hang for `hang_ms` before answering.
-    pub apply_then_hang_next: u32,
-    /// Apply this many requests, then break the answer: a 200 whose body stops short of its
-    /// Content-Length, so the client sees a transport error after the effect happened.
-    pub drop_after_apply_next: u32,
-}
+/// (control endpoints excluded): the shared counters, drawn in the order `fail_next`,
+/// `timeout_next`, `apply_then_hang_next`, `drop_after_apply_next`. A `fail_next` or
+/// `timeout_next` request is answered 503; a `drop_after_apply_next` answer is a 200 whose
+/// body stops short of its Content-Length.
+pub type Faults = refund_provider::sandbox_kit::FaultCounters;
 
 /// What an order holds per asset, in fen (points count as fen-valued units).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,29 +141,24 @@ pub struct Effect {
 struct Shared {
     config: SandboxConfig,
     book: Mutex<Book>,
-    faults: Mutex<Faults>,
+    faults: FaultCell<Faults>,
     /// Envelope `uuid`s seen, to refuse a replayed request.
     uuids: Mutex<std::collections::HashSet<String>>,
-    shutdown: watch::Receiver<bool>,
+    /// Cut short when the sandbox is dropped.
+    hang: Hang,
 }
 
 impl Shared {
     fn book(&self) -> MutexGuard<'_, Book> {
         self.book.lock().unwrap_or_else(|p| p.into_inner())
     }
-
-    fn faults(&self) -> MutexGuard<'_, Faults> {
-        self.faults.lock().unwrap_or_else(|p| p.into_inner())
-    }
 }
 
 /// A running e-Buy simulator; dropping it stops the server (hanging requests included).
 #[derive(Debug)]
 pub struct Sandbox {
-    addr: SocketAddr,
+    running: Running,
     shared: Arc<Shared>,
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
 }
 
 impl Sandbox {
@@ -186,51 +167,38 @@ impl Sandbox {
         listener: tokio::net::TcpListener,
         config: SandboxConfig,
     ) -> std::io::Result<Sandbox> {
-        let addr = listener.local_addr()?;
-        let (stop, shutdown) = watch::channel(false);
+        let running = Running::new(listener.local_addr()?);
         let book = Book::new(
             config.default_order,
             &config.orders,
             Duration::from_millis(config.settle_after_ms),
         );
         let shared = Arc::new(Shared {
-            faults: Mutex::new(config.faults.clone()),
+            faults: FaultCell::new(config.faults.clone()),
             book: Mutex::new(book),
             uuids: Mutex::new(Default::default()),
+            hang: Hang::until_stopped(config.hang_ms, running.stopped()),
             config,
-            shutdown: shutdown.clone(),
         });
         let app = server::router(shared.clone());
-        let mut stopped = shutdown;
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "e-Buy sandbox stopped");
-            }
-        });
-        Ok(Sandbox {
-            addr,
-            shared,
-            stop,
-            task,
-        })
+        let serve = axum::serve(listener, app).with_graceful_shutdown(running.stop_signal());
+        let running = running.spawn("e-Buy sandbox", serve);
+        Ok(Sandbox { running, shared })
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.running.base_url()
     }
 
     /// Replaces the faults in force (same as `POST /_sandbox/faults`).
     pub fn set_faults(&self, faults: Faults) {
-        *self.shared.faults() = faults;
+        self.shared.faults.set(faults);
     }
 
     /// The faults in force, counters as they stand.
     pub fn faults(&self) -> Faults {
-        self.shared.faults().clone()
+        self.shared.faults.get()
     }
 
     /// Every refund applied so far, oldest first (same as `GET /_sandbox/effects`).
@@ -241,12 +209,5 @@ impl Sandbox {
     /// What remains refundable of an order, if the sandbox has seen it.
     pub fn remaining(&self, out_trade_no: &str) -> Option<OrderAssets> {
         self.shared.book().remaining(out_trade_no)
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        self.task.abort();
     }
 }

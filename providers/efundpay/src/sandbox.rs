@@ -14,12 +14,11 @@ mod state;
 mod webhooks;
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
+use refund_provider::sandbox_kit::{CountedFaults, Running};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use conn::{ConnHandle, KillableListener};
 use state::Shared;
@@ -80,6 +79,21 @@ pub struct Faults {
     pub out_of_order_webhooks: bool,
     /// Send webhooks at all (refunds still reach their final status when off).
     pub webhooks_enabled: bool,
+}
+
+impl CountedFaults for Faults {
+    fn latency_ms(&self) -> u64 {
+        self.latency_ms
+    }
+
+    fn counters_mut(&mut self) -> [&mut u32; 4] {
+        [
+            &mut self.fail_next,
+            &mut self.timeout_next,
+            &mut self.apply_then_hang_next,
+            &mut self.drop_after_apply_next,
+        ]
+    }
 }
 
 impl Default for Faults {
@@ -178,53 +192,38 @@ pub struct WebhookDelivery {
 /// A running simulator; dropping it stops it.
 #[derive(Debug)]
 pub struct Sandbox {
-    addr: SocketAddr,
+    /// Dropping it stops accepting, closes idle connections, wakes hanging answers and
+    /// pending webhook tasks.
+    running: Running,
     shared: Arc<Shared>,
-    shutdown: watch::Sender<bool>,
 }
 
 impl Sandbox {
     /// Serves the simulator on `listener` until the returned value is dropped.
     pub async fn start(listener: TcpListener, config: SandboxConfig) -> io::Result<Sandbox> {
-        let addr = listener.local_addr()?;
-        let (shutdown, stopped) = watch::channel(false);
-        let shared = Arc::new(Shared::new(config, stopped.clone())?);
+        let running = Running::new(listener.local_addr()?);
+        let shared = Arc::new(Shared::new(config, running.stopped())?);
         let app =
             api::router(Arc::clone(&shared)).into_make_service_with_connect_info::<ConnHandle>();
-        let mut signal = stopped;
-        tokio::spawn(async move {
-            let server =
-                axum::serve(KillableListener(listener), app).with_graceful_shutdown(async move {
-                    let _ = signal.wait_for(|stop| *stop).await;
-                });
-            if let Err(e) = server.await {
-                tracing::warn!(error = %e, "efundpay sandbox stopped with an error");
-            }
-        });
-        Ok(Sandbox {
-            addr,
-            shared,
-            shutdown,
-        })
+        let serve = axum::serve(KillableListener(listener), app)
+            .with_graceful_shutdown(running.stop_signal());
+        let running = running.spawn("efundpay sandbox", serve);
+        Ok(Sandbox { running, shared })
     }
 
     /// `http://127.0.0.1:PORT` (loopback when bound to an unspecified address).
     pub fn base_url(&self) -> String {
-        let mut addr = self.addr;
-        if addr.ip().is_unspecified() {
-            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-        }
-        format!("http://{addr}")
+        self.running.base_url()
     }
 
     /// Replaces the faults in force (same effect as `POST /_sandbox/faults`).
     pub fn set_faults(&self, faults: Faults) {
-        self.shared.set_faults(faults);
+        self.shared.faults.set(faults);
     }
 
     /// The faults in force, with counters as consumed so far.
     pub fn faults(&self) -> Faults {
-        self.shared.faults()
+        self.shared.faults.get()
     }
 
     /// Every refund recorded, in creation order, with its current status.
@@ -235,13 +234,5 @@ impl Sandbox {
     /// Every webhook delivery attempt so far.
     pub fn deliveries(&self) -> Vec<WebhookDelivery> {
         self.shared.deliveries()
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        // Stops accepting, closes idle connections, wakes hanging answers and pending
-        // webhook tasks.
-        let _ = self.shutdown.send(true);
     }
 }

@@ -2,11 +2,10 @@
 //! request reading, and the injected faults; the control endpoints under `/_sandbox`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -31,37 +30,6 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// The fault a request is subject to, taken (and counted down) when it arrives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fault {
-    None,
-    Fail,
-    Timeout,
-    ApplyThenHang,
-    DropAfterApply,
-}
-
-fn take_fault(shared: &Shared) -> (Fault, u64) {
-    let mut faults = shared.faults();
-    let latency = faults.latency_ms.saturating_add(shared.config.latency_ms);
-    let fault = if faults.fail_next > 0 {
-        faults.fail_next -= 1;
-        Fault::Fail
-    } else if faults.timeout_next > 0 {
-        faults.timeout_next -= 1;
-        Fault::Timeout
-    } else if faults.apply_then_hang_next > 0 {
-        faults.apply_then_hang_next -= 1;
-        Fault::ApplyThenHang
-    } else if faults.drop_after_apply_next > 0 {
-        faults.drop_after_apply_next -= 1;
-        Fault::DropAfterApply
-    } else {
-        Fault::None
-    };
-    (fault, latency)
-}
-
 /// Runs one wallet API request through faults, auth and the ledger operation `op`, which
 /// answers the `data` of a success.
 async fn handle(
@@ -69,18 +37,9 @@ async fn handle(
     headers: &HeaderMap,
     op: impl FnOnce(&Shared, OffsetDateTime) -> Result<Value, LedgerError>,
 ) -> Response {
-    let (fault, latency) = take_fault(&shared);
-    let hang = Duration::from_millis(shared.config.hang_ms);
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
-    }
-    match fault {
-        Fault::Fail => return simple(StatusCode::SERVICE_UNAVAILABLE, "service unavailable"),
-        Fault::Timeout => {
-            tokio::time::sleep(hang).await;
-            return simple(StatusCode::SERVICE_UNAVAILABLE, "service unavailable");
-        }
-        _ => {}
+    let draw = shared.faults.draw(shared.config.latency_ms);
+    if draw.before_apply(&shared.hang).await.is_err() {
+        return simple(StatusCode::SERVICE_UNAVAILABLE, "service unavailable");
     }
     if !authorized(headers) {
         return simple(StatusCode::UNAUTHORIZED, "未认证或令牌无效");
@@ -89,14 +48,7 @@ async fn handle(
         Ok(data) => success(data),
         Err(error) => failure(error),
     };
-    match fault {
-        Fault::ApplyThenHang => {
-            tokio::time::sleep(hang).await;
-            response
-        }
-        Fault::DropAfterApply => broken(response).await,
-        _ => response,
-    }
+    draw.finish(response, &shared.hang).await
 }
 
 fn authorized(headers: &HeaderMap) -> bool {
@@ -207,7 +159,7 @@ async fn transactions(
 async fn set_faults(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response {
     match serde_json::from_slice::<Faults>(&bytes) {
         Ok(faults) => {
-            *shared.faults() = faults.clone();
+            shared.faults.set(faults.clone());
             Json(faults).into_response()
         }
         Err(e) => simple(StatusCode::BAD_REQUEST, &format!("invalid faults: {e}")),
@@ -215,7 +167,7 @@ async fn set_faults(State(shared): State<Arc<Shared>>, bytes: Bytes) -> Response
 }
 
 async fn get_faults(State(shared): State<Arc<Shared>>) -> Response {
-    Json(shared.faults().clone()).into_response()
+    Json(shared.faults.get()).into_response()
 }
 
 async fn effects(State(shared): State<Arc<Shared>>) -> Response {
@@ -263,19 +215,4 @@ fn failure(error: LedgerError) -> Response {
         ),
     };
     simple(status, &message)
-}
-
-/// The answer after the effect, broken in transit: status and headers as they were, a
-/// Content-Length for the whole body, and only the first half of the body before the
-/// stream ends, so the connection closes and the client cannot read the answer.
-async fn broken(response: Response) -> Response {
-    let (mut parts, body) = response.into_parts();
-    let whole = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    let half = whole.slice(..whole.len() / 2);
-    let length = HeaderValue::from(whole.len().max(1) + 1);
-    parts.headers.insert(header::CONTENT_LENGTH, length);
-    let stream = Body::from(half).into_data_stream();
-    Response::from_parts(parts, Body::from_stream(stream))
 }

@@ -10,11 +10,11 @@
 //! caller it does not trust, and the caller could not verify it anyway.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -62,16 +62,6 @@ impl Call {
             Self::Query => ACTION_REFUND_QUERY,
         }
     }
-}
-
-/// What fault, if any, this request gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Plan {
-    Normal,
-    Fail,
-    Hang,
-    ApplyThenHang,
-    DropAfterApply,
 }
 
 /// How an answer is signed.
@@ -164,57 +154,12 @@ async fn refund_query(
 }
 
 async fn handle(shared: Arc<Shared>, call: Call, headers: HeaderMap, body: Bytes) -> Response {
-    let (plan, latency) = take_plan(&shared);
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
+    let draw = shared.faults.draw(shared.config.latency_ms);
+    if draw.before_apply(&shared.hang).await.is_err() {
+        return unavailable();
     }
-    match plan {
-        Plan::Fail => return unavailable(),
-        Plan::Hang => {
-            hang(&shared).await;
-            return unavailable();
-        }
-        _ => {}
-    }
-    let reply = process(&shared, call, &headers, &body);
-    let response = reply.into_response();
-    match plan {
-        Plan::ApplyThenHang => {
-            hang(&shared).await;
-            response
-        }
-        Plan::DropAfterApply => broken(response).await,
-        _ => response,
-    }
-}
-
-fn take_plan(shared: &Shared) -> (Plan, u64) {
-    let mut faults = shared.faults();
-    let latency = shared.config.latency_ms.saturating_add(faults.latency_ms);
-    let plan = if faults.fail_next > 0 {
-        faults.fail_next -= 1;
-        Plan::Fail
-    } else if faults.timeout_next > 0 {
-        faults.timeout_next -= 1;
-        Plan::Hang
-    } else if faults.apply_then_hang_next > 0 {
-        faults.apply_then_hang_next -= 1;
-        Plan::ApplyThenHang
-    } else if faults.drop_after_apply_next > 0 {
-        faults.drop_after_apply_next -= 1;
-        Plan::DropAfterApply
-    } else {
-        Plan::Normal
-    };
-    (plan, latency)
-}
-
-async fn hang(shared: &Shared) {
-    let mut stopped = shared.shutdown.clone();
-    tokio::select! {
-        _ = tokio::time::sleep(Duration::from_millis(shared.config.hang_ms)) => {}
-        _ = stopped.wait_for(|s| *s) => {}
-    }
+    let response = process(&shared, call, &headers, &body).into_response();
+    draw.finish(response, &shared.hang).await
 }
 
 fn unavailable() -> Response {
@@ -223,22 +168,6 @@ fn unavailable() -> Response {
         Json(json!({"success": false, "errorCode": "SERVICE_UNAVAILABLE", "errorMessage": "服务暂不可用"})),
     )
         .into_response()
-}
-
-/// The answer after the effect, broken in transit: status and headers as they were, a
-/// Content-Length beyond the body, and only half of the body, so the connection closes
-/// before the client can read the answer.
-async fn broken(response: Response) -> Response {
-    let (mut parts, body) = response.into_parts();
-    let whole = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    let half = whole.slice(..whole.len() / 2);
-    parts
-        .headers
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(whole.len() + 1));
-    let stream = Body::from(half).into_data_stream();
-    Response::from_parts(parts, Body::from_stream(stream))
 }
 
 fn param_error(message: impl Into<String>) -> Refusal {
@@ -463,12 +392,12 @@ fn apply_query(shared: &Shared, content: &Value) -> Result<Value, Refusal> {
 }
 
 async fn set_faults(State(shared): State<Arc<Shared>>, Json(faults): Json<Faults>) -> Json<Faults> {
-    *shared.faults() = faults.clone();
+    shared.faults.set(faults.clone());
     Json(faults)
 }
 
 async fn get_faults(State(shared): State<Arc<Shared>>) -> Json<Faults> {
-    Json(shared.faults().clone())
+    Json(shared.faults.get())
 }
 
 async fn effects(State(shared): State<Arc<Shared>>) -> Json<Vec<super::Effect>> {

@@ -12,7 +12,9 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::conn::ConnHandle;
-use super::state::{ApiError, Fault, Shared};
+use refund_provider::sandbox_kit::FaultPlan;
+
+use super::state::{ApiError, Shared};
 use super::{webhooks, Faults, MERCHANT_ACCOUNT_ID, TOKEN};
 use crate::adapter::MERCHANT_ACCOUNT_HEADER;
 use crate::wire::RefundList;
@@ -81,33 +83,27 @@ async fn with_faults(
     conn: &ConnHandle,
     apply: impl FnOnce() -> Response,
 ) -> Response {
-    let (latency, fault) = shared.draw_fault();
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    match fault {
-        Fault::Fail => {
+    let draw = shared.faults.draw(shared.config.latency_ms);
+    match draw.before_apply(&shared.hang).await {
+        Ok(()) => {}
+        Err(FaultPlan::Timeout) => {
+            return error(ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "timeout",
+                "sandbox fault: timeout_next",
+            ))
+        }
+        Err(_) => {
             return error(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "service_unavailable",
                 "sandbox fault: fail_next",
             ))
         }
-        Fault::Timeout => {
-            shared.hang().await;
-            return error(ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "timeout",
-                "sandbox fault: timeout_next",
-            ));
-        }
-        Fault::None | Fault::ApplyThenHang | Fault::DropAfterApply => {}
     }
     let response = apply();
-    match fault {
-        Fault::ApplyThenHang => shared.hang().await,
-        Fault::DropAfterApply => conn.kill(),
-        Fault::None | Fault::Fail | Fault::Timeout => {}
+    if draw.after_apply(&shared.hang).await {
+        conn.kill();
     }
     response
 }
@@ -167,7 +163,7 @@ async fn list_refunds(
 async fn set_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     match serde_json::from_slice::<Faults>(&body) {
         Ok(faults) => {
-            shared.set_faults(faults.clone());
+            shared.faults.set(faults.clone());
             Json(faults).into_response()
         }
         Err(e) => error(ApiError::new(
@@ -179,7 +175,7 @@ async fn set_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response 
 }
 
 async fn get_faults(State(shared): State<Arc<Shared>>) -> Response {
-    Json(shared.faults()).into_response()
+    Json(shared.faults.get()).into_response()
 }
 
 async fn effects(State(shared): State<Arc<Shared>>) -> Response {

@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use http::StatusCode;
+use refund_provider::sandbox_kit::{FaultCell, Hang};
 use refund_provider::Currency;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -42,16 +43,6 @@ impl ApiError {
     }
 }
 
-/// Which fault a request draws.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Fault {
-    None,
-    Fail,
-    Timeout,
-    ApplyThenHang,
-    DropAfterApply,
-}
-
 #[derive(Debug)]
 struct Payment {
     amount_minor: i64,
@@ -73,7 +64,6 @@ pub(crate) struct Stored {
 
 #[derive(Debug, Default)]
 struct Inner {
-    faults: Faults,
     payments: HashMap<String, Payment>,
     refunds: Vec<Stored>,
     deliveries: Vec<WebhookDelivery>,
@@ -84,6 +74,9 @@ struct Inner {
 pub(crate) struct Shared {
     pub(crate) config: SandboxConfig,
     inner: Mutex<Inner>,
+    pub(crate) faults: FaultCell<Faults>,
+    /// `hang_ms`, cut short when the sandbox stops.
+    pub(crate) hang: Hang,
     pub(crate) http: reqwest::Client,
     pub(crate) stopped: watch::Receiver<bool>,
 }
@@ -104,10 +97,7 @@ impl Shared {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(io::Error::other)?;
-        let mut inner = Inner {
-            faults: config.faults.clone(),
-            ..Inner::default()
-        };
+        let mut inner = Inner::default();
         for payment in &config.payments {
             inner.payments.insert(
                 payment.id.clone(),
@@ -123,6 +113,8 @@ impl Shared {
             );
         }
         Ok(Self {
+            faults: FaultCell::new(config.faults.clone()),
+            hang: Hang::until_stopped(config.hang_ms, stopped.clone()),
             config,
             inner: Mutex::new(inner),
             http,
@@ -135,46 +127,6 @@ impl Shared {
         self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    pub(crate) fn set_faults(&self, faults: Faults) {
-        self.lock().faults = faults;
-    }
-
-    pub(crate) fn faults(&self) -> Faults {
-        self.lock().faults.clone()
-    }
-
-    /// The latency to add and the fault this request draws (counters count down).
-    pub(crate) fn draw_fault(&self) -> (Duration, Fault) {
-        let mut inner = self.lock();
-        let latency = Duration::from_millis(self.config.latency_ms + inner.faults.latency_ms);
-        let faults = &mut inner.faults;
-        let fault = if faults.fail_next > 0 {
-            faults.fail_next -= 1;
-            Fault::Fail
-        } else if faults.timeout_next > 0 {
-            faults.timeout_next -= 1;
-            Fault::Timeout
-        } else if faults.apply_then_hang_next > 0 {
-            faults.apply_then_hang_next -= 1;
-            Fault::ApplyThenHang
-        } else if faults.drop_after_apply_next > 0 {
-            faults.drop_after_apply_next -= 1;
-            Fault::DropAfterApply
-        } else {
-            Fault::None
-        };
-        (latency, fault)
-    }
-
-    /// Sleeps for `hang_ms`, or until the sandbox stops.
-    pub(crate) async fn hang(&self) {
-        let mut stopped = self.stopped.clone();
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(self.config.hang_ms)) => {}
-            _ = stopped.wait_for(|stop| *stop) => {}
-        }
     }
 
     pub(crate) fn effects(&self) -> Vec<Effect> {
@@ -239,8 +191,8 @@ impl Shared {
         if transaction_id == magic::PAYMENT_NOT_FOUND {
             return Err(not_found(transaction_id));
         }
+        let faults = self.faults.get();
         let mut inner = self.lock();
-        let faults = inner.faults.clone();
         if inner
             .refunds
             .iter()

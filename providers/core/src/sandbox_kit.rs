@@ -1,0 +1,396 @@
+//! What every provider simulator shares (feature `sandbox-kit`): the counted faults a request
+//! draws, the hang that a stopping sandbox cuts short, the answer broken after its effect,
+//! and the running server behind a `Sandbox` value.
+//!
+//! A handler draws once per request and brackets its work with the draw:
+//!
+//! ```ignore
+//! let draw = shared.faults.draw(shared.config.latency_ms);
+//! if draw.before_apply(&shared.hang).await.is_err() {
+//!     return unavailable(); // the provider's own 503 shape
+//! }
+//! let response = apply();
+//! draw.finish(response, &shared.hang).await
+//! ```
+
+use std::future::IntoFuture;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Faults injected into the next requests to a provider API (control endpoints excluded).
+/// Each request takes at most one counted fault, checked in this order: `fail_next`,
+/// `timeout_next`, `apply_then_hang_next`, `drop_after_apply_next`; the counter it takes goes
+/// down by one. JSON: `POST /_sandbox/faults` with any of these fields (others refused).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaultCounters {
+    /// Extra delay before every answer, in milliseconds.
+    pub latency_ms: u64,
+    /// Answer this many requests 503 without applying them.
+    pub fail_next: u32,
+    /// Hang this many requests for `hang_ms`, then refuse them, without applying them.
+    pub timeout_next: u32,
+    /// Apply this many requests, then hang for `hang_ms` before answering.
+    pub apply_then_hang_next: u32,
+    /// Apply this many requests, then break the answer, so the client sees a transport
+    /// error after the effect happened.
+    pub drop_after_apply_next: u32,
+}
+
+/// The fault one request is subject to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultPlan {
+    None,
+    /// Refused at once, not applied.
+    Fail,
+    /// Refused after hanging, not applied.
+    Timeout,
+    /// Applied, then answered after hanging.
+    ApplyThenHang,
+    /// Applied, then the answer is broken.
+    DropAfterApply,
+}
+
+/// A set of faults with the four counters of [`FaultCounters`]; a sandbox whose `Faults`
+/// carries more switches implements this to share the countdown.
+pub trait CountedFaults {
+    /// Extra delay before every answer, in milliseconds.
+    fn latency_ms(&self) -> u64;
+
+    /// `fail_next`, `timeout_next`, `apply_then_hang_next`, `drop_after_apply_next`, in the
+    /// order they are drawn.
+    fn counters_mut(&mut self) -> [&mut u32; 4];
+
+    /// The fault the next request takes, counting its counter down.
+    fn take(&mut self) -> FaultPlan {
+        const PLANS: [FaultPlan; 4] = [
+            FaultPlan::Fail,
+            FaultPlan::Timeout,
+            FaultPlan::ApplyThenHang,
+            FaultPlan::DropAfterApply,
+        ];
+        for (counter, plan) in self.counters_mut().into_iter().zip(PLANS) {
+            if *counter > 0 {
+                *counter -= 1;
+                return plan;
+            }
+        }
+        FaultPlan::None
+    }
+}
+
+impl CountedFaults for FaultCounters {
+    fn latency_ms(&self) -> u64 {
+        self.latency_ms
+    }
+
+    fn counters_mut(&mut self) -> [&mut u32; 4] {
+        [
+            &mut self.fail_next,
+            &mut self.timeout_next,
+            &mut self.apply_then_hang_next,
+            &mut self.drop_after_apply_next,
+        ]
+    }
+}
+
+/// The faults in force, shared by the handlers and the `Sandbox` value.
+#[derive(Debug, Default)]
+pub struct FaultCell<F>(Mutex<F>);
+
+impl<F: CountedFaults + Clone> FaultCell<F> {
+    pub fn new(faults: F) -> Self {
+        Self(Mutex::new(faults))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, F> {
+        // Counters are plain numbers: a panic elsewhere cannot leave them inconsistent.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Replaces the faults in force.
+    pub fn set(&self, faults: F) {
+        *self.lock() = faults;
+    }
+
+    /// The faults in force, counters as they stand.
+    pub fn get(&self) -> F {
+        self.lock().clone()
+    }
+
+    /// What the next request draws: `base_latency_ms` (the sandbox's own) plus the faults'
+    /// latency, and its counted fault.
+    pub fn draw(&self, base_latency_ms: u64) -> Draw {
+        let mut faults = self.lock();
+        let latency = base_latency_ms.saturating_add(faults.latency_ms());
+        Draw {
+            latency: Duration::from_millis(latency),
+            plan: faults.take(),
+        }
+    }
+}
+
+/// What one request drew: its delay and its fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Draw {
+    pub latency: Duration,
+    pub plan: FaultPlan,
+}
+
+impl Draw {
+    /// Waits out the latency, then refuses the request if its fault says so: `Fail` at once,
+    /// `Timeout` after hanging. The caller answers the refusal in its provider's own shape.
+    pub async fn before_apply(&self, hang: &Hang) -> Result<(), FaultPlan> {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+        match self.plan {
+            FaultPlan::Fail => Err(FaultPlan::Fail),
+            FaultPlan::Timeout => {
+                hang.wait().await;
+                Err(FaultPlan::Timeout)
+            }
+            FaultPlan::None | FaultPlan::ApplyThenHang | FaultPlan::DropAfterApply => Ok(()),
+        }
+    }
+
+    /// After the request was applied: hangs for `ApplyThenHang`; true when the answer must
+    /// be broken (`DropAfterApply`).
+    pub async fn after_apply(&self, hang: &Hang) -> bool {
+        if self.plan == FaultPlan::ApplyThenHang {
+            hang.wait().await;
+        }
+        self.plan == FaultPlan::DropAfterApply
+    }
+
+    /// [`Draw::after_apply`], breaking the answer with [`break_answer`] when it must be.
+    pub async fn finish(&self, response: Response, hang: &Hang) -> Response {
+        if self.after_apply(hang).await {
+            break_answer(response).await
+        } else {
+            response
+        }
+    }
+}
+
+/// How long a hanging request hangs, cut short when its sandbox stops (if it has a stop
+/// signal).
+#[derive(Debug, Clone)]
+pub struct Hang {
+    duration: Duration,
+    stopped: Option<watch::Receiver<bool>>,
+}
+
+impl Hang {
+    /// Hangs `hang_ms` whatever happens to the sandbox.
+    pub fn new(hang_ms: u64) -> Self {
+        Self {
+            duration: Duration::from_millis(hang_ms),
+            stopped: None,
+        }
+    }
+
+    /// Hangs `hang_ms`, or until `stopped` turns true.
+    pub fn until_stopped(hang_ms: u64, stopped: watch::Receiver<bool>) -> Self {
+        Self {
+            stopped: Some(stopped),
+            ..Self::new(hang_ms)
+        }
+    }
+
+    pub async fn wait(&self) {
+        match &self.stopped {
+            None => tokio::time::sleep(self.duration).await,
+            Some(stopped) => {
+                let mut stopped = stopped.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep(self.duration) => {}
+                    _ = stopped.wait_for(|stop| *stop) => {}
+                }
+            }
+        }
+    }
+}
+
+/// The answer after the effect, broken in transit: status and headers as they were, a
+/// Content-Length beyond the body, and only the first half of the body before the stream
+/// ends, so the connection closes before the client can read the answer.
+pub async fn break_answer(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let whole = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let half = whole.slice(..whole.len() / 2);
+    let length = HeaderValue::from(whole.len().max(1) + 1);
+    parts.headers.insert(header::CONTENT_LENGTH, length);
+    let stream = Body::from(half).into_data_stream();
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+/// A simulator's server task: `http://` address, stop signal, task. Dropping it signals stop
+/// (graceful shutdown, hangs cut short where wired to [`Running::stopped`]) and aborts the
+/// task.
+#[derive(Debug)]
+pub struct Running {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    /// A server about to run at `addr`; wire [`Running::stopped`] into its graceful shutdown
+    /// and hangs, then [`Running::spawn`] it.
+    pub fn new(addr: SocketAddr) -> Self {
+        let (stop, _) = watch::channel(false);
+        Self {
+            addr,
+            stop,
+            task: None,
+        }
+    }
+
+    /// Turns true when the sandbox is dropped.
+    pub fn stopped(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Resolves when the sandbox is dropped (for `with_graceful_shutdown`).
+    pub fn stop_signal(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut stopped = self.stopped();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    }
+
+    /// Runs `serve` (an `axum::serve(..)`) in a task; `name` is logged if it fails.
+    pub fn spawn<S>(mut self, name: &'static str, serve: S) -> Self
+    where
+        S: IntoFuture<Output = std::io::Result<()>>,
+        S::IntoFuture: Send + 'static,
+    {
+        let serve = serve.into_future();
+        self.task = Some(tokio::spawn(async move {
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "{name} stopped");
+            }
+        }));
+        self
+    }
+
+    /// `http://127.0.0.1:PORT` (loopback when bound to an unspecified address).
+    pub fn base_url(&self) -> String {
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{addr}")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_are_drawn_in_order_one_per_request() {
+        let mut faults = FaultCounters {
+            fail_next: 1,
+            timeout_next: 1,
+            apply_then_hang_next: 1,
+            drop_after_apply_next: 2,
+            ..FaultCounters::default()
+        };
+        let drawn: Vec<FaultPlan> = (0..6).map(|_| faults.take()).collect();
+        assert_eq!(
+            drawn,
+            [
+                FaultPlan::Fail,
+                FaultPlan::Timeout,
+                FaultPlan::ApplyThenHang,
+                FaultPlan::DropAfterApply,
+                FaultPlan::DropAfterApply,
+                FaultPlan::None,
+            ]
+        );
+        assert_eq!(faults, FaultCounters::default());
+    }
+
+    #[test]
+    fn a_draw_adds_the_sandbox_latency_to_the_faults_latency() {
+        let cell = FaultCell::new(FaultCounters {
+            latency_ms: 5,
+            fail_next: 1,
+            ..FaultCounters::default()
+        });
+        let draw = cell.draw(10);
+        assert_eq!(draw.latency, Duration::from_millis(15));
+        assert_eq!(draw.plan, FaultPlan::Fail);
+        assert_eq!(cell.get().fail_next, 0);
+    }
+
+    #[test]
+    fn the_faults_json_has_the_documented_field_names_and_refuses_others() {
+        let faults: FaultCounters = serde_json::from_value(serde_json::json!({
+            "fail_next": 1, "timeout_next": 2, "apply_then_hang_next": 3, "drop_after_apply_next": 4
+        }))
+        .expect("faults");
+        assert_eq!(
+            faults,
+            FaultCounters {
+                latency_ms: 0,
+                fail_next: 1,
+                timeout_next: 2,
+                apply_then_hang_next: 3,
+                drop_after_apply_next: 4,
+            }
+        );
+        let unknown: Result<FaultCounters, _> =
+            serde_json::from_value(serde_json::json!({"fail_nxt": 1}));
+        assert!(unknown.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_hang_ends_when_the_sandbox_stops() {
+        let running = Running::new(SocketAddr::from(([127, 0, 0, 1], 1)));
+        let hang = Hang::until_stopped(60_000, running.stopped());
+        let waiting = tokio::spawn(async move { hang.wait().await });
+        drop(running);
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("hang cut short")
+            .expect("joined");
+    }
+
+    #[tokio::test]
+    async fn a_broken_answer_promises_more_than_it_sends() {
+        let response = Response::new(Body::from("{\"ok\":true}"));
+        let broken = break_answer(response).await;
+        let promised = broken
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        assert_eq!(promised, Some(12));
+        let sent = axum::body::to_bytes(broken.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        assert_eq!(&sent[..], b"{\"ok\"");
+    }
+}
