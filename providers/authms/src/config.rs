@@ -1,6 +1,6 @@
 //! The `[providers.authms]` config section and how it becomes an [`AuthMsProvider`].
 
-use refund_provider::{BuildContext, ConfigProblem, Currency, ExposeSecret, Problems};
+use refund_provider::{BuildContext, ConfigProblem, Currency, Problems};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -36,19 +36,19 @@ impl AuthMsSettings {
     pub fn build(self, ctx: &BuildContext) -> Result<AuthMsProvider, Vec<ConfigProblem>> {
         let mut problems = Problems::default();
         let base_url = problems.take(ctx.base_url(&self.base_url));
-        let token = problems.take(ctx.secret(
+        let token = problems.take(ctx.secret_setting(
             "token",
-            self.token.as_ref().map(|t| t.expose_secret()),
+            self.token.as_ref(),
             self.token_env.as_deref(),
         ));
         let timeout = problems.take(ctx.timeout(self.timeout_ms));
         let currencies = problems.take(parse_currencies(ctx, self.currencies.as_deref()));
         let transfer_source = match self.transfer_source_user_id {
             Some(user) if user.trim().is_empty() || user.len() > 128 => {
-                problems.0.push(ConfigProblem::new(
+                problems.push(
                     ctx.key("transfer_source_user_id"),
                     "must be 1-128 characters when given",
-                ));
+                );
                 None
             }
             other => other,
@@ -68,9 +68,7 @@ impl AuthMsSettings {
                 problems.into_result(Some(provider))
             }
             Err(e) => {
-                problems
-                    .0
-                    .push(ConfigProblem::new(ctx.key("base_url"), e.to_string()));
+                problems.push(ctx.key("base_url"), e.to_string());
                 Err(problems.0)
             }
         }

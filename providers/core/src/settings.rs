@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 /// A configuration problem at a key path, e.g. `providers.authms.token_env`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,6 +65,31 @@ impl BuildContext {
         }
     }
 
+    /// A section's secret as its settings struct holds it: `<name>` (inline, deserialized as
+    /// a `SecretString`) and `<name>_env`; see [`BuildContext::secret`].
+    pub fn secret_setting(
+        &self,
+        name: &str,
+        inline: Option<&SecretString>,
+        env_var: Option<&str>,
+    ) -> Result<SecretString, ConfigProblem> {
+        self.secret(name, inline.map(|s| s.expose_secret()), env_var)
+    }
+
+    /// A key the section must give: `<section>.<name>: missing` when it does not.
+    pub fn required<'a>(
+        &self,
+        name: &str,
+        value: Option<&'a str>,
+    ) -> Result<&'a str, ConfigProblem> {
+        value.ok_or_else(|| ConfigProblem::new(self.key(name), "missing"))
+    }
+
+    /// A problem with the section as a whole (e.g. the adapter refused to build).
+    pub fn section_problem(&self, message: impl std::fmt::Display) -> ConfigProblem {
+        ConfigProblem::new(self.section.clone(), message.to_string())
+    }
+
     /// Checks a provider `base_url`: http or https, no trailing slash needed.
     pub fn base_url(&self, value: &str) -> Result<String, ConfigProblem> {
         let trimmed = value.trim_end_matches('/');
@@ -110,10 +135,60 @@ impl Problems {
         }
     }
 
+    /// Records a problem at `key`.
+    pub fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ConfigProblem::new(key, message));
+    }
+
     pub fn into_result<T>(self, value: Option<T>) -> Result<T, Vec<ConfigProblem>> {
         match value {
             Some(value) if self.0.is_empty() => Ok(value),
             _ => Err(self.0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> BuildContext {
+        BuildContext {
+            section: "providers.demo".into(),
+            public_base_url: "http://127.0.0.1:8080".into(),
+        }
+    }
+
+    #[test]
+    fn a_secret_setting_reads_the_inline_secret_and_refuses_both_or_neither() {
+        let inline = SecretString::from("s3cret".to_owned());
+        let secret = ctx()
+            .secret_setting("token", Some(&inline), None)
+            .expect("inline secret");
+        assert_eq!(secret.expose_secret(), "s3cret");
+        let both = ctx().secret_setting("token", Some(&inline), Some("VAR"));
+        let neither = ctx().secret_setting("token", None, None);
+        for problem in [both, neither] {
+            assert_eq!(problem.expect_err("problem").key, "providers.demo.token");
+        }
+    }
+
+    #[test]
+    fn a_missing_required_key_is_reported_at_its_path() {
+        assert_eq!(ctx().required("base_url", Some("x")), Ok("x"));
+        assert_eq!(
+            ctx().required("base_url", None),
+            Err(ConfigProblem::new("providers.demo.base_url", "missing"))
+        );
+    }
+
+    #[test]
+    fn problems_keep_every_push_and_refuse_the_value() {
+        let mut problems = Problems::default();
+        problems.push(ctx().key("a"), "bad");
+        problems.0.push(ctx().section_problem("refused"));
+        let keys: Vec<String> = problems.0.iter().map(|p| p.key.clone()).collect();
+        assert_eq!(keys, ["providers.demo.a", "providers.demo"]);
+        assert!(problems.into_result(Some(1)).is_err());
     }
 }

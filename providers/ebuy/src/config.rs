@@ -1,6 +1,6 @@
 //! The `[providers.ebuy]` config section and how it becomes an [`EbuyProvider`].
 
-use refund_provider::{BuildContext, ConfigProblem, ExposeSecret, Problems, SecretString};
+use refund_provider::{BuildContext, ConfigProblem, Problems, SecretString};
 use serde::Deserialize;
 
 use crate::adapter::EbuyProvider;
@@ -32,19 +32,14 @@ impl EbuySettings {
     /// Builds the adapter, reporting every problem of the section with its key path.
     pub fn build(self, ctx: &BuildContext) -> Result<EbuyProvider, Vec<ConfigProblem>> {
         let mut problems = Problems::default();
-        let base_url = match self.base_url.as_deref() {
-            Some(url) => problems.take(ctx.base_url(url)),
-            None => {
-                problems
-                    .0
-                    .push(ConfigProblem::new(ctx.key("base_url"), "missing"));
-                None
-            }
-        };
+        let base_url = problems.take(
+            ctx.required("base_url", self.base_url.as_deref())
+                .and_then(|url| ctx.base_url(url)),
+        );
         let app_id = problems.take(short_text(ctx, "app_id", self.app_id.as_deref(), None));
-        let app_secret = problems.take(ctx.secret(
+        let app_secret = problems.take(ctx.secret_setting(
             "app_secret",
-            self.app_secret.as_ref().map(|s| s.expose_secret()),
+            self.app_secret.as_ref(),
             self.app_secret_env.as_deref(),
         ));
         let lang = problems.take(short_text(
@@ -55,17 +50,11 @@ impl EbuySettings {
         ));
         let timeout = problems.take(ctx.timeout(self.timeout_ms));
         let provider = match (base_url, app_id, app_secret, lang, timeout) {
-            (Some(base_url), Some(app_id), Some(secret), Some(lang), Some(timeout)) => {
-                match EbuyProvider::new(&base_url, &app_id, secret, &lang, timeout) {
-                    Ok(provider) => Some(provider),
-                    Err(e) => {
-                        problems
-                            .0
-                            .push(ConfigProblem::new(ctx.section.clone(), e.to_string()));
-                        None
-                    }
-                }
-            }
+            (Some(base_url), Some(app_id), Some(secret), Some(lang), Some(timeout)) => problems
+                .take(
+                    EbuyProvider::new(&base_url, &app_id, secret, &lang, timeout)
+                        .map_err(|e| ctx.section_problem(e)),
+                ),
             _ => None,
         };
         problems.into_result(provider)
@@ -80,20 +69,18 @@ fn short_text(
     value: Option<&str>,
     default: Option<&str>,
 ) -> Result<String, ConfigProblem> {
-    match value.or(default) {
-        None => Err(ConfigProblem::new(ctx.key(name), "missing")),
-        Some(v)
-            if !v.is_empty()
-                && v.chars().count() <= 50
-                && v.chars().all(|c| !c.is_control())
-                && v.trim() == v =>
-        {
-            Ok(v.to_owned())
-        }
-        Some(_) => Err(ConfigProblem::new(
+    let v = ctx.required(name, value.or(default))?;
+    if !v.is_empty()
+        && v.chars().count() <= 50
+        && v.chars().all(|c| !c.is_control())
+        && v.trim() == v
+    {
+        Ok(v.to_owned())
+    } else {
+        Err(ConfigProblem::new(
             ctx.key(name),
             "must be 1-50 characters, without surrounding spaces",
-        )),
+        ))
     }
 }
 

@@ -1,6 +1,6 @@
 //! The `[providers.efundpay]` config section and how it becomes an [`EfundpayProvider`].
 
-use refund_provider::{BuildContext, ConfigProblem, ExposeSecret, Problems, SecretString};
+use refund_provider::{BuildContext, ConfigProblem, Problems, SecretString};
 use serde::Deserialize;
 
 use crate::adapter::EfundpayProvider;
@@ -31,40 +31,31 @@ impl EfundpaySettings {
     /// The webhook URL given to eFundPay is `{ctx.public_base_url}/v1/webhooks/efundpay`.
     pub fn build(self, ctx: &BuildContext) -> Result<EfundpayProvider, Vec<ConfigProblem>> {
         let mut problems = Problems::default();
-        let base_url = match self.base_url.as_deref() {
-            Some(url) => problems.take(ctx.base_url(url)),
-            None => {
-                problems
-                    .0
-                    .push(ConfigProblem::new(ctx.key("base_url"), "missing"));
-                None
-            }
-        };
-        let token = problems.take(ctx.secret(
+        let base_url = problems.take(
+            ctx.required("base_url", self.base_url.as_deref())
+                .and_then(|url| ctx.base_url(url)),
+        );
+        let token = problems.take(ctx.secret_setting(
             "token",
-            self.token.as_ref().map(|s| s.expose_secret()),
+            self.token.as_ref(),
             self.token_env.as_deref(),
         ));
-        let merchant_account_id = match self.merchant_account_id.as_deref() {
-            Some(id) if valid_header_value(id) => Some(id.to_owned()),
-            Some(_) => {
-                problems.0.push(ConfigProblem::new(
-                    ctx.key("merchant_account_id"),
-                    "must be 1-255 printable ASCII characters",
-                ));
-                None
-            }
-            None => {
-                problems.0.push(ConfigProblem::new(
-                    ctx.key("merchant_account_id"),
-                    "missing",
-                ));
-                None
-            }
-        };
-        let webhook_secret = problems.take(ctx.secret(
+        let merchant_account_id = problems.take(
+            ctx.required("merchant_account_id", self.merchant_account_id.as_deref())
+                .and_then(|id| {
+                    if valid_header_value(id) {
+                        Ok(id.to_owned())
+                    } else {
+                        Err(ConfigProblem::new(
+                            ctx.key("merchant_account_id"),
+                            "must be 1-255 printable ASCII characters",
+                        ))
+                    }
+                }),
+        );
+        let webhook_secret = problems.take(ctx.secret_setting(
             "webhook_secret",
-            self.webhook_secret.as_ref().map(|s| s.expose_secret()),
+            self.webhook_secret.as_ref(),
             self.webhook_secret_env.as_deref(),
         ));
         let timeout = problems.take(ctx.timeout(self.timeout_ms));
@@ -76,24 +67,18 @@ impl EfundpaySettings {
             webhook_secret,
             timeout,
         ) {
-            (Some(base_url), Some(token), Some(account), Some(secret), Some(timeout)) => {
-                match EfundpayProvider::new(
-                    &base_url,
-                    token,
-                    &account,
-                    secret,
-                    &webhooks_url,
-                    timeout,
-                ) {
-                    Ok(provider) => Some(provider),
-                    Err(e) => {
-                        problems
-                            .0
-                            .push(ConfigProblem::new(ctx.section.clone(), e.to_string()));
-                        None
-                    }
-                }
-            }
+            (Some(base_url), Some(token), Some(account), Some(secret), Some(timeout)) => problems
+                .take(
+                    EfundpayProvider::new(
+                        &base_url,
+                        token,
+                        &account,
+                        secret,
+                        &webhooks_url,
+                        timeout,
+                    )
+                    .map_err(|e| ctx.section_problem(e)),
+                ),
             _ => None,
         };
         problems.into_result(provider)
