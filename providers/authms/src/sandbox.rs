@@ -17,7 +17,7 @@ mod server;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use refund_provider::sandbox_kit::{FaultCell, Hang, Running};
+use refund_provider::sandbox_kit::{lock, FaultCell, Hang, Running};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -151,7 +151,7 @@ struct Shared {
 
 impl Shared {
     fn ledger(&self) -> MutexGuard<'_, Ledger> {
-        self.ledger.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.ledger)
     }
 }
 

@@ -1,7 +1,7 @@
 //! `refund-provider`: the contract between the gateway and each payment provider — the
 //! `RefundProvider` trait, money and id types, request/outcome/error/webhook types, the
-//! shared webhook signature scheme, HTTP helpers, (feature `testkit`) the conformance kit and (feature `sandbox-kit`) what the
-//! provider simulators share.
+//! shared webhook signature scheme, HTTP helpers, (feature `testkit`) the conformance kit and
+//! (feature `sandbox-kit`) what the provider simulators share.
 
 pub mod error;
 pub mod http;

@@ -19,7 +19,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -87,19 +87,43 @@ pub trait CountedFaults {
     }
 }
 
-impl CountedFaults for FaultCounters {
-    fn latency_ms(&self) -> u64 {
-        self.latency_ms
-    }
+/// Implements [`CountedFaults`] for a struct with the public fields `latency_ms: u64` and
+/// `fail_next`, `timeout_next`, `apply_then_hang_next`, `drop_after_apply_next: u32` (a
+/// sandbox's own `Faults` that carries more switches than [`FaultCounters`]).
+#[macro_export]
+macro_rules! counted_faults {
+    ($faults:ty) => {
+        impl $crate::sandbox_kit::CountedFaults for $faults {
+            fn latency_ms(&self) -> u64 {
+                self.latency_ms
+            }
 
-    fn counters_mut(&mut self) -> [&mut u32; 4] {
-        [
-            &mut self.fail_next,
-            &mut self.timeout_next,
-            &mut self.apply_then_hang_next,
-            &mut self.drop_after_apply_next,
-        ]
-    }
+            fn counters_mut(&mut self) -> [&mut u32; 4] {
+                [
+                    &mut self.fail_next,
+                    &mut self.timeout_next,
+                    &mut self.apply_then_hang_next,
+                    &mut self.drop_after_apply_next,
+                ]
+            }
+        }
+    };
+}
+
+crate::counted_faults!(FaultCounters);
+
+/// Locks a sandbox's state; its data stays usable after a panic elsewhere (every update is
+/// a whole value or a push, so a poisoned lock holds nothing half-written that matters).
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Whether a request says its body is JSON (`Content-Type: application/json…`).
+pub fn sends_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
 }
 
 /// The faults in force, shared by the handlers and the `Sandbox` value.
@@ -112,8 +136,7 @@ impl<F: CountedFaults + Clone> FaultCell<F> {
     }
 
     fn lock(&self) -> MutexGuard<'_, F> {
-        // Counters are plain numbers: a panic elsewhere cannot leave them inconsistent.
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.0)
     }
 
     /// Replaces the faults in force.

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use refund_provider::sandbox_kit::{FaultCell, Hang, Running};
+use refund_provider::sandbox_kit::{lock, FaultCell, Hang, Running};
 use serde::{Deserialize, Serialize};
 
 use book::Book;
@@ -150,7 +150,7 @@ struct Shared {
 
 impl Shared {
     fn book(&self) -> MutexGuard<'_, Book> {
-        self.book.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.book)
     }
 }
 

@@ -16,7 +16,7 @@ mod webhooks;
 use std::io;
 use std::sync::Arc;
 
-use refund_provider::sandbox_kit::{CountedFaults, Running};
+use refund_provider::sandbox_kit::Running;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
@@ -81,20 +81,7 @@ pub struct Faults {
     pub webhooks_enabled: bool,
 }
 
-impl CountedFaults for Faults {
-    fn latency_ms(&self) -> u64 {
-        self.latency_ms
-    }
-
-    fn counters_mut(&mut self) -> [&mut u32; 4] {
-        [
-            &mut self.fail_next,
-            &mut self.timeout_next,
-            &mut self.apply_then_hang_next,
-            &mut self.drop_after_apply_next,
-        ]
-    }
-}
+refund_provider::counted_faults!(Faults);
 
 impl Default for Faults {
     fn default() -> Self {

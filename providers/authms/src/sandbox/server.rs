@@ -9,6 +9,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use refund_provider::sandbox_kit::sends_json;
 use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -61,11 +62,7 @@ fn authorized(headers: &HeaderMap) -> bool {
 
 /// Reads a JSON request body strictly: JSON content type, known fields only.
 fn body<T: for<'de> Deserialize<'de>>(headers: &HeaderMap, bytes: &[u8]) -> Result<T, LedgerError> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !json {
+    if !sends_json(headers) {
         return Err(LedgerError::BadRequest(
             "请求参数错误: Content-Type must be application/json".into(),
         ));

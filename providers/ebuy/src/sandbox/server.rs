@@ -18,6 +18,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use refund_provider::sandbox_kit::lock;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
@@ -303,11 +304,7 @@ fn check_envelope<'a>(
         Some(content @ Value::Object(_)) => content,
         _ => return Err(param_error("content 必须为对象")),
     };
-    let fresh = shared
-        .uuids
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(uuid.to_owned());
+    let fresh = lock(&shared.uuids).insert(uuid.to_owned());
     if !fresh {
         return Err(Refusal::new("DUPLICATE_UUID", "请求序列号重复"));
     }

@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::conn::ConnHandle;
-use refund_provider::sandbox_kit::FaultPlan;
+use refund_provider::sandbox_kit::{sends_json, FaultPlan};
 
 use super::state::{ApiError, Shared};
 use super::{webhooks, Faults, MERCHANT_ACCOUNT_ID, TOKEN};
@@ -119,11 +119,7 @@ async fn create_refund(
         if let Err(e) = authorize(&headers) {
             return error(e);
         }
-        let json_body = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        if !json_body {
+        if !sends_json(&headers) {
             return error(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",

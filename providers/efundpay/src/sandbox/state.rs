@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use http::StatusCode;
-use refund_provider::sandbox_kit::{FaultCell, Hang};
+use refund_provider::sandbox_kit::{lock, FaultCell, Hang};
 use refund_provider::Currency;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -123,10 +123,7 @@ impl Shared {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic elsewhere cannot leave the maps half-written in a way that matters here.
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.inner)
     }
 
     pub(crate) fn effects(&self) -> Vec<Effect> {
