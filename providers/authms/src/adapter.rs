@@ -248,10 +248,8 @@ impl RefundProvider for AuthMsProvider {
     }
 
     async fn refund(&self, req: &ProviderRefundRequest) -> Result<ProviderRefund, ProviderError> {
-        let plan = self.plan(req).map_err(|invalid| ProviderError::Rejected {
-            code: FailureCode::new(invalid.code),
-            message: invalid.message,
-        })?;
+        // `validate` refuses these first; one met here was never sent and never can be.
+        let plan = self.plan(req)?;
         tracing::info!(
             provider = PROVIDER_ID,
             refund_id = %req.refund_id,

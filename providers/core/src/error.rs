@@ -119,3 +119,30 @@ impl ProviderError {
         }
     }
 }
+
+/// A request that `validate` refuses, met again when refunding (the gateway sent it anyway):
+/// nothing was sent and nothing ever can be, so it is `Rejected` with the request's own code
+/// and message.
+impl From<crate::RequestInvalid> for ProviderError {
+    fn from(invalid: crate::RequestInvalid) -> Self {
+        Self::rejected(invalid.code, invalid.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalid_request_met_when_refunding_is_rejected_with_its_code_and_message() {
+        let invalid = crate::RequestInvalid::missing("provider_options.demo.bank_detail");
+        let message = invalid.message.clone();
+        assert_eq!(
+            ProviderError::from(invalid),
+            ProviderError::Rejected {
+                code: FailureCode::new("parameter_missing"),
+                message,
+            }
+        );
+    }
+}

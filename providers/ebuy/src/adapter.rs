@@ -319,10 +319,7 @@ impl RefundProvider for EbuyProvider {
 
     async fn refund(&self, req: &ProviderRefundRequest) -> Result<ProviderRefund, ProviderError> {
         // Validation failures here mean nothing was sent and nothing ever can be.
-        let content = Self::refund_content(req).map_err(|e| ProviderError::Rejected {
-            code: FailureCode::new(e.code),
-            message: e.message,
-        })?;
+        let content = Self::refund_content(req)?;
         tracing::info!(
             provider = PROVIDER_ID,
             refund_id = %req.refund_id,

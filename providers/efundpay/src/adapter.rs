@@ -221,11 +221,6 @@ pub fn encode_path_segment(segment: &str) -> String {
     encoded
 }
 
-fn refused_before_sending(invalid: RequestInvalid) -> ProviderError {
-    // `validate` refuses these first; if the gateway sent one anyway, nothing left.
-    ProviderError::rejected(invalid.code, invalid.message)
-}
-
 #[async_trait]
 impl RefundProvider for EfundpayProvider {
     fn id(&self) -> ProviderId {
@@ -254,7 +249,7 @@ impl RefundProvider for EfundpayProvider {
     }
 
     async fn refund(&self, req: &ProviderRefundRequest) -> Result<ProviderRefund, ProviderError> {
-        let body = request::build(req, &self.webhooks_url).map_err(refused_before_sending)?;
+        let body = request::build(req, &self.webhooks_url)?;
         let builder = self
             .client
             .post(self.refunds_url(req.payment_id.as_str()))
