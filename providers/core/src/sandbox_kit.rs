@@ -4,7 +4,7 @@
 //!
 //! A handler draws once per request and brackets its work with the draw:
 //!
-//! ```ignore
+//! ```text
 //! let draw = shared.faults.draw(shared.config.latency_ms);
 //! if draw.before_apply(&shared.hang).await.is_err() {
 //!     return unavailable(); // the provider's own 503 shape
