@@ -671,11 +671,20 @@ async fn a_failed_webhook_delivery_is_retried() {
     let webhooks = verified(&adapter, &received(&hooks, 2).await);
     assert_eq!(webhooks.len(), 2);
     assert_eq!(webhooks[0].event_id, webhooks[1].event_id);
-    let attempts: Vec<(u32, Option<u16>)> = sandbox
-        .deliveries()
-        .iter()
-        .map(|d| (d.attempt, d.answer))
-        .collect();
+    // The merchant side has seen both requests; the sandbox records the second answer just
+    // after, so wait (bounded) for its delivery log to catch up.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let attempts = loop {
+        let attempts: Vec<(u32, Option<u16>)> = sandbox
+            .deliveries()
+            .iter()
+            .map(|d| (d.attempt, d.answer))
+            .collect();
+        if attempts.len() >= 2 || tokio::time::Instant::now() > deadline {
+            break attempts;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
     assert_eq!(attempts, vec![(1, Some(500)), (2, Some(200))]);
 }
 
