@@ -56,6 +56,9 @@ enum Command {
     /// A scripted tour on the embedded default in a temporary directory; non-zero exit if
     /// anything misbehaves.
     Demo,
+    /// Load test: the gateway (a child `serve` on a fresh database) against the provider
+    /// simulator called directly, in one run; prints a table and one JSON line.
+    Bench(refund_gateway::bench::BenchArgs),
 }
 
 const DEFAULT_CONFIG_PATH: &str = "config/gateway.toml";
@@ -191,6 +194,12 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Bench(args) => {
+            init_quiet_tracing();
+            let report = refund_gateway::bench::run(&args).await?;
+            print!("{}", report.render());
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -3,7 +3,7 @@
 //! step 3), and the merchant-scoped reads.
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{AnyConnection, Row};
 
 use refund_provider::RefundId;
 
@@ -60,7 +60,7 @@ pub(super) fn refund_from_row(row: &AnyRow) -> Result<RefundRecord, StoreError> 
 }
 
 async fn insert_event(
-    tx: &mut Transaction<'static, Any>,
+    conn: &mut AnyConnection,
     refund_id: &RefundId,
     event: &super::NewEvent,
     now: i64,
@@ -76,13 +76,13 @@ async fn insert_event(
     .bind(event.source)
     .bind(event.detail.to_string())
     .bind(now)
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 async fn insert_outbox(
-    tx: &mut Transaction<'static, Any>,
+    conn: &mut AnyConnection,
     refund: &RefundRecord,
     event_type: &str,
     now: i64,
@@ -98,7 +98,7 @@ async fn insert_outbox(
     .bind(event_type)
     .bind(merchant_event(&event_id, event_type, now, refund))
     .bind(now)
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -108,22 +108,56 @@ impl Store {
     /// conflict or the reuse), check the merchant reference, insert the refund as `pending`
     /// with its creation event (and `refund.created` when `emit_created`). Nothing is
     /// committed unless all of it is.
+    ///
+    /// On SQLite the transaction is a step of a group commit (`writer.rs`).
     pub async fn create_refund(
         &self,
         refund: &RefundRecord,
         claim: Option<&IdempotencyClaim>,
         emit_created: bool,
     ) -> Result<CreateOutcome, StoreError> {
-        let now = refund.created_at;
+        if let Some(group) = &self.group {
+            let refund = refund.clone();
+            let claim = claim.cloned();
+            return group
+                .write(move |conn| {
+                    Box::pin(
+                        async move { create_in(conn, &refund, claim.as_ref(), emit_created).await },
+                    )
+                })
+                .await;
+        }
         let mut tx = self.begin_write().await?;
-        if let Some(claim) = claim {
-            sqlx::query("DELETE FROM idempotency_keys WHERE merchant_id = $1 AND idem_key = $2 AND expires_at <= $3")
+        let (outcome, keep) = create_in(&mut tx, refund, claim, emit_created).await?;
+        if !keep {
+            tx.rollback().await?;
+            return Ok(outcome);
+        }
+        match tx.commit().await {
+            Ok(()) => Ok(outcome),
+            Err(e) if is_unique_violation(&e) => Ok(CreateOutcome::ReferenceInUse),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The create step on `conn` (inside a transaction): its outcome and whether its writes are
+/// to be kept.
+async fn create_in(
+    conn: &mut AnyConnection,
+    refund: &RefundRecord,
+    claim: Option<&IdempotencyClaim>,
+    emit_created: bool,
+) -> Result<(CreateOutcome, bool), StoreError> {
+    let now = refund.created_at;
+    if let Some(claim) = claim {
+        sqlx::query("DELETE FROM idempotency_keys WHERE merchant_id = $1 AND idem_key = $2 AND expires_at <= $3")
                 .bind(&refund.merchant_id)
                 .bind(&claim.key)
                 .bind(now)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
-            let claimed = sqlx::query(
+        let claimed = sqlx::query(
                 "INSERT INTO idempotency_keys (merchant_id, idem_key, fingerprint, refund_id, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, idem_key) DO NOTHING",
             )
@@ -133,62 +167,64 @@ impl Store {
             .bind(refund.id.to_string())
             .bind(now)
             .bind(claim.expires_at)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?
             .rows_affected();
-            if claimed == 0 {
-                let row = sqlx::query(
-                    "SELECT fingerprint, refund_id, response_status, response_body, created_at \
+        if claimed == 0 {
+            let row = sqlx::query(
+                "SELECT fingerprint, refund_id, response_status, response_body, created_at \
                      FROM idempotency_keys WHERE merchant_id = $1 AND idem_key = $2",
-                )
-                .bind(&refund.merchant_id)
-                .bind(&claim.key)
-                .fetch_one(&mut *tx)
-                .await?;
-                tx.rollback().await?;
-                let fingerprint: String = row.try_get("fingerprint")?;
-                if fingerprint != claim.fingerprint {
-                    return Ok(CreateOutcome::KeyReused);
-                }
-                let status: Option<i64> = row.try_get("response_status")?;
-                let body: Option<String> = row.try_get("response_body")?;
-                if let (Some(status), Some(body)) = (status, body) {
-                    return Ok(CreateOutcome::Replay {
-                        status: u16::try_from(status).unwrap_or(200),
-                        body,
-                    });
-                }
-                let created_at: i64 = row.try_get("created_at")?;
-                let refund_id: Option<String> = row.try_get("refund_id")?;
-                let Some(id) = refund_id.and_then(|id| RefundId::parse(&id).ok()) else {
-                    return Ok(CreateOutcome::InProgress);
-                };
-                // The first request died before answering (its process crashed): once the
-                // grace has passed, or the sync worker has already settled the refund, the
-                // retry gets the refund's current state.
-                let settled = match self.refund(&id).await? {
-                    Some(existing) => existing.status.is_final(),
-                    None => false,
-                };
-                if settled || created_at + claim.in_progress_grace_ms < now {
-                    return Ok(CreateOutcome::Abandoned { refund_id: id });
-                }
-                return Ok(CreateOutcome::InProgress);
+            )
+            .bind(&refund.merchant_id)
+            .bind(&claim.key)
+            .fetch_one(&mut *conn)
+            .await?;
+            let fingerprint: String = row.try_get("fingerprint")?;
+            if fingerprint != claim.fingerprint {
+                return Ok((CreateOutcome::KeyReused, false));
             }
-        }
-        if let Some(reference) = &refund.reference {
-            let taken =
-                sqlx::query("SELECT 1 FROM refunds WHERE merchant_id = $1 AND reference = $2")
-                    .bind(&refund.merchant_id)
-                    .bind(reference)
-                    .fetch_optional(&mut *tx)
+            let status: Option<i64> = row.try_get("response_status")?;
+            let body: Option<String> = row.try_get("response_body")?;
+            if let (Some(status), Some(body)) = (status, body) {
+                let replay = CreateOutcome::Replay {
+                    status: u16::try_from(status).unwrap_or(200),
+                    body,
+                };
+                return Ok((replay, false));
+            }
+            let created_at: i64 = row.try_get("created_at")?;
+            let refund_id: Option<String> = row.try_get("refund_id")?;
+            let Some(id) = refund_id.and_then(|id| RefundId::parse(&id).ok()) else {
+                return Ok((CreateOutcome::InProgress, false));
+            };
+            // The first request died before answering (its process crashed): once the
+            // grace has passed, or the sync worker has already settled the refund, the
+            // retry gets the refund's current state.
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT status FROM refunds WHERE id = $1")
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *conn)
                     .await?;
-            if taken.is_some() {
-                tx.rollback().await?;
-                return Ok(CreateOutcome::ReferenceInUse);
+            let settled = status
+                .and_then(|s| RefundStatus::parse(&s))
+                .is_some_and(RefundStatus::is_final);
+            if settled || created_at + claim.in_progress_grace_ms < now {
+                return Ok((CreateOutcome::Abandoned { refund_id: id }, false));
             }
+            return Ok((CreateOutcome::InProgress, false));
         }
-        let inserted = sqlx::query(&format!(
+    }
+    if let Some(reference) = &refund.reference {
+        let taken = sqlx::query("SELECT 1 FROM refunds WHERE merchant_id = $1 AND reference = $2")
+            .bind(&refund.merchant_id)
+            .bind(reference)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if taken.is_some() {
+            return Ok((CreateOutcome::ReferenceInUse, false));
+        }
+    }
+    let inserted = sqlx::query(&format!(
             "INSERT INTO refunds ({REFUND_COLUMNS}) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
         ))
@@ -217,34 +253,30 @@ impl Store {
         .bind(refund.updated_at)
         .bind(refund.next_sync_at)
         .bind(refund.sync_attempts)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) && refund.reference.is_some() => {
-                tx.rollback().await?;
-                return Ok(CreateOutcome::ReferenceInUse);
-            }
-            Err(e) => return Err(e.into()),
+    match inserted {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) && refund.reference.is_some() => {
+            return Ok((CreateOutcome::ReferenceInUse, false));
         }
-        let created = super::NewEvent {
-            kind: "created",
-            status: Some(RefundStatus::Pending),
-            previous_status: None,
-            source: "api",
-            detail: serde_json::json!({"provider": refund.provider, "provider_reference": refund.provider_reference}),
-        };
-        insert_event(&mut tx, &refund.id, &created, now).await?;
-        if emit_created {
-            insert_outbox(&mut tx, refund, "refund.created", now).await?;
-        }
-        match tx.commit().await {
-            Ok(()) => Ok(CreateOutcome::Created),
-            Err(e) if is_unique_violation(&e) => Ok(CreateOutcome::ReferenceInUse),
-            Err(e) => Err(e.into()),
-        }
+        Err(e) => return Err(e.into()),
     }
+    let created = super::NewEvent {
+        kind: "created",
+        status: Some(RefundStatus::Pending),
+        previous_status: None,
+        source: "api",
+        detail: serde_json::json!({"provider": refund.provider, "provider_reference": refund.provider_reference}),
+    };
+    insert_event(conn, &refund.id, &created, now).await?;
+    if emit_created {
+        insert_outbox(conn, refund, "refund.created", now).await?;
+    }
+    Ok((CreateOutcome::Created, true))
+}
 
+impl Store {
     /// §8 step 3: applies `change` if the refund is still at `version`, in one transaction
     /// with its history, ledger lines, outbox event and idempotent answer. Returns the
     /// refund after the change, or `None` when someone else changed it first (re-read and
@@ -256,17 +288,44 @@ impl Store {
         change: &Change,
         now: i64,
     ) -> Result<Option<RefundRecord>, StoreError> {
+        if let Some(group) = &self.group {
+            let (id, change) = (*id, change.clone());
+            return group
+                .write(move |conn| {
+                    Box::pin(async move { apply_in(conn, &id, version, &change, now).await })
+                })
+                .await;
+        }
         let mut tx = self.begin_write().await?;
-        let (amount, amount_minor) = match &change.amount {
-            Some((text, minor)) => (Some(text.clone()), Some(*minor)),
-            None => (None, None),
-        };
-        let (failure_code, failure_message) = match &change.failure {
-            Some((code, message)) => (Some(code.clone()), Some(message.clone())),
-            None => (None, None),
-        };
-        let updated = sqlx::query(
-            "UPDATE refunds SET \
+        let (refund, keep) = apply_in(&mut tx, id, version, change, now).await?;
+        if keep {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(refund)
+    }
+}
+
+/// The change step on `conn` (inside a transaction): the refund after the change (`None`
+/// when the version guard refused it, which rolls the step back).
+async fn apply_in(
+    conn: &mut AnyConnection,
+    id: &RefundId,
+    version: i64,
+    change: &Change,
+    now: i64,
+) -> Result<(Option<RefundRecord>, bool), StoreError> {
+    let (amount, amount_minor) = match &change.amount {
+        Some((text, minor)) => (Some(text.clone()), Some(*minor)),
+        None => (None, None),
+    };
+    let (failure_code, failure_message) = match &change.failure {
+        Some((code, message)) => (Some(code.clone()), Some(message.clone())),
+        None => (None, None),
+    };
+    let updated = sqlx::query(
+        "UPDATE refunds SET \
                status = COALESCE($1, status), \
                provider_refund_id = COALESCE(provider_refund_id, $2), \
                amount = COALESCE(amount, $3), \
@@ -281,33 +340,32 @@ impl Store {
                lease_until = NULL, \
                updated_at = $12 \
              WHERE id = $13 AND version = $14",
-        )
-        .bind(change.status.map(|s| s.as_str()))
-        .bind(&change.provider_refund_id)
-        .bind(amount)
-        .bind(amount_minor)
-        .bind(change.breakdown.as_ref().map(|b| b.to_string()))
-        .bind(failure_code)
-        .bind(failure_message)
-        .bind(i64::from(change.flag_requires_attention))
-        .bind(i64::from(change.next_sync_at.is_some()))
-        .bind(change.next_sync_at.flatten())
-        .bind(change.sync_attempts)
-        .bind(now)
-        .bind(id.to_string())
-        .bind(version)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated == 0 {
-            tx.rollback().await?;
-            return Ok(None);
-        }
-        for event in &change.events {
-            insert_event(&mut tx, id, event, now).await?;
-        }
-        for line in &change.ledger {
-            sqlx::query(
+    )
+    .bind(change.status.map(|s| s.as_str()))
+    .bind(&change.provider_refund_id)
+    .bind(amount)
+    .bind(amount_minor)
+    .bind(change.breakdown.as_ref().map(|b| b.to_string()))
+    .bind(failure_code)
+    .bind(failure_message)
+    .bind(i64::from(change.flag_requires_attention))
+    .bind(i64::from(change.next_sync_at.is_some()))
+    .bind(change.next_sync_at.flatten())
+    .bind(change.sync_attempts)
+    .bind(now)
+    .bind(id.to_string())
+    .bind(version)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Ok((None, false));
+    }
+    for event in &change.events {
+        insert_event(conn, id, event, now).await?;
+    }
+    for line in &change.ledger {
+        sqlx::query(
                 "INSERT INTO ledger_entries (refund_id, entry_kind, account, currency, amount_minor, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
             )
@@ -317,34 +375,34 @@ impl Store {
             .bind(&line.currency)
             .bind(line.amount_minor)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
-        }
-        let row = sqlx::query(&format!(
-            "SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1"
-        ))
-        .bind(id.to_string())
-        .fetch_one(&mut *tx)
-        .await?;
-        let refund = refund_from_row(&row)?;
-        if let Some(outbox) = &change.outbox {
-            insert_outbox(&mut tx, &refund, outbox.event_type, now).await?;
-        }
-        if let Some(key) = &change.idempotency_key {
-            sqlx::query(
-                "UPDATE idempotency_keys SET response_status = 201, response_body = $1 \
-                 WHERE merchant_id = $2 AND idem_key = $3 AND response_body IS NULL",
-            )
-            .bind(RefundObject::from(&refund).to_json())
-            .bind(&refund.merchant_id)
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(Some(refund))
     }
+    let row = sqlx::query(&format!(
+        "SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    let refund = refund_from_row(&row)?;
+    if let Some(outbox) = &change.outbox {
+        insert_outbox(conn, &refund, outbox.event_type, now).await?;
+    }
+    if let Some(key) = &change.idempotency_key {
+        sqlx::query(
+            "UPDATE idempotency_keys SET response_status = 201, response_body = $1 \
+                 WHERE merchant_id = $2 AND idem_key = $3 AND response_body IS NULL",
+        )
+        .bind(RefundObject::from(&refund).to_json())
+        .bind(&refund.merchant_id)
+        .bind(key)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok((Some(refund), true))
+}
 
+impl Store {
     /// A refund by id, whoever owns it (engine use).
     pub async fn refund(&self, id: &RefundId) -> Result<Option<RefundRecord>, StoreError> {
         let row = sqlx::query(&format!(
@@ -459,7 +517,7 @@ impl Store {
         Ok(
             sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
                 .bind(now)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?
                 .rows_affected(),
         )
@@ -511,16 +569,35 @@ impl Store {
         event_id: &str,
         refund_id: Option<&RefundId>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO webhook_receipts (provider, event_id, refund_id, received_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (provider, event_id) DO NOTHING",
-        )
-        .bind(provider)
-        .bind(event_id)
-        .bind(refund_id.map(|id| id.to_string()))
-        .bind(super::now_ms())
-        .execute(&self.pool)
-        .await?;
+        const INSERT: &str =
+            "INSERT INTO webhook_receipts (provider, event_id, refund_id, received_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (provider, event_id) DO NOTHING";
+        let (provider, event_id) = (provider.to_owned(), event_id.to_owned());
+        let refund_id = refund_id.map(|id| id.to_string());
+        let now = super::now_ms();
+        if let Some(group) = &self.group {
+            return group
+                .write(move |conn| {
+                    Box::pin(async move {
+                        sqlx::query(INSERT)
+                            .bind(provider)
+                            .bind(event_id)
+                            .bind(refund_id)
+                            .bind(now)
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok(((), true))
+                    })
+                })
+                .await;
+        }
+        sqlx::query(INSERT)
+            .bind(provider)
+            .bind(event_id)
+            .bind(refund_id)
+            .bind(now)
+            .execute(self.writer())
+            .await?;
         Ok(())
     }
 }

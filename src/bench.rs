@@ -1,0 +1,687 @@
+//! `refund-gateway bench`: the gateway's throughput as a ratio of the provider simulator's own,
+//! both measured in the same run on the same machine (shared 2-core machines are too noisy
+//! for absolute figures).
+//!
+//! One run: start the chosen provider's simulator in this process (zero added latency,
+//! webhooks on, as in the sandbox) and a webhook sink; drive refunds straight at the
+//! simulator (`direct`); then start the gateway as a child `serve` process on a fresh
+//! database (a temp SQLite file, or a new PostgreSQL database) and drive the same load at
+//! `POST /v1/refunds` (`gateway`). Same client (one reqwest pool), same concurrency, same
+//! duration, unique payment ids and idempotency keys, loopback only. The gateway's peak RSS
+//! is the child's `VmHWM`, so the load generator's memory is not counted.
+//!
+//! A request counts as an error unless it is answered 201 with a `processing` or `succeeded`
+//! refund (the simulator's answer for an ordinary amount).
+
+mod child;
+pub mod load;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use refund_provider::{
+    Currency, Money, PaymentId, ProviderId, ProviderRefundRequest, ProviderRefundStatus, RefundId,
+    RefundProvider,
+};
+
+use crate::config::Config;
+use crate::providers::{ProviderRegistry, SandboxMode};
+use child::GatewayChild;
+use load::{drive, Call, LoadStats};
+
+/// The bench's API key (merchant `bench`).
+const API_KEY: &str = "sk_bench";
+
+/// Which database the gateway under test uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchDb {
+    Sqlite,
+    Postgres,
+}
+
+impl BenchDb {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// Which provider (and simulator) the refunds go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchProvider {
+    Efundpay,
+    Authms,
+    Ebuy,
+}
+
+impl BenchProvider {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Efundpay => "efundpay",
+            Self::Authms => "authms",
+            Self::Ebuy => "ebuy",
+        }
+    }
+}
+
+/// Options of `refund-gateway bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// The gateway's database: a temp SQLite file, or a fresh PostgreSQL database.
+    #[arg(long, value_enum, default_value_t = BenchDb::Sqlite)]
+    pub db: BenchDb,
+    /// PostgreSQL server to create the fresh database on (default:
+    /// REFUND_GATEWAY_TEST_POSTGRES_URL).
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Requests in flight at once (1-1024).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: u16,
+    /// Measured window of each phase: `10`, `10s` or `500ms` (at most 300 s).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Unmeasured warm-up before each phase's window.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub warmup: Duration,
+    /// The provider refunds go to; its simulator is the direct reference.
+    #[arg(long, value_enum, default_value_t = BenchProvider::Efundpay)]
+    pub provider: BenchProvider,
+    /// The gateway's database.max_connections (default: the gateway's own default).
+    #[arg(long)]
+    pub max_connections: Option<u32>,
+}
+
+/// `10`, `10s`, `1500ms`: at most 300 s.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit_ms) = if let Some(ms) = text.strip_suffix("ms") {
+        (ms, 1)
+    } else if let Some(s) = text.strip_suffix('s') {
+        (s, 1000)
+    } else {
+        (text, 1000)
+    };
+    let value: u64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 10s or 500ms"))?;
+    let duration = Duration::from_millis(value.saturating_mul(unit_ms));
+    if duration > Duration::from_secs(300) {
+        return Err("at most 300s".into());
+    }
+    Ok(duration)
+}
+
+/// Why a bench run could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("cannot start the simulator: {0}")]
+    Simulator(#[from] std::io::Error),
+    #[error("gateway: {0}")]
+    Gateway(String),
+    #[error("database: {0}")]
+    Database(String),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("http client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// The result of one run.
+#[derive(Debug, Clone)]
+pub struct BenchReport {
+    pub db: BenchDb,
+    pub provider: BenchProvider,
+    pub concurrency: u16,
+    pub gateway: LoadStats,
+    pub direct: LoadStats,
+    /// The gateway child's peak RSS (VmHWM) in MiB, after its phase.
+    pub peak_rss_mb: f64,
+    /// The gateway child's RSS high-water mark once started, before any load.
+    pub idle_rss_mb: f64,
+}
+
+fn round(value: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (value * scale).round() / scale
+}
+
+impl BenchReport {
+    /// Gateway throughput over direct throughput.
+    pub fn ratio(&self) -> f64 {
+        let direct = self.direct.rps();
+        if direct > 0.0 {
+            self.gateway.rps() / direct
+        } else {
+            0.0
+        }
+    }
+
+    /// Errors of both phases (a clean run has none).
+    pub fn errors(&self) -> u64 {
+        self.gateway.errors + self.direct.errors
+    }
+
+    /// The one-line JSON summary.
+    pub fn json(&self) -> Value {
+        json!({
+            "db": self.db.as_str(),
+            "concurrency": self.concurrency,
+            "gateway_rps": round(self.gateway.rps(), 1),
+            "direct_rps": round(self.direct.rps(), 1),
+            "ratio": round(self.ratio(), 3),
+            "p50_ms": round(self.gateway.quantile_ms(0.50), 2),
+            "p99_ms": round(self.gateway.quantile_ms(0.99), 2),
+            "errors": self.errors(),
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+        })
+    }
+
+    /// The table, then the JSON line.
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "refund-gateway bench: provider {}, db {}, concurrency {}, window {:.1} s\n\n",
+            self.provider.as_str(),
+            self.db.as_str(),
+            self.concurrency,
+            self.gateway.window.as_secs_f64()
+        );
+        out.push_str(&format!(
+            "{:<9} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8} {:>7}\n",
+            "target", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors"
+        ));
+        for (name, stats) in [("direct", &self.direct), ("gateway", &self.gateway)] {
+            out.push_str(&format!(
+                "{:<9} {:>9} {:>10.1} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>7}\n",
+                name,
+                stats.completed,
+                stats.rps(),
+                stats.quantile_ms(0.50),
+                stats.quantile_ms(0.90),
+                stats.quantile_ms(0.99),
+                stats.max_ms(),
+                stats.errors
+            ));
+        }
+        out.push_str(&format!(
+            "\nratio gateway/direct {:.3}; gateway RSS {:.1} MiB idle, {:.1} MiB peak\n",
+            self.ratio(),
+            self.idle_rss_mb,
+            self.peak_rss_mb
+        ));
+        for (name, stats) in [("direct", &self.direct), ("gateway", &self.gateway)] {
+            if let Some(error) = &stats.first_error {
+                out.push_str(&format!("first {name} error: {error}\n"));
+            }
+        }
+        out.push('\n');
+        out.push_str(&self.json().to_string());
+        out.push('\n');
+        out
+    }
+}
+
+/// The simulator of the chosen provider, kept running while it lives.
+enum Simulator {
+    Efundpay(provider_efundpay::sandbox::Sandbox),
+    Authms(provider_authms::sandbox::Sandbox),
+    Ebuy(provider_ebuy::sandbox::Sandbox),
+}
+
+impl Simulator {
+    async fn start(provider: BenchProvider) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Ok(match provider {
+            BenchProvider::Efundpay => Self::Efundpay(
+                provider_efundpay::sandbox::Sandbox::start(listener, Default::default()).await?,
+            ),
+            BenchProvider::Authms => Self::Authms(
+                provider_authms::sandbox::Sandbox::start(listener, Default::default()).await?,
+            ),
+            BenchProvider::Ebuy => Self::Ebuy(
+                provider_ebuy::sandbox::Sandbox::start(listener, Default::default()).await?,
+            ),
+        })
+    }
+
+    fn base_url(&self) -> String {
+        match self {
+            Self::Efundpay(s) => s.base_url(),
+            Self::Authms(s) => s.base_url(),
+            Self::Ebuy(s) => s.base_url(),
+        }
+    }
+
+    /// The provider's `[providers.<name>]` section pointing at this simulator.
+    fn provider_toml(&self) -> String {
+        let url = self.base_url();
+        match self {
+            Self::Efundpay(_) => format!(
+                "[providers.efundpay]\nbase_url = \"{url}\"\ntoken = \"{}\"\n\
+                 merchant_account_id = \"{}\"\nwebhook_secret = \"{}\"\n",
+                provider_efundpay::sandbox::TOKEN,
+                provider_efundpay::sandbox::MERCHANT_ACCOUNT_ID,
+                provider_efundpay::sandbox::WEBHOOK_SECRET
+            ),
+            Self::Authms(_) => format!(
+                "[providers.authms]\nbase_url = \"{url}\"\ntoken = \"{}\"\n",
+                provider_authms::sandbox::TOKEN
+            ),
+            Self::Ebuy(_) => format!(
+                "[providers.ebuy]\nbase_url = \"{url}\"\napp_id = \"{}\"\napp_secret = \"{}\"\n",
+                provider_ebuy::sandbox::APP_ID,
+                provider_ebuy::sandbox::APP_SECRET
+            ),
+        }
+    }
+}
+
+/// The gateway's configuration for the run.
+fn gateway_toml(database_url: &str, provider_section: &str, args: &BenchArgs) -> String {
+    let pool = args
+        .max_connections
+        .map(|n| format!("max_connections = {n}\n"))
+        .unwrap_or_default();
+    format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n\n[database]\nurl = \"{database_url}\"\n{pool}\n\
+         [[merchants]]\nid = \"bench\"\napi_key = \"{API_KEY}\"\n\n{provider_section}\n\
+         [[routes]]\nprovider = \"{}\"\n",
+        args.provider.as_str()
+    )
+}
+
+/// A fresh database for the gateway; dropped (PostgreSQL) by [`FreshDatabase::drop_it`].
+struct FreshDatabase {
+    url: String,
+    postgres: Option<(String, String)>,
+}
+
+impl FreshDatabase {
+    async fn create(
+        args: &BenchArgs,
+        dir: &std::path::Path,
+        run: &str,
+    ) -> Result<Self, BenchError> {
+        match args.db {
+            BenchDb::Sqlite => Ok(Self {
+                url: format!("sqlite://{}/gateway.db", dir.display()),
+                postgres: None,
+            }),
+            BenchDb::Postgres => {
+                let base = args
+                    .database_url
+                    .clone()
+                    .or_else(|| std::env::var("REFUND_GATEWAY_TEST_POSTGRES_URL").ok())
+                    .ok_or_else(|| {
+                        BenchError::Database(
+                            "--db postgres needs --database-url or REFUND_GATEWAY_TEST_POSTGRES_URL"
+                                .into(),
+                        )
+                    })?;
+                let name = format!("rg_bench_{run}");
+                sqlx::any::install_default_drivers();
+                let pool = sqlx::AnyPool::connect(&base)
+                    .await
+                    .map_err(|e| BenchError::Database(e.to_string()))?;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&pool)
+                    .await
+                    .map_err(|e| BenchError::Database(e.to_string()))?;
+                pool.close().await;
+                let (prefix, _) = base.rsplit_once('/').ok_or_else(|| {
+                    BenchError::Database("the PostgreSQL URL has no database path".into())
+                })?;
+                Ok(Self {
+                    url: format!("{prefix}/{name}"),
+                    postgres: Some((base, name)),
+                })
+            }
+        }
+    }
+
+    async fn drop_it(self) {
+        if let Some((base, name)) = self.postgres {
+            if let Ok(pool) = sqlx::AnyPool::connect(&base).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&pool)
+                    .await;
+                pool.close().await;
+            }
+        }
+    }
+}
+
+/// A webhook receiver that accepts everything: where the simulator's webhooks go in the
+/// direct phase (in the gateway phase they go to the gateway).
+async fn start_sink() -> std::io::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/webhooks", listener.local_addr()?);
+    let app = axum::Router::new().fallback(|| async { axum::http::StatusCode::OK });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(url)
+}
+
+/// Reads a 201 answer and checks the refund's `status` is one of `accepted`.
+async fn expect_created(answer: reqwest::Response, accepted: &[&str]) -> Result<(), String> {
+    let status = answer.status();
+    let body = answer.bytes().await.map_err(|e| e.to_string())?;
+    if status.as_u16() != 201 {
+        let text = String::from_utf8_lossy(&body);
+        return Err(format!(
+            "HTTP {status}: {}",
+            text.chars().take(200).collect::<String>()
+        ));
+    }
+    let value: Value = serde_json::from_slice(&body).map_err(|e| format!("bad JSON: {e}"))?;
+    match value.get("status").and_then(Value::as_str) {
+        Some(s) if accepted.contains(&s) => Ok(()),
+        other => Err(format!("refund status {other:?}")),
+    }
+}
+
+/// The trade date e-Buy options carry: today.
+fn today_yyyymmdd() -> String {
+    let today = OffsetDateTime::now_utc().date();
+    format!(
+        "{:04}{:02}{:02}",
+        today.year(),
+        u8::from(today.month()),
+        today.day()
+    )
+}
+
+/// The merchant request of refund `n`.
+fn gateway_body(provider: BenchProvider, run: &str, n: u64) -> String {
+    match provider {
+        BenchProvider::Efundpay => {
+            format!(r#"{{"payment_id":"bench_{run}_{n}","amount":"1.00","currency":"EUR"}}"#)
+        }
+        BenchProvider::Authms => format!(
+            r#"{{"payment_id":"txn_bench_{run}_{n}","amount":"1.00","currency":"CNY","customer_id":"usr_bench_{run}_{n}"}}"#
+        ),
+        BenchProvider::Ebuy => format!(
+            r#"{{"payment_id":"B{run}{n}","amount":"1.00","currency":"CNY","provider_options":{{"ebuy":{{"asset_type":"cash","trade_date":"{}"}}}}}}"#,
+            today_yyyymmdd()
+        ),
+    }
+}
+
+fn gateway_call(
+    client: reqwest::Client,
+    base_url: &str,
+    provider: BenchProvider,
+    run: &str,
+) -> Call {
+    let url = Arc::new(format!("{base_url}/v1/refunds"));
+    let run = Arc::new(run.to_owned());
+    Arc::new(move |n| {
+        let client = client.clone();
+        let url = Arc::clone(&url);
+        let run = Arc::clone(&run);
+        Box::pin(async move {
+            let answer = client
+                .post(url.as_str())
+                .header("authorization", format!("Bearer {API_KEY}"))
+                .header("content-type", "application/json")
+                .header("idempotency-key", format!("bench-{run}-{n}"))
+                .body(gateway_body(provider, &run, n))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            expect_created(answer, &["processing", "succeeded"]).await
+        })
+    })
+}
+
+/// Refunds straight at the eFundPay simulator, on its wire format, with the same client.
+fn efundpay_direct_call(client: reqwest::Client, base_url: &str, sink: &str, run: &str) -> Call {
+    let base_url = Arc::new(base_url.to_owned());
+    let sink = Arc::new(sink.to_owned());
+    let run = Arc::new(run.to_owned());
+    Arc::new(move |n| {
+        let client = client.clone();
+        let base_url = Arc::clone(&base_url);
+        let sink = Arc::clone(&sink);
+        let run = Arc::clone(&run);
+        Box::pin(async move {
+            let body = json!({
+                "amount": 100,
+                "currency": "EUR",
+                "reason": "requested_by_customer",
+                "external_identifier": format!("bd_{run}_{n}"),
+                "webhooks_url": sink.as_str(),
+            });
+            let answer = client
+                .post(format!(
+                    "{base_url}/v4/transactions/bench_d_{run}_{n}/refunds"
+                ))
+                .header(
+                    "authorization",
+                    format!("Bearer {}", provider_efundpay::sandbox::TOKEN),
+                )
+                .header(
+                    provider_efundpay::adapter::MERCHANT_ACCOUNT_HEADER,
+                    provider_efundpay::sandbox::MERCHANT_ACCOUNT_ID,
+                )
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            expect_created(answer, &["processing", "succeeded"]).await
+        })
+    })
+}
+
+/// Refunds at the AuthMS or e-Buy simulator through the provider's adapter (their wire
+/// formats need signing or several calls; the adapter has its own pooled client).
+fn adapter_direct_call(
+    adapter: Arc<dyn RefundProvider>,
+    provider: BenchProvider,
+    run: &str,
+) -> Call {
+    let run = Arc::new(run.to_owned());
+    let trade_date = today_yyyymmdd();
+    Arc::new(move |n| {
+        let adapter = Arc::clone(&adapter);
+        let run = Arc::clone(&run);
+        let trade_date = trade_date.clone();
+        Box::pin(async move {
+            let currency = Currency::parse("CNY").map_err(|e| e.to_string())?;
+            let (payment, customer, options) = match provider {
+                BenchProvider::Ebuy => (
+                    format!("D{run}{n}"),
+                    None,
+                    json!({"asset_type": "cash", "trade_date": trade_date}),
+                ),
+                _ => (
+                    format!("txn_direct_{run}_{n}"),
+                    Some(format!("usr_direct_{run}_{n}")),
+                    Value::Null,
+                ),
+            };
+            let refund_id = RefundId::generate();
+            let request = ProviderRefundRequest {
+                refund_id,
+                provider_reference: adapter.provider_reference(&refund_id),
+                payment_id: PaymentId::parse(&payment).map_err(|e| e.to_string())?,
+                currency,
+                amount: Some(Money::parse("1.00", currency).map_err(|e| e.to_string())?),
+                reason: None,
+                customer_id: customer,
+                options,
+                created_at: OffsetDateTime::now_utc(),
+            };
+            match adapter.refund(&request).await {
+                Ok(report)
+                    if matches!(
+                        report.status,
+                        ProviderRefundStatus::Processing | ProviderRefundStatus::Succeeded
+                    ) =>
+                {
+                    Ok(())
+                }
+                Ok(report) => Err(format!("provider answered {:?}", report.status)),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    })
+}
+
+/// A short random run id (database name, payment ids, keys).
+fn run_id() -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    id.chars().take(10).collect()
+}
+
+/// One bench run: the direct phase, then the gateway phase.
+pub async fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
+    let run = run_id();
+    let dir: PathBuf = std::env::temp_dir().join(format!("refund-gateway-bench-{run}"));
+    std::fs::create_dir_all(&dir)?;
+    let concurrency = usize::from(args.concurrency);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let simulator = Simulator::start(args.provider).await?;
+    let sink = start_sink().await?;
+
+    // The gateway's config is built first: the adapter-based direct phase reuses it.
+    let database = FreshDatabase::create(args, &dir, &run).await?;
+    let config_text = gateway_toml(&database.url, &simulator.provider_toml(), args);
+    let config_path = dir.join("gateway.toml");
+    std::fs::write(&config_path, &config_text)?;
+
+    let direct_call = match args.provider {
+        BenchProvider::Efundpay => {
+            efundpay_direct_call(client.clone(), &simulator.base_url(), &sink, &run)
+        }
+        other => {
+            let config =
+                Config::from_toml(&config_text).map_err(|e| BenchError::Config(e.to_string()))?;
+            let registry = ProviderRegistry::build(&config, &sink, SandboxMode::CheckOnly)
+                .await
+                .map_err(|p| BenchError::Config(format!("{p:?}")))?;
+            let id =
+                ProviderId::parse(other.as_str()).map_err(|e| BenchError::Config(e.to_string()))?;
+            let adapter = registry
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| BenchError::Config(format!("no {} adapter", other.as_str())))?;
+            adapter_direct_call(adapter, other, &run)
+        }
+    };
+    let result = async {
+        let direct = drive(direct_call, concurrency, args.warmup, args.duration).await;
+        // Let the direct phase's webhooks (sent 200 ms after each answer) drain.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        let gateway = GatewayChild::start(&config_path, &dir, &client).await?;
+        let idle_rss_mb = gateway.peak_rss_mb().unwrap_or(0.0);
+        let call = gateway_call(client.clone(), &gateway.base_url, args.provider, &run);
+        let stats = drive(call, concurrency, args.warmup, args.duration).await;
+        let peak_rss_mb = gateway.peak_rss_mb().unwrap_or(0.0);
+        gateway.stop().await;
+        Ok::<_, BenchError>(BenchReport {
+            db: args.db,
+            provider: args.provider,
+            concurrency: args.concurrency,
+            gateway: stats,
+            direct,
+            peak_rss_mb,
+            idle_rss_mb,
+        })
+    }
+    .await;
+    database.drop_it().await;
+    if result.is_ok() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    drop(simulator);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_seconds_or_milliseconds_and_are_bounded() {
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("301s").is_err());
+        assert!(parse_duration("ten").is_err());
+    }
+
+    #[test]
+    fn the_json_line_has_exactly_the_documented_keys() {
+        let report = BenchReport {
+            db: BenchDb::Sqlite,
+            provider: BenchProvider::Efundpay,
+            concurrency: 64,
+            gateway: LoadStats::default(),
+            direct: LoadStats::default(),
+            peak_rss_mb: 12.34,
+            idle_rss_mb: 10.0,
+        };
+        let json = report.json();
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "concurrency",
+                "db",
+                "direct_rps",
+                "errors",
+                "gateway_rps",
+                "p50_ms",
+                "p99_ms",
+                "peak_rss_mb",
+                "ratio"
+            ]
+        );
+        assert_eq!(json["db"], "sqlite");
+        assert_eq!(json["concurrency"], 64);
+        assert_eq!(json["peak_rss_mb"], 12.3);
+        assert!(report.render().ends_with(&format!("{json}\n")));
+    }
+
+    #[test]
+    fn the_gateway_config_routes_everything_to_the_chosen_provider() {
+        let args = BenchArgs {
+            db: BenchDb::Sqlite,
+            database_url: None,
+            concurrency: 64,
+            duration: Duration::from_secs(1),
+            warmup: Duration::from_secs(1),
+            provider: BenchProvider::Efundpay,
+            max_connections: Some(4),
+        };
+        let section = "[providers.efundpay]\nbase_url = \"http://127.0.0.1:1\"\ntoken = \"t\"\n\
+                       merchant_account_id = \"m\"\nwebhook_secret = \"s\"\n";
+        let text = gateway_toml("sqlite:///tmp/x/gateway.db", section, &args);
+        let config = Config::from_toml(&text).map_err(|e| e.to_string());
+        let config = match config {
+            Ok(config) => config,
+            Err(e) => panic!("bench config invalid: {e}\n{text}"),
+        };
+        assert_eq!(config.database.max_connections, 4);
+        assert_eq!(config.routes.len(), 1);
+        assert_eq!(config.routes[0].provider.as_str(), "efundpay");
+        assert!(!config.uses_sandbox());
+    }
+}
