@@ -90,9 +90,13 @@ impl Store {
                 .after_connect(move |conn, _meta| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
+                            // temp_store = MEMORY keeps the savepoint sub-journals of
+                            // group commit off the disk (they only serve a rollback inside
+                            // a live transaction; crash recovery is the WAL's job).
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                                 PRAGMA temp_store = MEMORY;",
                             )
                             .await?;
                         }

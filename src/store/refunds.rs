@@ -151,16 +151,16 @@ async fn create_in(
 ) -> Result<(CreateOutcome, bool), StoreError> {
     let now = refund.created_at;
     if let Some(claim) = claim {
-        sqlx::query("DELETE FROM idempotency_keys WHERE merchant_id = $1 AND idem_key = $2 AND expires_at <= $3")
-                .bind(&refund.merchant_id)
-                .bind(&claim.key)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
+        // A key past its retention is claimed afresh (as if deleted first); a live one is
+        // left alone and reported below.
         let claimed = sqlx::query(
-                "INSERT INTO idempotency_keys (merchant_id, idem_key, fingerprint, refund_id, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, idem_key) DO NOTHING",
-            )
+            "INSERT INTO idempotency_keys (merchant_id, idem_key, fingerprint, refund_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, idem_key) DO UPDATE SET \
+               fingerprint = excluded.fingerprint, refund_id = excluded.refund_id, \
+               response_status = NULL, response_body = NULL, \
+               created_at = excluded.created_at, expires_at = excluded.expires_at \
+             WHERE idempotency_keys.expires_at <= excluded.created_at",
+        )
             .bind(&refund.merchant_id)
             .bind(&claim.key)
             .bind(&claim.fingerprint)
@@ -324,7 +324,8 @@ async fn apply_in(
         Some((code, message)) => (Some(code.clone()), Some(message.clone())),
         None => (None, None),
     };
-    let updated = sqlx::query(
+    // RETURNING: the refund after the change without a second statement.
+    let updated = sqlx::query(&format!(
         "UPDATE refunds SET \
                status = COALESCE($1, status), \
                provider_refund_id = COALESCE(provider_refund_id, $2), \
@@ -339,8 +340,8 @@ async fn apply_in(
                version = version + 1, \
                lease_until = NULL, \
                updated_at = $12 \
-             WHERE id = $13 AND version = $14",
-    )
+             WHERE id = $13 AND version = $14 RETURNING {REFUND_COLUMNS}"
+    ))
     .bind(change.status.map(|s| s.as_str()))
     .bind(&change.provider_refund_id)
     .bind(amount)
@@ -355,12 +356,12 @@ async fn apply_in(
     .bind(now)
     .bind(id.to_string())
     .bind(version)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if updated == 0 {
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = updated else {
         return Ok((None, false));
-    }
+    };
+    let refund = refund_from_row(&row)?;
     for event in &change.events {
         insert_event(conn, id, event, now).await?;
     }
@@ -378,13 +379,6 @@ async fn apply_in(
             .execute(&mut *conn)
             .await?;
     }
-    let row = sqlx::query(&format!(
-        "SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1"
-    ))
-    .bind(id.to_string())
-    .fetch_one(&mut *conn)
-    .await?;
-    let refund = refund_from_row(&row)?;
     if let Some(outbox) = &change.outbox {
         insert_outbox(conn, &refund, outbox.event_type, now).await?;
     }
