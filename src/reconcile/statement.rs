@@ -41,7 +41,6 @@ use crate::domain::refund_object::rfc3339_ms;
 use crate::domain::RefundStatus;
 use crate::ledger::{format_minor, CurrencyAmount, Totals};
 use crate::store::finance::{MatchColumn, MatchRow};
-use crate::store::ledger::Settlement;
 use crate::store::{Store, StoreError};
 
 /// The statement's columns, as DESIGN §10 names them.
@@ -482,11 +481,6 @@ impl<'a> Reconciler<'a> {
                         .and_then(|id| by_provider_id.get(id))
                 })
         };
-        let ids: Vec<String> = batch
-            .iter()
-            .filter_map(|l| found(l).map(|row| row.id.clone()))
-            .collect();
-        let postings = self.store.postings_of(&ids).await?;
         let mut to_settle = Vec::new();
         for line in &batch {
             let currency = line.amount.currency();
@@ -511,7 +505,6 @@ impl<'a> Reconciler<'a> {
             if let Ok(id) = RefundId::parse(&row.id) {
                 self.seen.push(id.as_u128());
             }
-            let posted = postings.get(&row.id).copied().unwrap_or_default();
             let base = Variance {
                 kind: VarianceKind::CurrencyMismatch,
                 refund_id: Some(row.id.clone()),
@@ -545,7 +538,7 @@ impl<'a> Reconciler<'a> {
                 };
                 self.report(variance, actual_amount.clone(), sink)?;
             }
-            let gateway_status = if posted.canceled {
+            let gateway_status = if row.voided {
                 "canceled"
             } else {
                 row.status.as_str()
@@ -566,15 +559,10 @@ impl<'a> Reconciler<'a> {
             self.matched.0 += 1;
             self.matched.1.add(currency.code(), line_minor);
             if line.status == RefundStatus::Succeeded {
-                if posted.settled {
+                if row.settled {
                     self.settlement.already_settled += 1;
                 } else {
-                    to_settle.push(Settlement {
-                        refund_id: row.id.clone(),
-                        provider: provider.clone(),
-                        currency: row.currency.clone(),
-                        amount_minor: line_minor,
-                    });
+                    to_settle.push(row.id.clone());
                 }
             }
         }

@@ -66,10 +66,20 @@ pub struct MatchRow {
     pub amount_minor: Option<i64>,
     pub currency: String,
     pub status: String,
+    /// A `refund_settled` posting exists (an earlier statement settled it).
+    pub settled: bool,
+    /// A `refund_canceled` posting exists (the provider voided it after success).
+    pub voided: bool,
 }
 
+/// The match columns with the refund's settlement and void postings, looked up by the
+/// ledger's unique key in the same query.
 const MATCH_COLUMNS: &str =
-    "id, merchant_id, provider_refund_id, provider_reference, amount_minor, currency, status";
+    "id, merchant_id, provider_refund_id, provider_reference, amount_minor, currency, status, \
+    CAST(CASE WHEN EXISTS (SELECT 1 FROM ledger_entries s WHERE s.refund_id = refunds.id \
+      AND s.entry_kind = 'refund_settled') THEN 1 ELSE 0 END AS BIGINT) AS settled, \
+    CAST(CASE WHEN EXISTS (SELECT 1 FROM ledger_entries c WHERE c.refund_id = refunds.id \
+      AND c.entry_kind = 'refund_canceled') THEN 1 ELSE 0 END AS BIGINT) AS voided";
 
 fn match_row(row: &AnyRow) -> Result<MatchRow, StoreError> {
     Ok(MatchRow {
@@ -80,6 +90,8 @@ fn match_row(row: &AnyRow) -> Result<MatchRow, StoreError> {
         amount_minor: row.try_get("amount_minor")?,
         currency: row.try_get("currency")?,
         status: row.try_get("status")?,
+        settled: row.try_get::<i64, _>("settled")? != 0,
+        voided: row.try_get::<i64, _>("voided")? != 0,
     })
 }
 
@@ -343,7 +355,8 @@ impl Store {
     ) -> BoxStream<'a, Result<MatchRow, StoreError>> {
         const SQL: &str = "SELECT r.id AS id, r.merchant_id AS merchant_id, \
                r.provider_refund_id AS provider_refund_id, r.provider_reference AS provider_reference, \
-               r.amount_minor AS amount_minor, r.currency AS currency, r.status AS status \
+               r.amount_minor AS amount_minor, r.currency AS currency, r.status AS status, \
+               CAST(0 AS BIGINT) AS settled, CAST(0 AS BIGINT) AS voided \
              FROM ledger_entries l JOIN refunds r ON r.id = l.refund_id \
              WHERE l.entry_kind = $1 AND l.amount_minor < 0 AND l.created_at >= $2 AND l.created_at < $3 \
                AND r.provider = $4 AND r.status = 'succeeded' AND ($5 = '' OR r.merchant_id = $5) \

@@ -6,32 +6,13 @@
 //! `(refund_id, entry_kind, account)`, so importing a statement twice, or two processes
 //! importing it at once, settles each refund exactly once.
 
-use std::collections::HashMap;
-
 use sqlx::Row;
 
 use super::{Store, StoreError};
-use crate::ledger::{settled_lines, REFUND_CANCELED, REFUND_SETTLED};
+use crate::ledger::REFUND_SETTLED;
 
-/// A refund to settle: the amount moves from the provider's clearing to its settled account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settlement {
-    pub refund_id: String,
-    pub provider: String,
-    pub currency: String,
-    pub amount_minor: i64,
-}
-
-/// What has already been posted for a refund beyond its success.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Postings {
-    pub settled: bool,
-    pub canceled: bool,
-}
-
-/// Refunds per multi-row insert (two lines of six parameters each, well under every
-/// backend's parameter limit).
-const SETTLE_CHUNK: usize = 400;
+/// Refunds per settlement statement (their ids are bound once and used twice).
+const SETTLE_CHUNK: usize = 1000;
 
 /// `$from, $from+1, …` for `count` parameters.
 pub(crate) fn placeholders(from: usize, count: usize) -> String {
@@ -74,64 +55,34 @@ impl Store {
             .collect()
     }
 
-    /// Settlement and void postings of the given refunds (batched lookup).
-    pub async fn postings_of(
-        &self,
-        refund_ids: &[String],
-    ) -> Result<HashMap<String, Postings>, StoreError> {
-        let mut found: HashMap<String, Postings> = HashMap::new();
-        for chunk in refund_ids.chunks(1000) {
-            let sql = format!(
-                "SELECT refund_id, entry_kind FROM ledger_entries \
-                 WHERE refund_id IN ({}) AND entry_kind IN ('{REFUND_SETTLED}', '{REFUND_CANCELED}')",
-                placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(id);
-            }
-            for row in query.fetch_all(&self.pool).await? {
-                let id: String = row.try_get("refund_id")?;
-                let kind: String = row.try_get("entry_kind")?;
-                let slot = found.entry(id).or_default();
-                if kind == REFUND_SETTLED {
-                    slot.settled = true;
-                } else {
-                    slot.canceled = true;
-                }
-            }
-        }
-        Ok(found)
-    }
-
-    /// Posts the settlement of each refund in one transaction; returns how many refunds were
-    /// newly settled (the others had been settled before and post nothing).
-    pub async fn settle(&self, settlements: &[Settlement], now: i64) -> Result<u64, StoreError> {
-        if settlements.is_empty() {
+    /// Posts the settlement of each refund in `refund_ids` (matched refunds of one
+    /// provider), in one transaction, for their recorded amount; returns how many were newly
+    /// settled (the others had been settled before and post nothing). Filtering on the id
+    /// alone keeps every backend on the primary key (a provider filter made SQLite scan).
+    ///
+    /// The lines are built by the database from the refunds (one `INSERT … SELECT` per chunk,
+    /// binding only ids) so a million settlements stay cheap; the accounts are exactly
+    /// those of `crate::ledger::settled_lines`, which the tests compare against.
+    pub async fn settle(&self, refund_ids: &[String], now: i64) -> Result<u64, StoreError> {
+        if refund_ids.is_empty() {
             return Ok(0);
         }
         let mut tx = self.begin_write().await?;
         let mut inserted = 0;
-        for chunk in settlements.chunks(SETTLE_CHUNK) {
-            let rows: Vec<String> = (0..chunk.len() * 2)
-                .map(|i| format!("({})", placeholders(i * 6 + 1, 6)))
-                .collect();
+        for chunk in refund_ids.chunks(SETTLE_CHUNK) {
+            let ids = placeholders(3, chunk.len());
             let sql = format!(
                 "INSERT INTO ledger_entries (refund_id, entry_kind, account, currency, amount_minor, created_at) \
-                 VALUES {} ON CONFLICT DO NOTHING",
-                rows.join(", ")
+                 SELECT id, $1, 'provider:' || provider || ':clearing:' || currency, currency, amount_minor, $2 \
+                   FROM refunds WHERE id IN ({ids}) AND amount_minor IS NOT NULL \
+                 UNION ALL \
+                 SELECT id, $1, 'provider:' || provider || ':settled:' || currency, currency, -amount_minor, $2 \
+                   FROM refunds WHERE id IN ({ids}) AND amount_minor IS NOT NULL \
+                 ON CONFLICT DO NOTHING"
             );
-            let mut query = sqlx::query(&sql);
-            for item in chunk {
-                for line in settled_lines(&item.provider, &item.currency, item.amount_minor) {
-                    query = query
-                        .bind(item.refund_id.clone())
-                        .bind(line.entry_kind)
-                        .bind(line.account)
-                        .bind(line.currency)
-                        .bind(line.amount_minor)
-                        .bind(now);
-                }
+            let mut query = sqlx::query(&sql).bind(REFUND_SETTLED).bind(now);
+            for id in chunk {
+                query = query.bind(id);
             }
             inserted += query.execute(&mut *tx).await?.rows_affected();
         }

@@ -16,6 +16,12 @@ use refund_provider::{
     Currency, MinorUnits, Money, ProviderRefund, ProviderRefundStatus, RefundId,
 };
 
+use sqlx::Row;
+
+use refund_gateway::ledger::settled_lines;
+use refund_gateway::store::LedgerLine;
+
+use crate::both_backends;
 use crate::helpers::{fresh_database, Db};
 
 const PROVIDERS: [&str; 2] = ["efundpay", "ebuy"];
@@ -316,3 +322,46 @@ async fn a_void_reported_twice_reverses_the_lines_once() {
     .expect("count");
     assert_eq!(lines, 2);
 }
+
+both_backends!(
+    settlement_posts_exactly_the_ledgers_settled_lines_once,
+    |db: Db| async move {
+        let Some(url) = fresh_database(db).await else {
+            return;
+        };
+        let store = Store::connect(&url, 2).await.expect("store");
+        let record = new_record("efundpay", "KWD", 1299, "pay_s");
+        store
+            .create_refund(&record, None, false)
+            .await
+            .expect("create");
+        report(&store, &record.id, ProviderRefundStatus::Succeeded).await;
+        let ids = vec![record.id.to_string()];
+        assert_eq!(store.settle(&ids, now_ms()).await.expect("settle"), 1);
+        assert_eq!(store.settle(&ids, now_ms()).await.expect("settle"), 0);
+        let rows = sqlx::query(
+            "SELECT entry_kind, account, currency, amount_minor FROM ledger_entries \
+         WHERE refund_id = $1 AND entry_kind = 'refund_settled' ORDER BY amount_minor DESC",
+        )
+        .bind(record.id.to_string())
+        .fetch_all(store.pool())
+        .await
+        .expect("lines");
+        let posted: Vec<LedgerLine> = rows
+            .iter()
+            .map(|row| LedgerLine {
+                entry_kind: "refund_settled",
+                account: row.try_get("account").expect("account"),
+                currency: row.try_get("currency").expect("currency"),
+                amount_minor: row.try_get("amount_minor").expect("amount"),
+            })
+            .collect();
+        assert_eq!(posted, settled_lines("efundpay", "KWD", 1299));
+        let balances = store.account_balances().await.expect("balances");
+        let clearing = balances
+            .iter()
+            .find(|(a, _, _)| a == "provider:efundpay:clearing:KWD")
+            .map(|(_, _, b)| *b);
+        assert_eq!(clearing, Some(0));
+    }
+);
