@@ -552,45 +552,48 @@ pub async fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
         .tcp_nodelay(true)
         .timeout(Duration::from_secs(30))
         .build()?;
-    let simulator = Simulator::start(args.provider).await?;
     let sink = start_sink().await?;
-
-    // The gateway's config is built first: the adapter-based direct phase reuses it.
     let database = FreshDatabase::create(args, &dir, &run).await?;
-    let config_text = gateway_toml(&database.url, &simulator.provider_toml(), args);
     let config_path = dir.join("gateway.toml");
-    std::fs::write(&config_path, &config_text)?;
-
-    let direct_call = match args.provider {
-        BenchProvider::Efundpay => {
-            efundpay_direct_call(client.clone(), &simulator.base_url(), &sink, &run)
-        }
-        other => {
-            let config =
-                Config::from_toml(&config_text).map_err(|e| BenchError::Config(e.to_string()))?;
-            let registry = ProviderRegistry::build(&config, &sink, SandboxMode::CheckOnly)
-                .await
-                .map_err(|p| BenchError::Config(format!("{p:?}")))?;
-            let id =
-                ProviderId::parse(other.as_str()).map_err(|e| BenchError::Config(e.to_string()))?;
-            let adapter = registry
-                .get(&id)
-                .cloned()
-                .ok_or_else(|| BenchError::Config(format!("no {} adapter", other.as_str())))?;
-            adapter_direct_call(adapter, other, &run)
-        }
-    };
     let result = async {
+        // Each phase gets a fresh simulator: its state grows with every refund (the eFundPay
+        // one scans its refunds on each create), so sharing one would tax the later phase.
+        let simulator = Simulator::start(args.provider).await?;
+        let direct_call = match args.provider {
+            BenchProvider::Efundpay => {
+                efundpay_direct_call(client.clone(), &simulator.base_url(), &sink, &run)
+            }
+            other => {
+                let text = gateway_toml(&database.url, &simulator.provider_toml(), args);
+                let config =
+                    Config::from_toml(&text).map_err(|e| BenchError::Config(e.to_string()))?;
+                let registry = ProviderRegistry::build(&config, &sink, SandboxMode::CheckOnly)
+                    .await
+                    .map_err(|p| BenchError::Config(format!("{p:?}")))?;
+                let id = ProviderId::parse(other.as_str())
+                    .map_err(|e| BenchError::Config(e.to_string()))?;
+                let adapter = registry
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| BenchError::Config(format!("no {} adapter", other.as_str())))?;
+                adapter_direct_call(adapter, other, &run)
+            }
+        };
         let direct = drive(direct_call, concurrency, args.warmup, args.duration).await;
-        // Let the direct phase's webhooks (sent 200 ms after each answer) drain.
+        drop(simulator);
+        // Let the direct phase's webhooks and connections wind down.
         tokio::time::sleep(Duration::from_millis(500)).await;
 
+        let simulator = Simulator::start(args.provider).await?;
+        let config_text = gateway_toml(&database.url, &simulator.provider_toml(), args);
+        std::fs::write(&config_path, &config_text)?;
         let gateway = GatewayChild::start(&config_path, &dir, &client).await?;
         let idle_rss_mb = gateway.peak_rss_mb().unwrap_or(0.0);
         let call = gateway_call(client.clone(), &gateway.base_url, args.provider, &run);
         let stats = drive(call, concurrency, args.warmup, args.duration).await;
         let peak_rss_mb = gateway.peak_rss_mb().unwrap_or(0.0);
         gateway.stop().await;
+        drop(simulator);
         Ok::<_, BenchError>(BenchReport {
             db: args.db,
             provider: args.provider,
@@ -606,7 +609,6 @@ pub async fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
     if result.is_ok() {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    drop(simulator);
     result
 }
 
