@@ -19,8 +19,10 @@
 //!   loaded one batches whatever arrived during the previous fsync.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 
+use futures_util::FutureExt;
 use sqlx::{AnyConnection, AnyPool, Executor};
 use tokio::sync::{mpsc, oneshot};
 
@@ -96,7 +98,19 @@ async fn run(pool: AnyPool, mut receiver: mpsc::UnboundedReceiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let jobs = std::mem::take(&mut batch);
-        let answers = run_batch(&pool, jobs).await;
+        // A panic inside a batch must not stop the writer for good: the batch's transaction
+        // is dropped (rolled back), its callers' answers are dropped (they get
+        // `NotCommitted`), and the next batch runs as usual.
+        let answers = match AssertUnwindSafe(run_batch(&pool, jobs))
+            .catch_unwind()
+            .await
+        {
+            Ok(answers) => answers,
+            Err(_) => {
+                tracing::error!("a write batch panicked; its steps were not committed");
+                continue;
+            }
+        };
         match answers {
             Ok(answers) => answers.into_iter().for_each(|answer| answer(None)),
             Err((message, answers)) => {
@@ -263,6 +277,25 @@ mod tests {
         }
         assert_eq!(receipts(&store).await.len(), 50);
         store.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_step_fails_alone_and_the_writer_goes_on() {
+        let (store, dir) = store().await;
+        let writer = GroupWriter::start(store.pool().clone());
+        let panicking = writer
+            .write::<u64, _>(|_conn| Box::pin(async { panic!("a step panicked") }))
+            .await;
+        assert!(matches!(panicking, Err(StoreError::NotCommitted(_))));
+        assert_eq!(
+            writer
+                .write(insert_receipt("after", true))
+                .await
+                .expect("write"),
+            1
+        );
+        assert_eq!(receipts(&store).await, ["after"]);
         let _ = std::fs::remove_dir_all(dir);
     }
 }
