@@ -65,8 +65,35 @@ pub(crate) struct Stored {
 #[derive(Debug, Default)]
 struct Inner {
     payments: HashMap<String, Payment>,
+    /// Every refund, oldest first; the maps below index into it so that no request scans
+    /// the whole history (the simulator must stay fast under a long benchmark).
     refunds: Vec<Stored>,
+    by_external_identifier: HashMap<String, usize>,
+    by_id: HashMap<String, usize>,
+    by_transaction: HashMap<String, Vec<usize>>,
     deliveries: Vec<WebhookDelivery>,
+}
+
+impl Inner {
+    fn of_transaction<'a>(&'a self, transaction_id: &str) -> impl Iterator<Item = &'a Stored> + 'a {
+        self.by_transaction
+            .get(transaction_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.refunds.get(i))
+    }
+
+    fn insert(&mut self, stored: Stored) {
+        let index = self.refunds.len();
+        self.by_external_identifier
+            .insert(stored.refund.external_identifier.clone(), index);
+        self.by_id.insert(stored.refund.id.clone(), index);
+        self.by_transaction
+            .entry(stored.refund.transaction_id.clone())
+            .or_default()
+            .push(index);
+        self.refunds.push(stored);
+    }
 }
 
 /// Everything the handlers and webhook tasks share.
@@ -159,9 +186,7 @@ impl Shared {
         }
         Ok(self
             .lock()
-            .refunds
-            .iter()
-            .filter(|stored| stored.refund.transaction_id == transaction_id)
+            .of_transaction(transaction_id)
             .map(|stored| stored.refund.clone())
             .collect())
     }
@@ -170,10 +195,8 @@ impl Shared {
     /// has nowhere to go.
     pub(crate) fn settle(&self, refund_id: &str) -> Option<Stored> {
         let mut inner = self.lock();
-        let stored = inner
-            .refunds
-            .iter_mut()
-            .find(|s| s.refund.id == refund_id)?;
+        let index = *inner.by_id.get(refund_id)?;
+        let stored = inner.refunds.get_mut(index)?;
         let final_status = stored.settles_to.take()?;
         if stored.refund.status != "processing" {
             return None;
@@ -191,9 +214,8 @@ impl Shared {
         let faults = self.faults.get();
         let mut inner = self.lock();
         if inner
-            .refunds
-            .iter()
-            .any(|s| s.refund.external_identifier == fields.external_identifier)
+            .by_external_identifier
+            .contains_key(&fields.external_identifier)
         {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -251,9 +273,7 @@ impl Shared {
         let (limit, transaction_external_identifier) =
             (payment.amount_minor, payment.external_identifier.clone());
         let refunded: i64 = inner
-            .refunds
-            .iter()
-            .filter(|s| s.refund.transaction_id == transaction_id)
+            .of_transaction(transaction_id)
             .filter(|s| matches!(s.refund.status.as_str(), "processing" | "succeeded"))
             .map(|s| s.refund.amount)
             .sum();
@@ -292,7 +312,7 @@ impl Shared {
             settles_to,
             faults,
         };
-        inner.refunds.push(stored.clone());
+        inner.insert(stored.clone());
         Ok(stored)
     }
 }
