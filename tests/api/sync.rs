@@ -75,6 +75,15 @@ async fn create(app: &TestApp, body: &Value) -> Value {
     response.json().await.expect("json")
 }
 
+/// Creates the refund, then waits (bounded) for it to reach a final status: returns the
+/// create answer and the refund as last seen.
+async fn create_and_settle(app: &TestApp, body: &Value) -> (Value, Value) {
+    let created = create(app, body).await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    let settled = wait_for_refund(app, &id, Duration::from_secs(10), is_final).await;
+    (created, settled)
+}
+
 fn is_final(refund: &Value) -> bool {
     ["succeeded", "failed", "canceled"].contains(&refund["status"].as_str().unwrap_or(""))
 }
@@ -89,13 +98,12 @@ both_backends!(
         let Some((app, sandbox)) = authms_gateway(db, faults).await else {
             return;
         };
-        let refund = create(&app, &wallet_refund()).await;
+        let (refund, settled) = create_and_settle(&app, &wallet_refund()).await;
         assert_eq!(
             refund["status"], "pending",
             "a timeout is an unknown outcome, never a failure"
         );
         let id = refund["id"].as_str().expect("id");
-        let settled = wait_for_refund(&app, id, Duration::from_secs(10), is_final).await;
         assert_eq!(settled["status"], "succeeded", "{settled}");
         assert_eq!(sandbox.effects().len(), 1, "applied exactly once");
         let events: Value = app
@@ -125,15 +133,8 @@ both_backends!(
         let Some((app, sandbox)) = authms_gateway(db, faults).await else {
             return;
         };
-        let refund = create(&app, &wallet_refund()).await;
+        let (refund, settled) = create_and_settle(&app, &wallet_refund()).await;
         assert_eq!(refund["status"], "pending");
-        let settled = wait_for_refund(
-            &app,
-            refund["id"].as_str().expect("id"),
-            Duration::from_secs(10),
-            is_final,
-        )
-        .await;
         assert_eq!(settled["status"], "succeeded", "{settled}");
         assert_eq!(sandbox.effects().len(), 1);
         // A client retry with the same key replays; it never reaches the provider again.
@@ -155,15 +156,8 @@ both_backends!(
         let Some((app, sandbox)) = authms_gateway(db, faults).await else {
             return;
         };
-        let refund = create(&app, &wallet_refund()).await;
+        let (refund, settled) = create_and_settle(&app, &wallet_refund()).await;
         assert_eq!(refund["status"], "pending", "a 5xx is an unknown outcome");
-        let settled = wait_for_refund(
-            &app,
-            refund["id"].as_str().expect("id"),
-            Duration::from_secs(10),
-            is_final,
-        )
-        .await;
         assert_eq!(settled["status"], "failed", "{settled}");
         assert_eq!(settled["failure_code"], "provider_unavailable");
         assert_eq!(
@@ -184,15 +178,8 @@ both_backends!(
         let Some((app, sandbox)) = efundpay_gateway(db, faults).await else {
             return;
         };
-        let refund = create(&app, &card_refund()).await;
+        let (refund, settled) = create_and_settle(&app, &card_refund()).await;
         assert_eq!(refund["status"], "pending");
-        let settled = wait_for_refund(
-            &app,
-            refund["id"].as_str().expect("id"),
-            Duration::from_secs(10),
-            is_final,
-        )
-        .await;
         assert_eq!(settled["status"], "succeeded", "{settled}");
         assert!(settled["provider_refund_id"].is_string());
         assert_eq!(sandbox.effects().len(), 1);
@@ -209,10 +196,9 @@ both_backends!(
         let Some((app, sandbox)) = efundpay_gateway(db, faults).await else {
             return;
         };
-        let refund = create(&app, &card_refund()).await;
+        let (refund, settled) = create_and_settle(&app, &card_refund()).await;
         assert_eq!(refund["status"], "pending");
         let id = refund["id"].as_str().expect("id");
-        let settled = wait_for_refund(&app, id, Duration::from_secs(10), is_final).await;
         assert_eq!(settled["status"], "succeeded", "{settled}");
         let effects = sandbox.effects();
         assert_eq!(effects.len(), 1, "{effects:?}");
