@@ -66,10 +66,7 @@ impl ProviderRegistry {
         let mut registry = Self::default();
         let mut problems = Vec::new();
         for (name, section) in &config.providers {
-            let ctx = BuildContext {
-                section: format!("providers.{name}"),
-                public_base_url: public_base_url.to_owned(),
-            };
+            let ctx = BuildContext::new(format!("providers.{name}"), public_base_url);
             let mut section = section.clone();
             let wants_sandbox =
                 section.get("base_url").and_then(|v| v.as_str()) == Some(SANDBOX_BASE_URL);

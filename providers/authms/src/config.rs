@@ -108,10 +108,7 @@ mod tests {
     use super::*;
 
     fn ctx() -> BuildContext {
-        BuildContext {
-            section: "providers.authms".into(),
-            public_base_url: "http://127.0.0.1:8080".into(),
-        }
+        BuildContext::new("providers.authms", "http://127.0.0.1:8080")
     }
 
     fn settings(toml_like: serde_json::Value) -> AuthMsSettings {

@@ -13,5 +13,10 @@ pub mod wire;
 pub mod sandbox;
 
 pub use adapter::{AuthMsProvider, PROVIDER_ID};
+
+/// The keys of one AuthMS account (DESIGN §14): what `[merchants.providers.authms]` may
+/// give, replacing the default account's for every call made for that merchant (the
+/// merchant's own wallet funds its transfers).
+pub const ACCOUNT_FIELDS: &[&str] = &["token", "token_env", "transfer_source_user_id"];
 pub use config::AuthMsSettings;
 pub use options::{AuthMsOptions, Method};

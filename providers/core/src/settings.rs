@@ -29,9 +29,38 @@ pub struct BuildContext {
     pub section: String,
     /// The gateway's public base URL (for webhook URLs given to providers).
     pub public_base_url: String,
+    /// The merchant whose own account (`[merchants.providers.<id>]`, DESIGN §14) this
+    /// section builds; `None` for the provider's default account.
+    pub merchant: Option<String>,
 }
 
 impl BuildContext {
+    /// The context of a provider's default account, `[providers.<id>]`.
+    pub fn new(section: impl Into<String>, public_base_url: impl Into<String>) -> Self {
+        Self {
+            section: section.into(),
+            public_base_url: public_base_url.into(),
+            merchant: None,
+        }
+    }
+
+    /// The same context for a merchant's own account of the provider.
+    pub fn for_merchant(mut self, merchant_id: impl Into<String>) -> Self {
+        self.merchant = Some(merchant_id.into());
+        self
+    }
+
+    /// Where the provider posts its webhooks for this account:
+    /// `{public_base_url}/v1/webhooks/{provider}`, or `…/{provider}/{merchant_id}` for a
+    /// merchant's own account (verified there with that account's secret).
+    pub fn webhook_url(&self, provider: &str) -> String {
+        let base = self.public_base_url.trim_end_matches('/');
+        match &self.merchant {
+            None => format!("{base}/v1/webhooks/{provider}"),
+            Some(merchant) => format!("{base}/v1/webhooks/{provider}/{merchant}"),
+        }
+    }
+
     pub fn key(&self, name: &str) -> String {
         format!("{}.{name}", self.section)
     }
@@ -153,10 +182,19 @@ mod tests {
     use super::*;
 
     fn ctx() -> BuildContext {
-        BuildContext {
-            section: "providers.demo".into(),
-            public_base_url: "http://127.0.0.1:8080".into(),
-        }
+        BuildContext::new("providers.demo", "http://127.0.0.1:8080")
+    }
+
+    #[test]
+    fn a_merchant_account_gets_a_webhook_url_of_its_own() {
+        assert_eq!(
+            ctx().webhook_url("efundpay"),
+            "http://127.0.0.1:8080/v1/webhooks/efundpay"
+        );
+        assert_eq!(
+            ctx().for_merchant("acme").webhook_url("efundpay"),
+            "http://127.0.0.1:8080/v1/webhooks/efundpay/acme"
+        );
     }
 
     #[test]

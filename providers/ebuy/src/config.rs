@@ -89,10 +89,7 @@ mod tests {
     use super::*;
 
     fn ctx() -> BuildContext {
-        BuildContext {
-            section: "providers.ebuy".into(),
-            public_base_url: "http://127.0.0.1:8080".into(),
-        }
+        BuildContext::new("providers.ebuy", "http://127.0.0.1:8080")
     }
 
     fn parse(value: serde_json::Value) -> Result<EbuySettings, serde_json::Error> {

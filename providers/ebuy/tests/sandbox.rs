@@ -680,10 +680,7 @@ async fn a_default_sandbox_serves_the_adapter_built_from_the_sandbox_config_sect
         "base_url": sandbox.base_url(), "app_id": "sandbox-app", "app_secret": "sandbox-ebuy-secret", "lang": "zh_CN"
     }))
     .expect("settings");
-    let ctx = refund_provider::BuildContext {
-        section: "providers.ebuy".into(),
-        public_base_url: "http://127.0.0.1:8080".into(),
-    };
+    let ctx = refund_provider::BuildContext::new("providers.ebuy", "http://127.0.0.1:8080");
     let adapter = settings.build(&ctx).expect("adapter");
     let refund = adapter
         .refund(&refund_request("ORDER-CONFIG", Some("0.01"), Value::Null))

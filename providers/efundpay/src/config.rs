@@ -59,7 +59,7 @@ impl EfundpaySettings {
             self.webhook_secret_env.as_deref(),
         ));
         let timeout = problems.take(ctx.timeout(self.timeout_ms));
-        let webhooks_url = webhooks_url(&ctx.public_base_url);
+        let webhooks_url = ctx.webhook_url(crate::PROVIDER_ID);
         let provider = match (
             base_url,
             token,
@@ -85,15 +85,6 @@ impl EfundpaySettings {
     }
 }
 
-/// The URL eFundPay posts refund webhooks to: the gateway's `POST /v1/webhooks/efundpay`.
-pub fn webhooks_url(public_base_url: &str) -> String {
-    format!(
-        "{}/v1/webhooks/{}",
-        public_base_url.trim_end_matches('/'),
-        crate::PROVIDER_ID
-    )
-}
-
 fn valid_header_value(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= 255
@@ -108,10 +99,7 @@ mod tests {
     use super::*;
 
     fn ctx() -> BuildContext {
-        BuildContext {
-            section: "providers.efundpay".into(),
-            public_base_url: "http://127.0.0.1:8080/".into(),
-        }
+        BuildContext::new("providers.efundpay", "http://127.0.0.1:8080/")
     }
 
     fn parse(toml_like: serde_json::Value) -> Result<EfundpaySettings, serde_json::Error> {
