@@ -222,6 +222,7 @@ fn create_refund(c: &mut Criterion) {
                 CreateCommand {
                     payment_id: PaymentId::parse(&format!("pay_{sequence}")).expect("payment id"),
                     amount: Some(Money::parse("12.99", eur).expect("amount")),
+                    payment_amount: None,
                     currency: eur,
                     reason: None,
                     reference: None,

@@ -7,6 +7,7 @@ pub mod export;
 pub mod extract;
 pub mod health;
 pub mod openapi;
+pub mod operators;
 pub mod payments;
 pub mod reconciliation;
 pub mod refunds;
@@ -53,7 +54,13 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/v1/refunds/export", get(export::export_refunds))
         .route("/v1/refunds/{id}", get(refunds::get_refund))
         .route("/v1/refunds/{id}/events", get(refunds::list_refund_events))
+        .route("/v1/refunds/{id}/resolve", post(operators::resolve_refund))
+        .route("/v1/me", get(operators::me))
         .route("/v1/webhooks/{provider}", post(webhooks::provider_webhook))
+        .route(
+            "/v1/webhooks/{provider}/{merchant_id}",
+            post(webhooks::merchant_account_webhook),
+        )
         .route(
             "/v1/reconciliation/summary",
             get(reconciliation::get_summary),

@@ -30,7 +30,10 @@ pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub merchants: Vec<MerchantConfig>,
-    /// Each provider's raw section, built into an adapter by `providers::build_registry`.
+    /// Finance and support staff (DESIGN §14): read across merchants, settle, resolve.
+    pub operators: Vec<OperatorConfig>,
+    /// Each provider's raw section (its connection and default account), built into
+    /// adapters by [`crate::providers::ProviderRegistry::build`].
     pub providers: BTreeMap<String, toml::Value>,
     pub routes: Vec<Route>,
     pub sync: SyncConfig,
@@ -63,6 +66,26 @@ pub struct MerchantConfig {
     pub webhook_secret: Option<SecretString>,
     /// Providers this merchant may use; `None` means all configured ones.
     pub providers: Option<Vec<ProviderId>>,
+    /// The merchant's own provider accounts (`[merchants.providers.<id>]`, DESIGN §14) as
+    /// raw tables, by provider; the registry checks and builds them.
+    pub accounts: BTreeMap<String, toml::Table>,
+}
+
+/// An operator: may read every merchant's data, settle statements and resolve refunds.
+#[derive(Clone)]
+pub struct OperatorConfig {
+    pub id: String,
+    /// SHA-256 of the operator's API key.
+    pub api_key_sha256: [u8; 32],
+}
+
+impl std::fmt::Debug for OperatorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperatorConfig")
+            .field("id", &self.id)
+            .field("api_key_sha256", &"[redacted]")
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for MerchantConfig {
@@ -76,6 +99,7 @@ impl std::fmt::Debug for MerchantConfig {
                 &self.webhook_secret.as_ref().map(|_| "[redacted]"),
             )
             .field("providers", &self.providers)
+            .field("accounts", &self.accounts.keys().collect::<Vec<_>>())
             .finish()
     }
 }

@@ -6,20 +6,22 @@ pub mod create;
 pub mod decide;
 pub mod housekeeping;
 pub mod outbox;
+pub mod resolve;
 pub mod sync;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use refund_provider::{ProviderRefund, RefundId};
+use refund_provider::{ProviderId, ProviderRefund, RefundId, RefundProvider};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::providers::ProviderRegistry;
+use crate::providers::{Account, ProviderRegistry};
 use crate::store::{Change, RefundRecord, Store, StoreError};
 
 pub use create::{CreateCommand, CreateResult};
 pub use decide::Source;
+pub use resolve::ResolveCommand;
 
 /// Errors the engine hands to the API layer, each mapped to one API error code there.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,19 @@ pub enum EngineError {
     IdempotencyKeyReused,
     #[error("this reference is already used by another refund")]
     ReferenceInUse,
+    #[error("no such payment")]
+    PaymentNotFound,
+    #[error("the payment is in {payment_currency}")]
+    CurrencyMismatch { payment_currency: String },
+    #[error("the payment's amount was given before as {known}")]
+    PaymentAmountMismatch { known: String },
+    #[error("the amount exceeds what is left to refund of the payment: {refundable} {currency}")]
+    AmountExceedsRefundable {
+        refundable: String,
+        currency: String,
+    },
+    #[error("the refund is already {status}: a final refund never moves")]
+    RefundFinal { status: crate::domain::RefundStatus },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the refund changed concurrently too many times")]
@@ -60,7 +75,7 @@ impl std::fmt::Debug for Engine {
 }
 
 /// How many times a guarded update is retried when another writer got there first.
-const MAX_CHANGE_ATTEMPTS: usize = 8;
+pub(crate) const MAX_CHANGE_ATTEMPTS: usize = 8;
 
 impl Engine {
     /// Whether merchant events should be written for this merchant (it has a webhook URL).
@@ -68,6 +83,14 @@ impl Engine {
         self.config
             .merchant(merchant_id)
             .is_some_and(|m| m.webhook_url.is_some())
+    }
+
+    /// The adapter of the account a stored refund was made on (DESIGN §14): status queries
+    /// and re-sends of a refund go out on the same account as its first call.
+    pub fn provider_of(&self, refund: &RefundRecord) -> Option<Arc<dyn RefundProvider>> {
+        let id = ProviderId::parse(&refund.provider).ok()?;
+        let account = Account::parse(&refund.account)?;
+        self.providers.account(&id, &account).cloned()
     }
 
     /// When the next status query of an open refund is due after `attempts` queries.

@@ -163,6 +163,7 @@ mod tests {
             id: RefundId::generate(),
             merchant_id: "acme".into(),
             provider: "efundpay".into(),
+            account: "default".into(),
             provider_refund_id: Some("p1".into()),
             provider_reference: "ref".into(),
             payment_id: "pay".into(),

@@ -142,6 +142,9 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|| format!("http://{}", config.server.listen));
             match ProviderRegistry::build(&config, &public, SandboxMode::CheckOnly).await {
                 Ok(registry) => {
+                    for warning in registry.warnings() {
+                        println!("warning: {}: {}", warning.key, warning.message);
+                    }
                     let providers: Vec<String> = registry.ids().map(ToString::to_string).collect();
                     println!(
                         "{source}: OK ({} merchant(s), providers: {})",

@@ -1,6 +1,15 @@
-//! The provider registry: builds each configured adapter from its `[providers.<name>]`
-//! section (one match arm per provider) and, for `base_url = "sandbox"`, starts that
-//! provider's simulator in-process on a loopback port of its own.
+//! The provider registry: one adapter per provider account (DESIGN §14), built from each
+//! `[providers.<name>]` section (the connection and the default account) and each merchant's
+//! `[merchants.providers.<name>]` (that merchant's own account), one match arm per provider;
+//! for `base_url = "sandbox"` it starts that provider's simulator in-process on a loopback
+//! port of its own.
+//!
+//! A merchant's account replaces every account field of the default (the provider declares
+//! them in `ACCOUNT_FIELDS`); the rest of the section (base URL, timeout, language) is shared.
+//! Nothing of the default account leaks into a merchant's: a merchant that gives only a token
+//! gets no transfer wallet, never the default's. A default account that would serve two or
+//! more merchants (no account of their own) is refused unless the section says
+//! `shared_account = true`, which is then reported as a warning.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,11 +22,53 @@ use crate::config::{Config, SANDBOX_BASE_URL};
 /// Keeps in-process simulators running for as long as the registry lives.
 type SandboxGuard = Box<dyn std::any::Any + Send + Sync>;
 
-/// The configured providers, by id.
+/// The gateway's own key in a provider section (not passed to the adapter).
+const SHARED_ACCOUNT_KEY: &str = "shared_account";
+
+/// Which account of a provider a refund is made on; stored in `refunds.account` and
+/// `payments.account` as `default` or `merchant:<id>`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Account {
+    /// The account of the `[providers.<name>]` section.
+    Default,
+    /// A merchant's own account, `[merchants.providers.<name>]`.
+    Merchant(String),
+}
+
+impl Account {
+    /// The stored form.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Default => "default".to_owned(),
+            Self::Merchant(id) => format!("merchant:{id}"),
+        }
+    }
+
+    /// Reads the stored form back; `None` for anything else.
+    pub fn parse(key: &str) -> Option<Self> {
+        match key {
+            "default" => Some(Self::Default),
+            other => other
+                .strip_prefix("merchant:")
+                .filter(|id| !id.is_empty())
+                .map(|id| Self::Merchant(id.to_owned())),
+        }
+    }
+}
+
+/// Every account of one provider.
+#[derive(Default)]
+struct ProviderAccounts {
+    default: Option<Arc<dyn RefundProvider>>,
+    merchants: BTreeMap<String, Arc<dyn RefundProvider>>,
+}
+
+/// The configured providers, by id, each with its accounts.
 #[derive(Default)]
 pub struct ProviderRegistry {
-    providers: BTreeMap<ProviderId, Arc<dyn RefundProvider>>,
+    providers: BTreeMap<ProviderId, ProviderAccounts>,
     sandboxes: Vec<(ProviderId, String, SandboxGuard)>,
+    warnings: Vec<ConfigProblem>,
 }
 
 impl std::fmt::Debug for ProviderRegistry {
@@ -36,17 +87,66 @@ pub enum SandboxMode {
 }
 
 impl ProviderRegistry {
+    /// The provider's default account (any adapter of it, for what accounts share).
     pub fn get(&self, id: &ProviderId) -> Option<&Arc<dyn RefundProvider>> {
-        self.providers.get(id)
+        let accounts = self.providers.get(id)?;
+        accounts
+            .default
+            .as_ref()
+            .or_else(|| accounts.merchants.values().next())
+    }
+
+    /// The adapter of one account.
+    pub fn account(&self, id: &ProviderId, account: &Account) -> Option<&Arc<dyn RefundProvider>> {
+        let accounts = self.providers.get(id)?;
+        match account {
+            Account::Default => accounts.default.as_ref(),
+            Account::Merchant(merchant) => accounts.merchants.get(merchant),
+        }
+    }
+
+    /// The account calls for `merchant` go out on: its own, else the provider's default.
+    pub fn for_merchant(
+        &self,
+        id: &ProviderId,
+        merchant: &str,
+    ) -> Option<(Account, &Arc<dyn RefundProvider>)> {
+        let accounts = self.providers.get(id)?;
+        match accounts.merchants.get(merchant) {
+            Some(own) => Some((Account::Merchant(merchant.to_owned()), own)),
+            None => accounts.default.as_ref().map(|d| (Account::Default, d)),
+        }
+    }
+
+    /// True when some merchant has an account of its own with this provider.
+    pub fn has_merchant_accounts(&self, id: &ProviderId) -> bool {
+        self.providers
+            .get(id)
+            .is_some_and(|a| !a.merchants.is_empty())
     }
 
     pub fn ids(&self) -> impl Iterator<Item = &ProviderId> {
         self.providers.keys()
     }
 
-    /// Adds or replaces a provider (tests and embedders).
+    /// What `check-config` should warn about (a default account shared by merchants).
+    pub fn warnings(&self) -> &[ConfigProblem] {
+        &self.warnings
+    }
+
+    /// Adds or replaces a provider's default account (tests and embedders).
     pub fn insert(&mut self, provider: Arc<dyn RefundProvider>) {
-        self.providers.insert(provider.id(), provider);
+        let id = provider.id();
+        self.providers.entry(id).or_default().default = Some(provider);
+    }
+
+    /// Adds or replaces a merchant's own account of a provider (tests and embedders).
+    pub fn insert_for_merchant(&mut self, merchant: &str, provider: Arc<dyn RefundProvider>) {
+        self.providers
+            .entry(provider.id())
+            .or_default()
+            .merchants
+            .insert(merchant.to_owned(), provider);
     }
 
     /// `(provider, base_url)` of each simulator this registry started.
@@ -57,7 +157,7 @@ impl ProviderRegistry {
             .collect()
     }
 
-    /// Builds every configured provider, reporting every problem with its key path.
+    /// Builds every configured provider account, reporting every problem with its key path.
     pub async fn build(
         config: &Config,
         public_base_url: &str,
@@ -66,11 +166,30 @@ impl ProviderRegistry {
         let mut registry = Self::default();
         let mut problems = Vec::new();
         for (name, section) in &config.providers {
-            let ctx = BuildContext::new(format!("providers.{name}"), public_base_url);
-            let mut section = section.clone();
-            let wants_sandbox =
-                section.get("base_url").and_then(|v| v.as_str()) == Some(SANDBOX_BASE_URL);
-            if wants_sandbox {
+            let section_key = format!("providers.{name}");
+            let Some(account_fields) = account_fields(name) else {
+                problems.push(ConfigProblem::new(
+                    section_key,
+                    "unknown provider (known: authms, ebuy, efundpay)",
+                ));
+                continue;
+            };
+            let Some(mut table) = section.as_table().cloned() else {
+                problems.push(ConfigProblem::new(section_key, "must be a table"));
+                continue;
+            };
+            let shared = match table.remove(SHARED_ACCOUNT_KEY) {
+                None => false,
+                Some(toml::Value::Boolean(shared)) => shared,
+                Some(_) => {
+                    problems.push(ConfigProblem::new(
+                        format!("{section_key}.{SHARED_ACCOUNT_KEY}"),
+                        "must be true or false",
+                    ));
+                    false
+                }
+            };
+            if table.get("base_url").and_then(|v| v.as_str()) == Some(SANDBOX_BASE_URL) {
                 let url = match mode {
                     SandboxMode::CheckOnly => "http://127.0.0.1:9".to_owned(),
                     SandboxMode::Start => match start_sandbox(name).await {
@@ -86,13 +205,113 @@ impl ProviderRegistry {
                         }
                     },
                 };
-                if let Some(table) = section.as_table_mut() {
-                    table.insert("base_url".into(), toml::Value::String(url));
+                table.insert("base_url".into(), toml::Value::String(url));
+            }
+            let Ok(id) = ProviderId::parse(name) else {
+                continue; // reported by the config's own validation
+            };
+            let entry = registry.providers.entry(id.clone()).or_default();
+
+            // The default account, when the section gives any account field.
+            let has_default = table.keys().any(|k| account_fields.contains(&k.as_str()));
+            if has_default {
+                let ctx = BuildContext::new(section_key.clone(), public_base_url);
+                match build_one(name, toml::Value::Table(table.clone()), &ctx) {
+                    Ok(provider) => entry.default = Some(provider),
+                    Err(mut found) => problems.append(&mut found),
                 }
             }
-            match build_one(name, section, &ctx) {
-                Ok(provider) => registry.insert(provider),
-                Err(mut found) => problems.append(&mut found),
+
+            // Each merchant's own account: the shared connection plus its account fields.
+            let connection: toml::Table = table
+                .iter()
+                .filter(|(k, _)| !account_fields.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            for (i, merchant) in config.merchants.iter().enumerate() {
+                let Some(own) = merchant.accounts.get(name) else {
+                    continue;
+                };
+                let merchant_key = format!("merchants[{i}].providers.{name}");
+                let mut merged = connection.clone();
+                let mut clean = true;
+                for (k, v) in own {
+                    if account_fields.contains(&k.as_str()) {
+                        merged.insert(k.clone(), v.clone());
+                    } else {
+                        clean = false;
+                        problems.push(ConfigProblem::new(
+                            format!("{merchant_key}.{k}"),
+                            format!(
+                                "not an account field of {name} (account fields: {})",
+                                account_fields.join(", ")
+                            ),
+                        ));
+                    }
+                }
+                if !clean {
+                    continue;
+                }
+                let ctx = BuildContext::new(merchant_key.clone(), public_base_url)
+                    .for_merchant(merchant.id.clone());
+                match build_one(name, toml::Value::Table(merged), &ctx) {
+                    Ok(provider) => {
+                        entry.merchants.insert(merchant.id.clone(), provider);
+                    }
+                    Err(found) => {
+                        for problem in found {
+                            let problem = connection_problem_at_section(
+                                problem,
+                                &merchant_key,
+                                &section_key,
+                                account_fields,
+                            );
+                            if !problems.contains(&problem) {
+                                problems.push(problem);
+                            }
+                        }
+                    }
+                }
+            }
+
+            // Who the default account would serve.
+            if has_default {
+                let served: Vec<&str> = config
+                    .merchants
+                    .iter()
+                    .filter(|m| m.may_use(&id) && !m.accounts.contains_key(name))
+                    .map(|m| m.id.as_str())
+                    .collect();
+                if served.len() >= 2 {
+                    let who = served.join(", ");
+                    if shared {
+                        registry.warnings.push(ConfigProblem::new(
+                            section_key.clone(),
+                            format!(
+                                "the default {name} account is shared by merchants {who}: each payment on it belongs to the merchant that first refunds it"
+                            ),
+                        ));
+                    } else {
+                        problems.push(ConfigProblem::new(
+                            section_key.clone(),
+                            format!(
+                                "the default {name} account would serve merchants {who}: give each its own [merchants.providers.{name}] account, or set shared_account = true"
+                            ),
+                        ));
+                    }
+                }
+            } else if !config
+                .merchants
+                .iter()
+                .any(|m| m.accounts.contains_key(name))
+            {
+                problems.push(ConfigProblem::new(
+                    section_key.clone(),
+                    format!(
+                        "no account: give the account fields ({}) here or in a merchant's [merchants.providers.{name}]",
+                        account_fields.join(", ")
+                    ),
+                ));
             }
         }
         if problems.is_empty() {
@@ -100,6 +319,30 @@ impl ProviderRegistry {
         } else {
             Err(problems)
         }
+    }
+}
+
+/// A problem found building a merchant's account is reported at the merchant's key when it
+/// is about an account field, and at the provider section's key when it is about the shared
+/// connection (so it is reported once, where it must be fixed).
+fn connection_problem_at_section(
+    problem: ConfigProblem,
+    merchant_key: &str,
+    section_key: &str,
+    account_fields: &[&str],
+) -> ConfigProblem {
+    let Some(field) = problem
+        .key
+        .strip_prefix(merchant_key)
+        .and_then(|rest| rest.strip_prefix('.'))
+    else {
+        return problem;
+    };
+    let stem = field.split(['.', '[']).next().unwrap_or(field);
+    if account_fields.contains(&stem) {
+        problem
+    } else {
+        ConfigProblem::new(format!("{section_key}.{field}"), problem.message)
     }
 }
 
@@ -111,7 +354,17 @@ fn settings<'de, T: Deserialize<'de>>(
         .map_err(|e| vec![ConfigProblem::new(ctx.section.clone(), e.to_string())])
 }
 
-/// One match arm per provider: the only place the gateway names an adapter crate.
+/// Each provider's account fields (DESIGN §14); `None` for an unknown provider.
+fn account_fields(name: &str) -> Option<&'static [&'static str]> {
+    match name {
+        "authms" => Some(provider_authms::ACCOUNT_FIELDS),
+        "ebuy" => Some(provider_ebuy::ACCOUNT_FIELDS),
+        "efundpay" => Some(provider_efundpay::ACCOUNT_FIELDS),
+        _ => None,
+    }
+}
+
+/// One match arm per provider: the only place the gateway builds an adapter.
 fn build_one(
     name: &str,
     section: toml::Value,
@@ -168,5 +421,45 @@ async fn start_sandbox(name: &str) -> Result<(String, SandboxGuard), ConfigProbl
             format!("providers.{other}.base_url"),
             "this provider has no sandbox",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_key_round_trips_and_nothing_else_parses() {
+        for account in [Account::Default, Account::Merchant("acme".into())] {
+            assert_eq!(Account::parse(&account.key()), Some(account));
+        }
+        for junk in ["", "merchant:", "acme", "Default"] {
+            assert_eq!(Account::parse(junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn a_connection_problem_of_a_merchant_account_is_reported_at_the_provider_section() {
+        let at = |key: &str| {
+            connection_problem_at_section(
+                ConfigProblem::new(key, "bad"),
+                "merchants[1].providers.efundpay",
+                "providers.efundpay",
+                provider_efundpay::ACCOUNT_FIELDS,
+            )
+            .key
+        };
+        assert_eq!(
+            at("merchants[1].providers.efundpay.base_url"),
+            "providers.efundpay.base_url"
+        );
+        assert_eq!(
+            at("merchants[1].providers.efundpay.token_env"),
+            "merchants[1].providers.efundpay.token_env"
+        );
+        assert_eq!(
+            at("merchants[1].providers.efundpay"),
+            "merchants[1].providers.efundpay"
+        );
     }
 }

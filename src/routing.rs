@@ -67,6 +67,7 @@ mod tests {
             webhook_url: None,
             webhook_secret: None,
             providers: providers.map(|l| l.into_iter().map(ProviderId::from_static).collect()),
+            accounts: Default::default(),
         }
     }
 

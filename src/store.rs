@@ -14,6 +14,7 @@
 
 pub mod finance;
 pub mod ledger;
+pub mod payments;
 pub mod records;
 pub mod refunds;
 pub mod work;
@@ -27,7 +28,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use records::{
     Change, CreateOutcome, IdempotencyClaim, LedgerLine, ListFilter, NewEvent, OutboxMessage,
-    RefundRecord,
+    PaymentClaim, RefundRecord,
 };
 
 /// Which database the pool talks to.

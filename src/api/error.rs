@@ -25,6 +25,13 @@ pub enum ErrorCode {
     MethodNotAllowed,
     IdempotencyInProgress,
     ReferenceInUse,
+    RefundFinal,
+    OperatorOnly,
+    MerchantOnly,
+    PaymentNotFound,
+    AmountExceedsRefundable,
+    PaymentAmountMismatch,
+    CurrencyMismatch,
     BodyTooLarge,
     IdempotencyKeyReused,
     NoRoute,
@@ -95,6 +102,25 @@ impl ErrorCode {
             ),
             IdempotencyInProgress => (StatusCode::CONFLICT, "conflict", "idempotency_in_progress"),
             ReferenceInUse => (StatusCode::CONFLICT, "conflict", "reference_in_use"),
+            RefundFinal => (StatusCode::CONFLICT, "conflict", "refund_final"),
+            OperatorOnly => (StatusCode::FORBIDDEN, "permission", "operator_only"),
+            MerchantOnly => (StatusCode::FORBIDDEN, "permission", "merchant_only"),
+            PaymentNotFound => (StatusCode::NOT_FOUND, "not_found", "payment_not_found"),
+            AmountExceedsRefundable => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "amount_exceeds_refundable",
+            ),
+            PaymentAmountMismatch => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "payment_amount_mismatch",
+            ),
+            CurrencyMismatch => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "currency_mismatch",
+            ),
             BodyTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "invalid_request",
@@ -227,6 +253,23 @@ impl From<EngineError> for ApiError {
             EngineError::ReferenceInUse => {
                 Self::new(ErrorCode::ReferenceInUse, error.to_string()).with_param("reference")
             }
+            EngineError::PaymentNotFound => Self::new(
+                ErrorCode::PaymentNotFound,
+                "no such payment: it belongs to another merchant",
+            )
+            .with_param("payment_id"),
+            EngineError::CurrencyMismatch { .. } => {
+                Self::new(ErrorCode::CurrencyMismatch, error.to_string()).with_param("currency")
+            }
+            EngineError::PaymentAmountMismatch { .. } => {
+                Self::new(ErrorCode::PaymentAmountMismatch, error.to_string())
+                    .with_param("payment_amount")
+            }
+            EngineError::AmountExceedsRefundable { .. } => {
+                Self::new(ErrorCode::AmountExceedsRefundable, error.to_string())
+                    .with_param("amount")
+            }
+            EngineError::RefundFinal { .. } => Self::new(ErrorCode::RefundFinal, error.to_string()),
             EngineError::Store(e) => e.into(),
             EngineError::Contention => {
                 tracing::error!("refund update contention");

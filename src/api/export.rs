@@ -1,4 +1,5 @@
-//! `GET /v1/refunds/export?from=&to=&format=csv|jsonl`: the merchant's refunds created in
+//! `GET /v1/refunds/export?from=&to=&format=csv|jsonl`: the caller's refunds (an operator's:
+//! every merchant's, or `?merchant=`'s) created in
 //! `[from, to)`, newest first, streamed page by page (see `reconcile::export`). A static
 //! route, so it takes precedence over `/v1/refunds/{id}` (axum 0.8 / matchit).
 
@@ -9,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::MerchantAuth;
+use super::extract::Caller;
 use super::reconciliation::{parse_period, PeriodQuery};
 use crate::reconcile::export::{stream_export, ExportFormat};
 use crate::state::AppState;
@@ -20,18 +21,21 @@ use crate::state::AppState;
         ("from" = Option<String>, Query, description = "RFC 3339; created at or after"),
         ("to" = Option<String>, Query, description = "RFC 3339; created before"),
         ("format" = Option<String>, Query, description = "csv (default) or jsonl"),
+        ("merchant" = Option<String>, Query, description = "Operators: only this merchant's refunds"),
     ),
     responses((status = 200, description = "text/csv or application/x-ndjson, streamed"), (status = 400, description = "parameter_invalid")),
     security(("bearer" = [])))]
 pub async fn export_refunds(
     State(state): State<AppState>,
-    MerchantAuth(merchant): MerchantAuth,
+    caller: Caller,
     query: Result<
         axum::extract::Query<std::collections::HashMap<String, String>>,
         axum::extract::rejection::QueryRejection,
     >,
 ) -> Result<Response, ApiError> {
-    let PeriodQuery { from, to, query } = parse_period(query, &["from", "to", "format"])?;
+    let PeriodQuery { from, to, query } =
+        parse_period(query, &["from", "to", "format", "merchant"])?;
+    let scope = caller.scope(query.get("merchant").map(String::as_str), &state)?;
     let format = match query.get("format") {
         None => ExportFormat::Csv,
         Some(text) => ExportFormat::parse(text).ok_or_else(|| {
@@ -44,17 +48,11 @@ pub async fn export_refunds(
     } else {
         "jsonl"
     };
-    let stream = stream_export(
-        state.engine.store.clone(),
-        merchant.id.clone(),
-        from,
-        to,
-        format,
-    )
-    .map_err(|error| {
-        tracing::error!(error = %error, "refund export stopped");
-        std::io::Error::other(error.to_string())
-    });
+    let stream =
+        stream_export(state.engine.store.clone(), scope, from, to, format).map_err(|error| {
+            tracing::error!(error = %error, "refund export stopped");
+            std::io::Error::other(error.to_string())
+        });
     Ok((
         [
             (CONTENT_TYPE, format.content_type().to_owned()),

@@ -1,5 +1,5 @@
 //! Extractors that turn requests into typed input or an `ApiError` in the API's shape: the
-//! merchant from its API key, the `Idempotency-Key` header, and a JSON body read with our own
+//! caller (a merchant or an operator) from its API key, the `Idempotency-Key` header, and a JSON body read with our own
 //! error codes instead of axum's plain-text rejections.
 
 use axum::body::Bytes;
@@ -9,15 +9,18 @@ use axum::http::request::Parts;
 use subtle::ConstantTimeEq;
 
 use super::error::{ApiError, ErrorCode};
-use crate::config::{hash_api_key, MerchantConfig};
+use crate::config::{hash_api_key, MerchantConfig, OperatorConfig};
 use crate::domain::IdempotencyKey;
 use crate::state::AppState;
 
-/// The authenticated merchant.
+/// Who is calling: a merchant, or an operator (finance and support staff, DESIGN §14).
 #[derive(Debug, Clone)]
-pub struct MerchantAuth(pub MerchantConfig);
+pub enum Caller {
+    Merchant(MerchantConfig),
+    Operator(OperatorConfig),
+}
 
-impl FromRequestParts<AppState> for MerchantAuth {
+impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
@@ -38,16 +41,93 @@ impl FromRequestParts<AppState> for MerchantAuth {
             .filter(|k| !k.is_empty())
             .ok_or_else(missing)?;
         let presented = hash_api_key(key);
-        // Compare against every merchant in constant time, whichever matches.
+        // Compare against every caller in constant time, whichever matches.
+        let config = &state.engine.config;
         let mut found = None;
-        for merchant in &state.engine.config.merchants {
+        for merchant in &config.merchants {
             if bool::from(merchant.api_key_sha256.ct_eq(&presented)) {
-                found = Some(merchant.clone());
+                found = Some(Caller::Merchant(merchant.clone()));
             }
         }
-        found
-            .map(MerchantAuth)
-            .ok_or_else(|| ApiError::new(ErrorCode::ApiKeyInvalid, "the API key is invalid"))
+        for operator in &config.operators {
+            if bool::from(operator.api_key_sha256.ct_eq(&presented)) {
+                found = Some(Caller::Operator(operator.clone()));
+            }
+        }
+        found.ok_or_else(|| ApiError::new(ErrorCode::ApiKeyInvalid, "the API key is invalid"))
+    }
+}
+
+impl Caller {
+    /// The merchant whose data this caller may read: a merchant reads its own (naming
+    /// another with `?merchant=` is an operator's right), an operator every merchant's
+    /// (`None`) or the one it names.
+    pub fn scope(
+        &self,
+        requested: Option<&str>,
+        state: &AppState,
+    ) -> Result<Option<String>, ApiError> {
+        match (self, requested) {
+            (Caller::Merchant(merchant), None) => Ok(Some(merchant.id.clone())),
+            (Caller::Merchant(merchant), Some(id)) if id == merchant.id => {
+                Ok(Some(merchant.id.clone()))
+            }
+            (Caller::Merchant(_), Some(_)) => Err(ApiError::new(
+                ErrorCode::OperatorOnly,
+                "only an operator key may read another merchant's data",
+            )
+            .with_param("merchant")),
+            (Caller::Operator(_), None) => Ok(None),
+            (Caller::Operator(_), Some(id)) => match state.engine.config.merchant(id) {
+                Some(merchant) => Ok(Some(merchant.id.clone())),
+                None => Err(ApiError::new(
+                    ErrorCode::ParameterInvalid,
+                    format!(
+                        "no merchant `{}` is configured",
+                        id.chars().take(64).collect::<String>()
+                    ),
+                )
+                .with_param("merchant")),
+            },
+        }
+    }
+}
+
+/// The authenticated merchant, for what only merchants do (creating refunds): an operator
+/// key is `403 merchant_only`.
+#[derive(Debug, Clone)]
+pub struct MerchantAuth(pub MerchantConfig);
+
+impl FromRequestParts<AppState> for MerchantAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match Caller::from_request_parts(parts, state).await? {
+            Caller::Merchant(merchant) => Ok(Self(merchant)),
+            Caller::Operator(_) => Err(ApiError::new(
+                ErrorCode::MerchantOnly,
+                "operators do not create refunds: use the merchant's API key",
+            )),
+        }
+    }
+}
+
+/// The authenticated operator, for what only operators do (resolving refunds): a merchant
+/// key is `403 operator_only`.
+#[derive(Debug, Clone)]
+pub struct OperatorAuth(pub OperatorConfig);
+
+impl FromRequestParts<AppState> for OperatorAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match Caller::from_request_parts(parts, state).await? {
+            Caller::Operator(operator) => Ok(Self(operator)),
+            Caller::Merchant(_) => Err(ApiError::new(
+                ErrorCode::OperatorOnly,
+                "this action needs an operator's API key",
+            )),
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{export, health, payments, reconciliation, refunds, webhooks};
+use super::{export, health, operators, payments, reconciliation, refunds, webhooks};
 use crate::domain::refund_object::RefundObject;
 use crate::domain::RefundStatus;
 
@@ -29,7 +29,10 @@ impl Modify for BearerAuth {
         refunds::get_refund,
         refunds::list_refund_events,
         refunds::list_refunds,
+        operators::resolve_refund,
+        operators::me,
         webhooks::provider_webhook,
+        webhooks::merchant_account_webhook,
         reconciliation::get_summary,
         reconciliation::import_statement,
         payments::list_payment_refunds,

@@ -1,29 +1,48 @@
 //! `GET /v1/payments/{payment_id}/refunds`: every refund of one payment (the merchant's
-//! own), oldest first, with counts and amounts per currency and status, so partial refunds
-//! visibly add up. A payment without refunds answers an empty list, not 404: the gateway
-//! does not know payments, only their refunds.
+//! own; an operator's: every merchant's, or `?merchant=`'s), oldest first, with counts and
+//! amounts per currency and status so partial refunds visibly add up, and (DESIGN §14) the
+//! payment's captured amount and what is still refundable, per currency. A payment without
+//! refunds answers an empty list, not 404.
 
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
 use axum::Json;
 
 use refund_provider::PaymentId;
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::MerchantAuth;
+use super::extract::Caller;
 use crate::reconcile::summary::{payment_refunds, PaymentRefunds, PAYMENT_REFUNDS_LIMIT};
 use crate::state::AppState;
 
 /// Every refund of a payment with totals by status.
 #[utoipa::path(get, path = "/v1/payments/{payment_id}/refunds", tag = "reconciliation",
-    params(("payment_id" = String, Path, description = "The provider's id of the original payment")),
-    responses((status = 200, description = "{object: payment_refunds, payment_id, data, has_more, totals, refunded, in_flight}"),
+    params(("payment_id" = String, Path, description = "The provider's id of the original payment"),
+           ("merchant" = Option<String>, Query, description = "Operators: only this merchant's")),
+    responses((status = 200, description = "{object: payment_refunds, payment_id, data, has_more, totals, refunded, in_flight, payment_amount, refundable}"),
         (status = 400, description = "parameter_invalid")),
     security(("bearer" = [])))]
 pub async fn list_payment_refunds(
     State(state): State<AppState>,
-    MerchantAuth(merchant): MerchantAuth,
+    caller: Caller,
     Path(payment_id): Path<String>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PaymentRefunds>, ApiError> {
+    let Query(query) = query.map_err(|_| {
+        ApiError::new(
+            ErrorCode::ParameterInvalid,
+            "the query string could not be read",
+        )
+    })?;
+    if let Some(unknown) = query.keys().find(|k| k.as_str() != "merchant") {
+        return Err(ApiError::new(
+            ErrorCode::ParameterInvalid,
+            format!("unknown query parameter `{unknown}`"),
+        )
+        .with_param(unknown.clone()));
+    }
+    let scope = caller.scope(query.get("merchant").map(String::as_str), &state)?;
     let payment = PaymentId::parse(&payment_id).map_err(|_| {
         ApiError::new(
             ErrorCode::ParameterInvalid,
@@ -32,10 +51,12 @@ pub async fn list_payment_refunds(
         .with_param("payment_id")
     })?;
     let limit = i64::try_from(PAYMENT_REFUNDS_LIMIT + 1).unwrap_or(i64::MAX);
-    let refunds = state
-        .engine
-        .store
-        .payment_refunds(&merchant.id, payment.as_str(), limit)
+    let store = &state.engine.store;
+    let refunds = store
+        .payment_refunds(scope.as_deref(), payment.as_str(), limit)
         .await?;
-    Ok(Json(payment_refunds(payment.as_str(), refunds)))
+    let rows = store
+        .payment_rows(scope.as_deref(), payment.as_str())
+        .await?;
+    Ok(Json(payment_refunds(payment.as_str(), refunds, &rows)))
 }

@@ -1,6 +1,7 @@
 //! `GET /v1/reconciliation/summary` and `POST /v1/reconciliation/statements/{provider}`
-//! (DESIGN §10), scoped to the authenticated merchant: a statement line that belongs to
-//! another merchant's refund is `missing_in_gateway` for this one, never revealed.
+//! (DESIGN §10, §14), scoped to the caller: a merchant's (a statement line that belongs to
+//! another merchant's refund is `missing_in_gateway` for this one, never revealed), or an
+//! operator's (every merchant's, or `?merchant=`'s). Only an operator's import settles.
 //!
 //! Statements are CSV bodies (`Content-Type: text/csv`) of at most `STATEMENT_BODY_LIMIT`
 //! (8 MiB, about 100,000 lines); this route sits outside the API's 64 KiB JSON limit with a
@@ -19,7 +20,7 @@ use time::OffsetDateTime;
 use refund_provider::ProviderId;
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::MerchantAuth;
+use super::extract::Caller;
 use crate::reconcile::statement::{reconcile, CollectSink, Options, StatementError};
 use crate::reconcile::summary::{summary, Summary};
 use crate::state::AppState;
@@ -93,27 +94,30 @@ pub(crate) fn parse_period(query: QueryResult, allowed: &[&str]) -> Result<Perio
     params(
         ("from" = Option<String>, Query, description = "RFC 3339; refunds created at or after"),
         ("to" = Option<String>, Query, description = "RFC 3339; refunds created before (default: now)"),
+        ("merchant" = Option<String>, Query, description = "Operators: only this merchant"),
     ),
     responses((status = 200, description = "The merchant's reconciliation summary"), (status = 400, description = "parameter_invalid")),
     security(("bearer" = [])))]
 pub async fn get_summary(
     State(state): State<AppState>,
-    MerchantAuth(merchant): MerchantAuth,
+    caller: Caller,
     query: QueryResult,
 ) -> Result<Json<Summary>, ApiError> {
-    let PeriodQuery { from, to, .. } = parse_period(query, &["from", "to"])?;
+    let PeriodQuery { from, to, query } = parse_period(query, &["from", "to", "merchant"])?;
+    let scope = caller.scope(query.get("merchant").map(String::as_str), &state)?;
     let now = crate::store::now_ms();
     Ok(Json(
-        summary(&state.engine.store, &merchant.id, from, to, now).await?,
+        summary(&state.engine.store, scope.as_deref(), from, to, now).await?,
     ))
 }
 
-/// Reconciles a provider's CSV statement and settles its matched lines.
+/// Reconciles a provider's CSV statement; an operator's import also settles its matched lines.
 #[utoipa::path(post, path = "/v1/reconciliation/statements/{provider}", tag = "reconciliation",
     params(
         ("provider" = String, Path, description = "The provider whose statement this is"),
         ("from" = Option<String>, Query, description = "RFC 3339; period start for missing_in_statement"),
         ("to" = Option<String>, Query, description = "RFC 3339; period end for missing_in_statement"),
+        ("merchant" = Option<String>, Query, description = "Operators: the merchant whose statement this is (required when merchants have accounts of their own with the provider)"),
     ),
     request_body(content = String, content_type = "text/csv",
         description = "provider_refund_id,provider_reference,amount,currency,status,settled_at"),
@@ -125,22 +129,41 @@ pub async fn get_summary(
     security(("bearer" = [])))]
 pub async fn import_statement(
     State(state): State<AppState>,
-    MerchantAuth(merchant): MerchantAuth,
+    caller: Caller,
     Path(provider): Path<String>,
     query: QueryResult,
     request: Request,
 ) -> Result<Json<Value>, ApiError> {
+    let PeriodQuery { from, to, query } = parse_period(query, &["from", "to", "merchant"])?;
+    let scope = caller.scope(query.get("merchant").map(String::as_str), &state)?;
+    let registry = &state.engine.providers;
     let known = ProviderId::parse(&provider)
         .ok()
-        .filter(|id| state.engine.providers.get(id).is_some() && merchant.may_use(id));
-    if known.is_none() {
+        .filter(|id| match &caller {
+            Caller::Merchant(merchant) => {
+                merchant.may_use(id) && registry.for_merchant(id, &merchant.id).is_some()
+            }
+            Caller::Operator(_) => registry.get(id).is_some(),
+        });
+    let Some(provider_id) = known else {
         return Err(ApiError::new(
             ErrorCode::ProviderUnsupported,
-            "no such provider is configured for this merchant",
+            "no such provider is configured for this caller",
         )
         .with_param("provider"));
+    };
+    // Only an operator's import settles (DESIGN §14); a statement of a provider whose
+    // merchants have accounts of their own is one merchant's statement.
+    let settle = matches!(caller, Caller::Operator(_));
+    if settle && scope.is_none() && registry.has_merchant_accounts(&provider_id) {
+        return Err(ApiError::new(
+            ErrorCode::ParameterMissing,
+            format!(
+                "merchants have accounts of their own with {provider_id}: name the merchant whose statement this is with `?merchant=`"
+            ),
+        )
+        .with_param("merchant"));
     }
-    let PeriodQuery { from, to, .. } = parse_period(query, &["from", "to"])?;
     let is_csv = request
         .headers()
         .get(CONTENT_TYPE)
@@ -196,8 +219,9 @@ pub async fn import_statement(
     };
     let options = Options {
         provider,
-        merchant_id: Some(merchant.id.clone()),
+        merchant_id: scope,
         period,
+        settle,
     };
     let mut sink = CollectSink::default();
     let report = reconcile(

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use refund_provider::{is_printable_ascii, Currency, Money, PaymentId, RefundId};
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{IdempotencyKeyHeader, JsonObject, MerchantAuth};
+use super::extract::{Caller, IdempotencyKeyHeader, JsonObject, MerchantAuth};
 use crate::domain::idempotency::fingerprint;
 use crate::domain::refund_object::{rfc3339_ms, RefundObject};
 use crate::domain::RefundStatus;
@@ -23,9 +23,10 @@ use crate::engine::{CreateCommand, CreateResult};
 use crate::state::AppState;
 use crate::store::ListFilter;
 
-const FIELDS: [&str; 9] = [
+const FIELDS: [&str; 10] = [
     "payment_id",
     "amount",
+    "payment_amount",
     "currency",
     "reason",
     "provider",
@@ -73,6 +74,27 @@ fn bounded_text(value: Option<String>, name: &str, max: usize) -> Result<Option<
     }
 }
 
+/// An amount field: absent or null → `None`; a decimal string in major units with at most
+/// the currency's exponent → the amount; anything else (JSON numbers included) →
+/// `amount_invalid`, never rounded.
+fn money_field(
+    body: &Map<String, Value>,
+    name: &str,
+    currency: Currency,
+) -> Result<Option<Money>, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Money::parse(text, currency)
+            .map(Some)
+            .map_err(|e| ApiError::new(ErrorCode::AmountInvalid, e.to_string()).with_param(name)),
+        Some(_) => Err(ApiError::new(
+            ErrorCode::AmountInvalid,
+            format!("`{name}` must be a decimal string in major units, such as \"12.99\""),
+        )
+        .with_param(name)),
+    }
+}
+
 /// Parses and validates the create body into an engine command.
 fn parse_create(
     body: Map<String, Value>,
@@ -95,19 +117,8 @@ fn parse_create(
     let currency = Currency::parse(&currency_text).map_err(|e| {
         ApiError::new(ErrorCode::CurrencyUnsupported, e.to_string()).with_param("currency")
     })?;
-    let amount = match body.get("amount") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(text)) => Some(Money::parse(text, currency).map_err(|e| {
-            ApiError::new(ErrorCode::AmountInvalid, e.to_string()).with_param("amount")
-        })?),
-        Some(_) => {
-            return Err(ApiError::new(
-                ErrorCode::AmountInvalid,
-                "`amount` must be a decimal string in major units, such as \"12.99\"",
-            )
-            .with_param("amount"))
-        }
-    };
+    let amount = money_field(&body, "amount", currency)?;
+    let payment_amount = money_field(&body, "payment_amount", currency)?;
     let reason = bounded_text(string_field(&body, "reason")?, "reason", 255)?;
     let reference = string_field(&body, "reference")?;
     if let Some(r) = &reference {
@@ -182,6 +193,7 @@ fn parse_create(
     Ok(CreateCommand {
         payment_id,
         amount,
+        payment_amount,
         currency,
         reason,
         reference,
@@ -213,11 +225,13 @@ fn json_response(status: StatusCode, body: String, replayed: bool) -> Response {
 #[utoipa::path(
     post, path = "/v1/refunds", tag = "refunds",
     params(("Idempotency-Key" = Option<String>, Header, description = "1-255 printable ASCII; retries with the same key never refund twice")),
-    request_body(content = Object, description = "payment_id, amount?, currency, reason?, provider?, reference?, customer_id?, metadata?, provider_options?"),
+    request_body(content = Object, description = "payment_id, amount?, payment_amount?, currency, reason?, provider?, reference?, customer_id?, metadata?, provider_options?"),
     responses(
         (status = 201, description = "A new refund, whatever its status", body = RefundObject),
         (status = 200, description = "Idempotent replay (header Idempotent-Replayed: true)", body = RefundObject),
-        (status = 400, description = "Invalid request"), (status = 401, description = "Bad API key"),
+        (status = 400, description = "Invalid request (amount_exceeds_refundable, payment_amount_mismatch, currency_mismatch among others)"), (status = 401, description = "Bad API key"),
+        (status = 403, description = "merchant_only: an operator key"),
+        (status = 404, description = "payment_not_found: another merchant's payment"),
         (status = 409, description = "idempotency_in_progress or reference_in_use"),
         (status = 422, description = "idempotency_key_reused or no_route"),
     ),
@@ -261,17 +275,28 @@ fn parse_refund_id(id: &str) -> Result<RefundId, ApiError> {
     security(("bearer" = [])))]
 pub async fn get_refund(
     State(state): State<AppState>,
-    MerchantAuth(merchant): MerchantAuth,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RefundObject>, ApiError> {
-    let id = parse_refund_id(&id)?;
-    let refund = state
+    let refund = visible_refund(&state, &caller, &id).await?;
+    Ok(Json(RefundObject::from(&refund)))
+}
+
+/// The refund `id` if the caller may see it (a merchant its own, an operator any); anything
+/// else is `404 refund_not_found`, exactly like a missing refund.
+pub(crate) async fn visible_refund(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<crate::store::RefundRecord, ApiError> {
+    let id = parse_refund_id(id)?;
+    let scope = caller.scope(None, state)?;
+    state
         .engine
         .store
-        .merchant_refund(&merchant.id, &id)
+        .scoped_refund(scope.as_deref(), &id)
         .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::RefundNotFound, format!("no refund `{id}`")))?;
-    Ok(Json(RefundObject::from(&refund)))
+        .ok_or_else(|| ApiError::new(ErrorCode::RefundNotFound, format!("no refund `{id}`")))
 }
 
 /// A refund's status history, oldest first.
@@ -281,18 +306,11 @@ pub async fn get_refund(
     security(("bearer" = [])))]
 pub async fn list_refund_events(
     State(state): State<AppState>,
-    MerchantAuth(merchant): MerchantAuth,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = parse_refund_id(&id)?;
-    let store = &state.engine.store;
-    if store.merchant_refund(&merchant.id, &id).await?.is_none() {
-        return Err(ApiError::new(
-            ErrorCode::RefundNotFound,
-            format!("no refund `{id}`"),
-        ));
-    }
-    let events = store.refund_events(&id).await?;
+    let refund = visible_refund(&state, &caller, &id).await?;
+    let events = state.engine.store.refund_events(&refund.id).await?;
     let data: Vec<Value> = events
         .into_iter()
         .map(|e| {
@@ -313,7 +331,8 @@ pub async fn list_refund_events(
     ))
 }
 
-const LIST_PARAMS: [&str; 7] = [
+const LIST_PARAMS: [&str; 8] = [
+    "merchant",
     "provider",
     "status",
     "currency",
@@ -395,6 +414,7 @@ fn parse_list(query: &HashMap<String, String>) -> Result<ListFilter, ApiError> {
 /// List refunds, newest first, with cursor pagination.
 #[utoipa::path(get, path = "/v1/refunds", tag = "refunds",
     params(
+        ("merchant" = Option<String>, Query, description = "Operators: only this merchant's refunds"),
         ("provider" = Option<String>, Query, description = "Filter by provider"),
         ("status" = Option<String>, Query, description = "Filter by status"),
         ("currency" = Option<String>, Query, description = "Filter by currency"),
@@ -407,7 +427,7 @@ fn parse_list(query: &HashMap<String, String>) -> Result<ListFilter, ApiError> {
     security(("bearer" = [])))]
 pub async fn list_refunds(
     State(state): State<AppState>,
-    MerchantAuth(merchant): MerchantAuth,
+    caller: Caller,
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(query) = query.map_err(|_| {
@@ -417,10 +437,11 @@ pub async fn list_refunds(
         )
     })?;
     let filter = parse_list(&query)?;
+    let scope = caller.scope(query.get("merchant").map(String::as_str), &state)?;
     let mut refunds = state
         .engine
         .store
-        .list_refunds(&merchant.id, &filter)
+        .list_refunds(scope.as_deref(), &filter)
         .await?;
     let has_more = refunds.len() > filter.limit as usize;
     refunds.truncate(filter.limit as usize);

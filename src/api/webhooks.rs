@@ -1,5 +1,6 @@
-//! `POST /v1/webhooks/{provider}`: provider webhooks, verified by the provider's adapter (no
-//! merchant auth). A bad or missing signature, a stale timestamp or an unreadable body is
+//! `POST /v1/webhooks/{provider}` (the provider's default account) and
+//! `POST /v1/webhooks/{provider}/{merchant_id}` (a merchant's own account, DESIGN §14):
+//! provider webhooks, verified by that account's adapter (no merchant auth). A bad or missing signature, a stale timestamp or an unreadable body is
 //! refused with a 400 and changes nothing; the same event id is applied once.
 //!
 //! Applying a report is idempotent on its own (a final refund never moves; a repeated status
@@ -17,9 +18,10 @@ use refund_provider::{ProviderError, ProviderId, RefundId};
 
 use super::error::{ApiError, ErrorCode};
 use crate::engine::Source;
+use crate::providers::Account;
 use crate::state::AppState;
 
-/// Receive a provider's webhook.
+/// Receive a provider's webhook for its default account.
 #[utoipa::path(post, path = "/v1/webhooks/{provider}", tag = "webhooks",
     params(("provider" = String, Path, description = "authms, ebuy or efundpay")),
     responses((status = 200, description = "received"), (status = 400, description = "webhook_invalid"), (status = 404, description = "route_not_found")))]
@@ -29,48 +31,86 @@ pub async fn provider_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
+    receive(&state, &provider, Account::Default, &headers, &body).await
+}
+
+/// Receive a provider's webhook for a merchant's own account (DESIGN §14), verified with
+/// that account's secret.
+#[utoipa::path(post, path = "/v1/webhooks/{provider}/{merchant_id}", tag = "webhooks",
+    params(("provider" = String, Path, description = "authms, ebuy or efundpay"),
+           ("merchant_id" = String, Path, description = "The merchant whose own account the webhook is for")),
+    responses((status = 200, description = "received"), (status = 400, description = "webhook_invalid"), (status = 404, description = "route_not_found")))]
+pub async fn merchant_account_webhook(
+    State(state): State<AppState>,
+    Path((provider, merchant_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    receive(
+        &state,
+        &provider,
+        Account::Merchant(merchant_id),
+        &headers,
+        &body,
+    )
+    .await
+}
+
+/// Verifies a webhook with the account's adapter and applies it to that account's refund
+/// only: a webhook verified with one account's secret never touches another's refunds or
+/// marks another's events as received.
+async fn receive(
+    state: &AppState,
+    provider: &str,
+    account: Account,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Json<Value>, ApiError> {
     if body.len() > super::BODY_LIMIT {
         return Err(ApiError::from_status(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
         ));
     }
-    let not_found = || ApiError::new(ErrorCode::RouteNotFound, "no such provider");
-    let id = ProviderId::parse(&provider).map_err(|_| not_found())?;
+    let not_found = || ApiError::new(ErrorCode::RouteNotFound, "no such provider account");
+    let id = ProviderId::parse(provider).map_err(|_| not_found())?;
     let adapter = state
         .engine
         .providers
-        .get(&id)
+        .account(&id, &account)
         .cloned()
         .ok_or_else(not_found)?;
+    let account = account.key();
     let webhook = adapter
-        .parse_webhook(&headers, &body, OffsetDateTime::now_utc())
+        .parse_webhook(headers, body, OffsetDateTime::now_utc())
         .map_err(|e| {
             let message = match e {
                 ProviderError::InvalidWebhook { message } => message,
                 other => other.to_string(),
             };
-            tracing::warn!(provider = %id, message = %message, "webhook refused");
+            tracing::warn!(provider = %id, account = %account, message = %message, "webhook refused");
             ApiError::new(
                 ErrorCode::WebhookInvalid,
                 format!("webhook refused: {message}"),
             )
         })?;
     let store = &state.engine.store;
-    if store.webhook_seen(id.as_str(), &webhook.event_id).await? {
+    if store
+        .webhook_seen(id.as_str(), &account, &webhook.event_id)
+        .await?
+    {
         return Ok(Json(json!({"received": true, "duplicate": true})));
     }
     let refund = match &webhook.refund.provider_reference {
-        Some(reference) => {
-            store
-                .refund_by_provider_reference(id.as_str(), reference)
-                .await?
-        }
+        Some(reference) => store
+            .refund_by_provider_reference(id.as_str(), reference)
+            .await?
+            .filter(|refund| refund.account == account),
         None => None,
     };
     let Some(refund) = refund else {
-        tracing::warn!(provider = %id, event_id = %webhook.event_id, "webhook for an unknown refund");
+        tracing::warn!(provider = %id, account = %account, event_id = %webhook.event_id, "webhook for an unknown refund");
         store
-            .record_webhook_receipt(id.as_str(), &webhook.event_id, None)
+            .record_webhook_receipt(id.as_str(), &account, &webhook.event_id, None)
             .await?;
         return Ok(Json(json!({"received": true, "refund": null})));
     };
@@ -80,7 +120,7 @@ pub async fn provider_webhook(
         .apply_report(&refund_id, &webhook.refund, Source::Webhook, None)
         .await?;
     store
-        .record_webhook_receipt(id.as_str(), &webhook.event_id, Some(&refund_id))
+        .record_webhook_receipt(id.as_str(), &account, &webhook.event_id, Some(&refund_id))
         .await?;
     Ok(Json(
         json!({"received": true, "refund": refund_id.to_string()}),

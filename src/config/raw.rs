@@ -9,8 +9,8 @@ use refund_provider::{ConfigProblem, Currency, ProviderId, SecretString};
 use serde::Deserialize;
 
 use super::{
-    hash_api_key, Config, DatabaseConfig, IdempotencyConfig, MerchantConfig, Route, ServerConfig,
-    SyncConfig,
+    hash_api_key, Config, DatabaseConfig, IdempotencyConfig, MerchantConfig, OperatorConfig, Route,
+    ServerConfig, SyncConfig,
 };
 
 #[derive(Debug, Deserialize)]
@@ -22,6 +22,8 @@ pub struct RawConfig {
     database: RawDatabase,
     #[serde(default)]
     merchants: Vec<RawMerchant>,
+    #[serde(default)]
+    operators: Vec<RawOperator>,
     #[serde(default)]
     providers: BTreeMap<String, toml::Value>,
     #[serde(default)]
@@ -63,8 +65,33 @@ struct RawMerchant {
     webhook_url: Option<String>,
     webhook_secret: Option<String>,
     webhook_secret_env: Option<String>,
-    /// Providers this merchant may use; default all.
-    providers: Option<Vec<String>>,
+    /// Either the providers this merchant may use (`providers = ["efundpay"]`, default all),
+    /// or the merchant's own provider accounts (`[merchants.providers.efundpay]`, DESIGN §14).
+    providers: Option<RawMerchantProviders>,
+}
+
+/// `merchants[i].providers`: the list form restricts which providers the merchant may use;
+/// the table form gives the merchant its own account of each provider named (the account
+/// fields are checked by the provider registry, which knows each provider's fields).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawMerchantProviders {
+    Allowed(Vec<String>),
+    Accounts(BTreeMap<String, toml::Table>),
+}
+
+/// `[[operators]]`: finance and support staff of whoever runs the gateway (DESIGN §14).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOperator {
+    /// Shown in the history of every refund the operator resolves.
+    id: String,
+    /// Hex SHA-256 of the operator's API key.
+    api_key_sha256: Option<String>,
+    /// Name of the environment variable holding the API key (hashed at load).
+    api_key_env: Option<String>,
+    /// The API key itself (sandbox only); hashed at load.
+    api_key: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -179,6 +206,71 @@ fn secret(
     }
 }
 
+/// Merchant and operator ids: 1-64 of `A-Z a-z 0-9 _ -`.
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The SHA-256 of a caller's API key from exactly one of `api_key_sha256` (hex), `api_key`
+/// (inline, sandbox) and `api_key_env` (a variable's name), reported under `section`.
+fn api_key_hash(
+    problems: &mut Vec<ConfigProblem>,
+    section: &str,
+    sha256_hex: Option<&str>,
+    inline: Option<&str>,
+    env_var: Option<&str>,
+) -> Option<[u8; 32]> {
+    let key = |name: &str| format!("{section}.{name}");
+    match (sha256_hex, inline, env_var) {
+        (Some(hex_hash), None, None) => {
+            let mut out = [0u8; 32];
+            match hex::decode_to_slice(hex_hash.trim(), &mut out) {
+                Ok(()) => Some(out),
+                Err(_) => {
+                    problems.push(ConfigProblem::new(
+                        key("api_key_sha256"),
+                        "expected 64 hex digits (SHA-256 of the API key)",
+                    ));
+                    None
+                }
+            }
+        }
+        (None, Some(""), None) => {
+            problems.push(ConfigProblem::new(key("api_key"), "must not be empty"));
+            None
+        }
+        (None, Some(api_key), None) => Some(hash_api_key(api_key)),
+        (None, None, Some(var)) => match std::env::var(var) {
+            Ok(value) if !value.is_empty() => Some(hash_api_key(&value)),
+            _ => {
+                problems.push(ConfigProblem::new(
+                    key("api_key_env"),
+                    format!("environment variable `{var}` is not set or empty"),
+                ));
+                None
+            }
+        },
+        (None, None, None) => {
+            problems.push(ConfigProblem::new(
+                key("api_key_sha256"),
+                "missing: the hex SHA-256 of the API key (or api_key_env)",
+            ));
+            None
+        }
+        _ => {
+            problems.push(ConfigProblem::new(
+                key("api_key"),
+                "give exactly one of api_key_sha256, api_key_env and api_key",
+            ));
+            None
+        }
+    }
+}
+
 fn http_url(value: &str) -> bool {
     reqwest::Url::parse(value)
         .map(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
@@ -259,13 +351,7 @@ impl RawConfig {
         let mut merchants = Vec::new();
         for (i, m) in self.merchants.iter().enumerate() {
             let key = |name: &str| format!("merchants[{i}].{name}");
-            if m.id.is_empty()
-                || m.id.len() > 64
-                || !m
-                    .id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-            {
+            if !valid_id(&m.id) {
                 problems.push(ConfigProblem::new(
                     key("id"),
                     "expected 1-64 of A-Z a-z 0-9 _ -",
@@ -277,40 +363,13 @@ impl RawConfig {
                     format!("duplicate merchant `{}`", m.id),
                 ));
             }
-            let hash = match (&m.api_key_sha256, &m.api_key) {
-                (Some(hex_hash), None) => {
-                    let mut out = [0u8; 32];
-                    match hex::decode_to_slice(hex_hash.trim(), &mut out) {
-                        Ok(()) => Some(out),
-                        Err(_) => {
-                            problems.push(ConfigProblem::new(
-                                key("api_key_sha256"),
-                                "expected 64 hex digits (SHA-256 of the API key)",
-                            ));
-                            None
-                        }
-                    }
-                }
-                (None, Some(api_key)) if !api_key.is_empty() => Some(hash_api_key(api_key)),
-                (None, Some(_)) => {
-                    problems.push(ConfigProblem::new(key("api_key"), "must not be empty"));
-                    None
-                }
-                (Some(_), Some(_)) => {
-                    problems.push(ConfigProblem::new(
-                        key("api_key"),
-                        "give either api_key_sha256 or api_key, not both",
-                    ));
-                    None
-                }
-                (None, None) => {
-                    problems.push(ConfigProblem::new(
-                        key("api_key_sha256"),
-                        "missing: the hex SHA-256 of the merchant's API key",
-                    ));
-                    None
-                }
-            };
+            let hash = api_key_hash(
+                &mut problems,
+                &format!("merchants[{i}]"),
+                m.api_key_sha256.as_deref(),
+                m.api_key.as_deref(),
+                None,
+            );
             if let Some(url) = &m.webhook_url {
                 if !http_url(url) {
                     problems.push(ConfigProblem::new(
@@ -335,14 +394,25 @@ impl RawConfig {
                     "a webhook_url needs webhook_secret_env or webhook_secret",
                 ));
             }
-            let providers = m.providers.as_ref().map(|list| {
-                list.iter()
-                    .enumerate()
-                    .filter_map(|(j, name)| {
-                        known_provider(&mut problems, key(&format!("providers[{j}]")), name)
-                    })
-                    .collect()
-            });
+            let (providers, accounts) = match &m.providers {
+                None => (None, BTreeMap::new()),
+                Some(RawMerchantProviders::Allowed(list)) => {
+                    let allowed = list
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(j, name)| {
+                            known_provider(&mut problems, key(&format!("providers[{j}]")), name)
+                        })
+                        .collect();
+                    (Some(allowed), BTreeMap::new())
+                }
+                Some(RawMerchantProviders::Accounts(tables)) => {
+                    for name in tables.keys() {
+                        known_provider(&mut problems, key(&format!("providers.{name}")), name);
+                    }
+                    (None, tables.clone())
+                }
+            };
             if let Some(api_key_sha256) = hash {
                 merchants.push(MerchantConfig {
                     id: m.id.clone(),
@@ -350,7 +420,59 @@ impl RawConfig {
                     webhook_url: m.webhook_url.clone(),
                     webhook_secret,
                     providers,
+                    accounts,
                 });
+            }
+        }
+
+        let mut operators = Vec::new();
+        for (i, o) in self.operators.iter().enumerate() {
+            let key = format!("operators[{i}]");
+            if !valid_id(&o.id) {
+                problems.push(ConfigProblem::new(
+                    format!("{key}.id"),
+                    "expected 1-64 of A-Z a-z 0-9 _ -",
+                ));
+            }
+            if self.operators[..i].iter().any(|other| other.id == o.id) {
+                problems.push(ConfigProblem::new(
+                    format!("{key}.id"),
+                    format!("duplicate operator `{}`", o.id),
+                ));
+            }
+            let hash = api_key_hash(
+                &mut problems,
+                &key,
+                o.api_key_sha256.as_deref(),
+                o.api_key.as_deref(),
+                o.api_key_env.as_deref(),
+            );
+            if let Some(api_key_sha256) = hash {
+                operators.push(OperatorConfig {
+                    id: o.id.clone(),
+                    api_key_sha256,
+                });
+            }
+        }
+        // One key, one caller: a key shared by two callers would make one of them the other.
+        let hashes: Vec<(String, [u8; 32])> = merchants
+            .iter()
+            .map(|m| (m.id.clone(), m.api_key_sha256))
+            .chain(operators.iter().map(|o| (o.id.clone(), o.api_key_sha256)))
+            .collect();
+        for (j, (id, hash)) in hashes.iter().enumerate() {
+            if let Some((first, _)) = hashes[..j].iter().find(|(_, h)| h == hash) {
+                let key = if j < merchants.len() {
+                    format!("merchants[{j}]")
+                } else {
+                    format!("operators[{}]", j - merchants.len())
+                };
+                problems.push(ConfigProblem::new(
+                    key,
+                    format!(
+                        "`{id}` has the same API key as `{first}`: every caller needs its own key"
+                    ),
+                ));
             }
         }
 
@@ -454,6 +576,7 @@ impl RawConfig {
                 max_connections,
             },
             merchants,
+            operators,
             providers: self.providers,
             routes,
             sync,

@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use refund_provider::{
-    Currency, FailureCode, Money, PaymentId, ProviderError, ProviderRefundRequest, RefundId,
-    RefundProvider,
+    Currency, FailureCode, MinorUnits, Money, PaymentId, ProviderError, ProviderRefundRequest,
+    RefundId, RefundProvider, RestRefund,
 };
 
 use super::decide::{transition, Source};
@@ -26,7 +26,7 @@ use super::{millis, Engine, EngineError};
 use crate::config::MerchantConfig;
 use crate::domain::{IdempotencyKey, RefundStatus};
 use crate::routing::{route, RouteError, RouteInput};
-use crate::store::{Change, CreateOutcome, IdempotencyClaim, NewEvent, RefundRecord};
+use crate::store::{Change, CreateOutcome, IdempotencyClaim, NewEvent, PaymentClaim, RefundRecord};
 
 /// Backoff before each retry of a request that was provably not sent.
 const NOT_SENT_BACKOFF: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(400)];
@@ -36,6 +36,8 @@ const NOT_SENT_BACKOFF: [Duration; 2] = [Duration::from_millis(100), Duration::f
 pub struct CreateCommand {
     pub payment_id: PaymentId,
     pub amount: Option<Money>,
+    /// The payment's captured amount, as the merchant knows it (`payment_amount`).
+    pub payment_amount: Option<Money>,
     pub currency: Currency,
     pub reason: Option<String>,
     pub reference: Option<String>,
@@ -74,7 +76,7 @@ impl Engine {
                 currency: command.currency,
                 payment_id: command.payment_id.as_str(),
             },
-            |id| self.providers.get(id).is_some(),
+            |id| self.providers.for_merchant(id, &merchant.id).is_some(),
         )
         .map_err(|e| match e {
             RouteError::NoRoute => EngineError::NoRoute,
@@ -84,11 +86,12 @@ impl Engine {
                 param: Some("provider".into()),
             },
         })?;
-        let provider = self
+        let (account, provider) = self
             .providers
-            .get(&provider_id)
-            .cloned()
+            .for_merchant(&provider_id, &merchant.id)
+            .map(|(account, provider)| (account, provider.clone()))
             .ok_or(EngineError::NoRoute)?;
+        let account_key = account.key();
 
         let refund_id = RefundId::generate();
         let now = crate::store::now_ms();
@@ -97,7 +100,7 @@ impl Engine {
             .get(provider_id.as_str())
             .cloned()
             .unwrap_or(Value::Null);
-        let request = ProviderRefundRequest {
+        let mut request = ProviderRefundRequest {
             refund_id,
             provider_reference: provider.provider_reference(&refund_id),
             payment_id: command.payment_id.clone(),
@@ -108,6 +111,27 @@ impl Engine {
             options: options.clone(),
             created_at: OffsetDateTime::now_utc(),
         };
+        // Without an amount, a refund of a payment whose captured amount is known refunds
+        // what is left (DESIGN §14). Until the create step has counted under the payment's
+        // lock, the captured amount stands in for it in the provider's pre-flight checks.
+        let rest_form = provider.rest_refund(&request);
+        let captured = match (command.amount, command.payment_amount) {
+            (Some(_), _) => None,
+            (None, Some(given)) => Some(given),
+            (None, None) => self
+                .store
+                .payment_captured_amount(
+                    provider_id.as_str(),
+                    &account_key,
+                    command.payment_id.as_str(),
+                )
+                .await?
+                .and_then(MinorUnits::new)
+                .map(|minor| Money::from_minor(minor, command.currency)),
+        };
+        if rest_form == RestRefund::SendAmount && captured.is_some() {
+            request.amount = captured;
+        }
         provider
             .validate(&request)
             .map_err(|e| EngineError::InvalidRequest {
@@ -115,11 +139,13 @@ impl Engine {
                 message: e.message,
                 param: e.param,
             })?;
+        request.amount = command.amount;
 
         let record = RefundRecord {
             id: refund_id,
             merchant_id: merchant.id.clone(),
             provider: provider_id.to_string(),
+            account: account_key,
             provider_refund_id: None,
             provider_reference: request.provider_reference.clone(),
             payment_id: command.payment_id.to_string(),
@@ -147,6 +173,10 @@ impl Engine {
             next_sync_at: Some(now + millis(self.config.server.request_timeout) + 1_000),
             sync_attempts: 0,
         };
+        let payment = PaymentClaim {
+            payment_amount_minor: command.payment_amount.map(|m| m.minor_units().get()),
+            size_rest: rest_form != RestRefund::ProviderSized,
+        };
         let claim = command
             .idempotency_key
             .as_ref()
@@ -157,12 +187,41 @@ impl Engine {
                 in_progress_grace_ms: millis(self.config.server.request_timeout) + 5_000,
             });
         let emit = self.emits_events(&merchant.id);
+        let currency = command.currency;
+        let format = |minor: i64| {
+            MinorUnits::new(minor).map_or_else(
+                || minor.to_string(),
+                |m| Money::from_minor(m, currency).to_major_string(),
+            )
+        };
         match self
             .store
-            .create_refund(&record, claim.as_ref(), emit)
+            .create_refund(&record, claim.as_ref(), Some(&payment), emit)
             .await?
         {
-            CreateOutcome::Created => {}
+            CreateOutcome::Created { amount_minor } => {
+                // What is left, sent as the amount unless the provider keeps its own form.
+                if record.amount_minor.is_none() && rest_form == RestRefund::SendAmount {
+                    request.amount = amount_minor
+                        .and_then(MinorUnits::new)
+                        .map(|minor| Money::from_minor(minor, currency));
+                }
+            }
+            CreateOutcome::PaymentNotFound => return Err(EngineError::PaymentNotFound),
+            CreateOutcome::CurrencyMismatch { payment_currency } => {
+                return Err(EngineError::CurrencyMismatch { payment_currency })
+            }
+            CreateOutcome::PaymentAmountMismatch { known_minor } => {
+                return Err(EngineError::PaymentAmountMismatch {
+                    known: format(known_minor),
+                })
+            }
+            CreateOutcome::AmountExceedsRefundable { refundable_minor } => {
+                return Err(EngineError::AmountExceedsRefundable {
+                    refundable: format(refundable_minor),
+                    currency: currency.to_string(),
+                })
+            }
             CreateOutcome::Replay { body, .. } => return Ok(CreateResult::Replayed(body)),
             CreateOutcome::Abandoned { refund_id } => {
                 return match self.store.merchant_refund(&merchant.id, &refund_id).await? {

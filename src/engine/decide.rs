@@ -280,6 +280,7 @@ mod tests {
             id: RefundId::generate(),
             merchant_id: "acme".into(),
             provider: "efundpay".into(),
+            account: "default".into(),
             provider_refund_id: None,
             provider_reference: "ref".into(),
             payment_id: "pay".into(),

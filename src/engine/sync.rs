@@ -92,15 +92,12 @@ impl Engine {
         if refund.status.is_final() {
             return Ok(());
         }
-        let Some(provider) = refund_provider::ProviderId::parse(&refund.provider)
-            .ok()
-            .and_then(|p| self.providers.get(&p).cloned())
-        else {
-            tracing::error!(refund_id = %id, provider = %refund.provider, "refund's provider is not configured; cannot sync");
+        let Some(provider) = self.provider_of(&refund) else {
+            tracing::error!(refund_id = %id, provider = %refund.provider, account = %refund.account, "refund's provider account is not configured; cannot sync");
             self.reschedule(
                 id,
                 "provider_not_configured",
-                json!({"provider": refund.provider}),
+                json!({"provider": refund.provider, "account": refund.account}),
             )
             .await?;
             return Ok(());

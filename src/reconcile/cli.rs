@@ -216,11 +216,14 @@ fn write_table_summary(out: &mut impl Write, s: &ReportSummary) -> std::io::Resu
         )?;
     }
     writeln!(out, "malformed:             {:>8}", s.malformed_count)?;
-    writeln!(
-        out,
-        "settled now:           {:>8}  (already settled: {})",
-        s.settlement.settled, s.settlement.already_settled
-    )
+    match &s.settlement {
+        Some(settlement) => writeln!(
+            out,
+            "settled now:           {:>8}  (already settled: {})",
+            settlement.settled, settlement.already_settled
+        ),
+        None => writeln!(out, "settled now:           (report only)"),
+    }
 }
 
 const CSV_HEADER: [&str; 8] = [
@@ -312,6 +315,8 @@ pub async fn run_reconcile(args: ReconcileArgs, config: &Config) -> Result<bool,
         provider: args.provider.clone(),
         merchant_id: args.merchant.clone(),
         period,
+        // The CLI is run by whoever runs the gateway, on its database: it settles.
+        settle: true,
     };
     let bar = progress_bar(size);
     let progress = {
@@ -414,7 +419,13 @@ pub async fn run_export(args: ExportArgs, config: &Config) -> Result<u64, CliErr
     };
     let mut written = 0u64;
     for (index, merchant) in merchants.into_iter().enumerate() {
-        let mut chunks = std::pin::pin!(stream_export(store.clone(), merchant, from, to, format));
+        let mut chunks = std::pin::pin!(stream_export(
+            store.clone(),
+            Some(merchant),
+            from,
+            to,
+            format
+        ));
         let mut first = true;
         while let Some(chunk) = chunks.next().await {
             let chunk = chunk?;

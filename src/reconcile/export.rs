@@ -120,18 +120,19 @@ pub fn render(refunds: &[RefundRecord], format: ExportFormat, out: &mut Vec<u8>)
 
 struct Cursor {
     store: Store,
-    merchant_id: String,
+    merchant_id: Option<String>,
     filter: ListFilter,
     format: ExportFormat,
     header: bool,
     done: bool,
 }
 
-/// The export of `merchant_id`'s refunds created in `[from, to)` as a stream of chunks (the
-/// CSV header first). A store error ends the stream with that error.
+/// The export of `merchant_id`'s refunds (every merchant's with `None`) created in
+/// `[from, to)` as a stream of chunks (the CSV header first). A store error ends the stream
+/// with that error.
 pub fn stream_export(
     store: Store,
-    merchant_id: String,
+    merchant_id: Option<String>,
     from: Option<i64>,
     to: Option<i64>,
     format: ExportFormat,
@@ -159,7 +160,7 @@ pub fn stream_export(
         }
         let page = match cursor
             .store
-            .list_refunds(&cursor.merchant_id, &cursor.filter)
+            .list_refunds(cursor.merchant_id.as_deref(), &cursor.filter)
             .await
         {
             Ok(page) => page,

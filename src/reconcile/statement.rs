@@ -200,7 +200,8 @@ pub struct ReportSummary {
     pub matched: CountAndAmounts,
     pub by_kind: BTreeMap<&'static str, CountAndAmounts>,
     pub malformed_count: u64,
-    pub settlement: SettlementCounts,
+    /// What this import settled; `None` when it only reports (a merchant's import).
+    pub settlement: Option<SettlementCounts>,
 }
 
 /// Who and what to reconcile.
@@ -211,6 +212,9 @@ pub struct Options {
     pub merchant_id: Option<String>,
     /// `[from, to)` in Unix ms for `missing_in_statement`; `None`: the settled_at days.
     pub period: Option<(i64, i64)>,
+    /// Whether matched lines are settled (an operator's import, the CLI) or only reported
+    /// (a merchant's import, DESIGN §14).
+    pub settle: bool,
 }
 
 /// Reads statement lines from CSV.
@@ -566,6 +570,9 @@ impl<'a> Reconciler<'a> {
                 }
             }
         }
+        if !self.options.settle {
+            return Ok(());
+        }
         let newly = self
             .store
             .settle(&to_settle, crate::store::now_ms())
@@ -649,7 +656,7 @@ impl<'a> Reconciler<'a> {
             },
             by_kind,
             malformed_count: self.malformed,
-            settlement: self.settlement,
+            settlement: self.options.settle.then_some(self.settlement),
         })
     }
 }

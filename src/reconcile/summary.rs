@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::domain::refund_object::{rfc3339_ms, RefundObject};
 use crate::ledger::{CurrencyAmount, Totals};
+use crate::store::payments::PaymentRow;
 use crate::store::{RefundRecord, Store, StoreError};
 
 /// Counts and amount of one provider × currency × status.
@@ -84,7 +85,8 @@ pub struct SummaryPeriod {
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub object: &'static str,
-    pub merchant_id: String,
+    /// The merchant summarized; `null` for an operator's summary of every merchant.
+    pub merchant_id: Option<String>,
     pub period: SummaryPeriod,
     pub by_status: Vec<StatusTotal>,
     pub clearing_balances: Vec<ClearingBalance>,
@@ -94,10 +96,11 @@ pub struct Summary {
     pub possible_duplicates: PossibleDuplicates,
 }
 
-/// Builds the summary of `merchant_id` for refunds created in `[from, to)` at `now`.
+/// Builds the summary of `merchant_id` (every merchant with `None`) for refunds created in
+/// `[from, to)` at `now`.
 pub async fn summary(
     store: &Store,
-    merchant_id: &str,
+    merchant_id: Option<&str>,
     from: Option<i64>,
     to: Option<i64>,
     now: i64,
@@ -152,7 +155,7 @@ pub async fn summary(
     let (duplicate_count, pairs) = store.possible_duplicates(merchant_id, start, end).await?;
     Ok(Summary {
         object: "reconciliation_summary",
-        merchant_id: merchant_id.to_owned(),
+        merchant_id: merchant_id.map(str::to_owned),
         period: SummaryPeriod {
             from: from.map(rfc3339_ms),
             to: rfc3339_ms(end),
@@ -203,15 +206,63 @@ pub struct PaymentRefunds {
     pub totals: Vec<PaymentTotal>,
     /// What has been refunded (succeeded), per currency.
     pub refunded: Vec<CurrencyAmount>,
-    /// What may still be refunded (pending or processing), per currency.
+    /// What is in flight (pending or processing), per currency.
     pub in_flight: Vec<CurrencyAmount>,
+    /// The payment's captured amount per currency (DESIGN §14); `amount` is null where no
+    /// merchant has given it (`payment_amount`).
+    pub payment_amount: Vec<MaybeAmount>,
+    /// What is still refundable per currency: the captured amount less the refunds that are
+    /// pending, processing or succeeded; null where the captured amount is unknown.
+    pub refundable: Vec<MaybeAmount>,
+}
+
+/// An amount in one currency that may be unknown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MaybeAmount {
+    pub currency: String,
+    pub amount: Option<String>,
+}
+
+/// Per currency: the captured amounts of the payment rows and what is left of them (each
+/// `None` as soon as one row's is unknown).
+fn payment_amounts(rows: &[PaymentRow]) -> (Vec<MaybeAmount>, Vec<MaybeAmount>) {
+    let mut by_currency: BTreeMap<&str, (Option<i64>, Option<i64>)> = BTreeMap::new();
+    for row in rows {
+        let slot = by_currency
+            .entry(row.currency.as_str())
+            .or_insert((Some(0), Some(0)));
+        // A refund in flight whose amount is not known yet takes the whole payment, as in
+        // the create check.
+        let rest = row.amount_minor.map(|captured| {
+            row.used_minor
+                .map_or(0, |used| captured.saturating_sub(used).max(0))
+        });
+        slot.0 = slot
+            .0
+            .zip(row.amount_minor)
+            .map(|(a, b)| a.saturating_add(b));
+        slot.1 = slot.1.zip(rest).map(|(a, b)| a.saturating_add(b));
+    }
+    let render = |currency: &str, minor: Option<i64>| MaybeAmount {
+        currency: currency.to_owned(),
+        amount: minor.map(|m| CurrencyAmount::new(currency, m).amount),
+    };
+    by_currency
+        .iter()
+        .map(|(currency, (captured, rest))| (render(currency, *captured), render(currency, *rest)))
+        .unzip()
 }
 
 /// At most this many refunds of one payment are listed.
 pub const PAYMENT_REFUNDS_LIMIT: usize = 1000;
 
-/// Rolls up a payment's refunds.
-pub fn payment_refunds(payment_id: &str, mut refunds: Vec<RefundRecord>) -> PaymentRefunds {
+/// Rolls up a payment's refunds and its payment rows.
+pub fn payment_refunds(
+    payment_id: &str,
+    mut refunds: Vec<RefundRecord>,
+    rows: &[PaymentRow],
+) -> PaymentRefunds {
+    let (payment_amount, refundable) = payment_amounts(rows);
     let has_more = refunds.len() > PAYMENT_REFUNDS_LIMIT;
     refunds.truncate(PAYMENT_REFUNDS_LIMIT);
     let mut totals: BTreeMap<(String, &'static str), (u64, i64)> = BTreeMap::new();
@@ -246,5 +297,7 @@ pub fn payment_refunds(payment_id: &str, mut refunds: Vec<RefundRecord>) -> Paym
             .collect(),
         refunded: refunded.render(),
         in_flight: in_flight.render(),
+        payment_amount,
+        refundable,
     }
 }

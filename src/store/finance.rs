@@ -102,11 +102,11 @@ pub const DUPLICATE_WINDOW_MS: i64 = 10 * 60 * 1000;
 pub const SUMMARY_LIST_LIMIT: i64 = 100;
 
 impl Store {
-    /// Counts and amounts by provider × currency × status of a merchant's refunds created
-    /// in `[from, to)`.
+    /// Counts and amounts by provider × currency × status of the refunds created in
+    /// `[from, to)` (one merchant's, or every merchant's with `None`).
     pub async fn status_groups(
         &self,
-        merchant_id: &str,
+        merchant_id: Option<&str>,
         from: i64,
         to: i64,
     ) -> Result<Vec<StatusGroup>, StoreError> {
@@ -114,10 +114,10 @@ impl Store {
             "SELECT provider, currency, status, COUNT(*) AS n, \
                CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total, \
                CAST(COALESCE(SUM(CASE WHEN amount_minor IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS unknown \
-             FROM refunds WHERE merchant_id = $1 AND created_at >= $2 AND created_at < $3 \
+             FROM refunds WHERE ($1 = '' OR merchant_id = $1) AND created_at >= $2 AND created_at < $3 \
              GROUP BY provider, currency, status ORDER BY provider, currency, status",
         )
-        .bind(merchant_id)
+        .bind(merchant_id.unwrap_or(""))
         .bind(from)
         .bind(to)
         .fetch_all(&self.pool)
@@ -140,7 +140,7 @@ impl Store {
     /// before `to`.
     pub async fn provider_balances(
         &self,
-        merchant_id: &str,
+        merchant_id: Option<&str>,
         account: &str,
         to: i64,
     ) -> Result<Vec<ProviderBalance>, StoreError> {
@@ -148,11 +148,11 @@ impl Store {
             "SELECT r.provider AS provider, l.currency AS currency, \
                CAST(COALESCE(SUM(l.amount_minor), 0) AS BIGINT) AS total \
              FROM ledger_entries l JOIN refunds r ON r.id = l.refund_id \
-             WHERE r.merchant_id = $1 AND l.created_at < $2 \
+             WHERE ($1 = '' OR r.merchant_id = $1) AND l.created_at < $2 \
                AND l.account = 'provider:' || r.provider || ':' || $3 || ':' || l.currency \
              GROUP BY r.provider, l.currency ORDER BY r.provider, l.currency",
         )
-        .bind(merchant_id)
+        .bind(merchant_id.unwrap_or(""))
         .bind(to)
         .bind(account)
         .fetch_all(&self.pool)
@@ -172,25 +172,25 @@ impl Store {
     /// `requires_attention`, and the first of them (oldest first).
     pub async fn attention_refunds(
         &self,
-        merchant_id: &str,
+        merchant_id: Option<&str>,
         from: i64,
         to: i64,
     ) -> Result<(i64, Vec<RefundRecord>), StoreError> {
         let count: i64 = sqlx::query(
-            "SELECT COUNT(*) AS n FROM refunds WHERE merchant_id = $1 AND requires_attention = 1 \
+            "SELECT COUNT(*) AS n FROM refunds WHERE ($1 = '' OR merchant_id = $1) AND requires_attention = 1 \
              AND created_at >= $2 AND created_at < $3",
         )
-        .bind(merchant_id)
+        .bind(merchant_id.unwrap_or(""))
         .bind(from)
         .bind(to)
         .fetch_one(&self.pool)
         .await?
         .try_get("n")?;
         let rows = sqlx::query(&format!(
-            "SELECT {REFUND_COLUMNS} FROM refunds WHERE merchant_id = $1 AND requires_attention = 1 \
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE ($1 = '' OR merchant_id = $1) AND requires_attention = 1 \
              AND created_at >= $2 AND created_at < $3 ORDER BY id LIMIT {SUMMARY_LIST_LIMIT}"
         ))
-        .bind(merchant_id)
+        .bind(merchant_id.unwrap_or(""))
         .bind(from)
         .bind(to)
         .fetch_all(&self.pool)
@@ -205,7 +205,7 @@ impl Store {
     /// under 24 hours, under 7 days, older.
     pub async fn open_refund_ageing(
         &self,
-        merchant_id: &str,
+        merchant_id: Option<&str>,
         now: i64,
     ) -> Result<Vec<AgeingRow>, StoreError> {
         const MINUTE: i64 = 60_000;
@@ -215,10 +215,10 @@ impl Store {
                CAST(COALESCE(SUM(CASE WHEN created_at <= $2 AND created_at > $3 THEN 1 ELSE 0 END), 0) AS BIGINT) AS b, \
                CAST(COALESCE(SUM(CASE WHEN created_at <= $3 AND created_at > $4 THEN 1 ELSE 0 END), 0) AS BIGINT) AS c, \
                CAST(COALESCE(SUM(CASE WHEN created_at <= $4 THEN 1 ELSE 0 END), 0) AS BIGINT) AS d \
-             FROM refunds WHERE merchant_id = $1 AND status IN ('pending', 'processing') \
+             FROM refunds WHERE ($1 = '' OR merchant_id = $1) AND status IN ('pending', 'processing') \
              GROUP BY status ORDER BY status",
         )
-        .bind(merchant_id)
+        .bind(merchant_id.unwrap_or(""))
         .bind(now - 15 * MINUTE)
         .bind(now - 24 * 60 * MINUTE)
         .bind(now - 7 * 24 * 60 * MINUTE)
@@ -242,7 +242,7 @@ impl Store {
     /// Refunds that moved no money (`failed`, `canceled`) are not suspects on either side.
     pub async fn possible_duplicates(
         &self,
-        merchant_id: &str,
+        merchant_id: Option<&str>,
         from: i64,
         to: i64,
     ) -> Result<(i64, Vec<DuplicatePair>), StoreError> {
@@ -251,11 +251,11 @@ impl Store {
                AND a.amount_minor = b.amount_minor AND a.id <> b.id \
                AND (a.created_at < b.created_at OR (a.created_at = b.created_at AND a.id < b.id)) \
                AND b.created_at - a.created_at <= $4 \
-             WHERE b.merchant_id = $1 AND b.idempotency_key IS NULL \
+             WHERE ($1 = '' OR b.merchant_id = $1) AND b.idempotency_key IS NULL \
                AND b.created_at >= $2 AND b.created_at < $3 \
                AND a.status NOT IN ('failed', 'canceled') AND b.status NOT IN ('failed', 'canceled')";
         let count: i64 = sqlx::query(&format!("SELECT COUNT(DISTINCT b.id) AS n {join}"))
-            .bind(merchant_id)
+            .bind(merchant_id.unwrap_or(""))
             .bind(from)
             .bind(to)
             .bind(DUPLICATE_WINDOW_MS)
@@ -267,7 +267,7 @@ impl Store {
                b.amount AS amount, b.currency AS currency, b.created_at AS created_at, \
                a.created_at AS first_created_at {join} ORDER BY b.id, a.id LIMIT {SUMMARY_LIST_LIMIT}"
         ))
-        .bind(merchant_id)
+        .bind(merchant_id.unwrap_or(""))
         .bind(from)
         .bind(to)
         .bind(DUPLICATE_WINDOW_MS)
@@ -293,14 +293,14 @@ impl Store {
     /// A merchant's refunds of one payment, oldest first, at most `limit`.
     pub async fn payment_refunds(
         &self,
-        merchant_id: &str,
+        merchant_id: Option<&str>,
         payment_id: &str,
         limit: i64,
     ) -> Result<Vec<RefundRecord>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {REFUND_COLUMNS} FROM refunds WHERE merchant_id = $1 AND payment_id = $2 ORDER BY id LIMIT {limit}"
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE ($1 = '' OR merchant_id = $1) AND payment_id = $2 ORDER BY id LIMIT {limit}"
         ))
-        .bind(merchant_id)
+        .bind(merchant_id.unwrap_or(""))
         .bind(payment_id)
         .fetch_all(&self.pool)
         .await?;

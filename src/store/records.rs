@@ -12,6 +12,8 @@ pub struct RefundRecord {
     pub id: RefundId,
     pub merchant_id: String,
     pub provider: String,
+    /// The provider account it was made on: `default` or `merchant:<id>` (DESIGN §14).
+    pub account: String,
     pub provider_refund_id: Option<String>,
     pub provider_reference: String,
     pub payment_id: String,
@@ -49,11 +51,24 @@ pub struct IdempotencyClaim {
     pub in_progress_grace_ms: i64,
 }
 
+/// The payment a new refund draws on (DESIGN §14), checked and locked in the create step:
+/// the payment row is `(refund.provider, refund.account, refund.payment_id)`, owned by the
+/// first merchant to refund it, in the currency of its first refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentClaim {
+    /// The captured amount the merchant gave (`payment_amount`), in minor units.
+    pub payment_amount_minor: Option<i64>,
+    /// Whether a refund without an amount is recorded with what is left of the payment
+    /// (`false` when the provider sizes such a refund itself, see `RestRefund`).
+    pub size_rest: bool,
+}
+
 /// What happened to a create.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CreateOutcome {
-    /// The refund and its key are committed as `pending`.
-    Created,
+    /// The refund and its key are committed as `pending`, for `amount_minor` (the rest of
+    /// the payment when the request gave no amount and the captured amount is known).
+    Created { amount_minor: Option<i64> },
     /// The key was used before for the same request: its stored answer.
     Replay { status: u16, body: String },
     /// The key's first request is still running.
@@ -64,6 +79,14 @@ pub enum CreateOutcome {
     KeyReused,
     /// The merchant's `reference` is taken.
     ReferenceInUse,
+    /// The payment belongs to another merchant (on a shared account).
+    PaymentNotFound,
+    /// The payment is in another currency.
+    CurrencyMismatch { payment_currency: String },
+    /// The request's `payment_amount` differs from the one first given.
+    PaymentAmountMismatch { known_minor: i64 },
+    /// The refund would take the payment's refunds past its captured amount.
+    AmountExceedsRefundable { refundable_minor: i64 },
 }
 
 /// One line of a refund's history.

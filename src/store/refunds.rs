@@ -7,16 +7,17 @@ use sqlx::{AnyConnection, Row};
 
 use refund_provider::RefundId;
 
+use super::payments::PaymentCheck;
 use super::records::EventRecord;
 use super::{
-    is_unique_violation, Change, CreateOutcome, IdempotencyClaim, ListFilter, RefundRecord, Store,
-    StoreError,
+    is_unique_violation, Change, CreateOutcome, IdempotencyClaim, ListFilter, PaymentClaim,
+    RefundRecord, Store, StoreError,
 };
 use crate::domain::refund_object::{merchant_event, new_event_id, RefundObject};
 use crate::domain::RefundStatus;
 
 pub(super) const REFUND_COLUMNS: &str =
-    "id, merchant_id, provider, provider_refund_id, provider_reference, \
+    "id, merchant_id, provider, account, provider_refund_id, provider_reference, \
     payment_id, amount, amount_minor, currency, status, failure_code, failure_message, reason, \
     reference, customer_id, metadata, provider_options, breakdown, requires_attention, \
     idempotency_key, version, created_at, updated_at, next_sync_at, sync_attempts";
@@ -33,6 +34,7 @@ pub(super) fn refund_from_row(row: &AnyRow) -> Result<RefundRecord, StoreError> 
         id: RefundId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         merchant_id: row.try_get("merchant_id")?,
         provider: row.try_get("provider")?,
+        account: row.try_get("account")?,
         provider_refund_id: row.try_get("provider_refund_id")?,
         provider_reference: row.try_get("provider_reference")?,
         payment_id: row.try_get("payment_id")?,
@@ -109,26 +111,45 @@ impl Store {
     /// with its creation event (and `refund.created` when `emit_created`). Nothing is
     /// committed unless all of it is.
     ///
+    /// With a `payment` claim, the step also checks the payment (DESIGN §14: its owner, its
+    /// currency, its captured amount and what is left of it) under the payment row's lock
+    /// (`FOR UPDATE` on PostgreSQL; on SQLite the single writer runs one step at a time), so
+    /// no number of concurrent creates, in one process or several, can exceed the payment.
+    ///
     /// On SQLite the transaction is a step of a group commit (`writer.rs`).
     pub async fn create_refund(
         &self,
         refund: &RefundRecord,
         claim: Option<&IdempotencyClaim>,
+        payment: Option<&PaymentClaim>,
         emit_created: bool,
     ) -> Result<CreateOutcome, StoreError> {
         if let Some(group) = &self.group {
             let refund = refund.clone();
             let claim = claim.cloned();
+            let payment = payment.cloned();
             return group
                 .write(move |conn| {
-                    Box::pin(
-                        async move { create_in(conn, &refund, claim.as_ref(), emit_created).await },
-                    )
+                    Box::pin(async move {
+                        let step = CreateStep {
+                            refund: &refund,
+                            claim: claim.as_ref(),
+                            payment: payment.as_ref(),
+                            emit_created,
+                        };
+                        create_in(conn, step).await
+                    })
                 })
                 .await;
         }
         let mut tx = self.begin_write().await?;
-        let (outcome, keep) = create_in(&mut tx, refund, claim, emit_created).await?;
+        let step = CreateStep {
+            refund,
+            claim,
+            payment,
+            emit_created,
+        };
+        let (outcome, keep) = create_in(&mut tx, step).await?;
         if !keep {
             tx.rollback().await?;
             return Ok(outcome);
@@ -141,14 +162,26 @@ impl Store {
     }
 }
 
+/// What one create step writes.
+struct CreateStep<'a> {
+    refund: &'a RefundRecord,
+    claim: Option<&'a IdempotencyClaim>,
+    payment: Option<&'a PaymentClaim>,
+    emit_created: bool,
+}
+
 /// The create step on `conn` (inside a transaction): its outcome and whether its writes are
 /// to be kept.
 async fn create_in(
     conn: &mut AnyConnection,
-    refund: &RefundRecord,
-    claim: Option<&IdempotencyClaim>,
-    emit_created: bool,
+    step: CreateStep<'_>,
 ) -> Result<(CreateOutcome, bool), StoreError> {
+    let CreateStep {
+        refund,
+        claim,
+        payment,
+        emit_created,
+    } = step;
     let now = refund.created_at;
     if let Some(claim) = claim {
         // A key past its retention is claimed afresh (as if deleted first); a live one is
@@ -224,13 +257,34 @@ async fn create_in(
             return Ok((CreateOutcome::ReferenceInUse, false));
         }
     }
+    // A refund without an amount of a payment whose captured amount is known refunds what
+    // is left of it: the refund is recorded (and announced) with that amount.
+    let resolved;
+    let refund = match payment {
+        None => refund,
+        Some(payment) => match super::payments::check_payment(conn, refund, payment, now).await? {
+            PaymentCheck::Refund {
+                rest_minor: Some(rest),
+            } if refund.amount_minor.is_none() && payment.size_rest => {
+                resolved = RefundRecord {
+                    amount: Some(super::payments::major_string(&refund.currency, rest)?),
+                    amount_minor: Some(rest),
+                    ..refund.clone()
+                };
+                &resolved
+            }
+            PaymentCheck::Refund { .. } => refund,
+            PaymentCheck::Refuse(outcome) => return Ok((outcome, false)),
+        },
+    };
     let inserted = sqlx::query(&format!(
             "INSERT INTO refunds ({REFUND_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
         ))
         .bind(refund.id.to_string())
         .bind(&refund.merchant_id)
         .bind(&refund.provider)
+        .bind(&refund.account)
         .bind(&refund.provider_refund_id)
         .bind(&refund.provider_reference)
         .bind(&refund.payment_id)
@@ -273,7 +327,12 @@ async fn create_in(
     if emit_created {
         insert_outbox(conn, refund, "refund.created", now).await?;
     }
-    Ok((CreateOutcome::Created, true))
+    Ok((
+        CreateOutcome::Created {
+            amount_minor: refund.amount_minor,
+        },
+        true,
+    ))
 }
 
 impl Store {
@@ -408,6 +467,19 @@ impl Store {
         row.as_ref().map(refund_from_row).transpose()
     }
 
+    /// A refund as a caller may see it: with `Some(merchant)`, that merchant's only (another
+    /// merchant's refund is `None`, exactly like a missing one); with `None`, anyone's.
+    pub async fn scoped_refund(
+        &self,
+        merchant_id: Option<&str>,
+        id: &RefundId,
+    ) -> Result<Option<RefundRecord>, StoreError> {
+        match merchant_id {
+            Some(merchant_id) => self.merchant_refund(merchant_id, id).await,
+            None => self.refund(id).await,
+        }
+    }
+
     /// A merchant's refund; another merchant's refund is `None`, exactly like a missing one.
     pub async fn merchant_refund(
         &self,
@@ -440,18 +512,22 @@ impl Store {
         row.as_ref().map(refund_from_row).transpose()
     }
 
-    /// A merchant's refunds, newest first, one more than `limit` to tell `has_more`.
+    /// A merchant's refunds (every merchant's with `None`), newest first, one more than
+    /// `limit` to tell `has_more`.
     pub async fn list_refunds(
         &self,
-        merchant_id: &str,
+        merchant_id: Option<&str>,
         filter: &ListFilter,
     ) -> Result<Vec<RefundRecord>, StoreError> {
-        let mut sql = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE merchant_id = $1");
-        let mut binds: Vec<Bind> = vec![Bind::Text(merchant_id.to_owned())];
+        let mut sql = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE 1 = 1");
+        let mut binds: Vec<Bind> = Vec::new();
         let mut add = |clause: &str, value: Bind| {
             binds.push(value);
             sql.push_str(&format!(" AND {clause} ${}", binds.len()));
         };
+        if let Some(merchant_id) = merchant_id {
+            add("merchant_id =", Bind::Text(merchant_id.to_owned()));
+        }
         if let Some(provider) = &filter.provider {
             add("provider =", Bind::Text(provider.clone()));
         }
@@ -544,29 +620,37 @@ enum Bind {
 }
 
 impl Store {
-    /// Whether a provider's webhook event was already applied.
-    pub async fn webhook_seen(&self, provider: &str, event_id: &str) -> Result<bool, StoreError> {
-        Ok(
-            sqlx::query("SELECT 1 FROM webhook_receipts WHERE provider = $1 AND event_id = $2")
-                .bind(provider)
-                .bind(event_id)
-                .fetch_optional(&self.pool)
-                .await?
-                .is_some(),
+    /// Whether a provider account's webhook event was already applied.
+    pub async fn webhook_seen(
+        &self,
+        provider: &str,
+        account: &str,
+        event_id: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(sqlx::query(
+            "SELECT 1 FROM webhook_receipts WHERE provider = $1 AND account = $2 AND event_id = $3",
         )
+        .bind(provider)
+        .bind(account)
+        .bind(event_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .is_some())
     }
 
-    /// Records a provider's webhook event as applied (a second record is a no-op).
+    /// Records a provider account's webhook event as applied (a second record is a no-op).
     pub async fn record_webhook_receipt(
         &self,
         provider: &str,
+        account: &str,
         event_id: &str,
         refund_id: Option<&RefundId>,
     ) -> Result<(), StoreError> {
         const INSERT: &str =
-            "INSERT INTO webhook_receipts (provider, event_id, refund_id, received_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (provider, event_id) DO NOTHING";
-        let (provider, event_id) = (provider.to_owned(), event_id.to_owned());
+            "INSERT INTO webhook_receipts (provider, account, event_id, refund_id, received_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (provider, account, event_id) DO NOTHING";
+        let (provider, account, event_id) =
+            (provider.to_owned(), account.to_owned(), event_id.to_owned());
         let refund_id = refund_id.map(|id| id.to_string());
         let now = super::now_ms();
         if let Some(group) = &self.group {
@@ -575,6 +659,7 @@ impl Store {
                     Box::pin(async move {
                         sqlx::query(INSERT)
                             .bind(provider)
+                            .bind(account)
                             .bind(event_id)
                             .bind(refund_id)
                             .bind(now)
@@ -587,6 +672,7 @@ impl Store {
         }
         sqlx::query(INSERT)
             .bind(provider)
+            .bind(account)
             .bind(event_id)
             .bind(refund_id)
             .bind(now)

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 pub const ACME_KEY: &str = "sk_test_acme";
 pub const GLOBEX_KEY: &str = "sk_test_globex";
+pub const OPERATOR_KEY: &str = "sk_test_operator";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
@@ -197,6 +198,10 @@ api_key = "{ACME_KEY}"
 id = "globex"
 api_key = "{GLOBEX_KEY}"
 
+[[operators]]
+id = "finance"
+api_key = "{OPERATOR_KEY}"
+
 [providers.scripted]
 base_url = "http://127.0.0.1:9"
 
@@ -250,9 +255,11 @@ id = "acme"
 api_key = "{ACME_KEY}"
 {merchant_extra}
 
+# globex uses no provider here: the providers' default accounts are acme's alone.
 [[merchants]]
 id = "globex"
 api_key = "{GLOBEX_KEY}"
+providers = []
 
 {tail}
 "#

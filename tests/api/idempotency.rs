@@ -176,6 +176,7 @@ async fn an_expired_idempotency_key_can_be_used_again() {
         id: RefundId::generate(),
         merchant_id: "acme".into(),
         provider: "scripted".into(),
+        account: "default".into(),
         provider_refund_id: None,
         provider_reference: uuid::Uuid::new_v4().to_string(),
         payment_id: "pay".into(),
@@ -206,12 +207,12 @@ async fn an_expired_idempotency_key_can_be_used_again() {
         in_progress_grace_ms: 60_000,
     };
     let first = store
-        .create_refund(&record("1.00"), Some(&claim("a", now + 1)), false)
+        .create_refund(&record("1.00"), Some(&claim("a", now + 1)), None, false)
         .await
         .expect("create");
-    assert_eq!(first, CreateOutcome::Created);
+    assert_eq!(first, CreateOutcome::Created { amount_minor: None });
     let live = store
-        .create_refund(&record("2.00"), Some(&claim("b", now + 1)), false)
+        .create_refund(&record("2.00"), Some(&claim("b", now + 1)), None, false)
         .await
         .expect("create");
     assert_eq!(
@@ -222,12 +223,12 @@ async fn an_expired_idempotency_key_can_be_used_again() {
     let mut later = record("2.00");
     later.created_at = now + 10;
     let reused = store
-        .create_refund(&later, Some(&claim("b", now + 100)), false)
+        .create_refund(&later, Some(&claim("b", now + 100)), None, false)
         .await
         .expect("create");
     assert_eq!(
         reused,
-        CreateOutcome::Created,
+        CreateOutcome::Created { amount_minor: None },
         "after retention the key is free"
     );
     assert_eq!(

@@ -370,9 +370,11 @@ both_backends!(
             "reference_in_use",
         )
         .await;
-        // Another merchant may use the same reference.
+        // Another merchant may use the same reference (for a payment of its own).
+        let mut globex_referenced = referenced.clone();
+        globex_referenced["payment_id"] = json!("pay_of_globex");
         assert_eq!(
-            app.post_refund(GLOBEX_KEY, None, &referenced)
+            app.post_refund(GLOBEX_KEY, None, &globex_referenced)
                 .await
                 .status()
                 .as_u16(),

@@ -23,7 +23,7 @@ pub use error::{FailureCode, ProviderError};
 pub use ids::{is_printable_ascii, IdError, PaymentId, ProviderId, RefundId};
 pub use money::{Currency, MinorUnits, Money, MoneyError};
 pub use outcome::{BreakdownLine, Failure, ProviderRefund, ProviderRefundStatus};
-pub use provider::{validate_against_capabilities, Capabilities, RefundProvider};
+pub use provider::{validate_against_capabilities, Capabilities, RefundProvider, RestRefund};
 pub use request::{ProviderRefundRequest, RequestInvalid};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use settings::{BuildContext, ConfigProblem, Problems};

@@ -35,6 +35,21 @@ impl Capabilities {
     }
 }
 
+/// How a provider takes a refund of "what is left" of a payment: a refund request without an
+/// amount, of a payment whose captured amount the gateway knows (DESIGN §14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestRefund {
+    /// The gateway sends what is left as the amount (the default).
+    SendAmount,
+    /// The provider's whole-refund form refunds exactly what is left: the gateway records
+    /// that amount but sends the whole-refund form (e-Buy's whole-order refund).
+    WholeForm,
+    /// The provider's whole-refund form of this request refunds a part the gateway cannot
+    /// size (e-Buy's refund of one whole asset): the gateway sends the form and learns the
+    /// amount from the provider's answer.
+    ProviderSized,
+}
+
 /// One payment provider, spoken to in its own wire format.
 #[async_trait]
 pub trait RefundProvider: Send + Sync + 'static {
@@ -53,6 +68,13 @@ pub trait RefundProvider: Send + Sync + 'static {
     /// provider options). The default checks currency and amount against `capabilities`.
     fn validate(&self, req: &ProviderRefundRequest) -> Result<(), RequestInvalid> {
         validate_against_capabilities(&self.capabilities(), req)
+    }
+
+    /// How a refund without an amount of a payment whose captured amount is known is sent
+    /// (see [`RestRefund`]); by default, with what is left as the amount.
+    fn rest_refund(&self, req: &ProviderRefundRequest) -> RestRefund {
+        let _ = req;
+        RestRefund::SendAmount
     }
 
     /// Sends the refund.

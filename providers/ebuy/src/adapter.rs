@@ -13,7 +13,8 @@ use http::HeaderMap;
 use refund_provider::http::{classify_common_status, client, send, HttpAnswer};
 use refund_provider::{
     Capabilities, ExposeSecret, FailureCode, ProviderError, ProviderId, ProviderRefund,
-    ProviderRefundRequest, ProviderWebhook, RefundId, RefundProvider, RequestInvalid, SecretString,
+    ProviderRefundRequest, ProviderWebhook, RefundId, RefundProvider, RequestInvalid, RestRefund,
+    SecretString,
 };
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -315,6 +316,15 @@ impl RefundProvider for EbuyProvider {
 
     fn validate(&self, req: &ProviderRefundRequest) -> Result<(), RequestInvalid> {
         Self::refund_content(req).map(|_| ())
+    }
+
+    /// A refund without an amount keeps e-Buy's own form: a whole-order refund (exactly what
+    /// is left) or, with `asset_type`, a refund of that whole asset (sized by e-Buy).
+    fn rest_refund(&self, req: &ProviderRefundRequest) -> RestRefund {
+        match EbuyOptions::parse(&req.options) {
+            Ok(options) if options.asset_type.is_some() => RestRefund::ProviderSized,
+            _ => RestRefund::WholeForm,
+        }
     }
 
     async fn refund(&self, req: &ProviderRefundRequest) -> Result<ProviderRefund, ProviderError> {

@@ -9,6 +9,7 @@ use refund_provider::ProviderError;
 use crate::both_backends;
 use crate::helpers::{
     assert_error, spawn_app, Db, Script, ScriptedProvider, TestApp, ACME_KEY, GLOBEX_KEY,
+    OPERATOR_KEY,
 };
 
 const HEADER: &str = "provider_refund_id,provider_reference,amount,currency,status,settled_at\n";
@@ -184,19 +185,37 @@ both_backends!(
         assert!(report["malformed"][0]["message"]
             .as_str()
             .is_some_and(|m| m.contains("12.345")));
-        assert_eq!(
-            report["settlement"],
-            json!({"settled": 2, "already_settled": 0})
-        );
+        // A merchant's import reports; it settles nothing (DESIGN §14).
+        assert_eq!(report["settlement"], Value::Null);
+        assert_eq!(clearing(&app, "EUR").await.as_deref(), Some("-100.00"));
         assert!(report["period"]["from"]
             .as_str()
             .is_some_and(|f| f.ends_with("T00:00:00Z")));
+
+        // The operator's import of the same statement settles the matched lines.
+        let settled: Value = post_statement(
+            &app,
+            OPERATOR_KEY,
+            "scripted",
+            "?merchant=acme",
+            csv.clone(),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+        assert_eq!(settled["matched"], report["matched"]);
+        assert_eq!(settled["variances"], report["variances"]);
+        assert_eq!(
+            settled["settlement"],
+            json!({"settled": 2, "already_settled": 0})
+        );
         // a (10.00) left clearing; b, c, d (90.00) are still owed; e's JPY is settled.
         assert_eq!(clearing(&app, "EUR").await.as_deref(), Some("-90.00"));
         assert_eq!(clearing(&app, "JPY").await.as_deref(), Some("0"));
 
         // The same statement again settles nothing twice.
-        let again: Value = post_statement(&app, ACME_KEY, "scripted", "", csv)
+        let again: Value = post_statement(&app, OPERATOR_KEY, "scripted", "?merchant=acme", csv)
             .await
             .json()
             .await
@@ -232,7 +251,27 @@ both_backends!(
             kinds(&report),
             vec![("missing_in_gateway".to_owned(), None)]
         );
-        assert_eq!(report["settlement"]["settled"], 0);
+        assert_eq!(report["settlement"], Value::Null);
+        assert_eq!(clearing(&app, "EUR").await.as_deref(), Some("-10.00"));
+        // Nor does an operator's import of globex's statement settle acme's refund.
+        let csv = format!(
+            "{HEADER}prov_{a},{a},10.00,EUR,succeeded,{at}\n",
+            a = id(&a),
+            at = today()
+        );
+        let report: Value = post_statement(&app, OPERATOR_KEY, "scripted", "?merchant=globex", csv)
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(
+            kinds(&report),
+            vec![("missing_in_gateway".to_owned(), None)]
+        );
+        assert_eq!(
+            report["settlement"],
+            json!({"settled": 0, "already_settled": 0})
+        );
         assert_eq!(clearing(&app, "EUR").await.as_deref(), Some("-10.00"));
     }
 );
@@ -378,7 +417,7 @@ both_backends!(
             "too low",
         )));
         refund(&app, ACME_KEY, "pay_6", "8.00", "EUR").await;
-        refund(&app, GLOBEX_KEY, "pay_1", "99.00", "EUR").await;
+        refund(&app, GLOBEX_KEY, "pay_g1", "99.00", "EUR").await;
 
         let summary: Value = app
             .get(ACME_KEY, "/v1/reconciliation/summary")
@@ -497,7 +536,18 @@ both_backends!(a_payments_refunds_add_up_by_status, |db: Db| async move {
     provider.then(Script::Processing);
     refund(&app, ACME_KEY, "pay/77", "1.00", "EUR").await;
     refund(&app, ACME_KEY, "pay_other", "9.00", "EUR").await;
-    refund(&app, GLOBEX_KEY, "pay/77", "50.00", "EUR").await;
+    // On one shared account the payment is acme's: globex cannot refund it (DESIGN §14).
+    assert_error(
+        app.post_refund(
+            GLOBEX_KEY,
+            None,
+            &json!({"payment_id": "pay/77", "amount": "50.00", "currency": "EUR"}),
+        )
+        .await,
+        404,
+        "payment_not_found",
+    )
+    .await;
 
     let rollup: Value = app
         .get(ACME_KEY, "/v1/payments/pay%2F77/refunds")

@@ -81,6 +81,7 @@ pub fn new_record(provider: &str, currency: &str, minor: i64, payment_id: &str) 
         id,
         merchant_id: "acme".into(),
         provider: provider.into(),
+        account: "default".into(),
         provider_refund_id: Some(format!("prov_{id}")),
         provider_reference: id.to_string(),
         payment_id: payment_id.into(),
@@ -163,7 +164,7 @@ async fn run_history(ops: Vec<Op>) -> Result<(), TestCaseError> {
             } => {
                 let record = new_record(PROVIDERS[provider], CURRENCIES[currency], minor, "pay_1");
                 store
-                    .create_refund(&record, None, false)
+                    .create_refund(&record, None, None, false)
                     .await
                     .expect("create");
                 refunds.push(Modelled {
@@ -221,6 +222,7 @@ async fn run_history(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         provider: provider.to_owned(),
                         merchant_id: None,
                         period: None,
+                        settle: true,
                     };
                     let mut sink = CollectSink::default();
                     let csv = statement_csv(&lines);
@@ -299,7 +301,7 @@ async fn a_void_reported_twice_reverses_the_lines_once() {
     let store = Store::connect(&url, 2).await.expect("store");
     let record = new_record("efundpay", "EUR", 1299, "pay_v");
     store
-        .create_refund(&record, None, false)
+        .create_refund(&record, None, None, false)
         .await
         .expect("create");
     report(&store, &record.id, ProviderRefundStatus::Succeeded).await;
@@ -332,7 +334,7 @@ both_backends!(
         let store = Store::connect(&url, 2).await.expect("store");
         let record = new_record("efundpay", "KWD", 1299, "pay_s");
         store
-            .create_refund(&record, None, false)
+            .create_refund(&record, None, None, false)
             .await
             .expect("create");
         report(&store, &record.id, ProviderRefundStatus::Succeeded).await;

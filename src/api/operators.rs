@@ -1,0 +1,254 @@
+//! What operators do beyond reading (DESIGN §14): `POST /v1/refunds/{id}/resolve`, and
+//! `GET /v1/me`, which tells any caller who its key says it is (the console's sign-in).
+
+use axum::extract::{Path, State};
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use refund_provider::{is_printable_ascii, Currency, Money};
+
+use super::error::{ApiError, ErrorCode};
+use super::extract::{Caller, JsonObject, OperatorAuth};
+use super::refunds::visible_refund;
+use crate::domain::refund_object::RefundObject;
+use crate::domain::RefundStatus;
+use crate::engine::ResolveCommand;
+use crate::state::AppState;
+
+const RESOLVE_FIELDS: [&str; 4] = ["status", "reason", "provider_refund_id", "amount"];
+
+fn text_field<'a>(body: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(_) => Err(
+            ApiError::new(ErrorCode::BodyInvalid, format!("`{name}` must be a string"))
+                .with_param(name),
+        ),
+    }
+}
+
+/// Parses the resolve body; `currency` is the refund's (for `amount`).
+fn parse_resolve(
+    body: &Map<String, Value>,
+    currency: Currency,
+) -> Result<ResolveCommand, ApiError> {
+    if let Some(unknown) = body.keys().find(|k| !RESOLVE_FIELDS.contains(&k.as_str())) {
+        return Err(
+            ApiError::new(ErrorCode::BodyInvalid, format!("unknown field `{unknown}`"))
+                .with_param(unknown.clone()),
+        );
+    }
+    let status = match text_field(body, "status")? {
+        None => {
+            return Err(
+                ApiError::new(ErrorCode::ParameterMissing, "`status` is required")
+                    .with_param("status"),
+            )
+        }
+        Some("succeeded") => RefundStatus::Succeeded,
+        Some("failed") => RefundStatus::Failed,
+        Some(_) => {
+            return Err(ApiError::new(
+                ErrorCode::ParameterInvalid,
+                "`status` must be succeeded or failed",
+            )
+            .with_param("status"))
+        }
+    };
+    let reason = match text_field(body, "reason")? {
+        None => {
+            return Err(ApiError::new(
+                ErrorCode::ParameterMissing,
+                "`reason` is required: it is kept in the refund's history",
+            )
+            .with_param("reason"))
+        }
+        Some(text)
+            if text.trim().is_empty()
+                || text.chars().count() > 255
+                || text.chars().any(char::is_control) =>
+        {
+            return Err(ApiError::new(
+                ErrorCode::ParameterInvalid,
+                "`reason` must be 1-255 characters without control characters",
+            )
+            .with_param("reason"))
+        }
+        Some(text) => text.to_owned(),
+    };
+    let provider_refund_id = match text_field(body, "provider_refund_id")? {
+        None => None,
+        Some(id) if id.is_empty() || id.len() > 255 || !is_printable_ascii(id) => {
+            return Err(ApiError::new(
+                ErrorCode::ParameterInvalid,
+                "`provider_refund_id` must be 1-255 printable ASCII characters",
+            )
+            .with_param("provider_refund_id"))
+        }
+        Some(id) => Some(id.to_owned()),
+    };
+    let amount = match body.get("amount") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(Money::parse(text, currency).map_err(|e| {
+            ApiError::new(ErrorCode::AmountInvalid, e.to_string()).with_param("amount")
+        })?),
+        Some(_) => {
+            return Err(ApiError::new(
+                ErrorCode::AmountInvalid,
+                "`amount` must be a decimal string in major units, such as \"12.99\"",
+            )
+            .with_param("amount"))
+        }
+    };
+    Ok(ResolveCommand {
+        status,
+        reason,
+        provider_refund_id,
+        amount,
+    })
+}
+
+/// Resolve a pending or processing refund by hand (operators only).
+#[utoipa::path(post, path = "/v1/refunds/{id}/resolve", tag = "operators",
+    params(("id" = String, Path, description = "Refund id, rf_…")),
+    request_body(content = Object, description = "status (succeeded|failed), reason (1-255), provider_refund_id?, amount? (only for a refund whose amount the provider never told)"),
+    responses(
+        (status = 200, description = "The refund, now final", body = RefundObject),
+        (status = 400, description = "Invalid request"), (status = 401, description = "Bad API key"),
+        (status = 403, description = "operator_only"), (status = 404, description = "refund_not_found"),
+        (status = 409, description = "refund_final"),
+    ),
+    security(("bearer" = [])))]
+pub async fn resolve_refund(
+    State(state): State<AppState>,
+    OperatorAuth(operator): OperatorAuth,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<RefundObject>, ApiError> {
+    let refund = visible_refund(&state, &Caller::Operator(operator.clone()), &id).await?;
+    let currency = Currency::parse(&refund.currency).map_err(|_| {
+        tracing::error!(refund_id = %refund.id, "stored refund has an unknown currency");
+        ApiError::new(ErrorCode::Internal, "an internal error occurred")
+    })?;
+    let command = parse_resolve(&body, currency)?;
+    let resolved = state
+        .engine
+        .resolve(&refund.id, &operator.id, &command)
+        .await?;
+    Ok(Json(RefundObject::from(&resolved)))
+}
+
+/// Who the presented API key belongs to.
+#[utoipa::path(get, path = "/v1/me", tag = "operators",
+    responses((status = 200, description = "{object: principal, role: merchant|operator, id, merchants}"),
+        (status = 401, description = "api_key_missing or api_key_invalid")),
+    security(("bearer" = [])))]
+pub async fn me(State(state): State<AppState>, caller: Caller) -> Json<Value> {
+    Json(match caller {
+        Caller::Merchant(merchant) => json!({
+            "object": "principal",
+            "role": "merchant",
+            "id": merchant.id,
+            "merchants": [merchant.id],
+        }),
+        Caller::Operator(operator) => json!({
+            "object": "principal",
+            "role": "operator",
+            "id": operator.id,
+            "merchants": state
+                .engine
+                .config
+                .merchants
+                .iter()
+                .map(|m| m.id.as_str())
+                .collect::<Vec<_>>(),
+        }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eur() -> Currency {
+        Currency::parse("EUR").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn body(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    #[test]
+    fn a_resolve_body_is_read_whole() {
+        let command = parse_resolve(
+            &body(json!({"status": "failed", "reason": "never reached the bank", "provider_refund_id": "re_1"})),
+            eur(),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(command.status, RefundStatus::Failed);
+        assert_eq!(command.reason, "never reached the bank");
+        assert_eq!(command.provider_refund_id.as_deref(), Some("re_1"));
+    }
+
+    #[test]
+    fn every_bad_resolve_body_names_its_field() {
+        let cases = [
+            (
+                json!({"reason": "x"}),
+                ErrorCode::ParameterMissing,
+                "status",
+            ),
+            (
+                json!({"status": "canceled", "reason": "x"}),
+                ErrorCode::ParameterInvalid,
+                "status",
+            ),
+            (
+                json!({"status": "failed"}),
+                ErrorCode::ParameterMissing,
+                "reason",
+            ),
+            (
+                json!({"status": "failed", "reason": " "}),
+                ErrorCode::ParameterInvalid,
+                "reason",
+            ),
+            (
+                json!({"status": "failed", "reason": 1}),
+                ErrorCode::BodyInvalid,
+                "reason",
+            ),
+            (
+                json!({"status": "succeeded", "reason": "x", "amount": "1.001"}),
+                ErrorCode::AmountInvalid,
+                "amount",
+            ),
+            (
+                json!({"status": "succeeded", "reason": "x", "amount": 1}),
+                ErrorCode::AmountInvalid,
+                "amount",
+            ),
+            (
+                json!({"status": "failed", "reason": "x", "provider_refund_id": ""}),
+                ErrorCode::ParameterInvalid,
+                "provider_refund_id",
+            ),
+            (
+                json!({"status": "failed", "reason": "x", "note": "y"}),
+                ErrorCode::BodyInvalid,
+                "note",
+            ),
+        ];
+        for (input, code, param) in cases {
+            let error = parse_resolve(&body(input.clone()), eur())
+                .err()
+                .unwrap_or_else(|| panic!("accepted {input}"));
+            assert_eq!(error.code, code, "{input}");
+            assert_eq!(error.param.as_deref(), Some(param), "{input}");
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! An operator resolving by hand a refund that is still `pending` or `processing` (DESIGN
+//! §14): it moves to `succeeded` or `failed` through the same change as any other report
+//! (history line, ledger postings, merchant event), the history naming the operator and the
+//! reason. A final refund is never moved: `refund_final`.
+
+use serde_json::json;
+
+use refund_provider::{Money, RefundId};
+
+use super::decide::transition;
+use super::{Engine, EngineError, MAX_CHANGE_ATTEMPTS};
+use crate::domain::RefundStatus;
+use crate::store::{Change, RefundRecord, StoreError};
+
+/// The failure code of a refund an operator resolved as failed.
+pub const RESOLVED_BY_OPERATOR: &str = "resolved_by_operator";
+
+/// What an operator decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolveCommand {
+    /// `succeeded` or `failed`.
+    pub status: RefundStatus,
+    pub reason: String,
+    /// The provider's id of the refund, when the operator learnt it (kept if none is known).
+    pub provider_refund_id: Option<String>,
+    /// The amount refunded, needed to resolve as succeeded a full refund whose amount the
+    /// provider never told; must equal the refund's amount when that is known.
+    pub amount: Option<Money>,
+}
+
+/// The change resolving `refund` as `command` says, or why it cannot be.
+pub fn resolution(
+    refund: &RefundRecord,
+    operator_id: &str,
+    command: &ResolveCommand,
+    emit_events: bool,
+) -> Result<Change, EngineError> {
+    if refund.status.is_final() {
+        return Err(EngineError::RefundFinal {
+            status: refund.status,
+        });
+    }
+    let invalid = |code: &'static str, message: String| EngineError::InvalidRequest {
+        code,
+        message,
+        param: Some("amount".into()),
+    };
+    let mut sized = refund.clone();
+    let mut learned_amount = None;
+    match (command.amount, refund.amount_minor) {
+        (Some(amount), Some(known)) if amount.minor_units().get() != known => {
+            return Err(invalid(
+                "parameter_invalid",
+                format!(
+                    "the refund's amount is {} {}",
+                    refund.amount.as_deref().unwrap_or_default(),
+                    refund.currency
+                ),
+            ));
+        }
+        (Some(amount), None) => {
+            if amount.currency().code() != refund.currency {
+                return Err(invalid(
+                    "parameter_invalid",
+                    format!("the refund is in {}", refund.currency),
+                ));
+            }
+            let text = amount.to_major_string();
+            let minor = amount.minor_units().get();
+            sized.amount = Some(text.clone());
+            sized.amount_minor = Some(minor);
+            learned_amount = Some((text, minor));
+        }
+        (None, None) if command.status == RefundStatus::Succeeded => {
+            return Err(invalid(
+                "parameter_missing",
+                "the provider never told this refund's amount: give the `amount` refunded"
+                    .to_owned(),
+            ));
+        }
+        _ => {}
+    }
+    let detail = json!({
+        "operator": operator_id,
+        "reason": command.reason,
+        "provider_refund_id": command.provider_refund_id,
+    });
+    let mut change = transition(&sized, command.status, "operator", detail, emit_events);
+    change.amount = learned_amount;
+    change.provider_refund_id = command.provider_refund_id.clone();
+    if command.status == RefundStatus::Failed {
+        change.failure = Some((RESOLVED_BY_OPERATOR.to_owned(), command.reason.clone()));
+    }
+    Ok(change)
+}
+
+impl Engine {
+    /// Resolves a refund by hand, under the refund's version guard: whatever moved it
+    /// meanwhile is seen on the re-read (a refund that became final is `refund_final`).
+    pub async fn resolve(
+        &self,
+        id: &RefundId,
+        operator_id: &str,
+        command: &ResolveCommand,
+    ) -> Result<RefundRecord, EngineError> {
+        for _ in 0..MAX_CHANGE_ATTEMPTS {
+            let Some(refund) = self.store.refund(id).await? else {
+                return Err(StoreError::Corrupt(format!("refund {id} vanished")).into());
+            };
+            let change = resolution(
+                &refund,
+                operator_id,
+                command,
+                self.emits_events(&refund.merchant_id),
+            )?;
+            let now = crate::store::now_ms();
+            if let Some(updated) = self
+                .store
+                .apply_change(id, refund.version, &change, now)
+                .await?
+            {
+                tracing::info!(refund_id = %id, operator = %operator_id, status = %updated.status, "refund resolved by an operator");
+                self.metrics
+                    .refund_transition(&updated.provider, updated.status.as_str());
+                return Ok(updated);
+            }
+        }
+        Err(EngineError::Contention)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use refund_provider::Currency;
+
+    fn refund(status: RefundStatus, amount_minor: Option<i64>) -> RefundRecord {
+        RefundRecord {
+            id: RefundId::generate(),
+            merchant_id: "acme".into(),
+            provider: "efundpay".into(),
+            account: "default".into(),
+            provider_refund_id: None,
+            provider_reference: "ref".into(),
+            payment_id: "pay".into(),
+            amount: amount_minor.map(|m| format!("{}.{:02}", m / 100, m % 100)),
+            amount_minor,
+            currency: "EUR".into(),
+            status,
+            failure_code: None,
+            failure_message: None,
+            reason: None,
+            reference: None,
+            customer_id: None,
+            metadata: json!({}),
+            provider_options: json!(null),
+            breakdown: json!([]),
+            requires_attention: false,
+            idempotency_key: None,
+            version: 0,
+            created_at: 0,
+            updated_at: 0,
+            next_sync_at: Some(1),
+            sync_attempts: 0,
+        }
+    }
+
+    fn command(status: RefundStatus, amount: Option<&str>) -> ResolveCommand {
+        let eur = Currency::parse("EUR").unwrap_or_else(|e| panic!("{e}"));
+        ResolveCommand {
+            status,
+            reason: "confirmed with the provider's support".into(),
+            provider_refund_id: Some("re_123".into()),
+            amount: amount.map(|a| Money::parse(a, eur).unwrap_or_else(|e| panic!("{e}"))),
+        }
+    }
+
+    #[test]
+    fn resolving_as_succeeded_posts_the_ledger_and_names_the_operator() {
+        let change = resolution(
+            &refund(RefundStatus::Pending, Some(1299)),
+            "finance-1",
+            &command(RefundStatus::Succeeded, None),
+            true,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(change.status, Some(RefundStatus::Succeeded));
+        assert_eq!(change.ledger.len(), 2);
+        assert_eq!(change.ledger.iter().map(|l| l.amount_minor).sum::<i64>(), 0);
+        assert_eq!(change.events[0].source, "operator");
+        assert_eq!(change.events[0].detail["operator"], "finance-1");
+        assert_eq!(
+            change.events[0].detail["reason"],
+            "confirmed with the provider's support"
+        );
+        assert_eq!(change.provider_refund_id.as_deref(), Some("re_123"));
+        assert_eq!(change.next_sync_at, Some(None));
+        assert_eq!(
+            change.outbox.map(|o| o.event_type),
+            Some("refund.succeeded")
+        );
+    }
+
+    #[test]
+    fn resolving_as_failed_records_the_operator_failure_code_and_posts_nothing() {
+        let change = resolution(
+            &refund(RefundStatus::Processing, Some(1299)),
+            "finance-1",
+            &command(RefundStatus::Failed, None),
+            false,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(change.status, Some(RefundStatus::Failed));
+        assert!(change.ledger.is_empty());
+        assert_eq!(
+            change.failure.as_ref().map(|f| f.0.as_str()),
+            Some(RESOLVED_BY_OPERATOR)
+        );
+        assert!(change.outbox.is_none());
+    }
+
+    #[test]
+    fn a_final_refund_is_never_resolved() {
+        for status in [
+            RefundStatus::Succeeded,
+            RefundStatus::Failed,
+            RefundStatus::Canceled,
+        ] {
+            let result = resolution(
+                &refund(status, Some(100)),
+                "op",
+                &command(RefundStatus::Failed, None),
+                true,
+            );
+            assert!(
+                matches!(result, Err(EngineError::RefundFinal { .. })),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unsized_refund_needs_its_amount_to_succeed_and_a_known_one_must_match() {
+        let unsized_refund = refund(RefundStatus::Pending, None);
+        let missing = resolution(
+            &unsized_refund,
+            "op",
+            &command(RefundStatus::Succeeded, None),
+            true,
+        );
+        assert!(matches!(
+            missing,
+            Err(EngineError::InvalidRequest {
+                code: "parameter_missing",
+                ..
+            })
+        ));
+        let sized = resolution(
+            &unsized_refund,
+            "op",
+            &command(RefundStatus::Succeeded, Some("50.00")),
+            true,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sized.amount, Some(("50.00".into(), 5000)));
+        assert_eq!(sized.ledger[0].amount_minor, 5000);
+        let mismatch = resolution(
+            &refund(RefundStatus::Pending, Some(1299)),
+            "op",
+            &command(RefundStatus::Succeeded, Some("13.00")),
+            true,
+        );
+        assert!(matches!(
+            mismatch,
+            Err(EngineError::InvalidRequest {
+                code: "parameter_invalid",
+                ..
+            })
+        ));
+    }
+}
