@@ -197,6 +197,67 @@ mod tests {
     }
 
     #[test]
+    fn operators_and_merchant_accounts_are_read() {
+        std::env::set_var("REFUND_GATEWAY_TEST_OPERATOR_KEY", "sk_op_from_env");
+        let text = r#"
+            [[merchants]]
+            id = "acme"
+            api_key = "sk_acme"
+            [merchants.providers.efundpay]
+            token_env = "ACME_EFUNDPAY_TOKEN"
+            merchant_account_id = "acme-eu"
+
+            [[merchants]]
+            id = "globex"
+            api_key = "sk_globex"
+            providers = ["efundpay"]
+
+            [[operators]]
+            id = "finance"
+            api_key_env = "REFUND_GATEWAY_TEST_OPERATOR_KEY"
+
+            [providers.efundpay]
+            base_url = "https://api.efundpay.example"
+        "#;
+        let config = Config::from_toml(text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.operators[0].id, "finance");
+        assert_eq!(
+            config.operators[0].api_key_sha256,
+            hash_api_key("sk_op_from_env")
+        );
+        assert!(config.merchants[0].accounts.contains_key("efundpay"));
+        assert_eq!(config.merchants[0].providers, None);
+        assert!(config.merchants[1].accounts.is_empty());
+        assert_eq!(
+            config.merchants[1].providers.as_ref().map(Vec::len),
+            Some(1)
+        );
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("sk_op_from_env") && !shown.contains("sk_acme"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn two_callers_with_one_key_or_an_operator_without_a_key_are_refused() {
+        let text = r#"
+            [[merchants]]
+            id = "acme"
+            api_key = "sk_same"
+            [[operators]]
+            id = "finance"
+            api_key = "sk_same"
+            [[operators]]
+            id = "support"
+        "#;
+        let err = Config::from_toml(text).expect_err("invalid");
+        let keys: Vec<_> = err.0.iter().map(|p| p.key.as_str()).collect();
+        assert!(keys.contains(&"operators[0]"), "{keys:?}");
+        assert!(keys.contains(&"operators[1].api_key_sha256"), "{keys:?}");
+    }
+
+    #[test]
     fn unknown_keys_are_rejected_with_their_path() {
         let err = Config::from_toml("[server]\nlisten = \"127.0.0.1:1\"\nlisen = 1\n")
             .expect_err("unknown key");

@@ -377,6 +377,27 @@ impl Tour {
         )
         .await;
 
+        // What is left of a payment (DESIGN §14): 60.00 of a 100.00 payment, then 50.00
+        // more is refused before any provider is called.
+        let partial = json!({"payment_id": "txn_demo_2002", "amount": "60.00",
+                             "payment_amount": "100.00", "currency": "CNY",
+                             "customer_id": "usr_demo"});
+        self.create_step(
+            "Partial refund: 60.00 of a 100.00 CNY payment",
+            "201 succeeded (authms)",
+            None,
+            partial,
+        )
+        .await;
+        self.create_step(
+            "Over-refund: 50.00 more of that payment",
+            "400 amount_exceeds_refundable",
+            None,
+            json!({"payment_id": "txn_demo_2002", "amount": "50.00", "currency": "CNY",
+                   "customer_id": "usr_demo"}),
+        )
+        .await;
+
         // Refused by the providers (sandbox magic values).
         self.create_step(
             "AuthMS: wallet cannot cover it",
@@ -515,7 +536,7 @@ impl Tour {
 
     async fn list_step(&mut self) {
         let name = "List the refunds";
-        let expected = "5 recorded (none for the refused amount)";
+        let expected = "6 recorded (none for the refused amount or the over-refund)";
         match self
             .call(Method::GET, "/v1/refunds?limit=100", None, None)
             .await
@@ -531,8 +552,8 @@ impl Tour {
                     data.len() - count("succeeded") - count("failed"),
                 );
                 let ok = answer.status == StatusCode::OK
-                    && data.len() == 5
-                    && count("succeeded") == 3
+                    && data.len() == 6
+                    && count("succeeded") == 4
                     && count("failed") == 2;
                 self.record(name, expected, got, ok);
             }
@@ -586,7 +607,7 @@ impl Tour {
 }
 
 /// What the summary must show as succeeded after the tour (provider, amount, currency).
-const SUMMARY_EXPECTED: &str = "succeeded: authms 50.00 CNY, ebuy 8.00 CNY, efundpay 12.99 EUR";
+const SUMMARY_EXPECTED: &str = "succeeded: authms 110.00 CNY, ebuy 8.00 CNY, efundpay 12.99 EUR";
 
 /// `succeeded: <provider> <amount> <currency>, …` from the summary's `by_status` rows.
 fn succeeded_totals(summary: &Value) -> String {

@@ -428,6 +428,145 @@ async fn start_sandbox(name: &str) -> Result<(String, SandboxGuard), ConfigProbl
 mod tests {
     use super::*;
 
+    const EFUNDPAY: &str = r#"
+[providers.efundpay]
+base_url = "https://api.efundpay.example"
+token = "tok"
+merchant_account_id = "default"
+webhook_secret = "whsec"
+"#;
+
+    fn merchant(id: &str, extra: &str) -> String {
+        format!("[[merchants]]\nid = \"{id}\"\napi_key = \"sk_{id}\"\n{extra}\n")
+    }
+
+    async fn build(toml: &str) -> Result<ProviderRegistry, Vec<ConfigProblem>> {
+        let config = Config::from_toml(toml).unwrap_or_else(|e| panic!("{e}"));
+        ProviderRegistry::build(&config, "http://127.0.0.1:8080", SandboxMode::CheckOnly).await
+    }
+
+    fn keys(problems: &[ConfigProblem]) -> Vec<&str> {
+        problems.iter().map(|p| p.key.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_default_account_serving_two_merchants_is_refused_naming_provider_and_merchants() {
+        let toml = format!(
+            "{}{}{EFUNDPAY}",
+            merchant("acme", ""),
+            merchant("globex", "")
+        );
+        let problems = build(&toml).await.err().unwrap_or_default();
+        assert_eq!(keys(&problems), ["providers.efundpay"]);
+        let message = &problems[0].message;
+        assert!(
+            message.contains("efundpay") && message.contains("acme, globex"),
+            "{message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_shared_default_account_is_accepted_with_a_warning() {
+        let shared = EFUNDPAY.replace(
+            "webhook_secret = \"whsec\"",
+            "webhook_secret = \"whsec\"\nshared_account = true",
+        );
+        let toml = format!("{}{}{shared}", merchant("acme", ""), merchant("globex", ""));
+        let registry = build(&toml).await.unwrap_or_else(|p| panic!("{p:?}"));
+        assert_eq!(keys(registry.warnings()), ["providers.efundpay"]);
+        let efundpay = ProviderId::from_static("efundpay");
+        for m in ["acme", "globex"] {
+            let (account, _) = registry.for_merchant(&efundpay, m).expect("an account");
+            assert_eq!(account, Account::Default);
+        }
+    }
+
+    #[tokio::test]
+    async fn one_merchant_on_the_old_contract_builds_unchanged() {
+        let toml = format!("{}{EFUNDPAY}", merchant("acme", ""));
+        let registry = build(&toml).await.unwrap_or_else(|p| panic!("{p:?}"));
+        assert!(registry.warnings().is_empty());
+        assert!(!registry.has_merchant_accounts(&ProviderId::from_static("efundpay")));
+    }
+
+    #[tokio::test]
+    async fn merchants_with_accounts_of_their_own_need_no_default_account() {
+        let own = "[merchants.providers.efundpay]\ntoken = \"t\"\nmerchant_account_id = \"m\"\nwebhook_secret = \"w\"";
+        let toml = format!(
+            "{}{}[providers.efundpay]\nbase_url = \"https://api.efundpay.example\"\n",
+            merchant("acme", own),
+            merchant("globex", own)
+        );
+        let registry = build(&toml).await.unwrap_or_else(|p| panic!("{p:?}"));
+        let efundpay = ProviderId::from_static("efundpay");
+        assert!(registry.account(&efundpay, &Account::Default).is_none());
+        let (account, _) = registry.for_merchant(&efundpay, "globex").expect("own");
+        assert_eq!(account, Account::Merchant("globex".into()));
+    }
+
+    #[tokio::test]
+    async fn every_account_problem_is_reported_where_it_must_be_fixed() {
+        let acme =
+            "[merchants.providers.efundpay]\ntoken = \"t\"\nbase_url = \"https://elsewhere\"";
+        let globex = "[merchants.providers.efundpay]\ntoken = \"t\"";
+        let toml = format!(
+            "{}{}[providers.efundpay]\nbase_url = \"ftp://x\"\n",
+            merchant("acme", acme),
+            merchant("globex", globex)
+        );
+        let problems = build(&toml).await.err().unwrap_or_default();
+        let keys = keys(&problems);
+        assert!(
+            keys.contains(&"merchants[0].providers.efundpay.base_url"),
+            "{keys:?}"
+        );
+        assert!(
+            keys.contains(&"merchants[1].providers.efundpay.merchant_account_id"),
+            "{keys:?}"
+        );
+        assert!(keys.contains(&"providers.efundpay.base_url"), "{keys:?}");
+        assert_eq!(
+            keys.iter()
+                .filter(|k| **k == "providers.efundpay.base_url")
+                .count(),
+            1,
+            "a shared connection problem is reported once: {keys:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_production_example_builds_with_its_variables_set() {
+        let text = include_str!("../config/production.example.toml");
+        for line in text.lines() {
+            if let Some((key, value)) = line.split_once('=') {
+                if key.trim().ends_with("_env") {
+                    std::env::set_var(value.trim().trim_matches('"'), "example-secret");
+                }
+            }
+        }
+        let registry = build(text).await.unwrap_or_else(|p| panic!("{p:?}"));
+        assert!(registry.warnings().is_empty());
+        for provider in ["authms", "ebuy", "efundpay"] {
+            let id = ProviderId::parse(provider).unwrap_or_else(|e| panic!("{e}"));
+            assert!(registry.has_merchant_accounts(&id), "{provider}");
+            assert_eq!(
+                registry.for_merchant(&id, "acme").map(|(a, _)| a),
+                Some(Account::Default)
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_provider_without_any_account_is_refused() {
+        let toml = format!(
+            "{}[providers.efundpay]\nbase_url = \"https://api.efundpay.example\"\n",
+            merchant("acme", "")
+        );
+        let problems = build(&toml).await.err().unwrap_or_default();
+        assert_eq!(keys(&problems), ["providers.efundpay"]);
+        assert!(problems[0].message.contains("no account"));
+    }
+
     #[test]
     fn an_account_key_round_trips_and_nothing_else_parses() {
         for account in [Account::Default, Account::Merchant("acme".into())] {

@@ -82,7 +82,7 @@ pub(super) async fn check_payment(
         return Ok(PaymentCheck::Refund { rest_minor: None });
     };
     let used = sqlx::query(&format!(
-        "SELECT COALESCE(SUM(amount_minor), 0) AS used, COUNT(*) - COUNT(amount_minor) AS unknown_amounts \
+        "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS used, COUNT(*) - COUNT(amount_minor) AS unknown_amounts \
          FROM refunds WHERE provider = $1 AND account = $2 AND payment_id = $3 \
            AND status IN ({COUNTED})"
     ))
@@ -147,7 +147,7 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT p.provider AS provider, p.account AS account, p.currency AS currency, \
                     p.amount_minor AS amount_minor, \
-                    (SELECT COALESCE(SUM(r.amount_minor), 0) FROM refunds r \
+                    (SELECT CAST(COALESCE(SUM(r.amount_minor), 0) AS BIGINT) FROM refunds r \
                       WHERE r.provider = p.provider AND r.account = p.account \
                         AND r.payment_id = p.payment_id AND r.status IN ({COUNTED})) AS used, \
                     (SELECT COUNT(*) - COUNT(r.amount_minor) FROM refunds r \

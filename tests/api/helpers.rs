@@ -39,6 +39,8 @@ pub enum Script {
 pub struct ScriptedProvider {
     id: &'static str,
     pub calls: AtomicUsize,
+    /// The amount of every refund call, in call order (`None`: a full refund).
+    pub sent_amounts: Mutex<Vec<Option<String>>>,
     script: Mutex<VecDeque<Script>>,
     default: Script,
     delay: Duration,
@@ -49,6 +51,7 @@ impl ScriptedProvider {
         Arc::new(Self {
             id,
             calls: AtomicUsize::new(0),
+            sent_amounts: Mutex::new(Vec::new()),
             script: Mutex::new(VecDeque::new()),
             default,
             delay: Duration::ZERO,
@@ -59,6 +62,7 @@ impl ScriptedProvider {
         Arc::new(Self {
             id,
             calls: AtomicUsize::new(0),
+            sent_amounts: Mutex::new(Vec::new()),
             script: Mutex::new(VecDeque::new()),
             default: Script::Succeed,
             delay,
@@ -71,6 +75,10 @@ impl ScriptedProvider {
 
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
+    }
+
+    pub fn sent_amounts(&self) -> Vec<Option<String>> {
+        self.sent_amounts.lock().expect("amounts lock").clone()
     }
 }
 
@@ -93,6 +101,10 @@ impl RefundProvider for ScriptedProvider {
 
     async fn refund(&self, req: &ProviderRefundRequest) -> Result<ProviderRefund, ProviderError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        self.sent_amounts
+            .lock()
+            .expect("amounts lock")
+            .push(req.amount.map(|m| m.to_major_string()));
         tokio::time::sleep(self.delay).await;
         let next = self.script.lock().expect("script lock").pop_front();
         let answer = |status| {
@@ -264,19 +276,24 @@ providers = []
 {tail}
 "#
     );
-    let config = Config::from_toml(&toml).unwrap_or_else(|e| panic!("test config: {e}"));
+    Some(spawn_config(&toml).await)
+}
+
+/// Starts the gateway on a whole config file's text, with the real adapters it names.
+pub async fn spawn_config(toml: &str) -> TestApp {
+    let config = Config::from_toml(toml).unwrap_or_else(|e| panic!("test config: {e}"));
     let app = Application::build(config).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = rx.await;
     }));
-    Some(TestApp {
+    TestApp {
         address,
         client: reqwest::Client::new(),
         provider: ScriptedProvider::new("unused", Script::Succeed),
         _shutdown: tx,
-    })
+    }
 }
 
 /// Polls a refund until `done` holds or `timeout` passes; returns the last refund seen.

@@ -1,10 +1,14 @@
 //! Gateway integration tests: the application on a random loopback port, called over HTTP,
 //! against SQLite and PostgreSQL.
 
+mod accounts;
 mod helpers;
 mod idempotency;
 mod malformed;
+mod migration;
+mod operators;
 mod outbox;
+mod payments;
 mod reconciliation;
 mod refunds;
 mod sync;

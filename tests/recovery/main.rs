@@ -6,3 +6,4 @@ mod cli;
 mod crash;
 mod harness;
 mod logs;
+mod two_processes;
