@@ -95,6 +95,10 @@ pub struct BenchArgs {
     /// The gateway's database.max_connections (default: the gateway's own default).
     #[arg(long)]
     pub max_connections: Option<u32>,
+    /// Gateway processes on the one database, requests alternating between them
+    /// (PostgreSQL only: several processes share a database there, DESIGN §8).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub instances: u8,
 }
 
 /// `10`, `10s`, `1500ms`: at most 300 s.
@@ -138,9 +142,11 @@ pub struct BenchReport {
     pub db: BenchDb,
     pub provider: BenchProvider,
     pub concurrency: u16,
+    /// Gateway processes sharing the database.
+    pub instances: u8,
     pub gateway: LoadStats,
     pub direct: LoadStats,
-    /// The gateway child's peak RSS (VmHWM) in MiB, after its phase.
+    /// The gateway children's largest peak RSS (VmHWM) in MiB, after their phase.
     pub peak_rss_mb: f64,
     /// The gateway child's RSS high-water mark once started, before any load.
     pub idle_rss_mb: f64,
@@ -162,6 +168,20 @@ impl BenchReport {
         }
     }
 
+    /// The gateway processes' CPU time per refund in the measured window, in ms: noise on a
+    /// shared machine moves it much less than req/s.
+    pub fn gateway_cpu_ms_per_refund(&self) -> Option<f64> {
+        let ticks = self.gateway.cpu_ticks?;
+        (self.gateway.completed > 0).then(|| {
+            ticks as f64 * 1000.0 / child::TICKS_PER_SECOND as f64 / self.gateway.completed as f64
+        })
+    }
+
+    /// Gateway p50 less direct p50: what the gateway adds to a refund's latency.
+    pub fn added_p50_ms(&self) -> f64 {
+        self.gateway.quantile_ms(0.50) - self.direct.quantile_ms(0.50)
+    }
+
     /// Errors of both phases (a clean run has none).
     pub fn errors(&self) -> u64 {
         self.gateway.errors + self.direct.errors
@@ -171,12 +191,17 @@ impl BenchReport {
     pub fn json(&self) -> Value {
         json!({
             "db": self.db.as_str(),
+            "instances": self.instances,
             "concurrency": self.concurrency,
             "gateway_rps": round(self.gateway.rps(), 1),
             "direct_rps": round(self.direct.rps(), 1),
             "ratio": round(self.ratio(), 3),
             "p50_ms": round(self.gateway.quantile_ms(0.50), 2),
             "p99_ms": round(self.gateway.quantile_ms(0.99), 2),
+            "direct_p50_ms": round(self.direct.quantile_ms(0.50), 2),
+            "direct_p99_ms": round(self.direct.quantile_ms(0.99), 2),
+            "added_p50_ms": round(self.added_p50_ms(), 2),
+            "gateway_cpu_ms_per_refund": self.gateway_cpu_ms_per_refund().map(|ms| round(ms, 3)),
             "errors": self.errors(),
             "peak_rss_mb": round(self.peak_rss_mb, 1),
         })
@@ -185,9 +210,10 @@ impl BenchReport {
     /// The table, then the JSON line.
     pub fn render(&self) -> String {
         let mut out = format!(
-            "refund-gateway bench: provider {}, db {}, concurrency {}, window {:.1} s\n\n",
+            "refund-gateway bench: provider {}, db {} ({} gateway process(es)), concurrency {}, window {:.1} s\n\n",
             self.provider.as_str(),
             self.db.as_str(),
+            self.instances,
             self.concurrency,
             self.gateway.window.as_secs_f64()
         );
@@ -209,8 +235,11 @@ impl BenchReport {
             ));
         }
         out.push_str(&format!(
-            "\nratio gateway/direct {:.3}; gateway RSS {:.1} MiB idle, {:.1} MiB peak\n",
+            "\nratio gateway/direct {:.3}; gateway adds {:.2} ms at p50; gateway CPU {} ms per refund; RSS {:.1} MiB idle, {:.1} MiB peak\n",
             self.ratio(),
+            self.added_p50_ms(),
+            self.gateway_cpu_ms_per_refund()
+                .map_or_else(|| "?".to_owned(), |ms| format!("{ms:.3}")),
             self.idle_rss_mb,
             self.peak_rss_mb
         ));
@@ -413,19 +442,27 @@ fn gateway_body(provider: BenchProvider, run: &str, n: u64) -> String {
     }
 }
 
+/// Refunds through the gateway; request `n` goes to instance `n % instances`.
 fn gateway_call(
     client: reqwest::Client,
-    base_url: &str,
+    base_urls: &[String],
     provider: BenchProvider,
     run: &str,
 ) -> Call {
-    let url = Arc::new(format!("{base_url}/v1/refunds"));
+    let urls: Arc<Vec<String>> = Arc::new(
+        base_urls
+            .iter()
+            .map(|base| format!("{base}/v1/refunds"))
+            .collect(),
+    );
     let run = Arc::new(run.to_owned());
     Arc::new(move |n| {
         let client = client.clone();
-        let url = Arc::clone(&url);
+        let urls = Arc::clone(&urls);
         let run = Arc::clone(&run);
         Box::pin(async move {
+            let index = usize::try_from(n).unwrap_or(0) % urls.len().max(1);
+            let url = urls.get(index).cloned().unwrap_or_default();
             let answer = client
                 .post(url.as_str())
                 .header("authorization", format!("Bearer {API_KEY}"))
@@ -543,6 +580,12 @@ fn run_id() -> String {
 
 /// One bench run: the direct phase, then the gateway phase.
 pub async fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
+    if args.instances > 1 && args.db == BenchDb::Sqlite {
+        return Err(BenchError::Config(
+            "several gateway processes share a PostgreSQL database, not SQLite: add --db postgres"
+                .into(),
+        ));
+    }
     let run = run_id();
     let dir: PathBuf = std::env::temp_dir().join(format!("refund-gateway-bench-{run}"));
     std::fs::create_dir_all(&dir)?;
@@ -579,7 +622,7 @@ pub async fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
                 adapter_direct_call(adapter, other, &run)
             }
         };
-        let direct = drive(direct_call, concurrency, args.warmup, args.duration).await;
+        let direct = drive(direct_call, concurrency, args.warmup, args.duration, None).await;
         drop(simulator);
         // Let the direct phase's webhooks and connections wind down.
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -587,17 +630,38 @@ pub async fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
         let simulator = Simulator::start(args.provider).await?;
         let config_text = gateway_toml(&database.url, &simulator.provider_toml(), args);
         std::fs::write(&config_path, &config_text)?;
-        let gateway = GatewayChild::start(&config_path, &dir, &client).await?;
-        let idle_rss_mb = gateway.peak_rss_mb().unwrap_or(0.0);
-        let call = gateway_call(client.clone(), &gateway.base_url, args.provider, &run);
-        let stats = drive(call, concurrency, args.warmup, args.duration).await;
-        let peak_rss_mb = gateway.peak_rss_mb().unwrap_or(0.0);
-        gateway.stop().await;
+        let mut gateways = Vec::new();
+        for instance in 0..args.instances {
+            let log_dir = dir.join(format!("instance-{instance}"));
+            std::fs::create_dir_all(&log_dir)?;
+            gateways.push(GatewayChild::start(&config_path, &log_dir, &client).await?);
+        }
+        let peak = |gateways: &[GatewayChild]| {
+            gateways
+                .iter()
+                .filter_map(GatewayChild::peak_rss_mb)
+                .fold(0.0, f64::max)
+        };
+        let idle_rss_mb = peak(&gateways);
+        let urls: Vec<String> = gateways.iter().map(|g| g.base_url.clone()).collect();
+        let call = gateway_call(client.clone(), &urls, args.provider, &run);
+        let cpu = || {
+            gateways
+                .iter()
+                .map(GatewayChild::cpu_ticks)
+                .sum::<Option<u64>>()
+        };
+        let stats = drive(call, concurrency, args.warmup, args.duration, Some(&cpu)).await;
+        let peak_rss_mb = peak(&gateways);
+        for gateway in gateways {
+            gateway.stop().await;
+        }
         drop(simulator);
         Ok::<_, BenchError>(BenchReport {
             db: args.db,
             provider: args.provider,
             concurrency: args.concurrency,
+            instances: args.instances,
             gateway: stats,
             direct,
             peak_rss_mb,
@@ -631,6 +695,7 @@ mod tests {
             db: BenchDb::Sqlite,
             provider: BenchProvider::Efundpay,
             concurrency: 64,
+            instances: 1,
             gateway: LoadStats::default(),
             direct: LoadStats::default(),
             peak_rss_mb: 12.34,
@@ -645,11 +710,16 @@ mod tests {
         assert_eq!(
             keys,
             [
+                "added_p50_ms",
                 "concurrency",
                 "db",
+                "direct_p50_ms",
+                "direct_p99_ms",
                 "direct_rps",
                 "errors",
+                "gateway_cpu_ms_per_refund",
                 "gateway_rps",
+                "instances",
                 "p50_ms",
                 "p99_ms",
                 "peak_rss_mb",
@@ -672,6 +742,7 @@ mod tests {
             warmup: Duration::from_secs(1),
             provider: BenchProvider::Efundpay,
             max_connections: Some(4),
+            instances: 1,
         };
         let section = "[providers.efundpay]\nbase_url = \"http://127.0.0.1:1\"\ntoken = \"t\"\n\
                        merchant_account_id = \"m\"\nwebhook_secret = \"s\"\n";

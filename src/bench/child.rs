@@ -103,6 +103,14 @@ impl GatewayChild {
         status_kib(&status, "VmHWM:").map(|kib| kib as f64 / 1024.0)
     }
 
+    /// The CPU time the child has used so far (user + system), in clock ticks of
+    /// `/proc/<pid>/stat` (USER_HZ, 100 per second on Linux).
+    pub fn cpu_ticks(&self) -> Option<u64> {
+        let pid = self.child.id()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat_cpu_ticks(&stat)
+    }
+
     /// Asks the child to stop (SIGTERM by its pid, so it drains and closes its pool), and
     /// kills it after 10 s.
     pub async fn stop(mut self) {
@@ -123,6 +131,20 @@ impl GatewayChild {
     }
 }
 
+/// How many `/proc/<pid>/stat` clock ticks make a second (USER_HZ: 100 on Linux, whatever
+/// the kernel's own tick rate).
+pub const TICKS_PER_SECOND: u64 = 100;
+
+/// `utime + stime` of a `/proc/<pid>/stat` line (fields 14 and 15, counted after the
+/// command name, which may itself hold spaces and parentheses).
+fn stat_cpu_ticks(stat: &str) -> Option<u64> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
 /// A `Name:   1234 kB` line of `/proc/<pid>/status`, in KiB.
 fn status_kib(status: &str, name: &str) -> Option<u64> {
     status
@@ -134,7 +156,14 @@ fn status_kib(status: &str, name: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::status_kib;
+    use super::{stat_cpu_ticks, status_kib};
+
+    #[test]
+    fn cpu_ticks_are_utime_plus_stime_even_with_a_parenthesis_in_the_name() {
+        let stat = "4242 (refund (gw)) S 1 4242 4242 0 -1 4194560 2167 0 0 0 731 129 0 0 20 0 6 0 1234 0 0";
+        assert_eq!(stat_cpu_ticks(stat), Some(860));
+        assert_eq!(stat_cpu_ticks("garbage"), None);
+    }
 
     #[test]
     fn the_peak_rss_is_read_from_the_vmhwm_line() {

@@ -29,6 +29,8 @@ pub struct LoadStats {
     pub first_error: Option<String>,
     /// Length of the measured window.
     pub window: Duration,
+    /// CPU ticks (`/proc/<pid>/stat`, USER_HZ) the probed processes used during the window.
+    pub cpu_ticks: Option<u64>,
     /// Latencies of the measured requests, in microseconds, sorted.
     latencies_us: Vec<u64>,
 }
@@ -71,14 +73,18 @@ struct Tally {
     first_error: Option<String>,
 }
 
+/// Reads the CPU ticks used so far by the processes under test (`None`: unknown).
+pub type CpuProbe<'a> = &'a (dyn Fn() -> Option<u64> + Sync);
+
 /// Drives `call` with `concurrency` workers for `warmup` then `window`; returns the window's
-/// statistics. Requests in flight at the end are awaited (each is bounded by the client's
-/// timeout) but not counted.
+/// statistics, with the CPU `probe` read at the window's start and end. Requests in flight
+/// at the end are awaited (each is bounded by the client's timeout) but not counted.
 pub async fn drive(
     call: Call,
     concurrency: usize,
     warmup: Duration,
     window: Duration,
+    probe: Option<CpuProbe<'_>>,
 ) -> LoadStats {
     let start = Instant::now();
     let measure_from = start + warmup;
@@ -118,6 +124,13 @@ pub async fn drive(
         window,
         ..LoadStats::default()
     };
+    if let Some(probe) = probe {
+        tokio::time::sleep_until(measure_from.into()).await;
+        let before = probe();
+        tokio::time::sleep_until(end.into()).await;
+        let after = probe();
+        stats.cpu_ticks = before.zip(after).map(|(b, a)| a.saturating_sub(b));
+    }
     while let Some(joined) = workers.join_next().await {
         match joined {
             Ok(tally) => {
@@ -171,8 +184,10 @@ mod tests {
             4,
             Duration::from_millis(20),
             Duration::from_millis(200),
+            Some(&|| Some(7)),
         )
         .await;
+        assert_eq!(stats.cpu_ticks, Some(0), "a constant probe used no CPU");
         assert!(stats.completed > 20, "{stats:?}");
         assert!(stats.errors > 0, "{stats:?}");
         assert!(stats
