@@ -1,6 +1,7 @@
 //! Gateway integration tests: the application on a random loopback port, called over HTTP,
 //! against SQLite and PostgreSQL.
 
+mod console;
 mod helpers;
 mod idempotency;
 mod malformed;
