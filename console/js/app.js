@@ -79,6 +79,7 @@ function markNav(active) {
 export async function render() {
   const token = ++renderToken;
   const { path, params } = currentRoute();
+  for (const dialog of document.querySelectorAll('dialog[open]')) dialog.close();
   renderHeader();
   if (!session.key() || !session.principal()) {
     markNav(null);

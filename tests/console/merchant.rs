@@ -217,6 +217,10 @@ async fn the_overview_shows_the_summary_the_ageing_chart_and_a_screenshot_is_sav
     gateway.efundpay_refund("40.40", "failed").await;
     gateway.efundpay_refund("80.80", "canceled").await;
     let stuck = gateway.efundpay_refund("90.90", "processing").await;
+    // 50.01: the simulator answers 500, an unknown outcome: pending until the sync settles it.
+    gateway
+        .refund(json!({"payment_id": "pay_unknown", "amount": "50.01", "currency": "EUR"}))
+        .await;
     gateway
         .refund(json!({"payment_id": "txn_abc123", "amount": "50.00", "currency": "CNY", "customer_id": "usr_abc123"}))
         .await;
@@ -268,7 +272,14 @@ async fn the_overview_shows_the_summary_the_ageing_chart_and_a_screenshot_is_sav
         .html(true)
         .await
         .unwrap_or_default();
-    assert!(title.contains("1 in all"), "{title}");
+    let bars = browser
+        .run("return [...document.querySelectorAll('svg#ageing g.bar')].reduce((n, g) => n + Number(g.dataset.count), 0);")
+        .await;
+    assert_eq!(
+        title,
+        format!("Open refunds by age: {bars} in all"),
+        "the title counts what the bars show"
+    );
     // A link from the summary to the matching refunds.
     assert!(!browser
         .find_all("table.by-status a[href*='status=processing']")
@@ -279,7 +290,7 @@ async fn the_overview_shows_the_summary_the_ageing_chart_and_a_screenshot_is_sav
 
     browser
         .client
-        .set_window_size(1440, 1180)
+        .set_window_size(1440, 1260)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let png = browser
@@ -339,9 +350,10 @@ async fn the_export_downloads_the_periods_refunds_as_csv_and_jsonl() {
 }
 
 /// The console's own modules, run in the browser that uses them: amounts with the
-/// currency's exponent from decimal strings (never rounded), and CSV cells neutralized.
+/// currency's exponent from decimal strings (never rounded), CSV cells neutralized, and
+/// repeated status polls folded into one timeline entry.
 #[tokio::test]
-async fn amounts_keep_the_currency_exponent_and_csv_cells_are_neutralized_in_the_browser() {
+async fn the_consoles_modules_keep_exponents_neutralize_csv_and_fold_repeats_in_the_browser() {
     let _one = exclusive().await;
     let Some(browser) = Browser::start().await else {
         return;
@@ -354,6 +366,9 @@ async fn amounts_keep_the_currency_exponent_and_csv_cells_are_neutralized_in_the
             "const money = await import('./js/money.js');
              await money.loadCurrencies();
              const csv = await import('./js/csv.js');
+             const refund = await import('./js/views/refund.js');
+             const poll = (id, at) => ({ object: 'refund_event', id, kind: 'provider_answer', status: null,
+               previous_status: null, source: 'sync', detail: { provider_status: 'processing' }, created_at: at });
              const f = (a, c) => money.formatAmount(a, c, 'en-US');
              return {
                eur: f('12.9', 'EUR'), eur_whole: f('7', 'EUR'), big: f('1234567890123.45', 'EUR'),
@@ -364,6 +379,9 @@ async fn amounts_keep_the_currency_exponent_and_csv_cells_are_neutralized_in_the
                list: money.formatAmounts([{currency: 'EUR', amount: '1.00'}, {currency: 'JPY', amount: '5'}], 'en-US'),
                cells: ['=1+1', '+1', '-2', '@x', '\\tt', 'a,b', 'say \"hi\"', 'plain'].map(csv.csvCell),
                records: csv.countCsvRecords('h1,h2\\r\\na,\"multi\\nline\"\\r\\nb,c\\r\\n'),
+               folded: refund.groupRepeats([poll(1, 'a'), poll(2, 'b'), poll(3, 'c'),
+                 { ...poll(4, 'd'), kind: 'status_changed', status: 'succeeded' }, poll(5, 'e')])
+                 .map((g) => [g.event.id, g.repeats, g.last.id]),
              };",
         )
         .await;
@@ -378,6 +396,7 @@ async fn amounts_keep_the_currency_exponent_and_csv_cells_are_neutralized_in_the
             "list": "1.00 EUR, 5 JPY",
             "cells": ["'=1+1", "'+1", "'-2", "'@x", "'\tt", "\"a,b\"", "\"say \"\"hi\"\"\"", "plain"],
             "records": 2,
+            "folded": [[1, 3, 3], [4, 1, 4], [5, 1, 5]],
         })
     );
     browser.close().await;

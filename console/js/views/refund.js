@@ -63,8 +63,32 @@ function metadata(refund) {
   return table(null, ['Key', 'Value'], entries.map(([k, v]) => [k, text(v)]));
 }
 
-/** One history entry: when, what, the status move, who, and every other field it has. */
-function timelineEntry(event) {
+/** The same observation again (a status poll that saw nothing new): all but id and time equal. */
+function sameAs(a, b) {
+  const strip = ({ id, created_at: at, ...rest }) => JSON.stringify(rest);
+  return Boolean(a && b) && strip(a) === strip(b);
+}
+
+/** Consecutive repeats of one observation, as `[{event, repeats, last}]`, oldest first. */
+export function groupRepeats(events) {
+  const groups = [];
+  for (const event of events) {
+    const previous = groups[groups.length - 1];
+    if (previous && sameAs(previous.event, event)) {
+      previous.repeats += 1;
+      previous.last = event;
+    } else {
+      groups.push({ event, repeats: 1, last: event });
+    }
+  }
+  return groups;
+}
+
+/**
+ * One history entry: when, what, the status move, who, and every other field it has; a
+ * run of identical observations shows once with how often and until when.
+ */
+function timelineEntry({ event, repeats, last }) {
   const detail = event.detail && typeof event.detail === 'object' ? Object.entries(event.detail) : [];
   const extra = Object.entries(event).filter(([key, value]) => !EVENT_FIELDS.has(key) && value !== null && value !== undefined);
   const move = event.status
@@ -75,7 +99,8 @@ function timelineEntry(event) {
       timeElement(event.created_at),
       h('strong', {}, humanize(event.kind)),
       move,
-      event.source ? h('span', { class: 'source' }, `by ${event.source}`) : null),
+      event.source ? h('span', { class: 'source' }, `by ${event.source}`) : null,
+      repeats > 1 ? h('span', { class: 'repeats' }, `${repeats} times, the last at `, timeElement(last.created_at)) : null),
     detail.length || extra.length
       ? definitions([...extra, ...detail].map(([key, value]) => [humanize(key), text(value)]), 'event-detail')
       : null);
@@ -175,7 +200,7 @@ export async function refundView(id, _params, context) {
         h('h2', {}, 'Breakdown'), breakdown(refund),
         h('h2', {}, 'Metadata'), metadata(refund)),
       h('section', { 'aria-labelledby': 'history-h' },
-        h('h2', { id: 'history-h' }, `History (${history.items.length})`),
-        h('ol', { class: 'timeline', id: 'timeline' }, history.items.map(timelineEntry)),
+        h('h2', { id: 'history-h' }, `History (${history.items.length} event${history.items.length === 1 ? '' : 's'})`),
+        h('ol', { class: 'timeline', id: 'timeline' }, groupRepeats(history.items).map(timelineEntry)),
         history.truncated ? h('p', { class: 'hint' }, 'Only the first events are shown.') : null)));
 }
