@@ -212,8 +212,8 @@ impl Browser {
                 .await
             {
                 Ok(client) => break client,
-                Err(error) if tokio::time::Instant::now() < deadline => {
-                    let _ = error;
+                // chromedriver takes a moment to listen.
+                Err(_) if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Err(error) => {

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::harness::{exclusive, screenshot_path, write_temp_file, Browser, Gateway, DEMO_KEY};
 
 #[tokio::test]
-async fn a_wrong_key_is_refused_at_sign_in_and_a_right_one_is_let_in() {
+async fn a_wrong_key_is_refused_a_right_one_is_kept_for_the_tab_and_a_revoked_one_signs_out() {
     let _one = exclusive().await;
     let Some(browser) = Browser::start().await else {
         return;
@@ -43,6 +43,21 @@ async fn a_wrong_key_is_refused_at_sign_in_and_a_right_one_is_let_in() {
         json!(0),
         "nothing in localStorage"
     );
+    // A key refused in the middle of a session: back to sign-in, saying why.
+    browser
+        .run("sessionStorage.setItem('rg.key', 'sk_revoked'); return true;")
+        .await;
+    browser.click("#nav a[href='#/refunds']").await;
+    browser
+        .wait_for_text("main .message", "Your key was refused")
+        .await;
+    assert_eq!(
+        browser
+            .run("return sessionStorage.getItem('rg.key');")
+            .await,
+        Value::Null
+    );
+    browser.sign_in(&gateway, DEMO_KEY).await;
     browser.click("#sign-out").await;
     browser.find("#api-key").await;
     assert_eq!(

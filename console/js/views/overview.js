@@ -2,7 +2,7 @@
 // balances, the ageing of open refunds as a chart, and the refunds that need attention.
 
 import { getJson } from '../api.js';
-import { h, table, badge, message } from '../dom.js';
+import { h, table, badge, message, errorMessage } from '../dom.js';
 import { formatAmount } from '../money.js';
 import { timeElement } from '../time.js';
 import { periodFields, periodParams, readPeriod, describePeriod } from '../period.js';
@@ -77,7 +77,6 @@ function duplicates(summary) {
 /** The overview of the period in `params` (`from`, `to`: local days). */
 export async function overviewView(params, { go }) {
   const period = { from: params.from ?? '', to: params.to ?? '' };
-  const summary = await getJson('/v1/reconciliation/summary', periodParams(period));
   const form = h('form', { class: 'filters', 'aria-label': 'Period' },
     periodFields('overview', period),
     h('div', { class: 'actions' },
@@ -87,6 +86,13 @@ export async function overviewView(params, { go }) {
     event.preventDefault();
     go('/overview', readPeriod(form));
   });
+  let summary;
+  try {
+    summary = await getJson('/v1/reconciliation/summary', periodParams(period));
+  } catch (error) {
+    if (!error.status || error.status >= 500 || error.status === 401) throw error;
+    return h('div', {}, h('h1', {}, 'Overview'), form, errorMessage(error));
+  }
   return h('div', {},
     h('h1', {}, 'Overview'),
     h('p', { class: 'lead' }, `Refunds created ${describePeriod(period)}`,

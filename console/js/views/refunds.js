@@ -2,7 +2,7 @@
 // cursor paging newest first (`starting_after`), each refund linked to its page.
 
 import { getJson, session } from '../api.js';
-import { h, field, table, badge } from '../dom.js';
+import { h, field, table, badge, errorMessage } from '../dom.js';
 import { formatAmount } from '../money.js';
 import { timeElement } from '../time.js';
 import { periodFields, periodParams, readPeriod } from '../period.js';
@@ -21,7 +21,7 @@ function filterForm(params, go) {
   const form = h('form', { class: 'filters', 'aria-label': 'Filters' },
     text('provider', 'Provider', { placeholder: 'efundpay' }),
     field('Status', status),
-    text('currency', 'Currency', { maxlength: 3, pattern: '[A-Z]{3}', placeholder: 'EUR', class: 'short' }),
+    text('currency', 'Currency', { maxlength: 3, placeholder: 'EUR', class: 'short' }),
     periodFields('f', params),
     text('payment_id', 'Payment'),
     text('reference', 'Reference'),
@@ -51,9 +51,16 @@ const FIRST = '-';
 export async function refundListView(params, { go }) {
   const filters = Object.fromEntries(FILTERS.map((name) => [name, params[name] ?? '']));
   const { from, to, ...rest } = filters;
-  const page = await getJson('/v1/refunds', {
-    ...rest, ...periodParams({ from, to }, 'created_gte', 'created_lt'), limit: PAGE, starting_after: params.after,
-  });
+  let page;
+  try {
+    page = await getJson('/v1/refunds', {
+      ...rest, ...periodParams({ from, to }, 'created_gte', 'created_lt'), limit: PAGE, starting_after: params.after,
+    });
+  } catch (error) {
+    // A filter the API refuses (an unknown currency, say): keep the form to correct it.
+    if (!error.status || error.status >= 500 || error.status === 401) throw error;
+    return h('div', {}, h('h1', {}, 'Refunds'), filterForm(filters, go), errorMessage(error));
+  }
   const operator = session.isOperator();
   const trail = (params.trail ?? '').split(',').filter(Boolean);
   const refunds = page.data ?? [];
