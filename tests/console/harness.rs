@@ -142,10 +142,12 @@ fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// chromedriver (our child, killed on drop) and a WebDriver session on a fresh profile.
+/// chromedriver (our child, killed on drop) and a WebDriver session on a fresh profile
+/// (removed on drop, with the downloads).
 pub struct Browser {
     pub client: Client,
     pub downloads: PathBuf,
+    profile: PathBuf,
     driver: Child,
 }
 
@@ -153,6 +155,8 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+        let _ = std::fs::remove_dir_all(&self.downloads);
     }
 }
 
@@ -227,6 +231,7 @@ impl Browser {
         Some(Self {
             client,
             downloads,
+            profile,
             driver: browser_child
                 .take()
                 .unwrap_or_else(|| unreachable!("kept until here")),
