@@ -1,6 +1,7 @@
 //! What the console tests stand on: the sandbox gateway in process, chromedriver and a
 //! headless Chromium with a fresh profile, and small waiting helpers.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -153,7 +154,18 @@ pub struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        // chromedriver leads a process group of its own, which Chromium and its helpers
+        // inherit: ending the group leaves no browser behind, even after a test that
+        // panicked before `close`.
+        let group = format!("-{}", self.driver.id());
+        let ended = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !ended {
+            let _ = self.driver.kill();
+        }
         let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
         let _ = std::fs::remove_dir_all(&self.downloads);
@@ -178,6 +190,7 @@ impl Browser {
         let port = free_port();
         let child = Command::new(driver)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
