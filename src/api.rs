@@ -1,7 +1,9 @@
 //! The merchant HTTP API (DESIGN §5): routes, and the middleware stack every request passes:
 //! request id (set and echoed as `x-request-id`), tracing, metrics, error rendering in the
-//! API's shape, a last-resort panic guard, a timeout and the 64 KiB body limit.
+//! API's shape, a last-resort panic guard, a timeout and the 64 KiB body limit. The finance
+//! console's files are served under `/console/` (`console.rs`).
 
+pub mod console;
 pub mod error;
 pub mod export;
 pub mod extract;
@@ -73,6 +75,9 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/openapi.json", get(openapi::openapi_json))
+        .route("/console", get(console::redirect))
+        .route("/console/", get(console::index))
+        .route("/console/{*path}", get(console::file))
         .fallback(|| async { ApiError::new(ErrorCode::RouteNotFound, "no such route") })
         // Router::layer wraps every route: the last layer added is the outermost.
         .layer(RequestBodyLimitLayer::new(HARD_BODY_LIMIT))

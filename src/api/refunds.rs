@@ -331,13 +331,15 @@ pub async fn list_refund_events(
     ))
 }
 
-const LIST_PARAMS: [&str; 8] = [
+const LIST_PARAMS: [&str; 10] = [
     "merchant",
     "provider",
     "status",
     "currency",
     "created_gte",
     "created_lt",
+    "payment_id",
+    "reference",
     "limit",
     "starting_after",
 ];
@@ -394,6 +396,33 @@ fn parse_list(query: &HashMap<String, String>) -> Result<ListFilter, ApiError> {
                 .map_err(|_| invalid("starting_after", "`starting_after` must be a refund id"))
         })
         .transpose()?;
+    // The same rules as on create, so a filter that could never match says so.
+    let payment_id = query
+        .get("payment_id")
+        .map(|p| {
+            PaymentId::parse(p)
+                .map(|p| p.as_str().to_owned())
+                .map_err(|_| {
+                    invalid(
+                        "payment_id",
+                        "`payment_id` must be 1-128 printable ASCII characters",
+                    )
+                })
+        })
+        .transpose()?;
+    let reference = query
+        .get("reference")
+        .map(|r| {
+            if r.is_empty() || r.len() > 64 || !is_printable_ascii(r) {
+                Err(invalid(
+                    "reference",
+                    "`reference` must be 1-64 printable ASCII characters",
+                ))
+            } else {
+                Ok(r.clone())
+            }
+        })
+        .transpose()?;
     Ok(ListFilter {
         provider: query.get("provider").cloned(),
         status,
@@ -406,6 +435,8 @@ fn parse_list(query: &HashMap<String, String>) -> Result<ListFilter, ApiError> {
             .get("created_lt")
             .map(|v| parse_time("created_lt", v))
             .transpose()?,
+        payment_id,
+        reference,
         starting_after,
         limit,
     })
@@ -420,6 +451,8 @@ fn parse_list(query: &HashMap<String, String>) -> Result<ListFilter, ApiError> {
         ("currency" = Option<String>, Query, description = "Filter by currency"),
         ("created_gte" = Option<String>, Query, description = "RFC 3339"),
         ("created_lt" = Option<String>, Query, description = "RFC 3339"),
+        ("payment_id" = Option<String>, Query, description = "Only the refunds of this payment (the provider's payment id)"),
+        ("reference" = Option<String>, Query, description = "Only the refund with this merchant reference"),
         ("limit" = Option<u32>, Query, description = "1-100, default 10"),
         ("starting_after" = Option<String>, Query, description = "Cursor: the last id of the previous page"),
     ),

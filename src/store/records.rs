@@ -144,6 +144,10 @@ pub struct ListFilter {
     pub currency: Option<String>,
     pub created_gte: Option<i64>,
     pub created_lt: Option<i64>,
+    /// The provider's id of the original payment (exact match).
+    pub payment_id: Option<String>,
+    /// The merchant's own reference (exact match; unique per merchant).
+    pub reference: Option<String>,
     pub starting_after: Option<RefundId>,
     pub limit: u32,
 }

@@ -543,6 +543,13 @@ impl Store {
         if let Some(lt) = filter.created_lt {
             add("created_at <", Bind::Int(lt));
         }
+        // Both served by indexes: (merchant_id, payment_id) and UNIQUE (merchant_id, reference).
+        if let Some(payment_id) = &filter.payment_id {
+            add("payment_id =", Bind::Text(payment_id.clone()));
+        }
+        if let Some(reference) = &filter.reference {
+            add("reference =", Bind::Text(reference.clone()));
+        }
         if let Some(after) = &filter.starting_after {
             add("id <", Bind::Text(after.to_string()));
         }

@@ -2,6 +2,7 @@
 //! against SQLite and PostgreSQL.
 
 mod accounts;
+mod console;
 mod helpers;
 mod idempotency;
 mod malformed;

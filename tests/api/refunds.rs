@@ -514,3 +514,98 @@ both_backends!(operations_endpoints_answer, |db: Db| async move {
     );
     assert!(openapi["paths"]["/v1/refunds"]["post"].is_object());
 });
+
+both_backends!(
+    listing_filters_by_payment_id_and_by_reference,
+    |db: Db| async move {
+        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
+        else {
+            return;
+        };
+        let mut ids = Vec::new();
+        for (payment, reference) in [("pay_a", "ref-1"), ("pay_b", "ref-2"), ("pay_a", "ref-3")] {
+            let refund: Value = app
+                .post_refund(
+                    ACME_KEY,
+                    None,
+                    &json!({"payment_id": payment, "amount": "1.00", "currency": "EUR", "reference": reference}),
+                )
+                .await
+                .json()
+                .await
+                .expect("json");
+            ids.push(refund["id"].as_str().expect("id").to_owned());
+        }
+        // Another merchant's refund of the same payment id never shows.
+        app.post_refund(
+            GLOBEX_KEY,
+            None,
+            &json!({"payment_id": "pay_a", "amount": "1.00", "currency": "EUR", "reference": "ref-1"}),
+        )
+        .await;
+        let listed = |path: String| {
+            let app = &app;
+            async move {
+                let list: Value = app.get(ACME_KEY, &path).await.json().await.expect("json");
+                list["data"]
+                    .as_array()
+                    .expect("data")
+                    .iter()
+                    .filter_map(|r| r["id"].as_str().map(str::to_owned))
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            listed("/v1/refunds?payment_id=pay_a".into()).await,
+            [ids[2].clone(), ids[0].clone()]
+        );
+        assert_eq!(
+            listed("/v1/refunds?reference=ref-2".into()).await,
+            [ids[1].clone()]
+        );
+        assert_eq!(
+            listed("/v1/refunds?payment_id=pay_a&reference=ref-2".into()).await,
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            listed(format!(
+                "/v1/refunds?payment_id=pay_a&limit=1&starting_after={}",
+                ids[2]
+            ))
+            .await,
+            [ids[0].clone()]
+        );
+        let too_long = "r".repeat(65);
+        let error = assert_error(
+            app.get(ACME_KEY, &format!("/v1/refunds?reference={too_long}"))
+                .await,
+            400,
+            "parameter_invalid",
+        )
+        .await;
+        assert_eq!(error["param"], "reference");
+        let error = assert_error(
+            app.get(ACME_KEY, "/v1/refunds?payment_id=").await,
+            400,
+            "parameter_invalid",
+        )
+        .await;
+        assert_eq!(error["param"], "payment_id");
+        let openapi: Value = app
+            .get("", "/openapi.json")
+            .await
+            .json()
+            .await
+            .expect("json");
+        let names: Vec<&str> = openapi["paths"]["/v1/refunds"]["get"]["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert!(
+            names.contains(&"payment_id") && names.contains(&"reference"),
+            "{names:?}"
+        );
+    }
+);
