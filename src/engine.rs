@@ -12,12 +12,14 @@ pub mod sync;
 use std::sync::Arc;
 use std::time::Duration;
 
-use refund_provider::{ProviderId, ProviderRefund, RefundId, RefundProvider};
+use refund_provider::{ProviderId, ProviderRefund, ProviderWebhook, RefundId, RefundProvider};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::providers::{Account, ProviderRegistry};
-use crate::store::{Change, RefundRecord, Store, StoreError};
+use crate::store::{
+    Change, Modified, Receipt, RefundRecord, Store, StoreError, WebhookApplied as StoreWebhook,
+};
 
 pub use create::{CreateCommand, CreateResult};
 pub use decide::Source;
@@ -59,6 +61,17 @@ pub enum EngineError {
     Contention,
 }
 
+/// What a provider webhook did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WebhookApplied {
+    /// The event was applied before: nothing done.
+    Duplicate,
+    /// No refund of that account has its reference: acknowledged, nothing changed.
+    UnknownRefund,
+    /// Applied to this refund (as it is afterwards).
+    Refund(Box<RefundRecord>),
+}
+
 /// Shared engine state.
 #[derive(Clone)]
 pub struct Engine {
@@ -73,9 +86,6 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine").finish_non_exhaustive()
     }
 }
-
-/// How many times a guarded update is retried when another writer got there first.
-pub(crate) const MAX_CHANGE_ATTEMPTS: usize = 8;
 
 impl Engine {
     /// Whether merchant events should be written for this merchant (it has a webhook URL).
@@ -100,8 +110,7 @@ impl Engine {
         first.saturating_mul(factor).min(self.config.sync.max_retry)
     }
 
-    /// Applies a provider's report to a refund, re-reading and re-deciding if another writer
-    /// changed it first. Returns the refund afterwards.
+    /// Applies a provider's report to a refund (see `decide`). Returns the refund afterwards.
     pub async fn apply_report(
         &self,
         id: &RefundId,
@@ -109,51 +118,112 @@ impl Engine {
         source: Source,
         idempotency_key: Option<&str>,
     ) -> Result<RefundRecord, EngineError> {
-        self.apply_with(id, |engine, refund, now| {
-            let next = now + millis(engine.next_sync_delay(refund.sync_attempts));
-            let mut change = decide::decide(
-                refund,
-                report,
-                source,
-                next,
-                engine.emits_events(&refund.merchant_id),
-            );
-            change.idempotency_key = idempotency_key.map(str::to_owned);
-            change
+        let report = report.clone();
+        let key = idempotency_key.map(str::to_owned);
+        self.apply_with(id, move |engine, refund, now| {
+            engine.report_change(refund, &report, source, key.as_deref(), now)
         })
         .await
     }
 
-    /// Re-reads the refund, builds a change with `build`, and applies it under the refund's
-    /// version guard, retrying on concurrent updates.
+    /// The change a provider's report makes to `refund` at `now`.
+    pub fn report_change(
+        &self,
+        refund: &RefundRecord,
+        report: &ProviderRefund,
+        source: Source,
+        idempotency_key: Option<&str>,
+        now: i64,
+    ) -> Change {
+        let next = now + millis(self.next_sync_delay(refund.sync_attempts));
+        let mut change = decide::decide(
+            refund,
+            report,
+            source,
+            next,
+            self.emits_events(&refund.merchant_id),
+        );
+        change.idempotency_key = idempotency_key.map(str::to_owned);
+        change
+    }
+
+    /// Reads the refund, builds a change with `build` from the refund as it is, and writes it
+    /// atomically (`Store::modify_refund`). Returns the refund afterwards.
     pub async fn apply_with(
         &self,
         id: &RefundId,
-        build: impl Fn(&Engine, &RefundRecord, i64) -> Change,
+        build: impl Fn(&Engine, &RefundRecord, i64) -> Change + Send + Sync + 'static,
     ) -> Result<RefundRecord, EngineError> {
-        for _ in 0..MAX_CHANGE_ATTEMPTS {
-            let Some(refund) = self.store.refund(id).await? else {
-                return Err(StoreError::Corrupt(format!("refund {id} vanished")).into());
-            };
-            let now = crate::store::now_ms();
-            let change = build(self, &refund, now);
-            if change == Change::default() {
-                return Ok(refund);
-            }
-            let previous = refund.status;
-            if let Some(updated) = self
-                .store
-                .apply_change(id, refund.version, &change, now)
-                .await?
-            {
-                if updated.status != previous {
-                    self.metrics
-                        .refund_transition(&updated.provider, updated.status.as_str());
-                }
-                return Ok(updated);
-            }
+        let engine = self.clone();
+        let modified = self
+            .store
+            .modify_refund(*id, move |refund, now| {
+                Ok::<_, std::convert::Infallible>(build(&engine, refund, now))
+            })
+            .await?;
+        match modified {
+            Ok(modified) => self.modified(id, modified),
+            Err(never) => match never {},
         }
-        Err(EngineError::Contention)
+    }
+
+    /// Applies a verified provider webhook for one account: once per event id, to that
+    /// account's refund only (see `Store::apply_webhook`).
+    pub async fn apply_webhook(
+        &self,
+        provider: &ProviderId,
+        account: String,
+        webhook: ProviderWebhook,
+    ) -> Result<WebhookApplied, EngineError> {
+        let receipt = Receipt {
+            provider: provider.to_string(),
+            account,
+            event_id: webhook.event_id,
+        };
+        let report = webhook.refund;
+        let reference = report.provider_reference.clone();
+        let engine = self.clone();
+        let applied = self
+            .store
+            .apply_webhook(receipt, reference, move |refund, now| {
+                engine.report_change(refund, &report, Source::Webhook, None, now)
+            })
+            .await?;
+        Ok(match applied {
+            StoreWebhook::Duplicate => WebhookApplied::Duplicate,
+            StoreWebhook::UnknownRefund => WebhookApplied::UnknownRefund,
+            StoreWebhook::Refund(modified) => {
+                let modified = *modified;
+                let id = match &modified {
+                    Modified::Unchanged(refund) => refund.id,
+                    Modified::Changed { after, .. } => after.id,
+                    Modified::Missing | Modified::Contended => {
+                        return Err(EngineError::Contention);
+                    }
+                };
+                WebhookApplied::Refund(Box::new(self.modified(&id, modified)?))
+            }
+        })
+    }
+
+    /// The refund after a store modification, counting a status change in the metrics.
+    pub(crate) fn modified(
+        &self,
+        id: &RefundId,
+        modified: Modified,
+    ) -> Result<RefundRecord, EngineError> {
+        match modified {
+            Modified::Missing => Err(StoreError::Corrupt(format!("refund {id} vanished")).into()),
+            Modified::Unchanged(refund) => Ok(refund),
+            Modified::Changed { before, after } => {
+                if after.status != before {
+                    self.metrics
+                        .refund_transition(&after.provider, after.status.as_str());
+                }
+                Ok(after)
+            }
+            Modified::Contended => Err(EngineError::Contention),
+        }
     }
 }
 

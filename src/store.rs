@@ -6,17 +6,21 @@
 //! reference, provider reference), and optimistic `version` guards on every refund update,
 //! so several gateway processes on one PostgreSQL keep every guarantee.
 //!
-//! SQLite runs in WAL mode with `synchronous=FULL`, foreign keys on and a busy timeout, and
-//! write transactions start with `BEGIN IMMEDIATE` so two writers never deadlock upgrading a
-//! read lock. Writes run on one connection of their own, and the refund write steps are
-//! committed in groups (`writer.rs`): one fsync for every step that arrived meanwhile,
-//! each caller answered only once its step is durable.
+//! SQLite runs in WAL mode with `synchronous=FULL`, foreign keys on and a busy timeout. Every
+//! write runs on one thread that owns a connection of its own (rusqlite), committed in
+//! groups (`writer.rs`): one fsync for every step that arrived meanwhile, each caller
+//! answered only once its step is durable. Reads go through the sqlx pool. On PostgreSQL
+//! everything goes through the sqlx pool, and a refund's change is one statement
+//! (`change.rs`).
 
+mod change;
+mod create;
 pub mod finance;
 pub mod ledger;
 pub mod payments;
 pub mod records;
 pub mod refunds;
+mod sqlite;
 pub mod work;
 pub(crate) mod writer;
 
@@ -26,9 +30,10 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use change::Receipt;
 pub use records::{
-    Change, CreateOutcome, IdempotencyClaim, LedgerLine, ListFilter, NewEvent, OutboxMessage,
-    PaymentClaim, RefundRecord,
+    Change, CreateOutcome, IdempotencyClaim, LedgerLine, ListFilter, Modified, NewEvent,
+    OutboxMessage, PaymentClaim, RefundRecord, WebhookApplied,
 };
 
 /// Which database the pool talks to.
@@ -49,6 +54,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the write was not committed: {0}")]
     NotCommitted(String),
+    #[error("SQLite: {0}")]
+    Sqlite(rusqlite::Error),
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -57,21 +64,18 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 /// The gateway's database.
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Reads on both backends; on PostgreSQL also every write.
     pool: AnyPool,
-    /// Where write transactions run. On SQLite a pool of ONE connection, so writers queue
-    /// in order on the pool instead of colliding on SQLite's write lock (a collision is
-    /// `SQLITE_BUSY`, retried by sleeping in the busy handler: at 64 concurrent refunds the
-    /// bench measured more time asleep there than in fsync). SQLite has one writer at a time
-    /// anyway; reads stay on `pool` (WAL lets them run beside the writer). On PostgreSQL the
-    /// same pool as `pool`.
-    writer: AnyPool,
-    /// SQLite's group commit (see `writer.rs`): the refund write steps go through it.
-    group: Option<writer::GroupWriter>,
+    /// SQLite: every write runs on the writer thread (`writer.rs`), which owns a connection
+    /// of its own. SQLite has one writer at a time anyway; reads stay on `pool` (WAL lets
+    /// them run beside the writer).
+    sqlite: Option<writer::SqliteWriter>,
     backend: Backend,
 }
 
 impl Store {
-    /// Connects, applies the pragmas (SQLite), and runs the migrations.
+    /// Connects, applies the pragmas (SQLite), runs the migrations and (SQLite) starts the
+    /// writer thread.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
@@ -79,50 +83,41 @@ impl Store {
         } else {
             Backend::Postgres
         };
-        let url = match backend {
-            Backend::Sqlite => sqlite_url(url)?,
-            Backend::Postgres => url.to_owned(),
+        let (url, sqlite_path) = match backend {
+            Backend::Sqlite => {
+                let (url, path) = sqlite_url(url)?;
+                (url, Some(path))
+            }
+            Backend::Postgres => (url.to_owned(), None),
         };
         let options = AnyConnectOptions::from_str(&url)?;
-        let pool_options = |size: u32| {
-            AnyPoolOptions::new()
-                .max_connections(size)
-                .acquire_timeout(Duration::from_secs(10))
-                .after_connect(move |conn, _meta| {
-                    Box::pin(async move {
-                        if backend == Backend::Sqlite {
-                            // temp_store = MEMORY keeps the savepoint sub-journals of
-                            // group commit off the disk (they only serve a rollback inside
-                            // a live transaction; crash recovery is the WAL's job).
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                                 PRAGMA temp_store = MEMORY;",
-                            )
-                            .await?;
-                        }
-                        Ok(())
-                    })
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                             PRAGMA temp_store = MEMORY;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
                 })
-        };
-        let pool = pool_options(max_connections)
-            .connect_with(options.clone())
+            })
+            .connect_with(options)
             .await?;
-        // `:memory:` is one database per connection: it cannot have a writer of its own.
-        let writer = if backend == Backend::Sqlite && !url.contains(":memory:") {
-            pool_options(1).connect_with(options).await?
-        } else {
-            pool.clone()
-        };
-        let group = (backend == Backend::Sqlite && !url.contains(":memory:"))
-            .then(|| writer::GroupWriter::start(writer.clone()));
-        let store = Self {
+        let mut store = Self {
             pool,
-            writer,
-            group,
+            sqlite: None,
             backend,
         };
         store.migrate().await?;
+        if let Some(path) = sqlite_path {
+            store.sqlite = Some(writer::SqliteWriter::start(&path)?);
+        }
         Ok(store)
     }
 
@@ -148,41 +143,75 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 
-    /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite).
-    pub(crate) async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.writer.begin().await?,
-        })
-    }
-
-    /// Where a single-statement write outside a transaction should run (see `writer`).
-    pub(crate) fn writer(&self) -> &AnyPool {
-        &self.writer
-    }
-
     pub async fn close(&self) {
-        self.writer.close().await;
         self.pool.close().await;
     }
 }
 
-/// `sqlite://data/x.db` → a URL that creates the file (and its folder) when missing.
-fn sqlite_url(url: &str) -> Result<String, StoreError> {
+/// A value bound to a write statement run by either driver.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Bind {
+    Text(Option<String>),
+    Int(Option<i64>),
+}
+
+impl rusqlite::ToSql for Bind {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Self::Text(text) => text.to_sql(),
+            Self::Int(int) => int.to_sql(),
+        }
+    }
+}
+
+impl Store {
+    /// Runs one write statement (`$N` placeholders) where this backend writes: the writer
+    /// thread on SQLite, the pool on PostgreSQL. Returns the rows it changed.
+    pub(crate) async fn write_statement(
+        &self,
+        sql: String,
+        binds: Vec<Bind>,
+    ) -> Result<u64, StoreError> {
+        if let Some(writer) = &self.sqlite {
+            return writer
+                .write(move |conn| {
+                    let changed = sqlite::prepare(conn, &sql)?
+                        .execute(rusqlite::params_from_iter(binds.iter()))
+                        .map_err(writer::sqlite_error)?;
+                    Ok((changed as u64, true))
+                })
+                .await;
+        }
+        let mut query = sqlx::query(&sql);
+        for bind in binds {
+            query = match bind {
+                Bind::Text(text) => query.bind(text),
+                Bind::Int(int) => query.bind(int),
+            };
+        }
+        Ok(query.execute(&self.pool).await?.rows_affected())
+    }
+}
+
+/// `sqlite://data/x.db` → a URL that creates the file (and its folder) when missing, and
+/// the file's path (for the writer thread's own connection). An in-memory database is one
+/// database per connection, so the writer and the readers could never share it: refused.
+fn sqlite_url(url: &str) -> Result<(String, std::path::PathBuf), StoreError> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
         .unwrap_or(url);
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if path != ":memory:" && !path.is_empty() {
-        if let Some(parent) = std::path::Path::new(path).parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    StoreError::Corrupt(format!("cannot create {}: {e}", parent.display()))
-                })?;
-            }
+    if path.is_empty() || path.contains(":memory:") || query.contains("mode=memory") {
+        return Err(StoreError::Corrupt(
+            "an in-memory SQLite database cannot be shared by the writer and the readers: use a file".into(),
+        ));
+    }
+    if let Some(parent) = std::path::Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Corrupt(format!("cannot create {}: {e}", parent.display()))
+            })?;
         }
     }
     let mut query = query.to_owned();
@@ -192,7 +221,10 @@ fn sqlite_url(url: &str) -> Result<String, StoreError> {
         }
         query.push_str("mode=rwc");
     }
-    Ok(format!("sqlite://{path}?{query}"))
+    Ok((
+        format!("sqlite://{path}?{query}"),
+        std::path::PathBuf::from(path),
+    ))
 }
 
 /// Unix milliseconds now.

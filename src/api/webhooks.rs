@@ -14,10 +14,10 @@ use axum::Json;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use refund_provider::{ProviderError, ProviderId, RefundId};
+use refund_provider::{ProviderError, ProviderId};
 
 use super::error::{ApiError, ErrorCode};
-use crate::engine::Source;
+use crate::engine::WebhookApplied;
 use crate::providers::Account;
 use crate::state::AppState;
 
@@ -93,36 +93,19 @@ async fn receive(
                 format!("webhook refused: {message}"),
             )
         })?;
-    let store = &state.engine.store;
-    if store
-        .webhook_seen(id.as_str(), &account, &webhook.event_id)
+    let event_id = webhook.event_id.clone();
+    match state
+        .engine
+        .apply_webhook(&id, account.clone(), webhook)
         .await?
     {
-        return Ok(Json(json!({"received": true, "duplicate": true})));
+        WebhookApplied::Duplicate => Ok(Json(json!({"received": true, "duplicate": true}))),
+        WebhookApplied::UnknownRefund => {
+            tracing::warn!(provider = %id, account = %account, event_id = %event_id, "webhook for an unknown refund");
+            Ok(Json(json!({"received": true, "refund": null})))
+        }
+        WebhookApplied::Refund(refund) => Ok(Json(
+            json!({"received": true, "refund": refund.id.to_string()}),
+        )),
     }
-    let refund = match &webhook.refund.provider_reference {
-        Some(reference) => store
-            .refund_by_provider_reference(id.as_str(), reference)
-            .await?
-            .filter(|refund| refund.account == account),
-        None => None,
-    };
-    let Some(refund) = refund else {
-        tracing::warn!(provider = %id, account = %account, event_id = %webhook.event_id, "webhook for an unknown refund");
-        store
-            .record_webhook_receipt(id.as_str(), &account, &webhook.event_id, None)
-            .await?;
-        return Ok(Json(json!({"received": true, "refund": null})));
-    };
-    let refund_id: RefundId = refund.id;
-    state
-        .engine
-        .apply_report(&refund_id, &webhook.refund, Source::Webhook, None)
-        .await?;
-    store
-        .record_webhook_receipt(id.as_str(), &account, &webhook.event_id, Some(&refund_id))
-        .await?;
-    Ok(Json(
-        json!({"received": true, "refund": refund_id.to_string()}),
-    ))
 }

@@ -293,9 +293,10 @@ impl Engine {
                 if let ProviderError::Misconfigured { message } = error {
                     tracing::error!(refund_id = %id, provider = %provider_name, message = %message, "provider configuration is wrong");
                 }
-                self.apply_with(&id, |engine, refund, now| {
-                    let mut change = failure_change(engine, refund, error, now);
-                    change.idempotency_key = idempotency_key.map(str::to_owned);
+                let (error, key) = (error.clone(), idempotency_key.map(str::to_owned));
+                self.apply_with(&id, move |engine, refund, now| {
+                    let mut change = failure_change(engine, refund, &error, now);
+                    change.idempotency_key = key.clone();
                     change
                 })
                 .await

@@ -11,7 +11,7 @@ use refund_provider::ExposeSecret;
 
 use super::{millis, Engine, EngineError};
 use crate::store::now_ms;
-use crate::store::work::{Delivery, OutboxRow};
+use crate::store::work::{Delivery, OutboxRow, Queue};
 
 /// The header carrying the signature of a merchant webhook.
 pub const SIGNATURE_HEADER: &str = "Refund-Gateway-Signature";
@@ -60,8 +60,21 @@ impl Engine {
         let now = now_ms();
         let lease = now + millis(DELIVERY_TIMEOUT) + 5_000;
         let rows = self.store.claim_due_outbox(now, lease, BATCH).await?;
-        let count = rows.len();
+        let mut count = 0;
         for row in rows {
+            // Deliver only while the lease is still ours (see `Store::renew_lease`): two
+            // processes never deliver one event at once.
+            let now = now_ms();
+            let until = now + millis(DELIVERY_TIMEOUT) + 5_000;
+            if !self
+                .store
+                .renew_lease(Queue::Outbox, &row.id.to_string(), lease, now, until)
+                .await?
+            {
+                tracing::info!(event_id = %row.event_id, "outbox lease expired before its turn; left for a later pass");
+                continue;
+            }
+            count += 1;
             let outcome = self.deliver(client, &row).await;
             self.store.record_delivery(&row, &outcome, now_ms()).await?;
         }

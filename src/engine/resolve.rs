@@ -8,9 +8,9 @@ use serde_json::json;
 use refund_provider::{Money, RefundId};
 
 use super::decide::transition;
-use super::{Engine, EngineError, MAX_CHANGE_ATTEMPTS};
+use super::{Engine, EngineError};
 use crate::domain::RefundStatus;
-use crate::store::{Change, RefundRecord, StoreError};
+use crate::store::{Change, RefundRecord};
 
 /// The failure code of a refund an operator resolved as failed.
 pub const RESOLVED_BY_OPERATOR: &str = "resolved_by_operator";
@@ -95,37 +95,30 @@ pub fn resolution(
 }
 
 impl Engine {
-    /// Resolves a refund by hand, under the refund's version guard: whatever moved it
-    /// meanwhile is seen on the re-read (a refund that became final is `refund_final`).
+    /// Resolves a refund by hand, atomically with the refund as it is when the change is
+    /// written (a refund that became final meanwhile is `refund_final`).
     pub async fn resolve(
         &self,
         id: &RefundId,
         operator_id: &str,
         command: &ResolveCommand,
     ) -> Result<RefundRecord, EngineError> {
-        for _ in 0..MAX_CHANGE_ATTEMPTS {
-            let Some(refund) = self.store.refund(id).await? else {
-                return Err(StoreError::Corrupt(format!("refund {id} vanished")).into());
-            };
-            let change = resolution(
-                &refund,
-                operator_id,
-                command,
-                self.emits_events(&refund.merchant_id),
-            )?;
-            let now = crate::store::now_ms();
-            if let Some(updated) = self
-                .store
-                .apply_change(id, refund.version, &change, now)
-                .await?
-            {
-                tracing::info!(refund_id = %id, operator = %operator_id, status = %updated.status, "refund resolved by an operator");
-                self.metrics
-                    .refund_transition(&updated.provider, updated.status.as_str());
-                return Ok(updated);
-            }
-        }
-        Err(EngineError::Contention)
+        let engine = self.clone();
+        let (operator, command) = (operator_id.to_owned(), command.clone());
+        let modified = self
+            .store
+            .modify_refund(*id, move |refund, _now| {
+                resolution(
+                    refund,
+                    &operator,
+                    &command,
+                    engine.emits_events(&refund.merchant_id),
+                )
+            })
+            .await??;
+        let resolved = self.modified(id, modified)?;
+        tracing::info!(refund_id = %id, operator = %operator_id, status = %resolved.status, "refund resolved by an operator");
+        Ok(resolved)
     }
 }
 

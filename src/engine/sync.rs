@@ -1,9 +1,11 @@
 //! The status sync worker (DESIGN §8 steps 4-5): follows every `pending` or `processing`
 //! refund to a final status by status query, with exponential backoff.
 //!
-//! - Rows are claimed with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so several
-//!   gateway processes never query the same refund at once; a crashed process's refunds
-//!   (left `pending` with a next sync time at insert) are picked up when the lease expires.
+//! - Rows are claimed with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL), renewed per
+//!   refund just before its query (a refund whose lease ran out while earlier ones were
+//!   queried is skipped), so several gateway processes never query the same refund at once;
+//!   a crashed process's refunds (left `pending` with a next sync time at insert) are picked
+//!   up when the lease expires.
 //! - "Not found" shortly after an unknown outcome is not proof that nothing happened: the
 //!   request may still be in flight. Only once the refund is older than
 //!   `sync.not_found_grace_ms` (longer than any provider timeout) does a `pending` refund
@@ -25,6 +27,7 @@ use refund_provider::{
 use super::decide::{decide, transition, Source};
 use super::{millis, Engine, EngineError};
 use crate::domain::RefundStatus;
+use crate::store::work::Queue;
 use crate::store::{now_ms, Change, NewEvent, RefundRecord, StoreError};
 
 /// How many refunds one pass claims.
@@ -75,8 +78,21 @@ impl Engine {
         let now = now_ms();
         let lease = now + millis(self.config.server.request_timeout) + 5_000;
         let due = self.store.claim_due_refunds(now, lease, BATCH).await?;
-        let count = due.len();
+        let mut count = 0;
         for id in due {
+            // The batch's lease may have run out while earlier refunds were queried: work on
+            // this one only if it is still ours, for one more query's time.
+            let now = now_ms();
+            let until = now + millis(self.config.server.request_timeout) + 5_000;
+            if !self
+                .store
+                .renew_lease(Queue::Sync, &id.to_string(), lease, now, until)
+                .await?
+            {
+                tracing::info!(refund_id = %id, "sync lease expired before its turn; left for a later pass");
+                continue;
+            }
+            count += 1;
             if let Err(e) = self.sync_one(&id).await {
                 tracing::warn!(refund_id = %id, error = %e, "status sync of a refund failed");
             }
@@ -107,7 +123,7 @@ impl Engine {
         let age = Duration::from_millis(u64::try_from(now_ms() - refund.created_at).unwrap_or(0));
         match result {
             Ok(report) if report.status != ProviderRefundStatus::NotFound => {
-                self.apply_with(id, |engine, current, now| {
+                self.apply_with(id, move |engine, current, now| {
                     let next = now + millis(engine.next_sync_delay(current.sync_attempts + 1));
                     let change = decide(
                         current,
@@ -191,7 +207,7 @@ impl Engine {
         kind: &'static str,
         detail: serde_json::Value,
     ) -> Result<(), EngineError> {
-        self.apply_with(id, |engine, current, now| {
+        self.apply_with(id, move |engine, current, now| {
             let mut change = engine.scheduled(current, Change::default(), now);
             change.events.push(NewEvent {
                 kind,

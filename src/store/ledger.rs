@@ -8,7 +8,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{Bind, Store, StoreError};
 use crate::ledger::REFUND_SETTLED;
 
 /// Refunds per settlement statement (their ids are bound once and used twice).
@@ -67,21 +67,45 @@ impl Store {
         if refund_ids.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.begin_write().await?;
+        let statements: Vec<(String, Vec<String>)> = refund_ids
+            .chunks(SETTLE_CHUNK)
+            .map(|chunk| {
+                let ids = placeholders(3, chunk.len());
+                let sql = format!(
+                    "INSERT INTO ledger_entries (refund_id, entry_kind, account, currency, amount_minor, created_at) \
+                     SELECT id, $1, 'provider:' || provider || ':clearing:' || currency, currency, amount_minor, $2 \
+                       FROM refunds WHERE id IN ({ids}) AND amount_minor IS NOT NULL \
+                     UNION ALL \
+                     SELECT id, $1, 'provider:' || provider || ':settled:' || currency, currency, -amount_minor, $2 \
+                       FROM refunds WHERE id IN ({ids}) AND amount_minor IS NOT NULL \
+                     ON CONFLICT DO NOTHING"
+                );
+                (sql, chunk.to_vec())
+            })
+            .collect();
+        if let Some(writer) = &self.sqlite {
+            return writer
+                .write(move |conn| {
+                    let mut inserted = 0;
+                    for (sql, ids) in &statements {
+                        let mut values: Vec<Bind> = vec![
+                            Bind::Text(Some(REFUND_SETTLED.to_owned())),
+                            Bind::Int(Some(now)),
+                        ];
+                        values.extend(ids.iter().map(|id| Bind::Text(Some(id.clone()))));
+                        inserted += super::sqlite::prepare(conn, sql)?
+                            .execute(rusqlite::params_from_iter(values.iter()))
+                            .map_err(super::writer::sqlite_error)?;
+                    }
+                    Ok(((inserted / 2) as u64, true))
+                })
+                .await;
+        }
+        let mut tx = self.pool.begin().await?;
         let mut inserted = 0;
-        for chunk in refund_ids.chunks(SETTLE_CHUNK) {
-            let ids = placeholders(3, chunk.len());
-            let sql = format!(
-                "INSERT INTO ledger_entries (refund_id, entry_kind, account, currency, amount_minor, created_at) \
-                 SELECT id, $1, 'provider:' || provider || ':clearing:' || currency, currency, amount_minor, $2 \
-                   FROM refunds WHERE id IN ({ids}) AND amount_minor IS NOT NULL \
-                 UNION ALL \
-                 SELECT id, $1, 'provider:' || provider || ':settled:' || currency, currency, -amount_minor, $2 \
-                   FROM refunds WHERE id IN ({ids}) AND amount_minor IS NOT NULL \
-                 ON CONFLICT DO NOTHING"
-            );
-            let mut query = sqlx::query(&sql).bind(REFUND_SETTLED).bind(now);
-            for id in chunk {
+        for (sql, ids) in &statements {
+            let mut query = sqlx::query(sql).bind(REFUND_SETTLED).bind(now);
+            for id in ids {
                 query = query.bind(id);
             }
             inserted += query.execute(&mut *tx).await?.rows_affected();

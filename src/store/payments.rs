@@ -17,10 +17,13 @@
 //!
 //! A refusal rolls the whole step back: nothing is recorded, nothing is sent.
 
+use rusqlite::{params, Connection};
 use sqlx::{AnyConnection, Row};
 
 use refund_provider::{Currency, MinorUnits, Money};
 
+use super::sqlite::prepare;
+use super::writer::sqlite_error;
 use super::{CreateOutcome, PaymentClaim, RefundRecord, Store, StoreError};
 
 /// What the payment check concluded.
@@ -35,64 +38,59 @@ pub(super) enum PaymentCheck {
 
 /// Statuses whose amount is taken from the payment.
 const COUNTED: &str = "'pending', 'processing', 'succeeded'";
+/// Creates the payment row or locks it, keeping the first captured amount given.
+const UPSERT_PAYMENT: &str = "INSERT INTO payments (provider, account, payment_id, merchant_id, currency, amount_minor, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+     ON CONFLICT (provider, account, payment_id) DO UPDATE SET \
+       amount_minor = COALESCE(payments.amount_minor, excluded.amount_minor), \
+       updated_at = excluded.updated_at \
+     RETURNING merchant_id, currency, amount_minor";
 
-pub(super) async fn check_payment(
-    conn: &mut AnyConnection,
+/// What the payment's counted refunds take, and how many of them have no amount yet.
+const USED: &str = "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS used, \
+       COUNT(*) - COUNT(amount_minor) AS unknown_amounts \
+     FROM refunds WHERE provider = $1 AND account = $2 AND payment_id = $3 \
+       AND status IN ('pending', 'processing', 'succeeded')";
+
+/// The payment row as the upsert returned it.
+struct LockedPayment {
+    owner: String,
+    currency: String,
+    captured: Option<i64>,
+}
+
+/// The rules of DESIGN §14 on the locked payment row: `Err` is the refusal; `Ok(None)`: the
+/// refund may go ahead and nothing is left to count; `Ok(Some(captured))`: count the
+/// refunds, then [`rest_check`].
+fn row_check(
+    row: LockedPayment,
     refund: &RefundRecord,
     payment: &PaymentClaim,
-    now: i64,
-) -> Result<PaymentCheck, StoreError> {
-    // The row lock: `DO UPDATE` (never `DO NOTHING`) locks the existing row on PostgreSQL.
-    let row = sqlx::query(
-        "INSERT INTO payments (provider, account, payment_id, merchant_id, currency, amount_minor, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
-         ON CONFLICT (provider, account, payment_id) DO UPDATE SET \
-           amount_minor = COALESCE(payments.amount_minor, excluded.amount_minor), \
-           updated_at = excluded.updated_at \
-         RETURNING merchant_id, currency, amount_minor",
-    )
-    .bind(&refund.provider)
-    .bind(&refund.account)
-    .bind(&refund.payment_id)
-    .bind(&refund.merchant_id)
-    .bind(&refund.currency)
-    .bind(payment.payment_amount_minor)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
-    let owner: String = row.try_get("merchant_id")?;
-    let currency: String = row.try_get("currency")?;
-    let captured: Option<i64> = row.try_get("amount_minor")?;
-    if owner != refund.merchant_id {
-        return Ok(PaymentCheck::Refuse(CreateOutcome::PaymentNotFound));
+) -> Result<Option<i64>, CreateOutcome> {
+    if row.owner != refund.merchant_id {
+        return Err(CreateOutcome::PaymentNotFound);
     }
-    if currency != refund.currency {
-        return Ok(PaymentCheck::Refuse(CreateOutcome::CurrencyMismatch {
-            payment_currency: currency,
-        }));
+    if row.currency != refund.currency {
+        return Err(CreateOutcome::CurrencyMismatch {
+            payment_currency: row.currency,
+        });
     }
-    if let (Some(given), Some(known)) = (payment.payment_amount_minor, captured) {
+    if let (Some(given), Some(known)) = (payment.payment_amount_minor, row.captured) {
         if given != known {
-            return Ok(PaymentCheck::Refuse(CreateOutcome::PaymentAmountMismatch {
-                known_minor: known,
-            }));
+            return Err(CreateOutcome::PaymentAmountMismatch { known_minor: known });
         }
     }
-    let Some(captured) = captured else {
-        return Ok(PaymentCheck::Refund { rest_minor: None });
-    };
-    let used = sqlx::query(&format!(
-        "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS used, COUNT(*) - COUNT(amount_minor) AS unknown_amounts \
-         FROM refunds WHERE provider = $1 AND account = $2 AND payment_id = $3 \
-           AND status IN ({COUNTED})"
-    ))
-    .bind(&refund.provider)
-    .bind(&refund.account)
-    .bind(&refund.payment_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let unknown_amounts: i64 = used.try_get("unknown_amounts")?;
-    let used: i64 = used.try_get("used")?;
+    Ok(row.captured)
+}
+
+/// What is left of `captured` once the counted refunds (`used`, `unknown_amounts` of them
+/// unsized, each taking the whole payment) are taken, and whether `refund` fits in it.
+fn rest_check(
+    captured: i64,
+    used: i64,
+    unknown_amounts: i64,
+    refund: &RefundRecord,
+) -> PaymentCheck {
     let rest = if unknown_amounts > 0 {
         0
     } else {
@@ -103,15 +101,98 @@ pub(super) async fn check_payment(
         None => rest == 0,
     };
     if exceeds {
-        return Ok(PaymentCheck::Refuse(
-            CreateOutcome::AmountExceedsRefundable {
-                refundable_minor: rest,
-            },
-        ));
+        PaymentCheck::Refuse(CreateOutcome::AmountExceedsRefundable {
+            refundable_minor: rest,
+        })
+    } else {
+        PaymentCheck::Refund {
+            rest_minor: Some(rest),
+        }
     }
-    Ok(PaymentCheck::Refund {
-        rest_minor: Some(rest),
-    })
+}
+
+/// The payment check on SQLite, on the writer thread (which serializes it with every other
+/// write).
+pub(super) fn check_payment_sqlite(
+    conn: &Connection,
+    refund: &RefundRecord,
+    payment: &PaymentClaim,
+    now: i64,
+) -> Result<PaymentCheck, StoreError> {
+    let row = prepare(conn, UPSERT_PAYMENT)?
+        .query_row(
+            params![
+                refund.provider,
+                refund.account,
+                refund.payment_id,
+                refund.merchant_id,
+                refund.currency,
+                payment.payment_amount_minor,
+                now
+            ],
+            |row| {
+                Ok(LockedPayment {
+                    owner: row.get(0)?,
+                    currency: row.get(1)?,
+                    captured: row.get(2)?,
+                })
+            },
+        )
+        .map_err(sqlite_error)?;
+    let captured = match row_check(row, refund, payment) {
+        Err(refusal) => return Ok(PaymentCheck::Refuse(refusal)),
+        Ok(None) => return Ok(PaymentCheck::Refund { rest_minor: None }),
+        Ok(Some(captured)) => captured,
+    };
+    let (used, unknown_amounts) = prepare(conn, USED)?
+        .query_row(
+            params![refund.provider, refund.account, refund.payment_id],
+            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
+        )
+        .map_err(sqlite_error)?;
+    Ok(rest_check(captured, used, unknown_amounts, refund))
+}
+
+/// The payment check on PostgreSQL, inside the create transaction. The upsert's `DO UPDATE`
+/// (never `DO NOTHING`) takes the row lock; the count is a statement of its own, after it.
+pub(super) async fn check_payment_postgres(
+    conn: &mut AnyConnection,
+    refund: &RefundRecord,
+    payment: &PaymentClaim,
+    now: i64,
+) -> Result<PaymentCheck, StoreError> {
+    let row = sqlx::query(UPSERT_PAYMENT)
+        .bind(&refund.provider)
+        .bind(&refund.account)
+        .bind(&refund.payment_id)
+        .bind(&refund.merchant_id)
+        .bind(&refund.currency)
+        .bind(payment.payment_amount_minor)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+    let row = LockedPayment {
+        owner: row.try_get("merchant_id")?,
+        currency: row.try_get("currency")?,
+        captured: row.try_get("amount_minor")?,
+    };
+    let captured = match row_check(row, refund, payment) {
+        Err(refusal) => return Ok(PaymentCheck::Refuse(refusal)),
+        Ok(None) => return Ok(PaymentCheck::Refund { rest_minor: None }),
+        Ok(Some(captured)) => captured,
+    };
+    let used = sqlx::query(USED)
+        .bind(&refund.provider)
+        .bind(&refund.account)
+        .bind(&refund.payment_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(rest_check(
+        captured,
+        used.try_get("used")?,
+        used.try_get("unknown_amounts")?,
+        refund,
+    ))
 }
 
 /// `minor` units of `currency` as the API's major-unit string.

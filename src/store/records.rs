@@ -136,6 +136,71 @@ pub struct Change {
     pub idempotency_key: Option<String>,
 }
 
+impl Change {
+    /// The refund after this change is applied at `now`: exactly what the store writes (a
+    /// status, breakdown, failure or sync schedule replaces the old one; a provider refund id
+    /// or amount is only learnt when none is known; the flag only ever goes up; the version
+    /// moves on). Computed here, once, so every backend writes the same row and renders the
+    /// merchant event and the idempotent answer from it.
+    pub fn apply_to(&self, refund: &RefundRecord, now: i64) -> RefundRecord {
+        let mut after = refund.clone();
+        if let Some(status) = self.status {
+            after.status = status;
+        }
+        if after.provider_refund_id.is_none() {
+            after.provider_refund_id = self.provider_refund_id.clone();
+        }
+        if let (None, Some((text, minor))) = (&after.amount, &self.amount) {
+            after.amount = Some(text.clone());
+            after.amount_minor = Some(*minor);
+        }
+        if let Some(breakdown) = &self.breakdown {
+            after.breakdown = breakdown.clone();
+        }
+        if let Some((code, message)) = &self.failure {
+            after.failure_code = Some(code.clone());
+            after.failure_message = Some(message.clone());
+        }
+        after.requires_attention |= self.flag_requires_attention;
+        if let Some(next) = self.next_sync_at {
+            after.next_sync_at = next;
+        }
+        if let Some(attempts) = self.sync_attempts {
+            after.sync_attempts = attempts;
+        }
+        after.version += 1;
+        after.updated_at = now;
+        after
+    }
+}
+
+/// What became of an atomic read-decide-write of one refund.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Modified {
+    /// No such refund.
+    Missing,
+    /// The decision changed nothing; the refund as read.
+    Unchanged(RefundRecord),
+    /// The refund after the change, and its status before.
+    Changed {
+        before: RefundStatus,
+        after: RefundRecord,
+    },
+    /// Other writers kept changing it (PostgreSQL's optimistic retries ran out).
+    Contended,
+}
+
+/// What became of a provider webhook applied by the store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WebhookApplied {
+    /// This account's event id was applied before: nothing done.
+    Duplicate,
+    /// No refund of this account has the webhook's reference: the receipt is recorded.
+    UnknownRefund,
+    /// Applied to this refund (the receipt is recorded with it).
+    Refund(Box<Modified>),
+}
+
 /// Filters of `GET /v1/refunds`.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {

@@ -219,3 +219,64 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    a_lease_that_ran_out_is_no_longer_renewed_so_two_workers_never_share_a_row,
+    |db: Db| async move {
+        use refund_gateway::store::work::Queue;
+        let Some(url) = crate::helpers::fresh_database(db).await else {
+            return;
+        };
+        let provider = crate::helpers::ScriptedProvider::new(
+            "scripted",
+            crate::helpers::Script::Fail(refund_provider::ProviderError::unknown("timeout")),
+        );
+        let app = crate::helpers::spawn_on(url.clone(), provider).await;
+        let pending: serde_json::Value = app
+            .post_refund(
+                crate::helpers::ACME_KEY,
+                None,
+                &serde_json::json!({"payment_id": "pay_lease", "amount": "1.00", "currency": "EUR"}),
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(pending["status"], "pending");
+        let id = pending["id"].as_str().expect("id").to_owned();
+        drop(app);
+        let store = refund_gateway::store::Store::connect(&url, 2)
+            .await
+            .expect("store");
+        // Worker A claims the refund (it is due within the hour) with a lease until t+100.
+        let t = refund_gateway::store::now_ms() + 3_600_000;
+        let a = store
+            .claim_due_refunds(t, t + 100, 10)
+            .await
+            .expect("claim");
+        assert_eq!(a.len(), 1);
+        // A's lease runs out while it works on earlier refunds; worker B claims it.
+        let b = store
+            .claim_due_refunds(t + 200, t + 300, 10)
+            .await
+            .expect("claim");
+        assert_eq!(b.len(), 1, "an expired lease is claimable");
+        assert!(
+            !store
+                .renew_lease(Queue::Sync, &id, t + 100, t + 200, t + 400)
+                .await
+                .expect("renew"),
+            "A may not go on with a refund whose lease ran out"
+        );
+        assert!(store
+            .renew_lease(Queue::Sync, &id, t + 300, t + 200, t + 400)
+            .await
+            .expect("renew"));
+        // A lease still held renews; one already past its end does not.
+        assert!(!store
+            .renew_lease(Queue::Sync, &id, t + 400, t + 500, t + 600)
+            .await
+            .expect("renew"));
+        store.close().await;
+    }
+);

@@ -11,7 +11,7 @@ use serde_json::json;
 use refund_gateway::domain::RefundStatus;
 use refund_gateway::engine::decide::{decide, Source};
 use refund_gateway::reconcile::statement::{reconcile, CollectSink, Options, VarianceKind};
-use refund_gateway::store::{now_ms, RefundRecord, Store};
+use refund_gateway::store::{now_ms, Modified, RefundRecord, Store};
 use refund_provider::{
     Currency, MinorUnits, Money, ProviderRefund, ProviderRefundStatus, RefundId,
 };
@@ -107,35 +107,35 @@ pub fn new_record(provider: &str, currency: &str, minor: i64, payment_id: &str) 
     }
 }
 
-/// Applies a provider report the way the engine does: decide, then the guarded change.
+/// Applies a provider report the way the engine does: decide on the refund as it is, and
+/// write the change atomically.
 pub async fn report(store: &Store, id: &RefundId, outcome: ProviderRefundStatus) {
-    for _ in 0..8 {
-        let refund = store
-            .refund(id)
-            .await
-            .expect("read")
-            .expect("refund exists");
-        let mut report = ProviderRefund::with_status(outcome, outcome.as_str());
-        report.amount = refund.amount_minor.and_then(|m| {
-            Some(Money::from_minor(
-                MinorUnits::new(m)?,
-                Currency::parse(&refund.currency).ok()?,
+    let modified = store
+        .modify_refund(*id, move |refund, now| {
+            let mut report = ProviderRefund::with_status(outcome, outcome.as_str());
+            report.amount = refund.amount_minor.and_then(|m| {
+                Some(Money::from_minor(
+                    MinorUnits::new(m)?,
+                    Currency::parse(&refund.currency).ok()?,
+                ))
+            });
+            Ok::<_, ()>(decide(
+                refund,
+                &report,
+                Source::Webhook,
+                now + 60_000,
+                false,
             ))
-        });
-        let change = decide(&refund, &report, Source::Webhook, now_ms() + 60_000, false);
-        if change == Default::default() {
-            return;
-        }
-        if store
-            .apply_change(id, refund.version, &change, now_ms())
-            .await
-            .expect("apply")
-            .is_some()
-        {
-            return;
-        }
-    }
-    panic!("contention in a single-writer test");
+        })
+        .await
+        .expect("apply");
+    assert!(
+        matches!(
+            modified,
+            Ok(Modified::Changed { .. } | Modified::Unchanged(_))
+        ),
+        "{modified:?}"
+    );
 }
 
 fn statement_csv(lines: &[(String, String, String, String)]) -> String {

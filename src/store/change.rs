@@ -1,0 +1,366 @@
+//! Changing a refund (DESIGN §8 step 3) as one atomic read-decide-write: read the refund,
+//! let the engine decide the change (a pure function of the refund as it is), write the row,
+//! its history, ledger lines, merchant event and idempotent answer, all or nothing. Provider
+//! webhooks go through the same path with their receipt.
+//!
+//! - SQLite: one step of the writer thread (see `writer.rs`): the read, the decision and the
+//!   writes run back to back in the batch's transaction, so nothing can change the refund in
+//!   between and no retry is ever needed.
+//! - PostgreSQL: optimistic. Read (one round trip), decide, then write everything in ONE
+//!   statement (data-modifying CTEs) guarded by the refund's version; if another process
+//!   changed the refund first, nothing is written and it reads and decides again.
+//!
+//! Either way the row written is `Change::apply_to` of the refund read, so the merchant event
+//! and the idempotent answer are rendered from exactly what is stored.
+
+use sqlx::Row;
+
+use refund_provider::RefundId;
+
+use super::sqlite::{
+    insert_webhook_receipt, read_refund, read_refund_by_reference, webhook_seen, write_change,
+};
+use super::{Bind, Change, Modified, RefundRecord, Store, StoreError, WebhookApplied};
+use crate::domain::refund_object::{merchant_event, new_event_id, RefundObject};
+
+/// How many times PostgreSQL's guarded write is retried when another writer got there first.
+const MAX_ATTEMPTS: usize = 8;
+
+/// A provider webhook to record as received with the change it brings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub provider: String,
+    pub account: String,
+    pub event_id: String,
+}
+
+impl Store {
+    /// Reads refund `id`, asks `decide` for the change (`Err` stops without writing and is
+    /// handed back), and writes it atomically (see the module doc).
+    pub async fn modify_refund<E, F>(
+        &self,
+        id: RefundId,
+        decide: F,
+    ) -> Result<Result<Modified, E>, StoreError>
+    where
+        E: Send + 'static,
+        F: Fn(&RefundRecord, i64) -> Result<Change, E> + Send + Sync + 'static,
+    {
+        if let Some(writer) = &self.sqlite {
+            return writer
+                .write(move |conn| {
+                    let Some(refund) = read_refund(conn, &id)? else {
+                        return Ok((Ok(Modified::Missing), false));
+                    };
+                    let now = super::now_ms();
+                    match decide(&refund, now) {
+                        Err(refusal) => Ok((Err(refusal), false)),
+                        Ok(change) if change == Change::default() => {
+                            Ok((Ok(Modified::Unchanged(refund)), false))
+                        }
+                        Ok(change) => {
+                            let after = write_change(conn, &refund, &change, now)?;
+                            let before = refund.status;
+                            Ok((Ok(Modified::Changed { before, after }), true))
+                        }
+                    }
+                })
+                .await;
+        }
+        for _ in 0..MAX_ATTEMPTS {
+            let Some(refund) = self.refund(&id).await? else {
+                return Ok(Ok(Modified::Missing));
+            };
+            let now = super::now_ms();
+            let change = match decide(&refund, now) {
+                Err(refusal) => return Ok(Err(refusal)),
+                Ok(change) if change == Change::default() => {
+                    return Ok(Ok(Modified::Unchanged(refund)))
+                }
+                Ok(change) => change,
+            };
+            if let Some(after) = self.write_change_postgres(&refund, &change, now).await? {
+                let before = refund.status;
+                return Ok(Ok(Modified::Changed { before, after }));
+            }
+        }
+        Ok(Ok(Modified::Contended))
+    }
+
+    /// Applies a provider webhook: once per (provider, account, event id), only to the refund
+    /// of that account whose provider reference it names, the receipt recorded with the
+    /// change (SQLite) or right after it (PostgreSQL: applying a report is idempotent on its
+    /// own, so a crash in between makes the provider's retry apply it again harmlessly).
+    pub async fn apply_webhook<F>(
+        &self,
+        receipt: Receipt,
+        reference: Option<String>,
+        decide: F,
+    ) -> Result<WebhookApplied, StoreError>
+    where
+        F: Fn(&RefundRecord, i64) -> Change + Send + Sync + 'static,
+    {
+        if let Some(writer) = &self.sqlite {
+            return writer
+                .write(move |conn| {
+                    let Receipt {
+                        provider,
+                        account,
+                        event_id,
+                    } = &receipt;
+                    if webhook_seen(conn, provider, account, event_id)? {
+                        return Ok((WebhookApplied::Duplicate, false));
+                    }
+                    let now = super::now_ms();
+                    let refund = match &reference {
+                        Some(reference) => read_refund_by_reference(conn, provider, reference)?
+                            .filter(|refund| &refund.account == account),
+                        None => None,
+                    };
+                    let Some(refund) = refund else {
+                        insert_webhook_receipt(conn, provider, account, event_id, None, now)?;
+                        return Ok((WebhookApplied::UnknownRefund, true));
+                    };
+                    let change = decide(&refund, now);
+                    let modified = if change == Change::default() {
+                        Modified::Unchanged(refund.clone())
+                    } else {
+                        let after = write_change(conn, &refund, &change, now)?;
+                        Modified::Changed {
+                            before: refund.status,
+                            after,
+                        }
+                    };
+                    insert_webhook_receipt(
+                        conn,
+                        provider,
+                        account,
+                        event_id,
+                        Some(&refund.id),
+                        now,
+                    )?;
+                    Ok((WebhookApplied::Refund(Box::new(modified)), true))
+                })
+                .await;
+        }
+        if self
+            .webhook_seen(&receipt.provider, &receipt.account, &receipt.event_id)
+            .await?
+        {
+            return Ok(WebhookApplied::Duplicate);
+        }
+        let refund = match &reference {
+            Some(reference) => self
+                .refund_by_provider_reference(&receipt.provider, reference)
+                .await?
+                .filter(|refund| refund.account == receipt.account),
+            None => None,
+        };
+        let Some(refund) = refund else {
+            self.record_webhook_receipt(&receipt, None).await?;
+            return Ok(WebhookApplied::UnknownRefund);
+        };
+        let modified = self
+            .modify_refund(refund.id, move |current, now| {
+                Ok::<_, std::convert::Infallible>(decide(current, now))
+            })
+            .await?;
+        let modified = match modified {
+            Ok(modified) => modified,
+            Err(never) => match never {},
+        };
+        self.record_webhook_receipt(&receipt, Some(&refund.id))
+            .await?;
+        Ok(WebhookApplied::Refund(Box::new(modified)))
+    }
+
+    /// Whether a provider account's webhook event was already applied.
+    pub async fn webhook_seen(
+        &self,
+        provider: &str,
+        account: &str,
+        event_id: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(sqlx::query(
+            "SELECT 1 FROM webhook_receipts WHERE provider = $1 AND account = $2 AND event_id = $3",
+        )
+        .bind(provider)
+        .bind(account)
+        .bind(event_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .is_some())
+    }
+
+    /// Records a provider account's webhook event as applied (a second record is a no-op).
+    pub async fn record_webhook_receipt(
+        &self,
+        receipt: &Receipt,
+        refund_id: Option<&RefundId>,
+    ) -> Result<(), StoreError> {
+        let now = super::now_ms();
+        if let Some(writer) = &self.sqlite {
+            let receipt = receipt.clone();
+            let refund_id = refund_id.copied();
+            return writer
+                .write(move |conn| {
+                    insert_webhook_receipt(
+                        conn,
+                        &receipt.provider,
+                        &receipt.account,
+                        &receipt.event_id,
+                        refund_id.as_ref(),
+                        now,
+                    )?;
+                    Ok(((), true))
+                })
+                .await;
+        }
+        sqlx::query(
+            "INSERT INTO webhook_receipts (provider, account, event_id, refund_id, received_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (provider, account, event_id) DO NOTHING",
+        )
+        .bind(&receipt.provider)
+        .bind(&receipt.account)
+        .bind(&receipt.event_id)
+        .bind(refund_id.map(|id| id.to_string()))
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// PostgreSQL: writes `change` of `before` in one statement if the refund is still at
+    /// `before.version` (`None` when someone else changed it first: nothing was written).
+    async fn write_change_postgres(
+        &self,
+        before: &RefundRecord,
+        change: &Change,
+        now: i64,
+    ) -> Result<Option<RefundRecord>, StoreError> {
+        let after = change.apply_to(before, now);
+        let statement = ChangeStatement::new(before, &after, change, now);
+        let mut query = sqlx::query(&statement.sql);
+        for bind in statement.binds {
+            query = match bind {
+                Bind::Text(text) => query.bind(text),
+                Bind::Int(int) => query.bind(int),
+            };
+        }
+        let applied: i64 = query.fetch_one(&self.pool).await?.try_get("applied")?;
+        Ok((applied == 1).then_some(after))
+    }
+}
+
+/// The one PostgreSQL statement that writes a change: the guarded update, then (each only if
+/// the update happened) the history lines, ledger lines, merchant event and idempotent
+/// answer.
+#[derive(Debug)]
+struct ChangeStatement {
+    sql: String,
+    binds: Vec<Bind>,
+}
+
+impl ChangeStatement {
+    fn new(before: &RefundRecord, after: &RefundRecord, change: &Change, now: i64) -> Self {
+        let mut binds = vec![
+            Bind::Text(Some(after.status.as_str().to_owned())),
+            Bind::Text(after.provider_refund_id.clone()),
+            Bind::Text(after.amount.clone()),
+            Bind::Int(after.amount_minor),
+            Bind::Text(Some(after.breakdown.to_string())),
+            Bind::Text(after.failure_code.clone()),
+            Bind::Text(after.failure_message.clone()),
+            Bind::Int(Some(i64::from(after.requires_attention))),
+            Bind::Int(after.next_sync_at),
+            Bind::Int(Some(after.sync_attempts)),
+            Bind::Int(Some(after.version)),
+            Bind::Int(Some(now)),
+            Bind::Text(Some(before.id.to_string())),
+            Bind::Int(Some(before.version)),
+        ];
+        let mut sql = String::from(
+            "WITH updated AS (UPDATE refunds SET status = $1, provider_refund_id = $2, \
+             amount = $3, amount_minor = $4, breakdown = $5, failure_code = $6, \
+             failure_message = $7, requires_attention = $8, next_sync_at = $9, \
+             sync_attempts = $10, version = $11, lease_until = NULL, updated_at = $12 \
+             WHERE id = $13 AND version = $14 RETURNING id)",
+        );
+        let push = |binds: &mut Vec<Bind>, value: Bind| {
+            binds.push(value);
+            format!("${}", binds.len())
+        };
+        if !change.events.is_empty() {
+            let rows: Vec<String> = change
+                .events
+                .iter()
+                .map(|event| {
+                    format!(
+                        "({}::text, {}::text, {}::text, {}::text, {}::text)",
+                        push(&mut binds, Bind::Text(Some(event.kind.to_owned()))),
+                        push(
+                            &mut binds,
+                            Bind::Text(event.status.map(|s| s.as_str().to_owned()))
+                        ),
+                        push(
+                            &mut binds,
+                            Bind::Text(event.previous_status.map(|s| s.as_str().to_owned()))
+                        ),
+                        push(&mut binds, Bind::Text(Some(event.source.to_owned()))),
+                        push(&mut binds, Bind::Text(Some(event.detail.to_string()))),
+                    )
+                })
+                .collect();
+            sql.push_str(&format!(
+                ", events AS (INSERT INTO refund_events (refund_id, kind, status, previous_status, source, detail, created_at) \
+                 SELECT updated.id, v.kind, v.status, v.previous_status, v.source, v.detail, $12 \
+                 FROM updated, (VALUES {}) AS v(kind, status, previous_status, source, detail))",
+                rows.join(", ")
+            ));
+        }
+        if !change.ledger.is_empty() {
+            let rows: Vec<String> = change
+                .ledger
+                .iter()
+                .map(|line| {
+                    format!(
+                        "({}::text, {}::text, {}::text, {}::bigint)",
+                        push(&mut binds, Bind::Text(Some(line.entry_kind.to_owned()))),
+                        push(&mut binds, Bind::Text(Some(line.account.clone()))),
+                        push(&mut binds, Bind::Text(Some(line.currency.clone()))),
+                        push(&mut binds, Bind::Int(Some(line.amount_minor))),
+                    )
+                })
+                .collect();
+            sql.push_str(&format!(
+                ", ledger AS (INSERT INTO ledger_entries (refund_id, entry_kind, account, currency, amount_minor, created_at) \
+                 SELECT updated.id, v.kind, v.account, v.currency, v.amount, $12 \
+                 FROM updated, (VALUES {}) AS v(kind, account, currency, amount) ON CONFLICT DO NOTHING)",
+                rows.join(", ")
+            ));
+        }
+        if let Some(outbox) = &change.outbox {
+            let event_id = new_event_id();
+            let payload = merchant_event(&event_id, outbox.event_type, now, after);
+            sql.push_str(&format!(
+                ", outbox AS (INSERT INTO outbox (event_id, merchant_id, refund_id, event_type, payload, created_at, next_attempt_at) \
+                 SELECT {}, {}, updated.id, {}, {}, $12, $12 FROM updated)",
+                push(&mut binds, Bind::Text(Some(event_id.clone()))),
+                push(&mut binds, Bind::Text(Some(after.merchant_id.clone()))),
+                push(&mut binds, Bind::Text(Some(outbox.event_type.to_owned()))),
+                push(&mut binds, Bind::Text(Some(payload))),
+            ));
+        }
+        if let Some(key) = &change.idempotency_key {
+            sql.push_str(&format!(
+                ", answer AS (UPDATE idempotency_keys SET response_status = 201, response_body = {} \
+                 FROM updated WHERE merchant_id = {} AND idem_key = {} AND response_body IS NULL)",
+                push(&mut binds, Bind::Text(Some(RefundObject::from(after).to_json()))),
+                push(&mut binds, Bind::Text(Some(after.merchant_id.clone()))),
+                push(&mut binds, Bind::Text(Some(key.clone()))),
+            ));
+        }
+        sql.push_str(" SELECT COUNT(*) AS applied FROM updated");
+        Self { sql, binds }
+    }
+}

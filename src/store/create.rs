@@ -1,0 +1,313 @@
+//! Creating a refund (DESIGN §8 step 1), in one transaction: claim the idempotency key (or
+//! report the replay, the conflict or the reuse), check the merchant reference, check the
+//! payment (DESIGN §14: owner, currency, what is left, under the payment's lock), insert the
+//! refund as `pending` with its creation event (and `refund.created` when the merchant has a
+//! webhook). Nothing is committed unless all of it is.
+//!
+//! Written once per driver: on SQLite a step of the writer thread (rusqlite, see
+//! `writer.rs`), on PostgreSQL an sqlx transaction. Both follow the same order and the same
+//! rules; the API tests run every case on both.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use sqlx::{AnyConnection, Row};
+
+use refund_provider::RefundId;
+
+use super::payments::{major_string, PaymentCheck};
+use super::sqlite::{insert_event, insert_outbox, insert_refund, prepare};
+use super::writer::sqlite_error;
+use super::{
+    is_unique_violation, CreateOutcome, IdempotencyClaim, NewEvent, PaymentClaim, RefundRecord,
+    Store, StoreError,
+};
+use crate::domain::RefundStatus;
+
+/// What one create step writes.
+#[derive(Debug, Clone)]
+struct CreateStep {
+    refund: RefundRecord,
+    claim: Option<IdempotencyClaim>,
+    payment: Option<PaymentClaim>,
+    emit_created: bool,
+}
+
+impl Store {
+    /// §8 step 1 (see the module doc). With a `payment` claim, the step also checks the
+    /// payment, serialized with every other create of it: no number of concurrent creates,
+    /// in one process or several, can exceed it.
+    pub async fn create_refund(
+        &self,
+        refund: &RefundRecord,
+        claim: Option<&IdempotencyClaim>,
+        payment: Option<&PaymentClaim>,
+        emit_created: bool,
+    ) -> Result<CreateOutcome, StoreError> {
+        let step = CreateStep {
+            refund: refund.clone(),
+            claim: claim.cloned(),
+            payment: payment.cloned(),
+            emit_created,
+        };
+        if let Some(writer) = &self.sqlite {
+            return writer.write(move |conn| create_sqlite(conn, &step)).await;
+        }
+        let mut tx = self.pool.begin().await?;
+        let (outcome, keep) = create_postgres(&mut tx, &step).await?;
+        if !keep {
+            tx.rollback().await?;
+            return Ok(outcome);
+        }
+        match tx.commit().await {
+            Ok(()) => Ok(outcome),
+            Err(e) if is_unique_violation(&e) => Ok(CreateOutcome::ReferenceInUse),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The creation event of a refund.
+fn created_event(refund: &RefundRecord) -> NewEvent {
+    NewEvent {
+        kind: "created",
+        status: Some(RefundStatus::Pending),
+        previous_status: None,
+        source: "api",
+        detail: serde_json::json!({"provider": refund.provider, "provider_reference": refund.provider_reference}),
+    }
+}
+
+/// What an idempotency key that could not be claimed says about this request.
+fn existing_claim(
+    claim: &IdempotencyClaim,
+    now: i64,
+    fingerprint: &str,
+    response: Option<(i64, String)>,
+    created_at: i64,
+    refund_id: Option<RefundId>,
+    refund_is_final: impl FnOnce(&RefundId) -> Result<bool, StoreError>,
+) -> Result<CreateOutcome, StoreError> {
+    if fingerprint != claim.fingerprint {
+        return Ok(CreateOutcome::KeyReused);
+    }
+    if let Some((status, body)) = response {
+        return Ok(CreateOutcome::Replay {
+            status: u16::try_from(status).unwrap_or(200),
+            body,
+        });
+    }
+    let Some(id) = refund_id else {
+        return Ok(CreateOutcome::InProgress);
+    };
+    // The first request died before answering (its process crashed): once the grace has
+    // passed, or the sync worker has already settled the refund, the retry gets the
+    // refund's current state.
+    if refund_is_final(&id)? || created_at + claim.in_progress_grace_ms < now {
+        return Ok(CreateOutcome::Abandoned { refund_id: id });
+    }
+    Ok(CreateOutcome::InProgress)
+}
+
+const CLAIM_KEY: &str = "INSERT INTO idempotency_keys (merchant_id, idem_key, fingerprint, refund_id, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, idem_key) DO UPDATE SET \
+       fingerprint = excluded.fingerprint, refund_id = excluded.refund_id, \
+       response_status = NULL, response_body = NULL, \
+       created_at = excluded.created_at, expires_at = excluded.expires_at \
+     WHERE idempotency_keys.expires_at <= excluded.created_at";
+const READ_KEY: &str = "SELECT fingerprint, refund_id, response_status, response_body, created_at \
+     FROM idempotency_keys WHERE merchant_id = $1 AND idem_key = $2";
+const REFERENCE_TAKEN: &str = "SELECT 1 FROM refunds WHERE merchant_id = $1 AND reference = $2";
+const REFUND_STATUS: &str = "SELECT status FROM refunds WHERE id = $1";
+
+/// The create step on SQLite, on the writer thread inside its batch's transaction.
+fn create_sqlite(
+    conn: &Connection,
+    step: &CreateStep,
+) -> Result<(CreateOutcome, bool), StoreError> {
+    let refund = &step.refund;
+    let now = refund.created_at;
+    if let Some(claim) = &step.claim {
+        // A key past its retention is claimed afresh (as if deleted first); a live one is
+        // left alone and reported.
+        let claimed = prepare(conn, CLAIM_KEY)?
+            .execute(params![
+                refund.merchant_id,
+                claim.key,
+                claim.fingerprint,
+                refund.id.to_string(),
+                now,
+                claim.expires_at
+            ])
+            .map_err(sqlite_error)?;
+        if claimed == 0 {
+            let (fingerprint, refund_id, status, body, created_at) = prepare(conn, READ_KEY)?
+                .query_row(params![refund.merchant_id, claim.key], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, Option<String>>(1)?,
+                        row.get::<_, Option<i64>>(2)?,
+                        row.get::<_, Option<String>>(3)?,
+                        row.get::<_, i64>(4)?,
+                    ))
+                })
+                .map_err(sqlite_error)?;
+            let outcome = existing_claim(
+                claim,
+                now,
+                &fingerprint,
+                status.zip(body),
+                created_at,
+                refund_id.and_then(|id| RefundId::parse(&id).ok()),
+                |id| {
+                    let status: Option<String> = prepare(conn, REFUND_STATUS)?
+                        .query_row([id.to_string()], |row| row.get(0))
+                        .optional()
+                        .map_err(sqlite_error)?;
+                    Ok(status
+                        .and_then(|s| RefundStatus::parse(&s))
+                        .is_some_and(RefundStatus::is_final))
+                },
+            )?;
+            return Ok((outcome, false));
+        }
+    }
+    if let Some(reference) = &refund.reference {
+        let taken = prepare(conn, REFERENCE_TAKEN)?
+            .exists(params![refund.merchant_id, reference])
+            .map_err(sqlite_error)?;
+        if taken {
+            return Ok((CreateOutcome::ReferenceInUse, false));
+        }
+    }
+    let resolved;
+    let refund = match &step.payment {
+        None => refund,
+        Some(payment) => match super::payments::check_payment_sqlite(conn, refund, payment, now)? {
+            PaymentCheck::Refund {
+                rest_minor: Some(rest),
+            } if refund.amount_minor.is_none() && payment.size_rest => {
+                resolved = RefundRecord {
+                    amount: Some(major_string(&refund.currency, rest)?),
+                    amount_minor: Some(rest),
+                    ..refund.clone()
+                };
+                &resolved
+            }
+            PaymentCheck::Refund { .. } => refund,
+            PaymentCheck::Refuse(outcome) => return Ok((outcome, false)),
+        },
+    };
+    if !insert_refund(conn, refund)? {
+        return Ok((CreateOutcome::ReferenceInUse, false));
+    }
+    insert_event(conn, &refund.id, &created_event(refund), now)?;
+    if step.emit_created {
+        insert_outbox(conn, refund, "refund.created", now)?;
+    }
+    Ok((
+        CreateOutcome::Created {
+            amount_minor: refund.amount_minor,
+        },
+        true,
+    ))
+}
+
+/// The create step on PostgreSQL, on `conn` inside a transaction: its outcome and whether
+/// its writes are to be kept.
+async fn create_postgres(
+    conn: &mut AnyConnection,
+    step: &CreateStep,
+) -> Result<(CreateOutcome, bool), StoreError> {
+    let refund = &step.refund;
+    let now = refund.created_at;
+    if let Some(claim) = &step.claim {
+        let claimed = sqlx::query(CLAIM_KEY)
+            .bind(&refund.merchant_id)
+            .bind(&claim.key)
+            .bind(&claim.fingerprint)
+            .bind(refund.id.to_string())
+            .bind(now)
+            .bind(claim.expires_at)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        if claimed == 0 {
+            let row = sqlx::query(READ_KEY)
+                .bind(&refund.merchant_id)
+                .bind(&claim.key)
+                .fetch_one(&mut *conn)
+                .await?;
+            let fingerprint: String = row.try_get("fingerprint")?;
+            let status: Option<i64> = row.try_get("response_status")?;
+            let body: Option<String> = row.try_get("response_body")?;
+            let created_at: i64 = row.try_get("created_at")?;
+            let refund_id: Option<String> = row.try_get("refund_id")?;
+            let refund_id = refund_id.and_then(|id| RefundId::parse(&id).ok());
+            let is_final = match &refund_id {
+                None => false,
+                Some(id) => sqlx::query_scalar::<_, String>(REFUND_STATUS)
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .and_then(|s| RefundStatus::parse(&s))
+                    .is_some_and(RefundStatus::is_final),
+            };
+            let outcome = existing_claim(
+                claim,
+                now,
+                &fingerprint,
+                status.zip(body),
+                created_at,
+                refund_id,
+                |_| Ok(is_final),
+            )?;
+            return Ok((outcome, false));
+        }
+    }
+    if let Some(reference) = &refund.reference {
+        let taken = sqlx::query(REFERENCE_TAKEN)
+            .bind(&refund.merchant_id)
+            .bind(reference)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if taken.is_some() {
+            return Ok((CreateOutcome::ReferenceInUse, false));
+        }
+    }
+    let resolved;
+    let refund = match &step.payment {
+        None => refund,
+        Some(payment) => {
+            match super::payments::check_payment_postgres(conn, refund, payment, now).await? {
+                PaymentCheck::Refund {
+                    rest_minor: Some(rest),
+                } if refund.amount_minor.is_none() && payment.size_rest => {
+                    resolved = RefundRecord {
+                        amount: Some(major_string(&refund.currency, rest)?),
+                        amount_minor: Some(rest),
+                        ..refund.clone()
+                    };
+                    &resolved
+                }
+                PaymentCheck::Refund { .. } => refund,
+                PaymentCheck::Refuse(outcome) => return Ok((outcome, false)),
+            }
+        }
+    };
+    match super::refunds::insert_refund_postgres(conn, refund).await {
+        Ok(()) => {}
+        Err(StoreError::Unavailable(e)) if is_unique_violation(&e) => {
+            return Ok((CreateOutcome::ReferenceInUse, false));
+        }
+        Err(e) => return Err(e),
+    }
+    super::refunds::insert_event(conn, &refund.id, &created_event(refund), now).await?;
+    if step.emit_created {
+        super::refunds::insert_outbox(conn, refund, "refund.created", now).await?;
+    }
+    Ok((
+        CreateOutcome::Created {
+            amount_minor: refund.amount_minor,
+        },
+        true,
+    ))
+}
