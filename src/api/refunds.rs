@@ -73,8 +73,9 @@ fn bounded_text(value: Option<String>, name: &str, max: usize) -> Result<Option<
     }
 }
 
-/// Parses and validates the create body into an engine command.
-fn parse_create(
+/// Parses and validates the create body into an engine command. Pure (no I/O, no state):
+/// public so that the fuzz target `refund_body` can drive it with any JSON object.
+pub fn parse_create(
     body: Map<String, Value>,
     key: IdempotencyKeyHeader,
 ) -> Result<CreateCommand, ApiError> {
