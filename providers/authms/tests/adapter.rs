@@ -456,6 +456,10 @@ async fn the_status_query_reports_not_found_for_no_transaction_or_no_wallet() {
         (200, empty),
         (200, other),
         (404, json!({"code": 404, "message": "wallet not found"})),
+        (
+            404,
+            serde_json::from_str(fixture!("error-404.json")).expect("json"),
+        ),
     ] {
         let server = MockServer::start().await;
         Mock::given(method("GET"))

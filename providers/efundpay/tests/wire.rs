@@ -17,6 +17,8 @@ use time::OffsetDateTime;
 const REQUEST: &str = include_str!("../../../fixtures/efundpay/create-refund-request.json");
 const RESPONSE: &str = include_str!("../../../fixtures/efundpay/create-refund-response.json");
 const LIST: &str = include_str!("../../../fixtures/efundpay/list-refunds-response.json");
+const RESPONSE_NULLS: &str =
+    include_str!("../../../fixtures/efundpay/create-refund-response-nulls.json");
 const WEBHOOK: &str = include_str!("../../../fixtures/efundpay/webhook-refund-updated.json");
 const VECTOR: &str = include_str!("../../../fixtures/efundpay/webhook-vector.txt");
 
@@ -78,6 +80,17 @@ fn a_request_without_bank_detail_omits_the_field() {
         written["amount"],
         json!(1299),
         "an integer, not a string or float"
+    );
+}
+
+#[test]
+fn the_documented_response_with_null_informational_fields_maps_to_the_same_refund() {
+    let full: Refund = serde_json::from_str(RESPONSE).expect("response");
+    let nulls: Refund = serde_json::from_str(RESPONSE_NULLS).expect("response with nulls");
+    assert_eq!(nulls.reason, None);
+    assert_eq!(
+        provider_efundpay::map::to_provider_refund(&nulls),
+        provider_efundpay::map::to_provider_refund(&full)
     );
 }
 
