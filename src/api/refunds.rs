@@ -95,8 +95,9 @@ fn money_field(
     }
 }
 
-/// Parses and validates the create body into an engine command.
-fn parse_create(
+/// Parses and validates the create body into an engine command. Pure (no I/O, no state):
+/// public so that the fuzz target `refund_body` can drive it with any JSON object.
+pub fn parse_create(
     body: Map<String, Value>,
     key: IdempotencyKeyHeader,
 ) -> Result<CreateCommand, ApiError> {

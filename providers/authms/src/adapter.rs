@@ -344,7 +344,7 @@ pub(crate) fn endpoint(base: &Url, segments: &[&str]) -> Url {
 /// | 2xx | read the body |
 /// | 400 | `Rejected provider_rejected` |
 /// | 401, 403 | `Misconfigured` |
-/// | 404 | `Rejected provider_rejected` (unknown wallet or transaction); for the status query: no such refund with an AuthMS body, else `Unknown` |
+/// | 404 | `Rejected provider_rejected` (unknown wallet or transaction); for the status query: no such refund only with AuthMS's own envelope ([`is_authms_not_found`]), else `Unknown` |
 /// | 409 | `Rejected insufficient_balance` |
 /// | 422 | `Rejected amount_invalid` |
 /// | 5xx, anything else | `Unknown` |
@@ -382,13 +382,17 @@ pub fn classify(call: Call, answer: &HttpAnswer) -> Result<Classified, ProviderE
     }
     let rejected = |code: &str| Err(ProviderError::rejected(code, message.clone()));
     match status.as_u16() {
-        404 if call == Call::StatusQuery => match simple {
-            Some(_) => Ok(Classified::NoSuchWallet),
-            // Not AuthMS speaking: the assumed endpoint may not exist. Conclude nothing.
-            None => Err(ProviderError::unknown(format!(
-                "AuthMS status query answered 404 without an AuthMS body: {message}"
-            ))),
-        },
+        404 if call == Call::StatusQuery => {
+            if is_authms_not_found(&answer.body) {
+                Ok(Classified::NoSuchWallet)
+            } else {
+                // Not AuthMS speaking (a proxy's page, an empty body, another service's
+                // JSON): the assumed endpoint may not exist. Conclude nothing.
+                Err(ProviderError::unknown(format!(
+                    "AuthMS status query answered 404 without an AuthMS body: {message}"
+                )))
+            }
+        }
         400 | 404 => rejected(FailureCode::PROVIDER_REJECTED),
         409 => rejected(FailureCode::INSUFFICIENT_BALANCE),
         422 => rejected(FailureCode::AMOUNT_INVALID),
@@ -396,6 +400,22 @@ pub fn classify(call: Call, answer: &HttpAnswer) -> Result<Classified, ProviderE
             "AuthMS answered HTTP {other}, which it does not document: {message}"
         ))),
     }
+}
+
+/// True when a 404 body is AuthMS's own envelope saying "not found": a JSON object with
+/// only the envelope's keys (`code`, `data`, `message`, `timestamp`), an integer `code` of
+/// 404 (AuthMS repeats the HTTP status in `code`) and a string `message`. Anything else (a
+/// proxy's HTML, an empty body, a framework's `{"error": …}`) was not said by AuthMS.
+pub fn is_authms_not_found(body: &[u8]) -> bool {
+    const ENVELOPE_KEYS: [&str; 4] = ["code", "data", "message", "timestamp"];
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(body) else {
+        return false;
+    };
+    fields.keys().all(|k| ENVELOPE_KEYS.contains(&k.as_str()))
+        && fields.get("code").and_then(serde_json::Value::as_i64) == Some(404)
+        && fields
+            .get("message")
+            .is_some_and(serde_json::Value::is_string)
 }
 
 #[cfg(test)]
@@ -480,6 +500,33 @@ mod tests {
         );
         let html = answer(404, "<html>no route</html>");
         assert_eq!(code_of(classify(Call::StatusQuery, &html)), "unknown");
+        let full = answer(
+            404,
+            r#"{"code":404,"data":null,"message":"wallet not found","timestamp":"2026-04-15T10:30:00Z"}"#,
+        );
+        assert_eq!(
+            classify(Call::StatusQuery, &full),
+            Ok(Classified::NoSuchWallet)
+        );
+        for not_authms in [
+            "",
+            "{}",
+            "null",
+            "[]",
+            r#"{"message":"Not Found"}"#,
+            r#"{"error":"not found"}"#,
+            r#"{"code":404}"#,
+            r#"{"code":"404","message":"wallet not found"}"#,
+            r#"{"code":200,"message":"ok"}"#,
+            r#"{"timestamp":"t","status":404,"error":"Not Found","path":"/wallets/u/transactions"}"#,
+            r#"{"code":404,"message":"not found","path":"/x"}"#,
+        ] {
+            assert_eq!(
+                code_of(classify(Call::StatusQuery, &answer(404, not_authms))),
+                "unknown",
+                "{not_authms}"
+            );
+        }
     }
 
     #[test]

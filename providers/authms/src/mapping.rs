@@ -132,8 +132,16 @@ mod tests {
     }
 
     #[test]
-    fn amounts_with_more_digits_than_the_currency_or_in_exponent_form_are_unknown() {
-        for bad in ["50.001", "5e1", "fifty", "-50.00", "0.00"] {
+    fn amounts_with_more_digits_than_the_currency_or_beyond_twelve_integer_digits_are_unknown() {
+        for bad in [
+            "50.001",
+            "5e1",
+            "fifty",
+            "-50.00",
+            "0.00",
+            "1000000000000.00",
+            "79228162514264337593543950335",
+        ] {
             let tx = TransactionResponse {
                 amount: Some(bad.into()),
                 status: Some("completed".into()),

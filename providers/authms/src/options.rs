@@ -1,6 +1,8 @@
 //! `provider_options.authms` of a refund request: which AuthMS operation carries the refund.
+//! Read through serde by [`refund_provider::parse_options`], so a refusal names its field.
 
-use refund_provider::RequestInvalid;
+use refund_provider::{parse_options, RequestInvalid};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// How a refund is carried out at AuthMS.
@@ -14,6 +16,23 @@ pub enum Method {
     Transfer,
 }
 
+/// The words `provider_options.authms.method` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum MethodWord {
+    Refund,
+    Reversal,
+    Transfer,
+}
+
+/// The wire shape of `provider_options.authms`: only `method` is known.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOptions {
+    #[serde(default)]
+    method: Option<MethodWord>,
+}
+
 /// The parsed `provider_options.authms` object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthMsOptions {
@@ -21,38 +40,15 @@ pub struct AuthMsOptions {
 }
 
 impl AuthMsOptions {
-    const PARAM: &'static str = "provider_options.authms";
-
     /// Reads `provider_options.authms` (`Null` when absent). Only `method` is known; any
     /// other field, or a method AuthMS does not have, is `parameter_invalid` at its path.
     pub fn parse(options: &Value) -> Result<Self, RequestInvalid> {
-        let fields = match options {
-            Value::Null => return Ok(Self::default()),
-            Value::Object(fields) => fields,
-            _ => return Err(RequestInvalid::invalid(Self::PARAM, "expected an object")),
+        let raw: RawOptions = parse_options(crate::PROVIDER_ID, options)?;
+        let method = match raw.method {
+            None | Some(MethodWord::Refund | MethodWord::Reversal) => Method::WalletRefund,
+            Some(MethodWord::Transfer) => Method::Transfer,
         };
-        let mut parsed = Self::default();
-        for (key, value) in fields {
-            let param = format!("{}.{key}", Self::PARAM);
-            match (key.as_str(), value) {
-                ("method", Value::Null) => {}
-                ("method", Value::String(method)) => {
-                    parsed.method = match method.as_str() {
-                        "refund" | "reversal" => Method::WalletRefund,
-                        "transfer" => Method::Transfer,
-                        _ => {
-                            return Err(RequestInvalid::invalid(
-                                &param,
-                                "expected `refund`, `reversal` or `transfer`",
-                            ))
-                        }
-                    }
-                }
-                ("method", _) => return Err(RequestInvalid::invalid(&param, "expected a string")),
-                _ => return Err(RequestInvalid::invalid(&param, "unknown field")),
-            }
-        }
-        Ok(parsed)
+        Ok(Self { method })
     }
 }
 
@@ -100,6 +96,10 @@ mod tests {
             (json!({"method": 3}), "provider_options.authms.method"),
             (json!({"methd": "refund"}), "provider_options.authms.methd"),
             (json!("transfer"), "provider_options.authms"),
+            (
+                json!({"method": "Transfer"}),
+                "provider_options.authms.method",
+            ),
         ];
         for (options, param) in cases {
             let err = AuthMsOptions::parse(&options).expect_err("invalid");

@@ -89,14 +89,15 @@ pub fn refund_from_transfer(
         &t.balance_before
     })?;
     let from_after = leg_decimal(from, "from_transaction.balance_after", |t| &t.balance_after)?;
-    if from_before - amount != from_after {
+    // Balances are whatever AuthMS wrote: checked arithmetic, never a panic on overflow.
+    if from_before.checked_sub(amount) != Some(from_after) {
         return Err(violation(format!(
             "from balance {from_before} - {amount} is not {from_after}"
         )));
     }
     let to_before = leg_decimal(to, "to_transaction.balance_before", |t| &t.balance_before)?;
     let to_after = leg_decimal(to, "to_transaction.balance_after", |t| &t.balance_after)?;
-    if to_before + amount != to_after {
+    if to_before.checked_add(amount) != Some(to_after) {
         return Err(violation(format!(
             "to balance {to_before} + {amount} is not {to_after}"
         )));
@@ -221,6 +222,21 @@ mod tests {
                 }
                 other => panic!("case {i}: expected Unknown, got {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn balances_at_the_edge_of_decimal_are_a_violation_not_a_panic() {
+        let max = "79228162514264337593543950335";
+        let min = "-79228162514264337593543950335";
+        for case in [
+            result(leg("100.00", min, min), leg("100.00", "0.00", "100.00")),
+            result(leg("100.00", "1000.00", "900.00"), leg("100.00", max, max)),
+        ] {
+            assert!(matches!(
+                refund_from_transfer(&case, &asked("100.00"), "rf_x", None),
+                Err(ProviderError::Unknown { .. })
+            ));
         }
     }
 

@@ -456,6 +456,10 @@ async fn the_status_query_reports_not_found_for_no_transaction_or_no_wallet() {
         (200, empty),
         (200, other),
         (404, json!({"code": 404, "message": "wallet not found"})),
+        (
+            404,
+            serde_json::from_str(fixture!("error-404.json")).expect("json"),
+        ),
     ] {
         let server = MockServer::start().await;
         Mock::given(method("GET"))
@@ -467,6 +471,39 @@ async fn the_status_query_reports_not_found_for_no_transaction_or_no_wallet() {
             .await
             .expect("status");
         assert_eq!(refund.status, ProviderRefundStatus::NotFound);
+    }
+}
+
+#[tokio::test]
+async fn a_status_query_404_that_authms_did_not_write_is_unknown_never_not_found() {
+    let req = request(Some("50"));
+    let bodies: [(&str, &str); 4] = [
+        ("text/html", "<html><body>404 Not Found</body></html>"),
+        ("text/plain", ""),
+        (
+            "application/json",
+            r#"{"message":"no Route matched with those values"}"#,
+        ),
+        (
+            "application/json",
+            r#"{"timestamp":"2026-04-15T10:30:00Z","status":404,"error":"Not Found","path":"/wallets"}"#,
+        ),
+    ];
+    for (content_type, body) in bodies {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(404)
+                    .insert_header("content-type", content_type)
+                    .set_body_string(body),
+            )
+            .mount(&server)
+            .await;
+        let result = provider(&server.uri()).refund_status(&req).await;
+        assert!(
+            matches!(result, Err(ProviderError::Unknown { .. })),
+            "{body}: {result:?}"
+        );
     }
 }
 

@@ -13,6 +13,11 @@ use serde::{Deserialize, Serialize};
 /// Largest number of integer digits accepted in a major-unit amount (`^[0-9]{1,12}`).
 const MAX_INTEGER_DIGITS: usize = 12;
 
+/// `10^12`: the smallest major-unit amount with more than [`MAX_INTEGER_DIGITS`] digits.
+fn max_major_exclusive() -> Decimal {
+    Decimal::from(1_000_000_000_000_i64)
+}
+
 /// Why a currency code or an amount was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
@@ -171,8 +176,10 @@ impl Money {
         }
     }
 
-    /// Builds money from a decimal already known to be exact, such as one read from a
-    /// provider's answer; refuses values with more digits than the exponent, zero or negative.
+    /// Builds money from a decimal read from a provider's answer (major units). The range
+    /// check every provider amount passes (DESIGN §15): positive, at most the currency's
+    /// exponent of fractional digits, at most 12 integer digits (so its minor units always
+    /// fit an i64 and sums of a few of them cannot overflow).
     pub fn from_decimal(amount: Decimal, currency: Currency) -> Result<Self, MoneyError> {
         let invalid = |why| MoneyError::AmountInvalid {
             amount: amount.to_string(),
@@ -187,7 +194,29 @@ impl Money {
                 "more fractional digits than the currency's exponent",
             ));
         }
+        if amount >= max_major_exclusive() {
+            return Err(invalid("more than 12 integer digits"));
+        }
         Ok(Self { amount, currency })
+    }
+
+    /// Builds money from a count of minor units read from a provider's answer (eFundPay's
+    /// `amount`, e-Buy's fen): the same range check as [`Money::from_decimal`], so an
+    /// answer's amount beyond 12 integer digits, zero or negative is refused, never
+    /// wrapped, saturated or trusted.
+    pub fn from_provider_minor(minor: i64, currency: Currency) -> Result<Self, MoneyError> {
+        let invalid = |why| MoneyError::AmountInvalid {
+            amount: minor.to_string(),
+            currency,
+            why,
+        };
+        let minor = MinorUnits::new(minor)
+            .ok_or_else(|| invalid("amount must be a positive count of minor units"))?;
+        let money = Self::from_minor(minor, currency);
+        if money.amount >= max_major_exclusive() {
+            return Err(invalid("more than 12 integer digits"));
+        }
+        Ok(money)
     }
 
     pub fn currency(&self) -> Currency {
@@ -361,6 +390,36 @@ mod tests {
         assert!(Money::from_decimal(d("12.991"), cur("EUR")).is_err());
         assert!(Money::from_decimal(d("0"), cur("EUR")).is_err());
         assert!(Money::from_decimal(d("-1"), cur("EUR")).is_err());
+    }
+
+    #[test]
+    fn provider_amounts_beyond_twelve_integer_digits_are_refused_never_wrapped() {
+        let d = |s: &str| Decimal::from_str_exact(s).expect("decimal");
+        assert!(Money::from_decimal(d("999999999999.99"), cur("EUR")).is_ok());
+        assert!(Money::from_decimal(d("1000000000000"), cur("EUR")).is_err());
+        assert!(Money::from_decimal(Decimal::MAX, cur("JPY")).is_err());
+        assert!(Money::from_decimal(d("79228162514264337593543950335"), cur("EUR")).is_err());
+
+        for (minor, code, ok) in [
+            (99_999_999_999_999, "EUR", true),
+            (100_000_000_000_000, "EUR", false),
+            (999_999_999_999, "JPY", true),
+            (1_000_000_000_000, "JPY", false),
+            (999_999_999_999_999, "KWD", true),
+            (1_000_000_000_000_000, "KWD", false),
+            (i64::MAX, "JPY", false),
+            (i64::MAX, "CLF", false),
+            (0, "EUR", false),
+            (-1, "EUR", false),
+            (i64::MIN, "EUR", false),
+        ] {
+            let money = Money::from_provider_minor(minor, cur(code));
+            assert_eq!(money.is_ok(), ok, "{minor} {code}: {money:?}");
+            if let Ok(money) = money {
+                assert_eq!(money.minor_units().get(), minor);
+                assert!(Money::parse(&money.to_major_string(), cur(code)).is_ok());
+            }
+        }
     }
 
     proptest! {

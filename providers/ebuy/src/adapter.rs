@@ -4,12 +4,17 @@
 //!
 //! Every answer is classified in [`EbuyProvider::classify`]: HTTP status, body, signature,
 //! `success`/`errorCode`, then the per-asset breakdown (see [`crate::map`]).
+//!
+//! HTTP statuses (the document lists none; DESIGN §4 decides): 401/403 `Misconfigured`,
+//! 429 `NotSent` (rate limited: nothing was processed, the engine may send it again), 408
+//! `Unknown` (a timeout somewhere after our request left: it may have been applied), other
+//! 4xx `Rejected provider_rejected`, 5xx and anything else `Unknown`.
 
 use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use http::HeaderMap;
+use http::{HeaderMap, StatusCode};
 use refund_provider::http::{classify_common_status, client, send, HttpAnswer};
 use refund_provider::{
     Capabilities, ExposeSecret, FailureCode, ProviderError, ProviderId, ProviderRefund,
@@ -64,7 +69,7 @@ impl fmt::Debug for EbuyProvider {
 
 /// Which call an answer belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Call {
+pub enum Call {
     Refund,
     Query,
 }
@@ -123,7 +128,13 @@ impl EbuyProvider {
         let options = EbuyOptions::parse(&req.options)?;
         let refund_method = match req.amount {
             // A whole-order refund: e-Buy refunds every asset of the order.
-            None => None,
+            None if options.asset_type.is_none() => None,
+            // A single-asset refund of all that asset: `refundMethod` without `refundAmount`
+            // (the document needs `refundAmount` only for a partial non-coupon refund).
+            None => Some(vec![RefundMethod {
+                asset_type: options.asset_or_default().as_str().to_owned(),
+                refund_amount: None,
+            }]),
             Some(amount) => {
                 if amount.currency() != cny() {
                     return Err(RequestInvalid::new(
@@ -209,7 +220,8 @@ impl EbuyProvider {
     }
 
     /// The one place an e-Buy answer (or the failure to get one) becomes a conclusion.
-    fn classify(
+    /// Public so that the fuzz target can feed it any body.
+    pub fn classify(
         &self,
         call: Call,
         sent_reference: &str,
@@ -222,6 +234,24 @@ impl EbuyProvider {
             return Err(common);
         }
         let status = answer.status;
+        match status {
+            // Rate limited before anything was processed: safe to send again later.
+            StatusCode::TOO_MANY_REQUESTS => {
+                return Err(ProviderError::not_sent(format!(
+                    "e-Buy is rate limiting (HTTP 429), nothing was processed: {}",
+                    answer.body_excerpt()
+                )))
+            }
+            // A request timeout may come from any hop after ours; nothing proves the refund
+            // was not applied, so only a status query can tell.
+            StatusCode::REQUEST_TIMEOUT => {
+                return Err(ProviderError::unknown(format!(
+                    "e-Buy answered HTTP 408 (request timeout): {}",
+                    answer.body_excerpt()
+                )))
+            }
+            _ => {}
+        }
         if status.is_client_error() {
             return Err(ProviderError::rejected(
                 FailureCode::PROVIDER_REJECTED,

@@ -14,8 +14,7 @@
 //! - no line at all is not a readable refund: the caller reports an unknown outcome.
 
 use refund_provider::{
-    BreakdownLine, Currency, Failure, FailureCode, MinorUnits, Money, ProviderRefund,
-    ProviderRefundStatus,
+    BreakdownLine, Currency, Failure, FailureCode, Money, ProviderRefund, ProviderRefundStatus,
 };
 
 use crate::options::AssetType;
@@ -53,6 +52,8 @@ pub fn line_status(raw: &str) -> ProviderRefundStatus {
 struct Line<'a> {
     asset: AssetType,
     minor: i64,
+    /// The line's amount when not zero, range-checked.
+    money: Option<Money>,
     raw: &'a str,
     status: ProviderRefundStatus,
 }
@@ -132,9 +133,9 @@ pub fn to_provider_refund(
     let breakdown = present
         .iter()
         .filter_map(|l| {
-            MinorUnits::new(l.minor).map(|minor| BreakdownLine {
+            l.money.map(|amount| BreakdownLine {
                 asset_type: l.asset.as_str().to_owned(),
-                amount: Money::from_minor(minor, cny()),
+                amount,
                 status: l.status,
             })
         })
@@ -164,17 +165,24 @@ fn read_line<'a>(asset: AssetType, field: &str, line: &'a AssetRefund) -> Result
     Ok(Line {
         asset,
         minor,
+        money: money(&line.refund_amount, &format!("{field}.refundAmount"))?,
         raw: &line.refund_status,
         status: line_status(&line.refund_status),
     })
 }
 
-/// A fen amount as CNY money; zero is "nothing" (`None`).
+/// A fen amount as CNY money; zero is "nothing" (`None`). Anything beyond 12 integer
+/// digits of yuan is refused by the core's range check (`Money::from_provider_minor`).
 fn money(fen: &Fen, field: &str) -> Result<Option<Money>, String> {
     let minor = fen
         .minor()
         .ok_or_else(|| format!("{field} `{fen}` is not an amount in fen"))?;
-    Ok(MinorUnits::new(minor).map(|m| Money::from_minor(m, cny())))
+    if minor == 0 {
+        return Ok(None);
+    }
+    Money::from_provider_minor(minor, cny())
+        .map(Some)
+        .map_err(|e| format!("{field}: {e}"))
 }
 
 #[cfg(test)]
@@ -317,6 +325,38 @@ mod tests {
             REF
         )
         .is_err());
+    }
+
+    #[test]
+    fn amounts_beyond_twelve_integer_digits_are_unreadable_not_wrapped() {
+        for huge in [
+            json!("100000000000000"),
+            json!(i64::MAX),
+            json!("999999999999999"),
+        ] {
+            let huge_line = json!({"refundAmount": huge, "refundStatus": "SUCCESS"});
+            assert!(
+                to_provider_refund(&content(json!({"cashRefund": huge_line})), REF).is_err(),
+                "{huge}"
+            );
+            assert!(
+                to_provider_refund(
+                    &content(json!({"refundAmount": huge, "cashRefund": line("1", "SUCCESS")})),
+                    REF
+                )
+                .is_err(),
+                "{huge}"
+            );
+        }
+        let largest = to_provider_refund(
+            &content(json!({"cashRefund": line("99999999999999", "SUCCESS")})),
+            REF,
+        )
+        .expect("12 integer digits of yuan are fine");
+        assert_eq!(
+            largest.breakdown[0].amount.to_major_string(),
+            "999999999999.99"
+        );
     }
 
     #[test]

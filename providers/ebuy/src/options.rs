@@ -1,10 +1,13 @@
-//! `provider_options.ebuy` of a merchant request: which asset a partial refund comes from,
-//! the original trade date and the goods being returned. Parsed by hand so that every
-//! problem names its exact `param` path.
+//! `provider_options.ebuy` of a merchant request: which asset a refund comes from, the
+//! original trade date and the goods being returned. Read through serde by
+//! [`refund_provider::parse_options`], so every problem names its exact `param` path; the
+//! checks live in the types (`deny_unknown_fields`, the asset enum, `deserialize_with`).
 
-use serde_json::{Map, Value};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 
-use refund_provider::RequestInvalid;
+use refund_provider::{parse_options, RequestInvalid};
 
 use crate::reference::parse_yyyymmdd;
 
@@ -12,7 +15,8 @@ use crate::reference::parse_yyyymmdd;
 pub const PARAM_ROOT: &str = "provider_options.ebuy";
 
 /// An e-Buy asset type (`refundMethod[].assetType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum AssetType {
     /// `cash`: electronic cash (the default).
     Cash,
@@ -43,77 +47,43 @@ impl AssetType {
 }
 
 /// `provider_options.ebuy.goods`: the goods being returned (`content.goodsDetail`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Goods {
     /// `goodsId`, 1-32 characters (the merchant's external goods id).
+    #[serde(deserialize_with = "goods_id")]
     pub goods_id: String,
     /// `goodsName`, at most 50 characters.
+    #[serde(default, deserialize_with = "goods_name")]
     pub goods_name: Option<String>,
     /// `goodsCode`, at most 32 characters (e-Buy's internal code).
+    #[serde(default, deserialize_with = "goods_code")]
     pub goods_code: Option<String>,
     /// `goodsNum`, at least 1. The document's mock range (1..10) is not enforced.
+    #[serde(deserialize_with = "quantity")]
     pub quantity: u64,
 }
 
 /// Parsed `provider_options.ebuy`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EbuyOptions {
-    /// The asset an amount is refunded from; `None` means the default, cash.
+    /// The asset a refund comes from: with an amount, that much of it (default cash);
+    /// without an amount, the whole of that asset; `None` and no amount is a whole-order
+    /// refund of every asset.
+    #[serde(default)]
     pub asset_type: Option<AssetType>,
     /// `tradeTime`: the original trade's date, `YYYYMMDD`.
+    #[serde(default, deserialize_with = "trade_date")]
     pub trade_date: Option<String>,
+    #[serde(default)]
     pub goods: Option<Goods>,
 }
 
 impl EbuyOptions {
     /// Parses the options object; `null` (absent) means all defaults.
     pub fn parse(value: &Value) -> Result<Self, RequestInvalid> {
-        let map = match value {
-            Value::Null => return Ok(Self::default()),
-            Value::Object(map) => map,
-            _ => return Err(RequestInvalid::invalid(PARAM_ROOT, "expected an object")),
-        };
-        reject_unknown(map, PARAM_ROOT, &["asset_type", "trade_date", "goods"])?;
-        let asset_type = match map.get("asset_type") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(AssetType::parse(s).ok_or_else(|| {
-                RequestInvalid::invalid(
-                    &param("asset_type"),
-                    "expected one of cash, coupon, cashcard, points",
-                )
-            })?),
-            Some(_) => {
-                return Err(RequestInvalid::invalid(
-                    &param("asset_type"),
-                    "expected a string",
-                ))
-            }
-        };
-        let trade_date = match map.get("trade_date") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if parse_yyyymmdd(s).is_some() => Some(s.clone()),
-            Some(_) => {
-                return Err(RequestInvalid::invalid(
-                    &param("trade_date"),
-                    "expected a calendar date as YYYYMMDD",
-                ))
-            }
-        };
-        let goods = match map.get("goods") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(goods)) => Some(parse_goods(goods)?),
-            Some(_) => {
-                return Err(RequestInvalid::invalid(
-                    &param("goods"),
-                    "expected an object",
-                ))
-            }
-        };
-        Ok(Self {
-            asset_type,
-            trade_date,
-            goods,
-        })
+        parse_options(crate::PROVIDER_ID, value)
     }
 
     /// The asset a partial refund comes from: the given one, else cash.
@@ -122,85 +92,55 @@ impl EbuyOptions {
     }
 }
 
-fn param(name: &str) -> String {
-    format!("{PARAM_ROOT}.{name}")
+/// A string of `min..=max` characters (not bytes: goods names are often Chinese).
+fn text<'de, D: Deserializer<'de>>(d: D, min: usize, max: usize) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    let len = text.chars().count();
+    if len < min || len > max {
+        return Err(D::Error::custom(format!(
+            "expected {min} to {max} characters"
+        )));
+    }
+    Ok(text)
 }
 
-fn reject_unknown(
-    map: &Map<String, Value>,
-    at: &str,
-    known: &[&str],
-) -> Result<(), RequestInvalid> {
-    match map.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(unknown) => Err(RequestInvalid::invalid(
-            &format!("{at}.{unknown}"),
-            format!("unknown field (known: {})", known.join(", ")),
-        )),
-        None => Ok(()),
+fn goods_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    text(d, 1, 32)
+}
+
+fn goods_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<Bounded<0, 50>>::deserialize(d).map(|o| o.map(|b| b.0))
+}
+
+fn goods_code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<Bounded<0, 32>>::deserialize(d).map(|o| o.map(|b| b.0))
+}
+
+/// A string of `MIN..=MAX` characters, for optional fields (`null` stays `None`).
+struct Bounded<const MIN: usize, const MAX: usize>(String);
+
+impl<'de, const MIN: usize, const MAX: usize> Deserialize<'de> for Bounded<MIN, MAX> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        text(d, MIN, MAX).map(Self)
     }
 }
 
-fn parse_goods(map: &Map<String, Value>) -> Result<Goods, RequestInvalid> {
-    let at = param("goods");
-    reject_unknown(
-        map,
-        &at,
-        &["goods_id", "goods_name", "goods_code", "quantity"],
-    )?;
-    let goods_id = text(map, &at, "goods_id", 1, 32)?
-        .ok_or_else(|| RequestInvalid::missing(&format!("{at}.goods_id")))?;
-    let goods_name = text(map, &at, "goods_name", 0, 50)?;
-    let goods_code = text(map, &at, "goods_code", 0, 32)?;
-    let quantity_param = format!("{at}.quantity");
-    let quantity = match map.get("quantity") {
-        None | Some(Value::Null) => return Err(RequestInvalid::missing(&quantity_param)),
-        Some(Value::Number(n)) => match n.as_u64() {
-            Some(q) if q >= 1 => q,
-            _ => {
-                return Err(RequestInvalid::invalid(
-                    &quantity_param,
-                    "expected a whole number of at least 1",
-                ))
-            }
+fn quantity<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Number(n) => match n.as_u64() {
+            Some(q) if q >= 1 => Ok(q),
+            _ => Err(D::Error::custom("expected a whole number of at least 1")),
         },
-        Some(_) => {
-            return Err(RequestInvalid::invalid(
-                &quantity_param,
-                "expected a whole number of at least 1",
-            ))
-        }
-    };
-    Ok(Goods {
-        goods_id,
-        goods_name,
-        goods_code,
-        quantity,
-    })
+        Value::Null => Err(D::Error::custom("invalid type: null, expected a quantity")),
+        _ => Err(D::Error::custom("expected a whole number of at least 1")),
+    }
 }
 
-/// An optional string field of `min..=max` characters.
-fn text(
-    map: &Map<String, Value>,
-    at: &str,
-    name: &str,
-    min: usize,
-    max: usize,
-) -> Result<Option<String>, RequestInvalid> {
-    let param = format!("{at}.{name}");
-    match map.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => {
-            let len = s.chars().count();
-            if len < min || len > max {
-                Err(RequestInvalid::invalid(
-                    &param,
-                    format!("expected {min} to {max} characters"),
-                ))
-            } else {
-                Ok(Some(s.clone()))
-            }
-        }
-        Some(_) => Err(RequestInvalid::invalid(&param, "expected a string")),
+fn trade_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Option::<String>::deserialize(d) {
+        Ok(Some(date)) if parse_yyyymmdd(&date).is_some() => Ok(Some(date)),
+        Ok(None) => Ok(None),
+        _ => Err(D::Error::custom("expected a calendar date as YYYYMMDD")),
     }
 }
 
@@ -297,6 +237,35 @@ mod tests {
                 param_of(value.clone()).as_deref(),
                 Some(expected),
                 "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn absent_or_null_required_goods_fields_are_missing_and_bad_ones_invalid() {
+        let code_of = |value: Value| EbuyOptions::parse(&value).err().map(|e| e.code);
+        for missing in [
+            json!({"goods": {"quantity": 1}}),
+            json!({"goods": {"goods_id": null, "quantity": 1}}),
+            json!({"goods": {"goods_id": "G"}}),
+            json!({"goods": {"goods_id": "G", "quantity": null}}),
+        ] {
+            assert_eq!(
+                code_of(missing.clone()),
+                Some("parameter_missing"),
+                "{missing}"
+            );
+        }
+        for invalid in [
+            json!({"goods": {"goods_id": "", "quantity": 1}}),
+            json!({"goods": {"goods_id": "G", "quantity": -1}}),
+            json!({"asset_type": "gold"}),
+            json!({"trade_date": 20250317}),
+        ] {
+            assert_eq!(
+                code_of(invalid.clone()),
+                Some("parameter_invalid"),
+                "{invalid}"
             );
         }
     }

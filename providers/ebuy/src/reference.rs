@@ -1,10 +1,12 @@
 //! The identifiers e-Buy wants in `YYYYMMDD…` form: the deterministic `refundTradeNo` we
-//! derive from the gateway refund id, and the per-request envelope `uuid`.
+//! derive from the gateway refund id, and the per-request envelope `uuid`. e-Buy is a
+//! Chinese service: every date it reads (`uuid`, `refundTradeNo`, a defaulted `tradeTime`)
+//! is the date in China (UTC+8), which differs from the UTC date from 16:00 UTC on.
 
 use rand::Rng;
 use refund_provider::RefundId;
-use time::macros::date;
-use time::{Date, OffsetDateTime};
+use time::macros::{date, offset};
+use time::{Date, OffsetDateTime, UtcOffset};
 
 /// Length of a `refundTradeNo` we generate: 8 date digits + 24 id digits (the documented
 /// maximum is 32).
@@ -13,31 +15,40 @@ pub const REFUND_TRADE_NO_LEN: usize = 32;
 /// `10^24`: the refund id contributes its 24 lowest decimal digits.
 const ID_DIGITS_MODULUS: u128 = 1_000_000_000_000_000_000_000_000;
 
-/// The `refundTradeNo` for a gateway refund: `YYYYMMDD` (UTC date of the refund id's
-/// UUIDv7 timestamp) followed by the 24 lowest decimal digits of the id's 128 bits,
-/// zero-padded. Deterministic, so every retry of the same refund sends the same number.
-/// An id without a timestamp (not a UUIDv7; the gateway never makes one) uses `19700101`.
+/// China Standard Time, UTC+8 (no daylight saving): the zone of every date e-Buy reads.
+pub const CHINA: UtcOffset = offset!(+8);
+
+/// The calendar date in China at `at`: 2025-03-16T23:30Z is already 2025-03-17 there.
+pub fn china_date(at: OffsetDateTime) -> Date {
+    at.to_offset(CHINA).date()
+}
+
+/// The `refundTradeNo` for a gateway refund: `YYYYMMDD` (the China date, UTC+8, of the
+/// refund id's UUIDv7 timestamp) followed by the 24 lowest decimal digits of the id's 128
+/// bits, zero-padded. Deterministic, so every retry of the same refund sends the same
+/// number. An id without a timestamp (not a UUIDv7; the gateway never makes one) uses
+/// `19700101`.
 pub fn refund_trade_no(refund_id: &RefundId) -> String {
     let date = refund_id
         .created_unix_ms()
         .and_then(|ms| i128::from(ms).checked_mul(1_000_000))
         .and_then(|nanos| OffsetDateTime::from_unix_timestamp_nanos(nanos).ok())
-        .map(|at| at.date())
+        .map(china_date)
         .unwrap_or(date!(1970 - 01 - 01));
     let digits = refund_id.as_u128() % ID_DIGITS_MODULUS;
     format!("{}{digits:024}", yyyymmdd(date))
 }
 
-/// A fresh envelope `uuid`: `YYYYMMDD-` + 32 random characters of `[a-z0-9]`, as the
-/// document's mock rule `@now('yyyyMMdd')-@string('lower',32)` describes. New for every
-/// HTTP request, retries included.
+/// A fresh envelope `uuid`: `YYYYMMDD-` (today in China, UTC+8) + 32 random characters of
+/// `[a-z0-9]`, as the document's mock rule `@now('yyyyMMdd')-@string('lower',32)` describes.
+/// New for every HTTP request, retries included.
 pub fn request_uuid(now: OffsetDateTime) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
     let tail: String = (0..32)
         .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
         .collect();
-    format!("{}-{tail}", yyyymmdd(now.date()))
+    format!("{}-{tail}", yyyymmdd(china_date(now)))
 }
 
 /// `YYYYMMDD` of a date.
@@ -104,6 +115,25 @@ mod tests {
         assert!(a[9..]
             .bytes()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+    }
+
+    #[test]
+    fn dates_are_china_dates_even_at_half_past_eleven_utc() {
+        // 2025-03-16T23:30:00Z is 2025-03-17 07:30 in China.
+        let late = time::macros::datetime!(2025-03-16 23:30 UTC);
+        assert_eq!(china_date(late), date!(2025 - 03 - 17));
+        assert!(request_uuid(late).starts_with("20250317-"));
+        // A UUIDv7 refund id minted at that instant: 1742167800000 ms = 0x0195a14af8c0.
+        let id = RefundId::parse("rf_0195a14af8c07a3e9d5c2f1a0b3c4d5e").expect("id");
+        assert_eq!(id.created_unix_ms(), Some(1_742_167_800_000));
+        assert!(
+            refund_trade_no(&id).starts_with("20250317"),
+            "{}",
+            refund_trade_no(&id)
+        );
+        // And at 15:59 UTC the two calendars still agree.
+        let afternoon = time::macros::datetime!(2025-03-16 15:59 UTC);
+        assert!(request_uuid(afternoon).starts_with("20250316-"));
     }
 
     #[test]

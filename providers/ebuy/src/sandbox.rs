@@ -133,6 +133,10 @@ pub struct Effect {
     pub currency: String,
     /// `succeeded`, `processing`, `failed` or `partial` (some lines failed, others not).
     pub status: String,
+    /// The original trade's date, `YYYYMMDD`: `tradeTime` as sent, or, when it was left
+    /// out, the date in China (UTC+8) when the refund was applied, as e-Buy defaults it.
+    #[serde(default)]
+    pub trade_time: String,
     pub assets: Vec<EffectLine>,
     pub created_at: String,
 }

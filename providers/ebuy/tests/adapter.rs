@@ -564,3 +564,67 @@ fn webhooks_are_refused_because_e_buy_sends_none() {
         "{result:?}"
     );
 }
+
+#[tokio::test]
+async fn an_asset_type_without_an_amount_refunds_that_whole_asset_not_the_whole_order() {
+    let server =
+        server_answering("/api/refund", 200, fixture("refund-response-success.json")).await;
+    let adapter = provider(&server.uri(), FIXTURE_SECRET);
+    for asset in ["points", "coupon", "cash"] {
+        let _ = adapter
+            .refund(&request(None, json!({"asset_type": asset})))
+            .await;
+    }
+    let bodies = received_bodies(&server).await;
+    let methods: Vec<&Value> = bodies
+        .iter()
+        .map(|b| &b["content"]["refundMethod"])
+        .collect();
+    assert_eq!(
+        methods,
+        vec![
+            &json!([{"assetType": "points"}]),
+            &json!([{"assetType": "coupon"}]),
+            &json!([{"assetType": "cash"}]),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_429_is_not_sent_and_a_408_is_unknown_never_a_refusal() {
+    let server = server_answering("/api/refund", 429, json!({"message": "slow down"})).await;
+    let result = provider(&server.uri(), FIXTURE_SECRET)
+        .refund(&request(Some("1.00"), Value::Null))
+        .await;
+    assert!(
+        matches!(result, Err(ProviderError::NotSent { .. })),
+        "{result:?}"
+    );
+    let server = server_answering("/api/refund", 408, json!({})).await;
+    let result = provider(&server.uri(), FIXTURE_SECRET)
+        .refund(&request(Some("1.00"), Value::Null))
+        .await;
+    assert!(
+        matches!(result, Err(ProviderError::Unknown { .. })),
+        "{result:?}"
+    );
+    let server = server_answering("/api/refund/query", 408, json!({})).await;
+    let result = provider(&server.uri(), FIXTURE_SECRET)
+        .refund_status(&request(Some("1.00"), Value::Null))
+        .await;
+    assert!(
+        matches!(result, Err(ProviderError::Unknown { .. })),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_amount_beyond_twelve_integer_digits_is_an_unknown_outcome() {
+    let mut answer = fixture("refund-response-success.json");
+    answer["content"]["cashRefund"]["refundAmount"] = json!("100000000000000");
+    let result = refund_with_answer(signed(answer, FIXTURE_SECRET), Some("12.50")).await;
+    assert!(
+        matches!(result, Err(ProviderError::Unknown { .. })),
+        "{result:?}"
+    );
+}

@@ -176,6 +176,65 @@ async fn a_whole_order_refund_refunds_every_asset_and_then_nothing_remains() {
 }
 
 #[tokio::test]
+async fn an_asset_type_without_an_amount_refunds_all_of_that_asset_and_leaves_the_others() {
+    let sandbox = sandbox().await;
+    let refund = adapter(&sandbox)
+        .refund(&refund_request(
+            "ORDER-POINTS",
+            None,
+            json!({"asset_type": "points"}),
+        ))
+        .await
+        .expect("refund");
+    assert_eq!(refund.status, ProviderRefundStatus::Succeeded);
+    assert_eq!(
+        refund.amount.map(|m| m.to_string()).as_deref(),
+        Some("10.00 CNY")
+    );
+    let assets: Vec<&str> = refund
+        .breakdown
+        .iter()
+        .map(|l| l.asset_type.as_str())
+        .collect();
+    assert_eq!(assets, vec!["points"]);
+    let left = sandbox.remaining("ORDER-POINTS").expect("order");
+    assert_eq!(
+        (left.points, left.cash, left.coupon, left.cashcard),
+        (0, 100_000, 500, 10_000)
+    );
+}
+
+#[tokio::test]
+async fn the_sandbox_defaults_trade_time_to_the_china_date_and_refuses_a_future_one() {
+    let sandbox = sandbox().await;
+    let adapter = adapter(&sandbox);
+    adapter
+        .refund(&refund_request("ORDER-DATED", Some("1.00"), Value::Null))
+        .await
+        .expect("refund");
+    let today = provider_ebuy::reference::yyyymmdd(provider_ebuy::reference::china_date(
+        OffsetDateTime::now_utc(),
+    ));
+    let effects = sandbox.effects();
+    assert_eq!(effects[0].trade_time, today);
+
+    let tomorrow = provider_ebuy::reference::yyyymmdd(provider_ebuy::reference::china_date(
+        OffsetDateTime::now_utc() + time::Duration::days(1),
+    ));
+    let future = adapter
+        .refund(&refund_request(
+            "ORDER-DATED",
+            Some("1.00"),
+            json!({"trade_date": tomorrow}),
+        ))
+        .await;
+    assert_eq!(
+        rejection(&future).map(|(c, m)| (c, m.starts_with("PARAM_ERROR"))),
+        Some(("provider_rejected".to_owned(), true))
+    );
+}
+
+#[tokio::test]
 async fn retrying_the_same_refund_is_answered_with_the_original_result_and_refunds_once() {
     let sandbox = sandbox().await;
     let adapter = adapter(&sandbox);

@@ -69,6 +69,23 @@ fn a_whole_order_refund_is_written_exactly_as_the_documented_example() {
 }
 
 #[test]
+fn a_whole_single_asset_refund_is_written_as_the_example_without_refund_amount() {
+    let example = fixture("refund-request-single-asset-whole.json");
+    let req = request(None, json!({"asset_type": "points"}));
+    let content = EbuyProvider::refund_content(&req).expect("content");
+    let sent = as_sent(
+        ACTION_REFUND,
+        serde_json::to_value(&content).expect("json"),
+        &example,
+    );
+    assert_eq!(sent, example);
+    assert_eq!(
+        sent["content"]["refundMethod"],
+        json!([{"assetType": "points"}])
+    );
+}
+
+#[test]
 fn the_status_query_is_written_as_the_example() {
     let example = fixture("refund-query-request.json");
     let req = request(None, Value::Null);

@@ -33,7 +33,8 @@ pub struct EfundpayProvider {
     base_url: String,
     token: SecretString,
     merchant_account_id: String,
-    webhook_secret: SecretString,
+    /// Every secret a webhook may be signed with (more than one while rotating).
+    webhook_secrets: Vec<SecretString>,
     webhooks_url: String,
 }
 
@@ -80,9 +81,24 @@ impl EfundpayProvider {
             base_url: base_url.trim_end_matches('/').to_owned(),
             token,
             merchant_account_id: merchant_account_id.to_owned(),
-            webhook_secret,
+            webhook_secrets: vec![webhook_secret],
             webhooks_url: webhooks_url.to_owned(),
         })
+    }
+
+    /// Also accepts webhooks signed with any of `secrets` (secret rotation: config
+    /// `webhook_secrets` / `webhook_secrets_env`).
+    pub fn with_more_webhook_secrets(
+        mut self,
+        secrets: impl IntoIterator<Item = SecretString>,
+    ) -> Self {
+        self.webhook_secrets.extend(secrets);
+        self
+    }
+
+    /// How many webhook secrets a webhook is verified against.
+    pub fn webhook_secret_count(&self) -> usize {
+        self.webhook_secrets.len()
     }
 
     pub fn base_url(&self) -> &str {
@@ -283,8 +299,12 @@ impl RefundProvider for EfundpayProvider {
         body: &[u8],
         now: OffsetDateTime,
     ) -> Result<ProviderWebhook, ProviderError> {
-        let secret = self.webhook_secret.expose_secret().as_bytes();
-        webhook::verify(headers, body, now, &[secret])
+        let secrets: Vec<&[u8]> = self
+            .webhook_secrets
+            .iter()
+            .map(|secret| secret.expose_secret().as_bytes())
+            .collect();
+        webhook::verify(headers, body, now, &secrets)
     }
 }
 

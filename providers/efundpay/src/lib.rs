@@ -26,4 +26,6 @@ pub const ACCOUNT_FIELDS: &[&str] = &[
     "merchant_account_id",
     "webhook_secret",
     "webhook_secret_env",
+    "webhook_secrets",
+    "webhook_secrets_env",
 ];

@@ -14,7 +14,7 @@
 //! webhook. Nothing here guesses a status for a word it does not know.
 
 use refund_provider::{
-    Currency, Failure, FailureCode, MinorUnits, Money, ProviderRefund, ProviderRefundStatus,
+    Currency, Failure, FailureCode, Money, ProviderRefund, ProviderRefundStatus,
 };
 
 use crate::wire::{Refund, REFUND_OBJECT_TYPE};
@@ -53,12 +53,8 @@ pub fn to_provider_refund(refund: &Refund) -> Result<ProviderRefund, String> {
         .ok_or_else(|| format!("unknown refund status `{}`", excerpt(&refund.status)))?;
     let currency = Currency::parse(&refund.currency)
         .map_err(|_| format!("unknown currency `{}`", excerpt(&refund.currency)))?;
-    let minor = MinorUnits::new(refund.amount).ok_or_else(|| {
-        format!(
-            "amount {} is not a positive minor-unit count",
-            refund.amount
-        )
-    })?;
+    // The range check every provider amount passes (positive, at most 12 integer digits).
+    let amount = Money::from_provider_minor(refund.amount, currency).map_err(|e| e.to_string())?;
     let failure = failure_code.map(|code| Failure {
         code: FailureCode::new(code),
         message: format!("eFundPay reported the refund {}", refund.status),
@@ -67,7 +63,7 @@ pub fn to_provider_refund(refund: &Refund) -> Result<ProviderRefund, String> {
         status,
         provider_refund_id: Some(refund.id.clone()),
         provider_reference: Some(refund.external_identifier.clone()),
-        amount: Some(Money::from_minor(minor, currency)),
+        amount: Some(amount),
         breakdown: Vec::new(),
         failure,
         raw_status: refund.status.clone(),
@@ -91,10 +87,10 @@ mod tests {
             status: status.into(),
             currency: "EUR".into(),
             amount: 1299,
-            reason: "Product return".into(),
+            reason: Some("Product return".into()),
             external_identifier: "rf_0192f5e4c1b87a3e9d5c2f1a0b3c4d5e".into(),
-            transaction_external_identifier: "transaction-12345".into(),
-            created_at: "2013-07-16T19:23:00.000+00:00".into(),
+            transaction_external_identifier: Some("transaction-12345".into()),
+            created_at: Some("2013-07-16T19:23:00.000+00:00".into()),
         }
     }
 
@@ -144,11 +140,40 @@ mod tests {
     }
 
     #[test]
+    fn null_informational_fields_leave_a_clear_answer_clear() {
+        let mut r = refund("succeeded");
+        r.reason = None;
+        r.created_at = None;
+        r.transaction_external_identifier = None;
+        let mapped = to_provider_refund(&r).expect("mapped");
+        assert_eq!(mapped.status, ProviderRefundStatus::Succeeded);
+        let parsed: Refund = serde_json::from_value(serde_json::json!({
+            "type": "refund", "id": "r1", "transaction_id": "t1", "status": "succeeded",
+            "currency": "EUR", "amount": 1299, "reason": null, "external_identifier": "rf_1",
+            "transaction_external_identifier": null, "created_at": null
+        }))
+        .expect("nulls are read");
+        assert_eq!(
+            to_provider_refund(&parsed).map(|m| m.status),
+            Ok(ProviderRefundStatus::Succeeded)
+        );
+    }
+
+    #[test]
+    fn the_largest_twelve_digit_amount_is_read_and_one_more_digit_is_refused() {
+        let mut r = refund("succeeded");
+        r.amount = 99_999_999_999_999;
+        assert!(to_provider_refund(&r).is_ok());
+        r.amount = 100_000_000_000_000;
+        assert!(to_provider_refund(&r).is_err());
+    }
+
+    #[test]
     fn unknown_words_bad_amounts_and_currencies_are_refused() {
         for word in ["pending", "SUCCEEDED", "", "refunded"] {
             assert!(to_provider_refund(&refund(word)).is_err(), "{word}");
         }
-        for amount in [0, -5] {
+        for amount in [0, -5, 100_000_000_000_000, i64::MAX, i64::MIN] {
             let mut r = refund("succeeded");
             r.amount = amount;
             assert!(to_provider_refund(&r).is_err(), "{amount}");

@@ -3,8 +3,10 @@
 //! the reason default and the field limits of the document. `validate` and `refund` both go
 //! through [`build`], so nothing `validate` would refuse is ever sent.
 
-use refund_provider::{ProviderRefundRequest, RequestInvalid};
-use serde_json::{Map, Value};
+use refund_provider::{parse_options, ProviderRefundRequest, RequestInvalid};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 
 use crate::wire::{BankDetail, CreateRefundRequest};
 
@@ -19,46 +21,64 @@ pub const MAX_REASON_CHARS: usize = 255;
 /// `external_identifier` length limit.
 pub const MAX_EXTERNAL_IDENTIFIER: usize = 50;
 
-/// `provider_options.efundpay`, parsed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// `provider_options.efundpay`, read through [`refund_provider::parse_options`] (unknown
+/// fields and wrong types are `parameter_invalid`, a missing bank field is
+/// `parameter_missing`, each with its JSON path).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EfundpayOptions {
-    /// The original payment's method, e.g. `promptpay`, `thai_mobile_banking`, `card`.
+    /// The original payment's method, e.g. `promptpay`, `thai_mobile_banking`, `card`;
+    /// compared without regard to ASCII case (`PromptPay` is `promptpay`).
+    #[serde(default, deserialize_with = "non_empty_text")]
     pub payment_method: Option<String>,
-    pub bank_detail: Option<BankDetail>,
+    #[serde(default)]
+    pub bank_detail: Option<BankDetailOption>,
+}
+
+/// `provider_options.efundpay.bank_detail`: three required fields of 1-255 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankDetailOption {
+    #[serde(deserialize_with = "bank_text")]
+    pub bank_code: String,
+    #[serde(deserialize_with = "bank_text")]
+    pub bank_account_name: String,
+    #[serde(deserialize_with = "bank_text")]
+    pub bank_account_no: String,
+}
+
+impl From<BankDetailOption> for BankDetail {
+    fn from(option: BankDetailOption) -> Self {
+        Self {
+            bank_code: option.bank_code,
+            bank_account_name: option.bank_account_name,
+            bank_account_no: option.bank_account_no,
+        }
+    }
+}
+
+fn non_empty_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        Some(text) if text.is_empty() => Err(D::Error::custom("expected a non-empty string")),
+        other => Ok(other),
+    }
+}
+
+fn bank_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    if text.trim().is_empty() || text.chars().count() > 255 {
+        return Err(D::Error::custom("expected 1-255 characters"));
+    }
+    Ok(text)
 }
 
 impl EfundpayOptions {
-    /// Parses the options object (`Null` when absent). Unknown fields and wrong types are
-    /// `parameter_invalid`, a missing bank field is `parameter_missing`, each with its path.
+    /// Parses the options object (`Null` when absent), then checks that a PromptPay or Thai
+    /// mobile banking refund has its `bank_detail`.
     pub fn parse(value: &Value) -> Result<Self, RequestInvalid> {
-        let object = match value {
-            Value::Null => return Ok(Self::default()),
-            Value::Object(object) => object,
-            _ => return Err(RequestInvalid::invalid(OPTIONS_PARAM, "expected an object")),
-        };
-        let mut options = Self::default();
-        for (key, value) in object {
-            let param = format!("{OPTIONS_PARAM}.{key}");
-            match key.as_str() {
-                "payment_method" => match value {
-                    Value::Null => {}
-                    Value::String(method) if !method.is_empty() => {
-                        options.payment_method = Some(method.clone());
-                    }
-                    _ => return Err(RequestInvalid::invalid(&param, "expected a string")),
-                },
-                "bank_detail" => match value {
-                    Value::Null => {}
-                    Value::Object(fields) => {
-                        options.bank_detail = Some(parse_bank_detail(fields, &param)?);
-                    }
-                    _ => return Err(RequestInvalid::invalid(&param, "expected an object")),
-                },
-                _ => return Err(RequestInvalid::invalid(&param, "unknown field")),
-            }
-        }
+        let options: Self = parse_options(crate::PROVIDER_ID, value)?;
         if let Some(method) = options.payment_method.as_deref() {
-            if BANK_DETAIL_METHODS.contains(&method) && options.bank_detail.is_none() {
+            if needs_bank_detail(method) && options.bank_detail.is_none() {
                 return Err(RequestInvalid::new(
                     "parameter_missing",
                     format!("{OPTIONS_PARAM}.bank_detail"),
@@ -72,35 +92,11 @@ impl EfundpayOptions {
     }
 }
 
-fn parse_bank_detail(
-    fields: &Map<String, Value>,
-    param: &str,
-) -> Result<BankDetail, RequestInvalid> {
-    const FIELDS: [&str; 3] = ["bank_code", "bank_account_name", "bank_account_no"];
-    if let Some(unknown) = fields.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(RequestInvalid::invalid(
-            &format!("{param}.{unknown}"),
-            "unknown field",
-        ));
-    }
-    let field = |name: &str| -> Result<String, RequestInvalid> {
-        let path = format!("{param}.{name}");
-        match fields.get(name) {
-            None | Some(Value::Null) => Err(RequestInvalid::missing(&path)),
-            Some(Value::String(text)) if !text.trim().is_empty() && text.chars().count() <= 255 => {
-                Ok(text.clone())
-            }
-            Some(Value::String(_)) => {
-                Err(RequestInvalid::invalid(&path, "expected 1-255 characters"))
-            }
-            Some(_) => Err(RequestInvalid::invalid(&path, "expected a string")),
-        }
-    };
-    Ok(BankDetail {
-        bank_code: field("bank_code")?,
-        bank_account_name: field("bank_account_name")?,
-        bank_account_no: field("bank_account_no")?,
-    })
+/// True for the payment methods whose refunds need `bank_detail`, in any ASCII case.
+pub fn needs_bank_detail(method: &str) -> bool {
+    BANK_DETAIL_METHODS
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(method))
 }
 
 /// Builds the create-refund body, or says why the request cannot be sent.
@@ -149,7 +145,7 @@ pub fn build(
         reason,
         external_identifier: reference.clone(),
         webhooks_url: webhooks_url.to_owned(),
-        bank_detail: options.bank_detail,
+        bank_detail: options.bank_detail.map(BankDetail::from),
     })
 }
 
@@ -214,6 +210,21 @@ mod tests {
     }
 
     #[test]
+    fn payment_methods_match_without_regard_to_case() {
+        for method in ["PromptPay", "PROMPTPAY", "Thai_Mobile_Banking"] {
+            assert_eq!(
+                refusal(json!({"payment_method": method})),
+                (
+                    "parameter_missing".into(),
+                    Some("provider_options.efundpay.bank_detail".into())
+                ),
+                "{method}"
+            );
+        }
+        assert!(build(&request(json!({"payment_method": "Card"})), "u").is_ok());
+    }
+
+    #[test]
     fn malformed_options_name_the_offending_field() {
         let cases = [
             (
@@ -255,6 +266,21 @@ mod tests {
                 json!({"bank_detail": {"bank_code": "1", "bank_account_name": "J", "bank_account_no": "1", "iban": "x"}}),
                 "parameter_invalid",
                 "provider_options.efundpay.bank_detail.iban",
+            ),
+            (
+                json!({"bank_detail": {"bank_code": null, "bank_account_name": "J", "bank_account_no": "1"}}),
+                "parameter_missing",
+                "provider_options.efundpay.bank_detail.bank_code",
+            ),
+            (
+                json!({"bank_detail": {"bank_code": "1", "bank_account_name": "x".repeat(256), "bank_account_no": "1"}}),
+                "parameter_invalid",
+                "provider_options.efundpay.bank_detail.bank_account_name",
+            ),
+            (
+                json!({"payment_method": ""}),
+                "parameter_invalid",
+                "provider_options.efundpay.payment_method",
             ),
         ];
         for (options, code, param) in cases {

@@ -3,7 +3,15 @@
 //! header `eFundPay-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`,
 //! several `v1` allowed (secret rotation), refused when none matches (constant time) or when
 //! `|now - t| > 300 s`. The body is checked only after the signature: nothing unverified is
-//! parsed, and nothing a sender writes can make this panic.
+//! parsed, and nothing a sender writes can make this panic. Bounded cost (DESIGN §15): at
+//! most 8 `v1` values, one MAC per configured secret (`refund_provider::signature`).
+//!
+//! The event `type` must be `refund.updated`, the only one DESIGN §7 defines; a signed event
+//! of any other type is an `InvalidWebhook` (400), not acknowledged-and-ignored: the trait
+//! has no "ignored" outcome, and an event eFundPay does not document is worth a refusal in
+//! the logs and metrics rather than a silent 200 (see the README).
+//! A `null` top-level `created_at` leaves `occurred_at` unknown; a non-null one must be
+//! RFC 3339.
 
 use http::HeaderMap;
 use refund_provider::signature::{verify_header, SignatureError, DEFAULT_TOLERANCE_SECS};
@@ -12,7 +20,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::map::{excerpt, to_provider_refund};
-use crate::wire::WebhookEvent;
+use crate::wire::{WebhookEvent, REFUND_UPDATED};
 
 /// The signature header, as eFundPay spells it (header names are case-insensitive).
 pub const SIGNATURE_HEADER: &str = "eFundPay-Signature";
@@ -53,21 +61,27 @@ fn parse_body(body: &[u8]) -> Result<ProviderWebhook, ProviderError> {
     if event.id.is_empty() {
         return Err(ProviderError::invalid_webhook("event id is empty"));
     }
-    if event.event_type.is_empty() {
-        return Err(ProviderError::invalid_webhook("event type is empty"));
+    if event.event_type != REFUND_UPDATED {
+        return Err(ProviderError::invalid_webhook(format!(
+            "event type `{}` is not `{REFUND_UPDATED}`",
+            excerpt(&event.event_type)
+        )));
     }
-    let occurred_at = OffsetDateTime::parse(&event.created_at, &Rfc3339).map_err(|_| {
-        ProviderError::invalid_webhook(format!(
-            "created_at `{}` is not an ISO 8601 time",
-            excerpt(&event.created_at)
-        ))
-    })?;
+    let occurred_at = match event.created_at.as_deref() {
+        None => None,
+        Some(created_at) => Some(OffsetDateTime::parse(created_at, &Rfc3339).map_err(|_| {
+            ProviderError::invalid_webhook(format!(
+                "created_at `{}` is not an ISO 8601 time",
+                excerpt(created_at)
+            ))
+        })?),
+    };
     let refund = to_provider_refund(&event.data)
         .map_err(|why| ProviderError::invalid_webhook(format!("event data: {why}")))?;
     Ok(ProviderWebhook {
         event_id: event.id,
         event_type: event.event_type,
-        occurred_at: Some(occurred_at),
+        occurred_at,
         refund,
     })
 }

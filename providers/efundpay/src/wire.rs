@@ -45,13 +45,18 @@ pub struct Refund {
     pub currency: String,
     /// Integer minor units.
     pub amount: i64,
-    pub reason: String,
+    /// Informational: eFundPay may send `null` (or leave it out), which never makes a clear
+    /// answer unreadable.
+    #[serde(default)]
+    pub reason: Option<String>,
     /// The `external_identifier` we sent.
     pub external_identifier: String,
-    /// The merchant's identifier of the original transaction.
-    pub transaction_external_identifier: String,
-    /// ISO 8601, e.g. `2013-07-16T19:23:00.000+00:00`.
-    pub created_at: String,
+    /// The merchant's identifier of the original transaction; informational, may be `null`.
+    #[serde(default)]
+    pub transaction_external_identifier: Option<String>,
+    /// ISO 8601, e.g. `2013-07-16T19:23:00.000+00:00`; informational, may be `null`.
+    #[serde(default)]
+    pub created_at: Option<String>,
 }
 
 /// The object type every refund object carries.
@@ -71,7 +76,9 @@ pub struct WebhookEvent {
     pub id: String,
     #[serde(rename = "type")]
     pub event_type: String,
-    pub created_at: String,
+    /// When the event happened (RFC 3339); `null` leaves the webhook's time unknown.
+    #[serde(default)]
+    pub created_at: Option<String>,
     pub data: Refund,
 }
 

@@ -533,3 +533,41 @@ fn capabilities_declare_partial_refunds_with_a_required_amount() {
     let id = RefundId::generate();
     assert_eq!(provider.provider_reference(&id), id.to_string());
 }
+
+#[tokio::test]
+async fn null_reason_created_at_and_transaction_external_identifier_keep_a_clear_answer() {
+    let req = request();
+    let mut nulls = refund_json(&req, "succeeded");
+    for field in ["reason", "created_at", "transaction_external_identifier"] {
+        nulls[field] = Value::Null;
+    }
+    let server = MockServer::start().await;
+    answer_create(&server, 201, nulls.clone()).await;
+    let created = provider(&server).refund(&req).await.expect("create answer");
+    assert_eq!(created.status, ProviderRefundStatus::Succeeded);
+    assert_eq!(created.amount, req.amount);
+
+    let server = MockServer::start().await;
+    answer_list(&server, 200, json!({"items": [nulls]})).await;
+    let queried = provider(&server)
+        .refund_status(&req)
+        .await
+        .expect("status answer");
+    assert_eq!(queried.status, ProviderRefundStatus::Succeeded);
+}
+
+#[tokio::test]
+async fn an_answer_amount_beyond_twelve_integer_digits_is_an_unknown_outcome() {
+    let req = request();
+    for amount in [json!(100_000_000_000_000_i64), json!(i64::MAX)] {
+        let mut answer = refund_json(&req, "succeeded");
+        answer["amount"] = amount.clone();
+        let server = MockServer::start().await;
+        answer_create(&server, 201, answer).await;
+        let result = provider(&server).refund(&req).await;
+        assert!(
+            matches!(result, Err(ProviderError::Unknown { .. })),
+            "{amount}: {result:?}"
+        );
+    }
+}

@@ -107,6 +107,63 @@ fn every_documented_status_is_carried_by_webhooks() {
 }
 
 #[test]
+fn null_informational_fields_in_a_webhook_keep_it_readable() {
+    let mut nulls = event("succeeded");
+    nulls["created_at"] = Value::Null;
+    for field in ["reason", "created_at", "transaction_external_identifier"] {
+        nulls["data"][field] = Value::Null;
+    }
+    let body = serde_json::to_vec(&nulls).expect("body");
+    let webhook = parse(&signed(&body, NOW), &body).expect("verified");
+    assert_eq!(webhook.refund.status, ProviderRefundStatus::Succeeded);
+    assert_eq!(webhook.occurred_at, None);
+}
+
+#[test]
+fn a_signed_event_of_another_type_is_refused() {
+    for kind in ["refund.created", "payment.updated", "REFUND.UPDATED", ""] {
+        let mut other = event("succeeded");
+        other["type"] = json!(kind);
+        let body = serde_json::to_vec(&other).expect("body");
+        assert_invalid(parse(&signed(&body, NOW), &body), kind);
+    }
+}
+
+#[test]
+fn webhooks_verify_against_every_rotated_secret() {
+    let rotating = provider().with_more_webhook_secrets([SecretString::from("whsec_next")]);
+    let body = serde_json::to_vec(&event("succeeded")).expect("body");
+    for secret in [SECRET.as_bytes(), b"whsec_next"] {
+        let header = headers(&sign_header(secret, NOW, &body));
+        assert!(rotating.parse_webhook(&header, &body, at(NOW)).is_ok());
+    }
+    let header = headers(&sign_header(b"whsec_next", NOW, &body));
+    assert_invalid(parse(&header, &body), "the single-secret adapter");
+}
+
+#[test]
+fn a_header_with_thousands_of_candidates_is_refused() {
+    let body = serde_json::to_vec(&event("succeeded")).expect("body");
+    let good = sign_header(SECRET.as_bytes(), NOW, &body);
+    let good_v1 = good.split("v1=").nth(1).expect("v1");
+    let flood = format!(
+        "t={NOW}{},v1={good_v1}",
+        format!(",v1={}", "ab".repeat(32)).repeat(5_000)
+    );
+    assert_invalid(parse(&headers(&flood), &body), "5,001 candidates");
+    let nine = format!(
+        "t={NOW}{},v1={good_v1}",
+        format!(",v1={}", "ab".repeat(32)).repeat(8)
+    );
+    assert_invalid(parse(&headers(&nine), &body), "9 candidates");
+    let eight = format!(
+        "t={NOW}{},v1={good_v1}",
+        format!(",v1={}", "ab".repeat(32)).repeat(7)
+    );
+    assert!(parse(&headers(&eight), &body).is_ok(), "8 candidates");
+}
+
+#[test]
 fn one_matching_v1_among_several_is_enough() {
     let body = serde_json::to_vec(&event("succeeded")).expect("body");
     let good = sign_header(SECRET.as_bytes(), NOW, &body);

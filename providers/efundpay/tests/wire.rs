@@ -17,6 +17,8 @@ use time::OffsetDateTime;
 const REQUEST: &str = include_str!("../../../fixtures/efundpay/create-refund-request.json");
 const RESPONSE: &str = include_str!("../../../fixtures/efundpay/create-refund-response.json");
 const LIST: &str = include_str!("../../../fixtures/efundpay/list-refunds-response.json");
+const RESPONSE_NULLS: &str =
+    include_str!("../../../fixtures/efundpay/create-refund-response-nulls.json");
 const WEBHOOK: &str = include_str!("../../../fixtures/efundpay/webhook-refund-updated.json");
 const VECTOR: &str = include_str!("../../../fixtures/efundpay/webhook-vector.txt");
 
@@ -82,6 +84,17 @@ fn a_request_without_bank_detail_omits_the_field() {
 }
 
 #[test]
+fn the_documented_response_with_null_informational_fields_maps_to_the_same_refund() {
+    let full: Refund = serde_json::from_str(RESPONSE).expect("response");
+    let nulls: Refund = serde_json::from_str(RESPONSE_NULLS).expect("response with nulls");
+    assert_eq!(nulls.reason, None);
+    assert_eq!(
+        provider_efundpay::map::to_provider_refund(&nulls),
+        provider_efundpay::map::to_provider_refund(&full)
+    );
+}
+
+#[test]
 fn the_documented_response_reads_field_for_field() {
     let refund: Refund = serde_json::from_str(RESPONSE).expect("response");
     assert_eq!(refund.object_type, "refund");
@@ -93,10 +106,19 @@ fn the_documented_response_reads_field_for_field() {
     assert_eq!(refund.status, "succeeded");
     assert_eq!(refund.currency, "EUR");
     assert_eq!(refund.amount, 1299);
-    assert_eq!(refund.reason, "Refund due to user request.");
+    assert_eq!(
+        refund.reason.as_deref(),
+        Some("Refund due to user request.")
+    );
     assert_eq!(refund.external_identifier, "refund-12345");
-    assert_eq!(refund.transaction_external_identifier, "transaction-12345");
-    assert_eq!(refund.created_at, "2013-07-16T19:23:00.000+00:00");
+    assert_eq!(
+        refund.transaction_external_identifier.as_deref(),
+        Some("transaction-12345")
+    );
+    assert_eq!(
+        refund.created_at.as_deref(),
+        Some("2013-07-16T19:23:00.000+00:00")
+    );
     // And writing it back gives the same JSON.
     let original: Value = serde_json::from_str(RESPONSE).expect("json");
     assert_eq!(serde_json::to_value(&refund).expect("json"), original);

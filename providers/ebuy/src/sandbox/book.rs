@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use super::{magic, Effect, EffectLine, OrderAssets};
 use crate::options::AssetType;
+use crate::reference::{china_date, yyyymmdd, CHINA};
 
 /// A `success: false` answer: e-Buy's `errorCode` and `errorMessage`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +77,8 @@ struct RefundRecord {
     /// When a `PROCESSING` refund turns `SUCCESS`.
     settles_at: Option<Instant>,
     refund_time: String,
+    /// `tradeTime` as sent, or the China date of the request when it was left out.
+    trade_time: String,
     created_at: String,
 }
 
@@ -157,6 +160,7 @@ impl RefundRecord {
             amount_minor: self.moved(),
             currency: "CNY".into(),
             status,
+            trade_time: self.trade_time.clone(),
             assets: self
                 .lines
                 .iter()
@@ -220,12 +224,14 @@ impl Book {
     }
 
     /// Applies a refund, or answers the original result of an earlier one with the same
-    /// `refundTradeNo`. Returns the answer's `content`.
+    /// `refundTradeNo`. Returns the answer's `content`. `trade_time` is the request's
+    /// `tradeTime`; absent, e-Buy takes today, in China (UTC+8).
     pub fn refund(
         &mut self,
         out_trade_no: &str,
         refund_trade_no: &str,
         requested: Requested,
+        trade_time: Option<&str>,
         now: Instant,
         wall: OffsetDateTime,
     ) -> Result<Value, Refusal> {
@@ -322,6 +328,9 @@ impl Book {
                 .then(|| now + self.settle_after),
             lines,
             refund_time: china_time(wall),
+            trade_time: trade_time
+                .map(str::to_owned)
+                .unwrap_or_else(|| yyyymmdd(china_date(wall))),
             created_at: wall
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
@@ -372,8 +381,7 @@ fn line_rank(asset: AssetType) -> u8 {
 
 /// `refundTime`: `YYYY-MM-DD HH:MM:SS` in China Standard Time (UTC+8), 19 characters.
 fn china_time(wall: OffsetDateTime) -> String {
-    let cst = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    let t = wall.to_offset(cst);
+    let t = wall.to_offset(CHINA);
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
         t.year(),
@@ -407,6 +415,7 @@ mod tests {
             order,
             reference,
             requested,
+            None,
             Instant::now(),
             OffsetDateTime::now_utc(),
         )
@@ -493,6 +502,54 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_trade_time_defaults_to_the_china_date_of_the_request() {
+        let mut book = book();
+        let late = time::macros::datetime!(2025-03-16 23:30 UTC);
+        let now = Instant::now();
+        book.refund("O1", "R1", Requested::WholeOrder, None, now, late)
+            .expect("refund");
+        book.refund(
+            "O2",
+            "R2",
+            Requested::WholeOrder,
+            Some("20250301"),
+            now,
+            late,
+        )
+        .expect("refund");
+        let dates: Vec<String> = book
+            .effects(now)
+            .into_iter()
+            .map(|e| e.trade_time)
+            .collect();
+        assert_eq!(dates, vec!["20250317".to_owned(), "20250301".to_owned()]);
+    }
+
+    #[test]
+    fn a_single_asset_without_an_amount_takes_all_that_remains_of_it_and_nothing_else() {
+        let mut book = book();
+        let content = refund(
+            &mut book,
+            "O1",
+            "R1",
+            Requested::Asset(AssetType::Points, None),
+        )
+        .expect("refund");
+        assert_eq!(content["pointsRefund"]["refundAmount"], "1000");
+        assert_eq!(content["cashRefund"]["refundAmount"], "0");
+        let left = book.remaining("O1").expect("order");
+        assert_eq!((left.points, left.cash, left.coupon), (0, 100_000, 500));
+        let coupon = refund(
+            &mut book,
+            "O1",
+            "R2",
+            Requested::Asset(AssetType::Coupon, None),
+        )
+        .expect("a whole coupon");
+        assert_eq!(coupon["couponRefund"]["refundAmount"], "500");
+    }
+
+    #[test]
     fn coupons_refund_only_whole() {
         let mut book = book();
         assert_eq!(
@@ -534,6 +591,7 @@ mod tests {
             "PROC-1",
             "R2",
             Requested::Asset(AssetType::Cash, Some(100)),
+            None,
             start,
             OffsetDateTime::now_utc(),
         )

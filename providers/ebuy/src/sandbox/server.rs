@@ -25,7 +25,7 @@ use time::OffsetDateTime;
 use super::book::{Refusal, Requested};
 use super::{magic, Faults, Shared, APP_ID, APP_SECRET};
 use crate::options::AssetType;
-use crate::reference::parse_yyyymmdd;
+use crate::reference::{china_date, parse_yyyymmdd};
 use crate::sign;
 use crate::wire::{QueryContent, RefundContent, ACTION_REFUND, ACTION_REFUND_QUERY};
 
@@ -336,9 +336,15 @@ fn apply_refund(shared: &Shared, content: &Value) -> Result<Value, Refusal> {
     let content: RefundContent = serde_json::from_value(content.clone())
         .map_err(|e| param_error(format!("content 不合法: {e}")))?;
     check_trade_numbers(&content.out_trade_no, &content.refund_trade_no)?;
+    let wall = OffsetDateTime::now_utc();
     if let Some(trade_time) = &content.trade_time {
-        if parse_yyyymmdd(trade_time).is_none() {
-            return Err(param_error("tradeTime 格式应为 YYYYMMDD"));
+        match parse_yyyymmdd(trade_time) {
+            None => return Err(param_error("tradeTime 格式应为 YYYYMMDD")),
+            // e-Buy's calendar is China's: a trade dated after today there cannot exist.
+            Some(date) if date > china_date(wall) => {
+                return Err(param_error("tradeTime 不能晚于当天"))
+            }
+            Some(_) => {}
         }
     }
     if let Some(goods) = &content.goods_detail {
@@ -372,8 +378,9 @@ fn apply_refund(shared: &Shared, content: &Value) -> Result<Value, Refusal> {
         &content.out_trade_no,
         &content.refund_trade_no,
         requested,
+        content.trade_time.as_deref(),
         Instant::now(),
-        OffsetDateTime::now_utc(),
+        wall,
     )
 }
 

@@ -164,9 +164,9 @@ impl Shared {
                 currency: stored.refund.currency.clone(),
                 status: stored.refund.status.clone(),
                 refund_id: stored.refund.id.clone(),
-                reason: stored.refund.reason.clone(),
+                reason: stored.refund.reason.clone().unwrap_or_default(),
                 webhooks_url: stored.webhooks_url.clone(),
-                created_at: stored.refund.created_at.clone(),
+                created_at: stored.refund.created_at.clone().unwrap_or_default(),
             })
             .collect()
     }
@@ -303,10 +303,10 @@ impl Shared {
                 status: status.into(),
                 currency: fields.currency,
                 amount: fields.amount,
-                reason: fields.reason,
+                reason: Some(fields.reason),
                 external_identifier: fields.external_identifier,
-                transaction_external_identifier,
-                created_at: timestamp(OffsetDateTime::now_utc()),
+                transaction_external_identifier: Some(transaction_external_identifier),
+                created_at: Some(timestamp(OffsetDateTime::now_utc())),
             },
             webhooks_url: fields.webhooks_url,
             settles_to,

@@ -33,7 +33,7 @@ pub(crate) fn schedule(shared: Arc<Shared>, created: Stored) {
         let event = WebhookEvent {
             id: event_id(),
             event_type: REFUND_UPDATED.into(),
-            created_at: timestamp(OffsetDateTime::now_utc()),
+            created_at: Some(timestamp(OffsetDateTime::now_utc())),
             data: settled.refund.clone(),
         };
         let mut events = vec![event.clone()];
