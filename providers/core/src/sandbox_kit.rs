@@ -13,8 +13,9 @@
 //! draw.finish(response, &shared.hang).await
 //! ```
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::future::IntoFuture;
+use std::hash::Hash;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -369,6 +370,11 @@ impl<K> Retention<K> {
         self.order.push_back(key);
     }
 
+    /// The retained records, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &K> {
+        self.order.iter()
+    }
+
     /// The records to evict now, oldest first, so that at most `cap` remain: the oldest ones
     /// `settled` says may go. The caller removes them from its maps.
     pub fn evict(&mut self, mut settled: impl FnMut(&K) -> bool) -> Vec<K> {
@@ -424,9 +430,63 @@ impl<T> BoundedLog<T> {
     }
 }
 
+/// A set of seen values (replay protection) that remembers its newest `cap` values.
+#[derive(Debug, Clone)]
+pub struct BoundedSet<T> {
+    seen: HashSet<T>,
+    order: VecDeque<T>,
+    cap: usize,
+}
+
+impl<T: Hash + Eq + Clone> BoundedSet<T> {
+    pub fn new(cap: usize) -> Self {
+        Self {
+            seen: HashSet::new(),
+            order: VecDeque::new(),
+            cap: cap.max(1),
+        }
+    }
+
+    /// Remembers `value`; false when it is already remembered. The oldest value is
+    /// forgotten beyond the cap.
+    pub fn insert(&mut self, value: T) -> bool {
+        if self.seen.contains(&value) {
+            return false;
+        }
+        if self.order.len() >= self.cap {
+            if let Some(oldest) = self.order.pop_front() {
+                self.seen.remove(&oldest);
+            }
+        }
+        self.seen.insert(value.clone());
+        self.order.push_back(value);
+        true
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bounded_set_refuses_a_repeat_and_forgets_its_oldest_beyond_the_cap() {
+        let mut seen = BoundedSet::new(2);
+        assert!(seen.insert("a"));
+        assert!(!seen.insert("a"));
+        assert!(seen.insert("b"));
+        assert!(seen.insert("c"));
+        assert_eq!(seen.len(), 2);
+        assert!(seen.insert("a"), "forgotten beyond the cap");
+        assert!(!seen.insert("c"));
+    }
 
     #[test]
     fn retention_evicts_the_oldest_settled_records_beyond_the_cap() {

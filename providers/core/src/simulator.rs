@@ -69,8 +69,8 @@ pub trait Simulator: Send + Sync + fmt::Debug {
     }
 
     /// A refund this simulator accepts and settles normally (no magic value), on a payment
-    /// that is unique to `tag`; its `provider_reference` is the default (the refund id) and
-    /// must be replaced by the adapter's own when that differs.
+    /// unique to `tag` (short printable ASCII: it becomes part of a payment id), with the
+    /// `provider_reference` this provider's adapter derives from its refund id.
     fn sample_request(&self, tag: &str) -> ProviderRefundRequest;
 
     /// A merchant `POST /v1/refunds` body that goes to this provider (`provider` is named)
