@@ -24,6 +24,10 @@ pub struct SimulatorOptions {
     /// The cap on retained refunds (see [`crate::sandbox_kit::Retention`]); default
     /// [`crate::sandbox_kit::DEFAULT_MAX_REFUNDS`].
     pub max_refunds: Option<usize>,
+    /// Where a provider whose webhook endpoint is configured on its side (Stripe's dashboard)
+    /// sends its webhooks, e.g. `{public_base_url}/v1/webhooks/stripe`. Providers that take
+    /// the URL with each refund (eFundPay) ignore it.
+    pub webhook_url: Option<String>,
 }
 
 /// What a simulator applied for one refund, in a shape shared by every simulator.
