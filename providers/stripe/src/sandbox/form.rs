@@ -248,7 +248,8 @@ mod tests {
 
     #[test]
     fn bad_forms_are_refused_naming_the_parameter() {
-        let table: &[(&[(&str, &str)], Option<&str>)] = &[
+        type Form<'a> = &'a [(&'a str, &'a str)];
+        let table: &[(Form, Option<&str>)] = &[
             (&[("amount", "100")], None),
             (
                 &[("payment_intent", "pi_1"), ("charge", "ch_1")],
