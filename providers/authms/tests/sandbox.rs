@@ -634,3 +634,23 @@ async fn unsettled_refunds_may_exceed_the_cap_rather_than_be_forgotten() {
     assert_eq!(sandbox.retained_refunds(), 4);
     sandbox.check_ledger().expect("balanced");
 }
+
+#[tokio::test]
+async fn a_refund_evicted_at_once_is_still_answered_whole() {
+    // With every older refund unsettled, the newest settled one is the first to go beyond
+    // the cap: its answer must be built before it goes.
+    let sandbox = sandbox(SandboxConfig {
+        max_refunds: 1,
+        settle_after_ms: 60_000,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let adapter = adapter(&sandbox);
+    let stuck = request(magic::PAYMENT_PROCESSING, "usr_evict_stuck", Some("1.00"));
+    adapter.refund(&stuck).await.expect("processing refund");
+    let settled = request("txn_evict_now", "usr_evict_now", Some("2.00"));
+    let answer = adapter.refund(&settled).await.expect("answered whole");
+    assert_eq!(answer.status, ProviderRefundStatus::Succeeded);
+    assert_eq!(sandbox.retained_refunds(), 1);
+    sandbox.check_ledger().expect("balanced");
+}

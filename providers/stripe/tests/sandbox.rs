@@ -733,3 +733,18 @@ async fn unsettled_refunds_may_exceed_the_cap_rather_than_be_forgotten() {
     }
     assert_eq!(sandbox.retained_refunds(), 4);
 }
+
+#[tokio::test]
+async fn a_refund_evicted_at_once_is_still_answered_whole() {
+    let sandbox = start(SandboxConfig {
+        max_refunds: 1,
+        ..quick()
+    })
+    .await;
+    let adapter = adapter(&sandbox);
+    let stuck = request("pi_evict_stuck", Some("90.90"), "EUR");
+    assert_eq!(outcome(&adapter.refund(&stuck).await), "ok processing");
+    let settled = request("pi_evict_now", Some("70.70"), "EUR");
+    assert_eq!(outcome(&adapter.refund(&settled).await), "ok succeeded");
+    assert_eq!(sandbox.retained_refunds(), 1);
+}

@@ -469,6 +469,11 @@ impl Ledger {
         if let Some(p) = self.payments.get_mut(txn) {
             p.operations += 1;
         }
+        // The answer first: recording may evict this very operation beyond the cap.
+        let tx = self.transaction_view(entry, now);
+        let wallet = self
+            .wallet_view(order.user_id)
+            .ok_or_else(|| LedgerError::Internal("wallet vanished".into()))?;
         self.record(
             Operation {
                 kind: "refund",
@@ -481,10 +486,6 @@ impl Ledger {
             },
             now,
         );
-        let tx = self.transaction_view(entry, now);
-        let wallet = self
-            .wallet_view(order.user_id)
-            .ok_or_else(|| LedgerError::Internal("wallet vanished".into()))?;
         Ok((tx, wallet))
     }
 
@@ -529,6 +530,14 @@ impl Ledger {
             EntryStatus::Completed,
             now,
         );
+        let view = |ledger: &Self, entry: u64, user: &str| {
+            ledger
+                .wallet_view(user)
+                .map(|w| (ledger.transaction_view(entry, now), w))
+                .ok_or_else(|| LedgerError::Internal("wallet vanished".into()))
+        };
+        // The answer first: recording may evict this very operation beyond the cap.
+        let answer = [view(self, debit, from)?, view(self, credit, to)?];
         self.record(
             Operation {
                 kind: "transfer",
@@ -541,13 +550,7 @@ impl Ledger {
             },
             now,
         );
-        let view = |ledger: &Self, entry: u64, user: &str| {
-            ledger
-                .wallet_view(user)
-                .map(|w| (ledger.transaction_view(entry, now), w))
-                .ok_or_else(|| LedgerError::Internal("wallet vanished".into()))
-        };
-        Ok([view(self, debit, from)?, view(self, credit, to)?])
+        Ok(answer)
     }
 
     /// The assumed status query: the user's transactions whose `reference_id` is `reference`
