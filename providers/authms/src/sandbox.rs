@@ -18,6 +18,10 @@ mod server;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use refund_provider::sandbox_kit::{lock, FaultCell, Hang, Running};
+use refund_provider::{
+    AppliedEffect, Currency, Money, PaymentId, ProviderRefundRequest, RefundId, Simulator,
+    SimulatorOptions,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -100,6 +104,11 @@ pub struct SandboxConfig {
     pub payments: Vec<SandboxPayment>,
     /// Other wallets with opening balances.
     pub wallets: Vec<SandboxWallet>,
+    /// The most refunds and transfers retained: beyond it the oldest settled ones are
+    /// forgotten with their ledger entries (their wallets keep the balance), their payment
+    /// when it has no operation left (configured payments stay), and customer wallets left
+    /// without entries; operations still `processing` are never evicted.
+    pub max_refunds: usize,
 }
 
 impl Default for SandboxConfig {
@@ -115,6 +124,21 @@ impl Default for SandboxConfig {
             unseen_payment_amount_minor: UNSEEN_PAYMENT_AMOUNT_MINOR,
             payments: Vec::new(),
             wallets: Vec::new(),
+            max_refunds: refund_provider::sandbox_kit::DEFAULT_MAX_REFUNDS,
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// The defaults with the shared simulator options applied.
+    pub fn with_options(options: &SimulatorOptions) -> Self {
+        let defaults = Self::default();
+        Self {
+            latency_ms: options.latency_ms.unwrap_or(defaults.latency_ms),
+            hang_ms: options.hang_ms.unwrap_or(defaults.hang_ms),
+            settle_after_ms: options.settle_after_ms.unwrap_or(defaults.settle_after_ms),
+            max_refunds: options.max_refunds.unwrap_or(defaults.max_refunds),
+            ..defaults
         }
     }
 }
@@ -211,5 +235,76 @@ impl Sandbox {
     /// Checks the books: every balance is the sum of its entries and all sum to zero.
     pub fn check_ledger(&self) -> Result<(), String> {
         self.shared.ledger().check()
+    }
+
+    /// How many refunds and transfers the simulator retains (see
+    /// [`SandboxConfig::max_refunds`]).
+    pub fn retained_refunds(&self) -> usize {
+        self.shared.ledger().retained()
+    }
+}
+
+impl Simulator for Sandbox {
+    fn provider(&self) -> &'static str {
+        crate::PROVIDER_ID
+    }
+
+    fn base_url(&self) -> String {
+        Sandbox::base_url(self)
+    }
+
+    fn set_faults(&self, faults: Faults) {
+        self.shared.faults.set(faults);
+    }
+
+    fn faults(&self) -> Faults {
+        self.shared.faults.get()
+    }
+
+    fn effects(&self) -> Vec<AppliedEffect> {
+        Sandbox::effects(self)
+            .into_iter()
+            .map(|effect| AppliedEffect {
+                reference: effect.reference,
+                payment_id: effect.payment_id,
+                amount_minor: effect.amount_minor,
+                currency: effect.currency,
+                status: effect.status,
+            })
+            .collect()
+    }
+
+    fn sample_request(&self, tag: &str) -> ProviderRefundRequest {
+        sample_request(tag)
+    }
+
+    fn sample_merchant_body(&self, tag: &str) -> serde_json::Value {
+        serde_json::json!({
+            "provider": crate::PROVIDER_ID,
+            "payment_id": format!("txn_{tag}"),
+            "amount": "50.00",
+            "currency": "CNY",
+            "customer_id": format!("usr_{tag}"),
+            "reason": "Product return",
+        })
+    }
+}
+
+/// A 50.00 CNY wallet refund of payment `txn_{tag}` to wallet user `usr_{tag}`, which the
+/// simulator completes at once.
+pub fn sample_request(tag: &str) -> ProviderRefundRequest {
+    let refund_id = RefundId::generate();
+    let currency = Currency::parse("CNY").unwrap_or_else(|_| unreachable!("CNY is ISO 4217"));
+    ProviderRefundRequest {
+        refund_id,
+        provider_reference: refund_id.to_string(),
+        payment_id: PaymentId::parse(&format!("txn_{tag}"))
+            .unwrap_or_else(|e| panic!("sample payment id from tag `{tag}`: {e}")),
+        currency,
+        amount: Money::parse("50.00", currency).ok(),
+        reason: Some("Product return".into()),
+        customer_id: Some(format!("usr_{tag}")),
+        options: serde_json::Value::Null,
+        created_at: OffsetDateTime::now_utc(),
     }
 }

@@ -1,18 +1,74 @@
-//! The shared conformance battery, run against the AuthMS adapter for both of its methods.
+//! The shared conformance kit, run against the AuthMS adapter for both of its methods, with
+//! AuthMS's documented answers.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use provider_authms::AuthMsProvider;
-use refund_provider::conformance::{run, ConformanceTarget};
+use refund_provider::conformance::{
+    run, ConformanceTarget, RefusalCase, SignedWebhook, StatusCase, WireAnswer,
+};
+use refund_provider::testkit::RequestBuilder;
 use refund_provider::{
-    Currency, Money, PaymentId, ProviderRefundRequest, RefundId, RefundProvider, SecretString,
+    FailureCode, ProviderPlugin, ProviderRefundRequest, ProviderRefundStatus, RefundProvider,
+    SecretString,
 };
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    WalletRefund,
+    Transfer,
+}
+
 struct AuthMs {
-    options: Value,
+    method: Method,
+}
+
+/// The customer's transaction about `req`, in `status`, as AuthMS writes it.
+fn transaction(req: &ProviderRefundRequest, method: Method, status: &str) -> Value {
+    let amount = req.amount.map(|m| m.to_major_string());
+    let (kind, reference, description) = match method {
+        Method::WalletRefund => (
+            "refund",
+            req.provider_reference.clone(),
+            "conformance".into(),
+        ),
+        Method::Transfer => (
+            "transfer_in",
+            String::new(),
+            format!("refund {}: conformance", req.provider_reference),
+        ),
+    };
+    json!({
+        "amount": amount, "balance_before": "900.00", "balance_after": "912.34",
+        "counterparty_id": "usr_merchant", "created_at": "2026-04-15T10:30:00Z",
+        "currency": "CNY", "description": description, "id": "txn_rfd789",
+        "reference_id": reference, "status": status, "type": kind, "wallet_id": "wlt_abc123"
+    })
+}
+
+fn envelope(data: Value) -> Value {
+    json!({"code": 200, "data": data, "message": "success", "timestamp": "2026-04-15T10:30:00Z"})
+}
+
+/// The create call's answer: a wallet refund's `{transaction, wallet}`, or a transfer's two
+/// balanced legs.
+fn created(req: &ProviderRefundRequest, method: Method, status: &str) -> Value {
+    match method {
+        Method::WalletRefund => envelope(json!({"transaction": transaction(req, method, status)})),
+        Method::Transfer => {
+            let mut from = transaction(req, method, status);
+            from["type"] = "transfer_out".into();
+            from["balance_before"] = "1000.00".into();
+            from["balance_after"] = "987.66".into();
+            envelope(json!({
+                "from_transaction": from,
+                "to_transaction": transaction(req, method, status),
+            }))
+        }
+    }
 }
 
 impl ConformanceTarget for AuthMs {
@@ -25,26 +81,86 @@ impl ConformanceTarget for AuthMs {
     }
 
     fn sample_request(&self) -> ProviderRefundRequest {
-        let refund_id = RefundId::generate();
-        let cny = Currency::parse("CNY").expect("cny");
-        ProviderRefundRequest {
-            refund_id,
-            provider_reference: refund_id.to_string(),
-            payment_id: PaymentId::parse("txn_conformance").expect("payment id"),
-            currency: cny,
-            amount: Some(Money::parse("12.34", cny).expect("amount")),
-            reason: Some("conformance".into()),
-            customer_id: Some("usr_conformance".into()),
-            options: self.options.clone(),
-            created_at: OffsetDateTime::now_utc(),
-        }
+        let options = match self.method {
+            Method::WalletRefund => Value::Null,
+            Method::Transfer => json!({"method": "transfer"}),
+        };
+        RequestBuilder::new("txn_conformance", "CNY")
+            .amount("12.34")
+            .reason("conformance")
+            .customer("usr_conformance")
+            .options(options)
+            .build()
+    }
+
+    fn statuses(&self, req: &ProviderRefundRequest) -> Vec<StatusCase> {
+        [
+            ("completed", ProviderRefundStatus::Succeeded, None),
+            ("pending", ProviderRefundStatus::Processing, None),
+            ("processing", ProviderRefundStatus::Processing, None),
+            (
+                "failed",
+                ProviderRefundStatus::Failed,
+                Some(FailureCode::PROVIDER_FAILED),
+            ),
+        ]
+        .into_iter()
+        .map(|(word, expected, failure_code)| StatusCase {
+            word: word.into(),
+            create: WireAnswer::json(200, &created(req, self.method, word)),
+            query: WireAnswer::json(200, &envelope(json!([transaction(req, self.method, word)]))),
+            expected,
+            failure_code,
+        })
+        .collect()
+    }
+
+    fn refusals(&self, _req: &ProviderRefundRequest) -> Vec<RefusalCase> {
+        [
+            (400, "请求参数错误", FailureCode::PROVIDER_REJECTED),
+            (404, "钱包不存在", FailureCode::PROVIDER_REJECTED),
+            (409, "余额不足", FailureCode::INSUFFICIENT_BALANCE),
+            (422, "金额无效", FailureCode::AMOUNT_INVALID),
+        ]
+        .into_iter()
+        .map(|(status, message, code)| RefusalCase {
+            name: message.into(),
+            answer: WireAnswer::json(
+                status,
+                &json!({"code": status, "message": message, "timestamp": "2026-04-15T10:30:00Z"}),
+            ),
+            code,
+        })
+        .collect()
+    }
+
+    fn not_found_answer(&self, _req: &ProviderRefundRequest) -> WireAnswer {
+        WireAnswer::json(200, &envelope(json!([])))
+    }
+
+    /// `reference_id` has no documented limit; the refund id (35 characters) is sent, and a
+    /// transfer's `description` carries it in a sentence.
+    fn reference_limit(&self) -> usize {
+        64
+    }
+
+    fn signed_webhook(
+        &self,
+        _req: &ProviderRefundRequest,
+        _now: OffsetDateTime,
+    ) -> Option<SignedWebhook> {
+        None
+    }
+
+    fn plugin(&self) -> &'static dyn ProviderPlugin {
+        &provider_authms::PROVIDER
     }
 }
 
 #[tokio::test]
 async fn the_wallet_refund_passes_the_shared_conformance_kit() {
     run(&AuthMs {
-        options: Value::Null,
+        method: Method::WalletRefund,
     })
     .await;
 }
@@ -52,7 +168,7 @@ async fn the_wallet_refund_passes_the_shared_conformance_kit() {
 #[tokio::test]
 async fn the_transfer_method_passes_the_shared_conformance_kit() {
     run(&AuthMs {
-        options: json!({"method": "transfer"}),
+        method: Method::Transfer,
     })
     .await;
 }

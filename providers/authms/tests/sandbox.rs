@@ -1,5 +1,7 @@
-//! The adapter against the AuthMS sandbox end to end: happy paths, every magic value, every
-//! fault, the sandbox's own refusals, and the books balancing after a random run.
+//! The adapter against the AuthMS sandbox end to end: happy paths, every magic value, a
+//! dropped answer for transfers, the sandbox's own refusals, the cap on retained refunds, and
+//! the books balancing after a random run. The counted faults' contract for a wallet refund
+//! is the conformance kit's (`tests/conformance.rs`).
 #![cfg(feature = "sandbox")]
 
 use std::time::{Duration, Instant};
@@ -332,80 +334,6 @@ async fn a_bad_token_is_misconfigured_for_refunds_and_queries() {
 }
 
 #[tokio::test]
-async fn fail_next_answers_503_without_applying_then_recovers() {
-    let sandbox = sandbox(SandboxConfig::default()).await;
-    let adapter = adapter(&sandbox);
-    sandbox.set_faults(Faults {
-        fail_next: 1,
-        ..Faults::default()
-    });
-    let req = request("txn_order_6", "usr_k", Some("3.00"));
-    assert!(matches!(
-        adapter.refund(&req).await,
-        Err(ProviderError::Unknown { .. })
-    ));
-    assert!(sandbox.effects().is_empty());
-    assert_eq!(sandbox.faults().fail_next, 0);
-    assert_eq!(
-        adapter.refund_status(&req).await.map(|r| r.status).ok(),
-        Some(ProviderRefundStatus::NotFound)
-    );
-    assert_eq!(
-        adapter.refund(&req).await.map(|r| r.status).ok(),
-        Some(ProviderRefundStatus::Succeeded)
-    );
-}
-
-#[tokio::test]
-async fn timeout_next_hangs_without_applying() {
-    let sandbox = sandbox(SandboxConfig {
-        hang_ms: 1500,
-        ..SandboxConfig::default()
-    })
-    .await;
-    let adapter = adapter_with(&sandbox, TOKEN, Duration::from_millis(300));
-    sandbox.set_faults(Faults {
-        timeout_next: 1,
-        ..Faults::default()
-    });
-    let result = adapter
-        .refund(&request("txn_order_7", "usr_l", Some("3.00")))
-        .await;
-    assert!(
-        matches!(result, Err(ProviderError::Unknown { .. })),
-        "{result:?}"
-    );
-    assert!(sandbox.effects().is_empty());
-}
-
-#[tokio::test]
-async fn apply_then_hang_applies_and_the_status_query_resolves_it() {
-    let sandbox = sandbox(SandboxConfig {
-        hang_ms: 1500,
-        ..SandboxConfig::default()
-    })
-    .await;
-    let adapter = adapter_with(&sandbox, TOKEN, Duration::from_millis(300));
-    sandbox.set_faults(Faults {
-        apply_then_hang_next: 1,
-        ..Faults::default()
-    });
-    let req = request("txn_order_8", "usr_m", Some("3.00"));
-    let result = adapter.refund(&req).await;
-    assert!(
-        matches!(result, Err(ProviderError::Unknown { .. })),
-        "{result:?}"
-    );
-    assert_eq!(
-        sandbox.effects().len(),
-        1,
-        "applied despite the lost answer"
-    );
-    let status = adapter.refund_status(&req).await.expect("status");
-    assert_eq!(status.status, ProviderRefundStatus::Succeeded);
-}
-
-#[tokio::test]
 async fn drop_after_apply_breaks_the_answer_after_the_effect_for_refunds_and_transfers() {
     let sandbox = sandbox(SandboxConfig::default()).await;
     let adapter = adapter(&sandbox);
@@ -647,4 +575,82 @@ async fn the_books_balance_after_every_step_of_a_random_run() {
         applied > 20,
         "the run should move money often, moved {applied} times"
     );
+}
+
+#[tokio::test]
+async fn the_simulator_keeps_at_most_its_cap_never_evicts_an_unsettled_refund_and_stays_balanced() {
+    let sandbox = sandbox(SandboxConfig {
+        max_refunds: 3,
+        settle_after_ms: 60_000,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let adapter = adapter(&sandbox);
+    let stuck = request(magic::PAYMENT_PROCESSING, "usr_cap_stuck", Some("3.00"));
+    let first = adapter.refund(&stuck).await.expect("stuck refund");
+    assert_eq!(first.status, ProviderRefundStatus::Processing);
+    let settled: Vec<ProviderRefundRequest> = (0..6)
+        .map(|n| {
+            request(
+                &format!("txn_cap_{n}"),
+                &format!("usr_cap_{n}"),
+                Some("1.00"),
+            )
+        })
+        .collect();
+    for req in &settled {
+        adapter.refund(req).await.expect("refund");
+        sandbox
+            .check_ledger()
+            .expect("the books balance after each eviction");
+    }
+    assert_eq!(sandbox.retained_refunds(), 3);
+    let references: Vec<String> = sandbox.effects().into_iter().map(|e| e.reference).collect();
+    assert_eq!(references.first(), Some(&stuck.provider_reference));
+    let found = adapter.refund_status(&stuck).await.expect("status");
+    assert_eq!(found.status, ProviderRefundStatus::Processing);
+    let forgotten = adapter.refund_status(&settled[0]).await.expect("status");
+    assert_eq!(forgotten.status, ProviderRefundStatus::NotFound);
+    assert_eq!(
+        sandbox.balance_minor(MERCHANT_USER_ID),
+        Some(MERCHANT_OPENING_MINOR - 900),
+        "evicted entries still count in the merchant's balance"
+    );
+}
+
+#[tokio::test]
+async fn unsettled_refunds_may_exceed_the_cap_rather_than_be_forgotten() {
+    let sandbox = sandbox(SandboxConfig {
+        max_refunds: 2,
+        settle_after_ms: 60_000,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let adapter = adapter(&sandbox);
+    for _ in 0..4 {
+        let req = request(magic::PAYMENT_PROCESSING, "usr_unsettled", Some("1.00"));
+        adapter.refund(&req).await.expect("refund");
+    }
+    assert_eq!(sandbox.retained_refunds(), 4);
+    sandbox.check_ledger().expect("balanced");
+}
+
+#[tokio::test]
+async fn a_refund_evicted_at_once_is_still_answered_whole() {
+    // With every older refund unsettled, the newest settled one is the first to go beyond
+    // the cap: its answer must be built before it goes.
+    let sandbox = sandbox(SandboxConfig {
+        max_refunds: 1,
+        settle_after_ms: 60_000,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let adapter = adapter(&sandbox);
+    let stuck = request(magic::PAYMENT_PROCESSING, "usr_evict_stuck", Some("1.00"));
+    adapter.refund(&stuck).await.expect("processing refund");
+    let settled = request("txn_evict_now", "usr_evict_now", Some("2.00"));
+    let answer = adapter.refund(&settled).await.expect("answered whole");
+    assert_eq!(answer.status, ProviderRefundStatus::Succeeded);
+    assert_eq!(sandbox.retained_refunds(), 1);
+    sandbox.check_ledger().expect("balanced");
 }

@@ -1,32 +1,175 @@
-//! The conformance kit (feature `testkit`): one battery of failure-classification checks that
-//! every adapter must pass against a wiremock server, so that a fourth provider gets the same
-//! guarantees as the first three by implementing [`ConformanceTarget`] and calling [`run`].
+//! The conformance kit (feature `testkit`): the whole `RefundProvider` contract as tables of
+//! checks that every adapter must pass, so that a new provider gets the same guarantees as
+//! the first ones by implementing [`ConformanceTarget`] and calling [`run`]. One module per
+//! table:
 //!
-//! What it proves, for both `refund` and `refund_status`:
-//! - an answer slower than the timeout is `Unknown` (the request may have been applied);
-//! - a refused connection is `NotSent` (it provably never left);
-//! - a connection closed after the request was sent is `Unknown`;
-//! - 401 is `Misconfigured`; 500, 502 and 503 are `Unknown`;
-//! - a malformed, truncated, non-JSON or empty answer is `Unknown`;
-//! - and a webhook with no signature is `InvalidWebhook`.
+//! - [`failures`]: for `refund` and `refund_status`, a delay past the timeout, a connection
+//!   closed after sending, 5xx and unreadable answers are `Unknown`; a refused connection is
+//!   `NotSent`; 401 is `Misconfigured`.
+//! - [`statuses`]: every documented status word maps to its gateway status and failure code,
+//!   from the create answer and from the status query; the provider's "no such refund" is
+//!   `NotFound` from `refund_status`.
+//! - [`refusals`]: every documented 4xx of the create call is `Rejected` with its code.
+//! - [`references`]: `provider_reference` is deterministic, distinct per refund id, printable
+//!   ASCII and within the provider's length limit.
+//! - [`webhooks`]: an unsigned webhook is refused; a genuine one is accepted and names our
+//!   reference; the same body with one byte changed is refused.
+//! - [`faults`]: against the provider's own simulator, each injected fault gives the
+//!   documented classification, and a refund applied then dropped is applied exactly once.
+//!
+//! The target supplies the wire bodies (it knows the wire format, the kit does not), built
+//! from the request it is given so that they echo its reference and payment.
+
+mod failures;
+mod faults;
+mod references;
+mod refusals;
+mod statuses;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderMap;
 use time::OffsetDateTime;
-use tokio::io::AsyncReadExt;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::{ProviderError, ProviderRefund, ProviderRefundRequest, RefundProvider};
+use crate::{
+    ProviderError, ProviderPlugin, ProviderRefund, ProviderRefundRequest, ProviderRefundStatus,
+    RefundProvider,
+};
 
-/// How the kit builds the adapter under test.
+/// An HTTP answer a check serves to every request it receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireAnswer {
+    pub status: u16,
+    pub body: String,
+    /// Extra headers (`content-type: application/json` is always sent).
+    pub headers: Vec<(String, String)>,
+}
+
+impl WireAnswer {
+    /// A JSON answer.
+    pub fn json(status: u16, body: &serde_json::Value) -> Self {
+        Self {
+            status,
+            body: body.to_string(),
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// A documented status word and what it must become.
+#[derive(Debug, Clone)]
+pub struct StatusCase {
+    /// The provider's word, for messages.
+    pub word: String,
+    /// The create call's answer reporting it.
+    pub create: WireAnswer,
+    /// The status query's answer reporting it.
+    pub query: WireAnswer,
+    pub expected: ProviderRefundStatus,
+    /// The failure code a `failed` refund must carry.
+    pub failure_code: Option<&'static str>,
+}
+
+/// A documented refusal of the create call and the code it must become.
+#[derive(Debug, Clone)]
+pub struct RefusalCase {
+    /// What the provider refuses, for messages.
+    pub name: String,
+    pub answer: WireAnswer,
+    /// The `Rejected` failure code.
+    pub code: &'static str,
+}
+
+/// A webhook exactly as the provider would send it about the request's refund.
+#[derive(Debug, Clone)]
+pub struct SignedWebhook {
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// How the kit builds the adapter under test, and the provider's documented answers.
 pub trait ConformanceTarget: Send + Sync {
     /// The adapter, talking to `base_url` with the given timeout.
     fn build(&self, base_url: &str, timeout: Duration) -> Arc<dyn RefundProvider>;
-    /// A request the adapter accepts (it passes `validate`).
+
+    /// A request the adapter accepts (it passes `validate`). The kit replaces its
+    /// `provider_reference` with the adapter's own.
     fn sample_request(&self) -> ProviderRefundRequest;
+
+    /// Every status word the provider documents, as answers about `req`.
+    fn statuses(&self, req: &ProviderRefundRequest) -> Vec<StatusCase>;
+
+    /// Every documented refusal of the create call, as answers about `req`.
+    fn refusals(&self, req: &ProviderRefundRequest) -> Vec<RefusalCase>;
+
+    /// The status query's answer when the provider has no such refund as `req`.
+    fn not_found_answer(&self, req: &ProviderRefundRequest) -> WireAnswer;
+
+    /// The longest reference the provider takes (e.g. eFundPay's `external_identifier`: 50).
+    fn reference_limit(&self) -> usize;
+
+    /// A genuine webhook about `req`'s refund, signed at `now`; `None` for a provider that
+    /// sends none (it must not claim the `webhooks` capability then).
+    fn signed_webhook(
+        &self,
+        req: &ProviderRefundRequest,
+        now: OffsetDateTime,
+    ) -> Option<SignedWebhook>;
+
+    /// The provider's plugin, whose simulator the fault table runs against.
+    fn plugin(&self) -> &'static dyn ProviderPlugin;
+}
+
+/// What a check expected and what it got, when they differ.
+pub type Failures = Vec<String>;
+
+/// Runs every table and panics with every failed row listed.
+pub async fn run(target: &dyn ConformanceTarget) {
+    let mut failures = Failures::new();
+    failures.extend(failures::check(target).await);
+    failures.extend(statuses::check(target).await);
+    failures.extend(refusals::check(target).await);
+    failures.extend(references::check(target));
+    failures.extend(webhooks::check(target));
+    failures.extend(faults::check(target).await);
+    assert!(
+        failures.is_empty(),
+        "conformance failures:\n  {}",
+        failures.join("\n  ")
+    );
+}
+
+/// The adapter's timeout in the wiremock checks.
+const TIMEOUT: Duration = Duration::from_millis(300);
+
+/// The target's sample request with the reference `provider` derives for it.
+fn sample_for(
+    target: &dyn ConformanceTarget,
+    provider: &dyn RefundProvider,
+) -> ProviderRefundRequest {
+    let mut sample = target.sample_request();
+    sample.provider_reference = provider.provider_reference(&sample.refund_id);
+    sample
+}
+
+/// A wiremock server answering `answer` to every request.
+async fn serve(answer: &WireAnswer) -> MockServer {
+    let server = MockServer::start().await;
+    let mut template = ResponseTemplate::new(answer.status)
+        .insert_header("content-type", "application/json")
+        .set_body_string(answer.body.clone());
+    for (name, value) in &answer.headers {
+        template = template.insert_header(name.as_str(), value.as_str());
+    }
+    Mock::given(any())
+        .respond_with(template)
+        .mount(&server)
+        .await;
+    server
 }
 
 /// Which call a check exercises.
@@ -36,180 +179,11 @@ pub enum Operation {
     RefundStatus,
 }
 
-/// The kind of error a check expects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expected {
-    Unknown,
-    NotSent,
-    Misconfigured,
-}
-
-impl Expected {
-    fn matches(self, error: &ProviderError) -> bool {
-        matches!(
-            (self, error),
-            (Self::Unknown, ProviderError::Unknown { .. })
-                | (Self::NotSent, ProviderError::NotSent { .. })
-                | (Self::Misconfigured, ProviderError::Misconfigured { .. })
-        )
-    }
-}
-
-/// A canned answer a check serves.
-#[derive(Debug, Clone)]
-enum Answer {
-    Status(u16, &'static str),
-    Delayed(Duration),
-    Refused,
-    ClosedAfterRequest,
-}
-
-const CHECKS: &[(&str, Expected)] = &[
-    ("a delay past the timeout", Expected::Unknown),
-    ("a refused connection", Expected::NotSent),
-    (
-        "a connection closed after the request was sent",
-        Expected::Unknown,
-    ),
-    ("HTTP 401", Expected::Misconfigured),
-    ("HTTP 500", Expected::Unknown),
-    ("HTTP 502", Expected::Unknown),
-    ("HTTP 503", Expected::Unknown),
-    ("malformed JSON", Expected::Unknown),
-    ("truncated JSON", Expected::Unknown),
-    ("an HTML page", Expected::Unknown),
-    ("an empty body", Expected::Unknown),
-    ("a JSON array", Expected::Unknown),
-];
-
-fn answer_for(check: &str) -> Answer {
-    match check {
-        "a delay past the timeout" => Answer::Delayed(Duration::from_millis(1500)),
-        "a refused connection" => Answer::Refused,
-        "a connection closed after the request was sent" => Answer::ClosedAfterRequest,
-        "HTTP 401" => Answer::Status(401, r#"{"code":401,"message":"unauthorized"}"#),
-        "HTTP 500" => Answer::Status(500, r#"{"code":500,"message":"internal error"}"#),
-        "HTTP 502" => Answer::Status(502, "<html>Bad Gateway</html>"),
-        "HTTP 503" => Answer::Status(503, ""),
-        "malformed JSON" => Answer::Status(200, r#"{"code": 0, "data": {"transaction": ,}}"#),
-        "truncated JSON" => Answer::Status(200, r#"{"code":0,"success":true,"data":{"stat"#),
-        "an HTML page" => Answer::Status(200, "<html><body>maintenance</body></html>"),
-        "an empty body" => Answer::Status(200, ""),
-        "a JSON array" => Answer::Status(200, "[1,2,3]"),
-        other => panic!("conformance kit has no answer for {other}"),
-    }
-}
-
-const TIMEOUT: Duration = Duration::from_millis(300);
-
-/// Runs the whole battery and panics with every failed check listed.
-pub async fn run(target: &dyn ConformanceTarget) {
-    let mut failures = Vec::new();
-    let sample = target.sample_request();
-    {
-        let provider = target.build("http://127.0.0.1:9", TIMEOUT);
-        if let Err(e) = provider.validate(&sample) {
-            failures.push(format!("the sample request does not validate: {e}"));
-        }
-        match provider.parse_webhook(&HeaderMap::new(), b"{}", OffsetDateTime::now_utc()) {
-            Err(ProviderError::InvalidWebhook { .. }) => {}
-            other => failures.push(format!(
-                "an unsigned webhook should be InvalidWebhook, got {other:?}"
-            )),
-        }
-    }
-    for operation in [Operation::Refund, Operation::RefundStatus] {
-        for (check, expected) in CHECKS {
-            let result = exercise(target, &sample, operation, answer_for(check)).await;
-            match result {
-                Err(ref error) if expected.matches(error) => {}
-                other => failures.push(format!(
-                    "{operation:?} with {check}: expected {expected:?}, got {other:?}"
-                )),
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "conformance failures:\n  {}",
-        failures.join("\n  ")
-    );
-}
-
-async fn exercise(
-    target: &dyn ConformanceTarget,
-    sample: &ProviderRefundRequest,
-    operation: Operation,
-    answer: Answer,
-) -> Result<ProviderRefund, ProviderError> {
-    match answer {
-        Answer::Status(code, body) => {
-            let server = MockServer::start().await;
-            Mock::given(any())
-                .respond_with(
-                    ResponseTemplate::new(code)
-                        .insert_header("content-type", "application/json")
-                        .set_body_string(body),
-                )
-                .mount(&server)
-                .await;
-            call(target, &server.uri(), sample, operation).await
-        }
-        Answer::Delayed(delay) => {
-            let server = MockServer::start().await;
-            Mock::given(any())
-                .respond_with(
-                    ResponseTemplate::new(200)
-                        .set_delay(delay)
-                        .set_body_string("{}"),
-                )
-                .mount(&server)
-                .await;
-            call(target, &server.uri(), sample, operation).await
-        }
-        Answer::Refused => {
-            let port = unused_port().await;
-            call(
-                target,
-                &format!("http://127.0.0.1:{port}"),
-                sample,
-                operation,
-            )
-            .await
-        }
-        Answer::ClosedAfterRequest => {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind loopback");
-            let addr = listener.local_addr().expect("local addr");
-            let server = tokio::spawn(async move {
-                // Read until the request's headers have arrived, then hang up without a word.
-                if let Ok((mut socket, _)) = listener.accept().await {
-                    let mut seen = Vec::new();
-                    let mut buf = [0u8; 4096];
-                    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match socket.read(&mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => seen.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    drop(socket);
-                }
-            });
-            let result = call(target, &format!("http://{addr}"), sample, operation).await;
-            server.abort();
-            result
-        }
-    }
-}
-
 async fn call(
-    target: &dyn ConformanceTarget,
-    base_url: &str,
+    provider: &dyn RefundProvider,
     sample: &ProviderRefundRequest,
     operation: Operation,
 ) -> Result<ProviderRefund, ProviderError> {
-    let provider = target.build(base_url, TIMEOUT);
     match operation {
         Operation::Refund => provider.refund(sample).await,
         Operation::RefundStatus => provider.refund_status(sample).await,

@@ -5,6 +5,7 @@ pub mod adapter;
 pub mod config;
 pub mod map;
 pub mod options;
+pub mod plugin;
 pub mod reference;
 pub mod sign;
 pub mod wire;
@@ -15,6 +16,7 @@ pub mod sandbox;
 pub use adapter::EbuyProvider;
 pub use config::EbuySettings;
 pub use options::{AssetType, EbuyOptions};
+pub use plugin::PROVIDER;
 pub use reference::refund_trade_no;
 
 /// The provider id in config and in the API.

@@ -20,7 +20,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use refund_provider::sandbox_kit::{lock, FaultCell, Hang, Running};
+use refund_provider::sandbox_kit::{lock, BoundedSet, FaultCell, Hang, Running};
+use refund_provider::{
+    AppliedEffect, Currency, Money, PaymentId, ProviderRefundRequest, RefundId, Simulator,
+    SimulatorOptions,
+};
 use serde::{Deserialize, Serialize};
 
 use book::Book;
@@ -95,6 +99,11 @@ pub struct SandboxConfig {
     pub default_order: OrderAssets,
     /// Orders known from the start, by `outTradeNo`.
     pub orders: BTreeMap<String, OrderAssets>,
+    /// The most refunds retained: beyond it the oldest settled refunds are forgotten, with
+    /// their order when it has no refund left (configured orders stay); refunds still
+    /// `PROCESSING` are never evicted. The envelope `uuid`s remembered against replays are
+    /// capped alike.
+    pub max_refunds: usize,
 }
 
 impl Default for SandboxConfig {
@@ -106,6 +115,21 @@ impl Default for SandboxConfig {
             faults: Faults::default(),
             default_order: OrderAssets::default(),
             orders: BTreeMap::new(),
+            max_refunds: refund_provider::sandbox_kit::DEFAULT_MAX_REFUNDS,
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// The defaults with the shared simulator options applied.
+    pub fn with_options(options: &SimulatorOptions) -> Self {
+        let defaults = Self::default();
+        Self {
+            latency_ms: options.latency_ms.unwrap_or(defaults.latency_ms),
+            hang_ms: options.hang_ms.unwrap_or(defaults.hang_ms),
+            settle_after_ms: options.settle_after_ms.unwrap_or(defaults.settle_after_ms),
+            max_refunds: options.max_refunds.unwrap_or(defaults.max_refunds),
+            ..defaults
         }
     }
 }
@@ -146,8 +170,8 @@ struct Shared {
     config: SandboxConfig,
     book: Mutex<Book>,
     faults: FaultCell<Faults>,
-    /// Envelope `uuid`s seen, to refuse a replayed request.
-    uuids: Mutex<std::collections::HashSet<String>>,
+    /// Envelope `uuid`s seen, to refuse a replayed request (the newest `max_refunds`).
+    uuids: Mutex<BoundedSet<String>>,
     /// Cut short when the sandbox is dropped.
     hang: Hang,
 }
@@ -176,11 +200,12 @@ impl Sandbox {
             config.default_order,
             &config.orders,
             Duration::from_millis(config.settle_after_ms),
+            config.max_refunds,
         );
         let shared = Arc::new(Shared {
             faults: FaultCell::new(config.faults.clone()),
             book: Mutex::new(book),
-            uuids: Mutex::new(Default::default()),
+            uuids: Mutex::new(BoundedSet::new(config.max_refunds)),
             hang: Hang::until_stopped(config.hang_ms, running.stopped()),
             config,
         });
@@ -213,5 +238,91 @@ impl Sandbox {
     /// What remains refundable of an order, if the sandbox has seen it.
     pub fn remaining(&self, out_trade_no: &str) -> Option<OrderAssets> {
         self.shared.book().remaining(out_trade_no)
+    }
+
+    /// How many refunds the simulator retains (see [`SandboxConfig::max_refunds`]).
+    pub fn retained_refunds(&self) -> usize {
+        self.shared.book().retained()
+    }
+}
+
+impl Simulator for Sandbox {
+    fn provider(&self) -> &'static str {
+        crate::PROVIDER_ID
+    }
+
+    fn base_url(&self) -> String {
+        Sandbox::base_url(self)
+    }
+
+    fn set_faults(&self, faults: Faults) {
+        self.shared.faults.set(faults);
+    }
+
+    fn faults(&self) -> Faults {
+        self.shared.faults.get()
+    }
+
+    fn effects(&self) -> Vec<AppliedEffect> {
+        Sandbox::effects(self)
+            .into_iter()
+            .map(|effect| AppliedEffect {
+                reference: effect.reference,
+                payment_id: effect.payment_id,
+                amount_minor: effect.amount_minor,
+                currency: effect.currency,
+                status: effect.status,
+            })
+            .collect()
+    }
+
+    fn sample_request(&self, tag: &str) -> ProviderRefundRequest {
+        sample_request(tag)
+    }
+
+    fn sample_merchant_body(&self, tag: &str) -> serde_json::Value {
+        serde_json::json!({
+            "provider": crate::PROVIDER_ID,
+            "payment_id": order_for(tag),
+            "amount": "8.00",
+            "currency": "CNY",
+            "provider_options": {"ebuy": {"asset_type": "cash", "trade_date": today()}},
+        })
+    }
+}
+
+/// The `outTradeNo` of `tag`: `ORDER` + the tag, at most e-Buy's 32 characters.
+fn order_for(tag: &str) -> String {
+    format!("ORDER{tag}").chars().take(32).collect()
+}
+
+/// Today (UTC) as e-Buy's `tradeTime`, `YYYYMMDD`.
+fn today() -> String {
+    let date = time::OffsetDateTime::now_utc().date();
+    format!(
+        "{:04}{:02}{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
+/// An 8.00 CNY cash refund of order `ORDER{tag}` (at most 32 characters), which the
+/// simulator answers `SUCCESS`. Its `provider_reference` is the refund id: replace it with
+/// the adapter's (`refundTradeNo`) before sending.
+pub fn sample_request(tag: &str) -> ProviderRefundRequest {
+    let refund_id = RefundId::generate();
+    let currency = Currency::parse("CNY").unwrap_or_else(|_| unreachable!("CNY is ISO 4217"));
+    ProviderRefundRequest {
+        refund_id,
+        provider_reference: crate::refund_trade_no(&refund_id),
+        payment_id: PaymentId::parse(&order_for(tag))
+            .unwrap_or_else(|e| panic!("sample order id from tag `{tag}`: {e}")),
+        currency,
+        amount: Money::parse("8.00", currency).ok(),
+        reason: None,
+        customer_id: None,
+        options: serde_json::json!({"asset_type": "cash", "trade_date": today()}),
+        created_at: time::OffsetDateTime::now_utc(),
     }
 }

@@ -1,5 +1,6 @@
-//! The adapter against the e-Buy sandbox end to end: happy paths, every magic value, every
-//! fault, and the sandbox refusing bad credentials, signatures and fields.
+//! The adapter against the e-Buy sandbox end to end: happy paths, every magic value, the cap
+//! on retained refunds, and the sandbox refusing bad credentials, signatures and fields. The
+//! counted faults' contract is the conformance kit's (`tests/conformance.rs`).
 #![cfg(feature = "sandbox")]
 
 #[path = "support/helpers.rs"]
@@ -7,7 +8,7 @@ mod helpers;
 
 use std::time::Duration;
 
-use provider_ebuy::sandbox::{magic, Faults, Sandbox, SandboxConfig, APP_ID, APP_SECRET};
+use provider_ebuy::sandbox::{magic, Sandbox, SandboxConfig, APP_ID, APP_SECRET};
 use provider_ebuy::{sign, EbuyProvider};
 use refund_provider::{
     ProviderError, ProviderRefund, ProviderRefundRequest, ProviderRefundStatus, RefundId,
@@ -410,92 +411,6 @@ async fn a_wrong_secret_or_app_id_is_misconfigured() {
 }
 
 #[tokio::test]
-async fn fail_next_answers_503_without_applying() {
-    let sandbox = sandbox().await;
-    sandbox.set_faults(Faults {
-        fail_next: 1,
-        ..Faults::default()
-    });
-    let adapter = adapter(&sandbox);
-    let req = refund_request("ORDER-503", Some("1.00"), Value::Null);
-    let result = adapter.refund(&req).await;
-    assert!(
-        matches!(result, Err(ProviderError::Unknown { .. })),
-        "{result:?}"
-    );
-    assert!(sandbox.effects().is_empty());
-    assert_eq!(sandbox.faults().fail_next, 0);
-    assert_eq!(
-        adapter.refund(&req).await.map(|r| r.status).ok(),
-        Some(ProviderRefundStatus::Succeeded)
-    );
-}
-
-#[tokio::test]
-async fn timeout_next_hangs_without_applying_and_the_client_sees_unknown() {
-    let sandbox = sandbox().await;
-    sandbox.set_faults(Faults {
-        timeout_next: 1,
-        ..Faults::default()
-    });
-    let req = refund_request("ORDER-HANG", Some("1.00"), Value::Null);
-    let result = adapter_as(&sandbox, APP_ID, APP_SECRET, Duration::from_millis(300))
-        .refund(&req)
-        .await;
-    assert!(
-        matches!(result, Err(ProviderError::Unknown { .. })),
-        "{result:?}"
-    );
-    assert!(sandbox.effects().is_empty());
-    let status = adapter(&sandbox).refund_status(&req).await.expect("status");
-    assert_eq!(status.status, ProviderRefundStatus::NotFound);
-}
-
-#[tokio::test]
-async fn apply_then_hang_applies_and_the_status_query_finds_the_refund() {
-    let sandbox = sandbox().await;
-    sandbox.set_faults(Faults {
-        apply_then_hang_next: 1,
-        ..Faults::default()
-    });
-    let req = refund_request("ORDER-APPLYHANG", Some("2.00"), Value::Null);
-    let result = adapter_as(&sandbox, APP_ID, APP_SECRET, Duration::from_millis(300))
-        .refund(&req)
-        .await;
-    assert!(
-        matches!(result, Err(ProviderError::Unknown { .. })),
-        "{result:?}"
-    );
-    assert_eq!(sandbox.effects().len(), 1);
-    let status = adapter(&sandbox).refund_status(&req).await.expect("status");
-    assert_eq!(status.status, ProviderRefundStatus::Succeeded);
-}
-
-#[tokio::test]
-async fn drop_after_apply_breaks_the_answer_after_the_refund_happened() {
-    let sandbox = sandbox().await;
-    sandbox.set_faults(Faults {
-        drop_after_apply_next: 1,
-        ..Faults::default()
-    });
-    let adapter = adapter(&sandbox);
-    let req = refund_request("ORDER-DROP", Some("3.00"), Value::Null);
-    let result = adapter.refund(&req).await;
-    // A transport error while reading the body, not a parse error of a short body.
-    assert!(
-        matches!(result, Err(ProviderError::Unknown { ref cause })
-            if cause.contains("transport error") || cause.contains("answer lost")),
-        "{result:?}"
-    );
-    assert_eq!(sandbox.effects().len(), 1);
-    assert_eq!(sandbox.effects()[0].amount_minor, 300);
-    // A retry of the same refund is answered with the original result, not a second refund.
-    let retry = adapter.refund(&req).await.expect("retry");
-    assert_eq!(retry.status, ProviderRefundStatus::Succeeded);
-    assert_eq!(sandbox.effects().len(), 1);
-}
-
-#[tokio::test]
 async fn latency_and_faults_can_be_set_over_http_and_effects_read_back() {
     let sandbox = sandbox().await;
     let client = reqwest::Client::new();
@@ -746,4 +661,56 @@ async fn a_default_sandbox_serves_the_adapter_built_from_the_sandbox_config_sect
         .await
         .expect("refund");
     assert_eq!(refund.status, ProviderRefundStatus::Succeeded);
+}
+
+#[tokio::test]
+async fn the_simulator_keeps_at_most_its_cap_and_never_evicts_an_unsettled_refund() {
+    let sandbox = sandbox_with(SandboxConfig {
+        settle_after_ms: 60_000,
+        max_refunds: 3,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let adapter = adapter(&sandbox);
+    let cash = json!({"asset_type": "cash"});
+    let stuck = refund_request("PROC-CAP", Some("1.00"), cash.clone());
+    let first = adapter.refund(&stuck).await.expect("processing refund");
+    assert_eq!(first.status, ProviderRefundStatus::Processing);
+    let settled: Vec<ProviderRefundRequest> = (0..6)
+        .map(|n| refund_request(&format!("ORDER-CAP-{n}"), Some("1.00"), cash.clone()))
+        .collect();
+    for req in &settled {
+        adapter.refund(req).await.expect("refund");
+    }
+    assert_eq!(sandbox.retained_refunds(), 3);
+    let references: Vec<String> = sandbox.effects().into_iter().map(|e| e.reference).collect();
+    assert_eq!(references.first(), Some(&stuck.provider_reference));
+    let found = adapter.refund_status(&stuck).await.expect("status");
+    assert_eq!(found.status, ProviderRefundStatus::Processing);
+    let forgotten = adapter.refund_status(&settled[0]).await.expect("status");
+    assert_eq!(forgotten.status, ProviderRefundStatus::NotFound);
+    assert!(
+        sandbox.remaining("ORDER-CAP-0").is_none(),
+        "its order went with it"
+    );
+}
+
+#[tokio::test]
+async fn unsettled_refunds_may_exceed_the_cap_rather_than_be_forgotten() {
+    let sandbox = sandbox_with(SandboxConfig {
+        settle_after_ms: 60_000,
+        max_refunds: 2,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let adapter = adapter(&sandbox);
+    for n in 0..4 {
+        let req = refund_request(
+            &format!("PROC-{n}"),
+            Some("1.00"),
+            json!({"asset_type": "cash"}),
+        );
+        adapter.refund(&req).await.expect("refund");
+    }
+    assert_eq!(sandbox.retained_refunds(), 4);
 }

@@ -4,6 +4,7 @@
 pub mod adapter;
 pub mod config;
 pub mod map;
+pub mod plugin;
 pub mod request;
 pub mod webhook;
 pub mod wire;
@@ -13,6 +14,7 @@ pub mod sandbox;
 
 pub use adapter::EfundpayProvider;
 pub use config::EfundpaySettings;
+pub use plugin::PROVIDER;
 pub use webhook::SIGNATURE_HEADER;
 
 /// The provider id in config, the API and the webhook path (`/v1/webhooks/efundpay`).

@@ -16,7 +16,11 @@ mod webhooks;
 use std::io;
 use std::sync::Arc;
 
-use refund_provider::sandbox_kit::Running;
+use refund_provider::sandbox_kit::{FaultCounters, Running};
+use refund_provider::{
+    AppliedEffect, Currency, Money, PaymentId, ProviderRefundRequest, RefundId, Simulator,
+    SimulatorOptions,
+};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
@@ -128,6 +132,10 @@ pub struct SandboxConfig {
     /// Payments known from the start (others appear on first use, see
     /// [`UNSEEN_PAYMENT_AMOUNT_MINOR`]).
     pub payments: Vec<SandboxPayment>,
+    /// The most refunds retained: beyond it the oldest settled refunds are forgotten, with
+    /// their payment when it has no refund left (configured payments stay); refunds still
+    /// `processing` are never evicted. The webhook delivery log keeps as many entries.
+    pub max_refunds: usize,
 }
 
 impl Default for SandboxConfig {
@@ -140,6 +148,7 @@ impl Default for SandboxConfig {
             hang_ms: 30_000,
             faults: Faults::default(),
             payments: Vec::new(),
+            max_refunds: refund_provider::sandbox_kit::DEFAULT_MAX_REFUNDS,
         }
     }
 }
@@ -218,8 +227,105 @@ impl Sandbox {
         self.shared.effects()
     }
 
-    /// Every webhook delivery attempt so far.
+    /// Every webhook delivery attempt retained (the newest `max_refunds`).
     pub fn deliveries(&self) -> Vec<WebhookDelivery> {
         self.shared.deliveries()
+    }
+
+    /// How many refunds the simulator retains (see [`SandboxConfig::max_refunds`]).
+    pub fn retained_refunds(&self) -> usize {
+        self.shared.retained()
+    }
+}
+
+impl SandboxConfig {
+    /// The defaults with the shared simulator options applied.
+    pub fn with_options(options: &SimulatorOptions) -> Self {
+        let defaults = Self::default();
+        Self {
+            latency_ms: options.latency_ms.unwrap_or(defaults.latency_ms),
+            hang_ms: options.hang_ms.unwrap_or(defaults.hang_ms),
+            webhook_delay_ms: options.settle_after_ms.unwrap_or(defaults.webhook_delay_ms),
+            max_refunds: options.max_refunds.unwrap_or(defaults.max_refunds),
+            ..defaults
+        }
+    }
+}
+
+impl Simulator for Sandbox {
+    fn provider(&self) -> &'static str {
+        crate::PROVIDER_ID
+    }
+
+    fn base_url(&self) -> String {
+        Sandbox::base_url(self)
+    }
+
+    fn set_faults(&self, counted: FaultCounters) {
+        let mut faults = self.shared.faults.get();
+        faults.latency_ms = counted.latency_ms;
+        faults.fail_next = counted.fail_next;
+        faults.timeout_next = counted.timeout_next;
+        faults.apply_then_hang_next = counted.apply_then_hang_next;
+        faults.drop_after_apply_next = counted.drop_after_apply_next;
+        self.shared.faults.set(faults);
+    }
+
+    fn faults(&self) -> FaultCounters {
+        let faults = self.shared.faults.get();
+        FaultCounters {
+            latency_ms: faults.latency_ms,
+            fail_next: faults.fail_next,
+            timeout_next: faults.timeout_next,
+            apply_then_hang_next: faults.apply_then_hang_next,
+            drop_after_apply_next: faults.drop_after_apply_next,
+        }
+    }
+
+    fn effects(&self) -> Vec<AppliedEffect> {
+        self.shared
+            .effects()
+            .into_iter()
+            .map(|effect| AppliedEffect {
+                reference: effect.reference,
+                payment_id: effect.payment_id,
+                amount_minor: effect.amount_minor,
+                currency: effect.currency,
+                status: effect.status,
+            })
+            .collect()
+    }
+
+    fn sample_request(&self, tag: &str) -> ProviderRefundRequest {
+        sample_request(tag)
+    }
+
+    fn sample_merchant_body(&self, tag: &str) -> serde_json::Value {
+        serde_json::json!({
+            "provider": crate::PROVIDER_ID,
+            "payment_id": format!("pay_{tag}"),
+            "amount": "12.99",
+            "currency": "EUR",
+            "reason": "Product return",
+        })
+    }
+}
+
+/// A 12.99 EUR refund of payment `pay_{tag}`, which the simulator answers `processing` and
+/// settles `succeeded` with a webhook.
+pub fn sample_request(tag: &str) -> ProviderRefundRequest {
+    let refund_id = RefundId::generate();
+    let currency = Currency::parse("EUR").unwrap_or_else(|_| unreachable!("EUR is ISO 4217"));
+    ProviderRefundRequest {
+        refund_id,
+        provider_reference: refund_id.to_string(),
+        payment_id: PaymentId::parse(&format!("pay_{tag}"))
+            .unwrap_or_else(|e| panic!("sample payment id from tag `{tag}`: {e}")),
+        currency,
+        amount: Money::parse("12.99", currency).ok(),
+        reason: Some("Product return".into()),
+        customer_id: None,
+        options: serde_json::Value::Null,
+        created_at: time::OffsetDateTime::now_utc(),
     }
 }

@@ -1,5 +1,7 @@
-//! The adapter against the simulator, end to end: happy paths, every magic value, every
-//! fault, signed webhooks, and the simulator refusing bad credentials and bad fields.
+//! The adapter against the simulator, end to end: happy paths, every magic value, latency and
+//! the webhook faults, signed webhooks, the cap on retained refunds, and the simulator
+//! refusing bad credentials and bad fields. The counted faults' contract is the conformance
+//! kit's (`tests/conformance.rs`).
 #![cfg(feature = "sandbox")]
 
 use std::time::Duration;
@@ -428,100 +430,6 @@ async fn re_sending_a_refund_returns_the_same_refund_and_pays_once() {
 }
 
 #[tokio::test]
-async fn fail_next_answers_503_without_applying() {
-    let sandbox = start(quick()).await;
-    let adapter = adapter(&sandbox, "http://127.0.0.1:9/v1/webhooks/efundpay");
-    sandbox.set_faults(Faults {
-        fail_next: 1,
-        ..Faults::default()
-    });
-    let req = request(PAYMENT, "12.99", "EUR");
-    assert_kind(&adapter.refund(&req).await, "unknown", "503");
-    assert!(sandbox.effects().is_empty());
-    assert_kind(&adapter.refund_status(&req).await, "ok NotFound", "status");
-    assert_kind(
-        &adapter.refund(&req).await,
-        "ok Processing",
-        "the fault is used up",
-    );
-    assert_eq!(sandbox.faults().fail_next, 0);
-}
-
-#[tokio::test]
-async fn timeout_next_hangs_without_applying() {
-    let sandbox = start(quick()).await;
-    let adapter = adapter_with(
-        &sandbox,
-        TOKEN,
-        MERCHANT_ACCOUNT_ID,
-        "http://127.0.0.1:9/",
-        Duration::from_millis(300),
-    );
-    sandbox.set_faults(Faults {
-        timeout_next: 1,
-        ..Faults::default()
-    });
-    let req = request(PAYMENT, "12.99", "EUR");
-    assert_kind(&adapter.refund(&req).await, "unknown", "timeout");
-    assert!(sandbox.effects().is_empty());
-    assert_kind(&adapter.refund_status(&req).await, "ok NotFound", "status");
-}
-
-#[tokio::test]
-async fn apply_then_hang_applies_and_a_status_query_finds_it() {
-    let sandbox = start(quick()).await;
-    let adapter = adapter_with(
-        &sandbox,
-        TOKEN,
-        MERCHANT_ACCOUNT_ID,
-        "http://127.0.0.1:9/",
-        Duration::from_millis(300),
-    );
-    sandbox.set_faults(Faults {
-        apply_then_hang_next: 1,
-        ..Faults::default()
-    });
-    let req = request(PAYMENT, "12.99", "EUR");
-    assert_kind(&adapter.refund(&req).await, "unknown", "hang");
-    assert_eq!(sandbox.effects().len(), 1);
-    let found = adapter.refund_status(&req).await.expect("status");
-    assert!(matches!(
-        found.status,
-        ProviderRefundStatus::Processing | ProviderRefundStatus::Succeeded
-    ));
-    // Re-sending is safe: the sandbox answers 409 and the adapter returns the same refund.
-    let again = adapter.refund(&req).await.expect("re-sent");
-    assert_eq!(again.provider_refund_id, found.provider_refund_id);
-    assert_eq!(sandbox.effects().len(), 1);
-}
-
-#[tokio::test]
-async fn drop_after_apply_breaks_the_answer_after_applying() {
-    let sandbox = start(quick()).await;
-    let adapter = adapter(&sandbox, "http://127.0.0.1:9/v1/webhooks/efundpay");
-    sandbox.set_faults(Faults {
-        drop_after_apply_next: 1,
-        ..Faults::default()
-    });
-    let req = request(PAYMENT, "12.99", "EUR");
-    match adapter.refund(&req).await {
-        Err(ProviderError::Unknown { cause }) => {
-            assert!(
-                !cause.contains("unparseable"),
-                "a transport failure, not a bad body: {cause}"
-            )
-        }
-        other => panic!("expected Unknown, got {other:?}"),
-    }
-    assert_eq!(sandbox.effects().len(), 1, "the refund was applied");
-    assert_kind(
-        &adapter.refund_status(&req).await,
-        "ok Processing",
-        "found by status query",
-    );
-}
-
-#[tokio::test]
 async fn latency_past_the_timeout_is_unknown() {
     let sandbox = start(SandboxConfig {
         latency_ms: 500,
@@ -830,4 +738,57 @@ async fn a_dropped_sandbox_stops_answering() {
     )
     .expect("adapter");
     assert_kind(&fresh.refund(&req).await, "not_sent", "after drop");
+}
+
+#[tokio::test]
+async fn the_simulator_keeps_at_most_its_cap_and_never_evicts_an_unsettled_refund() {
+    let sandbox = start(SandboxConfig {
+        max_refunds: 3,
+        ..quick()
+    })
+    .await;
+    let adapter = adapter(&sandbox, "http://127.0.0.1:9/v1/webhooks/efundpay");
+    // 90.90 EUR stays `processing` for ever: it must survive every eviction.
+    let stuck = request("pay_cap_stuck", "90.90", "EUR");
+    assert_kind(&adapter.refund(&stuck).await, "ok Processing", "stuck");
+    // 70.70 EUR is `succeeded` at once: settled, evictable.
+    for n in 0..6 {
+        let req = request(&format!("pay_cap_{n}"), "70.70", "EUR");
+        assert_kind(&adapter.refund(&req).await, "ok Succeeded", "settled");
+    }
+    assert_eq!(sandbox.retained_refunds(), 3);
+    let references: Vec<String> = sandbox.effects().into_iter().map(|e| e.reference).collect();
+    assert_eq!(references.len(), 3);
+    assert_eq!(
+        references[0], stuck.provider_reference,
+        "the oldest, unsettled, stays"
+    );
+    assert_kind(
+        &adapter.refund_status(&stuck).await,
+        "ok Processing",
+        "still answered",
+    );
+    assert_eq!(
+        adapter
+            .refund_status(&request("pay_cap_0", "70.70", "EUR"))
+            .await
+            .map(|r| r.status),
+        Ok(ProviderRefundStatus::NotFound),
+        "the oldest settled one is forgotten"
+    );
+}
+
+#[tokio::test]
+async fn unsettled_refunds_may_exceed_the_cap_rather_than_be_forgotten() {
+    let sandbox = start(SandboxConfig {
+        max_refunds: 2,
+        ..quick()
+    })
+    .await;
+    let adapter = adapter(&sandbox, "http://127.0.0.1:9/v1/webhooks/efundpay");
+    for n in 0..4 {
+        let req = request(&format!("pay_unsettled_{n}"), "90.90", "EUR");
+        assert_kind(&adapter.refund(&req).await, "ok Processing", "stuck");
+    }
+    assert_eq!(sandbox.retained_refunds(), 4);
 }

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use refund_provider::sandbox_kit::Retention;
 use refund_provider::{Currency, MinorUnits, Money};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -33,7 +34,8 @@ pub enum LedgerError {
     Internal(String),
 }
 
-/// A wallet: its balance is always the sum of its entries' deltas.
+/// A wallet: its balance is always what its evicted entries carried plus the sum of its
+/// retained entries' deltas.
 #[derive(Debug, Clone)]
 struct Wallet {
     wallet_id: String,
@@ -41,6 +43,14 @@ struct Wallet {
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
     system: bool,
+    /// Opened from the config or the merchant's: never retired.
+    permanent: bool,
+    /// Retained entries on this wallet.
+    entries: usize,
+    /// Sum of the deltas of its evicted entries.
+    carried: i64,
+    /// Some of its entries were evicted: the retained ones no longer chain from zero.
+    gaps: bool,
 }
 
 /// One ledger entry: one side of a movement on one wallet.
@@ -87,6 +97,10 @@ struct Payment {
     user_id: String,
     amount: i64,
     refunded: i64,
+    /// Retained operations against it; an unseen payment is forgotten with its last one.
+    operations: usize,
+    /// Known from the config: never forgotten.
+    configured: bool,
 }
 
 /// A refund or transfer the sandbox carried out, for [`Effect`].
@@ -97,8 +111,10 @@ struct Operation {
     payment_id: String,
     user_id: String,
     amount: i64,
-    /// Index of the customer-side entry.
-    entry: usize,
+    /// The customer-side entry.
+    entry: u64,
+    /// Every entry it posted (one for a failed refund, two otherwise).
+    entries: Vec<u64>,
 }
 
 /// What a refund asks of the ledger.
@@ -119,9 +135,17 @@ pub struct Ledger {
     unseen_payment_amount: i64,
     settle_after: time::Duration,
     wallets: BTreeMap<String, Wallet>,
-    entries: Vec<Entry>,
+    /// Retained entries by sequence number, oldest first.
+    entries: BTreeMap<u64, Entry>,
+    next_entry: u64,
     payments: HashMap<String, Payment>,
-    operations: Vec<Operation>,
+    /// Retained refunds and transfers by sequence number, oldest first.
+    operations: BTreeMap<u64, Operation>,
+    next_operation: u64,
+    /// At most `max_refunds` operations; the oldest settled go first.
+    retention: Retention<u64>,
+    /// Balances of retired (evicted, emptied) customer wallets, so the books still sum to zero.
+    retired: i64,
     next_id: u64,
 }
 
@@ -136,9 +160,13 @@ impl Ledger {
             unseen_payment_amount: config.unseen_payment_amount_minor.max(1),
             settle_after: time::Duration::milliseconds(settle_ms),
             wallets: BTreeMap::new(),
-            entries: Vec::new(),
+            entries: BTreeMap::new(),
+            next_entry: 0,
             payments: HashMap::new(),
-            operations: Vec::new(),
+            operations: BTreeMap::new(),
+            next_operation: 0,
+            retention: Retention::new(config.max_refunds),
+            retired: 0,
             next_id: 0,
         };
         ledger.open_wallet(FUNDING_USER_ID, now, true);
@@ -147,6 +175,9 @@ impl Ledger {
         for wallet in &config.wallets {
             ledger.fund(&wallet.user_id, wallet.balance_minor, now)?;
         }
+        for wallet in ledger.wallets.values_mut() {
+            wallet.permanent = true;
+        }
         for payment in &config.payments {
             ledger.payments.insert(
                 payment.transaction_id.clone(),
@@ -154,6 +185,8 @@ impl Ledger {
                     user_id: payment.user_id.clone(),
                     amount: payment.amount_minor,
                     refunded: 0,
+                    operations: 0,
+                    configured: true,
                 },
             );
         }
@@ -200,6 +233,10 @@ impl Ledger {
                 created_at: now,
                 updated_at: now,
                 system,
+                permanent: system || user_id == self.merchant_user_id,
+                entries: 0,
+                carried: 0,
+                gaps: false,
             },
         );
     }
@@ -223,7 +260,7 @@ impl Ledger {
     }
 
     /// Posts one balanced movement of `amount` from `from` to `to` (both wallets exist) and
-    /// returns the indexes of the debit and the credit entry.
+    /// returns the sequence numbers of the debit and the credit entry.
     #[allow(clippy::too_many_arguments)]
     fn post(
         &mut self,
@@ -235,7 +272,7 @@ impl Ledger {
         description: &str,
         status: EntryStatus,
         now: OffsetDateTime,
-    ) -> (usize, usize) {
+    ) -> (u64, u64) {
         let debit = self.entry(
             from,
             to,
@@ -273,34 +310,40 @@ impl Ledger {
         description: &str,
         status: EntryStatus,
         now: OffsetDateTime,
-    ) -> usize {
+    ) -> u64 {
         let id = self.new_id("txn");
         let (balance_before, balance_after) = match self.wallets.get_mut(user_id) {
             Some(wallet) => {
                 let before = wallet.balance;
                 wallet.balance += delta;
                 wallet.updated_at = now;
+                wallet.entries += 1;
                 (before, wallet.balance)
             }
             // Every caller opens both wallets first; an entry on no wallet would unbalance
             // the books, so it moves nothing.
             None => (0, 0),
         };
-        self.entries.push(Entry {
-            id,
-            user_id: user_id.to_owned(),
-            delta: balance_after - balance_before,
-            amount,
-            balance_before,
-            balance_after,
-            counterparty_id: counterparty_id.to_owned(),
-            kind,
-            reference_id: reference_id.to_owned(),
-            description: description.to_owned(),
-            status,
-            created_at: now,
-        });
-        self.entries.len() - 1
+        let seq = self.next_entry;
+        self.next_entry += 1;
+        self.entries.insert(
+            seq,
+            Entry {
+                id,
+                user_id: user_id.to_owned(),
+                delta: balance_after - balance_before,
+                amount,
+                balance_before,
+                balance_after,
+                counterparty_id: counterparty_id.to_owned(),
+                kind,
+                reference_id: reference_id.to_owned(),
+                description: description.to_owned(),
+                status,
+                created_at: now,
+            },
+        );
+        seq
     }
 
     /// `POST /wallets/{user_id}/refund`: credits the customer from the merchant's settlement
@@ -355,6 +398,8 @@ impl Ledger {
                 user_id: order.user_id.to_owned(),
                 amount: unseen,
                 refunded: 0,
+                operations: 0,
+                configured: false,
             })
             .clone();
         if payment.user_id != order.user_id {
@@ -380,9 +425,9 @@ impl Ledger {
         self.open_wallet(order.user_id, now, false);
         let reference = order.reference_id.unwrap_or("");
         let description = order.reason.unwrap_or("refund");
-        let entry = if txn == magic::PAYMENT_FAILED {
+        let entries = if txn == magic::PAYMENT_FAILED {
             // Recorded, moves nothing.
-            self.entry(
+            vec![self.entry(
                 order.user_id,
                 &merchant,
                 0,
@@ -392,7 +437,7 @@ impl Ledger {
                 description,
                 EntryStatus::Failed,
                 now,
-            )
+            )]
         } else {
             let available = self.wallets.get(&merchant).map_or(0, |w| w.balance);
             if available < amount {
@@ -408,7 +453,7 @@ impl Ledger {
             if let Some(p) = self.payments.get_mut(txn) {
                 p.refunded += amount;
             }
-            let (_, credit) = self.post(
+            let (debit, credit) = self.post(
                 &merchant,
                 order.user_id,
                 amount,
@@ -418,20 +463,29 @@ impl Ledger {
                 status,
                 now,
             );
-            credit
+            vec![credit, debit]
         };
-        self.operations.push(Operation {
-            kind: "refund",
-            reference: reference.to_owned(),
-            payment_id: txn.to_owned(),
-            user_id: order.user_id.to_owned(),
-            amount,
-            entry,
-        });
+        let entry = entries[0];
+        if let Some(p) = self.payments.get_mut(txn) {
+            p.operations += 1;
+        }
+        // The answer first: recording may evict this very operation beyond the cap.
         let tx = self.transaction_view(entry, now);
         let wallet = self
             .wallet_view(order.user_id)
             .ok_or_else(|| LedgerError::Internal("wallet vanished".into()))?;
+        self.record(
+            Operation {
+                kind: "refund",
+                reference: reference.to_owned(),
+                payment_id: txn.to_owned(),
+                user_id: order.user_id.to_owned(),
+                amount,
+                entry,
+                entries,
+            },
+            now,
+        );
         Ok((tx, wallet))
     }
 
@@ -476,21 +530,27 @@ impl Ledger {
             EntryStatus::Completed,
             now,
         );
-        self.operations.push(Operation {
-            kind: "transfer",
-            reference: reference_in(description),
-            payment_id: String::new(),
-            user_id: to.to_owned(),
-            amount,
-            entry: credit,
-        });
-        let view = |ledger: &Self, entry: usize, user: &str| {
+        let view = |ledger: &Self, entry: u64, user: &str| {
             ledger
                 .wallet_view(user)
                 .map(|w| (ledger.transaction_view(entry, now), w))
                 .ok_or_else(|| LedgerError::Internal("wallet vanished".into()))
         };
-        Ok([view(self, debit, from)?, view(self, credit, to)?])
+        // The answer first: recording may evict this very operation beyond the cap.
+        let answer = [view(self, debit, from)?, view(self, credit, to)?];
+        self.record(
+            Operation {
+                kind: "transfer",
+                reference: reference_in(description),
+                payment_id: String::new(),
+                user_id: to.to_owned(),
+                amount,
+                entry: credit,
+                entries: vec![credit, debit],
+            },
+            now,
+        );
+        Ok(answer)
     }
 
     /// The assumed status query: the user's transactions whose `reference_id` is `reference`
@@ -511,22 +571,21 @@ impl Ledger {
         Ok(self
             .entries
             .iter()
-            .enumerate()
             .filter(|(_, e)| e.user_id == user_id)
             .filter(|(_, e)| match reference.filter(|r| !r.is_empty()) {
                 None => true,
                 Some(r) => e.reference_id == r || e.description.contains(r),
             })
-            .map(|(i, _)| self.transaction_view(i, now))
+            .map(|(seq, _)| self.transaction_view(*seq, now))
             .collect())
     }
 
     /// Every refund and transfer carried out, with its current status.
     pub fn effects(&self, now: OffsetDateTime) -> Vec<Effect> {
         self.operations
-            .iter()
+            .values()
             .filter_map(|op| {
-                let entry = self.entries.get(op.entry)?;
+                let entry = self.entries.get(&op.entry)?;
                 Some(Effect {
                     reference: op.reference.clone(),
                     payment_id: op.payment_id.clone(),
@@ -547,16 +606,22 @@ impl Ledger {
         self.wallets.get(user_id).map(|w| w.balance)
     }
 
-    /// The books balance: every wallet's balance is the sum of its entries, every entry's
-    /// after = before + delta, all balances sum to zero, no customer or merchant wallet is
+    /// The books balance: every wallet's balance is what its evicted entries carried plus
+    /// the sum of its retained entries, every entry's after = before + delta (and, on a
+    /// wallet nothing was evicted from, each entry's before is the previous one's after),
+    /// all balances plus the retired wallets' sum to zero, no customer or merchant wallet is
     /// negative, and no payment is refunded beyond what it was.
     pub fn check(&self) -> Result<(), String> {
         let mut sums: BTreeMap<&str, i64> = BTreeMap::new();
         let mut running: BTreeMap<&str, i64> = BTreeMap::new();
-        for e in &self.entries {
+        for e in self.entries.values() {
             *sums.entry(&e.user_id).or_default() += e.delta;
+            if e.balance_after != e.balance_before + e.delta {
+                return Err(format!("entry {} does not add up", e.id));
+            }
+            let chained = self.wallets.get(&e.user_id).is_some_and(|w| !w.gaps);
             let before = running.entry(&e.user_id).or_default();
-            if e.balance_before != *before || e.balance_after != e.balance_before + e.delta {
+            if chained && e.balance_before != *before {
                 return Err(format!(
                     "entry {} does not chain its wallet's balance",
                     e.id
@@ -564,9 +629,9 @@ impl Ledger {
             }
             *before = e.balance_after;
         }
-        let mut total = 0i64;
+        let mut total = self.retired;
         for (user, wallet) in &self.wallets {
-            let sum = sums.get(user.as_str()).copied().unwrap_or(0);
+            let sum = wallet.carried + sums.get(user.as_str()).copied().unwrap_or(0);
             if wallet.balance != sum {
                 return Err(format!(
                     "wallet of {user}: balance {} but entries sum to {sum}",
@@ -592,8 +657,61 @@ impl Ledger {
         Ok(())
     }
 
-    fn transaction_view(&self, index: usize, now: OffsetDateTime) -> TransactionResponse {
-        let Some(e) = self.entries.get(index) else {
+    /// How many refunds and transfers are retained.
+    pub fn retained(&self) -> usize {
+        self.operations.len()
+    }
+
+    /// Records an operation and evicts the oldest settled ones beyond the cap.
+    fn record(&mut self, operation: Operation, now: OffsetDateTime) {
+        let seq = self.next_operation;
+        self.next_operation += 1;
+        self.operations.insert(seq, operation);
+        self.retention.push(seq);
+        let (operations, entries) = (&self.operations, &self.entries);
+        let evicted = self.retention.evict(|seq| {
+            operations
+                .get(seq)
+                .and_then(|op| entries.get(&op.entry))
+                .is_none_or(|entry| entry.status.word(now) != "processing")
+        });
+        for seq in evicted {
+            self.evict(seq);
+        }
+    }
+
+    /// Forgets an operation: its entries (their deltas carried by their wallets), its
+    /// payment when no retained operation is left on it (unless configured), and customer
+    /// wallets left without entries (their balance retired, so the books still balance).
+    fn evict(&mut self, seq: u64) {
+        let Some(op) = self.operations.remove(&seq) else {
+            return;
+        };
+        for entry_seq in &op.entries {
+            let Some(entry) = self.entries.remove(entry_seq) else {
+                continue;
+            };
+            let Some(wallet) = self.wallets.get_mut(&entry.user_id) else {
+                continue;
+            };
+            wallet.carried += entry.delta;
+            wallet.entries = wallet.entries.saturating_sub(1);
+            wallet.gaps = true;
+            if wallet.entries == 0 && !wallet.permanent {
+                self.retired += wallet.balance;
+                self.wallets.remove(&entry.user_id);
+            }
+        }
+        if let Some(payment) = self.payments.get_mut(&op.payment_id) {
+            payment.operations = payment.operations.saturating_sub(1);
+            if payment.operations == 0 && !payment.configured {
+                self.payments.remove(&op.payment_id);
+            }
+        }
+    }
+
+    fn transaction_view(&self, seq: u64, now: OffsetDateTime) -> TransactionResponse {
+        let Some(e) = self.entries.get(&seq) else {
             return TransactionResponse::default();
         };
         let wallet_id = self.wallets.get(&e.user_id).map(|w| w.wallet_id.clone());

@@ -2,8 +2,10 @@
 //! them (keyed by `refundTradeNo`, so a repeated refund gets its original answer), the
 //! magic values, and the effects list tests read. Pure logic, no HTTP.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
+
+use refund_provider::sandbox_kit::Retention;
 
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -83,6 +85,11 @@ struct RefundRecord {
 }
 
 impl RefundRecord {
+    /// Nothing more will happen to it as of `now`: it may be evicted beyond the cap.
+    fn settled(&self, now: Instant) -> bool {
+        self.settles_at.is_none_or(|at| now >= at)
+    }
+
     /// Moves a processing refund to success once its time has come.
     fn settle(&mut self, now: Instant) {
         if self.settles_at.is_some_and(|at| now >= at) {
@@ -181,9 +188,14 @@ pub struct Book {
     default_order: OrderAssets,
     settle_after: Duration,
     orders: HashMap<String, BTreeMap<AssetType, i64>>,
+    /// Orders known from the config: kept when their refunds are evicted.
+    configured: HashSet<String>,
+    /// Retained refunds per order; an unseen order is forgotten with its last refund.
+    refunds_per_order: HashMap<String, usize>,
     refunds: HashMap<String, RefundRecord>,
-    /// `refundTradeNo`s in the order they were applied.
-    applied: Vec<String>,
+    /// `refundTradeNo`s in the order they were applied; at most `max_refunds`, the oldest
+    /// settled go first.
+    applied: Retention<String>,
 }
 
 fn assets_of(order: &OrderAssets) -> BTreeMap<AssetType, i64> {
@@ -200,6 +212,7 @@ impl Book {
         default_order: OrderAssets,
         orders: &BTreeMap<String, OrderAssets>,
         settle_after: Duration,
+        max_refunds: usize,
     ) -> Self {
         Self {
             default_order,
@@ -208,8 +221,40 @@ impl Book {
                 .iter()
                 .map(|(id, assets)| (id.clone(), assets_of(assets)))
                 .collect(),
+            configured: orders.keys().cloned().collect(),
+            refunds_per_order: HashMap::new(),
             refunds: HashMap::new(),
-            applied: Vec::new(),
+            applied: Retention::new(max_refunds),
+        }
+    }
+
+    /// How many refunds are retained.
+    pub fn retained(&self) -> usize {
+        self.refunds.len()
+    }
+
+    /// Forgets the oldest settled refunds beyond the cap, with their order when it has no
+    /// refund left (unless configured): a later refund of it starts from the default order.
+    fn evict(&mut self, now: Instant) {
+        let refunds = &self.refunds;
+        let evicted = self
+            .applied
+            .evict(|reference| refunds.get(reference).is_none_or(|r| r.settled(now)));
+        for reference in evicted {
+            let Some(record) = self.refunds.remove(&reference) else {
+                continue;
+            };
+            let order = record.out_trade_no;
+            let left = self.refunds_per_order.get_mut(&order).map(|count| {
+                *count = count.saturating_sub(1);
+                *count
+            });
+            if left == Some(0) {
+                self.refunds_per_order.remove(&order);
+                if !self.configured.contains(&order) {
+                    self.orders.remove(&order);
+                }
+            }
         }
     }
 
@@ -338,6 +383,11 @@ impl Book {
         let content = record.content();
         self.applied.push(refund_trade_no.to_owned());
         self.refunds.insert(refund_trade_no.to_owned(), record);
+        *self
+            .refunds_per_order
+            .entry(out_trade_no.to_owned())
+            .or_default() += 1;
+        self.evict(now);
         Ok(content)
     }
 
@@ -360,7 +410,7 @@ impl Book {
     /// Every refund applied, oldest first, with its status as of `now`.
     pub fn effects(&mut self, now: Instant) -> Vec<Effect> {
         let mut effects = Vec::with_capacity(self.applied.len());
-        for reference in &self.applied {
+        for reference in self.applied.iter() {
             if let Some(record) = self.refunds.get_mut(reference) {
                 record.settle(now);
                 effects.push(record.effect());
@@ -402,6 +452,7 @@ mod tests {
             OrderAssets::default(),
             &BTreeMap::new(),
             Duration::from_millis(50),
+            100,
         )
     }
 
@@ -419,6 +470,31 @@ mod tests {
             Instant::now(),
             OffsetDateTime::now_utc(),
         )
+    }
+
+    #[test]
+    fn beyond_the_cap_the_oldest_settled_refunds_go_and_a_processing_one_stays() {
+        let mut book = Book::new(
+            OrderAssets::default(),
+            &BTreeMap::new(),
+            Duration::from_secs(60),
+            2,
+        );
+        let cash = |amount| Requested::Asset(AssetType::Cash, Some(amount));
+        refund(&mut book, "PROC1", "R0", cash(100)).expect("processing");
+        for n in 1..=4 {
+            refund(&mut book, &format!("O{n}"), &format!("R{n}"), cash(100)).expect("refund");
+        }
+        assert_eq!(book.retained(), 2);
+        let kept: Vec<String> = book
+            .effects(Instant::now())
+            .into_iter()
+            .map(|e| e.reference)
+            .collect();
+        assert_eq!(kept, ["R0", "R4"]);
+        assert!(book.remaining("O1").is_none(), "its order went with it");
+        assert!(book.query("O1", "R1", Instant::now()).is_err());
+        assert!(book.query("PROC1", "R0", Instant::now()).is_ok());
     }
 
     #[test]

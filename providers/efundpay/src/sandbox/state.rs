@@ -1,13 +1,13 @@
 //! The simulator's state and rules: payments, refunds, faults, and what eFundPay checks on
 //! a create-refund request. Pure logic under one mutex (never held across an await).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use http::StatusCode;
-use refund_provider::sandbox_kit::{lock, FaultCell, Hang};
+use refund_provider::sandbox_kit::{lock, BoundedLog, FaultCell, Hang, Retention};
 use refund_provider::Currency;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -49,6 +49,8 @@ struct Payment {
     currency: String,
     method: String,
     external_identifier: String,
+    /// Known from `SandboxConfig::payments`: kept when its refunds are evicted.
+    configured: bool,
 }
 
 /// A refund as stored, with what happens to it next.
@@ -62,37 +64,99 @@ pub(crate) struct Stored {
     pub(crate) faults: Faults,
 }
 
-#[derive(Debug, Default)]
+impl Stored {
+    /// Nothing more will happen to it: it may be evicted beyond the cap.
+    fn settled(&self) -> bool {
+        self.settles_to.is_none() && self.refund.status != "processing"
+    }
+}
+
+#[derive(Debug)]
 struct Inner {
     payments: HashMap<String, Payment>,
-    /// Every refund, oldest first; the maps below index into it so that no request scans
-    /// the whole history (the simulator must stay fast under a long benchmark).
-    refunds: Vec<Stored>,
-    by_external_identifier: HashMap<String, usize>,
-    by_id: HashMap<String, usize>,
-    by_transaction: HashMap<String, Vec<usize>>,
-    deliveries: Vec<WebhookDelivery>,
+    /// Every retained refund by creation sequence (oldest first); the maps below index into
+    /// it so that no request scans the whole history (the simulator must stay fast under a
+    /// long benchmark).
+    refunds: BTreeMap<u64, Stored>,
+    next_seq: u64,
+    by_external_identifier: HashMap<String, u64>,
+    by_id: HashMap<String, u64>,
+    by_transaction: HashMap<String, Vec<u64>>,
+    /// At most `max_refunds` refunds; the oldest settled go first.
+    retention: Retention<u64>,
+    deliveries: BoundedLog<WebhookDelivery>,
 }
 
 impl Inner {
+    fn new(max_refunds: usize) -> Self {
+        Self {
+            payments: HashMap::new(),
+            refunds: BTreeMap::new(),
+            next_seq: 0,
+            by_external_identifier: HashMap::new(),
+            by_id: HashMap::new(),
+            by_transaction: HashMap::new(),
+            retention: Retention::new(max_refunds),
+            deliveries: BoundedLog::new(max_refunds),
+        }
+    }
+
     fn of_transaction<'a>(&'a self, transaction_id: &str) -> impl Iterator<Item = &'a Stored> + 'a {
         self.by_transaction
             .get(transaction_id)
             .into_iter()
             .flatten()
-            .filter_map(|&i| self.refunds.get(i))
+            .filter_map(|seq| self.refunds.get(seq))
     }
 
     fn insert(&mut self, stored: Stored) {
-        let index = self.refunds.len();
+        let seq = self.next_seq;
+        self.next_seq += 1;
         self.by_external_identifier
-            .insert(stored.refund.external_identifier.clone(), index);
-        self.by_id.insert(stored.refund.id.clone(), index);
+            .insert(stored.refund.external_identifier.clone(), seq);
+        self.by_id.insert(stored.refund.id.clone(), seq);
         self.by_transaction
             .entry(stored.refund.transaction_id.clone())
             .or_default()
-            .push(index);
-        self.refunds.push(stored);
+            .push(seq);
+        self.refunds.insert(seq, stored);
+        self.retention.push(seq);
+        self.evict();
+    }
+
+    /// Drops the oldest settled refunds beyond the cap, with their indexes and, when it has
+    /// no refund left, their payment (unless configured).
+    fn evict(&mut self) {
+        let refunds = &self.refunds;
+        let evicted = self
+            .retention
+            .evict(|seq| refunds.get(seq).is_none_or(Stored::settled));
+        for seq in evicted {
+            let Some(stored) = self.refunds.remove(&seq) else {
+                continue;
+            };
+            let refund = stored.refund;
+            self.by_external_identifier
+                .remove(&refund.external_identifier);
+            self.by_id.remove(&refund.id);
+            let emptied = match self.by_transaction.get_mut(&refund.transaction_id) {
+                Some(list) => {
+                    list.retain(|s| *s != seq);
+                    list.is_empty()
+                }
+                None => false,
+            };
+            if emptied {
+                self.by_transaction.remove(&refund.transaction_id);
+                if self
+                    .payments
+                    .get(&refund.transaction_id)
+                    .is_some_and(|p| !p.configured)
+                {
+                    self.payments.remove(&refund.transaction_id);
+                }
+            }
+        }
     }
 }
 
@@ -124,7 +188,7 @@ impl Shared {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(io::Error::other)?;
-        let mut inner = Inner::default();
+        let mut inner = Inner::new(config.max_refunds);
         for payment in &config.payments {
             inner.payments.insert(
                 payment.id.clone(),
@@ -136,6 +200,7 @@ impl Shared {
                         .clone()
                         .unwrap_or_else(|| "card".into()),
                     external_identifier: format!("transaction-{}", payment.id),
+                    configured: true,
                 },
             );
         }
@@ -156,7 +221,7 @@ impl Shared {
     pub(crate) fn effects(&self) -> Vec<Effect> {
         self.lock()
             .refunds
-            .iter()
+            .values()
             .map(|stored| Effect {
                 reference: stored.refund.external_identifier.clone(),
                 payment_id: stored.refund.transaction_id.clone(),
@@ -172,7 +237,12 @@ impl Shared {
     }
 
     pub(crate) fn deliveries(&self) -> Vec<WebhookDelivery> {
-        self.lock().deliveries.clone()
+        self.lock().deliveries.iter().cloned().collect()
+    }
+
+    /// How many refunds are retained.
+    pub(crate) fn retained(&self) -> usize {
+        self.lock().refunds.len()
     }
 
     pub(crate) fn record_delivery(&self, delivery: WebhookDelivery) {
@@ -195,14 +265,16 @@ impl Shared {
     /// has nowhere to go.
     pub(crate) fn settle(&self, refund_id: &str) -> Option<Stored> {
         let mut inner = self.lock();
-        let index = *inner.by_id.get(refund_id)?;
-        let stored = inner.refunds.get_mut(index)?;
+        let seq = *inner.by_id.get(refund_id)?;
+        let stored = inner.refunds.get_mut(&seq)?;
         let final_status = stored.settles_to.take()?;
         if stored.refund.status != "processing" {
             return None;
         }
         stored.refund.status = final_status.to_owned();
-        Some(stored.clone())
+        let settled = stored.clone();
+        inner.evict();
+        Some(settled)
     }
 
     /// Checks and records a create-refund request, as eFundPay would.
@@ -238,6 +310,7 @@ impl Shared {
                     "card".into()
                 },
                 external_identifier: format!("transaction-{transaction_id}"),
+                configured: false,
             });
         if payment.currency != fields.currency {
             return Err(ApiError::unprocessable(

@@ -1,0 +1,204 @@
+//! The simulator's fault contract (DESIGN §12), against the provider's own simulator through
+//! its plugin, with the real adapter in front of it: each injected fault gives the documented
+//! classification and uses up its counter; nothing refused is applied (the status query finds
+//! nothing); a refund applied then dropped is applied exactly once, found by the status
+//! query, and (where the provider deduplicates by reference) not applied again when re-sent.
+
+use std::time::Duration;
+
+use crate::sandbox_kit::FaultCounters;
+use crate::simulator::{pending_faults, Simulator, SimulatorOptions};
+use crate::{
+    BuildContext, ProviderError, ProviderRefundRequest, ProviderRefundStatus, RefundProvider,
+};
+
+use super::{ConformanceTarget, Failures};
+
+/// The adapter's timeout against the simulator; the simulator hangs much longer.
+const ADAPTER_TIMEOUT_MS: u64 = 1_000;
+const HANG_MS: u64 = 4_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// `Ok` with `processing` or `succeeded`.
+    Accepted,
+    /// `Unknown`.
+    Unknown,
+}
+
+/// (row, the fault, what the adapter must conclude, how many times it was applied)
+const TABLE: &[(&str, FaultCounters, Outcome, usize)] = &[
+    ("no fault", NONE, Outcome::Accepted, 1),
+    (
+        "fail_next (503, not applied)",
+        FaultCounters {
+            fail_next: 1,
+            ..NONE
+        },
+        Outcome::Unknown,
+        0,
+    ),
+    (
+        "timeout_next (hangs past the timeout, not applied)",
+        FaultCounters {
+            timeout_next: 1,
+            ..NONE
+        },
+        Outcome::Unknown,
+        0,
+    ),
+    (
+        "apply_then_hang_next (applied, then hangs past the timeout)",
+        FaultCounters {
+            apply_then_hang_next: 1,
+            ..NONE
+        },
+        Outcome::Unknown,
+        1,
+    ),
+    (
+        "drop_after_apply_next (applied, then the answer breaks)",
+        FaultCounters {
+            drop_after_apply_next: 1,
+            ..NONE
+        },
+        Outcome::Unknown,
+        1,
+    ),
+];
+
+const NONE: FaultCounters = FaultCounters {
+    latency_ms: 0,
+    fail_next: 0,
+    timeout_next: 0,
+    apply_then_hang_next: 0,
+    drop_after_apply_next: 0,
+};
+
+pub(super) async fn check(target: &dyn ConformanceTarget) -> Failures {
+    let mut failures = Failures::new();
+    let plugin = target.plugin();
+    let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+        Ok(listener) => listener,
+        Err(e) => return vec![format!("faults: cannot bind a loopback port: {e}")],
+    };
+    let options = SimulatorOptions {
+        hang_ms: Some(HANG_MS),
+        ..SimulatorOptions::default()
+    };
+    let simulator = match plugin.start_simulator(listener, options).await {
+        Ok(simulator) => simulator,
+        Err(e) => {
+            return vec![format!(
+                "faults: the {} simulator did not start: {e}",
+                plugin.id()
+            )]
+        }
+    };
+    let mut section = plugin.sandbox_section(&simulator.base_url());
+    if let Some(table) = section.as_object_mut() {
+        table.insert("timeout_ms".into(), ADAPTER_TIMEOUT_MS.into());
+    }
+    let ctx = BuildContext::new(format!("providers.{}", plugin.id()), "http://127.0.0.1:9");
+    let provider = match plugin.build(section, &ctx) {
+        Ok(provider) => provider,
+        Err(problems) => {
+            return vec![format!(
+                "faults: the plugin's sandbox section does not build: {problems:?}"
+            )]
+        }
+    };
+    for (index, (row, faults, outcome, applied)) in TABLE.iter().enumerate() {
+        let mut req = simulator.sample_request(&format!("conf{index}{}", short_tag()));
+        req.provider_reference = provider.provider_reference(&req.refund_id);
+        failures.extend(
+            exercise(
+                simulator.as_ref(),
+                provider.as_ref(),
+                &req,
+                row,
+                faults,
+                *outcome,
+                *applied,
+            )
+            .await,
+        );
+    }
+    failures
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn exercise(
+    simulator: &dyn Simulator,
+    provider: &dyn RefundProvider,
+    req: &ProviderRefundRequest,
+    row: &str,
+    faults: &FaultCounters,
+    outcome: Outcome,
+    applied: usize,
+) -> Failures {
+    let mut failures = Failures::new();
+    simulator.set_faults(faults.clone());
+    let result = provider.refund(req).await;
+    let concluded = match (&result, outcome) {
+        (Ok(refund), Outcome::Accepted) => matches!(
+            refund.status,
+            ProviderRefundStatus::Processing | ProviderRefundStatus::Succeeded
+        ),
+        (Err(ProviderError::Unknown { .. }), Outcome::Unknown) => true,
+        _ => false,
+    };
+    if !concluded {
+        failures.push(format!(
+            "simulator {row}: expected {outcome:?}, got {result:?}"
+        ));
+    }
+    let pending = pending_faults(&simulator.faults());
+    if pending != 0 {
+        failures.push(format!(
+            "simulator {row}: the fault was not drawn ({pending} left)"
+        ));
+    }
+    let effects = simulator.effects_for(&req.provider_reference);
+    if effects != applied {
+        failures.push(format!(
+            "simulator {row}: applied {effects} times, expected {applied}"
+        ));
+    }
+    if applied == 0 {
+        match provider.refund_status(req).await {
+            Ok(found) if found.status == ProviderRefundStatus::NotFound => {}
+            other => failures.push(format!(
+                "simulator {row}: the status query should find nothing, got {other:?}"
+            )),
+        }
+        return failures;
+    }
+    match provider.refund_status(req).await {
+        Ok(found) if found.status != ProviderRefundStatus::NotFound => {}
+        other => failures.push(format!(
+            "simulator {row}: the status query should find the applied refund, got {other:?}"
+        )),
+    }
+    if outcome == Outcome::Unknown && provider.capabilities().deduplicates_by_reference {
+        let resent = provider.refund(req).await;
+        let effects = simulator.effects_for(&req.provider_reference);
+        if effects != 1 {
+            failures.push(format!(
+                "simulator {row}: re-sent after the unknown outcome, applied {effects} times \
+                 ({resent:?})"
+            ));
+        }
+    }
+    failures
+}
+
+/// A few characters unique to this run, so that repeated runs against one simulator never
+/// share a payment.
+fn short_tag() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .subsec_nanos();
+    format!("{nanos:08x}")
+}

@@ -1,0 +1,93 @@
+//! The `Simulator` abstraction (feature `sandbox-kit`): a running provider simulator as the
+//! gateway's sandbox, bench, demo and end-to-end helpers see it, whichever provider it
+//! simulates. Started through [`crate::ProviderPlugin::start_simulator`].
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::sandbox_kit::FaultCounters;
+use crate::ProviderRefundRequest;
+
+/// The knobs every simulator has, for starting one without naming its `SandboxConfig`.
+/// `None` keeps the simulator's own default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimulatorOptions {
+    /// Delay before every answer.
+    pub latency_ms: Option<u64>,
+    /// How long `timeout_next` and `apply_then_hang_next` requests hang.
+    pub hang_ms: Option<u64>,
+    /// How long a refund stays in its first, unsettled status before it settles (and, for
+    /// providers that send them, before its webhook).
+    pub settle_after_ms: Option<u64>,
+    /// The cap on retained refunds (see [`crate::sandbox_kit::Retention`]); default
+    /// [`crate::sandbox_kit::DEFAULT_MAX_REFUNDS`].
+    pub max_refunds: Option<usize>,
+    /// Where a provider whose webhook endpoint is configured on its side (Stripe's dashboard)
+    /// sends its webhooks, e.g. `{public_base_url}/v1/webhooks/stripe`. Providers that take
+    /// the URL with each refund (eFundPay) ignore it.
+    pub webhook_url: Option<String>,
+}
+
+/// What a simulator applied for one refund, in a shape shared by every simulator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedEffect {
+    /// The reference the provider saw: the gateway's `provider_reference` of the refund.
+    pub reference: String,
+    /// The provider's id of the refunded payment.
+    pub payment_id: String,
+    /// What was refunded, in the provider's minor units.
+    pub amount_minor: i64,
+    /// ISO 4217 code, upper case.
+    pub currency: String,
+    /// The refund's current status in the provider's own words.
+    pub status: String,
+}
+
+/// A running simulator. Dropping it stops it.
+pub trait Simulator: Send + Sync + fmt::Debug {
+    /// The provider it simulates, e.g. `"stripe"`.
+    fn provider(&self) -> &'static str;
+
+    /// `http://127.0.0.1:PORT`.
+    fn base_url(&self) -> String;
+
+    /// Replaces the counted faults and the extra latency; switches of the provider's own
+    /// (webhook faults) stay as they are.
+    fn set_faults(&self, faults: FaultCounters);
+
+    /// The counted faults in force, counters as consumed so far.
+    fn faults(&self) -> FaultCounters;
+
+    /// Every refund it applied and still retains, oldest first.
+    fn effects(&self) -> Vec<AppliedEffect>;
+
+    /// How many effects carry `reference`: 1 for a refund applied once, whatever the
+    /// retries.
+    fn effects_for(&self, reference: &str) -> usize {
+        self.effects()
+            .iter()
+            .filter(|effect| effect.reference == reference)
+            .count()
+    }
+
+    /// A refund this simulator accepts and settles normally (no magic value), on a payment
+    /// unique to `tag` (short printable ASCII: it becomes part of a payment id), with the
+    /// `provider_reference` this provider's adapter derives from its refund id.
+    fn sample_request(&self, tag: &str) -> ProviderRefundRequest;
+
+    /// A merchant `POST /v1/refunds` body that goes to this provider (`provider` is named)
+    /// and succeeds in its simulator, on a payment unique to `tag`.
+    fn sample_merchant_body(&self, tag: &str) -> Value;
+}
+
+/// The counters of `faults` that are still to be drawn; zero when every injected fault has
+/// met a request.
+pub fn pending_faults(faults: &FaultCounters) -> u32 {
+    faults
+        .fail_next
+        .saturating_add(faults.timeout_next)
+        .saturating_add(faults.apply_then_hang_next)
+        .saturating_add(faults.drop_after_apply_next)
+}

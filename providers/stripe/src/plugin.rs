@@ -1,0 +1,95 @@
+//! The Stripe [`ProviderPlugin`]: how the gateway builds the adapter from
+//! `[providers.stripe]`, and starts the simulator, without naming this crate's types.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use refund_provider::{BuildContext, ConfigProblem, ProviderPlugin, RefundProvider};
+use serde_json::{Map, Value};
+
+use crate::config::StripeSettings;
+
+/// The plugin; the gateway's registry holds `&provider_stripe::PROVIDER`.
+#[derive(Debug, Clone, Copy)]
+pub struct StripePlugin;
+
+/// The Stripe plugin.
+pub static PROVIDER: StripePlugin = StripePlugin;
+
+/// The simulator's secret key (DESIGN §7), also without the `sandbox` feature.
+pub const SANDBOX_SECRET_KEY: &str = "sk_test_sandbox_stripe";
+/// The simulator's webhook signing secret (DESIGN §7).
+pub const SANDBOX_WEBHOOK_SECRET: &str = "whsec_sandbox_stripe";
+
+#[async_trait]
+impl ProviderPlugin for StripePlugin {
+    fn id(&self) -> &'static str {
+        crate::PROVIDER_ID
+    }
+
+    fn account_fields(&self) -> &'static [&'static str] {
+        crate::ACCOUNT_FIELDS
+    }
+
+    fn build(
+        &self,
+        section: Value,
+        ctx: &BuildContext,
+    ) -> Result<Arc<dyn RefundProvider>, Vec<ConfigProblem>> {
+        refund_provider::plugin::build_with(section, ctx, StripeSettings::build)
+    }
+
+    fn sandbox_settings(&self) -> Map<String, Value> {
+        let mut settings = Map::new();
+        settings.insert("secret_key".into(), SANDBOX_SECRET_KEY.into());
+        settings.insert("webhook_secret".into(), SANDBOX_WEBHOOK_SECRET.into());
+        settings
+    }
+
+    fn sandbox_port_offset(&self) -> u16 {
+        3
+    }
+
+    #[cfg(feature = "sandbox")]
+    async fn start_simulator(
+        &self,
+        listener: tokio::net::TcpListener,
+        options: refund_provider::SimulatorOptions,
+    ) -> std::io::Result<Box<dyn refund_provider::Simulator>> {
+        let config = crate::sandbox::SandboxConfig::with_options(&options);
+        let sandbox = crate::sandbox::Sandbox::start(listener, config).await?;
+        Ok(Box::new(sandbox))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sandbox_section_builds_an_adapter_and_a_bad_one_names_its_section() {
+        let ctx = BuildContext::new("providers.stripe", "http://127.0.0.1:8080");
+        let built = PROVIDER.build(PROVIDER.sandbox_section("http://127.0.0.1:9103"), &ctx);
+        assert_eq!(
+            built.map(|p| p.id().to_string()).ok().as_deref(),
+            Some("stripe")
+        );
+        let problems = PROVIDER
+            .build(serde_json::json!({"secret": "sk"}), &ctx)
+            .err()
+            .unwrap_or_default();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].key, "providers.stripe");
+    }
+
+    #[test]
+    fn the_sandbox_section_as_toml_is_what_design_names() {
+        let text = PROVIDER.sandbox_section_toml("http://127.0.0.1:9103");
+        assert_eq!(
+            text,
+            "[providers.stripe]\nbase_url = \"http://127.0.0.1:9103\"\n\
+             secret_key = \"sk_test_sandbox_stripe\"\nwebhook_secret = \"whsec_sandbox_stripe\"\n"
+        );
+        assert_eq!(PROVIDER.sandbox_port_offset(), 3);
+    }
+}
