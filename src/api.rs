@@ -109,11 +109,13 @@ async fn render_errors(State(state): State<AppState>, request: Request, next: Ne
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    // Metric labels from closed sets only (DESIGN §15): the route template, never the raw
+    // path, and a known method, never one a client invented.
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().to_string();
+    let method = crate::metrics::method_label(request.method());
     let mut response = next.run(request).await;
     let status = response.status();
     if status.is_client_error() || status.is_server_error() {
@@ -139,7 +141,7 @@ async fn render_errors(State(state): State<AppState>, request: Request, next: Ne
     }
     state.engine.metrics.http_request(
         &route,
-        &method,
+        method,
         response.status().as_u16(),
         started.elapsed(),
     );

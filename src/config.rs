@@ -61,9 +61,7 @@ impl std::fmt::Debug for Config {
 
 /// Provider sections as `{name: [key, …]}`: what is configured, never a value (inline
 /// secrets live there).
-pub(crate) fn section_keys(
-    sections: &BTreeMap<String, toml::Value>,
-) -> BTreeMap<&str, Vec<&str>> {
+pub(crate) fn section_keys(sections: &BTreeMap<String, toml::Value>) -> BTreeMap<&str, Vec<&str>> {
     sections
         .iter()
         .map(|(name, section)| {
@@ -395,7 +393,10 @@ mod tests {
             assert!(output.contains("db.internal"), "{output}");
             assert!(output.contains("webhook_secret"), "{output}");
         }
-        assert!(shown.contains("postgres://gateway:***@db.internal"), "{shown}");
+        assert!(
+            shown.contains("postgres://gateway:***@db.internal"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -115,9 +115,7 @@ impl std::fmt::Debug for RawMerchant {
             _ => None,
         };
         let accounts = match &self.providers {
-            Some(RawMerchantProviders::Accounts(tables)) => {
-                Some(tables.keys().collect::<Vec<_>>())
-            }
+            Some(RawMerchantProviders::Accounts(tables)) => Some(tables.keys().collect::<Vec<_>>()),
             _ => None,
         };
         f.debug_struct("RawMerchant")
@@ -367,8 +365,8 @@ fn provider_timeouts_within_grace(
     not_found_grace: Duration,
 ) {
     let grace_ms = u64::try_from(not_found_grace.as_millis()).unwrap_or(u64::MAX);
-    let default_ms = u64::try_from(refund_provider::http::DEFAULT_TIMEOUT.as_millis())
-        .unwrap_or(u64::MAX);
+    let default_ms =
+        u64::try_from(refund_provider::http::DEFAULT_TIMEOUT.as_millis()).unwrap_or(u64::MAX);
     for (name, section) in providers {
         let configured = section.get("timeout_ms");
         let timeout_ms = match configured {

@@ -5,6 +5,7 @@ mod accounts;
 mod helpers;
 mod idempotency;
 mod malformed;
+mod metrics;
 mod migration;
 mod operators;
 mod outbox;

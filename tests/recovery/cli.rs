@@ -93,7 +93,11 @@ not_found_grace_ms = 60000
 "#,
     )
     .expect("write");
-    let (ok, text) = gateway(&["check-config", "--config", path.to_str().unwrap_or_default()]);
+    let (ok, text) = gateway(&[
+        "check-config",
+        "--config",
+        path.to_str().unwrap_or_default(),
+    ]);
     assert!(!ok, "{text}");
     assert!(text.contains("providers.efundpay.timeout_ms"), "{text}");
     assert!(text.contains("half of sync.not_found_grace_ms"), "{text}");
