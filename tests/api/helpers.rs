@@ -144,11 +144,9 @@ fn _money_is_used(_: Money) {}
 /// A running gateway.
 pub struct TestApp {
     pub address: String,
-    /// The database the gateway runs on (empty for `spawn_config`).
-    pub database_url: String,
     pub client: reqwest::Client,
     pub provider: Arc<ScriptedProvider>,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 fn unique(prefix: &str) -> String {
@@ -192,12 +190,8 @@ pub async fn fresh_database(db: Db) -> Option<String> {
     }
 }
 
-pub fn config_toml(database_url: &str, extra: &str) -> String {
-    config_toml_with(database_url, "", extra)
-}
-
-/// The test config with more `[server]` lines and `extra` sections.
-pub fn config_toml_with(database_url: &str, server_lines: &str, extra: &str) -> String {
+/// The test config, with more `[server]` lines and `extra` sections.
+pub fn config_toml(database_url: &str, server_lines: &str, extra: &str) -> String {
     format!(
         r#"
 [server]
@@ -257,9 +251,8 @@ pub async fn spawn_on_with(
     server_lines: &str,
     extra: &str,
 ) -> TestApp {
-    let text = config_toml_with(&database_url, server_lines, extra);
+    let text = config_toml(&database_url, server_lines, extra);
     let config = Config::from_toml(&text).expect("test config");
-    let url = database_url.clone();
     let mut registry = ProviderRegistry::default();
     registry.insert(provider.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -275,10 +268,9 @@ pub async fn spawn_on_with(
     }));
     TestApp {
         address,
-        database_url: url,
         client: reqwest::Client::new(),
         provider,
-        _shutdown: tx,
+        shutdown: Some(tx),
     }
 }
 
@@ -323,10 +315,9 @@ pub async fn spawn_config(toml: &str) -> TestApp {
     }));
     TestApp {
         address,
-        database_url: String::new(),
         client: reqwest::Client::new(),
         provider: ScriptedProvider::new("unused", Script::Succeed),
-        _shutdown: tx,
+        shutdown: Some(tx),
     }
 }
 
@@ -359,6 +350,13 @@ pub async fn spawn_app(db: Db, provider: Arc<ScriptedProvider>) -> Option<TestAp
 }
 
 impl TestApp {
+    /// Asks the server to stop (graceful: requests in flight are finished).
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
     pub async fn post_refund(
         &self,
         key: &str,

@@ -2,6 +2,7 @@
 //! against SQLite and PostgreSQL.
 
 mod accounts;
+mod connections;
 mod helpers;
 mod idempotency;
 mod malformed;
