@@ -1,6 +1,7 @@
 //! The merchant HTTP API (DESIGN §5): routes, and the middleware stack every request passes:
 //! request id (set and echoed as `x-request-id`), tracing, metrics, error rendering in the
-//! API's shape, a last-resort panic guard, a timeout and the 64 KiB body limit.
+//! API's shape, rate limits (`rate_limit.rs`), a last-resort panic guard, a timeout and the
+//! 64 KiB body limit.
 
 pub mod error;
 pub mod export;
@@ -9,6 +10,7 @@ pub mod health;
 pub mod openapi;
 pub mod operators;
 pub mod payments;
+pub mod rate_limit;
 pub mod reconciliation;
 pub mod refunds;
 pub mod webhooks;
@@ -91,6 +93,11 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 tracing::error!("a request handler panicked");
                 ApiError::new(ErrorCode::Internal, "an internal error occurred").into_response()
             },
+        ))
+        // Inside render_errors, so a 429 gets the API's error shape (and keeps Retry-After).
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::enforce,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), render_errors))
         .layer(TraceLayer::new_for_http())

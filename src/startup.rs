@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::api;
+use crate::api::rate_limit::RateLimits;
 use crate::config::{Config, ConfigErrors};
 use crate::engine::Engine;
 use crate::metrics::Metrics;
@@ -81,14 +82,16 @@ impl Application {
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
         };
+        let limits = Arc::new(RateLimits::new(engine.config.server.rate_limit_per_second));
         let workers = vec![
+            tokio::spawn(limits.clone().run_tidy()),
             tokio::spawn(crate::engine::housekeeping::run(engine.clone())),
             tokio::spawn(engine.clone().run_sync()),
             tokio::spawn(engine.clone().run_outbox()),
         ];
         Ok(Self {
             listener,
-            state: AppState { engine },
+            state: AppState { engine, limits },
             workers,
         })
     }

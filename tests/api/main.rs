@@ -11,6 +11,7 @@ mod migration;
 mod operators;
 mod outbox;
 mod payments;
+mod rate_limit;
 mod reconciliation;
 mod refunds;
 mod sync;
