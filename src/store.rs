@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod payments;
 pub mod records;
 pub mod refunds;
+pub mod retention;
 pub mod work;
 pub(crate) mod writer;
 

@@ -144,6 +144,8 @@ fn _money_is_used(_: Money) {}
 /// A running gateway.
 pub struct TestApp {
     pub address: String,
+    /// The database the gateway runs on (empty for `spawn_config`).
+    pub database_url: String,
     pub client: reqwest::Client,
     pub provider: Arc<ScriptedProvider>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -253,6 +255,7 @@ pub async fn spawn_on_with(
 ) -> TestApp {
     let text = config_toml(&database_url, server_lines, extra);
     let config = Config::from_toml(&text).expect("test config");
+    let url = database_url.clone();
     let mut registry = ProviderRegistry::default();
     registry.insert(provider.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -268,6 +271,7 @@ pub async fn spawn_on_with(
     }));
     TestApp {
         address,
+        database_url: url,
         client: reqwest::Client::new(),
         provider,
         shutdown: Some(tx),
@@ -315,6 +319,7 @@ pub async fn spawn_config(toml: &str) -> TestApp {
     }));
     TestApp {
         address,
+        database_url: String::new(),
         client: reqwest::Client::new(),
         provider: ScriptedProvider::new("unused", Script::Succeed),
         shutdown: Some(tx),

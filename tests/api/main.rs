@@ -14,5 +14,6 @@ mod payments;
 mod rate_limit;
 mod reconciliation;
 mod refunds;
+mod retention;
 mod sync;
 mod webhooks;
