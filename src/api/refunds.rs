@@ -222,21 +222,7 @@ fn json_response(status: StatusCode, body: String, replayed: bool) -> Response {
 }
 
 /// Create a refund.
-#[utoipa::path(
-    post, path = "/v1/refunds", tag = "refunds",
-    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 printable ASCII; retries with the same key never refund twice")),
-    request_body(content = Object, description = "payment_id, amount?, payment_amount?, currency, reason?, provider?, reference?, customer_id?, metadata?, provider_options?"),
-    responses(
-        (status = 201, description = "A new refund, whatever its status", body = RefundObject),
-        (status = 200, description = "Idempotent replay (header Idempotent-Replayed: true)", body = RefundObject),
-        (status = 400, description = "Invalid request (amount_exceeds_refundable, payment_amount_mismatch, currency_mismatch among others)"), (status = 401, description = "Bad API key"),
-        (status = 403, description = "merchant_only: an operator key"),
-        (status = 404, description = "payment_not_found: another merchant's payment"),
-        (status = 409, description = "idempotency_in_progress or reference_in_use"),
-        (status = 422, description = "idempotency_key_reused or no_route"),
-    ),
-    security(("bearer" = []))
-)]
+#[utoipa::path(post, path = "/v1/refunds", tag = "refunds")]
 pub async fn create_refund(
     State(state): State<AppState>,
     MerchantAuth(merchant): MerchantAuth,
@@ -269,10 +255,7 @@ fn parse_refund_id(id: &str) -> Result<RefundId, ApiError> {
 }
 
 /// Retrieve a refund.
-#[utoipa::path(get, path = "/v1/refunds/{id}", tag = "refunds",
-    params(("id" = String, Path, description = "Refund id, rf_…")),
-    responses((status = 200, body = RefundObject), (status = 404, description = "refund_not_found")),
-    security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/refunds/{id}", tag = "refunds")]
 pub async fn get_refund(
     State(state): State<AppState>,
     caller: Caller,
@@ -346,12 +329,7 @@ fn parse_limit(text: &str) -> Result<u32, ApiError> {
 }
 
 /// A refund's status history, oldest first, in pages.
-#[utoipa::path(get, path = "/v1/refunds/{id}/events", tag = "refunds",
-    params(("id" = String, Path, description = "Refund id, rf_…"),
-        ("limit" = Option<u32>, Query, description = "1-100, default 100"),
-        ("starting_after" = Option<i64>, Query, description = "Cursor: the last event id of the previous page")),
-    responses((status = 200, description = "{object: list, data: [event], has_more}"), (status = 404, description = "refund_not_found")),
-    security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/refunds/{id}/events", tag = "refunds")]
 pub async fn list_refund_events(
     State(state): State<AppState>,
     caller: Caller,
@@ -470,19 +448,7 @@ fn parse_list(query: &HashMap<String, String>) -> Result<ListFilter, ApiError> {
 }
 
 /// List refunds, newest first, with cursor pagination.
-#[utoipa::path(get, path = "/v1/refunds", tag = "refunds",
-    params(
-        ("merchant" = Option<String>, Query, description = "Operators: only this merchant's refunds"),
-        ("provider" = Option<String>, Query, description = "Filter by provider"),
-        ("status" = Option<String>, Query, description = "Filter by status"),
-        ("currency" = Option<String>, Query, description = "Filter by currency"),
-        ("created_gte" = Option<String>, Query, description = "RFC 3339"),
-        ("created_lt" = Option<String>, Query, description = "RFC 3339"),
-        ("limit" = Option<u32>, Query, description = "1-100, default 10"),
-        ("starting_after" = Option<String>, Query, description = "Cursor: the last id of the previous page"),
-    ),
-    responses((status = 200, description = "{object: list, data: [refund], has_more}")),
-    security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/refunds", tag = "refunds")]
 pub async fn list_refunds(
     State(state): State<AppState>,
     caller: Caller,

@@ -8,6 +8,7 @@ mod idempotency;
 mod malformed;
 mod metrics;
 mod migration;
+mod openapi;
 mod operators;
 mod outbox;
 mod payments;
