@@ -1,7 +1,8 @@
 //! The merchant HTTP API (DESIGN §5): routes, and the middleware stack every request passes:
 //! request id (set and echoed as `x-request-id`), tracing, metrics, error rendering in the
-//! API's shape, a last-resort panic guard, a timeout and the 64 KiB body limit. The finance
-//! console's files are served under `/console/` (`console.rs`).
+//! API's shape, rate limits (`rate_limit.rs`), a last-resort panic guard, a timeout and the
+//! 64 KiB body limit. The finance console's files are served under `/console/`
+//! (`console.rs`).
 
 pub mod console;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod health;
 pub mod openapi;
 pub mod operators;
 pub mod payments;
+pub mod rate_limit;
 pub mod reconciliation;
 pub mod refunds;
 pub mod webhooks;
@@ -97,6 +99,11 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 ApiError::new(ErrorCode::Internal, "an internal error occurred").into_response()
             },
         ))
+        // Inside render_errors, so a 429 gets the API's error shape (and keeps Retry-After).
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::enforce,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), render_errors))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -114,11 +121,13 @@ async fn render_errors(State(state): State<AppState>, request: Request, next: Ne
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    // Metric labels from closed sets only (DESIGN §15): the route template, never the raw
+    // path, and a known method, never one a client invented.
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().to_string();
+    let method = crate::metrics::method_label(request.method());
     let mut response = next.run(request).await;
     let status = response.status();
     if status.is_client_error() || status.is_server_error() {
@@ -144,7 +153,7 @@ async fn render_errors(State(state): State<AppState>, request: Request, next: Ne
     }
     state.engine.metrics.http_request(
         &route,
-        &method,
+        method,
         response.status().as_u16(),
         started.elapsed(),
     );

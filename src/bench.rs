@@ -317,7 +317,7 @@ fn gateway_toml(database_url: &str, provider_section: &str, args: &BenchArgs) ->
         .map(|n| format!("max_connections = {n}\n"))
         .unwrap_or_default();
     format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n\n[database]\nurl = \"{database_url}\"\n{pool}\n\
+        "[server]\nlisten = \"127.0.0.1:0\"\nrate_limit_per_second = 0\n\n[database]\nurl = \"{database_url}\"\n{pool}\n\
          [[merchants]]\nid = \"bench\"\napi_key = \"{API_KEY}\"\n\n{provider_section}\n\
          [[routes]]\nprovider = \"{}\"\n",
         args.provider.as_str()
@@ -753,6 +753,10 @@ mod tests {
             Err(e) => panic!("bench config invalid: {e}\n{text}"),
         };
         assert_eq!(config.database.max_connections, 4);
+        assert_eq!(
+            config.server.rate_limit_per_second, 0,
+            "bench runs unthrottled"
+        );
         assert_eq!(config.routes.len(), 1);
         assert_eq!(config.routes[0].provider.as_str(), "efundpay");
         assert!(!config.uses_sandbox());

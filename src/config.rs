@@ -24,8 +24,10 @@ pub const EMBEDDED_DEFAULT: &str = include_str!("../config/gateway.toml");
 /// The `base_url` value that asks the gateway to start that provider's simulator in-process.
 pub const SANDBOX_BASE_URL: &str = "sandbox";
 
-/// A fully validated configuration.
-#[derive(Debug, Clone)]
+/// A fully validated configuration. Its `Debug` shows no secret: provider sections by their
+/// key names only (their values hold inline tokens and secrets), the database URL without its
+/// password.
+#[derive(Clone)]
 pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
@@ -38,6 +40,66 @@ pub struct Config {
     pub routes: Vec<Route>,
     pub sync: SyncConfig,
     pub idempotency: IdempotencyConfig,
+    pub retention: RetentionConfig,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("server", &self.server)
+            .field("database", &self.database)
+            .field("merchants", &self.merchants)
+            .field("operators", &self.operators)
+            .field("providers", &section_keys(&self.providers))
+            .field("routes", &self.routes)
+            .field("sync", &self.sync)
+            .field("idempotency", &self.idempotency)
+            .field("retention", &self.retention)
+            .finish()
+    }
+}
+
+/// Provider sections as `{name: [key, …]}`: what is configured, never a value (inline
+/// secrets live there).
+pub(crate) fn section_keys(sections: &BTreeMap<String, toml::Value>) -> BTreeMap<&str, Vec<&str>> {
+    sections
+        .iter()
+        .map(|(name, section)| {
+            let keys = section
+                .as_table()
+                .map(|table| table.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            (name.as_str(), keys)
+        })
+        .collect()
+}
+
+/// A database URL without its password (`postgres://user:***@host/db`, and `***` for a
+/// `password=` query parameter), for `Debug` and logs.
+pub fn redacted_url(url: &str) -> String {
+    let Ok(mut parsed) = reqwest::Url::parse(url) else {
+        // Not a URL: it might still hold a password somewhere; show nothing of it.
+        return "[unparsed url]".to_owned();
+    };
+    if parsed.password().is_some() && parsed.set_password(Some("***")).is_err() {
+        return "[url with a password]".to_owned();
+    }
+    let secret_pair = |key: &str| key.to_ascii_lowercase().contains("password");
+    if parsed.query_pairs().any(|(key, _)| secret_pair(&key)) {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if secret_pair(&key) {
+                    "***".to_owned()
+                } else {
+                    value.into_owned()
+                };
+                (key.into_owned(), value)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }
 
 #[derive(Debug, Clone)]
@@ -48,12 +110,28 @@ pub struct ServerConfig {
     pub public_base_url: Option<String>,
     /// Upper bound on one API request, provider call included.
     pub request_timeout: Duration,
+    /// A connection must deliver a request's complete headers within this time (also the
+    /// longest a kept-alive connection may sit idle), else it is closed (DESIGN §15).
+    pub header_read_timeout: Duration,
+    /// Connections served at once; further ones wait in the listen backlog (DESIGN §15).
+    pub max_connections: usize,
+    /// Requests per second per API key (burst twice that); `0` turns rate limiting off.
+    pub rate_limit_per_second: u32,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DatabaseConfig {
     pub url: String,
     pub max_connections: u32,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redacted_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
 }
 
 /// A merchant allowed to call the API.
@@ -134,6 +212,14 @@ pub struct SyncConfig {
 #[derive(Debug, Clone)]
 pub struct IdempotencyConfig {
     pub retention: Duration,
+}
+
+/// How long history that finance no longer needs is kept (`[retention]`, DESIGN §15).
+#[derive(Debug, Clone)]
+pub struct RetentionConfig {
+    /// Webhook receipts, and the non-essential history of final refunds, older than this are
+    /// purged by the housekeeping worker (see `engine::housekeeping`).
+    pub period: Duration,
 }
 
 /// Every problem found in a configuration.
@@ -255,6 +341,126 @@ mod tests {
         let keys: Vec<_> = err.0.iter().map(|p| p.key.as_str()).collect();
         assert!(keys.contains(&"operators[0]"), "{keys:?}");
         assert!(keys.contains(&"operators[1].api_key_sha256"), "{keys:?}");
+    }
+
+    #[test]
+    fn debug_output_never_shows_an_inline_secret_or_a_database_password() {
+        let text = r#"
+            [database]
+            url = "postgres://gateway:db-pass-123@db.internal:5432/refunds?sslmode=require"
+            [[merchants]]
+            id = "acme"
+            api_key = "sk_inline_acme_key"
+            webhook_url = "https://acme.example/events"
+            webhook_secret = "whsec_inline_merchant"
+            [merchants.providers.efundpay]
+            token = "tok_inline_merchant_account"
+            merchant_account_id = "acme-eu"
+            webhook_secret = "whsec_inline_merchant_account"
+            [[operators]]
+            id = "finance"
+            api_key = "sk_inline_operator"
+            [providers.efundpay]
+            base_url = "https://api.efundpay.example"
+            token = "tok_inline_default_account"
+            merchant_account_id = "default"
+            webhook_secret = "whsec_inline_default_account"
+            [providers.ebuy]
+            base_url = "https://ebuy.example"
+            app_id = "1"
+            app_secret = "ebuy_inline_app_secret"
+        "#;
+        let secrets = [
+            "db-pass-123",
+            "sk_inline_acme_key",
+            "whsec_inline_merchant",
+            "tok_inline_merchant_account",
+            "whsec_inline_merchant_account",
+            "sk_inline_operator",
+            "tok_inline_default_account",
+            "whsec_inline_default_account",
+            "ebuy_inline_app_secret",
+        ];
+        let raw: RawConfig = toml::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+        let raw_shown = format!("{raw:?} {raw:#?}");
+        let config = Config::from_toml(text).unwrap_or_else(|e| panic!("{e}"));
+        let shown = format!("{config:?} {config:#?}");
+        for output in [&raw_shown, &shown] {
+            for secret in secrets {
+                assert!(!output.contains(secret), "{secret} in {output}");
+            }
+            // Still useful: the database host and what each provider section sets.
+            assert!(output.contains("db.internal"), "{output}");
+            assert!(output.contains("webhook_secret"), "{output}");
+        }
+        assert!(
+            shown.contains("postgres://gateway:***@db.internal"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_password_in_the_query_string_is_redacted_too() {
+        let shown = redacted_url("postgres://gateway@db/refunds?password=hunter2&sslmode=require");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("sslmode=require"), "{shown}");
+        assert_eq!(redacted_url("not a url with pw"), "[unparsed url]");
+        assert_eq!(
+            redacted_url("sqlite://data/refund-gateway.db"),
+            "sqlite://data/refund-gateway.db"
+        );
+    }
+
+    #[test]
+    fn a_provider_timeout_over_half_the_not_found_grace_is_refused_with_the_reason() {
+        let section = |timeout: &str, grace: u64| {
+            format!(
+                "[sync]\nnot_found_grace_ms = {grace}\n[providers.efundpay]\nbase_url = \"https://x.example\"\n{timeout}\n"
+            )
+        };
+        // 10000 * 2 > 15000: refused, for the explicit value and for the default alike.
+        for timeout in ["timeout_ms = 10000", ""] {
+            let err = Config::from_toml(&section(timeout, 15_000)).expect_err("refused");
+            let problem = err
+                .0
+                .iter()
+                .find(|p| p.key == "providers.efundpay.timeout_ms")
+                .unwrap_or_else(|| panic!("{err}"));
+            assert!(
+                problem.message.contains("half of sync.not_found_grace_ms"),
+                "{}",
+                problem.message
+            );
+        }
+        assert!(Config::from_toml(&section("timeout_ms = 7500", 15_000)).is_ok());
+        assert!(Config::from_toml(&section("timeout_ms = 7501", 15_000)).is_err());
+        // The defaults (10 s against 60 s) are fine.
+        assert!(Config::from_toml(&section("", 60_000)).is_ok());
+    }
+
+    #[test]
+    fn server_limits_and_retention_have_their_defaults_and_bounds() {
+        let config = Config::from_toml("").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.server.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(config.server.max_connections, 1024);
+        assert_eq!(config.server.rate_limit_per_second, 200);
+        assert_eq!(config.retention.period, Duration::from_secs(90 * 86_400));
+        let off = Config::from_toml("[server]\nrate_limit_per_second = 0\n[retention]\ndays = 7\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(off.server.rate_limit_per_second, 0);
+        assert_eq!(off.retention.period, Duration::from_secs(7 * 86_400));
+        let err = Config::from_toml(
+            "[server]\nmax_connections = 0\nheader_read_timeout_ms = 5\n[retention]\ndays = 0\n",
+        )
+        .expect_err("invalid");
+        let keys: Vec<_> = err.0.iter().map(|p| p.key.as_str()).collect();
+        for key in [
+            "server.max_connections",
+            "server.header_read_timeout_ms",
+            "retention.days",
+        ] {
+            assert!(keys.contains(&key), "{key} missing from {keys:?}");
+        }
     }
 
     #[test]

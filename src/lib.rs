@@ -13,6 +13,7 @@ pub mod providers;
 pub mod reconcile;
 pub mod routing;
 pub mod sandbox;
+pub mod server;
 pub mod startup;
 pub mod state;
 pub mod store;

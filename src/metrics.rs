@@ -2,6 +2,10 @@
 //! histograms, refund transitions by provider and status, provider call latency by outcome,
 //! misconfiguration errors and panics caught. prometheus-client is the official Rust client
 //! and brings no HTTP stack of its own.
+//!
+//! Every label value comes from a closed set (DESIGN §15), so no client can grow the
+//! exposition: routes are the router's templates (`/v1/refunds/{id}`) or `unmatched`, methods
+//! one of [`method_label`]'s, statuses the few the API answers, providers the configured ones.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -93,8 +97,27 @@ impl Default for Metrics {
     }
 }
 
+/// The `method` label: a standard method's name, or `other` for anything a client invented.
+pub fn method_label(method: &http::Method) -> &'static str {
+    use http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
 impl Metrics {
-    pub fn http_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+    /// Counts one answered request. `route` must be a route template or `unmatched` and
+    /// `method` a [`method_label`]: both become label values.
+    pub fn http_request(&self, route: &str, method: &'static str, status: u16, elapsed: Duration) {
         self.http_requests
             .get_or_create(&vec![
                 ("route", route.to_owned()),
@@ -147,5 +170,20 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_methods_keep_their_name_and_invented_ones_are_other() {
+        assert_eq!(method_label(&http::Method::GET), "GET");
+        assert_eq!(method_label(&http::Method::PATCH), "PATCH");
+        for invented in ["BREW", "get", "PROPFIND", "X"] {
+            let method = http::Method::from_bytes(invented.as_bytes()).expect("a method token");
+            assert_eq!(method_label(&method), "other", "{invented}");
+        }
     }
 }

@@ -1,17 +1,21 @@
 //! Building and running the application: store, provider registry (and in-process
-//! simulators), engine, background workers and the HTTP server on a bound port.
+//! simulators), engine, background workers and the HTTP server on a bound port
+//! (`server.rs`: connection cap, header read timeout, graceful shutdown).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::api;
+use crate::api::rate_limit::RateLimits;
 use crate::config::{Config, ConfigErrors};
 use crate::engine::Engine;
 use crate::metrics::Metrics;
 use crate::providers::{ProviderRegistry, SandboxMode};
+use crate::server::ConnectionLimits;
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
 
@@ -78,14 +82,16 @@ impl Application {
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
         };
+        let limits = Arc::new(RateLimits::new(engine.config.server.rate_limit_per_second));
         let workers = vec![
+            tokio::spawn(limits.clone().run_tidy()),
             tokio::spawn(crate::engine::housekeeping::run(engine.clone())),
             tokio::spawn(engine.clone().run_sync()),
             tokio::spawn(engine.clone().run_outbox()),
         ];
         Ok(Self {
             listener,
-            state: AppState { engine },
+            state: AppState { engine, limits },
             workers,
         })
     }
@@ -102,16 +108,21 @@ impl Application {
         &self.state.engine
     }
 
-    /// Serves until `shutdown` resolves.
+    /// Serves until `shutdown` resolves, within the connection limits of DESIGN §15 (see
+    /// [`crate::server`]).
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let timeout = self.state.engine.config.server.request_timeout;
-        let app = api::router(self.state.clone(), timeout);
-        let result = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let server = &self.state.engine.config.server;
+        let limits = ConnectionLimits {
+            header_read_timeout: server.header_read_timeout,
+            max_connections: server.max_connections,
+            // Every request ends within the request timeout; then the connections close.
+            drain_timeout: server.request_timeout + Duration::from_secs(1),
+        };
+        let app = api::router(self.state.clone(), server.request_timeout);
+        let result = crate::server::serve(self.listener, app, limits, shutdown).await;
         for worker in self.workers {
             worker.abort();
         }

@@ -1,8 +1,13 @@
-//! What every handler can reach: the engine (store, providers, config, metrics).
+//! What every handler can reach: the engine (store, providers, config, metrics) and the
+//! rate limiters.
 
+use std::sync::Arc;
+
+use crate::api::rate_limit::RateLimits;
 use crate::engine::Engine;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub engine: Engine,
+    pub limits: Arc<RateLimits>,
 }

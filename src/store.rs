@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod payments;
 pub mod records;
 pub mod refunds;
+pub mod retention;
 mod sqlite;
 pub mod work;
 pub(crate) mod writer;

@@ -37,6 +37,7 @@ pub enum ErrorCode {
     NoRoute,
     WebhookInvalid,
     RequestTimeout,
+    RateLimited,
     StoreUnavailable,
     Internal,
 }
@@ -136,6 +137,11 @@ impl ErrorCode {
                 "invalid_request",
                 "no_route",
             ),
+            RateLimited => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "rate_limited",
+            ),
             StoreUnavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -213,6 +219,9 @@ impl ApiError {
             }
             StatusCode::REQUEST_TIMEOUT => {
                 Self::new(ErrorCode::RequestTimeout, "the request took too long")
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                Self::new(ErrorCode::RateLimited, "too many requests; retry later")
             }
             StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::BAD_REQUEST => {
                 Self::new(ErrorCode::BodyInvalid, "the request could not be read")

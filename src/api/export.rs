@@ -16,15 +16,7 @@ use crate::reconcile::export::{stream_export, ExportFormat};
 use crate::state::AppState;
 
 /// Export refunds for spreadsheets and BI tools.
-#[utoipa::path(get, path = "/v1/refunds/export", tag = "reconciliation",
-    params(
-        ("from" = Option<String>, Query, description = "RFC 3339; created at or after"),
-        ("to" = Option<String>, Query, description = "RFC 3339; created before"),
-        ("format" = Option<String>, Query, description = "csv (default) or jsonl"),
-        ("merchant" = Option<String>, Query, description = "Operators: only this merchant's refunds"),
-    ),
-    responses((status = 200, description = "text/csv or application/x-ndjson, streamed"), (status = 400, description = "parameter_invalid")),
-    security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/refunds/export", tag = "reconciliation")]
 pub async fn export_refunds(
     State(state): State<AppState>,
     caller: Caller,

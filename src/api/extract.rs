@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use subtle::ConstantTimeEq;
 
 use super::error::{ApiError, ErrorCode};
-use crate::config::{hash_api_key, MerchantConfig, OperatorConfig};
+use crate::config::{hash_api_key, Config, MerchantConfig, OperatorConfig};
 use crate::domain::IdempotencyKey;
 use crate::state::AppState;
 
@@ -40,22 +40,26 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .filter(|k| !k.is_empty())
             .ok_or_else(missing)?;
-        let presented = hash_api_key(key);
-        // Compare against every caller in constant time, whichever matches.
-        let config = &state.engine.config;
-        let mut found = None;
-        for merchant in &config.merchants {
-            if bool::from(merchant.api_key_sha256.ct_eq(&presented)) {
-                found = Some(Caller::Merchant(merchant.clone()));
-            }
-        }
-        for operator in &config.operators {
-            if bool::from(operator.api_key_sha256.ct_eq(&presented)) {
-                found = Some(Caller::Operator(operator.clone()));
-            }
-        }
-        found.ok_or_else(|| ApiError::new(ErrorCode::ApiKeyInvalid, "the API key is invalid"))
+        caller_for(&state.engine.config, &hash_api_key(key))
+            .ok_or_else(|| ApiError::new(ErrorCode::ApiKeyInvalid, "the API key is invalid"))
     }
+}
+
+/// The caller whose API key has the SHA-256 `presented`, compared against every caller in
+/// constant time, whichever matches.
+pub(crate) fn caller_for(config: &Config, presented: &[u8; 32]) -> Option<Caller> {
+    let mut found = None;
+    for merchant in &config.merchants {
+        if bool::from(merchant.api_key_sha256.ct_eq(presented)) {
+            found = Some(Caller::Merchant(merchant.clone()));
+        }
+    }
+    for operator in &config.operators {
+        if bool::from(operator.api_key_sha256.ct_eq(presented)) {
+            found = Some(Caller::Operator(operator.clone()));
+        }
+    }
+    found
 }
 
 impl Caller {

@@ -110,16 +110,7 @@ fn parse_resolve(
 }
 
 /// Resolve a pending or processing refund by hand (operators only).
-#[utoipa::path(post, path = "/v1/refunds/{id}/resolve", tag = "operators",
-    params(("id" = String, Path, description = "Refund id, rf_…")),
-    request_body(content = Object, description = "status (succeeded|failed), reason (1-255), provider_refund_id?, amount? (only for a refund whose amount the provider never told)"),
-    responses(
-        (status = 200, description = "The refund, now final", body = RefundObject),
-        (status = 400, description = "Invalid request"), (status = 401, description = "Bad API key"),
-        (status = 403, description = "operator_only"), (status = 404, description = "refund_not_found"),
-        (status = 409, description = "refund_final"),
-    ),
-    security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/refunds/{id}/resolve", tag = "operators")]
 pub async fn resolve_refund(
     State(state): State<AppState>,
     OperatorAuth(operator): OperatorAuth,
@@ -140,10 +131,7 @@ pub async fn resolve_refund(
 }
 
 /// Who the presented API key belongs to.
-#[utoipa::path(get, path = "/v1/me", tag = "operators",
-    responses((status = 200, description = "{object: principal, role: merchant|operator, id, merchants}"),
-        (status = 401, description = "api_key_missing or api_key_invalid")),
-    security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/me", tag = "operators")]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Json<Value> {
     Json(match caller {
         Caller::Merchant(merchant) => json!({

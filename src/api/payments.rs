@@ -17,12 +17,11 @@ use crate::reconcile::summary::{payment_refunds, PaymentRefunds, PAYMENT_REFUNDS
 use crate::state::AppState;
 
 /// Every refund of a payment with totals by status.
-#[utoipa::path(get, path = "/v1/payments/{payment_id}/refunds", tag = "reconciliation",
-    params(("payment_id" = String, Path, description = "The provider's id of the original payment"),
-           ("merchant" = Option<String>, Query, description = "Operators: only this merchant's")),
-    responses((status = 200, description = "{object: payment_refunds, payment_id, data, has_more, totals, refunded, in_flight, payment_amount, refundable}"),
-        (status = 400, description = "parameter_invalid")),
-    security(("bearer" = [])))]
+#[utoipa::path(
+    get,
+    path = "/v1/payments/{payment_id}/refunds",
+    tag = "reconciliation"
+)]
 pub async fn list_payment_refunds(
     State(state): State<AppState>,
     caller: Caller,

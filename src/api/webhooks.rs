@@ -22,9 +22,7 @@ use crate::providers::Account;
 use crate::state::AppState;
 
 /// Receive a provider's webhook for its default account.
-#[utoipa::path(post, path = "/v1/webhooks/{provider}", tag = "webhooks",
-    params(("provider" = String, Path, description = "authms, ebuy or efundpay")),
-    responses((status = 200, description = "received"), (status = 400, description = "webhook_invalid"), (status = 404, description = "route_not_found")))]
+#[utoipa::path(post, path = "/v1/webhooks/{provider}", tag = "webhooks")]
 pub async fn provider_webhook(
     State(state): State<AppState>,
     Path(provider): Path<String>,
@@ -36,10 +34,7 @@ pub async fn provider_webhook(
 
 /// Receive a provider's webhook for a merchant's own account (DESIGN §14), verified with
 /// that account's secret.
-#[utoipa::path(post, path = "/v1/webhooks/{provider}/{merchant_id}", tag = "webhooks",
-    params(("provider" = String, Path, description = "authms, ebuy or efundpay"),
-           ("merchant_id" = String, Path, description = "The merchant whose own account the webhook is for")),
-    responses((status = 200, description = "received"), (status = 400, description = "webhook_invalid"), (status = 404, description = "route_not_found")))]
+#[utoipa::path(post, path = "/v1/webhooks/{provider}/{merchant_id}", tag = "webhooks")]
 pub async fn merchant_account_webhook(
     State(state): State<AppState>,
     Path((provider, merchant_id)): Path<(String, String)>,

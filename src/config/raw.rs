@@ -9,11 +9,15 @@ use refund_provider::{ConfigProblem, Currency, ProviderId, SecretString};
 use serde::Deserialize;
 
 use super::{
-    hash_api_key, Config, DatabaseConfig, IdempotencyConfig, MerchantConfig, OperatorConfig, Route,
-    ServerConfig, SyncConfig,
+    hash_api_key, redacted_url, section_keys, Config, DatabaseConfig, IdempotencyConfig,
+    MerchantConfig, OperatorConfig, RetentionConfig, Route, ServerConfig, SyncConfig,
 };
 
-#[derive(Debug, Deserialize)]
+/// The file as written. Its `Debug` (like that of every part holding a secret) names only
+/// fields known to be harmless and ends with `..`: inline keys and secrets, provider section
+/// values and a database password never print, and neither does a field added later until
+/// someone decides it may.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     #[serde(default)]
@@ -32,6 +36,24 @@ pub struct RawConfig {
     sync: RawSync,
     #[serde(default)]
     idempotency: RawIdempotency,
+    #[serde(default)]
+    retention: RawRetention,
+}
+
+impl std::fmt::Debug for RawConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawConfig")
+            .field("server", &self.server)
+            .field("database", &self.database)
+            .field("merchants", &self.merchants)
+            .field("operators", &self.operators)
+            .field("providers", &section_keys(&self.providers))
+            .field("routes", &self.routes)
+            .field("sync", &self.sync)
+            .field("idempotency", &self.idempotency)
+            .field("retention", &self.retention)
+            .finish()
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -43,9 +65,16 @@ struct RawServer {
     public_base_url: Option<String>,
     /// Upper bound on one API request in milliseconds; default 30000.
     request_timeout_ms: Option<u64>,
+    /// Time a connection has to send a request's complete headers (and the longest it may
+    /// idle between requests) in milliseconds; default 10000.
+    header_read_timeout_ms: Option<u64>,
+    /// Connections served at once; default 1024. Further ones wait in the listen backlog.
+    max_connections: Option<u64>,
+    /// Requests per second per API key, with a burst of twice that; default 200, `0` off.
+    rate_limit_per_second: Option<u32>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDatabase {
     /// `sqlite://…` or `postgres://…`; default `sqlite://data/refund-gateway.db`.
@@ -54,7 +83,16 @@ struct RawDatabase {
     max_connections: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
+impl std::fmt::Debug for RawDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawDatabase")
+            .field("url", &self.url.as_deref().map(redacted_url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMerchant {
     id: String,
@@ -70,10 +108,30 @@ struct RawMerchant {
     providers: Option<RawMerchantProviders>,
 }
 
+impl std::fmt::Debug for RawMerchant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let allowed = match &self.providers {
+            Some(RawMerchantProviders::Allowed(list)) => Some(list),
+            _ => None,
+        };
+        let accounts = match &self.providers {
+            Some(RawMerchantProviders::Accounts(tables)) => Some(tables.keys().collect::<Vec<_>>()),
+            _ => None,
+        };
+        f.debug_struct("RawMerchant")
+            .field("id", &self.id)
+            .field("webhook_url", &self.webhook_url)
+            .field("webhook_secret_env", &self.webhook_secret_env)
+            .field("providers", &allowed)
+            .field("accounts", &accounts)
+            .finish_non_exhaustive()
+    }
+}
+
 /// `merchants[i].providers`: the list form restricts which providers the merchant may use;
 /// the table form gives the merchant its own account of each provider named (the account
 /// fields are checked by the provider registry, which knows each provider's fields).
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(untagged)]
 enum RawMerchantProviders {
     Allowed(Vec<String>),
@@ -81,7 +139,7 @@ enum RawMerchantProviders {
 }
 
 /// `[[operators]]`: finance and support staff of whoever runs the gateway (DESIGN §14).
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawOperator {
     /// Shown in the history of every refund the operator resolves.
@@ -92,6 +150,15 @@ struct RawOperator {
     api_key_env: Option<String>,
     /// The API key itself (sandbox only); hashed at load.
     api_key: Option<String>,
+}
+
+impl std::fmt::Debug for RawOperator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawOperator")
+            .field("id", &self.id)
+            .field("api_key_env", &self.api_key_env)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,6 +187,14 @@ struct RawSync {
 struct RawIdempotency {
     /// How long idempotency keys are kept; default 24.
     retention_hours: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetention {
+    /// Days webhook receipts, and the non-essential history of final refunds, are kept;
+    /// default 90.
+    days: Option<u64>,
 }
 
 /// Names the key a TOML error is about, from the error's position in `text`.
@@ -277,6 +352,47 @@ fn http_url(value: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Each provider's `timeout_ms` (default 10000) must be at most half of
+/// `sync.not_found_grace_ms`. The sync worker takes a provider's "no such refund" as proof that
+/// a refund was never made only once the refund is older than the grace period; a refund
+/// request may still be on its way, or queued at the provider, for up to `timeout_ms` after
+/// it was sent (and a provider often finishes work after we stopped waiting). With less than
+/// twice the timeout of margin, a refund the provider applies late could be failed, or sent
+/// again, while it succeeds.
+fn provider_timeouts_within_grace(
+    problems: &mut Vec<ConfigProblem>,
+    providers: &BTreeMap<String, toml::Value>,
+    not_found_grace: Duration,
+) {
+    let grace_ms = u64::try_from(not_found_grace.as_millis()).unwrap_or(u64::MAX);
+    let default_ms =
+        u64::try_from(refund_provider::http::DEFAULT_TIMEOUT.as_millis()).unwrap_or(u64::MAX);
+    for (name, section) in providers {
+        let configured = section.get("timeout_ms");
+        let timeout_ms = match configured {
+            None => default_ms,
+            // Not a positive integer: the provider's own validation reports it.
+            Some(value) => match value.as_integer().and_then(|v| u64::try_from(v).ok()) {
+                Some(ms) => ms,
+                None => continue,
+            },
+        };
+        if timeout_ms.saturating_mul(2) > grace_ms {
+            let shown = if configured.is_some() {
+                format!("{timeout_ms}")
+            } else {
+                format!("{timeout_ms} (the default)")
+            };
+            problems.push(ConfigProblem::new(
+                format!("providers.{name}.timeout_ms"),
+                format!(
+                    "{shown} must be at most half of sync.not_found_grace_ms ({grace_ms}): a provider's \"not found\" is taken as proof that a refund was never made once the refund is older than that grace period, and a request can still reach the provider up to timeout_ms after it was sent, so the grace needs twice the timeout of margin or a refund applied late could be failed or sent again"
+                ),
+            ));
+        }
+    }
+}
+
 impl RawConfig {
     pub fn validate(self) -> Result<Config, Vec<ConfigProblem>> {
         let mut problems = Vec::new();
@@ -305,6 +421,29 @@ impl RawConfig {
             30_000,
             100,
         );
+        let header_read_timeout = millis(
+            &mut problems,
+            "server.header_read_timeout_ms",
+            self.server.header_read_timeout_ms,
+            10_000,
+            100,
+        );
+        let max_connections_text = self.server.max_connections.unwrap_or(1024);
+        if !(1..=1_000_000).contains(&max_connections_text) {
+            problems.push(ConfigProblem::new(
+                "server.max_connections",
+                "must be between 1 and 1000000",
+            ));
+        }
+        let server_max_connections =
+            usize::try_from(max_connections_text.clamp(1, 1_000_000)).unwrap_or(1024);
+        let rate_limit_per_second = self.server.rate_limit_per_second.unwrap_or(200);
+        if rate_limit_per_second > 1_000_000 {
+            problems.push(ConfigProblem::new(
+                "server.rate_limit_per_second",
+                "must be at most 1000000 (0 turns rate limiting off)",
+            ));
+        }
 
         let url = self
             .database
@@ -561,6 +700,14 @@ impl RawConfig {
                 "must be at least 1",
             ));
         }
+        let retention_days = self.retention.days.unwrap_or(90);
+        if !(1..=36_500).contains(&retention_days) {
+            problems.push(ConfigProblem::new(
+                "retention.days",
+                "must be between 1 and 36500",
+            ));
+        }
+        provider_timeouts_within_grace(&mut problems, &self.providers, sync.not_found_grace);
 
         if !problems.is_empty() {
             return Err(problems);
@@ -570,6 +717,9 @@ impl RawConfig {
                 listen,
                 public_base_url,
                 request_timeout,
+                header_read_timeout,
+                max_connections: server_max_connections,
+                rate_limit_per_second: rate_limit_per_second.min(1_000_000),
             },
             database: DatabaseConfig {
                 url,
@@ -582,6 +732,9 @@ impl RawConfig {
             sync,
             idempotency: IdempotencyConfig {
                 retention: Duration::from_secs(3600 * retention_hours),
+            },
+            retention: RetentionConfig {
+                period: Duration::from_secs(86_400 * retention_days.clamp(1, 36_500)),
             },
         })
     }

@@ -16,7 +16,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::export::{stream_export, ExportFormat};
+use super::export::{spreadsheet_safe, stream_export, ExportFormat};
 use super::statement::{
     reconcile, Malformed, Options, ReportSink, ReportSummary, StatementError, Variance,
 };
@@ -249,23 +249,26 @@ fn csv_error(e: csv::Error) -> std::io::Error {
 impl<W: Write> ReportSink for CsvSink<W> {
     fn variance(&mut self, v: &Variance) -> std::io::Result<()> {
         let line = v.line.map(|l| l.to_string()).unwrap_or_default();
+        let cells = [
+            v.kind.as_str(),
+            v.refund_id.as_deref().unwrap_or_default(),
+            v.provider_refund_id.as_deref().unwrap_or_default(),
+            v.expected.as_deref().unwrap_or_default(),
+            v.actual.as_deref().unwrap_or_default(),
+            v.currency.as_deref().unwrap_or_default(),
+            &line,
+            "",
+        ];
+        // Statement values are the provider's text: neutralized like every exported cell.
         self.out
-            .write_record([
-                v.kind.as_str(),
-                v.refund_id.as_deref().unwrap_or_default(),
-                v.provider_refund_id.as_deref().unwrap_or_default(),
-                v.expected.as_deref().unwrap_or_default(),
-                v.actual.as_deref().unwrap_or_default(),
-                v.currency.as_deref().unwrap_or_default(),
-                &line,
-                "",
-            ])
+            .write_record(cells.map(spreadsheet_safe).iter().map(|c| c.as_bytes()))
             .map_err(csv_error)
     }
     fn malformed(&mut self, m: &Malformed) -> std::io::Result<()> {
         let line = m.line.to_string();
+        let cells = ["malformed", "", "", "", "", "", &line, &m.message];
         self.out
-            .write_record(["malformed", "", "", "", "", "", &line, &m.message])
+            .write_record(cells.map(spreadsheet_safe).iter().map(|c| c.as_bytes()))
             .map_err(csv_error)
     }
 }

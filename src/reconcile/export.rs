@@ -2,6 +2,15 @@
 //! created in `[from, to)`, newest first, as CSV (one header row, RFC 4180 quoting) or JSON
 //! Lines (one refund object per line), produced page by page (500 refunds per query, keyset
 //! pagination on the id) so memory stays bounded whatever the number of refunds.
+//!
+//! Every CSV cell goes through [`spreadsheet_safe`] (DESIGN §15): a cell a spreadsheet would
+//! run as a formula (leading `=`, `+`, `-`, `@`, tab or carriage return) gets a leading `'`,
+//! so a refund `reason` of `=HYPERLINK(…)` opens as text. Amounts, minor units, times and
+//! booleans never start with one of those characters (a refund amount is never negative), so
+//! they are untouched and stay numbers; applying the rule to every cell means no column can
+//! be forgotten.
+
+use std::borrow::Cow;
 
 use axum::body::Bytes;
 use futures_util::stream::{self, Stream};
@@ -57,10 +66,26 @@ impl ExportFormat {
     }
 }
 
+/// `cell`, with a leading `'` when a spreadsheet would otherwise run it as a formula.
+pub fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
 fn csv_row(out: &mut Vec<u8>, fields: &[&str]) {
     let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
     // Writing to a Vec cannot fail; a failure would only lose this row's bytes.
-    if writer.write_record(fields).is_ok() {
+    if writer
+        .write_record(
+            fields
+                .iter()
+                .map(|cell| spreadsheet_safe(cell).into_owned()),
+        )
+        .is_ok()
+    {
         if let Ok(bytes) = writer.into_inner() {
             out.extend_from_slice(&bytes);
         }
@@ -180,4 +205,37 @@ pub fn stream_export(
         render(&page, cursor.format, &mut out);
         Some((Ok(Bytes::from(out)), cursor))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_that_would_run_as_a_formula_gets_a_leading_quote() {
+        for (cell, expected) in [
+            (
+                "=HYPERLINK(\"https://x\",\"y\")",
+                "'=HYPERLINK(\"https://x\",\"y\")",
+            ),
+            ("+1", "'+1"),
+            ("-1+2", "'-1+2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+        ] {
+            assert_eq!(spreadsheet_safe(cell), expected);
+        }
+        for cell in [
+            "",
+            "12.99",
+            "rf_0192",
+            "Product return",
+            " =1",
+            "'=1",
+            "2026-11-23T10:00:00Z",
+        ] {
+            assert_eq!(spreadsheet_safe(cell), cell);
+        }
+    }
 }

@@ -259,19 +259,27 @@ impl Store {
         .bind(id.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(EventRecord {
-                    id: row.try_get("id")?,
-                    kind: row.try_get("kind")?,
-                    status: row.try_get("status")?,
-                    previous_status: row.try_get("previous_status")?,
-                    source: row.try_get("source")?,
-                    detail: json_column(row, "detail")?,
-                    created_at: row.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(event_from_row).collect()
+    }
+
+    /// One page of a refund's history, oldest first: the events after event `after` (from the
+    /// first with `None`), at most `limit + 1` of them so the caller can tell `has_more`.
+    pub async fn refund_events_page(
+        &self,
+        id: &RefundId,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<EventRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, kind, status, previous_status, source, detail, created_at \
+             FROM refund_events WHERE refund_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(id.to_string())
+        .bind(after.unwrap_or(0))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
     }
 
     /// Deletes idempotency keys past their retention; returns how many.
@@ -302,4 +310,16 @@ impl Store {
             })
             .collect()
     }
+}
+
+fn event_from_row(row: &sqlx::any::AnyRow) -> Result<EventRecord, StoreError> {
+    Ok(EventRecord {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        status: row.try_get("status")?,
+        previous_status: row.try_get("previous_status")?,
+        source: row.try_get("source")?,
+        detail: json_column(row, "detail")?,
+        created_at: row.try_get("created_at")?,
+    })
 }

@@ -144,9 +144,11 @@ fn _money_is_used(_: Money) {}
 /// A running gateway.
 pub struct TestApp {
     pub address: String,
+    /// The database the gateway runs on (empty for `spawn_config`).
+    pub database_url: String,
     pub client: reqwest::Client,
     pub provider: Arc<ScriptedProvider>,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 fn unique(prefix: &str) -> String {
@@ -190,13 +192,15 @@ pub async fn fresh_database(db: Db) -> Option<String> {
     }
 }
 
-pub fn config_toml(database_url: &str, extra: &str) -> String {
+/// The test config, with more `[server]` lines and `extra` sections.
+pub fn config_toml(database_url: &str, server_lines: &str, extra: &str) -> String {
     format!(
         r#"
 [server]
 listen = "127.0.0.1:0"
 public_base_url = "http://127.0.0.1:9"
 request_timeout_ms = 10000
+{server_lines}
 
 [database]
 url = "{database_url}"
@@ -227,7 +231,31 @@ currency = ["EUR", "USD", "JPY", "KWD", "CNY"]
 
 /// Starts the gateway on an existing database with the given provider.
 pub async fn spawn_on(database_url: String, provider: Arc<ScriptedProvider>) -> TestApp {
-    let config = Config::from_toml(&config_toml(&database_url, "")).expect("test config");
+    spawn_on_with(database_url, provider, "", "").await
+}
+
+/// Starts the gateway on a fresh database with more `[server]` lines and `extra` sections
+/// (e.g. `[retention]`); `None` when that backend is not available here.
+pub async fn spawn_app_with(
+    db: Db,
+    provider: Arc<ScriptedProvider>,
+    server_lines: &str,
+    extra: &str,
+) -> Option<TestApp> {
+    let url = fresh_database(db).await?;
+    Some(spawn_on_with(url, provider, server_lines, extra).await)
+}
+
+/// Starts the gateway on an existing database with the given provider and config lines.
+pub async fn spawn_on_with(
+    database_url: String,
+    provider: Arc<ScriptedProvider>,
+    server_lines: &str,
+    extra: &str,
+) -> TestApp {
+    let text = config_toml(&database_url, server_lines, extra);
+    let config = Config::from_toml(&text).expect("test config");
+    let url = database_url.clone();
     let mut registry = ProviderRegistry::default();
     registry.insert(provider.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -243,9 +271,10 @@ pub async fn spawn_on(database_url: String, provider: Arc<ScriptedProvider>) -> 
     }));
     TestApp {
         address,
+        database_url: url,
         client: reqwest::Client::new(),
         provider,
-        _shutdown: tx,
+        shutdown: Some(tx),
     }
 }
 
@@ -290,9 +319,10 @@ pub async fn spawn_config(toml: &str) -> TestApp {
     }));
     TestApp {
         address,
+        database_url: String::new(),
         client: reqwest::Client::new(),
         provider: ScriptedProvider::new("unused", Script::Succeed),
-        _shutdown: tx,
+        shutdown: Some(tx),
     }
 }
 
@@ -325,6 +355,13 @@ pub async fn spawn_app(db: Db, provider: Arc<ScriptedProvider>) -> Option<TestAp
 }
 
 impl TestApp {
+    /// Asks the server to stop (graceful: requests in flight are finished).
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
     pub async fn post_refund(
         &self,
         key: &str,

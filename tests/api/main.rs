@@ -2,15 +2,20 @@
 //! against SQLite and PostgreSQL.
 
 mod accounts;
+mod connections;
 mod console;
 mod helpers;
 mod idempotency;
 mod malformed;
+mod metrics;
 mod migration;
+mod openapi;
 mod operators;
 mod outbox;
 mod payments;
+mod rate_limit;
 mod reconciliation;
 mod refunds;
+mod retention;
 mod sync;
 mod webhooks;

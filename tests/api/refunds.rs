@@ -4,7 +4,9 @@ use refund_provider::ProviderError;
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{assert_error, spawn_app, Db, Script, ScriptedProvider, ACME_KEY, GLOBEX_KEY};
+use crate::helpers::{
+    assert_error, spawn_app, Db, Script, ScriptedProvider, ACME_KEY, GLOBEX_KEY, OPERATOR_KEY,
+};
 
 fn body(amount: &str, currency: &str) -> Value {
     json!({"payment_id": "pay_123", "amount": amount, "currency": currency, "reason": "Product return", "metadata": {"order": "A-1001"}})
@@ -607,5 +609,94 @@ both_backends!(
             names.contains(&"payment_id") && names.contains(&"reference"),
             "{names:?}"
         );
+    }
+);
+
+both_backends!(
+    a_refunds_events_page_by_limit_and_starting_after_with_has_more,
+    |db: Db| async move {
+        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Processing)).await
+        else {
+            return;
+        };
+        let refund: Value = app
+            .post_refund(
+                ACME_KEY,
+                None,
+                &json!({"payment_id": "pay_events", "amount": "5.00", "currency": "EUR"}),
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        let id = refund["id"].as_str().expect("id").to_owned();
+        let resolved = app
+            .client
+            .post(format!("{}/v1/refunds/{id}/resolve", app.address))
+            .bearer_auth(OPERATOR_KEY)
+            .json(&json!({"status": "succeeded", "reason": "confirmed by the provider's support"}))
+            .send()
+            .await
+            .expect("resolve");
+        assert_eq!(resolved.status().as_u16(), 200);
+
+        let page = |query: String| {
+            let app = &app;
+            let id = id.clone();
+            async move {
+                let answer = app
+                    .get(ACME_KEY, &format!("/v1/refunds/{id}/events{query}"))
+                    .await;
+                assert_eq!(answer.status().as_u16(), 200, "{query}");
+                answer.json::<Value>().await.expect("json")
+            }
+        };
+        let all = page(String::new()).await;
+        let events = all["data"].as_array().expect("data").clone();
+        let statuses: Vec<&str> = events.iter().filter_map(|e| e["status"].as_str()).collect();
+        assert_eq!(statuses, ["pending", "processing", "succeeded"], "{all}");
+        assert_eq!(all["has_more"], false);
+
+        // Pages of one, following the cursor, give the same events in the same order.
+        let mut walked = Vec::new();
+        let mut query = "?limit=1".to_owned();
+        loop {
+            let one = page(query.clone()).await;
+            let data = one["data"].as_array().expect("data");
+            assert_eq!(data.len(), 1, "{one}");
+            walked.push(data[0].clone());
+            if one["has_more"] == false {
+                break;
+            }
+            query = format!("?limit=1&starting_after={}", data[0]["id"]);
+        }
+        assert_eq!(walked, events);
+
+        let two = page("?limit=2".to_owned()).await;
+        assert_eq!(two["data"].as_array().map(Vec::len), Some(2));
+        assert_eq!(two["has_more"], true);
+        let rest = page(format!("?starting_after={}", events[1]["id"])).await;
+        assert_eq!(rest["data"], json!([events[2]]));
+        assert_eq!(rest["has_more"], false);
+        let past_the_end = page(format!("?starting_after={}", events[2]["id"])).await;
+        assert_eq!(past_the_end["data"], json!([]));
+
+        for (query, param) in [
+            ("?limit=0", "limit"),
+            ("?limit=101", "limit"),
+            ("?limit=ten", "limit"),
+            ("?starting_after=evt_1", "starting_after"),
+            ("?starting_after=-3", "starting_after"),
+            ("?order=desc", "order"),
+        ] {
+            let error = assert_error(
+                app.get(ACME_KEY, &format!("/v1/refunds/{id}/events{query}"))
+                    .await,
+                400,
+                "parameter_invalid",
+            )
+            .await;
+            assert_eq!(error["param"], param, "{query}");
+        }
     }
 );

