@@ -206,6 +206,27 @@ impl Engine {
         })
     }
 
+    /// [`Engine::apply_with`] from the refund as this process holds it (see
+    /// `Store::modify_known_refund`).
+    pub async fn apply_with_known(
+        &self,
+        known: RefundRecord,
+        build: impl Fn(&Engine, &RefundRecord, i64) -> Change + Send + Sync + 'static,
+    ) -> Result<RefundRecord, EngineError> {
+        let id = known.id;
+        let engine = self.clone();
+        let modified = self
+            .store
+            .modify_known_refund(known, move |refund, now| {
+                Ok::<_, std::convert::Infallible>(build(&engine, refund, now))
+            })
+            .await?;
+        match modified {
+            Ok(modified) => self.modified(&id, modified),
+            Err(never) => match never {},
+        }
+    }
+
     /// The refund after a store modification, counting a status change in the metrics.
     pub(crate) fn modified(
         &self,

@@ -141,7 +141,7 @@ impl Engine {
             })?;
         request.amount = command.amount;
 
-        let record = RefundRecord {
+        let mut record = RefundRecord {
             id: refund_id,
             merchant_id: merchant.id.clone(),
             provider: provider_id.to_string(),
@@ -200,11 +200,18 @@ impl Engine {
             .await?
         {
             CreateOutcome::Created { amount_minor } => {
+                let rest = amount_minor
+                    .filter(|_| record.amount_minor.is_none())
+                    .and_then(MinorUnits::new)
+                    .map(|minor| Money::from_minor(minor, currency));
                 // What is left, sent as the amount unless the provider keeps its own form.
-                if record.amount_minor.is_none() && rest_form == RestRefund::SendAmount {
-                    request.amount = amount_minor
-                        .and_then(MinorUnits::new)
-                        .map(|minor| Money::from_minor(minor, currency));
+                if rest_form == RestRefund::SendAmount && rest.is_some() {
+                    request.amount = rest;
+                }
+                // The row as stored, so recording the answer need not read it again.
+                if let Some(rest) = rest {
+                    record.amount = Some(rest.to_major_string());
+                    record.amount_minor = Some(rest.minor_units().get());
                 }
             }
             CreateOutcome::PaymentNotFound => return Err(EngineError::PaymentNotFound),
@@ -242,7 +249,7 @@ impl Engine {
         let key = record.idempotency_key.clone();
         let task = tokio::spawn(async move {
             engine
-                .send_and_record(provider, &request, key.as_deref())
+                .send_and_record(provider, &request, key.as_deref(), Some(record))
                 .await
         });
         match task.await {
@@ -254,11 +261,14 @@ impl Engine {
     }
 
     /// Calls the provider (retrying only what provably never left) and records the outcome.
+    /// `stored` is the refund as this process just wrote it, if it has it (see
+    /// `Store::modify_known_refund`).
     pub(crate) async fn send_and_record(
         &self,
         provider: Arc<dyn RefundProvider>,
         request: &ProviderRefundRequest,
         idempotency_key: Option<&str>,
+        stored: Option<RefundRecord>,
     ) -> Result<RefundRecord, EngineError> {
         let started = std::time::Instant::now();
         let mut attempt = 0;
@@ -285,8 +295,14 @@ impl Engine {
         let id = request.refund_id;
         match result {
             Ok(report) => {
-                self.apply_report(&id, &report, Source::Provider, idempotency_key)
-                    .await
+                let key = idempotency_key.map(str::to_owned);
+                let build = move |engine: &Engine, refund: &RefundRecord, now| {
+                    engine.report_change(refund, &report, Source::Provider, key.as_deref(), now)
+                };
+                match stored {
+                    Some(stored) => self.apply_with_known(stored, build).await,
+                    None => self.apply_with(&id, build).await,
+                }
             }
             Err(error) => {
                 let error = &error;

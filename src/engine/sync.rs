@@ -159,7 +159,7 @@ impl Engine {
                     change
                 })
                 .await?;
-                self.send_and_record(provider, &request, None).await?;
+                self.send_and_record(provider, &request, None, None).await?;
             }
             Ok(_) if refund.sync_attempts >= 1 => {
                 // Never re-sent to a provider that does not deduplicate: it has no record of

@@ -26,6 +26,18 @@ use crate::domain::refund_object::{merchant_event, new_event_id, RefundObject};
 /// How many times PostgreSQL's guarded write is retried when another writer got there first.
 const MAX_ATTEMPTS: usize = 8;
 
+/// `REFUND_COLUMNS` of the joined refund `r`, under their own names.
+const WEBHOOK_REFUND_COLUMNS: &str =
+    "r.id AS id, r.merchant_id AS merchant_id, r.provider AS provider, r.account AS account, \
+     r.provider_refund_id AS provider_refund_id, r.provider_reference AS provider_reference, \
+     r.payment_id AS payment_id, r.amount AS amount, r.amount_minor AS amount_minor, \
+     r.currency AS currency, r.status AS status, r.failure_code AS failure_code, \
+     r.failure_message AS failure_message, r.reason AS reason, r.reference AS reference, \
+     r.customer_id AS customer_id, r.metadata AS metadata, r.provider_options AS provider_options, \
+     r.breakdown AS breakdown, r.requires_attention AS requires_attention, \
+     r.idempotency_key AS idempotency_key, r.version AS version, r.created_at AS created_at, \
+     r.updated_at AS updated_at, r.next_sync_at AS next_sync_at, r.sync_attempts AS sync_attempts";
+
 /// A provider webhook to record as received with the change it brings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
@@ -40,6 +52,35 @@ impl Store {
     pub async fn modify_refund<E, F>(
         &self,
         id: RefundId,
+        decide: F,
+    ) -> Result<Result<Modified, E>, StoreError>
+    where
+        E: Send + 'static,
+        F: Fn(&RefundRecord, i64) -> Result<Change, E> + Send + Sync + 'static,
+    {
+        self.modify(id, None, decide).await
+    }
+
+    /// [`Store::modify_refund`] for a caller that holds the refund as it last wrote or read
+    /// it: on PostgreSQL the first attempt decides on `known` without reading (one round
+    /// trip when nothing changed it meanwhile; the version guard catches it if something
+    /// did). On SQLite the writer reads it anyway, which costs nothing there.
+    pub async fn modify_known_refund<E, F>(
+        &self,
+        known: RefundRecord,
+        decide: F,
+    ) -> Result<Result<Modified, E>, StoreError>
+    where
+        E: Send + 'static,
+        F: Fn(&RefundRecord, i64) -> Result<Change, E> + Send + Sync + 'static,
+    {
+        self.modify(known.id, Some(known), decide).await
+    }
+
+    async fn modify<E, F>(
+        &self,
+        id: RefundId,
+        mut known: Option<RefundRecord>,
         decide: F,
     ) -> Result<Result<Modified, E>, StoreError>
     where
@@ -68,8 +109,12 @@ impl Store {
                 .await;
         }
         for _ in 0..MAX_ATTEMPTS {
-            let Some(refund) = self.refund(&id).await? else {
-                return Ok(Ok(Modified::Missing));
+            let refund = match known.take() {
+                Some(refund) => refund,
+                None => match self.refund(&id).await? {
+                    Some(refund) => refund,
+                    None => return Ok(Ok(Modified::Missing)),
+                },
             };
             let now = super::now_ms();
             let change = match decide(&refund, now) {
@@ -79,7 +124,10 @@ impl Store {
                 }
                 Ok(change) => change,
             };
-            if let Some(after) = self.write_change_postgres(&refund, &change, now).await? {
+            if let Some(after) = self
+                .write_change_postgres(&refund, &change, None, now)
+                .await?
+            {
                 let before = refund.status;
                 return Ok(Ok(Modified::Changed { before, after }));
             }
@@ -143,35 +191,57 @@ impl Store {
                 })
                 .await;
         }
-        if self
-            .webhook_seen(&receipt.provider, &receipt.account, &receipt.event_id)
-            .await?
-        {
+        // PostgreSQL: one query says whether the event was seen and finds the refund; the
+        // change and the receipt are then one statement.
+        let row = sqlx::query(&format!(
+            "SELECT EXISTS (SELECT 1 FROM webhook_receipts \
+                            WHERE provider = $1 AND account = $2 AND event_id = $3) AS seen, \
+                    {WEBHOOK_REFUND_COLUMNS} \
+             FROM (SELECT 1 AS one) AS one \
+             LEFT JOIN refunds r ON r.provider = $1 AND r.provider_reference = $4 AND r.account = $2"
+        ))
+        .bind(&receipt.provider)
+        .bind(&receipt.account)
+        .bind(&receipt.event_id)
+        .bind(reference.as_deref().unwrap_or(""))
+        .fetch_one(&self.pool)
+        .await?;
+        let seen: bool = row.try_get("seen")?;
+        if seen {
             return Ok(WebhookApplied::Duplicate);
         }
-        let refund = match &reference {
-            Some(reference) => self
-                .refund_by_provider_reference(&receipt.provider, reference)
-                .await?
-                .filter(|refund| refund.account == receipt.account),
-            None => None,
-        };
-        let Some(refund) = refund else {
+        let id: Option<String> = row.try_get("id")?;
+        if reference.is_none() || id.is_none() {
             self.record_webhook_receipt(&receipt, None).await?;
             return Ok(WebhookApplied::UnknownRefund);
-        };
-        let modified = self
-            .modify_refund(refund.id, move |current, now| {
-                Ok::<_, std::convert::Infallible>(decide(current, now))
-            })
-            .await?;
-        let modified = match modified {
-            Ok(modified) => modified,
-            Err(never) => match never {},
-        };
-        self.record_webhook_receipt(&receipt, Some(&refund.id))
-            .await?;
-        Ok(WebhookApplied::Refund(Box::new(modified)))
+        }
+        let mut refund = super::refunds::refund_from_row(&row)?;
+        for _ in 0..MAX_ATTEMPTS {
+            let now = super::now_ms();
+            let change = decide(&refund, now);
+            if change == Change::default() {
+                self.record_webhook_receipt(&receipt, Some(&refund.id))
+                    .await?;
+                return Ok(WebhookApplied::Refund(Box::new(Modified::Unchanged(
+                    refund,
+                ))));
+            }
+            if let Some(after) = self
+                .write_change_postgres(&refund, &change, Some(&receipt), now)
+                .await?
+            {
+                let before = refund.status;
+                return Ok(WebhookApplied::Refund(Box::new(Modified::Changed {
+                    before,
+                    after,
+                })));
+            }
+            match self.refund(&refund.id).await? {
+                Some(current) => refund = current,
+                None => return Ok(WebhookApplied::Refund(Box::new(Modified::Missing))),
+            }
+        }
+        Ok(WebhookApplied::Refund(Box::new(Modified::Contended)))
     }
 
     /// Whether a provider account's webhook event was already applied.
@@ -236,10 +306,11 @@ impl Store {
         &self,
         before: &RefundRecord,
         change: &Change,
+        receipt: Option<&Receipt>,
         now: i64,
     ) -> Result<Option<RefundRecord>, StoreError> {
         let after = change.apply_to(before, now);
-        let statement = ChangeStatement::new(before, &after, change, now);
+        let statement = ChangeStatement::new(before, &after, change, receipt, now);
         let mut query = sqlx::query(&statement.sql);
         for bind in statement.binds {
             query = match bind {
@@ -253,8 +324,8 @@ impl Store {
 }
 
 /// The one PostgreSQL statement that writes a change: the guarded update, then (each only if
-/// the update happened) the history lines, ledger lines, merchant event and idempotent
-/// answer.
+/// the update happened) the history lines, ledger lines, merchant event, idempotent answer
+/// and webhook receipt.
 #[derive(Debug)]
 struct ChangeStatement {
     sql: String,
@@ -262,7 +333,13 @@ struct ChangeStatement {
 }
 
 impl ChangeStatement {
-    fn new(before: &RefundRecord, after: &RefundRecord, change: &Change, now: i64) -> Self {
+    fn new(
+        before: &RefundRecord,
+        after: &RefundRecord,
+        change: &Change,
+        receipt: Option<&Receipt>,
+        now: i64,
+    ) -> Self {
         let mut binds = vec![
             Bind::Text(Some(after.status.as_str().to_owned())),
             Bind::Text(after.provider_refund_id.clone()),
@@ -358,6 +435,16 @@ impl ChangeStatement {
                 push(&mut binds, Bind::Text(Some(RefundObject::from(after).to_json()))),
                 push(&mut binds, Bind::Text(Some(after.merchant_id.clone()))),
                 push(&mut binds, Bind::Text(Some(key.clone()))),
+            ));
+        }
+        if let Some(receipt) = receipt {
+            sql.push_str(&format!(
+                ", receipt AS (INSERT INTO webhook_receipts (provider, account, event_id, refund_id, received_at) \
+                 SELECT {}, {}, {}, updated.id, $12 FROM updated \
+                 ON CONFLICT (provider, account, event_id) DO NOTHING)",
+                push(&mut binds, Bind::Text(Some(receipt.provider.clone()))),
+                push(&mut binds, Bind::Text(Some(receipt.account.clone()))),
+                push(&mut binds, Bind::Text(Some(receipt.event_id.clone()))),
             ));
         }
         sql.push_str(" SELECT COUNT(*) AS applied FROM updated");

@@ -13,13 +13,15 @@ use sqlx::{AnyConnection, Row};
 
 use refund_provider::RefundId;
 
-use super::payments::{major_string, PaymentCheck};
+use super::payments::{major_string, LockedPayment, PaymentCheck};
+use super::refunds::REFUND_COLUMNS;
 use super::sqlite::{insert_event, insert_outbox, insert_refund, prepare};
 use super::writer::sqlite_error;
 use super::{
     is_unique_violation, CreateOutcome, IdempotencyClaim, NewEvent, PaymentClaim, RefundRecord,
     Store, StoreError,
 };
+use crate::domain::refund_object::{merchant_event, new_event_id};
 use crate::domain::RefundStatus;
 
 /// What one create step writes.
@@ -211,87 +213,91 @@ fn create_sqlite(
     ))
 }
 
+/// The column types of `REFUND_COLUMNS`, in order, for the casts of the fast path's
+/// parameters (PostgreSQL cannot infer a parameter's type inside `INSERT … SELECT`).
+const REFUND_COLUMN_TYPES: [&str; 26] = [
+    "text", "text", "text", "text", "text", "text", "text", "text", "bigint", "text", "text",
+    "text", "text", "text", "text", "text", "text", "text", "text", "bigint", "text", "bigint",
+    "bigint", "bigint", "bigint", "bigint",
+];
+
 /// The create step on PostgreSQL, on `conn` inside a transaction: its outcome and whether
 /// its writes are to be kept.
+///
+/// The common case is ONE statement: data-modifying CTEs claim the idempotency key, upsert
+/// (and lock) the payment row, and insert the refund, its creation event and its merchant
+/// event only if the key was claimed, the payment is this merchant's in this currency and
+/// its captured amount is unknown (nothing to count). Anything else, read from what that
+/// statement returned, goes on in the same transaction: a key already used is reported; a
+/// refused payment rolls back; a known captured amount is counted (a statement of its own,
+/// after the row lock, so it sees what the lock's previous holder committed) before the
+/// insert.
 async fn create_postgres(
     conn: &mut AnyConnection,
     step: &CreateStep,
 ) -> Result<(CreateOutcome, bool), StoreError> {
     let refund = &step.refund;
     let now = refund.created_at;
+    let fast = fast_create_sql(step);
+    let mut query = sqlx::query(&fast);
+    query = bind_refund(query, refund);
     if let Some(claim) = &step.claim {
-        let claimed = sqlx::query(CLAIM_KEY)
-            .bind(&refund.merchant_id)
+        query = query
             .bind(&claim.key)
             .bind(&claim.fingerprint)
-            .bind(refund.id.to_string())
-            .bind(now)
-            .bind(claim.expires_at)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-        if claimed == 0 {
-            let row = sqlx::query(READ_KEY)
-                .bind(&refund.merchant_id)
-                .bind(&claim.key)
-                .fetch_one(&mut *conn)
-                .await?;
-            let fingerprint: String = row.try_get("fingerprint")?;
-            let status: Option<i64> = row.try_get("response_status")?;
-            let body: Option<String> = row.try_get("response_body")?;
-            let created_at: i64 = row.try_get("created_at")?;
-            let refund_id: Option<String> = row.try_get("refund_id")?;
-            let refund_id = refund_id.and_then(|id| RefundId::parse(&id).ok());
-            let is_final = match &refund_id {
-                None => false,
-                Some(id) => sqlx::query_scalar::<_, String>(REFUND_STATUS)
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .and_then(|s| RefundStatus::parse(&s))
-                    .is_some_and(RefundStatus::is_final),
-            };
-            let outcome = existing_claim(
-                claim,
-                now,
-                &fingerprint,
-                status.zip(body),
-                created_at,
-                refund_id,
-                |_| Ok(is_final),
-            )?;
-            return Ok((outcome, false));
-        }
+            .bind(claim.expires_at);
     }
-    if let Some(reference) = &refund.reference {
-        let taken = sqlx::query(REFERENCE_TAKEN)
-            .bind(&refund.merchant_id)
-            .bind(reference)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if taken.is_some() {
-            return Ok((CreateOutcome::ReferenceInUse, false));
-        }
+    if let Some(payment) = &step.payment {
+        query = query.bind(payment.payment_amount_minor);
     }
+    query = query.bind(created_event(refund).detail.to_string());
+    if step.emit_created {
+        let event_id = new_event_id();
+        let payload = merchant_event(&event_id, "refund.created", now, refund);
+        query = query.bind(event_id).bind(payload);
+    }
+    let row = query.fetch_one(&mut *conn).await?;
+    let claimed: i64 = row.try_get("claimed")?;
+    let inserted: i64 = row.try_get("inserted")?;
+    if let (Some(claim), 0) = (&step.claim, claimed) {
+        return existing_claim_postgres(conn, claim, refund, now).await;
+    }
+    if inserted == 1 {
+        return Ok((
+            CreateOutcome::Created {
+                amount_minor: refund.amount_minor,
+            },
+            true,
+        ));
+    }
+    // Not inserted: a refused or counted payment, or a taken reference.
+    let Some(payment) = &step.payment else {
+        return Ok((CreateOutcome::ReferenceInUse, false));
+    };
+    let locked = LockedPayment {
+        owner: row.try_get("owner")?,
+        currency: row.try_get("payment_currency")?,
+        captured: row.try_get("captured")?,
+    };
+    let check = match super::payments::row_check(locked, refund, payment) {
+        Err(refusal) => PaymentCheck::Refuse(refusal),
+        Ok(None) => return Ok((CreateOutcome::ReferenceInUse, false)),
+        Ok(Some(captured)) => super::payments::count_postgres(conn, refund, captured).await?,
+    };
     let resolved;
-    let refund = match &step.payment {
-        None => refund,
-        Some(payment) => {
-            match super::payments::check_payment_postgres(conn, refund, payment, now).await? {
-                PaymentCheck::Refund {
-                    rest_minor: Some(rest),
-                } if refund.amount_minor.is_none() && payment.size_rest => {
-                    resolved = RefundRecord {
-                        amount: Some(major_string(&refund.currency, rest)?),
-                        amount_minor: Some(rest),
-                        ..refund.clone()
-                    };
-                    &resolved
-                }
-                PaymentCheck::Refund { .. } => refund,
-                PaymentCheck::Refuse(outcome) => return Ok((outcome, false)),
-            }
+    let refund = match check {
+        PaymentCheck::Refund {
+            rest_minor: Some(rest),
+        } if refund.amount_minor.is_none() && payment.size_rest => {
+            resolved = RefundRecord {
+                amount: Some(major_string(&refund.currency, rest)?),
+                amount_minor: Some(rest),
+                ..refund.clone()
+            };
+            &resolved
         }
+        PaymentCheck::Refund { .. } => refund,
+        PaymentCheck::Refuse(outcome) => return Ok((outcome, false)),
     };
     match super::refunds::insert_refund_postgres(conn, refund).await {
         Ok(()) => {}
@@ -310,4 +316,161 @@ async fn create_postgres(
         },
         true,
     ))
+}
+
+/// Binds the refund's 26 columns as `$1`…`$26`.
+fn bind_refund<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    refund: &RefundRecord,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(refund.id.to_string())
+        .bind(refund.merchant_id.clone())
+        .bind(refund.provider.clone())
+        .bind(refund.account.clone())
+        .bind(refund.provider_refund_id.clone())
+        .bind(refund.provider_reference.clone())
+        .bind(refund.payment_id.clone())
+        .bind(refund.amount.clone())
+        .bind(refund.amount_minor)
+        .bind(refund.currency.clone())
+        .bind(refund.status.as_str())
+        .bind(refund.failure_code.clone())
+        .bind(refund.failure_message.clone())
+        .bind(refund.reason.clone())
+        .bind(refund.reference.clone())
+        .bind(refund.customer_id.clone())
+        .bind(refund.metadata.to_string())
+        .bind(refund.provider_options.to_string())
+        .bind(refund.breakdown.to_string())
+        .bind(i64::from(refund.requires_attention))
+        .bind(refund.idempotency_key.clone())
+        .bind(refund.version)
+        .bind(refund.created_at)
+        .bind(refund.updated_at)
+        .bind(refund.next_sync_at)
+        .bind(refund.sync_attempts)
+}
+
+/// The fast path's statement for this step's shape (idempotency key or not, payment claim
+/// or not, merchant event or not). Parameters: `$1`-`$26` the refund's columns, then the
+/// key's `idem_key, fingerprint, expires_at`, the `payment_amount`, the creation event's
+/// detail, and the merchant event's `event_id, payload`.
+fn fast_create_sql(step: &CreateStep) -> String {
+    let mut next = 27;
+    let mut param = || {
+        let n = next;
+        next += 1;
+        format!("${n}")
+    };
+    let values: Vec<String> = REFUND_COLUMN_TYPES
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| format!("${}::{kind}", i + 1))
+        .collect();
+    let mut ctes = Vec::new();
+    let mut conditions = Vec::new();
+    if step.claim.is_some() {
+        let (key, fingerprint, expires) = (param(), param(), param());
+        ctes.push(format!(
+            "claim AS (INSERT INTO idempotency_keys (merchant_id, idem_key, fingerprint, refund_id, created_at, expires_at) \
+             VALUES ($2, {key}, {fingerprint}, $1, $23, {expires}) \
+             ON CONFLICT (merchant_id, idem_key) DO UPDATE SET \
+               fingerprint = excluded.fingerprint, refund_id = excluded.refund_id, \
+               response_status = NULL, response_body = NULL, \
+               created_at = excluded.created_at, expires_at = excluded.expires_at \
+             WHERE idempotency_keys.expires_at <= excluded.created_at RETURNING 1 AS one)"
+        ));
+        conditions.push("EXISTS (SELECT 1 FROM claim)".to_owned());
+    }
+    let payment_select = if step.payment.is_some() {
+        let amount = param();
+        ctes.push(format!(
+            "pay AS (INSERT INTO payments (provider, account, payment_id, merchant_id, currency, amount_minor, created_at, updated_at) \
+             VALUES ($3, $4, $7, $2, $10, {amount}::bigint, $23, $23) \
+             ON CONFLICT (provider, account, payment_id) DO UPDATE SET \
+               amount_minor = COALESCE(payments.amount_minor, excluded.amount_minor), \
+               updated_at = excluded.updated_at \
+             RETURNING merchant_id, currency, amount_minor)"
+        ));
+        conditions.push(
+            "EXISTS (SELECT 1 FROM pay WHERE pay.merchant_id = $2 AND pay.currency = $10 \
+             AND pay.amount_minor IS NULL)"
+                .to_owned(),
+        );
+        "(SELECT merchant_id FROM pay) AS owner, (SELECT currency FROM pay) AS payment_currency, \
+         (SELECT amount_minor FROM pay) AS captured"
+    } else {
+        "NULL AS owner, NULL AS payment_currency, NULL AS captured"
+    };
+    let condition = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+    ctes.push(format!(
+        "ins AS (INSERT INTO refunds ({REFUND_COLUMNS}) SELECT {}{condition} \
+         ON CONFLICT DO NOTHING RETURNING id)",
+        values.join(", ")
+    ));
+    let detail = param();
+    ctes.push(format!(
+        "created AS (INSERT INTO refund_events (refund_id, kind, status, previous_status, source, detail, created_at) \
+         SELECT id, 'created', 'pending', NULL, 'api', {detail}::text, $23::bigint FROM ins)"
+    ));
+    if step.emit_created {
+        let (event_id, payload) = (param(), param());
+        ctes.push(format!(
+            "announced AS (INSERT INTO outbox (event_id, merchant_id, refund_id, event_type, payload, created_at, next_attempt_at) \
+             SELECT {event_id}::text, $2::text, id, 'refund.created', {payload}::text, $23::bigint, $23::bigint FROM ins)"
+        ));
+    }
+    let claimed = if step.claim.is_some() {
+        "(SELECT COUNT(*) FROM claim)"
+    } else {
+        "1"
+    };
+    format!(
+        "WITH {} SELECT {claimed} AS claimed, (SELECT COUNT(*) FROM ins) AS inserted, {payment_select}",
+        ctes.join(", ")
+    )
+}
+
+/// What an idempotency key that could not be claimed says, read on PostgreSQL.
+async fn existing_claim_postgres(
+    conn: &mut AnyConnection,
+    claim: &IdempotencyClaim,
+    refund: &RefundRecord,
+    now: i64,
+) -> Result<(CreateOutcome, bool), StoreError> {
+    let row = sqlx::query(READ_KEY)
+        .bind(&refund.merchant_id)
+        .bind(&claim.key)
+        .fetch_one(&mut *conn)
+        .await?;
+    let fingerprint: String = row.try_get("fingerprint")?;
+    let status: Option<i64> = row.try_get("response_status")?;
+    let body: Option<String> = row.try_get("response_body")?;
+    let created_at: i64 = row.try_get("created_at")?;
+    let refund_id: Option<String> = row.try_get("refund_id")?;
+    let refund_id = refund_id.and_then(|id| RefundId::parse(&id).ok());
+    let is_final = match &refund_id {
+        None => false,
+        Some(id) => sqlx::query_scalar::<_, String>(REFUND_STATUS)
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?
+            .and_then(|s| RefundStatus::parse(&s))
+            .is_some_and(RefundStatus::is_final),
+    };
+    let outcome = existing_claim(
+        claim,
+        now,
+        &fingerprint,
+        status.zip(body),
+        created_at,
+        refund_id,
+        |_| Ok(is_final),
+    )?;
+    Ok((outcome, false))
 }

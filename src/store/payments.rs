@@ -53,16 +53,16 @@ const USED: &str = "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS use
        AND status IN ('pending', 'processing', 'succeeded')";
 
 /// The payment row as the upsert returned it.
-struct LockedPayment {
-    owner: String,
-    currency: String,
-    captured: Option<i64>,
+pub(super) struct LockedPayment {
+    pub(super) owner: String,
+    pub(super) currency: String,
+    pub(super) captured: Option<i64>,
 }
 
 /// The rules of DESIGN §14 on the locked payment row: `Err` is the refusal; `Ok(None)`: the
 /// refund may go ahead and nothing is left to count; `Ok(Some(captured))`: count the
 /// refunds, then [`rest_check`].
-fn row_check(
+pub(super) fn row_check(
     row: LockedPayment,
     refund: &RefundRecord,
     payment: &PaymentClaim,
@@ -153,34 +153,13 @@ pub(super) fn check_payment_sqlite(
     Ok(rest_check(captured, used, unknown_amounts, refund))
 }
 
-/// The payment check on PostgreSQL, inside the create transaction. The upsert's `DO UPDATE`
-/// (never `DO NOTHING`) takes the row lock; the count is a statement of its own, after it.
-pub(super) async fn check_payment_postgres(
+/// On PostgreSQL, inside the create transaction and after the payment row's lock: what is
+/// left of the `captured` amount, and whether the refund fits in it.
+pub(super) async fn count_postgres(
     conn: &mut AnyConnection,
     refund: &RefundRecord,
-    payment: &PaymentClaim,
-    now: i64,
+    captured: i64,
 ) -> Result<PaymentCheck, StoreError> {
-    let row = sqlx::query(UPSERT_PAYMENT)
-        .bind(&refund.provider)
-        .bind(&refund.account)
-        .bind(&refund.payment_id)
-        .bind(&refund.merchant_id)
-        .bind(&refund.currency)
-        .bind(payment.payment_amount_minor)
-        .bind(now)
-        .fetch_one(&mut *conn)
-        .await?;
-    let row = LockedPayment {
-        owner: row.try_get("merchant_id")?,
-        currency: row.try_get("currency")?,
-        captured: row.try_get("amount_minor")?,
-    };
-    let captured = match row_check(row, refund, payment) {
-        Err(refusal) => return Ok(PaymentCheck::Refuse(refusal)),
-        Ok(None) => return Ok(PaymentCheck::Refund { rest_minor: None }),
-        Ok(Some(captured)) => captured,
-    };
     let used = sqlx::query(USED)
         .bind(&refund.provider)
         .bind(&refund.account)
