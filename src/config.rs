@@ -141,7 +141,9 @@ pub struct MerchantConfig {
     /// SHA-256 of the merchant's API key.
     pub api_key_sha256: [u8; 32],
     pub webhook_url: Option<String>,
-    pub webhook_secret: Option<SecretString>,
+    /// The secrets merchant webhooks are signed with, each giving one `v1` of the
+    /// signature header (more than one during a rotation; empty without webhooks).
+    pub webhook_secrets: Vec<SecretString>,
     /// Providers this merchant may use; `None` means all configured ones.
     pub providers: Option<Vec<ProviderId>>,
     /// The merchant's own provider accounts (`[merchants.providers.<id>]`, DESIGN §14) as
@@ -173,8 +175,8 @@ impl std::fmt::Debug for MerchantConfig {
             .field("api_key_sha256", &"[redacted]")
             .field("webhook_url", &self.webhook_url)
             .field(
-                "webhook_secret",
-                &self.webhook_secret.as_ref().map(|_| "[redacted]"),
+                "webhook_secrets",
+                &format!("[{} redacted]", self.webhook_secrets.len()),
             )
             .field("providers", &self.providers)
             .field("accounts", &self.accounts.keys().collect::<Vec<_>>())
@@ -270,6 +272,7 @@ pub fn hash_api_key(key: &str) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use refund_provider::ExposeSecret;
 
     #[test]
     fn the_embedded_default_is_valid() {
@@ -461,6 +464,34 @@ mod tests {
         ] {
             assert!(keys.contains(&key), "{key} missing from {keys:?}");
         }
+    }
+
+    #[test]
+    fn merchant_webhook_secrets_rotate_and_are_bounded() {
+        let one = |extra: &str| {
+            format!(
+                "[[merchants]]\nid = \"acme\"\napi_key = \"k\"\nwebhook_url = \"https://acme.example/e\"\n{extra}\n"
+            )
+        };
+        let config = Config::from_toml(&one(
+            "webhook_secret = \"new\"\nwebhook_secrets = [\"old\", \"older\"]",
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let secrets: Vec<&str> = config.merchants[0]
+            .webhook_secrets
+            .iter()
+            .map(|s| s.expose_secret())
+            .collect();
+        assert_eq!(secrets, ["new", "old", "older"]);
+        let nine = (0..9)
+            .map(|i| format!("\"s{i}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let err =
+            Config::from_toml(&one(&format!("webhook_secrets = [{nine}]"))).expect_err("too many");
+        assert_eq!(err.0[0].key, "merchants[0].webhook_secrets");
+        let err = Config::from_toml(&one("webhook_secrets = [\"\"]")).expect_err("empty");
+        assert_eq!(err.0[0].key, "merchants[0].webhook_secrets[0]");
     }
 
     #[test]

@@ -65,7 +65,7 @@ mod tests {
             id: id.into(),
             api_key_sha256: [0; 32],
             webhook_url: None,
-            webhook_secret: None,
+            webhook_secrets: Vec::new(),
             providers: providers.map(|l| l.into_iter().map(ProviderId::from_static).collect()),
             accounts: Default::default(),
         }

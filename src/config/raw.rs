@@ -103,6 +103,11 @@ struct RawMerchant {
     webhook_url: Option<String>,
     webhook_secret: Option<String>,
     webhook_secret_env: Option<String>,
+    /// More secrets to sign merchant webhooks with, for a rotation (inline, sandbox only):
+    /// every event carries one `v1` per secret.
+    webhook_secrets: Option<Vec<String>>,
+    /// Names of environment variables holding more webhook secrets, for a rotation.
+    webhook_secrets_env: Option<Vec<String>>,
     /// Either the providers this merchant may use (`providers = ["efundpay"]`, default all),
     /// or the merchant's own provider accounts (`[merchants.providers.efundpay]`, DESIGN §14).
     providers: Option<RawMerchantProviders>,
@@ -122,6 +127,7 @@ impl std::fmt::Debug for RawMerchant {
             .field("id", &self.id)
             .field("webhook_url", &self.webhook_url)
             .field("webhook_secret_env", &self.webhook_secret_env)
+            .field("webhook_secrets_env", &self.webhook_secrets_env)
             .field("providers", &allowed)
             .field("accounts", &accounts)
             .finish_non_exhaustive()
@@ -523,11 +529,40 @@ impl RawConfig {
                 m.webhook_secret.as_deref(),
                 m.webhook_secret_env.as_deref(),
             );
-            if m.webhook_url.is_some()
-                && webhook_secret.is_none()
-                && m.webhook_secret.is_none()
-                && m.webhook_secret_env.is_none()
-            {
+            let given_secrets =
+                usize::from(m.webhook_secret.is_some() || m.webhook_secret_env.is_some())
+                    + m.webhook_secrets.as_ref().map_or(0, Vec::len)
+                    + m.webhook_secrets_env.as_ref().map_or(0, Vec::len);
+            let mut webhook_secrets: Vec<SecretString> = webhook_secret.into_iter().collect();
+            for (j, value) in m.webhook_secrets.iter().flatten().enumerate() {
+                webhook_secrets.extend(secret(
+                    &mut problems,
+                    &key(&format!("webhook_secrets[{j}]")),
+                    Some(value),
+                    None,
+                ));
+            }
+            for (j, var) in m.webhook_secrets_env.iter().flatten().enumerate() {
+                match std::env::var(var) {
+                    Ok(value) if !value.is_empty() => {
+                        webhook_secrets.push(SecretString::from(value));
+                    }
+                    _ => problems.push(ConfigProblem::new(
+                        key(&format!("webhook_secrets_env[{j}]")),
+                        format!("environment variable `{var}` is not set or empty"),
+                    )),
+                }
+            }
+            if given_secrets > refund_provider::signature::MAX_CANDIDATES {
+                problems.push(ConfigProblem::new(
+                    key("webhook_secrets"),
+                    format!(
+                        "at most {} webhook secrets at once (receivers check at most that many signatures)",
+                        refund_provider::signature::MAX_CANDIDATES
+                    ),
+                ));
+            }
+            if m.webhook_url.is_some() && given_secrets == 0 {
                 problems.push(ConfigProblem::new(
                     key("webhook_secret"),
                     "a webhook_url needs webhook_secret_env or webhook_secret",
@@ -557,7 +592,7 @@ impl RawConfig {
                     id: m.id.clone(),
                     api_key_sha256,
                     webhook_url: m.webhook_url.clone(),
-                    webhook_secret,
+                    webhook_secrets,
                     providers,
                     accounts,
                 });

@@ -270,6 +270,17 @@ impl Engine {
         idempotency_key: Option<&str>,
         stored: Option<RefundRecord>,
     ) -> Result<RefundRecord, EngineError> {
+        let result = self.send(&provider, request).await;
+        self.record(&provider, request, result, idempotency_key, stored)
+            .await
+    }
+
+    /// The provider's answer to the refund, retrying only what provably never left.
+    pub(crate) async fn send(
+        &self,
+        provider: &Arc<dyn RefundProvider>,
+        request: &ProviderRefundRequest,
+    ) -> Result<refund_provider::ProviderRefund, ProviderError> {
         let started = std::time::Instant::now();
         let mut attempt = 0;
         let result = loop {
@@ -283,15 +294,26 @@ impl Engine {
                 other => break other,
             }
         };
-        let provider_name = provider.id().to_string();
         self.metrics.provider_call(
-            &provider_name,
+            provider.id().as_str(),
             match &result {
                 Ok(_) => "ok",
                 Err(e) => e.kind(),
             },
             started.elapsed(),
         );
+        result
+    }
+
+    /// Records a provider's answer to the refund (or why there is none).
+    pub(crate) async fn record(
+        &self,
+        provider: &Arc<dyn RefundProvider>,
+        request: &ProviderRefundRequest,
+        result: Result<refund_provider::ProviderRefund, ProviderError>,
+        idempotency_key: Option<&str>,
+        stored: Option<RefundRecord>,
+    ) -> Result<RefundRecord, EngineError> {
         let id = request.refund_id;
         match result {
             Ok(report) => {
@@ -305,11 +327,10 @@ impl Engine {
                 }
             }
             Err(error) => {
-                let error = &error;
-                if let ProviderError::Misconfigured { message } = error {
-                    tracing::error!(refund_id = %id, provider = %provider_name, message = %message, "provider configuration is wrong");
+                if let ProviderError::Misconfigured { message } = &error {
+                    tracing::error!(refund_id = %id, provider = %provider.id(), message = %message, "provider configuration is wrong");
                 }
-                let (error, key) = (error.clone(), idempotency_key.map(str::to_owned));
+                let key = idempotency_key.map(str::to_owned);
                 self.apply_with(&id, move |engine, refund, now| {
                     let mut change = failure_change(engine, refund, &error, now);
                     change.idempotency_key = key.clone();

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use refund_provider::signature::sign_header;
+use refund_provider::signature::sign_header_with_all;
 use refund_provider::ExposeSecret;
 
 use super::{millis, Engine, EngineError};
@@ -98,17 +98,23 @@ impl Engine {
                 error: "merchant no longer configured".into(),
             };
         };
-        let (Some(url), Some(secret)) = (&merchant.webhook_url, &merchant.webhook_secret) else {
+        let Some(url) = merchant
+            .webhook_url
+            .as_ref()
+            .filter(|_| !merchant.webhook_secrets.is_empty())
+        else {
             return Delivery::GaveUp {
                 error: "merchant has no webhook_url or webhook_secret".into(),
             };
         };
         let timestamp = now / 1000;
-        let signature = sign_header(
-            secret.expose_secret().as_bytes(),
-            timestamp,
-            row.payload.as_bytes(),
-        );
+        // One `v1` per configured secret: a merchant rotating its secret verifies with either.
+        let secrets: Vec<&[u8]> = merchant
+            .webhook_secrets
+            .iter()
+            .map(|s| s.expose_secret().as_bytes())
+            .collect();
+        let signature = sign_header_with_all(&secrets, timestamp, row.payload.as_bytes());
         let sent = client
             .post(url)
             .header("content-type", "application/json")

@@ -20,8 +20,11 @@ use std::time::Duration;
 use serde_json::json;
 use time::OffsetDateTime;
 
+use std::sync::Arc;
+
 use refund_provider::{
-    Currency, FailureCode, Money, PaymentId, ProviderRefundRequest, ProviderRefundStatus, RefundId,
+    Currency, FailureCode, Money, PaymentId, ProviderError, ProviderRefundRequest,
+    ProviderRefundStatus, RefundId, RefundProvider,
 };
 
 use super::decide::{decide, transition, Source};
@@ -159,7 +162,7 @@ impl Engine {
                     change
                 })
                 .await?;
-                self.send_and_record(provider, &request, None, None).await?;
+                self.resend(provider, &request).await?;
             }
             Ok(_) if refund.sync_attempts >= 1 => {
                 // Never re-sent to a provider that does not deduplicate: it has no record of
@@ -193,6 +196,47 @@ impl Engine {
                     id,
                     "status_query_failed",
                     json!({"error": error.kind(), "cause": error.to_string()}),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-sends a refund to a provider that deduplicates by reference. A refusal of the
+    /// re-send (a 4xx, or our credentials refused) is not yet proof that nothing was paid:
+    /// the provider may refuse it because it has the first one (under an answer that got
+    /// lost). So a status query decides first: the refund it finds is applied; only when the
+    /// provider has no such refund does the refusal stand; when it cannot say, the refund
+    /// stays pending and is queried again.
+    async fn resend(
+        &self,
+        provider: Arc<dyn RefundProvider>,
+        request: &ProviderRefundRequest,
+    ) -> Result<(), EngineError> {
+        let result = self.send(&provider, request).await;
+        let refused = matches!(
+            result,
+            Err(ProviderError::Rejected { .. } | ProviderError::Misconfigured { .. })
+        );
+        if !refused {
+            self.record(&provider, request, result, None, None).await?;
+            return Ok(());
+        }
+        let id = request.refund_id;
+        match provider.refund_status(request).await {
+            Ok(report) if report.status != ProviderRefundStatus::NotFound => {
+                tracing::info!(refund_id = %id, "re-send refused, but the provider has the refund: applying what it says");
+                self.apply_report(&id, &report, Source::Sync, None).await?;
+            }
+            Ok(_) => {
+                self.record(&provider, request, result, None, None).await?;
+            }
+            Err(error) => {
+                self.reschedule(
+                    &id,
+                    "resend_refused_unconfirmed",
+                    json!({"resend": result.err().map(|e| e.to_string()), "status_query": error.to_string()}),
                 )
                 .await?;
             }

@@ -218,8 +218,10 @@ api_key = "{GLOBEX_KEY}"
 id = "finance"
 api_key = "{OPERATOR_KEY}"
 
+# The scripted providers answer at once; a short timeout lets tests shorten the sync grace.
 [providers.scripted]
 base_url = "http://127.0.0.1:9"
+timeout_ms = 100
 
 [[routes]]
 provider = "scripted"
@@ -246,6 +248,14 @@ pub async fn spawn_app_with(
     Some(spawn_on_with(url, provider, server_lines, extra).await)
 }
 
+/// Starts the gateway on a fresh database with a provider of the test's own (its id must be
+/// `scripted`, the provider the test config routes to) and `extra` sections.
+pub async fn spawn_custom(db: Db, custom: Arc<dyn RefundProvider>, extra: &str) -> Option<TestApp> {
+    let url = fresh_database(db).await?;
+    let unused = ScriptedProvider::new("unused", Script::Succeed);
+    Some(spawn_registry(url, unused, custom, "", extra).await)
+}
+
 /// Starts the gateway on an existing database with the given provider and config lines.
 pub async fn spawn_on_with(
     database_url: String,
@@ -253,11 +263,22 @@ pub async fn spawn_on_with(
     server_lines: &str,
     extra: &str,
 ) -> TestApp {
+    let registered: Arc<dyn RefundProvider> = provider.clone();
+    spawn_registry(database_url, provider, registered, server_lines, extra).await
+}
+
+async fn spawn_registry(
+    database_url: String,
+    provider: Arc<ScriptedProvider>,
+    registered: Arc<dyn RefundProvider>,
+    server_lines: &str,
+    extra: &str,
+) -> TestApp {
     let text = config_toml(&database_url, server_lines, extra);
     let config = Config::from_toml(&text).expect("test config");
     let url = database_url.clone();
     let mut registry = ProviderRegistry::default();
-    registry.insert(provider.clone());
+    registry.insert(registered);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -33,7 +33,7 @@ both_backends!(
             .await
             .expect("sandbox");
         let merchant_extra = format!(
-            "webhook_url = \"{}/events\"\nwebhook_secret = \"whsec_acme\"",
+            "webhook_url = \"{}/events\"\nwebhook_secret = \"whsec_acme\"\nwebhook_secrets = [\"whsec_acme_previous\"]",
             merchant.uri()
         );
         let tail = format!(
@@ -72,10 +72,15 @@ both_backends!(
                 .get("Refund-Gateway-Signature")
                 .and_then(|v| v.to_str().ok());
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            assert!(
-                verify_header(signature, &[b"whsec_acme"], &request.body, now, 300).is_ok(),
-                "signature"
-            );
+            // Signed with both secrets of the rotation: a receiver knowing either accepts it.
+            for secret in [&b"whsec_acme"[..], &b"whsec_acme_previous"[..]] {
+                assert!(
+                    verify_header(signature, &[secret], &request.body, now, 300).is_ok(),
+                    "signature with {}",
+                    String::from_utf8_lossy(secret)
+                );
+            }
+            assert!(verify_header(signature, &[b"whsec_other"], &request.body, now, 300).is_err());
             let event: Value = serde_json::from_slice(&request.body).expect("event json");
             assert!(event["id"].as_str().is_some_and(|e| e.starts_with("evt_")));
             assert_eq!(event["data"]["id"], id.as_str());

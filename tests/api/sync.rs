@@ -280,3 +280,102 @@ both_backends!(
         store.close().await;
     }
 );
+
+/// A provider that deduplicates by reference and whose list lags: the first send times out
+/// after applying, its status query says "not found" until the refund was sent twice, and
+/// the re-send is refused (the provider already has it).
+#[derive(Debug, Default)]
+struct LaggingProvider {
+    sends: std::sync::atomic::AtomicUsize,
+}
+
+#[refund_provider::async_trait]
+impl refund_provider::RefundProvider for LaggingProvider {
+    fn id(&self) -> refund_provider::ProviderId {
+        refund_provider::ProviderId::from_static("scripted")
+    }
+
+    fn capabilities(&self) -> refund_provider::Capabilities {
+        refund_provider::Capabilities {
+            currencies: None,
+            partial: true,
+            full_without_amount: false,
+            status_query: true,
+            webhooks: false,
+            deduplicates_by_reference: true,
+        }
+    }
+
+    async fn refund(
+        &self,
+        _req: &refund_provider::ProviderRefundRequest,
+    ) -> Result<refund_provider::ProviderRefund, refund_provider::ProviderError> {
+        use std::sync::atomic::Ordering;
+        match self.sends.fetch_add(1, Ordering::SeqCst) {
+            0 => Err(refund_provider::ProviderError::unknown(
+                "timed out after sending",
+            )),
+            _ => Err(refund_provider::ProviderError::rejected(
+                "provider_rejected",
+                "422 refund_not_allowed: this transaction is already refunded",
+            )),
+        }
+    }
+
+    async fn refund_status(
+        &self,
+        req: &refund_provider::ProviderRefundRequest,
+    ) -> Result<refund_provider::ProviderRefund, refund_provider::ProviderError> {
+        use refund_provider::ProviderRefundStatus;
+        use std::sync::atomic::Ordering;
+        if self.sends.load(Ordering::SeqCst) < 2 {
+            return Ok(refund_provider::ProviderRefund::not_found());
+        }
+        let mut found = refund_provider::ProviderRefund::with_status(
+            ProviderRefundStatus::Succeeded,
+            "succeeded",
+        );
+        found.provider_refund_id = Some("prov_lagging".into());
+        found.provider_reference = Some(req.provider_reference.clone());
+        found.amount = req.amount;
+        Ok(found)
+    }
+
+    fn parse_webhook(
+        &self,
+        _h: &http::HeaderMap,
+        _b: &[u8],
+        _n: time::OffsetDateTime,
+    ) -> Result<refund_provider::ProviderWebhook, refund_provider::ProviderError> {
+        Err(refund_provider::ProviderError::invalid_webhook(
+            "no webhooks",
+        ))
+    }
+}
+
+both_backends!(
+    a_refused_resend_is_settled_by_a_status_query_never_called_failed_blindly,
+    |db: Db| async move {
+        let provider = std::sync::Arc::new(LaggingProvider::default());
+        let sync = "[sync]\npoll_interval_ms = 30\nfirst_retry_ms = 30\nmax_retry_ms = 60\nnot_found_grace_ms = 300\n";
+        let Some(app) = crate::helpers::spawn_custom(db, provider.clone(), sync).await else {
+            return;
+        };
+        let refund = create(&app, &card_refund()).await;
+        assert_eq!(refund["status"], "pending");
+        let id = refund["id"].as_str().expect("id");
+        let settled =
+            crate::helpers::wait_for_refund(&app, id, std::time::Duration::from_secs(10), is_final)
+                .await;
+        assert_eq!(
+            settled["status"], "succeeded",
+            "the refused re-send was settled by what the provider has: {settled}"
+        );
+        assert_eq!(settled["provider_refund_id"], "prov_lagging");
+        assert_eq!(
+            provider.sends.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "sent once, re-sent once"
+        );
+    }
+);
