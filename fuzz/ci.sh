@@ -36,6 +36,12 @@ else
     echo "fuzz: no nightly toolchain; stable with RUSTC_BOOTSTRAP=1"
 fi
 
+# The fuzz build has flags of its own (coverage instrumentation), so it shares nothing with
+# the workspace's target/: keep it in a cache outside the checkout, so that a CI run on a
+# clean checkout of a machine that ran it before only rebuilds what changed.
+export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/refund-gateway/fuzz-target}"
+mkdir -p "$CARGO_TARGET_DIR"
+
 flags=(--sanitizer none --debug-assertions --release)
 if [ "${#targets[@]}" -eq 1 ]; then
     cargo "${toolchain[@]}" fuzz build "${flags[@]}" "${targets[0]}"

@@ -19,22 +19,22 @@ use serde_json::{json, Value};
 use crate::harness::{database_url, temp_dir, Gateway, API_KEY};
 
 /// A tiny deterministic generator (xorshift), so a failing run can be replayed by seed.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }
 
-fn request_body(i: usize) -> Value {
+pub(crate) fn request_body(i: usize) -> Value {
     if i % 2 == 0 {
         json!({"payment_id": format!("txn_chaos_{i}"), "amount": format!("{}.{:02}", 1 + i % 50, i % 100), "currency": "CNY", "customer_id": format!("usr_{i}")})
     } else {
@@ -42,15 +42,17 @@ fn request_body(i: usize) -> Value {
     }
 }
 
-/// Sends one refund until the gateway gives a definite answer, retrying with the same key.
-async fn send_until_answered(
+/// Sends one refund until a gateway gives a definite answer, retrying with the same key;
+/// attempt `n` goes to `urls[(i + n) % len]`, so retries alternate between instances.
+pub(crate) async fn send_until_answered(
     client: &reqwest::Client,
-    url: &str,
+    urls: &[String],
     i: usize,
     retries: &AtomicUsize,
 ) -> Option<Value> {
     let key = format!("chaos-{i}");
-    for _ in 0..200 {
+    for attempt in 0..200 {
+        let url = &urls[(i + attempt) % urls.len()];
         let sent = client
             .post(format!("{url}/v1/refunds"))
             .bearer_auth(API_KEY)
@@ -185,7 +187,7 @@ provider = "efundpay"
                     answered.clone(),
                 );
                 tasks.push(tokio::spawn(async move {
-                    let answer = send_until_answered(&client, &url, i, &retries).await;
+                    let answer = send_until_answered(&client, &[url], i, &retries).await;
                     answered.fetch_add(1, Ordering::Relaxed);
                     (i, answer)
                 }));

@@ -69,6 +69,16 @@ impl Gateway {
         database_url: &str,
         providers_and_routes: &str,
     ) -> Gateway {
+        Self::start_with(dir, database_url, "", providers_and_routes).await
+    }
+
+    /// [`Gateway::start`] with more lines for merchant `acme` (e.g. its webhook URL).
+    pub async fn start_with(
+        dir: &std::path::Path,
+        database_url: &str,
+        merchant_lines: &str,
+        providers_and_routes: &str,
+    ) -> Gateway {
         let port = free_port();
         let config = format!(
             r#"
@@ -82,6 +92,7 @@ url = "{database_url}"
 [[merchants]]
 id = "acme"
 api_key = "{API_KEY}"
+{merchant_lines}
 
 {providers_and_routes}
 

@@ -5,5 +5,6 @@ mod chaos;
 mod cli;
 mod crash;
 mod harness;
+mod instances;
 mod logs;
 mod two_processes;
