@@ -228,3 +228,70 @@ pub struct EventRecord {
     pub detail: Value,
     pub created_at: i64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn refund() -> RefundRecord {
+        RefundRecord {
+            id: RefundId::generate(),
+            merchant_id: "acme".into(),
+            provider: "efundpay".into(),
+            account: "default".into(),
+            provider_refund_id: Some("prov_first".into()),
+            provider_reference: "ref".into(),
+            payment_id: "pay".into(),
+            amount: None,
+            amount_minor: None,
+            currency: "EUR".into(),
+            status: RefundStatus::Pending,
+            failure_code: None,
+            failure_message: None,
+            reason: None,
+            reference: None,
+            customer_id: None,
+            metadata: json!({}),
+            provider_options: json!(null),
+            breakdown: json!([]),
+            requires_attention: true,
+            idempotency_key: None,
+            version: 4,
+            created_at: 1,
+            updated_at: 1,
+            next_sync_at: Some(10),
+            sync_attempts: 2,
+        }
+    }
+
+    #[test]
+    fn a_change_replaces_what_it_says_learns_only_what_is_unknown_and_never_lowers_the_flag() {
+        let change = Change {
+            status: Some(RefundStatus::Failed),
+            provider_refund_id: Some("prov_second".into()),
+            amount: Some(("50.00".into(), 5000)),
+            breakdown: Some(json!([{"asset_type": "cash"}])),
+            failure: Some(("provider_declined".into(), "no".into())),
+            flag_requires_attention: false,
+            next_sync_at: Some(None),
+            sync_attempts: Some(3),
+            ..Change::default()
+        };
+        let after = change.apply_to(&refund(), 99);
+        assert_eq!(after.status, RefundStatus::Failed);
+        assert_eq!(after.provider_refund_id.as_deref(), Some("prov_first"));
+        assert_eq!(
+            (after.amount.as_deref(), after.amount_minor),
+            (Some("50.00"), Some(5000))
+        );
+        assert_eq!(after.failure_code.as_deref(), Some("provider_declined"));
+        assert!(after.requires_attention, "a flag is never lowered");
+        assert_eq!(after.next_sync_at, None);
+        assert_eq!(after.sync_attempts, 3);
+        assert_eq!((after.version, after.updated_at), (5, 99));
+        let nothing = Change::default().apply_to(&refund(), 99);
+        assert_eq!(nothing.next_sync_at, Some(10), "no schedule given: kept");
+        assert_eq!(nothing.status, RefundStatus::Pending);
+    }
+}
