@@ -555,6 +555,9 @@ fn adapter_direct_call(
                 customer_id: customer,
                 options,
                 created_at: OffsetDateTime::now_utc(),
+                merchant_id: Some("bench".into()),
+                metadata: Default::default(),
+                provider_refund_id: None,
             };
             match adapter.refund(&request).await {
                 Ok(report)

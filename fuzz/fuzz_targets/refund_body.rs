@@ -79,6 +79,9 @@ fuzz_target!(|data: &[u8]| {
                 .cloned()
                 .unwrap_or(serde_json::Value::Null),
             created_at: time::OffsetDateTime::UNIX_EPOCH,
+            merchant_id: Some("fuzz".into()),
+            metadata: Default::default(),
+            provider_refund_id: None,
         };
         if let Err(invalid) = adapter.validate(&req) {
             assert!(!invalid.code.is_empty() && !invalid.message.is_empty());
