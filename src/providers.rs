@@ -36,6 +36,7 @@ pub static PLUGINS: &[&dyn ProviderPlugin] = &[
     &provider_authms::PROVIDER,
     &provider_ebuy::PROVIDER,
     &provider_efundpay::PROVIDER,
+    &provider_stripe::PROVIDER,
 ];
 
 /// The plugin of provider `id`, if the gateway knows it.
@@ -705,6 +706,62 @@ webhook_secret = "whsec"
             assert_eq!(refund.status.as_str(), "succeeded");
         }
         assert_eq!(simulator.effects().len(), 2, "{:?}", simulator.effects());
+    }
+
+    /// The paths a wiremock "gateway" received webhooks at, once `count` arrived (or 5 s).
+    async fn webhook_paths(gateway: &wiremock::MockServer, count: usize) -> Vec<String> {
+        for _ in 0..250 {
+            let received = gateway.received_requests().await.unwrap_or_default();
+            if received.len() >= count {
+                return received.iter().map(|r| r.url.path().to_owned()).collect();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Vec::new()
+    }
+
+    #[tokio::test]
+    async fn the_stripe_simulator_posts_to_the_default_accounts_endpoint_else_the_merchants() {
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        // Everything is kept to the end, so no port of one case is reused by the next.
+        let mut running = Vec::new();
+        for (own_account, expected_path) in [
+            (false, "/v1/webhooks/stripe"),
+            (true, "/v1/webhooks/stripe/acme"),
+        ] {
+            let gateway = MockServer::start().await;
+            Mock::given(wiremock::matchers::method("POST"))
+                .respond_with(ResponseTemplate::new(200))
+                .mount(&gateway)
+                .await;
+            let sandbox = provider_stripe::PROVIDER.sandbox_section_toml("sandbox");
+            let toml = if own_account {
+                let credentials =
+                    sandbox.replace("[providers.stripe]\nbase_url = \"sandbox\"\n", "");
+                format!(
+                    "{}[providers.stripe]\nbase_url = \"sandbox\"\n",
+                    merchant(
+                        "acme",
+                        &format!("[merchants.providers.stripe]\n{credentials}")
+                    )
+                )
+            } else {
+                format!("{}{sandbox}", merchant("acme", ""))
+            };
+            let registry = start(&toml, &gateway.uri()).await;
+            let id = ProviderId::from_static("stripe");
+            let (_, adapter) = registry.for_merchant(&id, "acme").expect("an account");
+            let simulator = registry.simulators().next().expect("a simulator");
+            let req = simulator.sample_request("hooks");
+            adapter.refund(&req).await.expect("refund");
+            let paths = webhook_paths(&gateway, 1).await;
+            assert!(!paths.is_empty(), "no webhook arrived");
+            assert!(
+                paths.iter().all(|p| p == expected_path),
+                "{own_account}: {paths:?}"
+            );
+            running.push((gateway, registry));
+        }
     }
 
     #[test]

@@ -124,6 +124,11 @@ async fn a_provider_500_magic_value_leaves_the_refund_pending_not_failed() {
             serde_json::json!({"payment_id": format!("pay_{}", tag()),
                                                  "amount": "50.01", "currency": "EUR"}),
         ),
+        (
+            "stripe",
+            serde_json::json!({"provider": "stripe", "payment_id": format!("pi_{}", tag()),
+                               "amount": "50.01", "currency": "EUR"}),
+        ),
     ];
     for (provider, body) in cases {
         let (status, refund) = app.create(&body).await;

@@ -436,7 +436,7 @@ pub fn schemas() -> Value {
             "properties": {
                 "payment_id": {
                     "type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]{1,128}$",
-                    "description": "The provider's id of the original payment (AuthMS transaction_id, e-Buy outTradeNo (at most 32), eFundPay transaction id)"},
+                    "description": "The provider's id of the original payment (AuthMS transaction_id, e-Buy outTradeNo (at most 32), eFundPay transaction id, Stripe PaymentIntent pi_… or charge id)"},
                 "amount": amount("Omitted or null: a full refund (of what is left, when the payment amount is known), where the provider supports it; eFundPay needs one"),
                 "payment_amount": amount("The payment's captured amount, same currency; the first value given is kept"),
                 "currency": currency(),
