@@ -1,6 +1,6 @@
 //! Criterion benches of the gateway's hot paths: money parsing and minor-unit conversion,
 //! e-Buy envelope signing and verification, eFundPay webhook verification, and the
-//! create-refund path (engine + store + an instant provider).
+//! create-refund path (engine + store + the test kit's `FakeProvider`, answering at once).
 //!
 //! Run with `cargo bench --bench hot_paths` (not in CI). The create-refund bench uses a
 //! SQLite file in the temp directory, not `sqlite::memory:`: an in-memory database is one
@@ -22,10 +22,8 @@ use refund_gateway::metrics::Metrics;
 use refund_gateway::providers::ProviderRegistry;
 use refund_gateway::store::Store;
 use refund_provider::signature::sign_header;
-use refund_provider::{
-    async_trait, Capabilities, Currency, MinorUnits, Money, PaymentId, ProviderError, ProviderId,
-    ProviderRefund, ProviderRefundRequest, ProviderRefundStatus, ProviderWebhook, RefundProvider,
-};
+use refund_provider::testkit::{FakeProvider, Script};
+use refund_provider::{Currency, MinorUnits, Money, PaymentId};
 
 fn money(c: &mut Criterion) {
     let eur = Currency::parse("EUR").expect("EUR");
@@ -139,52 +137,6 @@ fn efundpay_webhook(c: &mut Criterion) {
     group.finish();
 }
 
-/// A provider that accepts every refund at once: the create bench measures the gateway.
-#[derive(Debug)]
-struct Instant;
-
-#[async_trait]
-impl RefundProvider for Instant {
-    fn id(&self) -> ProviderId {
-        ProviderId::from_static("instant")
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            currencies: None,
-            partial: true,
-            full_without_amount: false,
-            status_query: true,
-            webhooks: false,
-            deduplicates_by_reference: false,
-        }
-    }
-
-    async fn refund(&self, req: &ProviderRefundRequest) -> Result<ProviderRefund, ProviderError> {
-        let mut answer = ProviderRefund::with_status(ProviderRefundStatus::Succeeded, "succeeded");
-        answer.provider_refund_id = Some(format!("prov_{}", req.refund_id));
-        answer.provider_reference = Some(req.provider_reference.clone());
-        answer.amount = req.amount;
-        Ok(answer)
-    }
-
-    async fn refund_status(
-        &self,
-        _req: &ProviderRefundRequest,
-    ) -> Result<ProviderRefund, ProviderError> {
-        Ok(ProviderRefund::not_found())
-    }
-
-    fn parse_webhook(
-        &self,
-        _headers: &HeaderMap,
-        _body: &[u8],
-        _now: OffsetDateTime,
-    ) -> Result<ProviderWebhook, ProviderError> {
-        Err(ProviderError::invalid_webhook("no webhooks"))
-    }
-}
-
 fn create_refund(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let dir = std::env::temp_dir().join(format!(
@@ -202,7 +154,8 @@ fn create_refund(c: &mut Criterion) {
             .await
             .expect("store");
         let mut registry = ProviderRegistry::default();
-        registry.insert(Arc::new(Instant));
+        // The test kit's fake, accepting every refund at once: the bench measures the gateway.
+        registry.insert(Arc::new(FakeProvider::new("instant", Script::Succeed)));
         Engine {
             store,
             providers: Arc::new(registry),

@@ -107,12 +107,11 @@ mod tests {
     fn the_embedded_default_banner_says_sandbox_and_shows_url_key_and_routes() {
         let config = Config::from_toml(EMBEDDED_DEFAULT).expect("embedded default");
         let addr = SocketAddr::from(([127, 0, 0, 1], 8080));
-        let text = banner(
-            &config,
-            "embedded default",
-            addr,
-            &[sim("authms"), sim("ebuy"), sim("efundpay")],
-        );
+        let simulators: Vec<_> = crate::providers::PLUGINS
+            .iter()
+            .map(|plugin| sim(plugin.id()))
+            .collect();
+        let text = banner(&config, "embedded default", addr, &simulators);
         assert!(text.contains("SANDBOX"), "{text}");
         assert!(text.contains("url:       http://127.0.0.1:8080"), "{text}");
         assert!(
@@ -123,7 +122,7 @@ mod tests {
             text.contains("routes:    txn_… → authms, CNY → ebuy, everything else → efundpay"),
             "{text}"
         );
-        for name in ["authms", "ebuy", "efundpay"] {
+        for name in crate::providers::PLUGINS.iter().map(|plugin| plugin.id()) {
             assert!(
                 text.contains(&format!("  {name:<10} simulator at http://127.0.0.1:9")),
                 "{text}"

@@ -2,16 +2,18 @@
 //! both measured in the same run on the same machine (shared 2-core machines are too noisy
 //! for absolute figures).
 //!
-//! One run: start the chosen provider's simulator in this process (zero added latency,
-//! webhooks on, as in the sandbox) and a webhook sink; drive refunds straight at the
-//! simulator (`direct`); then start the gateway as a child `serve` process on a fresh
-//! database (a temp SQLite file, or a new PostgreSQL database) and drive the same load at
-//! `POST /v1/refunds` (`gateway`). Same client (one reqwest pool), same concurrency, same
-//! duration, unique payment ids and idempotency keys, loopback only. The gateway's peak RSS
-//! is the child's `VmHWM`, so the load generator's memory is not counted.
+//! One run: start the chosen provider's simulator in this process through its plugin (zero
+//! added latency, webhooks on, as in the sandbox) and a webhook sink; drive the simulator's
+//! sample refunds at it through the provider's adapter (`direct`); then start the gateway as a
+//! child `serve` process on a fresh database (a temp SQLite file, or a new PostgreSQL
+//! database) and drive the simulator's sample merchant requests at `POST /v1/refunds`
+//! (`gateway`). Same concurrency, same duration, unique payment ids and idempotency keys,
+//! loopback only. The gateway's peak RSS is the child's `VmHWM`, so the load generator's
+//! memory is not counted. Nothing here names a provider: `--provider` is any id of
+//! [`crate::providers::PLUGINS`].
 //!
 //! A request counts as an error unless it is answered 201 with a `processing` or `succeeded`
-//! refund (the simulator's answer for an ordinary amount).
+//! refund (the simulator's answer to its sample refund).
 
 mod child;
 pub mod load;
@@ -21,15 +23,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 
 use refund_provider::{
-    Currency, Money, PaymentId, ProviderId, ProviderRefundRequest, ProviderRefundStatus, RefundId,
-    RefundProvider,
+    ProviderId, ProviderPlugin, ProviderRefundStatus, RefundProvider, Simulator, SimulatorOptions,
 };
 
 use crate::config::Config;
-use crate::providers::{ProviderRegistry, SandboxMode};
+use crate::providers::{plugin, ProviderRegistry, SandboxMode, PLUGINS};
 use child::GatewayChild;
 use load::{drive, Call, LoadStats};
 
@@ -52,22 +52,9 @@ impl BenchDb {
     }
 }
 
-/// Which provider (and simulator) the refunds go to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum BenchProvider {
-    Efundpay,
-    Authms,
-    Ebuy,
-}
-
-impl BenchProvider {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Efundpay => "efundpay",
-            Self::Authms => "authms",
-            Self::Ebuy => "ebuy",
-        }
-    }
+/// `--provider`: any provider the gateway knows.
+fn provider_ids() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(PLUGINS.iter().map(|plugin| plugin.id()))
 }
 
 /// Options of `refund-gateway bench`.
@@ -90,8 +77,8 @@ pub struct BenchArgs {
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub warmup: Duration,
     /// The provider refunds go to; its simulator is the direct reference.
-    #[arg(long, value_enum, default_value_t = BenchProvider::Efundpay)]
-    pub provider: BenchProvider,
+    #[arg(long, default_value = "efundpay", value_parser = provider_ids())]
+    pub provider: String,
     /// The gateway's database.max_connections (default: the gateway's own default).
     #[arg(long)]
     pub max_connections: Option<u32>,
@@ -134,13 +121,15 @@ pub enum BenchError {
     Config(String),
     #[error("http client: {0}")]
     Client(#[from] reqwest::Error),
+    #[error("unknown provider `{0}`")]
+    UnknownProvider(String),
 }
 
 /// The result of one run.
 #[derive(Debug, Clone)]
 pub struct BenchReport {
     pub db: BenchDb,
-    pub provider: BenchProvider,
+    pub provider: &'static str,
     pub concurrency: u16,
     /// Gateway processes sharing the database.
     pub instances: u8,
@@ -211,7 +200,7 @@ impl BenchReport {
     pub fn render(&self) -> String {
         let mut out = format!(
             "refund-gateway bench: provider {}, db {} ({} gateway process(es)), concurrency {}, window {:.1} s\n\n",
-            self.provider.as_str(),
+            self.provider,
             self.db.as_str(),
             self.instances,
             self.concurrency,
@@ -255,59 +244,18 @@ impl BenchReport {
     }
 }
 
-/// The simulator of the chosen provider, kept running while it lives.
-enum Simulator {
-    Efundpay(provider_efundpay::sandbox::Sandbox),
-    Authms(provider_authms::sandbox::Sandbox),
-    Ebuy(provider_ebuy::sandbox::Sandbox),
-}
-
-impl Simulator {
-    async fn start(provider: BenchProvider) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        Ok(match provider {
-            BenchProvider::Efundpay => Self::Efundpay(
-                provider_efundpay::sandbox::Sandbox::start(listener, Default::default()).await?,
-            ),
-            BenchProvider::Authms => Self::Authms(
-                provider_authms::sandbox::Sandbox::start(listener, Default::default()).await?,
-            ),
-            BenchProvider::Ebuy => Self::Ebuy(
-                provider_ebuy::sandbox::Sandbox::start(listener, Default::default()).await?,
-            ),
-        })
-    }
-
-    fn base_url(&self) -> String {
-        match self {
-            Self::Efundpay(s) => s.base_url(),
-            Self::Authms(s) => s.base_url(),
-            Self::Ebuy(s) => s.base_url(),
-        }
-    }
-
-    /// The provider's `[providers.<name>]` section pointing at this simulator.
-    fn provider_toml(&self) -> String {
-        let url = self.base_url();
-        match self {
-            Self::Efundpay(_) => format!(
-                "[providers.efundpay]\nbase_url = \"{url}\"\ntoken = \"{}\"\n\
-                 merchant_account_id = \"{}\"\nwebhook_secret = \"{}\"\n",
-                provider_efundpay::sandbox::TOKEN,
-                provider_efundpay::sandbox::MERCHANT_ACCOUNT_ID,
-                provider_efundpay::sandbox::WEBHOOK_SECRET
-            ),
-            Self::Authms(_) => format!(
-                "[providers.authms]\nbase_url = \"{url}\"\ntoken = \"{}\"\n",
-                provider_authms::sandbox::TOKEN
-            ),
-            Self::Ebuy(_) => format!(
-                "[providers.ebuy]\nbase_url = \"{url}\"\napp_id = \"{}\"\napp_secret = \"{}\"\n",
-                provider_ebuy::sandbox::APP_ID,
-                provider_ebuy::sandbox::APP_SECRET
-            ),
-        }
-    }
+/// Starts `plugin`'s simulator on a free loopback port with its defaults (zero latency,
+/// webhooks on), sending webhooks of providers configured on their side to `webhook_url`.
+async fn start_simulator(
+    plugin: &dyn ProviderPlugin,
+    webhook_url: &str,
+) -> std::io::Result<Arc<dyn Simulator>> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let options = SimulatorOptions {
+        webhook_url: Some(webhook_url.to_owned()),
+        ..SimulatorOptions::default()
+    };
+    Ok(Arc::from(plugin.start_simulator(listener, options).await?))
 }
 
 /// The gateway's configuration for the run.
@@ -320,7 +268,7 @@ fn gateway_toml(database_url: &str, provider_section: &str, args: &BenchArgs) ->
         "[server]\nlisten = \"127.0.0.1:0\"\nrate_limit_per_second = 0\n\n[database]\nurl = \"{database_url}\"\n{pool}\n\
          [[merchants]]\nid = \"bench\"\napi_key = \"{API_KEY}\"\n\n{provider_section}\n\
          [[routes]]\nprovider = \"{}\"\n",
-        args.provider.as_str()
+        args.provider
     )
 }
 
@@ -415,38 +363,11 @@ async fn expect_created(answer: reqwest::Response, accepted: &[&str]) -> Result<
     }
 }
 
-/// The trade date e-Buy options carry: today.
-fn today_yyyymmdd() -> String {
-    let today = OffsetDateTime::now_utc().date();
-    format!(
-        "{:04}{:02}{:02}",
-        today.year(),
-        u8::from(today.month()),
-        today.day()
-    )
-}
-
-/// The merchant request of refund `n`.
-fn gateway_body(provider: BenchProvider, run: &str, n: u64) -> String {
-    match provider {
-        BenchProvider::Efundpay => {
-            format!(r#"{{"payment_id":"bench_{run}_{n}","amount":"1.00","currency":"EUR"}}"#)
-        }
-        BenchProvider::Authms => format!(
-            r#"{{"payment_id":"txn_bench_{run}_{n}","amount":"1.00","currency":"CNY","customer_id":"usr_bench_{run}_{n}"}}"#
-        ),
-        BenchProvider::Ebuy => format!(
-            r#"{{"payment_id":"B{run}{n}","amount":"1.00","currency":"CNY","provider_options":{{"ebuy":{{"asset_type":"cash","trade_date":"{}"}}}}}}"#,
-            today_yyyymmdd()
-        ),
-    }
-}
-
 /// Refunds through the gateway; request `n` goes to instance `n % instances`.
 fn gateway_call(
     client: reqwest::Client,
     base_urls: &[String],
-    provider: BenchProvider,
+    simulator: Arc<dyn Simulator>,
     run: &str,
 ) -> Call {
     let urls: Arc<Vec<String>> = Arc::new(
@@ -460,6 +381,10 @@ fn gateway_call(
         let client = client.clone();
         let urls = Arc::clone(&urls);
         let run = Arc::clone(&run);
+        // The simulator's sample request, on a payment of its own.
+        let body = simulator
+            .sample_merchant_body(&format!("{run}{n}"))
+            .to_string();
         Box::pin(async move {
             let index = usize::try_from(n).unwrap_or(0) % urls.len().max(1);
             let url = urls.get(index).cloned().unwrap_or_default();
@@ -468,7 +393,7 @@ fn gateway_call(
                 .header("authorization", format!("Bearer {API_KEY}"))
                 .header("content-type", "application/json")
                 .header("idempotency-key", format!("bench-{run}-{n}"))
-                .body(gateway_body(provider, &run, n))
+                .body(body)
                 .send()
                 .await
                 .map_err(|e| e.to_string())?;
@@ -477,85 +402,16 @@ fn gateway_call(
     })
 }
 
-/// Refunds straight at the eFundPay simulator, on its wire format, with the same client.
-fn efundpay_direct_call(client: reqwest::Client, base_url: &str, sink: &str, run: &str) -> Call {
-    let base_url = Arc::new(base_url.to_owned());
-    let sink = Arc::new(sink.to_owned());
+/// Refunds straight at the simulator through the provider's adapter (its own pooled
+/// client): the simulator's sample requests, each on a payment of its own.
+fn direct_call(adapter: Arc<dyn RefundProvider>, simulator: Arc<dyn Simulator>, run: &str) -> Call {
     let run = Arc::new(run.to_owned());
-    Arc::new(move |n| {
-        let client = client.clone();
-        let base_url = Arc::clone(&base_url);
-        let sink = Arc::clone(&sink);
-        let run = Arc::clone(&run);
-        Box::pin(async move {
-            let body = json!({
-                "amount": 100,
-                "currency": "EUR",
-                "reason": "requested_by_customer",
-                "external_identifier": format!("bd_{run}_{n}"),
-                "webhooks_url": sink.as_str(),
-            });
-            let answer = client
-                .post(format!(
-                    "{base_url}/v4/transactions/bench_d_{run}_{n}/refunds"
-                ))
-                .header(
-                    "authorization",
-                    format!("Bearer {}", provider_efundpay::sandbox::TOKEN),
-                )
-                .header(
-                    provider_efundpay::adapter::MERCHANT_ACCOUNT_HEADER,
-                    provider_efundpay::sandbox::MERCHANT_ACCOUNT_ID,
-                )
-                .header("content-type", "application/json")
-                .body(body.to_string())
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            expect_created(answer, &["processing", "succeeded"]).await
-        })
-    })
-}
-
-/// Refunds at the AuthMS or e-Buy simulator through the provider's adapter (their wire
-/// formats need signing or several calls; the adapter has its own pooled client).
-fn adapter_direct_call(
-    adapter: Arc<dyn RefundProvider>,
-    provider: BenchProvider,
-    run: &str,
-) -> Call {
-    let run = Arc::new(run.to_owned());
-    let trade_date = today_yyyymmdd();
     Arc::new(move |n| {
         let adapter = Arc::clone(&adapter);
-        let run = Arc::clone(&run);
-        let trade_date = trade_date.clone();
+        let mut request = simulator.sample_request(&format!("d{run}{n}"));
+        request.provider_reference = adapter.provider_reference(&request.refund_id);
+        request.merchant_id = Some("bench".into());
         Box::pin(async move {
-            let currency = Currency::parse("CNY").map_err(|e| e.to_string())?;
-            let (payment, customer, options) = match provider {
-                BenchProvider::Ebuy => (
-                    format!("D{run}{n}"),
-                    None,
-                    json!({"asset_type": "cash", "trade_date": trade_date}),
-                ),
-                _ => (
-                    format!("txn_direct_{run}_{n}"),
-                    Some(format!("usr_direct_{run}_{n}")),
-                    Value::Null,
-                ),
-            };
-            let refund_id = RefundId::generate();
-            let request = ProviderRefundRequest {
-                refund_id,
-                provider_reference: adapter.provider_reference(&refund_id),
-                payment_id: PaymentId::parse(&payment).map_err(|e| e.to_string())?,
-                currency,
-                amount: Some(Money::parse("1.00", currency).map_err(|e| e.to_string())?),
-                reason: None,
-                customer_id: customer,
-                options,
-                created_at: OffsetDateTime::now_utc(),
-            };
             match adapter.refund(&request).await {
                 Ok(report)
                     if matches!(
@@ -586,6 +442,8 @@ pub async fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
                 .into(),
         ));
     }
+    let plugin =
+        plugin(&args.provider).ok_or_else(|| BenchError::UnknownProvider(args.provider.clone()))?;
     let run = run_id();
     let dir: PathBuf = std::env::temp_dir().join(format!("refund-gateway-bench-{run}"));
     std::fs::create_dir_all(&dir)?;
@@ -601,34 +459,33 @@ pub async fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
     let result = async {
         // Each phase gets a fresh simulator: its state grows with every refund (the eFundPay
         // one scans its refunds on each create), so sharing one would tax the later phase.
-        let simulator = Simulator::start(args.provider).await?;
-        let direct_call = match args.provider {
-            BenchProvider::Efundpay => {
-                efundpay_direct_call(client.clone(), &simulator.base_url(), &sink, &run)
-            }
-            other => {
-                let text = gateway_toml(&database.url, &simulator.provider_toml(), args);
-                let config =
-                    Config::from_toml(&text).map_err(|e| BenchError::Config(e.to_string()))?;
-                let registry = ProviderRegistry::build(&config, &sink, SandboxMode::CheckOnly)
-                    .await
-                    .map_err(|p| BenchError::Config(format!("{p:?}")))?;
-                let id = ProviderId::parse(other.as_str())
-                    .map_err(|e| BenchError::Config(e.to_string()))?;
-                let adapter = registry
-                    .get(&id)
-                    .cloned()
-                    .ok_or_else(|| BenchError::Config(format!("no {} adapter", other.as_str())))?;
-                adapter_direct_call(adapter, other, &run)
-            }
-        };
+        let simulator = start_simulator(plugin, &sink).await?;
+        let text = gateway_toml(
+            &database.url,
+            &plugin.sandbox_section_toml(&simulator.base_url()),
+            args,
+        );
+        let config = Config::from_toml(&text).map_err(|e| BenchError::Config(e.to_string()))?;
+        let registry = ProviderRegistry::build(&config, &sink, SandboxMode::CheckOnly)
+            .await
+            .map_err(|p| BenchError::Config(format!("{p:?}")))?;
+        let id = ProviderId::parse(plugin.id()).map_err(|e| BenchError::Config(e.to_string()))?;
+        let adapter = registry
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| BenchError::Config(format!("no {} adapter", plugin.id())))?;
+        let direct_call = direct_call(adapter, Arc::clone(&simulator), &run);
         let direct = drive(direct_call, concurrency, args.warmup, args.duration, None).await;
         drop(simulator);
         // Let the direct phase's webhooks and connections wind down.
         tokio::time::sleep(Duration::from_millis(500)).await;
 
-        let simulator = Simulator::start(args.provider).await?;
-        let config_text = gateway_toml(&database.url, &simulator.provider_toml(), args);
+        let simulator = start_simulator(plugin, &sink).await?;
+        let config_text = gateway_toml(
+            &database.url,
+            &plugin.sandbox_section_toml(&simulator.base_url()),
+            args,
+        );
         std::fs::write(&config_path, &config_text)?;
         let mut gateways = Vec::new();
         for instance in 0..args.instances {
@@ -644,7 +501,11 @@ pub async fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
         };
         let idle_rss_mb = peak(&gateways);
         let urls: Vec<String> = gateways.iter().map(|g| g.base_url.clone()).collect();
-        let call = gateway_call(client.clone(), &urls, args.provider, &run);
+        // Providers whose webhook endpoint is set on their side (Stripe) post to the gateway.
+        if let Some(first) = urls.first() {
+            simulator.set_webhook_url(Some(format!("{first}/v1/webhooks/{}", plugin.id())));
+        }
+        let call = gateway_call(client.clone(), &urls, Arc::clone(&simulator), &run);
         let cpu = || {
             gateways
                 .iter()
@@ -659,7 +520,7 @@ pub async fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
         drop(simulator);
         Ok::<_, BenchError>(BenchReport {
             db: args.db,
-            provider: args.provider,
+            provider: plugin.id(),
             concurrency: args.concurrency,
             instances: args.instances,
             gateway: stats,
@@ -693,7 +554,7 @@ mod tests {
     fn the_json_line_has_exactly_the_documented_keys() {
         let report = BenchReport {
             db: BenchDb::Sqlite,
-            provider: BenchProvider::Efundpay,
+            provider: "efundpay",
             concurrency: 64,
             instances: 1,
             gateway: LoadStats::default(),
@@ -740,7 +601,7 @@ mod tests {
             concurrency: 64,
             duration: Duration::from_secs(1),
             warmup: Duration::from_secs(1),
-            provider: BenchProvider::Efundpay,
+            provider: "efundpay".into(),
             max_connections: Some(4),
             instances: 1,
         };

@@ -64,6 +64,10 @@ pub enum EngineError {
 /// What a provider webhook did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WebhookApplied {
+    /// A genuine event the provider sends but the gateway need not act on
+    /// (`ProviderWebhook::ignored`, e.g. Stripe's `charge.refunded`): acknowledged, nothing
+    /// read or written.
+    Ignored,
     /// The event was applied before: nothing done.
     Duplicate,
     /// No refund of that account has its reference: acknowledged, nothing changed.
@@ -169,12 +173,20 @@ impl Engine {
 
     /// Applies a verified provider webhook for one account: once per event id, to that
     /// account's refund only (see `Store::apply_webhook`).
+    ///
+    /// An event the adapter acknowledged and ignored touches nothing, not even the receipts:
+    /// a receipt exists to apply an event once, and an event that applies nothing is harmless
+    /// however often it comes, so recording it would only cost a durable write per event (the
+    /// provider sends one with every refund) and rows for retention to purge.
     pub async fn apply_webhook(
         &self,
         provider: &ProviderId,
         account: String,
         webhook: ProviderWebhook,
     ) -> Result<WebhookApplied, EngineError> {
+        if webhook.is_ignored() {
+            return Ok(WebhookApplied::Ignored);
+        }
         let receipt = Receipt {
             provider: provider.to_string(),
             account,

@@ -7,15 +7,16 @@
 //! | kind               | when                                            | debit (+)                              | credit (−)                             |
 //! |--------------------|-------------------------------------------------|----------------------------------------|----------------------------------------|
 //! | `refund_succeeded` | the refund moves to `succeeded`                 | `merchant:<m>:refund_expense:<cur>`    | `provider:<p>:clearing:<cur>`          |
-//! | `refund_canceled`  | the provider voids a refund it reported succeeded | `provider:<p>:clearing:<cur>`        | `merchant:<m>:refund_expense:<cur>`    |
+//! | `refund_canceled`  | the provider voids, or reports failed, a refund it reported succeeded | `provider:<p>:clearing:<cur>` | `merchant:<m>:refund_expense:<cur>` |
 //! | `refund_settled`   | a statement line matches a succeeded refund     | `provider:<p>:clearing:<cur>`          | `provider:<p>:settled:<cur>`           |
 //!
 //! Cancellation: a final status never moves, so a refund can only become `canceled` from
 //! `pending`/`processing`, when nothing was posted yet and nothing needs reversing. The case
-//! that does is a provider voiding a refund it had reported succeeded: the status stays
-//! `succeeded`, the refund is flagged `requires_attention`, and the same change posts the
-//! `refund_canceled` reversal, so the books follow the money while finance looks at it. A
-//! reported `failed` after `succeeded` is only flagged (whether money moved is unclear).
+//! that does is a provider voiding a refund it had reported succeeded, or reporting it failed
+//! later (Stripe's `succeeded` → `failed`, DESIGN §7): the status stays `succeeded`, the
+//! refund is flagged `requires_attention`, and the same change posts the `refund_canceled`
+//! reversal, so the books follow the money while finance looks at it. Both use the one kind,
+//! so a refund voided and also reported failed is reversed once.
 //!
 //! Lines are append-only and each (refund, kind, account) is written at most once: the
 //! unique index `ledger_entries_once` and `ON CONFLICT DO NOTHING` make a repeated void
@@ -34,7 +35,7 @@ use crate::store::{LedgerLine, RefundRecord};
 
 /// Entry kind of the lines a succeeded refund posts.
 pub const REFUND_SUCCEEDED: &str = "refund_succeeded";
-/// Entry kind of the reversal of a succeeded refund the provider voided.
+/// Entry kind of the reversal of a succeeded refund the provider voided or reported failed.
 pub const REFUND_CANCELED: &str = "refund_canceled";
 /// Entry kind of the move from clearing to settled for a matched statement line.
 pub const REFUND_SETTLED: &str = "refund_settled";
@@ -74,7 +75,8 @@ fn pair(
     ]
 }
 
-/// The reversal of a succeeded refund's lines, posted when the provider voids it.
+/// The reversal of a succeeded refund's lines, posted when the provider voids it or reports
+/// it failed.
 pub fn canceled_lines(refund: &RefundRecord, amount_minor: i64) -> Vec<LedgerLine> {
     pair(
         REFUND_CANCELED,
@@ -230,12 +232,15 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_reported_after_success_is_flagged_without_reversal() {
+    fn a_failure_reported_after_success_is_flagged_and_reversed_as_a_void_is() {
+        // DESIGN §7 (Stripe's failed-after-succeeded): the same reversal as a void, under the
+        // same kind, so a refund both voided and failed later is reversed once.
         let refund = succeeded_refund();
         let failed = ProviderRefund::with_status(ProviderRefundStatus::Failed, "failed");
         let change = decide(&refund, &failed, Source::Webhook, 0, true);
+        assert_eq!(change.status, None);
         assert!(change.flag_requires_attention);
-        assert!(change.ledger.is_empty());
+        assert_eq!(change.ledger, canceled_lines(&refund, 1299));
     }
 
     #[test]

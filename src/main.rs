@@ -1,5 +1,6 @@
-//! The `refund-gateway` command line (clap): `serve`, `check-config`, `migrate`, `sandbox`,
-//! `demo`.
+//! The `refund-gateway` command line (clap): `serve`, `check-config`, `migrate`, `reconcile`,
+//! `export`, `sandbox`, `demo`, `bench`. Help texts that list providers are built from the
+//! registry's plugins.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -14,11 +15,7 @@ use refund_gateway::startup::Application;
 use refund_gateway::store::Store;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "refund-gateway",
-    version,
-    about = "One refund API in front of AuthMS, e-Buy and eFundPay"
-)]
+#[command(name = "refund-gateway", version, about = about())]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,8 +45,9 @@ enum Command {
     Reconcile(refund_gateway::reconcile::cli::ReconcileArgs),
     /// Export refunds as CSV or JSON Lines (streaming).
     Export(refund_gateway::reconcile::cli::ExportArgs),
-    /// Run the three provider simulators: AuthMS on PORT, e-Buy on PORT+1, eFundPay on PORT+2.
+    #[command(about = refund_gateway::sandbox::ports_help())]
     Sandbox {
+        /// The first port; each provider's simulator listens on it plus its offset.
         #[arg(long, default_value_t = 9100)]
         listen_base: u16,
     },
@@ -62,6 +60,14 @@ enum Command {
 }
 
 const DEFAULT_CONFIG_PATH: &str = "config/gateway.toml";
+
+/// `One refund API in front of every provider it knows: authms, ebuy, …`.
+fn about() -> String {
+    format!(
+        "One refund API in front of every provider it knows: {}",
+        refund_gateway::providers::known_ids()
+    )
+}
 
 /// The config file to use and a label saying where it came from.
 fn load_config(path: Option<&Path>) -> Result<(Config, String), ConfigErrors> {

@@ -1,6 +1,7 @@
 //! The provider registry: one adapter per provider account (DESIGN §14), built from each
 //! `[providers.<name>]` section (the connection and the default account) and each merchant's
-//! `[merchants.providers.<name>]` (that merchant's own account), one match arm per provider;
+//! `[merchants.providers.<name>]` (that merchant's own account) through the provider's
+//! plugin ([`PLUGINS`], one line per provider crate: the only place the gateway names them);
 //! for `base_url = "sandbox"` it starts that provider's simulator in-process on a loopback
 //! port of its own.
 //!
@@ -10,20 +11,51 @@
 //! gets no transfer wallet, never the default's. A default account that would serve two or
 //! more merchants (no account of their own) is refused unless the section says
 //! `shared_account = true`, which is then reported as a warning.
+//!
+//! In-process simulators keep bounded state: each retains at most `sandbox_max_refunds`
+//! refunds (a key of the provider section, only with `base_url = "sandbox"`; default
+//! [`refund_provider::sandbox_kit::DEFAULT_MAX_REFUNDS`]), evicting the oldest settled ones.
+//! A simulator of a provider whose webhook endpoint is configured on its side (Stripe) sends
+//! its webhooks to `{public_base_url}/v1/webhooks/<name>` when the section has a default
+//! account, else to the first merchant account's `/v1/webhooks/<name>/<merchant>` (one
+//! simulator is one provider account: other accounts' refunds settle by status query).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use refund_provider::{BuildContext, ConfigProblem, ProviderId, RefundProvider};
-use serde::Deserialize;
+use refund_provider::{
+    BuildContext, ConfigProblem, ProviderId, ProviderPlugin, RefundProvider, Simulator,
+    SimulatorOptions,
+};
 
 use crate::config::{Config, SANDBOX_BASE_URL};
 
-/// Keeps in-process simulators running for as long as the registry lives.
-type SandboxGuard = Box<dyn std::any::Any + Send + Sync>;
+/// Every provider the gateway knows, one line per provider crate. Adding a provider is its
+/// folder, its workspace member, this line and its config section.
+pub static PLUGINS: &[&dyn ProviderPlugin] = &[
+    &provider_authms::PROVIDER,
+    &provider_ebuy::PROVIDER,
+    &provider_efundpay::PROVIDER,
+    &provider_stripe::PROVIDER,
+];
 
-/// The gateway's own key in a provider section (not passed to the adapter).
+/// The plugin of provider `id`, if the gateway knows it.
+pub fn plugin(id: &str) -> Option<&'static dyn ProviderPlugin> {
+    PLUGINS.iter().copied().find(|plugin| plugin.id() == id)
+}
+
+/// `authms, ebuy, efundpay, stripe`: the known providers, for messages and help texts.
+pub fn known_ids() -> String {
+    PLUGINS
+        .iter()
+        .map(|plugin| plugin.id())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The gateway's own keys in a provider section (not passed to the adapter).
 const SHARED_ACCOUNT_KEY: &str = "shared_account";
+const SANDBOX_MAX_REFUNDS_KEY: &str = "sandbox_max_refunds";
 
 /// Which account of a provider a refund is made on; stored in `refunds.account` and
 /// `payments.account` as `default` or `merchant:<id>`.
@@ -63,11 +95,12 @@ struct ProviderAccounts {
     merchants: BTreeMap<String, Arc<dyn RefundProvider>>,
 }
 
-/// The configured providers, by id, each with its accounts.
+/// The configured providers, by id, each with its accounts, and the simulators started for
+/// them (running for as long as the registry lives).
 #[derive(Default)]
 pub struct ProviderRegistry {
     providers: BTreeMap<ProviderId, ProviderAccounts>,
-    sandboxes: Vec<(ProviderId, String, SandboxGuard)>,
+    sandboxes: Vec<Box<dyn Simulator>>,
     warnings: Vec<ConfigProblem>,
 }
 
@@ -153,8 +186,13 @@ impl ProviderRegistry {
     pub fn sandbox_urls(&self) -> Vec<(ProviderId, String)> {
         self.sandboxes
             .iter()
-            .map(|(id, url, _)| (id.clone(), url.clone()))
+            .filter_map(|sim| Some((ProviderId::parse(sim.provider()).ok()?, sim.base_url())))
             .collect()
+    }
+
+    /// The simulators this registry started, in [`PLUGINS`] order.
+    pub fn simulators(&self) -> impl Iterator<Item = &dyn Simulator> {
+        self.sandboxes.iter().map(|sim| sim.as_ref())
     }
 
     /// Builds every configured provider account, reporting every problem with its key path.
@@ -167,13 +205,14 @@ impl ProviderRegistry {
         let mut problems = Vec::new();
         for (name, section) in &config.providers {
             let section_key = format!("providers.{name}");
-            let Some(account_fields) = account_fields(name) else {
+            let Some(plugin) = plugin(name) else {
                 problems.push(ConfigProblem::new(
                     section_key,
-                    "unknown provider (known: authms, ebuy, efundpay)",
+                    format!("unknown provider (known: {})", known_ids()),
                 ));
                 continue;
             };
+            let account_fields = plugin.account_fields();
             let Some(mut table) = section.as_table().cloned() else {
                 problems.push(ConfigProblem::new(section_key, "must be a table"));
                 continue;
@@ -189,21 +228,60 @@ impl ProviderRegistry {
                     false
                 }
             };
-            if table.get("base_url").and_then(|v| v.as_str()) == Some(SANDBOX_BASE_URL) {
+            let is_sandbox =
+                table.get("base_url").and_then(|v| v.as_str()) == Some(SANDBOX_BASE_URL);
+            let max_refunds = match (table.remove(SANDBOX_MAX_REFUNDS_KEY), is_sandbox) {
+                (None, _) => None,
+                (Some(toml::Value::Integer(n)), true) if n > 0 => usize::try_from(n).ok(),
+                (Some(_), true) => {
+                    problems.push(ConfigProblem::new(
+                        format!("{section_key}.{SANDBOX_MAX_REFUNDS_KEY}"),
+                        "must be a positive integer",
+                    ));
+                    None
+                }
+                (Some(_), false) => {
+                    problems.push(ConfigProblem::new(
+                        format!("{section_key}.{SANDBOX_MAX_REFUNDS_KEY}"),
+                        "only for an in-process simulator (base_url = \"sandbox\")",
+                    ));
+                    None
+                }
+            };
+            // The default account, when the section gives any account field.
+            let has_default = table.keys().any(|k| account_fields.contains(&k.as_str()));
+            if is_sandbox {
                 let url = match mode {
                     SandboxMode::CheckOnly => "http://127.0.0.1:9".to_owned(),
-                    SandboxMode::Start => match start_sandbox(name).await {
-                        Ok((url, guard)) => {
-                            if let Ok(id) = ProviderId::parse(name) {
-                                registry.sandboxes.push((id, url.clone(), guard));
+                    SandboxMode::Start => {
+                        let endpoint_owner = if has_default {
+                            None
+                        } else {
+                            config
+                                .merchants
+                                .iter()
+                                .find(|m| m.accounts.contains_key(name))
+                                .map(|m| m.id.clone())
+                        };
+                        let mut ctx = BuildContext::new(section_key.clone(), public_base_url);
+                        ctx.merchant = endpoint_owner;
+                        let options = SimulatorOptions {
+                            max_refunds,
+                            webhook_url: Some(ctx.webhook_url(name)),
+                            ..SimulatorOptions::default()
+                        };
+                        match start_sandbox(plugin, options).await {
+                            Ok(simulator) => {
+                                let url = simulator.base_url();
+                                registry.sandboxes.push(simulator);
+                                url
                             }
-                            url
+                            Err(problem) => {
+                                problems.push(problem);
+                                continue;
+                            }
                         }
-                        Err(problem) => {
-                            problems.push(problem);
-                            continue;
-                        }
-                    },
+                    }
                 };
                 table.insert("base_url".into(), toml::Value::String(url));
             }
@@ -212,11 +290,9 @@ impl ProviderRegistry {
             };
             let entry = registry.providers.entry(id.clone()).or_default();
 
-            // The default account, when the section gives any account field.
-            let has_default = table.keys().any(|k| account_fields.contains(&k.as_str()));
             if has_default {
                 let ctx = BuildContext::new(section_key.clone(), public_base_url);
-                match build_one(name, toml::Value::Table(table.clone()), &ctx) {
+                match build_one(plugin, toml::Value::Table(table.clone()), &ctx) {
                     Ok(provider) => entry.default = Some(provider),
                     Err(mut found) => problems.append(&mut found),
                 }
@@ -254,7 +330,7 @@ impl ProviderRegistry {
                 }
                 let ctx = BuildContext::new(merchant_key.clone(), public_base_url)
                     .for_merchant(merchant.id.clone());
-                match build_one(name, toml::Value::Table(merged), &ctx) {
+                match build_one(plugin, toml::Value::Table(merged), &ctx) {
                     Ok(provider) => {
                         entry.merchants.insert(merchant.id.clone(), provider);
                     }
@@ -346,82 +422,35 @@ fn connection_problem_at_section(
     }
 }
 
-fn settings<'de, T: Deserialize<'de>>(
-    section: toml::Value,
-    ctx: &BuildContext,
-) -> Result<T, Vec<ConfigProblem>> {
-    T::deserialize(section)
-        .map_err(|e| vec![ConfigProblem::new(ctx.section.clone(), e.to_string())])
-}
-
-/// Each provider's account fields (DESIGN §14); `None` for an unknown provider.
-fn account_fields(name: &str) -> Option<&'static [&'static str]> {
-    match name {
-        "authms" => Some(provider_authms::ACCOUNT_FIELDS),
-        "ebuy" => Some(provider_ebuy::ACCOUNT_FIELDS),
-        "efundpay" => Some(provider_efundpay::ACCOUNT_FIELDS),
-        _ => None,
-    }
-}
-
-/// One match arm per provider: the only place the gateway builds an adapter.
+/// Builds one account's adapter through the provider's plugin (the section as JSON).
 fn build_one(
-    name: &str,
+    plugin: &dyn ProviderPlugin,
     section: toml::Value,
     ctx: &BuildContext,
 ) -> Result<Arc<dyn RefundProvider>, Vec<ConfigProblem>> {
-    match name {
-        "authms" => Ok(Arc::new(
-            settings::<provider_authms::AuthMsSettings>(section, ctx)?.build(ctx)?,
-        )),
-        "ebuy" => Ok(Arc::new(
-            settings::<provider_ebuy::EbuySettings>(section, ctx)?.build(ctx)?,
-        )),
-        "efundpay" => Ok(Arc::new(
-            settings::<provider_efundpay::EfundpaySettings>(section, ctx)?.build(ctx)?,
-        )),
-        other => Err(vec![ConfigProblem::new(
-            format!("providers.{other}"),
-            "unknown provider (known: authms, ebuy, efundpay)",
-        )]),
-    }
+    let section = serde_json::to_value(section)
+        .map_err(|e| vec![ctx.section_problem(format!("not a valid section: {e}"))])?;
+    plugin.build(section, ctx)
 }
 
 /// Starts one provider's simulator on a free loopback port.
-async fn start_sandbox(name: &str) -> Result<(String, SandboxGuard), ConfigProblem> {
+async fn start_sandbox(
+    plugin: &dyn ProviderPlugin,
+    options: SimulatorOptions,
+) -> Result<Box<dyn Simulator>, ConfigProblem> {
     let problem = |e: std::io::Error| {
         ConfigProblem::new(
-            format!("providers.{name}.base_url"),
+            format!("providers.{}.base_url", plugin.id()),
             format!("cannot start the sandbox: {e}"),
         )
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(problem)?;
-    match name {
-        "authms" => {
-            let sandbox = provider_authms::sandbox::Sandbox::start(listener, Default::default())
-                .await
-                .map_err(problem)?;
-            Ok((sandbox.base_url(), Box::new(sandbox)))
-        }
-        "ebuy" => {
-            let sandbox = provider_ebuy::sandbox::Sandbox::start(listener, Default::default())
-                .await
-                .map_err(problem)?;
-            Ok((sandbox.base_url(), Box::new(sandbox)))
-        }
-        "efundpay" => {
-            let sandbox = provider_efundpay::sandbox::Sandbox::start(listener, Default::default())
-                .await
-                .map_err(problem)?;
-            Ok((sandbox.base_url(), Box::new(sandbox)))
-        }
-        other => Err(ConfigProblem::new(
-            format!("providers.{other}.base_url"),
-            "this provider has no sandbox",
-        )),
-    }
+    plugin
+        .start_simulator(listener, options)
+        .await
+        .map_err(problem)
 }
 
 #[cfg(test)]
@@ -546,7 +575,8 @@ webhook_secret = "whsec"
         }
         let registry = build(text).await.unwrap_or_else(|p| panic!("{p:?}"));
         assert!(registry.warnings().is_empty());
-        for provider in ["authms", "ebuy", "efundpay"] {
+        for plugin in PLUGINS {
+            let provider = plugin.id();
             let id = ProviderId::parse(provider).unwrap_or_else(|e| panic!("{e}"));
             assert!(registry.has_merchant_accounts(&id), "{provider}");
             assert_eq!(
@@ -565,6 +595,173 @@ webhook_secret = "whsec"
         let problems = build(&toml).await.err().unwrap_or_default();
         assert_eq!(keys(&problems), ["providers.efundpay"]);
         assert!(problems[0].message.contains("no account"));
+    }
+
+    #[test]
+    fn every_plugin_has_its_own_id_and_sandbox_port() {
+        let mut ids: Vec<&str> = PLUGINS.iter().map(|p| p.id()).collect();
+        let mut offsets: Vec<u16> = PLUGINS.iter().map(|p| p.sandbox_port_offset()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        offsets.sort_unstable();
+        offsets.dedup();
+        assert_eq!(ids.len(), PLUGINS.len(), "{ids:?}");
+        assert_eq!(offsets.len(), PLUGINS.len(), "{offsets:?}");
+        for id in &ids {
+            assert!(known_ids().contains(id), "{id}");
+            assert_eq!(plugin(id).map(|p| p.id()), Some(*id));
+        }
+        assert!(plugin("paypal").is_none());
+    }
+
+    #[tokio::test]
+    async fn the_embedded_default_has_a_sandbox_section_for_every_known_provider() {
+        let config =
+            Config::from_toml(crate::config::EMBEDDED_DEFAULT).unwrap_or_else(|e| panic!("{e}"));
+        for plugin in PLUGINS {
+            let section = config.providers.get(plugin.id());
+            assert_eq!(
+                section
+                    .and_then(|s| s.get("base_url"))
+                    .and_then(|v| v.as_str()),
+                Some(SANDBOX_BASE_URL),
+                "{}",
+                plugin.id()
+            );
+        }
+        let registry =
+            ProviderRegistry::build(&config, "http://127.0.0.1:8080", SandboxMode::CheckOnly)
+                .await
+                .unwrap_or_else(|p| panic!("{p:?}"));
+        assert_eq!(registry.ids().count(), PLUGINS.len());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_provider_section_names_the_known_ones() {
+        let toml = format!(
+            "{}[providers.paypal]\nbase_url = \"https://paypal.example\"\n",
+            merchant("acme", "")
+        );
+        let problems = build(&toml).await.err().unwrap_or_default();
+        assert_eq!(keys(&problems), ["providers.paypal"]);
+        assert!(
+            problems[0]
+                .message
+                .contains(&format!("(known: {})", known_ids())),
+            "{}",
+            problems[0].message
+        );
+    }
+
+    #[tokio::test]
+    async fn the_simulator_cap_is_only_for_in_process_simulators_and_must_be_positive() {
+        let remote = format!(
+            "{}[providers.authms]\nbase_url = \"https://iam.example\"\ntoken = \"t\"\nsandbox_max_refunds = 10\n",
+            merchant("acme", "")
+        );
+        let problems = build(&remote).await.err().unwrap_or_default();
+        assert_eq!(keys(&problems), ["providers.authms.sandbox_max_refunds"]);
+        for bad in ["0", "-1", "\"many\""] {
+            let local = format!(
+                "{}[providers.authms]\nbase_url = \"sandbox\"\ntoken = \"t\"\nsandbox_max_refunds = {bad}\n",
+                merchant("acme", "")
+            );
+            let problems = build(&local).await.err().unwrap_or_default();
+            assert_eq!(
+                keys(&problems),
+                ["providers.authms.sandbox_max_refunds"],
+                "{bad}"
+            );
+        }
+    }
+
+    /// Builds `toml` starting its simulators, webhooks to `public_base_url`.
+    async fn start(toml: &str, public_base_url: &str) -> ProviderRegistry {
+        let config = Config::from_toml(toml).unwrap_or_else(|e| panic!("{e}"));
+        ProviderRegistry::build(&config, public_base_url, SandboxMode::Start)
+            .await
+            .unwrap_or_else(|p| panic!("{p:?}"))
+    }
+
+    #[tokio::test]
+    async fn an_in_process_simulator_keeps_at_most_its_configured_cap() {
+        let section = provider_authms::PROVIDER
+            .sandbox_section_toml("sandbox")
+            .replace(
+                "[providers.authms]\n",
+                "[providers.authms]\nsandbox_max_refunds = 2\n",
+            );
+        let registry = start(
+            &format!("{}{section}", merchant("acme", "")),
+            "http://127.0.0.1:9",
+        )
+        .await;
+        let id = ProviderId::from_static("authms");
+        let adapter = registry.get(&id).cloned().expect("adapter");
+        let simulator = registry.simulators().next().expect("a simulator");
+        for n in 0..4 {
+            let mut req = simulator.sample_request(&format!("cap{n}"));
+            req.provider_reference = adapter.provider_reference(&req.refund_id);
+            let refund = adapter.refund(&req).await.expect("refund");
+            assert_eq!(refund.status.as_str(), "succeeded");
+        }
+        assert_eq!(simulator.effects().len(), 2, "{:?}", simulator.effects());
+    }
+
+    /// The paths a wiremock "gateway" received webhooks at, once `count` arrived (or 5 s).
+    async fn webhook_paths(gateway: &wiremock::MockServer, count: usize) -> Vec<String> {
+        for _ in 0..250 {
+            let received = gateway.received_requests().await.unwrap_or_default();
+            if received.len() >= count {
+                return received.iter().map(|r| r.url.path().to_owned()).collect();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Vec::new()
+    }
+
+    #[tokio::test]
+    async fn the_stripe_simulator_posts_to_the_default_accounts_endpoint_else_the_merchants() {
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        // Everything is kept to the end, so no port of one case is reused by the next.
+        let mut running = Vec::new();
+        for (own_account, expected_path) in [
+            (false, "/v1/webhooks/stripe"),
+            (true, "/v1/webhooks/stripe/acme"),
+        ] {
+            let gateway = MockServer::start().await;
+            Mock::given(wiremock::matchers::method("POST"))
+                .respond_with(ResponseTemplate::new(200))
+                .mount(&gateway)
+                .await;
+            let sandbox = provider_stripe::PROVIDER.sandbox_section_toml("sandbox");
+            let toml = if own_account {
+                let credentials =
+                    sandbox.replace("[providers.stripe]\nbase_url = \"sandbox\"\n", "");
+                format!(
+                    "{}[providers.stripe]\nbase_url = \"sandbox\"\n",
+                    merchant(
+                        "acme",
+                        &format!("[merchants.providers.stripe]\n{credentials}")
+                    )
+                )
+            } else {
+                format!("{}{sandbox}", merchant("acme", ""))
+            };
+            let registry = start(&toml, &gateway.uri()).await;
+            let id = ProviderId::from_static("stripe");
+            let (_, adapter) = registry.for_merchant(&id, "acme").expect("an account");
+            let simulator = registry.simulators().next().expect("a simulator");
+            let req = simulator.sample_request("hooks");
+            adapter.refund(&req).await.expect("refund");
+            let paths = webhook_paths(&gateway, 1).await;
+            assert!(!paths.is_empty(), "no webhook arrived");
+            assert!(
+                paths.iter().all(|p| p == expected_path),
+                "{own_account}: {paths:?}"
+            );
+            running.push((gateway, registry));
+        }
     }
 
     #[test]

@@ -1,47 +1,34 @@
 //! Fuzz the `POST /v1/refunds` body: the API's parsing and validation
-//! (`refund_gateway::api::refunds::parse_create`), then each adapter's `validate` on the
-//! request it would get (its `provider_options` included). Nothing panics; a refusal is a
-//! 4xx, never an internal error; an accepted amount is in the request's currency.
+//! (`refund_gateway::api::refunds::parse_create`), then every registered adapter's `validate`
+//! on the request it would get (its `provider_options`, the merchant and its metadata
+//! included). Nothing panics; a refusal is a 4xx, never an internal error; an accepted amount
+//! is in the request's currency.
 #![no_main]
 
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use refund_gateway::api::extract::IdempotencyKeyHeader;
 use refund_gateway::api::refunds::parse_create;
-use refund_provider::{ProviderRefundRequest, RefundId, RefundProvider, SecretString};
+use refund_gateway::providers::PLUGINS;
+use refund_provider::{BuildContext, ProviderRefundRequest, RefundId, RefundProvider};
 
-fn adapters() -> &'static [Box<dyn RefundProvider>] {
-    static ADAPTERS: OnceLock<Vec<Box<dyn RefundProvider>>> = OnceLock::new();
+/// Every provider the gateway knows, built from its sandbox section (nothing is sent).
+fn adapters() -> &'static [Arc<dyn RefundProvider>] {
+    static ADAPTERS: OnceLock<Vec<Arc<dyn RefundProvider>>> = OnceLock::new();
     ADAPTERS.get_or_init(|| {
-        let mut adapters: Vec<Box<dyn RefundProvider>> = Vec::new();
-        let timeout = Duration::from_secs(1);
-        let base = "http://127.0.0.1:9";
-        if let Ok(p) = provider_authms::AuthMsProvider::new(base, SecretString::from("t"), timeout)
-        {
-            adapters.push(Box::new(p.with_transfer_source_user_id("usr_merchant")));
-        }
-        if let Ok(p) = provider_ebuy::EbuyProvider::new(
-            base,
-            "10001",
-            SecretString::from("s"),
-            "zh_CN",
-            timeout,
-        ) {
-            adapters.push(Box::new(p));
-        }
-        if let Ok(p) = provider_efundpay::EfundpayProvider::new(
-            base,
-            SecretString::from("t"),
-            "default",
-            SecretString::from("w"),
-            "http://127.0.0.1:8080/v1/webhooks/efundpay",
-            timeout,
-        ) {
-            adapters.push(Box::new(p));
-        }
-        adapters
+        PLUGINS
+            .iter()
+            .filter_map(|plugin| {
+                let ctx = BuildContext::new(
+                    format!("providers.{}", plugin.id()),
+                    "http://127.0.0.1:8080",
+                );
+                plugin
+                    .build(plugin.sandbox_section("http://127.0.0.1:9"), &ctx)
+                    .ok()
+            })
+            .collect()
     })
 }
 
@@ -65,21 +52,29 @@ fuzz_target!(|data: &[u8]| {
     };
     for adapter in adapters() {
         let provider = adapter.id();
-        let req = ProviderRefundRequest {
-            refund_id,
-            provider_reference: adapter.provider_reference(&refund_id),
-            payment_id: command.payment_id.clone(),
-            currency: command.currency,
-            amount: command.amount,
-            reason: command.reason.clone(),
-            customer_id: command.customer_id.clone(),
-            options: command
-                .provider_options
-                .get(provider.as_str())
-                .cloned()
-                .unwrap_or(serde_json::Value::Null),
-            created_at: time::OffsetDateTime::UNIX_EPOCH,
-        };
+        let mut req =
+            ProviderRefundRequest::new(refund_id, command.payment_id.clone(), command.currency);
+        req.provider_reference = adapter.provider_reference(&refund_id);
+        req.amount = command.amount;
+        req.reason = command.reason.clone();
+        req.customer_id = command.customer_id.clone();
+        req.options = command
+            .provider_options
+            .get(provider.as_str())
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
+        req.created_at = time::OffsetDateTime::UNIX_EPOCH;
+        req.merchant_id = Some("fuzz".into());
+        req.metadata = command
+            .metadata
+            .as_object()
+            .map(|object| {
+                object
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default();
         if let Err(invalid) = adapter.validate(&req) {
             assert!(!invalid.code.is_empty() && !invalid.message.is_empty());
         }

@@ -5,7 +5,10 @@
 //!
 //! Applying a report is idempotent on its own (a final refund never moves; a repeated status
 //! changes nothing), so the receipt is written after the report is applied: a crash in
-//! between makes the provider's retry apply it again harmlessly, never lose it.
+//! between makes the provider's retry apply it again harmlessly, never lose it. An event the
+//! adapter acknowledges and ignores (an event type about something else than a refund's
+//! status, e.g. Stripe's `charge.refunded`) is answered 200 `{"received": true, "ignored":
+//! true}`, logged at debug only, and changes nothing (no refund, no receipt).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -89,11 +92,16 @@ async fn receive(
             )
         })?;
     let event_id = webhook.event_id.clone();
+    let event_type = webhook.event_type.clone();
     match state
         .engine
         .apply_webhook(&id, account.clone(), webhook)
         .await?
     {
+        WebhookApplied::Ignored => {
+            tracing::debug!(provider = %id, account = %account, event_id = %event_id, event_type = %event_type, "webhook acknowledged and ignored");
+            Ok(Json(json!({"received": true, "ignored": true})))
+        }
         WebhookApplied::Duplicate => Ok(Json(json!({"received": true, "duplicate": true}))),
         WebhookApplied::UnknownRefund => {
             tracing::warn!(provider = %id, account = %account, event_id = %event_id, "webhook for an unknown refund");

@@ -110,6 +110,9 @@ impl Engine {
             customer_id: command.customer_id.clone(),
             options: options.clone(),
             created_at: OffsetDateTime::now_utc(),
+            merchant_id: Some(merchant.id.clone()),
+            metadata: super::sync::metadata_pairs(&command.metadata),
+            provider_refund_id: None,
         };
         // Without an amount, a refund of a payment whose captured amount is known refunds
         // what is left (DESIGN §14). Until the create step has counted under the payment's

@@ -6,7 +6,8 @@
 //! a report whose amount or currency differs from what was asked never becomes `succeeded`
 //! (flagged, both values in the history); the provider's refund id is learnt from whichever
 //! report brings it first; a succeeded refund posts balanced ledger lines in the same change,
-//! and a void of a succeeded refund posts their reversal (see `crate::ledger`).
+//! and a void or a failure reported after it succeeded (Stripe's failed-after-succeeded)
+//! posts their reversal, once, in the flagging change (see `crate::ledger`).
 
 use serde_json::json;
 
@@ -174,10 +175,14 @@ pub fn decide(
                 )
             );
             change.flag_requires_attention = contradicts;
-            // A void of a succeeded refund reverses its lines in the same change (see
-            // crate::ledger); the status stays final.
-            if let (RefundStatus::Succeeded, RefundStatus::Canceled, Some(minor)) =
-                (refund.status, target, refund.amount_minor)
+            // A void or a failure of a succeeded refund reverses its lines in the same change
+            // (see crate::ledger; one reversal whichever comes, however often); the status
+            // stays final.
+            if let (
+                RefundStatus::Succeeded,
+                RefundStatus::Canceled | RefundStatus::Failed,
+                Some(minor),
+            ) = (refund.status, target, refund.amount_minor)
             {
                 change.ledger = crate::ledger::canceled_lines(refund, minor);
             }
@@ -381,6 +386,43 @@ mod tests {
             .ledger
             .iter()
             .all(|l| l.entry_kind == "refund_canceled"));
+    }
+
+    #[test]
+    fn a_failure_after_success_keeps_succeeded_flags_it_and_reverses_the_ledger_lines() {
+        let r = refund(RefundStatus::Succeeded, Some(1299));
+        let mut rep = report(ProviderRefundStatus::Failed, Some(1299), "EUR");
+        rep.failure = Some(refund_provider::Failure {
+            code: FailureCode::new("provider_failed"),
+            message: "lost_or_stolen_card".into(),
+        });
+        let change = decide(&r, &rep, Source::Webhook, 0, true);
+        assert_eq!(change.status, None, "a final status never moves");
+        assert_eq!(change.failure, None);
+        assert!(change.flag_requires_attention);
+        assert_eq!(change.events[0].kind, "requires_attention");
+        assert_eq!(
+            change.events[0].detail["reason"],
+            "contradicts_final_status"
+        );
+        // The reversal of the refund_succeeded lines: clearing debited, expense credited.
+        let lines: Vec<(&str, &str, i64)> = change
+            .ledger
+            .iter()
+            .map(|l| (l.entry_kind, l.account.as_str(), l.amount_minor))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("refund_canceled", "provider:efundpay:clearing:EUR", 1299),
+                ("refund_canceled", "merchant:acme:refund_expense:EUR", -1299),
+            ]
+        );
+        // A failed or canceled refund reported failed again posts nothing.
+        for status in [RefundStatus::Failed, RefundStatus::Canceled] {
+            let change = decide(&refund(status, Some(1299)), &rep, Source::Webhook, 0, true);
+            assert!(change.ledger.is_empty(), "{status:?}");
+        }
     }
 
     #[test]

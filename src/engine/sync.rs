@@ -15,6 +15,7 @@
 //! - After `sync.give_up_after_hours` an open refund is flagged `requires_attention` in its
 //!   history (its status stays) and keeps being queried at the longest interval.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::json;
@@ -36,8 +37,22 @@ use crate::store::{now_ms, Change, NewEvent, RefundRecord, StoreError};
 /// How many refunds one pass claims.
 const BATCH: i64 = 64;
 
-/// Rebuilds the provider request of a stored refund: the same id, reference and amount as
-/// the first attempt.
+/// The merchant's `metadata` object as the string pairs a provider request carries (the API
+/// accepts string values only; anything else, which the store never holds, is left out).
+pub fn metadata_pairs(metadata: &serde_json::Value) -> BTreeMap<String, String> {
+    metadata
+        .as_object()
+        .map(|object| {
+            object
+                .iter()
+                .filter_map(|(key, value)| Some((key.clone(), value.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Rebuilds the provider request of a stored refund: the same id, reference, amount,
+/// merchant and metadata as the first attempt, plus the provider's refund id once known.
 pub fn request_for(refund: &RefundRecord) -> Result<ProviderRefundRequest, StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("refund {}: {what}", refund.id));
     let currency = Currency::parse(&refund.currency).map_err(|_| corrupt("currency"))?;
@@ -60,6 +75,9 @@ pub fn request_for(refund: &RefundRecord) -> Result<ProviderRefundRequest, Store
             i128::from(refund.created_at) * 1_000_000,
         )
         .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        merchant_id: Some(refund.merchant_id.clone()),
+        metadata: metadata_pairs(&refund.metadata),
+        provider_refund_id: refund.provider_refund_id.clone(),
     })
 }
 
@@ -287,5 +305,70 @@ impl Engine {
             }
         }
         change
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn stored() -> RefundRecord {
+        RefundRecord {
+            id: RefundId::generate(),
+            merchant_id: "acme".into(),
+            provider: "stripe".into(),
+            account: "default".into(),
+            provider_refund_id: Some("re_123".into()),
+            provider_reference: "ref_1".into(),
+            payment_id: "pi_1".into(),
+            amount: Some("12.99".into()),
+            amount_minor: Some(1299),
+            currency: "EUR".into(),
+            status: RefundStatus::Processing,
+            failure_code: None,
+            failure_message: None,
+            reason: Some("Product return".into()),
+            reference: None,
+            customer_id: None,
+            metadata: json!({"order": "A-1001", "channel": "web"}),
+            provider_options: json!({"reason": "duplicate"}),
+            breakdown: json!([]),
+            requires_attention: false,
+            idempotency_key: None,
+            version: 3,
+            created_at: 1_700_000_000_000,
+            updated_at: 1_700_000_000_000,
+            next_sync_at: None,
+            sync_attempts: 0,
+        }
+    }
+
+    #[test]
+    fn a_stored_refund_is_asked_about_with_its_merchant_metadata_and_provider_refund_id() {
+        let refund = stored();
+        let req = request_for(&refund).expect("request");
+        assert_eq!(req.refund_id, refund.id);
+        assert_eq!(req.provider_reference, "ref_1");
+        assert_eq!(req.merchant_id.as_deref(), Some("acme"));
+        assert_eq!(req.provider_refund_id.as_deref(), Some("re_123"));
+        assert_eq!(
+            req.metadata.iter().collect::<Vec<_>>(),
+            [
+                (&"channel".to_owned(), &"web".to_owned()),
+                (&"order".to_owned(), &"A-1001".to_owned())
+            ]
+        );
+        assert_eq!(req.amount.map(|m| m.minor_units().get()), Some(1299));
+        assert_eq!(req.options["reason"], "duplicate");
+        assert_eq!(req.created_at.unix_timestamp(), 1_700_000_000);
+    }
+
+    #[test]
+    fn metadata_pairs_keep_strings_only() {
+        let pairs = metadata_pairs(&json!({"a": "1", "b": 2, "c": null}));
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(pairs.get("a").map(String::as_str), Some("1"));
+        assert!(metadata_pairs(&json!(null)).is_empty());
     }
 }

@@ -38,7 +38,7 @@ async fn closed_by(stream: &mut TcpStream, deadline: Instant) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_that_never_finish_their_headers_are_closed_after_the_timeout() {
-    let provider = ScriptedProvider::new("scripted", Script::Succeed);
+    let provider = fake(Script::Succeed);
     let Some(app) = spawn_app_with(Db::Sqlite, provider, "header_read_timeout_ms = 500", "").await
     else {
         return;
@@ -73,7 +73,7 @@ async fn connections_that_never_finish_their_headers_are_closed_after_the_timeou
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_beyond_the_cap_waits_until_one_is_freed() {
-    let provider = ScriptedProvider::new("scripted", Script::Succeed);
+    let provider = fake(Script::Succeed);
     let lines = "max_connections = 4\nheader_read_timeout_ms = 30000";
     let Some(app) = spawn_app_with(Db::Sqlite, provider, lines, "").await else {
         return;
@@ -110,7 +110,7 @@ async fn a_connection_beyond_the_cap_waits_until_one_is_freed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_finishes_the_request_in_flight_then_stops_accepting() {
-    let provider = ScriptedProvider::slow("scripted", Duration::from_millis(600));
+    let provider = fake_slow(Duration::from_millis(600));
     let Some(mut app) = spawn_app(Db::Sqlite, provider).await else {
         return;
     };

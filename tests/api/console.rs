@@ -1,7 +1,7 @@
 //! The console's files as the gateway serves them: content types, the security and cache
 //! headers, revalidation by ETag, the redirect, and 404s in the API's error shape.
 
-use crate::helpers::{assert_error, spawn_app, Db, Script, ScriptedProvider};
+use crate::helpers::{assert_error, fake, spawn_app, Db, Script};
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
      connect-src 'self'; font-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
@@ -23,12 +23,7 @@ fn no_redirects() -> reqwest::Client {
 
 #[tokio::test]
 async fn console_files_are_served_with_their_types_and_security_headers() {
-    let Some(app) = spawn_app(
-        Db::Sqlite,
-        ScriptedProvider::new("scripted", Script::Succeed),
-    )
-    .await
-    else {
+    let Some(app) = spawn_app(Db::Sqlite, fake(Script::Succeed)).await else {
         return;
     };
     for (path, content_type) in [
@@ -85,12 +80,7 @@ async fn console_files_are_served_with_their_types_and_security_headers() {
 
 #[tokio::test]
 async fn a_browser_revalidates_console_files_by_etag() {
-    let Some(app) = spawn_app(
-        Db::Sqlite,
-        ScriptedProvider::new("scripted", Script::Succeed),
-    )
-    .await
-    else {
+    let Some(app) = spawn_app(Db::Sqlite, fake(Script::Succeed)).await else {
         return;
     };
     let first = app.get("", "/console/js/app.js").await;
@@ -122,12 +112,7 @@ async fn a_browser_revalidates_console_files_by_etag() {
 
 #[tokio::test]
 async fn console_without_a_slash_redirects_and_unknown_console_paths_are_api_404s() {
-    let Some(app) = spawn_app(
-        Db::Sqlite,
-        ScriptedProvider::new("scripted", Script::Succeed),
-    )
-    .await
-    else {
+    let Some(app) = spawn_app(Db::Sqlite, fake(Script::Succeed)).await else {
         return;
     };
     let redirect = no_redirects()

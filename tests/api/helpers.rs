@@ -1,18 +1,15 @@
 //! `spawn_app()`: the gateway on port 0 with a fresh database (a SQLite file, or a new
-//! PostgreSQL database) and scripted providers that count their calls.
+//! PostgreSQL database) and the test kit's `FakeProvider` (scripted answers, counted calls,
+//! the requests it was sent).
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use refund_gateway::config::Config;
 use refund_gateway::providers::ProviderRegistry;
 use refund_gateway::startup::Application;
-use refund_provider::{
-    async_trait, Capabilities, Money, ProviderError, ProviderId, ProviderRefund,
-    ProviderRefundRequest, ProviderRefundStatus, ProviderWebhook, RefundProvider,
-};
+pub use refund_provider::testkit::{FakeProvider, Script};
+use refund_provider::RefundProvider;
 use serde_json::Value;
 
 pub const ACME_KEY: &str = "sk_test_acme";
@@ -25,121 +22,16 @@ pub enum Db {
     Postgres,
 }
 
-/// What a scripted provider answers.
-#[derive(Debug, Clone)]
-pub enum Script {
-    /// Succeeds with the asked amount.
-    Succeed,
-    Processing,
-    Fail(ProviderError),
+/// The test kit's in-memory provider, called `scripted` (the test config's route), answering
+/// `default` to every refund not scripted otherwise; it counts calls and keeps the requests.
+pub fn fake(default: Script) -> Arc<FakeProvider> {
+    Arc::new(FakeProvider::new("scripted", default))
 }
 
-/// A provider that answers from a script and counts calls.
-#[derive(Debug)]
-pub struct ScriptedProvider {
-    id: &'static str,
-    pub calls: AtomicUsize,
-    /// The amount of every refund call, in call order (`None`: a full refund).
-    pub sent_amounts: Mutex<Vec<Option<String>>>,
-    script: Mutex<VecDeque<Script>>,
-    default: Script,
-    delay: Duration,
+/// A `scripted` provider that succeeds after `delay`.
+pub fn fake_slow(delay: Duration) -> Arc<FakeProvider> {
+    Arc::new(FakeProvider::new("scripted", Script::Succeed).with_delay(delay))
 }
-
-impl ScriptedProvider {
-    pub fn new(id: &'static str, default: Script) -> Arc<Self> {
-        Arc::new(Self {
-            id,
-            calls: AtomicUsize::new(0),
-            sent_amounts: Mutex::new(Vec::new()),
-            script: Mutex::new(VecDeque::new()),
-            default,
-            delay: Duration::ZERO,
-        })
-    }
-
-    pub fn slow(id: &'static str, delay: Duration) -> Arc<Self> {
-        Arc::new(Self {
-            id,
-            calls: AtomicUsize::new(0),
-            sent_amounts: Mutex::new(Vec::new()),
-            script: Mutex::new(VecDeque::new()),
-            default: Script::Succeed,
-            delay,
-        })
-    }
-
-    pub fn then(&self, script: Script) {
-        self.script.lock().expect("script lock").push_back(script);
-    }
-
-    pub fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
-    }
-
-    pub fn sent_amounts(&self) -> Vec<Option<String>> {
-        self.sent_amounts.lock().expect("amounts lock").clone()
-    }
-}
-
-#[async_trait]
-impl RefundProvider for ScriptedProvider {
-    fn id(&self) -> ProviderId {
-        ProviderId::from_static(self.id)
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            currencies: None,
-            partial: true,
-            full_without_amount: false,
-            status_query: true,
-            webhooks: false,
-            deduplicates_by_reference: false,
-        }
-    }
-
-    async fn refund(&self, req: &ProviderRefundRequest) -> Result<ProviderRefund, ProviderError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.sent_amounts
-            .lock()
-            .expect("amounts lock")
-            .push(req.amount.map(|m| m.to_major_string()));
-        tokio::time::sleep(self.delay).await;
-        let next = self.script.lock().expect("script lock").pop_front();
-        let answer = |status| {
-            let mut r = ProviderRefund::with_status(status, status.as_str());
-            r.provider_refund_id = Some(format!("prov_{}", req.refund_id));
-            r.provider_reference = Some(req.provider_reference.clone());
-            r.amount = req.amount;
-            Ok(r)
-        };
-        match next.unwrap_or_else(|| self.default.clone()) {
-            Script::Succeed => answer(ProviderRefundStatus::Succeeded),
-            Script::Processing => answer(ProviderRefundStatus::Processing),
-            Script::Fail(e) => Err(e),
-        }
-    }
-
-    async fn refund_status(
-        &self,
-        _req: &ProviderRefundRequest,
-    ) -> Result<ProviderRefund, ProviderError> {
-        Ok(ProviderRefund::not_found())
-    }
-
-    fn parse_webhook(
-        &self,
-        _h: &http::HeaderMap,
-        _b: &[u8],
-        _n: time::OffsetDateTime,
-    ) -> Result<ProviderWebhook, ProviderError> {
-        Err(ProviderError::invalid_webhook("no webhooks"))
-    }
-}
-
-#[allow(dead_code)]
-fn _money_is_used(_: Money) {}
 
 /// A running gateway.
 pub struct TestApp {
@@ -147,7 +39,7 @@ pub struct TestApp {
     /// The database the gateway runs on (empty for `spawn_config`).
     pub database_url: String,
     pub client: reqwest::Client,
-    pub provider: Arc<ScriptedProvider>,
+    pub provider: Arc<FakeProvider>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -232,7 +124,7 @@ currency = ["EUR", "USD", "JPY", "KWD", "CNY"]
 }
 
 /// Starts the gateway on an existing database with the given provider.
-pub async fn spawn_on(database_url: String, provider: Arc<ScriptedProvider>) -> TestApp {
+pub async fn spawn_on(database_url: String, provider: Arc<FakeProvider>) -> TestApp {
     spawn_on_with(database_url, provider, "", "").await
 }
 
@@ -240,7 +132,7 @@ pub async fn spawn_on(database_url: String, provider: Arc<ScriptedProvider>) -> 
 /// (e.g. `[retention]`); `None` when that backend is not available here.
 pub async fn spawn_app_with(
     db: Db,
-    provider: Arc<ScriptedProvider>,
+    provider: Arc<FakeProvider>,
     server_lines: &str,
     extra: &str,
 ) -> Option<TestApp> {
@@ -252,14 +144,14 @@ pub async fn spawn_app_with(
 /// `scripted`, the provider the test config routes to) and `extra` sections.
 pub async fn spawn_custom(db: Db, custom: Arc<dyn RefundProvider>, extra: &str) -> Option<TestApp> {
     let url = fresh_database(db).await?;
-    let unused = ScriptedProvider::new("unused", Script::Succeed);
+    let unused = Arc::new(FakeProvider::new("unused", Script::Succeed));
     Some(spawn_registry(url, unused, custom, "", extra).await)
 }
 
 /// Starts the gateway on an existing database with the given provider and config lines.
 pub async fn spawn_on_with(
     database_url: String,
-    provider: Arc<ScriptedProvider>,
+    provider: Arc<FakeProvider>,
     server_lines: &str,
     extra: &str,
 ) -> TestApp {
@@ -269,7 +161,7 @@ pub async fn spawn_on_with(
 
 async fn spawn_registry(
     database_url: String,
-    provider: Arc<ScriptedProvider>,
+    provider: Arc<FakeProvider>,
     registered: Arc<dyn RefundProvider>,
     server_lines: &str,
     extra: &str,
@@ -342,7 +234,7 @@ pub async fn spawn_config(toml: &str) -> TestApp {
         address,
         database_url: String::new(),
         client: reqwest::Client::new(),
-        provider: ScriptedProvider::new("unused", Script::Succeed),
+        provider: Arc::new(FakeProvider::new("unused", Script::Succeed)),
         shutdown: Some(tx),
     }
 }
@@ -370,7 +262,7 @@ pub async fn wait_for_refund(
 }
 
 /// Starts the gateway on a fresh database; `None` when that backend is not available here.
-pub async fn spawn_app(db: Db, provider: Arc<ScriptedProvider>) -> Option<TestApp> {
+pub async fn spawn_app(db: Db, provider: Arc<FakeProvider>) -> Option<TestApp> {
     let url = fresh_database(db).await?;
     Some(spawn_on(url, provider).await)
 }

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::{
-    assert_error, fresh_database, spawn_app, spawn_on, Db, Script, ScriptedProvider, ACME_KEY,
+    assert_error, fake, fake_slow, fresh_database, spawn_app, spawn_on, Db, Script, ACME_KEY,
 };
 
 fn body() -> Value {
@@ -16,7 +16,7 @@ fn body() -> Value {
 both_backends!(
     twenty_concurrent_requests_with_one_key_make_one_provider_call,
     |db: Db| async move {
-        let provider = ScriptedProvider::slow("scripted", Duration::from_millis(300));
+        let provider = fake_slow(Duration::from_millis(300));
         let Some(app) = spawn_app(db, provider.clone()).await else {
             return;
         };
@@ -76,8 +76,7 @@ both_backends!(
 both_backends!(
     the_same_key_with_another_body_is_refused,
     |db: Db| async move {
-        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
-        else {
+        let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
             return;
         };
         assert_eq!(
@@ -121,8 +120,8 @@ async fn two_instances_on_one_postgres_make_one_refund() {
     let Some(url) = fresh_database(Db::Postgres).await else {
         return;
     };
-    let provider_a = ScriptedProvider::slow("scripted", Duration::from_millis(200));
-    let provider_b = ScriptedProvider::slow("scripted", Duration::from_millis(200));
+    let provider_a = fake_slow(Duration::from_millis(200));
+    let provider_b = fake_slow(Duration::from_millis(200));
     let a = std::sync::Arc::new(spawn_on(url.clone(), provider_a.clone()).await);
     let b = std::sync::Arc::new(spawn_on(url, provider_b.clone()).await);
     let mut tasks = Vec::new();

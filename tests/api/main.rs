@@ -17,5 +17,6 @@ mod rate_limit;
 mod reconciliation;
 mod refunds;
 mod retention;
+mod stripe_webhooks;
 mod sync;
 mod webhooks;

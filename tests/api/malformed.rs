@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::both_backends;
-use crate::helpers::{spawn_app, Db, Script, ScriptedProvider, ACME_KEY};
+use crate::helpers::{fake, spawn_app, Db, Script, ACME_KEY};
 
 fn bodies() -> Vec<(String, Vec<u8>)> {
     let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
@@ -74,8 +74,7 @@ fn bodies() -> Vec<(String, Vec<u8>)> {
 both_backends!(
     every_malformed_body_gets_a_documented_4xx,
     |db: Db| async move {
-        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
-        else {
+        let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
             return;
         };
         let bodies = bodies();

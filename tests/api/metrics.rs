@@ -46,8 +46,7 @@ async fn odd_requests(app: &TestApp, range: std::ops::Range<usize>) {
 both_backends!(
     invented_methods_and_paths_never_become_metric_labels,
     |db| async move {
-        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
-        else {
+        let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
             return;
         };
         // Every label value these requests can produce exists after the first round.

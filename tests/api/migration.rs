@@ -11,7 +11,7 @@ use refund_gateway::store::Store;
 
 use crate::both_backends;
 use crate::helpers::{
-    assert_error, fresh_database, spawn_on, Db, Script, ScriptedProvider, ACME_KEY, GLOBEX_KEY,
+    assert_error, fake, fresh_database, spawn_on, Db, Script, ACME_KEY, GLOBEX_KEY,
 };
 
 /// A folder holding only the migrations before 0004 (the schema of the previous release).
@@ -116,7 +116,7 @@ both_backends!(
             .expect("receipt"));
         store.close().await;
 
-        let provider = ScriptedProvider::new("scripted", Script::Succeed);
+        let provider = fake(Script::Succeed);
         let app = spawn_on(url, provider.clone()).await;
         let body = json!({"payment_id": "pay_old", "amount": "1.00", "currency": "EUR"});
         assert_eq!(

@@ -10,8 +10,7 @@ use crate::helpers::*;
 both_backends!(
     the_openapi_document_describes_bodies_errors_and_query_formats,
     |db| async move {
-        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
-        else {
+        let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
             return;
         };
         let doc: Value = app
@@ -55,12 +54,21 @@ both_backends!(
             .as_array()
             .expect("enum");
         assert!(currencies.iter().any(|c| c == "JPY") && currencies.iter().any(|c| c == "KWD"));
-        for provider in ["authms", "ebuy", "efundpay"] {
-            assert!(
-                body["properties"]["provider_options"]["properties"][provider].is_object(),
-                "{provider}"
-            );
-        }
+        // Every provider of the registry, with its own options' schema.
+        let mut ids: Vec<Value> = refund_gateway::providers::PLUGINS
+            .iter()
+            .map(|plugin| {
+                let options = &body["properties"]["provider_options"]["properties"][plugin.id()];
+                assert_eq!(options, &plugin.options_schema(), "{}", plugin.id());
+                Value::from(plugin.id())
+            })
+            .collect();
+        assert!(
+            body["properties"]["provider_options"]["properties"]["authms"]["properties"]["method"]
+                .is_object()
+        );
+        ids.push(Value::Null);
+        assert_eq!(body["properties"]["provider"]["enum"], Value::Array(ids));
         for status in [
             "400", "401", "403", "404", "409", "413", "422", "429", "503",
         ] {
@@ -98,8 +106,7 @@ both_backends!(
 both_backends!(
     a_period_whose_end_is_not_after_its_start_is_empty_not_an_error,
     |db| async move {
-        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
-        else {
+        let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
             return;
         };
         let answer = app

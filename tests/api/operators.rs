@@ -8,8 +8,7 @@ use refund_provider::ProviderError;
 
 use crate::both_backends;
 use crate::helpers::{
-    assert_error, spawn_app, Db, Script, ScriptedProvider, TestApp, ACME_KEY, GLOBEX_KEY,
-    OPERATOR_KEY,
+    assert_error, fake, spawn_app, Db, Script, TestApp, ACME_KEY, GLOBEX_KEY, OPERATOR_KEY,
 };
 
 async fn refund(app: &TestApp, key: &str, payment: &str, amount: &str) -> Value {
@@ -54,8 +53,7 @@ async fn resolve(app: &TestApp, key: &str, id: &str, body: &Value) -> reqwest::R
 both_backends!(
     an_operator_reads_every_merchant_and_narrows_to_one,
     |db: Db| async move {
-        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
-        else {
+        let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
             return;
         };
         refund(&app, ACME_KEY, "pay_a", "10.00").await;
@@ -147,7 +145,7 @@ both_backends!(
 both_backends!(
     an_operator_key_never_creates_a_refund,
     |db: Db| async move {
-        let provider = ScriptedProvider::new("scripted", Script::Succeed);
+        let provider = fake(Script::Succeed);
         let Some(app) = spawn_app(db, provider.clone()).await else {
             return;
         };
@@ -170,7 +168,7 @@ both_backends!(
 both_backends!(
     an_operator_resolves_a_stuck_refund_with_the_same_ledger_and_history_as_any_change,
     |db: Db| async move {
-        let provider = ScriptedProvider::new("scripted", Script::Succeed);
+        let provider = fake(Script::Succeed);
         let Some(app) = spawn_app(db, provider.clone()).await else {
             return;
         };
@@ -247,7 +245,7 @@ both_backends!(
 both_backends!(
     a_refund_resolved_as_failed_says_so_and_gives_its_amount_back,
     |db: Db| async move {
-        let provider = ScriptedProvider::new("scripted", Script::Succeed);
+        let provider = fake(Script::Succeed);
         let Some(app) = spawn_app(db, provider.clone()).await else {
             return;
         };
@@ -286,7 +284,7 @@ both_backends!(
 );
 
 both_backends!(me_tells_a_key_its_role_and_merchants, |db: Db| async move {
-    let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await else {
+    let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
         return;
     };
     assert_eq!(

@@ -10,9 +10,7 @@ use serde_json::{json, Value};
 use refund_provider::ProviderError;
 
 use crate::both_backends;
-use crate::helpers::{
-    assert_error, spawn_app, Db, Script, ScriptedProvider, TestApp, ACME_KEY, GLOBEX_KEY,
-};
+use crate::helpers::{assert_error, fake, spawn_app, Db, Script, TestApp, ACME_KEY, GLOBEX_KEY};
 
 fn refund_body(payment: &str, amount: Option<&str>, payment_amount: Option<&str>) -> Value {
     let mut body = json!({"payment_id": payment, "currency": "EUR"});
@@ -52,7 +50,7 @@ async fn refund_count(app: &TestApp, key: &str) -> usize {
 both_backends!(
     another_merchants_payment_on_a_shared_account_is_not_found_and_nothing_is_sent,
     |db: Db| async move {
-        let provider = ScriptedProvider::new("scripted", Script::Succeed);
+        let provider = fake(Script::Succeed);
         let Some(app) = spawn_app(db, provider.clone()).await else {
             return;
         };
@@ -90,7 +88,7 @@ both_backends!(
 both_backends!(
     a_refund_in_another_currency_than_the_payments_is_refused,
     |db: Db| async move {
-        let provider = ScriptedProvider::new("scripted", Script::Succeed);
+        let provider = fake(Script::Succeed);
         let Some(app) = spawn_app(db, provider.clone()).await else {
             return;
         };
@@ -115,7 +113,7 @@ both_backends!(
 both_backends!(
     the_first_payment_amount_given_is_kept_and_another_is_refused,
     |db: Db| async move {
-        let provider = ScriptedProvider::new("scripted", Script::Succeed);
+        let provider = fake(Script::Succeed);
         let Some(app) = spawn_app(db, provider.clone()).await else {
             return;
         };
@@ -175,7 +173,7 @@ both_backends!(
 both_backends!(
     a_refund_past_the_refundable_rest_is_refused_with_the_rest_and_neither_recorded_nor_sent,
     |db: Db| async move {
-        let provider = ScriptedProvider::new("scripted", Script::Succeed);
+        let provider = fake(Script::Succeed);
         let Some(app) = spawn_app(db, provider.clone()).await else {
             return;
         };
@@ -222,7 +220,7 @@ both_backends!(
 both_backends!(
     an_omitted_amount_refunds_the_rest_and_nothing_left_is_refused,
     |db: Db| async move {
-        let provider = ScriptedProvider::new("scripted", Script::Succeed);
+        let provider = fake(Script::Succeed);
         let Some(app) = spawn_app(db, provider.clone()).await else {
             return;
         };
@@ -261,7 +259,7 @@ both_backends!(
 );
 
 both_backends!(a_failed_refund_gives_its_amount_back, |db: Db| async move {
-    let provider = ScriptedProvider::new("scripted", Script::Succeed);
+    let provider = fake(Script::Succeed);
     let Some(app) = spawn_app(db, provider.clone()).await else {
         return;
     };
@@ -294,7 +292,7 @@ both_backends!(a_failed_refund_gives_its_amount_back, |db: Db| async move {
 /// created and sent, seven refused, whatever the interleaving.
 async fn concurrent_refunds_never_exceed_the_payment(db: Db) {
     const REQUESTS: usize = 12;
-    let provider = ScriptedProvider::new("scripted", Script::Succeed);
+    let provider = fake(Script::Succeed);
     let Some(app) = spawn_app(db, provider.clone()).await else {
         return;
     };

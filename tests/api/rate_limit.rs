@@ -33,7 +33,7 @@ fn client_from(address: &str) -> reqwest::Client {
 both_backends!(
     a_key_past_its_burst_gets_429_rate_limited_with_retry_after_and_other_keys_do_not,
     |db| async move {
-        let provider = ScriptedProvider::new("scripted", Script::Succeed);
+        let provider = fake(Script::Succeed);
         // 2 per second, burst 4: one more every 500 ms.
         let Some(app) = spawn_app_with(db, provider, "rate_limit_per_second = 2", "").await else {
             return;
@@ -66,7 +66,7 @@ both_backends!(
 );
 
 both_backends!(zero_turns_the_rate_limit_off, |db| async move {
-    let provider = ScriptedProvider::new("scripted", Script::Succeed);
+    let provider = fake(Script::Succeed);
     let Some(app) = spawn_app_with(db, provider, "rate_limit_per_second = 0", "").await else {
         return;
     };
@@ -78,7 +78,7 @@ both_backends!(zero_turns_the_rate_limit_off, |db| async move {
 both_backends!(
     failed_authentications_are_limited_per_client_address,
     |db| async move {
-        let provider = ScriptedProvider::new("scripted", Script::Succeed);
+        let provider = fake(Script::Succeed);
         let Some(app) = spawn_app(db, provider).await else {
             return;
         };

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::{
-    assert_error, spawn_app, Db, Script, ScriptedProvider, ACME_KEY, GLOBEX_KEY, OPERATOR_KEY,
+    assert_error, fake, spawn_app, Db, Script, ACME_KEY, GLOBEX_KEY, OPERATOR_KEY,
 };
 
 fn body(amount: &str, currency: &str) -> Value {
@@ -15,8 +15,7 @@ fn body(amount: &str, currency: &str) -> Value {
 both_backends!(
     a_succeeded_refund_is_created_read_and_listed,
     |db: Db| async move {
-        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
-        else {
+        let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
             return;
         };
         let response = app.post_refund(ACME_KEY, None, &body("12.99", "EUR")).await;
@@ -70,13 +69,22 @@ both_backends!(
         assert_eq!(list["data"][0]["id"], id.as_str());
         assert_eq!(list["has_more"], false);
         assert_eq!(app.provider.calls(), 1);
+
+        // The provider was asked with the merchant and its metadata (Stripe sends both).
+        let sent = app.provider.requests();
+        assert_eq!(sent[0].merchant_id.as_deref(), Some("acme"));
+        assert_eq!(
+            sent[0].metadata.get("order").map(String::as_str),
+            Some("A-1001")
+        );
+        assert_eq!(sent[0].provider_refund_id, None, "nothing known yet");
     }
 );
 
 both_backends!(
     provider_outcomes_become_statuses_and_failure_codes,
     |db: Db| async move {
-        let provider = ScriptedProvider::new("scripted", Script::Succeed);
+        let provider = fake(Script::Succeed);
         let Some(app) = spawn_app(db, provider.clone()).await else {
             return;
         };
@@ -119,10 +127,7 @@ both_backends!(
 both_backends!(
     a_request_that_never_left_is_retried_twice_then_fails_unavailable,
     |db: Db| async move {
-        let provider = ScriptedProvider::new(
-            "scripted",
-            Script::Fail(ProviderError::not_sent("connection refused")),
-        );
+        let provider = fake(Script::Fail(ProviderError::not_sent("connection refused")));
         let Some(app) = spawn_app(db, provider.clone()).await else {
             return;
         };
@@ -152,8 +157,7 @@ both_backends!(
 both_backends!(
     an_unknown_outcome_is_never_retried_blindly,
     |db: Db| async move {
-        let provider =
-            ScriptedProvider::new("scripted", Script::Fail(ProviderError::unknown("HTTP 502")));
+        let provider = fake(Script::Fail(ProviderError::unknown("HTTP 502")));
         let Some(app) = spawn_app(db, provider.clone()).await else {
             return;
         };
@@ -172,8 +176,7 @@ both_backends!(
 both_backends!(
     every_error_code_has_the_documented_shape,
     |db: Db| async move {
-        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
-        else {
+        let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
             return;
         };
         let url = format!("{}/v1/refunds", app.address);
@@ -391,7 +394,7 @@ both_backends!(
 );
 
 both_backends!(merchants_see_only_their_own_refunds, |db: Db| async move {
-    let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await else {
+    let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
         return;
     };
     let refund: Value = app
@@ -426,8 +429,7 @@ both_backends!(merchants_see_only_their_own_refunds, |db: Db| async move {
 both_backends!(
     listing_pages_newest_first_with_a_cursor,
     |db: Db| async move {
-        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
-        else {
+        let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
             return;
         };
         let mut ids = Vec::new();
@@ -483,7 +485,7 @@ both_backends!(
 );
 
 both_backends!(operations_endpoints_answer, |db: Db| async move {
-    let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await else {
+    let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
         return;
     };
     assert_eq!(app.get("", "/healthz").await.status().as_u16(), 200);
@@ -520,8 +522,7 @@ both_backends!(operations_endpoints_answer, |db: Db| async move {
 both_backends!(
     listing_filters_by_payment_id_and_by_reference,
     |db: Db| async move {
-        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
-        else {
+        let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
             return;
         };
         let mut ids = Vec::new();
@@ -615,8 +616,7 @@ both_backends!(
 both_backends!(
     a_refunds_events_page_by_limit_and_starting_after_with_has_more,
     |db: Db| async move {
-        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Processing)).await
-        else {
+        let Some(app) = spawn_app(db, fake(Script::Processing)).await else {
             return;
         };
         let refund: Value = app

@@ -105,7 +105,7 @@ async fn receipts(store: &Store) -> Vec<String> {
 both_backends!(
     old_receipts_and_old_noise_of_final_refunds_are_purged_and_nothing_finance_needs,
     |db| async move {
-        let provider = ScriptedProvider::new("scripted", Script::Succeed);
+        let provider = fake(Script::Succeed);
         let Some(app) = spawn_app(db, provider.clone()).await else {
             return;
         };
@@ -165,8 +165,7 @@ both_backends!(
 both_backends!(
     each_purge_statement_deletes_at_most_its_batch,
     |db| async move {
-        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
-        else {
+        let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
             return;
         };
         let store = Store::connect(&app.database_url, 2).await.expect("store");

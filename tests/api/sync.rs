@@ -227,10 +227,9 @@ both_backends!(
         let Some(url) = crate::helpers::fresh_database(db).await else {
             return;
         };
-        let provider = crate::helpers::ScriptedProvider::new(
-            "scripted",
-            crate::helpers::Script::Fail(refund_provider::ProviderError::unknown("timeout")),
-        );
+        let provider = crate::helpers::fake(crate::helpers::Script::Fail(
+            refund_provider::ProviderError::unknown("timeout"),
+        ));
         let app = crate::helpers::spawn_on(url.clone(), provider).await;
         let pending: serde_json::Value = app
             .post_refund(

@@ -1,12 +1,22 @@
-//! The gateway with its real adapters against the three provider simulators, all in this
-//! process on loopback: `spawn()` starts the simulators with small delays, builds a `Config`
-//! from TOML pointing at them (short provider timeouts, a status sync pushed far out so an
-//! unknown outcome stays visibly `pending`), and serves the gateway on a free port.
+//! The gateway with its real adapters against every provider's simulator, all in this
+//! process on loopback: `spawn()` starts each registered provider's simulator through its
+//! plugin (short hangs, quick settlement and webhooks), builds a `Config` from the plugins'
+//! sandbox sections pointing at them (short provider timeouts, a status sync pushed far out
+//! so an unknown outcome stays visibly `pending`), serves the gateway on a free port, and
+//! points the simulators whose webhook endpoint is set on the provider's side (Stripe) at it.
+//!
+//! Nothing here names a provider crate: tests name a provider by its id, get its sample
+//! refund from its simulator, and reach a simulator's own type (`Sims::concrete`) only to test
+//! that provider's own behaviour.
 
 use std::time::Duration;
 
 use refund_gateway::config::Config;
+use refund_gateway::providers::PLUGINS;
 use refund_gateway::startup::Application;
+use refund_provider::sandbox_kit::FaultCounters;
+use refund_provider::simulator::pending_faults;
+use refund_provider::{BuildContext, Simulator, SimulatorOptions};
 use serde_json::Value;
 
 pub const KEY: &str = "sk_e2e_acme";
@@ -17,132 +27,123 @@ pub const PROVIDER_TIMEOUT_MS: u64 = 1_000;
 /// How long a hanging simulator request hangs (well past the adapters' timeout).
 pub const HANG_MS: u64 = 3_000;
 
+/// Every provider the gateway knows, by id, in registry order.
+pub fn providers() -> Vec<&'static str> {
+    PLUGINS.iter().map(|plugin| plugin.id()).collect()
+}
+
+/// Whether `provider` sends webhooks (its adapter's capability).
+pub fn sends_webhooks(provider: &str) -> bool {
+    let plugin = PLUGINS
+        .iter()
+        .find(|plugin| plugin.id() == provider)
+        .unwrap_or_else(|| panic!("unknown provider {provider}"));
+    let ctx = BuildContext::new(format!("providers.{provider}"), "http://127.0.0.1:9");
+    plugin
+        .build(plugin.sandbox_section("http://127.0.0.1:9"), &ctx)
+        .unwrap_or_else(|p| panic!("{provider}: {p:?}"))
+        .capabilities()
+        .webhooks
+}
+
 /// The simulators' settings for the end-to-end tests: no latency, short hangs, and quick
 /// settlement and webhooks.
-pub fn authms_config() -> provider_authms::sandbox::SandboxConfig {
-    provider_authms::sandbox::SandboxConfig {
-        hang_ms: HANG_MS,
-        settle_after_ms: 100,
-        ..Default::default()
+pub fn options() -> SimulatorOptions {
+    SimulatorOptions {
+        hang_ms: Some(HANG_MS),
+        settle_after_ms: Some(100),
+        ..SimulatorOptions::default()
     }
 }
 
-pub fn ebuy_config() -> provider_ebuy::sandbox::SandboxConfig {
-    provider_ebuy::sandbox::SandboxConfig {
-        hang_ms: HANG_MS,
-        settle_after_ms: 100,
-        ..Default::default()
-    }
-}
-
-pub fn efundpay_config() -> provider_efundpay::sandbox::SandboxConfig {
-    provider_efundpay::sandbox::SandboxConfig {
-        hang_ms: HANG_MS,
-        webhook_delay_ms: 100,
-        webhook_retry_ms: 50,
-        ..Default::default()
-    }
-}
-
-/// The three simulators.
+/// Every provider's simulator, in registry order.
 pub struct Sims {
-    pub authms: provider_authms::sandbox::Sandbox,
-    pub ebuy: provider_ebuy::sandbox::Sandbox,
-    pub efundpay: provider_efundpay::sandbox::Sandbox,
-}
-
-/// Which simulator a refund went to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Provider {
-    AuthMs,
-    Ebuy,
-    EfundPay,
-}
-
-impl Provider {
-    pub const ALL: [Provider; 3] = [Provider::AuthMs, Provider::Ebuy, Provider::EfundPay];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Provider::AuthMs => "authms",
-            Provider::Ebuy => "ebuy",
-            Provider::EfundPay => "efundpay",
-        }
-    }
-
-    /// A valid refund routed to this provider, on a payment id unique to `tag`.
-    pub fn refund_body(self, tag: &str) -> Value {
-        match self {
-            Provider::AuthMs => serde_json::json!({
-                "payment_id": format!("txn_{tag}"), "amount": "50.00", "currency": "CNY",
-                "customer_id": format!("usr_{tag}"), "reason": "Product return"}),
-            Provider::Ebuy => serde_json::json!({
-                "payment_id": format!("ORDER{tag}"), "amount": "8.00", "currency": "CNY",
-                "provider_options": {"ebuy": {"asset_type": "cash", "trade_date": "20250317"}}}),
-            Provider::EfundPay => serde_json::json!({
-                "payment_id": format!("pay_{tag}"), "amount": "12.99", "currency": "EUR",
-                "reason": "Product return"}),
-        }
-    }
+    sims: Vec<Box<dyn Simulator>>,
 }
 
 impl Sims {
     pub async fn start() -> Sims {
-        Sims::start_with(efundpay_config()).await
+        Sims::start_with(&[]).await
     }
 
-    /// The simulators, eFundPay's with the given settings.
-    pub async fn start_with(efundpay: provider_efundpay::sandbox::SandboxConfig) -> Sims {
-        let bind = || async {
-            tokio::net::TcpListener::bind("127.0.0.1:0")
+    /// The simulators, those named in `overrides` with the given settings instead of
+    /// [`options`].
+    pub async fn start_with(overrides: &[(&str, SimulatorOptions)]) -> Sims {
+        let mut sims = Vec::new();
+        for plugin in PLUGINS {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
-                .expect("bind a loopback port")
-        };
-        Sims {
-            authms: provider_authms::sandbox::Sandbox::start(bind().await, authms_config())
+                .expect("bind a loopback port");
+            let options = overrides
+                .iter()
+                .find(|(id, _)| *id == plugin.id())
+                .map_or_else(options, |(_, options)| options.clone());
+            let sim = plugin
+                .start_simulator(listener, options)
                 .await
-                .expect("AuthMS simulator"),
-            ebuy: provider_ebuy::sandbox::Sandbox::start(bind().await, ebuy_config())
-                .await
-                .expect("e-Buy simulator"),
-            efundpay: provider_efundpay::sandbox::Sandbox::start(bind().await, efundpay)
-                .await
-                .expect("eFundPay simulator"),
+                .unwrap_or_else(|e| panic!("{} simulator: {e}", plugin.id()));
+            sims.push(sim);
         }
+        Sims { sims }
+    }
+
+    /// The simulator of `provider`.
+    pub fn get(&self, provider: &str) -> &dyn Simulator {
+        self.sims
+            .iter()
+            .find(|sim| sim.provider() == provider)
+            .map(|sim| sim.as_ref())
+            .unwrap_or_else(|| panic!("no simulator of {provider}"))
+    }
+
+    /// The simulator of `provider` as its own type, for a test of that provider's behaviour.
+    pub fn concrete<T: 'static>(&self, provider: &str) -> &T {
+        self.get(provider)
+            .as_any()
+            .downcast_ref::<T>()
+            .unwrap_or_else(|| panic!("the {provider} simulator is not of that type"))
+    }
+
+    /// A refund the provider's simulator accepts and settles normally, on a payment of `tag`.
+    pub fn sample(&self, provider: &str, tag: &str) -> Value {
+        self.get(provider).sample_merchant_body(tag)
     }
 
     /// How many effects the simulator recorded for this provider reference (`rf_…` for
-    /// AuthMS and eFundPay, the `refundTradeNo` for e-Buy).
-    pub fn effects_for(&self, provider: Provider, reference: &str) -> usize {
-        match provider {
-            Provider::AuthMs => self
-                .authms
-                .effects()
-                .iter()
-                .filter(|e| e.reference == reference)
-                .count(),
-            Provider::Ebuy => self
-                .ebuy
-                .effects()
-                .iter()
-                .filter(|e| e.reference == reference)
-                .count(),
-            Provider::EfundPay => self
-                .efundpay
-                .effects()
-                .iter()
-                .filter(|e| e.reference == reference)
-                .count(),
-        }
+    /// most providers, the `refundTradeNo` for e-Buy).
+    pub fn effects_for(&self, provider: &str, reference: &str) -> usize {
+        self.get(provider).effects_for(reference)
     }
 
     /// Total effects the simulator recorded.
-    pub fn all_effects(&self, provider: Provider) -> usize {
-        match provider {
-            Provider::AuthMs => self.authms.effects().len(),
-            Provider::Ebuy => self.ebuy.effects().len(),
-            Provider::EfundPay => self.efundpay.effects().len(),
+    pub fn all_effects(&self, provider: &str) -> usize {
+        self.get(provider).effects().len()
+    }
+
+    pub fn inject(&self, provider: &str, fault: Fault) {
+        let mut counters = FaultCounters::default();
+        match fault {
+            Fault::Fail => counters.fail_next = 1,
+            Fault::Timeout => counters.timeout_next = 1,
+            Fault::ApplyThenHang => counters.apply_then_hang_next = 1,
+            Fault::DropAfterApply => counters.drop_after_apply_next = 1,
         }
+        self.get(provider).set_faults(counters);
+    }
+
+    /// Sets the extra latency of every simulator.
+    pub fn set_latency(&self, latency_ms: u64) {
+        for sim in &self.sims {
+            sim.set_faults(FaultCounters {
+                latency_ms,
+                ..FaultCounters::default()
+            });
+        }
+    }
+
+    /// True when the injected counted fault has been drawn (a request reached the simulator).
+    pub fn fault_consumed(&self, provider: &str) -> bool {
+        pending_faults(&self.get(provider).faults()) == 0
     }
 }
 
@@ -159,80 +160,27 @@ pub enum Fault {
     DropAfterApply,
 }
 
-impl Sims {
-    pub fn inject(&self, provider: Provider, fault: Fault) {
-        let (fail, timeout, hang, drop) = match fault {
-            Fault::Fail => (1, 0, 0, 0),
-            Fault::Timeout => (0, 1, 0, 0),
-            Fault::ApplyThenHang => (0, 0, 1, 0),
-            Fault::DropAfterApply => (0, 0, 0, 1),
-        };
-        match provider {
-            Provider::AuthMs => self.authms.set_faults(provider_authms::sandbox::Faults {
-                fail_next: fail,
-                timeout_next: timeout,
-                apply_then_hang_next: hang,
-                drop_after_apply_next: drop,
-                ..Default::default()
-            }),
-            Provider::Ebuy => self.ebuy.set_faults(provider_ebuy::sandbox::Faults {
-                fail_next: fail,
-                timeout_next: timeout,
-                apply_then_hang_next: hang,
-                drop_after_apply_next: drop,
-                ..Default::default()
-            }),
-            Provider::EfundPay => self
-                .efundpay
-                .set_faults(provider_efundpay::sandbox::Faults {
-                    fail_next: fail,
-                    timeout_next: timeout,
-                    apply_then_hang_next: hang,
-                    drop_after_apply_next: drop,
-                    ..Default::default()
-                }),
-        }
-    }
-
-    /// True when the injected counted fault has been drawn (a request reached the simulator).
-    pub fn fault_consumed(&self, provider: Provider) -> bool {
-        let counters = match provider {
-            Provider::AuthMs => {
-                let f = self.authms.faults();
-                [
-                    f.fail_next,
-                    f.timeout_next,
-                    f.apply_then_hang_next,
-                    f.drop_after_apply_next,
-                ]
-            }
-            Provider::Ebuy => {
-                let f = self.ebuy.faults();
-                [
-                    f.fail_next,
-                    f.timeout_next,
-                    f.apply_then_hang_next,
-                    f.drop_after_apply_next,
-                ]
-            }
-            Provider::EfundPay => {
-                let f = self.efundpay.faults();
-                [
-                    f.fail_next,
-                    f.timeout_next,
-                    f.apply_then_hang_next,
-                    f.drop_after_apply_next,
-                ]
-            }
-        };
-        counters.iter().all(|c| *c == 0)
+impl Fault {
+    /// Whether the provider applied the refund under this fault.
+    pub fn applies(self) -> bool {
+        matches!(self, Fault::ApplyThenHang | Fault::DropAfterApply)
     }
 }
 
-/// The gateway config: SQLite in `dir`, merchant `acme`, each provider at its URL with the
-/// short timeout, the embedded default's routes, and a status sync that will not run during
-/// a test.
-pub fn gateway_toml(dir: &std::path::Path, authms: &str, ebuy: &str, efundpay: &str) -> String {
+/// The gateway config: SQLite in `dir`, merchant `acme`, each provider's sandbox section at
+/// its URL with the short timeout, the embedded default's routes, and a status sync that
+/// will not run during a test.
+pub fn gateway_toml(dir: &std::path::Path, urls: &[(&str, String)]) -> String {
+    let sections: String = PLUGINS
+        .iter()
+        .filter_map(|plugin| {
+            let (_, url) = urls.iter().find(|(id, _)| *id == plugin.id())?;
+            Some(format!(
+                "{}timeout_ms = {PROVIDER_TIMEOUT_MS}\n\n",
+                plugin.sandbox_section_toml(url)
+            ))
+        })
+        .collect();
     format!(
         r#"
 [server]
@@ -246,25 +194,7 @@ url = "sqlite://{dir}/gateway.db"
 id = "acme"
 api_key = "{KEY}"
 
-[providers.authms]
-base_url = "{authms}"
-token = "sandbox-authms-token"
-transfer_source_user_id = "usr_merchant"
-timeout_ms = {PROVIDER_TIMEOUT_MS}
-
-[providers.ebuy]
-base_url = "{ebuy}"
-app_id = "sandbox-app"
-app_secret = "sandbox-ebuy-secret"
-timeout_ms = {PROVIDER_TIMEOUT_MS}
-
-[providers.efundpay]
-base_url = "{efundpay}"
-token = "sandbox-efundpay-token"
-merchant_account_id = "sandbox-merchant"
-webhook_secret = "sandbox-efundpay-whsec"
-timeout_ms = {PROVIDER_TIMEOUT_MS}
-
+{sections}
 [[routes]]
 provider = "authms"
 payment_id_prefix = "txn_"
@@ -303,37 +233,41 @@ impl Drop for TempDir {
 
 /// The simulators and the gateway in front of them.
 pub async fn spawn() -> E2e {
-    let sims = Sims::start().await;
-    let (authms, ebuy, efundpay) = (
-        sims.authms.base_url(),
-        sims.ebuy.base_url(),
-        sims.efundpay.base_url(),
-    );
-    spawn_on(sims, &authms, &ebuy, &efundpay).await
+    spawn_on(Sims::start().await, &[]).await
 }
 
-/// The simulators (eFundPay's with the given settings) and the gateway in front of them.
-pub async fn spawn_with(efundpay: provider_efundpay::sandbox::SandboxConfig) -> E2e {
-    let sims = Sims::start_with(efundpay).await;
-    let (authms, ebuy, efundpay) = (
-        sims.authms.base_url(),
-        sims.ebuy.base_url(),
-        sims.efundpay.base_url(),
-    );
-    spawn_on(sims, &authms, &ebuy, &efundpay).await
+/// The simulators (those named with the given settings) and the gateway in front of them.
+pub async fn spawn_with(overrides: &[(&str, SimulatorOptions)]) -> E2e {
+    spawn_on(Sims::start_with(overrides).await, &[]).await
 }
 
-/// The gateway with the providers at the given URLs (`sims` is kept alive beside it).
-pub async fn spawn_on(sims: Sims, authms: &str, ebuy: &str, efundpay: &str) -> E2e {
+/// The gateway with the providers at their simulators, except those in `elsewhere` (provider
+/// id, URL); `sims` is kept alive beside it.
+pub async fn spawn_on(sims: Sims, elsewhere: &[(&str, &str)]) -> E2e {
     let dir = std::env::temp_dir().join(format!(
         "refund-gateway-e2e-{}",
         uuid::Uuid::new_v4().simple()
     ));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let toml = gateway_toml(&dir, authms, ebuy, efundpay);
+    let urls: Vec<(&str, String)> = sims
+        .sims
+        .iter()
+        .map(|sim| {
+            let url = elsewhere
+                .iter()
+                .find(|(id, _)| *id == sim.provider())
+                .map_or_else(|| sim.base_url(), |(_, url)| (*url).to_owned());
+            (sim.provider(), url)
+        })
+        .collect();
+    let toml = gateway_toml(&dir, &urls);
     let config = Config::from_toml(&toml).unwrap_or_else(|e| panic!("e2e config: {e}"));
     let app = Application::build(config).await.expect("build the gateway");
     let address = format!("http://127.0.0.1:{}", app.port());
+    // Providers whose webhook endpoint is set on their side (Stripe) post to this gateway.
+    for sim in &sims.sims {
+        sim.set_webhook_url(Some(format!("{address}/v1/webhooks/{}", sim.provider())));
+    }
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = rx.await;
@@ -397,10 +331,21 @@ impl E2e {
 
     /// Polls the refund until its status is `status` or `timeout` passes; returns the last read.
     pub async fn wait_for_status(&self, id: &str, status: &str, timeout: Duration) -> Value {
+        self.wait_for(id, timeout, |refund| refund["status"] == status)
+            .await
+    }
+
+    /// Polls the refund until `done` holds or `timeout` passes; returns the last read.
+    pub async fn wait_for(
+        &self,
+        id: &str,
+        timeout: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let refund = self.refund(id).await;
-            if refund["status"] == status || tokio::time::Instant::now() > deadline {
+            if done(&refund) || tokio::time::Instant::now() > deadline {
                 return refund;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
@@ -408,7 +353,7 @@ impl E2e {
     }
 }
 
-/// How many `status_changed` events moved the refund into `status`, and from which sources.
+/// The sources of the `status_changed` events that moved the refund into `status`.
 pub fn transitions_to<'a>(events: &'a [Value], status: &str) -> Vec<&'a str> {
     events
         .iter()

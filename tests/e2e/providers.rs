@@ -1,40 +1,74 @@
 //! Every provider to a final status through the gateway, with its real adapter and wire
 //! format, and the provider's own refusals mapped to failed refunds with the documented
-//! failure codes.
+//! failure codes. Tests of one provider's own behaviour (wallet balances, e-Buy's asset
+//! breakdown, eFundPay's deliveries) reach that simulator's own type on purpose.
 
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn, spawn_on, tag, transitions_to, Provider, Sims};
+use provider_authms::sandbox::Sandbox as AuthMs;
+use provider_ebuy::sandbox::Sandbox as Ebuy;
+use provider_efundpay::sandbox::Sandbox as EfundPay;
 
-/// The reference the simulator knows the refund by.
-pub fn reference_of(provider: Provider, refund: &Value) -> String {
-    let field = match provider {
-        Provider::Ebuy => "provider_reference",
-        Provider::AuthMs | Provider::EfundPay => "id",
-    };
-    refund[field].as_str().unwrap_or_default().to_owned()
+use crate::helpers::{providers, sends_webhooks, spawn, spawn_on, tag, transitions_to, Sims};
+
+/// The reference the simulator knows the refund by (the refund id, or the reference the
+/// adapter derived from it, e.g. e-Buy's `refundTradeNo`).
+pub fn reference_of(refund: &Value) -> String {
+    refund["provider_reference"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_providers_sample_refund_succeeds_once_by_its_answer_or_its_signed_webhook() {
+    let app = spawn().await;
+    for provider in providers() {
+        let (status, refund) = app.create(&app.sims.sample(provider, &tag())).await;
+        assert_eq!(status, 201, "{provider}: {refund}");
+        assert_eq!(refund["provider"], provider, "{refund}");
+        let id = refund["id"].as_str().expect("id");
+        let settled = app
+            .wait_for_status(id, "succeeded", Duration::from_secs(5))
+            .await;
+        assert_eq!(settled["status"], "succeeded", "{provider}: {settled}");
+        let expected_source = if refund["status"] == "succeeded" {
+            "provider"
+        } else {
+            assert!(sends_webhooks(provider), "{provider}: {refund}");
+            "webhook"
+        };
+        let events = app.events(id).await;
+        assert_eq!(
+            transitions_to(&events, "succeeded"),
+            [expected_source],
+            "{provider}: {events:?}"
+        );
+        assert_eq!(
+            app.sims.effects_for(provider, &reference_of(&refund)),
+            1,
+            "{provider}: applied once"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_authms_wallet_refund_succeeds_and_credits_the_wallet_once() {
     let app = spawn().await;
     let t = tag();
-    let (status, refund) = app.create(&Provider::AuthMs.refund_body(&t)).await;
+    let (status, refund) = app.create(&app.sims.sample("authms", &t)).await;
     assert_eq!(status, 201, "{refund}");
     assert_eq!(refund["provider"], "authms");
     assert_eq!(refund["status"], "succeeded", "{refund}");
     assert_eq!(refund["amount"], "50.00");
     assert!(refund["provider_refund_id"].is_string(), "{refund}");
     let id = refund["id"].as_str().expect("id");
-    assert_eq!(app.sims.effects_for(Provider::AuthMs, id), 1);
-    assert_eq!(
-        app.sims.authms.balance_minor(&format!("usr_{t}")),
-        Some(5_000)
-    );
-    app.sims
-        .authms
+    assert_eq!(app.sims.effects_for("authms", id), 1);
+    let wallets = app.sims.concrete::<AuthMs>("authms");
+    assert_eq!(wallets.balance_minor(&format!("usr_{t}")), Some(5_000));
+    wallets
         .check_ledger()
         .expect("the simulator's books balance");
 }
@@ -52,13 +86,10 @@ async fn an_authms_transfer_refund_is_funded_by_the_merchant_wallet() {
         .await;
     assert_eq!(status, 201, "{refund}");
     assert_eq!(refund["status"], "succeeded", "{refund}");
-    assert_eq!(
-        app.sims.authms.balance_minor(&format!("usr_{t}")),
-        Some(1_000)
-    );
-    assert_eq!(app.sims.all_effects(Provider::AuthMs), 1);
-    app.sims
-        .authms
+    let wallets = app.sims.concrete::<AuthMs>("authms");
+    assert_eq!(wallets.balance_minor(&format!("usr_{t}")), Some(1_000));
+    assert_eq!(app.sims.all_effects("authms"), 1);
+    wallets
         .check_ledger()
         .expect("the simulator's books balance");
 }
@@ -66,7 +97,7 @@ async fn an_authms_transfer_refund_is_funded_by_the_merchant_wallet() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ebuy_cash_refund_succeeds_with_a_cash_breakdown() {
     let app = spawn().await;
-    let (status, refund) = app.create(&Provider::Ebuy.refund_body(&tag())).await;
+    let (status, refund) = app.create(&app.sims.sample("ebuy", &tag())).await;
     assert_eq!(status, 201, "{refund}");
     assert_eq!(refund["provider"], "ebuy");
     assert_eq!(refund["status"], "succeeded", "{refund}");
@@ -76,13 +107,13 @@ async fn an_ebuy_cash_refund_succeeds_with_a_cash_breakdown() {
         json!([{"asset_type": "cash", "amount": "8.00", "status": "succeeded"}]),
         "{refund}"
     );
-    let reference = reference_of(Provider::Ebuy, &refund);
+    let reference = reference_of(&refund);
     assert_eq!(
         reference.len(),
         32,
         "refundTradeNo is 32 digits: {reference}"
     );
-    assert_eq!(app.sims.effects_for(Provider::Ebuy, &reference), 1);
+    assert_eq!(app.sims.effects_for("ebuy", &reference), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,7 +141,7 @@ async fn an_ebuy_whole_order_refund_succeeds_across_every_asset() {
     }
     let remaining = app
         .sims
-        .ebuy
+        .concrete::<Ebuy>("ebuy")
         .remaining(&payment)
         .expect("the order is known now");
     assert_eq!(
@@ -127,7 +158,7 @@ async fn an_ebuy_whole_order_refund_succeeds_across_every_asset() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_efundpay_refund_is_processing_until_the_signed_webhook_says_succeeded() {
     let app = spawn().await;
-    let (status, refund) = app.create(&Provider::EfundPay.refund_body(&tag())).await;
+    let (status, refund) = app.create(&app.sims.sample("efundpay", &tag())).await;
     assert_eq!(status, 201, "{refund}");
     assert_eq!(refund["provider"], "efundpay");
     assert_eq!(refund["status"], "processing", "{refund}");
@@ -144,8 +175,8 @@ async fn an_efundpay_refund_is_processing_until_the_signed_webhook_says_succeede
         ["webhook"],
         "{events:?}"
     );
-    assert_eq!(app.sims.effects_for(Provider::EfundPay, id), 1);
-    let deliveries = app.sims.efundpay.deliveries();
+    assert_eq!(app.sims.effects_for("efundpay", id), 1);
+    let deliveries = app.sims.concrete::<EfundPay>("efundpay").deliveries();
     assert_eq!(deliveries.len(), 1, "{deliveries:?}");
     assert_eq!(deliveries[0].answer, Some(200), "{deliveries:?}");
 }
@@ -250,7 +281,7 @@ async fn provider_refusals_become_failed_refunds_with_the_mapped_failure_code() 
         assert!(refund["failure_message"].is_string(), "{what}: {refund}");
     }
     app.sims
-        .authms
+        .concrete::<AuthMs>("authms")
         .check_ledger()
         .expect("the simulator's books balance");
 }
@@ -263,9 +294,8 @@ async fn a_provider_nobody_listens_for_fails_the_refund_as_provider_unavailable(
         listener.local_addr().expect("addr").port()
     };
     let nowhere = format!("http://127.0.0.1:{closed}");
-    let (ebuy, efundpay) = (sims.ebuy.base_url(), sims.efundpay.base_url());
-    let app = spawn_on(sims, &nowhere, &ebuy, &efundpay).await;
-    let (status, refund) = app.create(&Provider::AuthMs.refund_body(&tag())).await;
+    let app = spawn_on(sims, &[("authms", &nowhere)]).await;
+    let (status, refund) = app.create(&app.sims.sample("authms", &tag())).await;
     assert_eq!(status, 201, "{refund}");
     assert_eq!(refund["status"], "failed", "{refund}");
     assert_eq!(refund["failure_code"], "provider_unavailable", "{refund}");

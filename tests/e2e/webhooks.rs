@@ -4,15 +4,20 @@
 
 use std::time::Duration;
 
-use provider_efundpay::sandbox::{Faults, WebhookDelivery};
+use provider_efundpay::sandbox::{Faults, Sandbox, WebhookDelivery};
 
-use crate::helpers::{spawn, tag, transitions_to, E2e, Provider};
+use crate::helpers::{spawn, tag, transitions_to, E2e};
+
+/// The eFundPay simulator, whose own webhook faults these tests use.
+fn efundpay(app: &E2e) -> &Sandbox {
+    app.sims.concrete::<Sandbox>("efundpay")
+}
 
 /// Waits until the simulator has made `count` delivery attempts that all got an answer.
 async fn wait_for_deliveries(app: &E2e, count: usize) -> Vec<WebhookDelivery> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let deliveries = app.sims.efundpay.deliveries();
+        let deliveries = efundpay(app).deliveries();
         if deliveries.len() >= count && deliveries.iter().all(|d| d.answer.is_some())
             || tokio::time::Instant::now() > deadline
         {
@@ -25,11 +30,11 @@ async fn wait_for_deliveries(app: &E2e, count: usize) -> Vec<WebhookDelivery> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_delivered_twice_is_applied_once() {
     let app = spawn().await;
-    app.sims.efundpay.set_faults(Faults {
+    efundpay(&app).set_faults(Faults {
         duplicate_webhooks: true,
         ..Faults::default()
     });
-    let (status, refund) = app.create(&Provider::EfundPay.refund_body(&tag())).await;
+    let (status, refund) = app.create(&app.sims.sample("efundpay", &tag())).await;
     assert_eq!(status, 201, "{refund}");
     let id = refund["id"].as_str().expect("id");
 
@@ -57,17 +62,17 @@ async fn a_webhook_delivered_twice_is_applied_once() {
         webhook_entries, 1,
         "the duplicate left no trace in the history: {events:?}"
     );
-    assert_eq!(app.sims.effects_for(Provider::EfundPay, id), 1);
+    assert_eq!(app.sims.effects_for("efundpay", id), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_out_of_order_webhook_is_recorded_and_ignored() {
     let app = spawn().await;
-    app.sims.efundpay.set_faults(Faults {
+    efundpay(&app).set_faults(Faults {
         out_of_order_webhooks: true,
         ..Faults::default()
     });
-    let (status, refund) = app.create(&Provider::EfundPay.refund_body(&tag())).await;
+    let (status, refund) = app.create(&app.sims.sample("efundpay", &tag())).await;
     assert_eq!(status, 201, "{refund}");
     let id = refund["id"].as_str().expect("id");
 
@@ -99,20 +104,20 @@ async fn a_stale_out_of_order_webhook_is_recorded_and_ignored() {
     let last = events.last().expect("history");
     assert_eq!(last["kind"], "ignored", "{events:?}");
     assert_eq!(last["source"], "webhook", "{events:?}");
-    assert_eq!(app.sims.effects_for(Provider::EfundPay, id), 1);
+    assert_eq!(app.sims.effects_for("efundpay", id), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicated_and_out_of_order_webhooks_together_still_settle_once() {
     let app = spawn().await;
-    app.sims.efundpay.set_faults(Faults {
+    efundpay(&app).set_faults(Faults {
         duplicate_webhooks: true,
         out_of_order_webhooks: true,
         ..Faults::default()
     });
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let (status, refund) = app.create(&Provider::EfundPay.refund_body(&tag())).await;
+        let (status, refund) = app.create(&app.sims.sample("efundpay", &tag())).await;
         assert_eq!(status, 201, "{refund}");
         ids.push(refund["id"].as_str().expect("id").to_owned());
     }

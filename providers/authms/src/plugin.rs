@@ -48,6 +48,13 @@ impl ProviderPlugin for AuthMsPlugin {
         settings
     }
 
+    /// `provider_options.authms` for the gateway's OpenAPI document (what `options.rs` takes).
+    fn options_schema(&self) -> Value {
+        serde_json::json!({"type": ["object", "null"], "additionalProperties": false, "properties": {
+            "method": {"type": ["string", "null"], "enum": ["refund", "reversal", "transfer", null],
+                "description": "refund/reversal (default): against the original transaction; transfer: a merchant-funded transfer to customer_id"}}})
+    }
+
     fn sandbox_port_offset(&self) -> u16 {
         0
     }

@@ -288,23 +288,21 @@ impl Simulator for Sandbox {
             "reason": "Product return",
         })
     }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 /// A 50.00 CNY wallet refund of payment `txn_{tag}` to wallet user `usr_{tag}`, which the
 /// simulator completes at once.
 pub fn sample_request(tag: &str) -> ProviderRefundRequest {
-    let refund_id = RefundId::generate();
     let currency = Currency::parse("CNY").unwrap_or_else(|_| unreachable!("CNY is ISO 4217"));
-    ProviderRefundRequest {
-        refund_id,
-        provider_reference: refund_id.to_string(),
-        payment_id: PaymentId::parse(&format!("txn_{tag}"))
-            .unwrap_or_else(|e| panic!("sample payment id from tag `{tag}`: {e}")),
-        currency,
-        amount: Money::parse("50.00", currency).ok(),
-        reason: Some("Product return".into()),
-        customer_id: Some(format!("usr_{tag}")),
-        options: serde_json::Value::Null,
-        created_at: OffsetDateTime::now_utc(),
-    }
+    let payment_id = PaymentId::parse(&format!("txn_{tag}"))
+        .unwrap_or_else(|e| panic!("sample payment id from tag `{tag}`: {e}"));
+    let mut request = ProviderRefundRequest::new(RefundId::generate(), payment_id, currency);
+    request.amount = Money::parse("50.00", currency).ok();
+    request.reason = Some("Product return".into());
+    request.customer_id = Some(format!("usr_{tag}"));
+    request
 }

@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use provider_authms::AuthMsProvider;
+use refund_provider::testkit::RequestBuilder;
 use refund_provider::{
-    Currency, Money, PaymentId, ProviderError, ProviderRefundRequest, ProviderRefundStatus,
-    RefundId, RefundProvider, SecretString,
+    Currency, Money, ProviderError, ProviderRefundRequest, ProviderRefundStatus, RefundProvider,
+    SecretString,
 };
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -32,17 +33,12 @@ fn cny() -> Currency {
 }
 
 fn request(amount: Option<&str>) -> ProviderRefundRequest {
-    let refund_id = RefundId::generate();
-    ProviderRefundRequest {
-        refund_id,
-        provider_reference: refund_id.to_string(),
-        payment_id: PaymentId::parse("txn_abc123").expect("payment id"),
-        currency: cny(),
-        amount: amount.map(|a| Money::parse(a, cny()).expect("amount")),
-        reason: Some("商品退货".into()),
-        customer_id: Some("usr_abc123".into()),
-        options: Value::Null,
-        created_at: OffsetDateTime::now_utc(),
+    let builder = RequestBuilder::new("txn_abc123", "CNY")
+        .reason("商品退货")
+        .customer("usr_abc123");
+    match amount {
+        Some(amount) => builder.amount(amount).build(),
+        None => builder.build(),
     }
 }
 

@@ -12,12 +12,12 @@ use provider_authms::sandbox::{
 };
 use provider_authms::AuthMsProvider;
 use rand::{Rng, SeedableRng};
+use refund_provider::testkit::RequestBuilder;
 use refund_provider::{
-    Currency, Money, PaymentId, ProviderError, ProviderRefundRequest, ProviderRefundStatus,
-    RefundId, RefundProvider, SecretString,
+    Currency, Money, ProviderError, ProviderRefundRequest, ProviderRefundStatus, RefundProvider,
+    SecretString,
 };
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 
 async fn sandbox(config: SandboxConfig) -> Sandbox {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -41,18 +41,12 @@ fn cny(amount: &str) -> Money {
 }
 
 fn request(payment_id: &str, customer: &str, amount: Option<&str>) -> ProviderRefundRequest {
-    let refund_id = RefundId::generate();
-    ProviderRefundRequest {
-        refund_id,
-        provider_reference: refund_id.to_string(),
-        payment_id: PaymentId::parse(payment_id).expect("payment id"),
-        currency: Currency::parse("CNY").expect("cny"),
-        amount: amount.map(cny),
-        reason: Some("sandbox test".into()),
-        customer_id: Some(customer.into()),
-        options: Value::Null,
-        created_at: OffsetDateTime::now_utc(),
-    }
+    let mut req = RequestBuilder::new(payment_id, "CNY")
+        .reason("sandbox test")
+        .customer(customer)
+        .build();
+    req.amount = amount.map(cny);
+    req
 }
 
 fn transfer(customer: &str, amount: &str) -> ProviderRefundRequest {

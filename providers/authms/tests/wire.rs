@@ -4,9 +4,9 @@ use provider_authms::wire::{
     RefundDetailResponse, RefundRequest, SimpleResponse, TransactionListResponse,
     TransactionResponse, TransferDetailResponse, TransferRequest, WalletResponse,
 };
-use refund_provider::{Currency, Money, PaymentId, ProviderRefundRequest, RefundId};
+use refund_provider::testkit::RequestBuilder;
+use refund_provider::{Currency, Money, ProviderRefundRequest};
 use serde_json::Value;
-use time::OffsetDateTime;
 
 macro_rules! fixture {
     ($name:literal) => {
@@ -23,18 +23,12 @@ fn cny(amount: &str) -> Money {
 }
 
 fn request(payment_id: &str, amount: Option<&str>, reason: Option<&str>) -> ProviderRefundRequest {
-    let refund_id = RefundId::generate();
-    ProviderRefundRequest {
-        refund_id,
-        provider_reference: refund_id.to_string(),
-        payment_id: PaymentId::parse(payment_id).expect("payment id"),
-        currency: Currency::parse("CNY").expect("cny"),
-        amount: amount.map(cny),
-        reason: reason.map(str::to_owned),
-        customer_id: Some("usr_xyz456".into()),
-        options: Value::Null,
-        created_at: OffsetDateTime::now_utc(),
-    }
+    let mut req = RequestBuilder::new(payment_id, "CNY")
+        .customer("usr_xyz456")
+        .build();
+    req.amount = amount.map(cny);
+    req.reason = reason.map(str::to_owned);
+    req
 }
 
 #[test]

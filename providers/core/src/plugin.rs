@@ -39,6 +39,13 @@ pub trait ProviderPlugin: Send + Sync + 'static {
     /// PORT + this offset (authms 0, ebuy 1, efundpay 2, stripe 3).
     fn sandbox_port_offset(&self) -> u16;
 
+    /// The JSON Schema of `provider_options.<id>` in a merchant's refund request, for the
+    /// gateway's OpenAPI document (the adapter's own parsing stays the rule). The default
+    /// says only "an object, or null".
+    fn options_schema(&self) -> Value {
+        serde_json::json!({"type": ["object", "null"]})
+    }
+
     /// The whole `[providers.<id>]` section pointing at a simulator at `base_url`.
     fn sandbox_section(&self, base_url: &str) -> Value {
         let mut section = self.sandbox_settings();
@@ -150,6 +157,14 @@ mod tests {
         fn sandbox_port_offset(&self) -> u16 {
             9
         }
+    }
+
+    #[test]
+    fn a_plugin_without_an_options_schema_describes_any_object_or_null() {
+        assert_eq!(
+            Demo.options_schema(),
+            serde_json::json!({"type": ["object", "null"]})
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! What the gateway asks of a provider: one refund, already validated and recorded.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -28,6 +30,39 @@ pub struct ProviderRefundRequest {
     pub options: Value,
     /// When the gateway recorded the refund.
     pub created_at: OffsetDateTime,
+    /// The merchant the refund is made for (the gateway always sets it; a provider that
+    /// labels refunds with it, such as Stripe's `metadata[merchant_id]`, sends it).
+    pub merchant_id: Option<String>,
+    /// The merchant's `metadata` (string pairs, at most 20, checked by the API); a provider
+    /// that carries metadata sends it, the others ignore it.
+    pub metadata: BTreeMap<String, String>,
+    /// The provider's refund id, once a create answer, a status query or a webhook told it
+    /// (`None` on the first attempt): a status query may look the refund up by it.
+    pub provider_refund_id: Option<String>,
+}
+
+impl ProviderRefundRequest {
+    /// A full refund (no amount) of `payment_id` in `currency` for refund `refund_id`, with the
+    /// refund id as its reference (adapters that derive another set it with
+    /// [`crate::RefundProvider::provider_reference`]), created now, and nothing else: set the
+    /// other fields on the value. Building requests through this (or the test kit's
+    /// `RequestBuilder`) keeps callers compiling when a field is added.
+    pub fn new(refund_id: RefundId, payment_id: PaymentId, currency: Currency) -> Self {
+        Self {
+            refund_id,
+            provider_reference: refund_id.to_string(),
+            payment_id,
+            currency,
+            amount: None,
+            reason: None,
+            customer_id: None,
+            options: Value::Null,
+            created_at: OffsetDateTime::now_utc(),
+            merchant_id: None,
+            metadata: BTreeMap::new(),
+            provider_refund_id: None,
+        }
+    }
 }
 
 /// Why a request cannot be sent to a provider, found before calling it. The gateway answers

@@ -2,6 +2,7 @@
 //! gateway's sandbox, bench, demo and end-to-end helpers see it, whichever provider it
 //! simulates. Started through [`crate::ProviderPlugin::start_simulator`].
 
+use std::any::Any;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -80,6 +81,17 @@ pub trait Simulator: Send + Sync + fmt::Debug {
     /// A merchant `POST /v1/refunds` body that goes to this provider (`provider` is named)
     /// and succeeds in its simulator, on a payment unique to `tag`.
     fn sample_merchant_body(&self, tag: &str) -> Value;
+
+    /// Changes where a provider whose webhook endpoint is configured on its side sends its
+    /// webhooks (see [`SimulatorOptions::webhook_url`]); `None` sends none. Providers that take
+    /// the URL with each refund ignore it (the default).
+    fn set_webhook_url(&self, url: Option<String>) {
+        let _ = url;
+    }
+
+    /// The simulator as `Any`, so a test of one provider's own behaviour can reach its
+    /// concrete type (`as_any().downcast_ref::<provider_x::sandbox::Sandbox>()`).
+    fn as_any(&self) -> &dyn Any;
 }
 
 /// The counters of `faults` that are still to be drawn; zero when every injected fault has

@@ -30,22 +30,27 @@ pub struct RequestBuilder {
 impl RequestBuilder {
     /// A full refund (no amount) of `payment_id` in `currency` (an ISO code).
     pub fn new(payment_id: &str, currency: &str) -> Self {
-        let refund_id = RefundId::generate();
         Self {
-            request: ProviderRefundRequest {
-                refund_id,
-                provider_reference: refund_id.to_string(),
-                payment_id: PaymentId::parse(payment_id)
-                    .unwrap_or_else(|e| panic!("test payment id: {e}")),
-                currency: Currency::parse(currency)
-                    .unwrap_or_else(|e| panic!("test currency: {e}")),
-                amount: None,
-                reason: None,
-                customer_id: None,
-                options: Value::Null,
-                created_at: OffsetDateTime::now_utc(),
-            },
+            request: ProviderRefundRequest::new(
+                RefundId::generate(),
+                PaymentId::parse(payment_id).unwrap_or_else(|e| panic!("test payment id: {e}")),
+                Currency::parse(currency).unwrap_or_else(|e| panic!("test currency: {e}")),
+            ),
         }
+    }
+
+    /// This refund id (and its string as the reference), e.g. a fixture's.
+    pub fn refund_id(mut self, refund_id: &str) -> Self {
+        let id = RefundId::parse(refund_id).unwrap_or_else(|e| panic!("test refund id: {e}"));
+        self.request.refund_id = id;
+        self.request.provider_reference = id.to_string();
+        self
+    }
+
+    /// This reference, whatever the refund id.
+    pub fn reference(mut self, reference: &str) -> Self {
+        self.request.provider_reference = reference.to_owned();
+        self
     }
 
     /// The amount, in major units as the API takes it (`"12.99"`).
@@ -69,6 +74,32 @@ impl RequestBuilder {
     /// `provider_options.<provider>`.
     pub fn options(mut self, options: Value) -> Self {
         self.request.options = options;
+        self
+    }
+
+    /// The merchant the refund is made for.
+    pub fn merchant(mut self, merchant_id: &str) -> Self {
+        self.request.merchant_id = Some(merchant_id.to_owned());
+        self
+    }
+
+    /// One pair of the merchant's metadata.
+    pub fn metadata(mut self, key: &str, value: &str) -> Self {
+        self.request
+            .metadata
+            .insert(key.to_owned(), value.to_owned());
+        self
+    }
+
+    /// The provider's refund id, as known from an earlier answer.
+    pub fn provider_refund_id(mut self, id: &str) -> Self {
+        self.request.provider_refund_id = Some(id.to_owned());
+        self
+    }
+
+    /// When the gateway recorded the refund (default: now).
+    pub fn created_at(mut self, created_at: OffsetDateTime) -> Self {
+        self.request.created_at = created_at;
         self
     }
 
@@ -98,7 +129,8 @@ pub enum Script {
 
 /// An in-memory provider: `refund` answers the next queued [`Script`] (else its default)
 /// after an optional delay; `refund_status` answers the next queued status answer (else
-/// `NotFound`); webhooks are refused. It counts both calls.
+/// `NotFound`); webhooks are refused. It counts both calls and keeps every request `refund`
+/// was given.
 #[derive(Debug)]
 pub struct FakeProvider {
     id: ProviderId,
@@ -109,6 +141,7 @@ pub struct FakeProvider {
     status_script: Mutex<VecDeque<Result<ProviderRefund, ProviderError>>>,
     calls: AtomicUsize,
     status_calls: AtomicUsize,
+    requests: Mutex<Vec<ProviderRefundRequest>>,
 }
 
 impl FakeProvider {
@@ -131,6 +164,7 @@ impl FakeProvider {
             status_script: Mutex::new(VecDeque::new()),
             calls: AtomicUsize::new(0),
             status_calls: AtomicUsize::new(0),
+            requests: Mutex::new(Vec::new()),
         }
     }
 
@@ -165,6 +199,20 @@ impl FakeProvider {
         self.status_calls.load(Ordering::SeqCst)
     }
 
+    /// Every request `refund` was given, in call order.
+    pub fn requests(&self) -> Vec<ProviderRefundRequest> {
+        lock(&self.requests).clone()
+    }
+
+    /// The amount of every `refund` call in major units, in call order (`None`: a full
+    /// refund).
+    pub fn sent_amounts(&self) -> Vec<Option<String>> {
+        lock(&self.requests)
+            .iter()
+            .map(|req| req.amount.map(|m| m.to_major_string()))
+            .collect()
+    }
+
     fn answer(req: &ProviderRefundRequest, status: ProviderRefundStatus) -> ProviderRefund {
         let mut refund = ProviderRefund::with_status(status, status.as_str());
         refund.provider_refund_id = Some(format!("prov_{}", req.refund_id));
@@ -192,6 +240,7 @@ impl RefundProvider for FakeProvider {
 
     async fn refund(&self, req: &ProviderRefundRequest) -> Result<ProviderRefund, ProviderError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        lock(&self.requests).push(req.clone());
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;
         }
@@ -245,6 +294,31 @@ mod tests {
         assert!(RequestBuilder::new("pi_1", "JPY").build().amount.is_none());
     }
 
+    #[test]
+    fn the_builder_sets_the_merchant_metadata_and_known_provider_refund_id() {
+        let req = RequestBuilder::new("pi_123", "EUR")
+            .refund_id("rf_0192f5e4c1b87a3e9d5c2f1a0b3c4d5e")
+            .merchant("acme")
+            .metadata("order", "A-1001")
+            .provider_refund_id("re_1")
+            .build();
+        assert_eq!(
+            req.provider_reference,
+            "rf_0192f5e4c1b87a3e9d5c2f1a0b3c4d5e"
+        );
+        assert_eq!(req.merchant_id.as_deref(), Some("acme"));
+        assert_eq!(
+            req.metadata.get("order").map(String::as_str),
+            Some("A-1001")
+        );
+        assert_eq!(req.provider_refund_id.as_deref(), Some("re_1"));
+        let plain = RequestBuilder::new("pi_123", "EUR")
+            .reference("REF-1")
+            .build();
+        assert_eq!(plain.provider_reference, "REF-1");
+        assert!(plain.merchant_id.is_none() && plain.metadata.is_empty());
+    }
+
     #[tokio::test]
     async fn the_fake_answers_its_script_then_its_default_and_counts_calls() {
         let fake = FakeProvider::new("fake", Script::Succeed);
@@ -265,6 +339,15 @@ mod tests {
             Some(req.provider_reference.as_str())
         );
         assert_eq!(fake.calls(), 3);
+        assert_eq!(
+            fake.sent_amounts(),
+            [
+                Some("1.00".to_owned()),
+                Some("1.00".to_owned()),
+                Some("1.00".to_owned())
+            ]
+        );
+        assert_eq!(fake.requests()[0].refund_id, req.refund_id);
     }
 
     #[tokio::test]

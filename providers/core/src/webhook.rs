@@ -23,8 +23,9 @@ pub struct ProviderWebhook {
 impl ProviderWebhook {
     /// A genuine event the gateway need not act on (an event type about something other than
     /// a refund's status, e.g. Stripe's `charge.refunded`). Its refund names no reference, so
-    /// the gateway acknowledges it (200), records its id once and applies it to nothing:
-    /// refusing it would make the provider retry it for days.
+    /// the gateway acknowledges it (200) and applies it to nothing, recording nothing (an
+    /// event that changes nothing needs no receipt to be applied once): refusing it would
+    /// make the provider retry it for days.
     pub fn ignored(
         event_id: impl Into<String>,
         event_type: impl Into<String>,

@@ -45,6 +45,19 @@ impl ProviderPlugin for EbuyPlugin {
         settings
     }
 
+    /// `provider_options.ebuy` for the gateway's OpenAPI document (what `options.rs` takes).
+    fn options_schema(&self) -> Value {
+        serde_json::json!({"type": ["object", "null"], "additionalProperties": false, "properties": {
+            "asset_type": {"type": ["string", "null"], "enum": ["cash", "coupon", "cashcard", "points", null],
+                "description": "The asset refunded (default cash); a coupon is refunded whole only"},
+            "trade_date": {"type": ["string", "null"], "pattern": "^[0-9]{8}$", "description": "The payment's date, YYYYMMDD"},
+            "goods": {"type": ["object", "null"], "additionalProperties": false, "required": ["goods_id", "quantity"], "properties": {
+                "goods_id": {"type": "string", "minLength": 1, "maxLength": 32},
+                "goods_name": {"type": ["string", "null"], "maxLength": 50},
+                "goods_code": {"type": ["string", "null"], "maxLength": 32},
+                "quantity": {"type": "integer", "minimum": 1}}}}})
+    }
+
     fn sandbox_port_offset(&self) -> u16 {
         1
     }

@@ -289,6 +289,10 @@ impl Simulator for Sandbox {
             "provider_options": {"ebuy": {"asset_type": "cash", "trade_date": today()}},
         })
     }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 /// The `outTradeNo` of `tag`: `ORDER` + the tag, at most e-Buy's 32 characters.
@@ -313,16 +317,11 @@ fn today() -> String {
 pub fn sample_request(tag: &str) -> ProviderRefundRequest {
     let refund_id = RefundId::generate();
     let currency = Currency::parse("CNY").unwrap_or_else(|_| unreachable!("CNY is ISO 4217"));
-    ProviderRefundRequest {
-        refund_id,
-        provider_reference: crate::refund_trade_no(&refund_id),
-        payment_id: PaymentId::parse(&order_for(tag))
-            .unwrap_or_else(|e| panic!("sample order id from tag `{tag}`: {e}")),
-        currency,
-        amount: Money::parse("8.00", currency).ok(),
-        reason: None,
-        customer_id: None,
-        options: serde_json::json!({"asset_type": "cash", "trade_date": today()}),
-        created_at: time::OffsetDateTime::now_utc(),
-    }
+    let payment_id = PaymentId::parse(&order_for(tag))
+        .unwrap_or_else(|e| panic!("sample order id from tag `{tag}`: {e}"));
+    let mut request = ProviderRefundRequest::new(refund_id, payment_id, currency);
+    request.provider_reference = crate::refund_trade_no(&refund_id);
+    request.amount = Money::parse("8.00", currency).ok();
+    request.options = serde_json::json!({"asset_type": "cash", "trade_date": today()});
+    request
 }

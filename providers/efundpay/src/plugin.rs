@@ -45,6 +45,17 @@ impl ProviderPlugin for EfundpayPlugin {
         settings
     }
 
+    /// `provider_options.efundpay` for the gateway's OpenAPI document (what `options.rs` takes).
+    fn options_schema(&self) -> Value {
+        serde_json::json!({"type": ["object", "null"], "additionalProperties": false, "properties": {
+            "payment_method": {"type": ["string", "null"], "description": "promptpay and thai_mobile_banking (any case) need bank_detail"},
+            "bank_detail": {"type": ["object", "null"], "additionalProperties": false,
+                "required": ["bank_code", "bank_account_name", "bank_account_no"], "properties": {
+                "bank_code": {"type": "string", "minLength": 1},
+                "bank_account_name": {"type": "string", "minLength": 1},
+                "bank_account_no": {"type": "string", "minLength": 1}}}}})
+    }
+
     fn sandbox_port_offset(&self) -> u16 {
         2
     }

@@ -156,19 +156,12 @@ mod tests {
     use serde_json::json;
 
     fn request(options: Value) -> ProviderRefundRequest {
-        let refund_id = RefundId::generate();
         let currency = Currency::parse("THB").expect("THB");
-        ProviderRefundRequest {
-            refund_id,
-            provider_reference: refund_id.to_string(),
-            payment_id: PaymentId::parse("7099948d-7286-47e4-aad8-b68f7eb44591").expect("id"),
-            currency,
-            amount: Some(Money::parse("12.99", currency).expect("money")),
-            reason: None,
-            customer_id: None,
-            options,
-            created_at: time::OffsetDateTime::now_utc(),
-        }
+        let payment = PaymentId::parse("7099948d-7286-47e4-aad8-b68f7eb44591").expect("id");
+        let mut req = ProviderRefundRequest::new(RefundId::generate(), payment, currency);
+        req.amount = Some(Money::parse("12.99", currency).expect("money"));
+        req.options = options;
+        req
     }
 
     fn refusal(options: Value) -> (String, Option<String>) {

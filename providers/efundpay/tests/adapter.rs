@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use provider_efundpay::EfundpayProvider;
+use refund_provider::testkit::RequestBuilder;
 use refund_provider::{
-    Currency, Money, PaymentId, ProviderError, ProviderRefundRequest, ProviderRefundStatus,
-    RefundId, RefundProvider, SecretString,
+    PaymentId, ProviderError, ProviderRefundRequest, ProviderRefundStatus, RefundId,
+    RefundProvider, SecretString,
 };
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -30,19 +30,10 @@ fn provider(server: &MockServer) -> EfundpayProvider {
 }
 
 fn request() -> ProviderRefundRequest {
-    let refund_id = RefundId::generate();
-    let currency = Currency::parse("EUR").expect("EUR");
-    ProviderRefundRequest {
-        refund_id,
-        provider_reference: refund_id.to_string(),
-        payment_id: PaymentId::parse(PAYMENT).expect("payment id"),
-        currency,
-        amount: Some(Money::parse("12.99", currency).expect("money")),
-        reason: Some("Product return".into()),
-        customer_id: None,
-        options: Value::Null,
-        created_at: OffsetDateTime::now_utc(),
-    }
+    RequestBuilder::new(PAYMENT, "EUR")
+        .amount("12.99")
+        .reason("Product return")
+        .build()
 }
 
 /// The documented refund object, for `req`, in `status`.

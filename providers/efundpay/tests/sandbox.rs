@@ -12,9 +12,10 @@ use provider_efundpay::sandbox::{
     WEBHOOK_SECRET,
 };
 use provider_efundpay::EfundpayProvider;
+use refund_provider::testkit::RequestBuilder;
 use refund_provider::{
-    Currency, Money, PaymentId, ProviderError, ProviderRefund, ProviderRefundRequest,
-    ProviderRefundStatus, ProviderWebhook, RefundId, RefundProvider, SecretString,
+    ProviderError, ProviderRefund, ProviderRefundRequest, ProviderRefundStatus, ProviderWebhook,
+    RefundProvider, SecretString,
 };
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -67,19 +68,10 @@ fn adapter(sandbox: &Sandbox, webhooks_url: &str) -> EfundpayProvider {
 }
 
 fn request(payment_id: &str, amount: &str, currency: &str) -> ProviderRefundRequest {
-    let refund_id = RefundId::generate();
-    let currency = Currency::parse(currency).expect("currency");
-    ProviderRefundRequest {
-        refund_id,
-        provider_reference: refund_id.to_string(),
-        payment_id: PaymentId::parse(payment_id).expect("payment id"),
-        currency,
-        amount: Some(Money::parse(amount, currency).expect("money")),
-        reason: Some("Product return".into()),
-        customer_id: None,
-        options: Value::Null,
-        created_at: OffsetDateTime::now_utc(),
-    }
+    RequestBuilder::new(payment_id, currency)
+        .amount(amount)
+        .reason("Product return")
+        .build()
 }
 
 /// A webhook receiver answering 200.

@@ -7,10 +7,8 @@ use http::HeaderMap;
 use provider_efundpay::request::build;
 use provider_efundpay::wire::{CreateRefundRequest, Refund, RefundList, WebhookEvent};
 use provider_efundpay::EfundpayProvider;
-use refund_provider::{
-    Currency, Money, PaymentId, ProviderRefundRequest, ProviderRefundStatus, RefundId,
-    RefundProvider, SecretString,
-};
+use refund_provider::testkit::RequestBuilder;
+use refund_provider::{ProviderRefundRequest, ProviderRefundStatus, RefundProvider, SecretString};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -25,19 +23,15 @@ const VECTOR: &str = include_str!("../../../fixtures/efundpay/webhook-vector.txt
 const WEBHOOKS_URL: &str = "https://gateway.example/v1/webhooks/efundpay";
 
 fn documented_request() -> ProviderRefundRequest {
-    let currency = Currency::parse("EUR").expect("EUR");
-    ProviderRefundRequest {
-        refund_id: RefundId::generate(),
-        provider_reference: "refund-12345".into(),
-        payment_id: PaymentId::parse("7099948d-7286-47e4-aad8-b68f7eb44591").expect("id"),
-        currency,
-        amount: Some(Money::parse("12.99", currency).expect("money")),
-        reason: Some("Refund due to user request.".into()),
-        customer_id: None,
-        options: json!({"bank_detail": {"bank_code": "014", "bank_account_name": "Jack",
+    RequestBuilder::new("7099948d-7286-47e4-aad8-b68f7eb44591", "EUR")
+        .reference("refund-12345")
+        .amount("12.99")
+        .reason("Refund due to user request.")
+        .options(
+            json!({"bank_detail": {"bank_code": "014", "bank_account_name": "Jack",
                                         "bank_account_no": "5015377989"}}),
-        created_at: OffsetDateTime::now_utc(),
-    }
+        )
+        .build()
 }
 
 fn vector_value(key: &str) -> String {

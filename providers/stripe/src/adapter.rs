@@ -1,8 +1,10 @@
 //! The Stripe [`RefundProvider`]: `POST {base_url}/v1/refunds` form-encoded, with
 //! `Authorization: Bearer {secret_key}`, `Idempotency-Key: {gateway refund id}` and
-//! (optionally) `Stripe-Version`; the status query lists the payment's refunds
-//! (`GET /v1/refunds?payment_intent=…` or `?charge=…`, `limit=100`, following `has_more`) and
-//! matches `metadata[gateway_refund_id]`; webhooks are verified with `Stripe-Signature`.
+//! (optionally) `Stripe-Version`; the status query reads `GET /v1/refunds/{id}` when the
+//! request carries the Stripe refund id (learnt from an earlier answer or webhook), else lists
+//! the payment's refunds (`GET /v1/refunds?payment_intent=…` or `?charge=…`, `limit=100`,
+//! following `has_more`) and matches `metadata[gateway_refund_id]`; webhooks are verified
+//! with `Stripe-Signature`.
 //!
 //! Every answer is classified in [`StripeProvider::classify`] with the tables of `map.rs`.
 //!
@@ -50,7 +52,7 @@ pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 pub struct StripeAccount {
     pub secret_key: SecretString,
     pub webhook_secret: SecretString,
-    /// Sent as `metadata[merchant_id]`.
+    /// Sent as `metadata[merchant_id]` when the request names no merchant.
     pub merchant_id: Option<String>,
 }
 
@@ -120,8 +122,9 @@ impl StripeProvider {
     }
 
     /// The create-refund form: the payment, the amount in Stripe's units (omitted for a
-    /// full refund), `reason` from `provider_options.stripe`, and the metadata. What Stripe
-    /// could not take is refused here, before anything is sent.
+    /// full refund), `reason` from `provider_options.stripe`, and the metadata: the gateway
+    /// refund id, the merchant (the request's, else the account's) and the merchant's own
+    /// pairs. What Stripe could not take is refused here, before anything is sent.
     pub fn form(
         &self,
         req: &ProviderRefundRequest,
@@ -139,12 +142,14 @@ impl StripeProvider {
         if let Some(reason) = options.reason {
             form.push(("reason".into(), reason.as_str().into()));
         }
-        // The request carries no merchant metadata yet: only the gateway's keys are sent.
-        let merchant_metadata = Default::default();
+        let merchant_id = req
+            .merchant_id
+            .as_deref()
+            .or(self.account.merchant_id.as_deref());
         form.extend(metadata::form_fields(
             &req.refund_id,
-            self.account.merchant_id.as_deref(),
-            &merchant_metadata,
+            merchant_id,
+            &req.metadata,
         )?);
         Ok(form)
     }
@@ -177,6 +182,32 @@ impl StripeProvider {
             Conclusion::Unknown => Err(ProviderError::unknown(format!(
                 "Stripe answered {described}"
             ))),
+        }
+    }
+
+    /// Where our refund stands: read by its Stripe id when the request carries it (one
+    /// request), else found among the payment's refunds.
+    async fn lookup(&self, req: &ProviderRefundRequest) -> Result<ProviderRefund, ProviderError> {
+        match req.provider_refund_id.as_deref() {
+            Some(id) => self.retrieve(req, id).await,
+            None => self.find(req).await,
+        }
+    }
+
+    /// `GET /v1/refunds/{id}`: the refund, checked to be ours; a 404 is `NotFound`.
+    async fn retrieve(
+        &self,
+        req: &ProviderRefundRequest,
+        stripe_id: &str,
+    ) -> Result<ProviderRefund, ProviderError> {
+        let mut url = self.refunds_url()?;
+        url.path_segments_mut()
+            .map_err(|()| ProviderError::misconfigured("bad Stripe base_url"))?
+            .push(stripe_id);
+        let answer = send(self.authorized(self.client.get(url))).await?;
+        match Self::classify(Call::Query, answer)? {
+            Some(answer) => checked(&answer.json::<Refund>()?, req),
+            None => Ok(ProviderRefund::not_found()),
         }
     }
 
@@ -320,7 +351,7 @@ impl RefundProvider for StripeProvider {
     async fn refund(&self, req: &ProviderRefundRequest) -> Result<ProviderRefund, ProviderError> {
         let form = self.form(req)?;
         if OffsetDateTime::now_utc() - req.created_at > RESEND_WINDOW {
-            return match self.find(req).await? {
+            return match self.lookup(req).await? {
                 found if found.status != ProviderRefundStatus::NotFound => Ok(found),
                 _ => Err(ProviderError::unknown(
                     "not sent again: the refund is older than 20 h and Stripe forgets \
@@ -345,7 +376,7 @@ impl RefundProvider for StripeProvider {
         &self,
         req: &ProviderRefundRequest,
     ) -> Result<ProviderRefund, ProviderError> {
-        self.find(req).await
+        self.lookup(req).await
     }
 
     fn parse_webhook(

@@ -46,6 +46,13 @@ impl ProviderPlugin for StripePlugin {
         settings
     }
 
+    /// `provider_options.stripe` for the gateway's OpenAPI document (what `options.rs` takes).
+    fn options_schema(&self) -> Value {
+        serde_json::json!({"type": ["object", "null"], "additionalProperties": false, "properties": {
+            "reason": {"type": ["string", "null"], "enum": ["duplicate", "fraudulent", "requested_by_customer", null],
+                "description": "Sent as Stripe's reason; the merchant's free-text reason is never sent to Stripe"}}})
+    }
+
     fn sandbox_port_offset(&self) -> u16 {
         3
     }
@@ -91,5 +98,23 @@ mod tests {
              secret_key = \"sk_test_sandbox_stripe\"\nwebhook_secret = \"whsec_sandbox_stripe\"\n"
         );
         assert_eq!(PROVIDER.sandbox_port_offset(), 3);
+    }
+
+    #[test]
+    fn the_options_schema_names_exactly_the_reasons_stripe_takes() {
+        let schema = PROVIDER.options_schema();
+        assert_eq!(
+            schema["properties"]["reason"]["enum"],
+            serde_json::json!(["duplicate", "fraudulent", "requested_by_customer", null])
+        );
+        assert_eq!(schema["additionalProperties"], false);
+        for reason in ["duplicate", "fraudulent", "requested_by_customer"] {
+            let parsed =
+                crate::options::StripeOptions::parse(&serde_json::json!({"reason": reason}));
+            assert_eq!(
+                parsed.map(|o| o.reason.map(|r| r.as_str())),
+                Ok(Some(reason))
+            );
+        }
     }
 }

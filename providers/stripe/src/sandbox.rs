@@ -320,26 +320,29 @@ impl Simulator for Sandbox {
             "amount": "12.99",
             "currency": "EUR",
             "reason": "Product return",
+            "metadata": {"order": format!("order-{tag}")},
             "provider_options": {"stripe": {"reason": "requested_by_customer"}},
         })
+    }
+
+    fn set_webhook_url(&self, url: Option<String>) {
+        Sandbox::set_webhook_url(self, url);
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 
 /// A 12.99 EUR refund of PaymentIntent `pi_{tag}`, which the simulator answers `pending` and
 /// settles `succeeded`.
 pub fn sample_request(tag: &str) -> ProviderRefundRequest {
-    let refund_id = RefundId::generate();
     let currency = Currency::parse("EUR").unwrap_or_else(|_| unreachable!("EUR is ISO 4217"));
-    ProviderRefundRequest {
-        refund_id,
-        provider_reference: refund_id.to_string(),
-        payment_id: PaymentId::parse(&format!("pi_{tag}"))
-            .unwrap_or_else(|e| panic!("sample payment id from tag `{tag}`: {e}")),
-        currency,
-        amount: Money::parse("12.99", currency).ok(),
-        reason: Some("Product return".into()),
-        customer_id: None,
-        options: serde_json::json!({"reason": "requested_by_customer"}),
-        created_at: time::OffsetDateTime::now_utc(),
-    }
+    let payment_id = PaymentId::parse(&format!("pi_{tag}"))
+        .unwrap_or_else(|e| panic!("sample payment id from tag `{tag}`: {e}"));
+    let mut request = ProviderRefundRequest::new(RefundId::generate(), payment_id, currency);
+    request.amount = Money::parse("12.99", currency).ok();
+    request.reason = Some("Product return".into());
+    request.options = serde_json::json!({"reason": "requested_by_customer"});
+    request
 }

@@ -164,6 +164,20 @@ async fn what_stripe_could_not_take_is_refused_before_sending() {
             "provider_options.stripe.refund_application_fee",
         ),
     ];
+    let reserved = RequestBuilder::new(PAYMENT_INTENT, "USD")
+        .amount("1.00")
+        .merchant("acme")
+        .metadata("merchant_id", "globex")
+        .build();
+    let too_long = RequestBuilder::new(PAYMENT_INTENT, "USD")
+        .amount("1.00")
+        .metadata(&"k".repeat(41), "v")
+        .build();
+    let param = format!("metadata.{}", "k".repeat(41));
+    let cases = cases.into_iter().chain([
+        (reserved, "parameter_invalid", "metadata.merchant_id"),
+        (too_long, "parameter_invalid", param.as_str()),
+    ]);
     for (req, code, param) in cases {
         let invalid = adapter.validate(&req).expect_err("refused");
         assert_eq!(
@@ -228,6 +242,53 @@ async fn the_status_query_lists_the_payments_refunds_page_by_page_and_matches_ou
             .and_then(|v| v.to_str().ok()),
         Some("Bearer sk_test_fixture")
     );
+}
+
+#[tokio::test]
+async fn a_known_stripe_refund_id_is_read_directly_without_listing_the_payment() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/refunds/re_1Nispe2eZvKYlo2Cd31jOCgZ"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ours("succeeded")))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/refunds"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(Vec::new(), false)))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let mut req = documented_request();
+    req.provider_refund_id = Some("re_1Nispe2eZvKYlo2Cd31jOCgZ".into());
+    let adapter = provider(&server.uri(), None, None);
+    let found = adapter.refund_status(&req).await.expect("status");
+    assert_eq!(found.status, ProviderRefundStatus::Succeeded);
+    assert_eq!(found.provider_reference.as_deref(), Some(FIXTURE_REFUND_ID));
+    assert_eq!(
+        server.received_requests().await.map(|r| r.len()),
+        Some(1),
+        "one request"
+    );
+
+    // What that read may conclude: not found, someone else's refund, or a refusal of ours.
+    let table: &[(u16, Value, &str)] = &[
+        (404, fixture("error-resource-missing.json"), "ok not_found"),
+        (200, someone_elses("re_1Nispe2eZvKYlo2Cd31jOCgZ"), "unknown"),
+        (401, fixture("error-invalid-api-key.json"), "misconfigured"),
+        (500, fixture("error-api-error.json"), "unknown"),
+    ];
+    for (status, body, expected) in table {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v1/refunds/re_1Nispe2eZvKYlo2Cd31jOCgZ"))
+            .respond_with(ResponseTemplate::new(*status).set_body_json(body.clone()))
+            .mount(&server)
+            .await;
+        let result = provider(&server.uri(), None, None)
+            .refund_status(&req)
+            .await;
+        assert_eq!(&outcome(&result), expected, "HTTP {status} {body}");
+    }
 }
 
 #[tokio::test]

@@ -203,6 +203,48 @@ async fn a_refund_is_pending_then_succeeds_with_signed_events_to_the_endpoint() 
 }
 
 #[tokio::test]
+async fn the_merchants_metadata_reaches_the_simulator_and_a_known_id_is_read_directly() {
+    let sandbox = start(quick()).await;
+    let adapter = adapter(&sandbox);
+    let req = RequestBuilder::new("pi_meta1", "EUR")
+        .amount("3.00")
+        .merchant("acme")
+        .metadata("order", "A-1001")
+        .build();
+    let created = adapter.refund(&req).await.expect("refund");
+    let stripe_id = created
+        .provider_refund_id
+        .clone()
+        .expect("a Stripe refund id");
+    let client = reqwest::Client::new();
+    let stored: Value = client
+        .get(format!("{}/v1/refunds/{stripe_id}", sandbox.base_url()))
+        .header("authorization", BEARER)
+        .send()
+        .await
+        .expect("retrieve")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        stored["metadata"],
+        json!({"gateway_refund_id": req.refund_id.to_string(), "merchant_id": "acme", "order": "A-1001"}),
+        "{stored}"
+    );
+
+    // With the Stripe id known, the status query reads that refund (that no list request is
+    // made is proven against wiremock in tests/adapter.rs).
+    let mut known = req.clone();
+    known.provider_refund_id = Some(stripe_id);
+    let found = adapter.refund_status(&known).await.expect("status");
+    assert_eq!(found.status, ProviderRefundStatus::Processing);
+    assert_eq!(found.provider_refund_id, created.provider_refund_id);
+    known.provider_refund_id = Some("re_unknown".into());
+    let missing = adapter.refund_status(&known).await.expect("status");
+    assert_eq!(missing.status, ProviderRefundStatus::NotFound);
+}
+
+#[tokio::test]
 async fn re_sending_a_refund_replays_the_saved_answer_and_pays_once() {
     let sandbox = start(quick()).await;
     let adapter = adapter(&sandbox);

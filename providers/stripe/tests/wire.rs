@@ -93,6 +93,37 @@ async fn without_a_version_or_merchant_account_neither_is_sent() {
 }
 
 #[tokio::test]
+async fn the_requests_merchant_and_metadata_go_out_as_metadata_after_the_gateway_refund_id() {
+    let server = answering(fixture("refund-ours.json")).await;
+    let mut req = documented_request();
+    req.merchant_id = Some("acme".into());
+    req.metadata.insert("order".into(), "A-1001".into());
+    req.metadata.insert("channel".into(), "web shop".into());
+    // The default account (no merchant of its own): the request names the merchant.
+    provider(&server.uri(), None, None)
+        .refund(&req)
+        .await
+        .expect("refund");
+    let metadata: Vec<(String, String)> = sent_form(&server)
+        .await
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("metadata["))
+        .collect();
+    assert_eq!(
+        metadata,
+        [
+            (
+                "metadata[gateway_refund_id]".to_owned(),
+                FIXTURE_REFUND_ID.to_owned()
+            ),
+            ("metadata[merchant_id]".to_owned(), "acme".to_owned()),
+            ("metadata[channel]".to_owned(), "web shop".to_owned()),
+            ("metadata[order]".to_owned(), "A-1001".to_owned()),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn a_charge_is_refunded_by_charge_and_a_full_refund_sends_no_amount() {
     let mut answer = fixture("refund-ours.json");
     answer["payment_intent"] = serde_json::Value::Null;

@@ -20,6 +20,7 @@ use serde_json::{json, Map, Value};
 use refund_provider::Currency;
 
 use crate::domain::RefundStatus;
+use crate::providers::PLUGINS;
 
 /// 1-N printable ASCII characters (space to tilde), what `is_printable_ascii` admits.
 fn printable(max: u32) -> Value {
@@ -109,8 +110,24 @@ fn limit_query(default: u32) -> Value {
     )
 }
 
+/// Every provider the gateway knows (the registry's plugins).
 fn providers() -> Value {
-    json!({"type": "string", "enum": ["authms", "ebuy", "efundpay"]})
+    let ids: Vec<&str> = PLUGINS.iter().map(|plugin| plugin.id()).collect();
+    json!({"type": "string", "enum": ids})
+}
+
+/// `provider_options`: each provider's own schema, from its plugin.
+fn provider_options() -> Value {
+    let properties: Map<String, Value> = PLUGINS
+        .iter()
+        .map(|plugin| (plugin.id().to_owned(), plugin.options_schema()))
+        .collect();
+    json!({
+        "type": ["object", "null"],
+        "description": "Options per provider; only those of the provider the refund goes to are used",
+        "properties": properties,
+        "additionalProperties": {"type": "object"},
+    })
 }
 
 fn refund_id_path() -> Value {
@@ -401,32 +418,7 @@ pub fn operation(method: &str, path_template: &str) -> Option<Value> {
 
 /// The component schemas the operations refer to (besides the generated `RefundObject`).
 pub fn schemas() -> Value {
-    let options = json!({
-        "type": ["object", "null"],
-        "description": "Options per provider; only those of the provider the refund goes to are used",
-        "properties": {
-            "authms": {"type": ["object", "null"], "additionalProperties": false, "properties": {
-                "method": {"type": ["string", "null"], "enum": ["refund", "reversal", "transfer", null],
-                    "description": "refund/reversal (default): against the original transaction; transfer: a merchant-funded transfer to customer_id"}}},
-            "ebuy": {"type": ["object", "null"], "additionalProperties": false, "properties": {
-                "asset_type": {"type": ["string", "null"], "enum": ["cash", "coupon", "cashcard", "points", null],
-                    "description": "The asset refunded (default cash); a coupon is refunded whole only"},
-                "trade_date": {"type": ["string", "null"], "pattern": "^[0-9]{8}$", "description": "The payment's date, YYYYMMDD"},
-                "goods": {"type": ["object", "null"], "additionalProperties": false, "required": ["goods_id", "quantity"], "properties": {
-                    "goods_id": {"type": "string", "minLength": 1, "maxLength": 32},
-                    "goods_name": {"type": ["string", "null"], "maxLength": 50},
-                    "goods_code": {"type": ["string", "null"], "maxLength": 32},
-                    "quantity": {"type": "integer", "minimum": 1}}}}},
-            "efundpay": {"type": ["object", "null"], "additionalProperties": false, "properties": {
-                "payment_method": {"type": ["string", "null"], "description": "promptpay and thai_mobile_banking (any case) need bank_detail"},
-                "bank_detail": {"type": ["object", "null"], "additionalProperties": false,
-                    "required": ["bank_code", "bank_account_name", "bank_account_no"], "properties": {
-                    "bank_code": {"type": "string", "minLength": 1},
-                    "bank_account_name": {"type": "string", "minLength": 1},
-                    "bank_account_no": {"type": "string", "minLength": 1}}}}},
-        },
-        "additionalProperties": {"type": "object"},
-    });
+    let options = provider_options();
     json!({
         "Error": {
             "type": "object", "required": ["error"],
@@ -444,7 +436,7 @@ pub fn schemas() -> Value {
             "properties": {
                 "payment_id": {
                     "type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]{1,128}$",
-                    "description": "The provider's id of the original payment (AuthMS transaction_id, e-Buy outTradeNo (at most 32), eFundPay transaction id)"},
+                    "description": "The provider's id of the original payment (AuthMS transaction_id, e-Buy outTradeNo (at most 32), eFundPay transaction id, Stripe PaymentIntent pi_… or charge id)"},
                 "amount": amount("Omitted or null: a full refund (of what is left, when the payment amount is known), where the provider supports it; eFundPay needs one"),
                 "payment_amount": amount("The payment's captured amount, same currency; the first value given is kept"),
                 "currency": currency(),

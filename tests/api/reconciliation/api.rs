@@ -8,8 +8,7 @@ use refund_provider::ProviderError;
 
 use crate::both_backends;
 use crate::helpers::{
-    assert_error, spawn_app, Db, Script, ScriptedProvider, TestApp, ACME_KEY, GLOBEX_KEY,
-    OPERATOR_KEY,
+    assert_error, fake, spawn_app, Db, Script, TestApp, ACME_KEY, GLOBEX_KEY, OPERATOR_KEY,
 };
 
 const HEADER: &str = "provider_refund_id,provider_reference,amount,currency,status,settled_at\n";
@@ -94,7 +93,7 @@ async fn clearing(app: &TestApp, currency: &str) -> Option<String> {
 both_backends!(
     a_statement_reports_every_variance_kind_and_settles_matched_lines_once,
     |db: Db| async move {
-        let provider = ScriptedProvider::new("scripted", Script::Succeed);
+        let provider = fake(Script::Succeed);
         let Some(app) = spawn_app(db, provider.clone()).await else {
             return;
         };
@@ -232,8 +231,7 @@ both_backends!(
 both_backends!(
     another_merchants_statement_neither_sees_nor_settles_acmes_refunds,
     |db: Db| async move {
-        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
-        else {
+        let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
             return;
         };
         let a = refund(&app, ACME_KEY, "pay_a", "10.00", "EUR").await;
@@ -279,8 +277,7 @@ both_backends!(
 both_backends!(
     a_statement_period_from_the_query_bounds_missing_in_statement,
     |db: Db| async move {
-        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
-        else {
+        let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
             return;
         };
         refund(&app, ACME_KEY, "pay_a", "10.00", "EUR").await;
@@ -316,8 +313,7 @@ both_backends!(
 both_backends!(
     bad_statements_get_the_documented_errors,
     |db: Db| async move {
-        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
-        else {
+        let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
             return;
         };
         let url = format!("{}/v1/reconciliation/statements/scripted", app.address);
@@ -386,7 +382,7 @@ both_backends!(
 both_backends!(
     the_summary_counts_by_provider_currency_and_status_with_ageing_and_duplicates,
     |db: Db| async move {
-        let provider = ScriptedProvider::new("scripted", Script::Succeed);
+        let provider = fake(Script::Succeed);
         let Some(app) = spawn_app(db, provider.clone()).await else {
             return;
         };
@@ -522,7 +518,7 @@ both_backends!(
 );
 
 both_backends!(a_payments_refunds_add_up_by_status, |db: Db| async move {
-    let provider = ScriptedProvider::new("scripted", Script::Succeed);
+    let provider = fake(Script::Succeed);
     let Some(app) = spawn_app(db, provider.clone()).await else {
         return;
     };
@@ -589,8 +585,7 @@ both_backends!(a_payments_refunds_add_up_by_status, |db: Db| async move {
 both_backends!(
     the_export_streams_csv_and_jsonl_and_is_not_taken_for_a_refund_id,
     |db: Db| async move {
-        let Some(app) = spawn_app(db, ScriptedProvider::new("scripted", Script::Succeed)).await
-        else {
+        let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
             return;
         };
         let a = refund(&app, ACME_KEY, "pay_a", "10.00", "EUR").await;
@@ -669,7 +664,7 @@ both_backends!(
 both_backends!(
     the_csv_export_neutralizes_every_cell_a_spreadsheet_would_run_as_a_formula,
     |db: Db| async move {
-        let provider = ScriptedProvider::new("scripted", Script::Succeed);
+        let provider = fake(Script::Succeed);
         provider.then(Script::Fail(ProviderError::rejected(
             "provider_rejected",
             "+cmd|' /C calc'!A0",

@@ -1,5 +1,5 @@
 //! The books under any history: refunds reported succeeded, failed, canceled (including
-//! voids of succeeded refunds) and statements settling them, applied through the engine's
+//! voids and failures of succeeded refunds) and statements settling them, applied through the engine's
 //! pure decision and the store, in any order. Every currency's ledger must sum to zero and
 //! each provider's clearing balance must be exactly what the model says is still owed.
 
@@ -185,7 +185,10 @@ async fn run_history(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let model = &mut refunds[index];
                 report(&store, &model.id, outcome).await;
                 let target = RefundStatus::from_provider(outcome).expect("a status");
-                if model.status == RefundStatus::Succeeded && target == RefundStatus::Canceled {
+                // A void or a failure of a succeeded refund reverses it (DESIGN §7).
+                if model.status == RefundStatus::Succeeded
+                    && matches!(target, RefundStatus::Canceled | RefundStatus::Failed)
+                {
                     model.voided = true;
                 } else if model.status.can_move_to(target) {
                     model.status = target;

@@ -4,11 +4,9 @@
 use std::time::Duration;
 
 use provider_ebuy::EbuyProvider;
-use refund_provider::{
-    Currency, Money, PaymentId, ProviderRefundRequest, RefundId, RefundProvider, SecretString,
-};
+use refund_provider::testkit::RequestBuilder;
+use refund_provider::{Currency, ProviderRefundRequest, RefundId, SecretString};
 use serde_json::Value;
-use time::OffsetDateTime;
 
 /// The secret the documented example envelopes are signed with (see fixtures/ebuy/README.md).
 pub const FIXTURE_SECRET: &str = "ebuy-fixture-secret";
@@ -55,17 +53,13 @@ pub fn request_for(
     amount: Option<&str>,
     options: Value,
 ) -> ProviderRefundRequest {
-    let reference = provider("http://127.0.0.1:9", FIXTURE_SECRET).provider_reference(&refund_id);
-    ProviderRefundRequest {
-        refund_id,
-        provider_reference: reference,
-        payment_id: PaymentId::parse(payment_id).expect("payment id"),
-        currency: cny(),
-        amount: amount.map(|a| Money::parse(a, cny()).expect("amount")),
-        reason: None,
-        customer_id: None,
-        options,
-        created_at: OffsetDateTime::now_utc(),
+    let builder = RequestBuilder::new(payment_id, "CNY")
+        .refund_id(&refund_id.to_string())
+        .options(options)
+        .reference_of(&provider("http://127.0.0.1:9", FIXTURE_SECRET));
+    match amount {
+        Some(amount) => builder.amount(amount).build(),
+        None => builder.build(),
     }
 }
 
