@@ -9,7 +9,24 @@
 use sqlx::Row;
 
 use super::{Bind, Store, StoreError};
-use crate::ledger::REFUND_SETTLED;
+use crate::ledger::{FEE_SETTLED, REFUND_SETTLED, SETTLEMENT_FEE};
+
+/// A provider's fee to post on a refund (a line's own, or its batch's on the batch's first
+/// member), in that refund's currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeePosting {
+    pub refund_id: String,
+    pub fee_minor: i64,
+}
+
+/// The four lines of `crate::ledger::fee_lines`, built by the database from the refund (its
+/// provider and currency): the fee against clearing, then clearing to settled.
+const FEE_SQL: &str = "INSERT INTO ledger_entries (refund_id, entry_kind, account, currency, amount_minor, created_at) \
+     SELECT id, $1, 'provider:' || provider || ':fees:' || currency, currency, $4, $3 FROM refunds WHERE id = $5 \
+     UNION ALL SELECT id, $1, 'provider:' || provider || ':clearing:' || currency, currency, -$4, $3 FROM refunds WHERE id = $5 \
+     UNION ALL SELECT id, $2, 'provider:' || provider || ':clearing:' || currency, currency, $4, $3 FROM refunds WHERE id = $5 \
+     UNION ALL SELECT id, $2, 'provider:' || provider || ':settled:' || currency, currency, -$4, $3 FROM refunds WHERE id = $5 \
+     ON CONFLICT DO NOTHING";
 
 /// Refunds per settlement statement (their ids are bound once and used twice).
 const SETTLE_CHUNK: usize = 1000;
@@ -112,5 +129,54 @@ impl Store {
         }
         tx.commit().await?;
         Ok(inserted / 2)
+    }
+
+    /// Posts each fee (`crate::ledger::fee_lines`) on its refund, in one transaction;
+    /// returns how many were newly posted. The unique key `(refund_id, entry_kind, account)`
+    /// holds each refund's fee once, so a re-imported statement posts nothing twice.
+    pub async fn post_settlement_fees(
+        &self,
+        fees: &[FeePosting],
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        if fees.is_empty() {
+            return Ok(0);
+        }
+        let fees = fees.to_vec();
+        if let Some(writer) = &self.sqlite {
+            return writer
+                .write(move |conn| {
+                    let mut inserted = 0;
+                    for fee in &fees {
+                        let values = [
+                            Bind::Text(Some(SETTLEMENT_FEE.to_owned())),
+                            Bind::Text(Some(FEE_SETTLED.to_owned())),
+                            Bind::Int(Some(now)),
+                            Bind::Int(Some(fee.fee_minor)),
+                            Bind::Text(Some(fee.refund_id.clone())),
+                        ];
+                        inserted += super::sqlite::prepare(conn, FEE_SQL)?
+                            .execute(rusqlite::params_from_iter(values.iter()))
+                            .map_err(super::writer::sqlite_error)?;
+                    }
+                    Ok(((inserted / 4) as u64, true))
+                })
+                .await;
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut inserted = 0;
+        for fee in &fees {
+            inserted += sqlx::query(FEE_SQL)
+                .bind(SETTLEMENT_FEE)
+                .bind(FEE_SETTLED)
+                .bind(now)
+                .bind(fee.fee_minor)
+                .bind(&fee.refund_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(inserted / 4)
     }
 }
