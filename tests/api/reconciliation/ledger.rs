@@ -178,6 +178,15 @@ fn statement_csv(lines: &[Line]) -> String {
     csv
 }
 
+/// A fee cell in the format's unit (major), "0" for none.
+fn fee_cell(minor: i64, currency: &str) -> String {
+    if minor > 0 {
+        major(minor, currency)
+    } else {
+        "0".to_owned()
+    }
+}
+
 fn major(minor: i64, currency: &str) -> String {
     Money::from_minor(
         MinorUnits::new(minor).expect("positive"),
@@ -255,7 +264,7 @@ async fn run_history(ops: Vec<Op>) -> Result<(), TestCaseError> {
                             entry.1 += m.minor;
                             (format!("B-{}", m.currency), String::new())
                         } else {
-                            (String::new(), fee.to_string())
+                            (String::new(), fee_cell(fee, m.currency))
                         };
                         lines.push((
                             format!("prov_{}", m.id),
@@ -281,7 +290,7 @@ async fn run_history(ops: Vec<Op>) -> Result<(), TestCaseError> {
                             major(*sum, currency),
                             (*currency).to_owned(),
                             format!("B-{currency}"),
-                            fee.to_string(),
+                            fee_cell(fee, currency),
                         ));
                         // A batch of our own refunds at their own amounts always matches; its
                         // fee goes on its lowest refund id.
