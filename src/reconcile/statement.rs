@@ -33,7 +33,7 @@
 //! - Amounts per kind are the statement's (the gateway's for `missing_in_statement`; for
 //!   `batch_mismatch` the batch's total), summed per currency, never mixed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::Arc;
 
@@ -48,12 +48,19 @@ use crate::config::statements::StatementFormat;
 use crate::domain::refund_object::rfc3339_ms;
 use crate::domain::RefundStatus;
 use crate::ledger::{format_minor, CurrencyAmount, Totals};
-use crate::store::finance::{MatchColumn, MatchRow};
-use crate::store::ledger::FeePosting;
+use crate::store::finance::matcher::{MatchKey, StatementMatcher};
+use crate::store::finance::MatchRow;
+use crate::store::ledger::{FeePosting, Settlement};
 use crate::store::{Store, StoreError};
 
 /// Lines matched per round trip to the store.
 pub const CHUNK: usize = 1000;
+
+/// Settlements handed to the writer at a time (one transaction each): fewer, larger commits.
+pub const SETTLE_EVERY: usize = 20_000;
+
+/// What one settlement write did: refunds newly settled, refunds submitted, fees posted.
+type SettleOutcome = Result<(u64, u64, u64), StoreError>;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -325,10 +332,20 @@ pub fn judge_line(line: &StatementLine, row: &MatchRow) -> LineJudgement {
 }
 
 /// The running reconciliation of one statement.
+///
+/// Settlement is pipelined: matched refunds are handed to the store's writer in groups of
+/// [`SETTLE_EVERY`] by a task of their own, while the next lines are read and matched (at
+/// most one group in flight); [`Reconciler::finish`] waits for the last. A re-read of a
+/// refund whose settlement is still in flight sees it unsettled and submits it again: the
+/// unique ledger key posts it once, and the count moves it to `already_settled`.
 #[derive(Debug)]
 pub struct Reconciler<'a> {
     store: &'a Store,
     options: Options,
+    matcher: Option<StatementMatcher>,
+    to_settle: Vec<Settlement>,
+    fees_due: Vec<FeePosting>,
+    in_flight: Option<tokio::task::JoinHandle<SettleOutcome>>,
     chunk: Vec<StatementLine>,
     seen: Vec<u128>,
     settled_span: Option<(i64, i64)>,
@@ -347,6 +364,10 @@ impl<'a> Reconciler<'a> {
         Self {
             store,
             options,
+            matcher: None,
+            to_settle: Vec::new(),
+            fees_due: Vec::new(),
+            in_flight: None,
             chunk: Vec::with_capacity(CHUNK),
             seen: Vec::new(),
             settled_span: None,
@@ -457,7 +478,14 @@ impl<'a> Reconciler<'a> {
             return Ok(());
         }
         let chunk = std::mem::take(&mut self.chunk);
-        let rows = self.lookup(&chunk).await?;
+        let keys = chunk
+            .iter()
+            .map(|line| MatchKey {
+                reference: line.provider_reference.clone(),
+                provider_refund_id: line.provider_refund_id.clone(),
+            })
+            .collect();
+        let rows = self.matcher().await?.lookup(keys).await?;
         let mut to_settle = Vec::new();
         let mut fees = Vec::new();
         for (line, row) in chunk.iter().zip(&rows) {
@@ -523,10 +551,15 @@ impl<'a> Reconciler<'a> {
             if let Some(minor) = line.amount_minor {
                 self.matched.1.add(currency.code(), minor);
             }
-            match judgement.settle {
-                Settle::New => to_settle.push(row.id.clone()),
-                Settle::Already => self.settlement.already_settled += 1,
-                Settle::No => continue,
+            match (judgement.settle, row.amount_minor) {
+                (Settle::New, Some(amount_minor)) => to_settle.push(Settlement {
+                    refund_id: row.id.clone(),
+                    provider: self.options.provider.clone(),
+                    currency: row.currency.clone(),
+                    amount_minor,
+                }),
+                (Settle::Already, _) => self.settlement.already_settled += 1,
+                _ => continue,
             }
             if line.fee_minor > 0 {
                 fees.push(FeePosting {
@@ -535,86 +568,68 @@ impl<'a> Reconciler<'a> {
                 });
             }
         }
-        self.settle(to_settle, fees).await
+        self.settle(to_settle, fees, false).await
     }
 
-    /// The refund of each line, in order: by reference, else by provider refund id.
-    async fn lookup(
-        &self,
-        chunk: &[StatementLine],
-    ) -> Result<Vec<Option<MatchRow>>, StatementError> {
-        let provider = self.options.provider.as_str();
-        let merchant = self.options.merchant_id.as_deref();
-        let references: Vec<&str> = chunk
-            .iter()
-            .filter_map(|l| l.provider_reference.as_deref())
-            .collect();
-        let by_reference: HashMap<String, MatchRow> = self
-            .store
-            .refunds_by_provider_keys(
-                provider,
-                merchant,
-                MatchColumn::ProviderReference,
-                &references,
-            )
-            .await?
-            .into_iter()
-            .map(|row| (row.provider_reference.clone(), row))
-            .collect();
-        let unmatched_ids: Vec<&str> = chunk
-            .iter()
-            .filter(|l| {
-                l.provider_reference
-                    .as_ref()
-                    .is_none_or(|r| !by_reference.contains_key(r))
-            })
-            .filter_map(|l| l.provider_refund_id.as_deref())
-            .collect();
-        let by_provider_id: HashMap<String, MatchRow> = self
-            .store
-            .refunds_by_provider_keys(
-                provider,
-                merchant,
-                MatchColumn::ProviderRefundId,
-                &unmatched_ids,
-            )
-            .await?
-            .into_iter()
-            .filter_map(|row| row.provider_refund_id.clone().map(|id| (id, row)))
-            .collect();
-        Ok(chunk
-            .iter()
-            .map(|line| {
-                line.provider_reference
-                    .as_ref()
-                    .and_then(|r| by_reference.get(r))
-                    .or_else(|| {
-                        line.provider_refund_id
-                            .as_ref()
-                            .and_then(|id| by_provider_id.get(id))
-                    })
-                    .cloned()
-            })
-            .collect())
+    /// The matcher, opened on first use.
+    async fn matcher(&mut self) -> Result<&StatementMatcher, StatementError> {
+        if self.matcher.is_none() {
+            let matcher = self
+                .store
+                .statement_matcher(&self.options.provider, self.options.merchant_id.as_deref())
+                .await?;
+            self.matcher = Some(matcher);
+        }
+        self.matcher
+            .as_ref()
+            .ok_or_else(|| StatementError::Read("the matcher is not open".into()))
     }
 
-    /// Settles `refund_ids` and posts `fees`, when this import settles.
+    /// Queues settlements and fees (when this import settles) and hands them to the writer
+    /// once [`SETTLE_EVERY`] are queued, or now with `flush`.
     async fn settle(
         &mut self,
-        refund_ids: Vec<String>,
+        settlements: Vec<Settlement>,
         fees: Vec<FeePosting>,
+        flush: bool,
     ) -> Result<(), StatementError> {
         if !self.options.settle {
             return Ok(());
         }
-        let now = crate::store::now_ms();
-        let newly = self.store.settle(&refund_ids, now).await?;
-        self.settlement.settled += newly;
-        // Settled meanwhile by another import of the same statement.
-        self.settlement.already_settled += refund_ids.len() as u64 - newly;
-        if !fees.is_empty() {
-            self.settlement.fees_posted += self.store.post_settlement_fees(&fees, now).await?;
+        self.to_settle.extend(settlements);
+        self.fees_due.extend(fees);
+        if !flush && self.to_settle.len() < SETTLE_EVERY {
+            return Ok(());
         }
+        self.wait_for_settlement().await?;
+        let settlements = std::mem::take(&mut self.to_settle);
+        let fees = std::mem::take(&mut self.fees_due);
+        if settlements.is_empty() && fees.is_empty() {
+            return Ok(());
+        }
+        let store = self.store.clone();
+        self.in_flight = Some(tokio::spawn(async move {
+            let now = crate::store::now_ms();
+            let submitted = settlements.len() as u64;
+            let newly = store.settle_matched(settlements, now).await?;
+            let fees_posted = store.post_settlement_fees(&fees, now).await?;
+            Ok((newly, submitted, fees_posted))
+        }));
+        Ok(())
+    }
+
+    /// Waits for the settlement in flight and counts what it did.
+    async fn wait_for_settlement(&mut self) -> Result<(), StatementError> {
+        let Some(task) = self.in_flight.take() else {
+            return Ok(());
+        };
+        let (newly, submitted, fees_posted) = task
+            .await
+            .map_err(|e| StoreError::NotCommitted(format!("the settlement task failed: {e}")))??;
+        self.settlement.settled += newly;
+        // Settled meanwhile by another import, or listed twice in this statement.
+        self.settlement.already_settled += submitted - newly;
+        self.settlement.fees_posted += fees_posted;
         Ok(())
     }
 
@@ -670,10 +685,15 @@ impl<'a> Reconciler<'a> {
                 if let Some(minor) = found.gateway_minor {
                     self.matched.1.add(currency.code(), minor);
                 }
-                match found.settle {
-                    Settle::New => to_settle.push(found.refund_id.clone()),
-                    Settle::Already => self.settlement.already_settled += 1,
-                    Settle::No => {}
+                match (found.settle, found.gateway_minor) {
+                    (Settle::New, Some(amount_minor)) => to_settle.push(Settlement {
+                        refund_id: found.refund_id.clone(),
+                        provider: self.options.provider.clone(),
+                        currency: currency.code().to_owned(),
+                        amount_minor,
+                    }),
+                    (Settle::Already, _) => self.settlement.already_settled += 1,
+                    _ => {}
                 }
             }
             if batch.fee_minor > 0 {
@@ -685,7 +705,8 @@ impl<'a> Reconciler<'a> {
                 }
             }
         }
-        self.settle(to_settle, fees).await
+        self.settle(to_settle, fees, true).await?;
+        self.wait_for_settlement().await
     }
 
     /// Matches what is left, judges the batches, reports the refunds missing from the
@@ -706,18 +727,11 @@ impl<'a> Reconciler<'a> {
         if let Some((from, to)) = period {
             self.seen.sort_unstable();
             self.seen.dedup();
-            let seen = std::mem::take(&mut self.seen);
-            let store = self.store;
-            let provider = self.options.provider.clone();
-            let merchant = self.options.merchant_id.clone();
-            let mut rows = store.succeeded_between(&provider, merchant.as_deref(), from, to);
+            let seen = Arc::new(std::mem::take(&mut self.seen));
+            let matcher = self.matcher().await?.clone();
+            let mut rows = matcher.succeeded_unseen(from, to, seen);
             while let Some(row) = rows.next().await {
                 let row = row?;
-                let known = RefundId::parse(&row.id)
-                    .is_ok_and(|id| seen.binary_search(&id.as_u128()).is_ok());
-                if known {
-                    continue;
-                }
                 let currency = Currency::parse(&row.currency).ok();
                 let variance = Variance {
                     refund_id: Some(row.id.clone()),

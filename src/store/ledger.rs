@@ -11,6 +11,24 @@ use sqlx::Row;
 use super::{Bind, Store, StoreError};
 use crate::ledger::{FEE_SETTLED, REFUND_SETTLED, SETTLEMENT_FEE};
 
+/// A matched refund to settle: the lines of `crate::ledger::settled_lines` for its
+/// provider, currency and recorded amount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    pub refund_id: String,
+    pub provider: String,
+    pub currency: String,
+    pub amount_minor: i64,
+}
+
+/// One ledger line per statement (two per settlement), `ON CONFLICT DO NOTHING` on the
+/// unique key.
+const LINE_SQL: &str = "INSERT INTO ledger_entries (refund_id, entry_kind, account, currency, amount_minor, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
+
+/// Settlements per multi-row statement on PostgreSQL (two lines of six values each).
+const PG_SETTLE_CHUNK: usize = 500;
+
 /// A provider's fee to post on a refund (a line's own, or its batch's on the batch's first
 /// member), in that refund's currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,5 +196,72 @@ impl Store {
         }
         tx.commit().await?;
         Ok(inserted / 4)
+    }
+
+    /// Posts the settlement of each matched refund (`crate::ledger::settled_lines`, with the
+    /// values the match read), in one transaction; returns how many were newly settled (the
+    /// others had been settled before and post nothing). On SQLite each line is one cached
+    /// single-row insert on the writer thread (no `IN` list, no read of `refunds`), on
+    /// PostgreSQL multi-row inserts.
+    pub async fn settle_matched(
+        &self,
+        settlements: Vec<Settlement>,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        if settlements.is_empty() {
+            return Ok(0);
+        }
+        if let Some(writer) = &self.sqlite {
+            return writer
+                .write(move |conn| {
+                    let mut insert = super::sqlite::prepare(conn, LINE_SQL)?;
+                    let mut inserted = 0;
+                    for s in &settlements {
+                        for line in
+                            crate::ledger::settled_lines(&s.provider, &s.currency, s.amount_minor)
+                        {
+                            inserted += insert
+                                .execute(rusqlite::params![
+                                    s.refund_id,
+                                    line.entry_kind,
+                                    line.account,
+                                    line.currency,
+                                    line.amount_minor,
+                                    now
+                                ])
+                                .map_err(super::writer::sqlite_error)?;
+                        }
+                    }
+                    Ok(((inserted / 2) as u64, true))
+                })
+                .await;
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut inserted = 0;
+        for chunk in settlements.chunks(PG_SETTLE_CHUNK) {
+            let rows: Vec<String> = (0..chunk.len() * 2)
+                .map(|i| format!("({})", placeholders(i * 6 + 1, 6)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO ledger_entries (refund_id, entry_kind, account, currency, amount_minor, created_at) \
+                 VALUES {} ON CONFLICT DO NOTHING",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for s in chunk {
+                for line in crate::ledger::settled_lines(&s.provider, &s.currency, s.amount_minor) {
+                    query = query
+                        .bind(s.refund_id.clone())
+                        .bind(line.entry_kind)
+                        .bind(line.account)
+                        .bind(line.currency)
+                        .bind(line.amount_minor)
+                        .bind(now);
+                }
+            }
+            inserted += query.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(inserted / 2)
     }
 }
