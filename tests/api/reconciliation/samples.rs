@@ -584,3 +584,48 @@ fn the_dry_run_shows_how_the_ebuy_sample_is_read_without_a_database() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn check_config_reports_every_problem_of_a_statement_format_with_its_key_path() {
+    let dir = std::env::temp_dir().join(format!("rg-cc-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("statements.toml");
+    std::fs::write(
+        &path,
+        r#"
+[providers.efundpay]
+base_url = "https://api.efundpay.example"
+token = "t"
+merchant_account_id = "m"
+webhook_secret = "s"
+
+[statements.efundpay]
+encoding = "latin1"
+amount_unit = "cents"
+timezone = "Asia/Shanghai"
+[statements.efundpay.columns]
+amount = "amount"
+fee = "amount"
+[statements.efundpay.status]
+SETTLED = "paid"
+
+[statements.nowhere]
+"#,
+    )
+    .expect("write");
+    let (code, out, err) = cli(&["check-config", "--config", &path.display().to_string()]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    for key in [
+        "statements.efundpay.encoding",
+        "statements.efundpay.amount_unit",
+        "statements.efundpay.timezone",
+        "statements.efundpay.columns.fee",
+        "statements.efundpay.columns.currency",
+        "statements.efundpay.columns:",
+        "statements.efundpay.status.SETTLED",
+        "statements.nowhere",
+    ] {
+        assert!(out.contains(key), "{key} missing from:\n{out}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
