@@ -62,6 +62,12 @@ pub const SETTLE_EVERY: usize = 20_000;
 /// What one settlement write did: refunds newly settled, refunds submitted, fees posted.
 type SettleOutcome = Result<(u64, u64, u64), StoreError>;
 
+/// A chunk of lines and the task looking up their refunds.
+type Lookup = (
+    Vec<StatementLine>,
+    tokio::task::JoinHandle<Result<Vec<Option<MatchRow>>, StoreError>>,
+);
+
 const DAY_MS: i64 = 86_400_000;
 
 /// Why a statement could not be reconciled at all (a bad line is a `Malformed`, not this).
@@ -333,7 +339,8 @@ pub fn judge_line(line: &StatementLine, row: &MatchRow) -> LineJudgement {
 
 /// The running reconciliation of one statement.
 ///
-/// Settlement is pipelined: matched refunds are handed to the store's writer in groups of
+/// Lookups are pipelined: a full chunk's lookup runs (off the runtime) while the next chunk
+/// is read, and is judged when that one is full. Settlement is pipelined too: matched refunds are handed to the store's writer in groups of
 /// [`SETTLE_EVERY`] by a task of their own, while the next lines are read and matched (at
 /// most one group in flight); [`Reconciler::finish`] waits for the last. A re-read of a
 /// refund whose settlement is still in flight sees it unsettled and submits it again: the
@@ -346,6 +353,8 @@ pub struct Reconciler<'a> {
     to_settle: Vec<Settlement>,
     fees_due: Vec<FeePosting>,
     in_flight: Option<tokio::task::JoinHandle<SettleOutcome>>,
+    /// A chunk whose lookup is running, with its task.
+    looking_up: Option<Lookup>,
     chunk: Vec<StatementLine>,
     seen: Vec<u128>,
     settled_span: Option<(i64, i64)>,
@@ -368,6 +377,7 @@ impl<'a> Reconciler<'a> {
             to_settle: Vec::new(),
             fees_due: Vec::new(),
             in_flight: None,
+            looking_up: None,
             chunk: Vec::with_capacity(CHUNK),
             seen: Vec::new(),
             settled_span: None,
@@ -468,8 +478,9 @@ impl<'a> Reconciler<'a> {
         Ok(())
     }
 
-    /// Matches the pending chunk against the store and settles its matched lines (batched
-    /// lines wait for their batch's judgement).
+    /// Sends the pending chunk to be looked up, then judges the chunk sent before it (whose
+    /// lookup ran while this one was read): one chunk is looked up while the next is parsed.
+    /// Settles matched lines (batched lines wait for their batch's judgement).
     pub async fn flush(
         &mut self,
         sink: &mut (dyn ReportSink + Send),
@@ -485,7 +496,32 @@ impl<'a> Reconciler<'a> {
                 provider_refund_id: line.provider_refund_id.clone(),
             })
             .collect();
-        let rows = self.matcher().await?.lookup(keys).await?;
+        let matcher = self.matcher().await?.clone();
+        let lookup = tokio::spawn(async move { matcher.lookup(keys).await });
+        match self.looking_up.replace((chunk, lookup)) {
+            Some((previous, lookup)) => self.judge_chunk(previous, lookup, sink).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Judges the chunk whose lookup is still out, if any.
+    async fn drain(&mut self, sink: &mut (dyn ReportSink + Send)) -> Result<(), StatementError> {
+        match self.looking_up.take() {
+            Some((chunk, lookup)) => self.judge_chunk(chunk, lookup, sink).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Judges each line of a chunk against what its lookup found.
+    async fn judge_chunk(
+        &mut self,
+        chunk: Vec<StatementLine>,
+        lookup: tokio::task::JoinHandle<Result<Vec<Option<MatchRow>>, StoreError>>,
+        sink: &mut (dyn ReportSink + Send),
+    ) -> Result<(), StatementError> {
+        let rows = lookup
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("a statement lookup failed: {e}")))??;
         let mut to_settle = Vec::new();
         let mut fees = Vec::new();
         for (line, row) in chunk.iter().zip(&rows) {
@@ -716,6 +752,7 @@ impl<'a> Reconciler<'a> {
         sink: &mut (dyn ReportSink + Send),
     ) -> Result<ReportSummary, StatementError> {
         self.flush(sink).await?;
+        self.drain(sink).await?;
         self.judge_batches(sink).await?;
         let period = self.options.period.or_else(|| {
             self.settled_span.map(|(low, high)| {

@@ -8,7 +8,7 @@
 
 use sqlx::Row;
 
-use super::{Bind, Store, StoreError};
+use super::{Bind, LedgerLine, Store, StoreError};
 use crate::ledger::{FEE_SETTLED, REFUND_SETTLED, SETTLEMENT_FEE};
 
 /// A matched refund to settle: the lines of `crate::ledger::settled_lines` for its
@@ -28,6 +28,22 @@ const LINE_SQL: &str = "INSERT INTO ledger_entries (refund_id, entry_kind, accou
 
 /// Settlements per multi-row statement on PostgreSQL (two lines of six values each).
 const PG_SETTLE_CHUNK: usize = 500;
+
+/// Lines per multi-row insert on SQLite: one statement run per 64 lines instead of one per
+/// line (cursor set-up and the VDBE program's start were a fifth of the writer's samples).
+const ROWS_PER_INSERT: usize = 64;
+
+/// A multi-row insert of `rows` ledger lines.
+fn lines_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|i| format!("({})", placeholders(i * 6 + 1, 6)))
+        .collect();
+    format!(
+        "INSERT INTO ledger_entries (refund_id, entry_kind, account, currency, amount_minor, created_at) \
+         VALUES {} ON CONFLICT DO NOTHING",
+        values.join(", ")
+    )
+}
 
 /// A provider's fee to post on a refund (a line's own, or its batch's on the batch's first
 /// member), in that refund's currency.
@@ -212,24 +228,43 @@ impl Store {
             return Ok(0);
         }
         if let Some(writer) = &self.sqlite {
+            // The lines are built here, so the writer thread only inserts.
+            let lines: Vec<(String, LedgerLine)> = settlements
+                .iter()
+                .flat_map(|s| {
+                    crate::ledger::settled_lines(&s.provider, &s.currency, s.amount_minor)
+                        .into_iter()
+                        .map(|line| (s.refund_id.clone(), line))
+                })
+                .collect();
             return writer
                 .write(move |conn| {
-                    let mut insert = super::sqlite::prepare(conn, LINE_SQL)?;
+                    let mut many = super::sqlite::prepare(conn, &lines_sql(ROWS_PER_INSERT))?;
+                    let mut one = super::sqlite::prepare(conn, LINE_SQL)?;
                     let mut inserted = 0;
-                    for s in &settlements {
-                        for line in
-                            crate::ledger::settled_lines(&s.provider, &s.currency, s.amount_minor)
-                        {
-                            inserted += insert
-                                .execute(rusqlite::params![
-                                    s.refund_id,
-                                    line.entry_kind,
-                                    line.account,
-                                    line.currency,
-                                    line.amount_minor,
-                                    now
-                                ])
+                    for chunk in lines.chunks(ROWS_PER_INSERT) {
+                        let mut values: Vec<&dyn rusqlite::ToSql> =
+                            Vec::with_capacity(chunk.len() * 6);
+                        for (refund_id, line) in chunk {
+                            values.extend([
+                                refund_id as &dyn rusqlite::ToSql,
+                                &line.entry_kind,
+                                &line.account,
+                                &line.currency,
+                                &line.amount_minor,
+                                &now,
+                            ]);
+                        }
+                        if chunk.len() == ROWS_PER_INSERT {
+                            inserted += many
+                                .execute(rusqlite::params_from_iter(values))
                                 .map_err(super::writer::sqlite_error)?;
+                        } else {
+                            for row in values.chunks(6) {
+                                inserted += one
+                                    .execute(rusqlite::params_from_iter(row.iter().copied()))
+                                    .map_err(super::writer::sqlite_error)?;
+                            }
                         }
                     }
                     Ok(((inserted / 2) as u64, true))
@@ -239,14 +274,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let mut inserted = 0;
         for chunk in settlements.chunks(PG_SETTLE_CHUNK) {
-            let rows: Vec<String> = (0..chunk.len() * 2)
-                .map(|i| format!("({})", placeholders(i * 6 + 1, 6)))
-                .collect();
-            let sql = format!(
-                "INSERT INTO ledger_entries (refund_id, entry_kind, account, currency, amount_minor, created_at) \
-                 VALUES {} ON CONFLICT DO NOTHING",
-                rows.join(", ")
-            );
+            let sql = lines_sql(chunk.len() * 2);
             let mut query = sqlx::query(&sql);
             for s in chunk {
                 for line in crate::ledger::settled_lines(&s.provider, &s.currency, s.amount_minor) {
