@@ -24,6 +24,9 @@ use super::statement::{
 use crate::config::Config;
 use crate::store::{Backend, Store, StoreError};
 
+/// The SQLite writer's page cache while `reconcile` settles, KiB.
+const WRITER_CACHE_KIB: u32 = 24_576;
+
 /// Malformed-line notes the json format keeps for the end of its document.
 pub const MALFORMED_LISTED: usize = 100_000;
 
@@ -383,6 +386,7 @@ pub async fn run_reconcile(args: ReconcileArgs, config: &Config) -> Result<bool,
     }
     let size = file.metadata().map_err(open)?.len();
     let store = connect_for_reports(config, false).await?;
+    store.set_writer_cache(WRITER_CACHE_KIB).await?;
     let options = Options {
         provider: args.provider.clone(),
         merchant_id: args.merchant.clone(),

@@ -292,4 +292,21 @@ impl Store {
         tx.commit().await?;
         Ok(inserted / 2)
     }
+
+    /// Gives the SQLite writer connection a page cache of `kib` KiB, for a process that
+    /// writes in bulk (the `reconcile` CLI settling a large statement: its inserts land all
+    /// over the ledger's unique index, and a larger cache saves rereading those pages).
+    /// Nothing to do on PostgreSQL.
+    pub async fn set_writer_cache(&self, kib: u32) -> Result<(), StoreError> {
+        let Some(writer) = &self.sqlite else {
+            return Ok(());
+        };
+        writer
+            .write(move |conn| {
+                conn.execute_batch(&format!("PRAGMA cache_size = -{kib}"))
+                    .map_err(super::writer::sqlite_error)?;
+                Ok(((), true))
+            })
+            .await
+    }
 }
