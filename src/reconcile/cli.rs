@@ -25,7 +25,9 @@ use crate::config::Config;
 use crate::store::{Backend, Store, StoreError};
 
 /// The SQLite writer's page cache while `reconcile` settles, KiB.
-const WRITER_CACHE_KIB: u32 = 24_576;
+const WRITER_CACHE_KIB: u32 = 16_384;
+/// The SQLite writer's WAL checkpoint interval while `reconcile` settles, pages (40 MiB).
+const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// Malformed-line notes the json format keeps for the end of its document.
 pub const MALFORMED_LISTED: usize = 100_000;
@@ -386,7 +388,9 @@ pub async fn run_reconcile(args: ReconcileArgs, config: &Config) -> Result<bool,
     }
     let size = file.metadata().map_err(open)?.len();
     let store = connect_for_reports(config, false).await?;
-    store.set_writer_cache(WRITER_CACHE_KIB).await?;
+    store
+        .tune_writer_for_bulk(WRITER_CACHE_KIB, WRITER_CHECKPOINT_PAGES)
+        .await?;
     let options = Options {
         provider: args.provider.clone(),
         merchant_id: args.merchant.clone(),

@@ -59,7 +59,7 @@ pub const CHUNK: usize = 1000;
 /// Settlements handed to the writer at a time (one transaction each): fewer, larger commits,
 /// but each step's savepoint keeps the pages it changes in memory (temp_store = MEMORY), so
 /// not too large (20,000 put the CLI's peak at 145 MiB).
-pub const SETTLE_EVERY: usize = 5_000;
+pub const SETTLE_EVERY: usize = 10_000;
 
 /// What one settlement write did: refunds newly settled, refunds submitted, fees posted.
 type SettleOutcome = Result<(u64, u64, u64), StoreError>;
@@ -743,8 +743,8 @@ impl<'a> Reconciler<'a> {
                 }
             }
         }
-        self.settle(to_settle, fees, true).await?;
-        self.wait_for_settlement().await
+        // The last group is waited for at the very end, while the missing-refund scan runs.
+        self.settle(to_settle, fees, true).await
     }
 
     /// Matches what is left, judges the batches, reports the refunds missing from the
@@ -786,6 +786,7 @@ impl<'a> Reconciler<'a> {
                 self.report(variance, minor, sink)?;
             }
         }
+        self.wait_for_settlement().await?;
         let by_kind = VarianceKind::ALL
             .into_iter()
             .map(|kind| {
