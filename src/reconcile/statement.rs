@@ -48,7 +48,7 @@ use crate::config::statements::StatementFormat;
 use crate::domain::refund_object::rfc3339_ms;
 use crate::domain::RefundStatus;
 use crate::ledger::{format_minor, CurrencyAmount, Totals};
-use crate::store::finance::matcher::{MatchKey, StatementMatcher};
+use crate::store::finance::matcher::StatementMatcher;
 use crate::store::finance::MatchRow;
 use crate::store::ledger::{FeePosting, Settlement};
 use crate::store::{Store, StoreError};
@@ -64,11 +64,9 @@ pub const SETTLE_EVERY: usize = 10_000;
 /// What one settlement write did: refunds newly settled, refunds submitted, fees posted.
 type SettleOutcome = Result<(u64, u64, u64), StoreError>;
 
-/// A chunk of lines and the task looking up their refunds.
-type Lookup = (
-    Vec<StatementLine>,
-    tokio::task::JoinHandle<Result<Vec<Option<MatchRow>>, StoreError>>,
-);
+/// The task looking up a chunk's refunds; it hands the chunk back with them.
+type Lookup =
+    tokio::task::JoinHandle<Result<(Vec<StatementLine>, Vec<Option<MatchRow>>), StoreError>>;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -491,17 +489,19 @@ impl<'a> Reconciler<'a> {
             return Ok(());
         }
         let chunk = std::mem::take(&mut self.chunk);
-        let keys = chunk
-            .iter()
-            .map(|line| MatchKey {
-                reference: line.provider_reference.clone(),
-                provider_refund_id: line.provider_refund_id.clone(),
-            })
-            .collect();
         let matcher = self.matcher().await?.clone();
-        let lookup = tokio::spawn(async move { matcher.lookup(keys).await });
-        match self.looking_up.replace((chunk, lookup)) {
-            Some((previous, lookup)) => self.judge_chunk(previous, lookup, sink).await,
+        let lookup = tokio::spawn(async move {
+            matcher
+                .lookup_items(chunk, |line: &StatementLine| {
+                    (
+                        line.provider_reference.as_deref(),
+                        line.provider_refund_id.as_deref(),
+                    )
+                })
+                .await
+        });
+        match self.looking_up.replace(lookup) {
+            Some(previous) => self.judge_chunk(previous, sink).await,
             None => Ok(()),
         }
     }
@@ -509,7 +509,7 @@ impl<'a> Reconciler<'a> {
     /// Judges the chunk whose lookup is still out, if any.
     async fn drain(&mut self, sink: &mut (dyn ReportSink + Send)) -> Result<(), StatementError> {
         match self.looking_up.take() {
-            Some((chunk, lookup)) => self.judge_chunk(chunk, lookup, sink).await,
+            Some(lookup) => self.judge_chunk(lookup, sink).await,
             None => Ok(()),
         }
     }
@@ -517,11 +517,10 @@ impl<'a> Reconciler<'a> {
     /// Judges each line of a chunk against what its lookup found.
     async fn judge_chunk(
         &mut self,
-        chunk: Vec<StatementLine>,
-        lookup: tokio::task::JoinHandle<Result<Vec<Option<MatchRow>>, StoreError>>,
+        lookup: Lookup,
         sink: &mut (dyn ReportSink + Send),
     ) -> Result<(), StatementError> {
-        let rows = lookup
+        let (chunk, rows) = lookup
             .await
             .map_err(|e| StoreError::Corrupt(format!("a statement lookup failed: {e}")))??;
         let mut to_settle = Vec::new();

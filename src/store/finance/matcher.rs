@@ -143,8 +143,34 @@ impl Store {
 impl StatementMatcher {
     /// The refund each key names, in order: by reference, else by provider refund id.
     pub async fn lookup(&self, keys: Vec<MatchKey>) -> Result<Vec<Option<MatchRow>>, StoreError> {
+        let (_, rows) = self
+            .lookup_items(keys, |k| {
+                (k.reference.as_deref(), k.provider_refund_id.as_deref())
+            })
+            .await?;
+        Ok(rows)
+    }
+
+    /// The refund each item names (`key`: its reference and provider refund id), in order;
+    /// the items come back with the rows, so the caller's lines need not be copied into keys.
+    pub async fn lookup_items<T: Send + 'static>(
+        &self,
+        items: Vec<T>,
+        key: fn(&T) -> (Option<&str>, Option<&str>),
+    ) -> Result<(Vec<T>, Vec<Option<MatchRow>>), StoreError> {
         let Some(conn) = self.sqlite.clone() else {
-            return self.lookup_pool(&keys).await;
+            let keys: Vec<MatchKey> = items
+                .iter()
+                .map(|item| {
+                    let (reference, provider_refund_id) = key(item);
+                    MatchKey {
+                        reference: reference.map(str::to_owned),
+                        provider_refund_id: provider_refund_id.map(str::to_owned),
+                    }
+                })
+                .collect();
+            let rows = self.lookup_pool(&keys).await?;
+            return Ok((items, rows));
         };
         let provider = self.provider.clone();
         let merchant = self.merchant.clone().unwrap_or_default();
@@ -156,10 +182,11 @@ impl StatementMatcher {
             let mut by_id = conn
                 .prepare_cached(&match_sql("provider_refund_id"))
                 .map_err(sqlite_error)?;
-            let mut rows = Vec::with_capacity(keys.len());
-            for key in &keys {
+            let mut rows = Vec::with_capacity(items.len());
+            for item in &items {
+                let (reference, provider_refund_id) = key(item);
                 let mut found = None;
-                if let Some(reference) = &key.reference {
+                if let Some(reference) = reference {
                     found = by_reference
                         .query_row(rusqlite::params![provider, reference, merchant], |row| {
                             Ok(match_row(row))
@@ -169,7 +196,7 @@ impl StatementMatcher {
                         .transpose()?;
                 }
                 if found.is_none() {
-                    if let Some(id) = &key.provider_refund_id {
+                    if let Some(id) = provider_refund_id {
                         found = by_id
                             .query_row(rusqlite::params![provider, id, merchant], |row| {
                                 Ok(match_row(row))
@@ -181,7 +208,10 @@ impl StatementMatcher {
                 }
                 rows.push(found);
             }
-            Ok(rows)
+            drop(by_reference);
+            drop(by_id);
+            drop(conn);
+            Ok((items, rows))
         })
         .await
         .map_err(|e| StoreError::Corrupt(format!("a statement lookup failed: {e}")))?
