@@ -26,10 +26,13 @@
 //!   the period and were not voided, absent from the statement. The period is the caller's
 //!   `[from, to)` or else the whole UTC days the statement's `settled_at` values span; without
 //!   either there is no period and this check is not made (the report's `period` is null).
-//! - Memory: lines are held one chunk at a time; the refunds seen are kept as 16-byte ids
-//!   (16 MB for a million lines) to find the missing ones in one streamed scan at the end;
-//!   batched lines are kept (about 100 bytes each) until their batch is judged. Variances go
-//!   to a `ReportSink` as they are found, so the CLI streams them out.
+//! - Memory: lines are held two chunks at a time (one being looked up while the next is
+//!   read), settlements two groups at a time (one being written); the refunds seen are kept
+//!   as 16-byte ids (16 MB for a million lines) to find the missing ones in one streamed scan
+//!   at the end; batched lines are kept (about 100 bytes each) until their batch is judged.
+//!   Variances go to a `ReportSink` as they are found, so the CLI streams them out.
+//! - Speed (`crate::store::finance::matcher`, README "Performance"): lookups, parsing and
+//!   settlement writes overlap; a million-line first import runs in about 16 s here.
 //! - Amounts per kind are the statement's (the gateway's for `missing_in_statement`; for
 //!   `batch_mismatch` the batch's total), summed per currency, never mixed.
 
