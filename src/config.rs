@@ -7,6 +7,7 @@
 //! provider does not touch this file.
 
 pub mod raw;
+pub mod statements;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -41,6 +42,9 @@ pub struct Config {
     pub sync: SyncConfig,
     pub idempotency: IdempotencyConfig,
     pub retention: RetentionConfig,
+    /// Statement formats by provider (`[statements.<provider>]`); a provider without one
+    /// sends the gateway's own six-column CSV.
+    pub statements: BTreeMap<String, std::sync::Arc<statements::StatementFormat>>,
 }
 
 impl std::fmt::Debug for Config {
@@ -55,6 +59,7 @@ impl std::fmt::Debug for Config {
             .field("sync", &self.sync)
             .field("idempotency", &self.idempotency)
             .field("retention", &self.retention)
+            .field("statements", &self.statements)
             .finish()
     }
 }
@@ -250,6 +255,12 @@ impl Config {
             )])
         })?;
         raw.validate().map_err(ConfigErrors)
+    }
+
+    /// The statement format of `provider`: its `[statements.<provider>]`, else the gateway's
+    /// own six-column CSV.
+    pub fn statement_format(&self, provider: &str) -> std::sync::Arc<statements::StatementFormat> {
+        self.statements.get(provider).cloned().unwrap_or_default()
     }
 
     pub fn merchant(&self, id: &str) -> Option<&MerchantConfig> {

@@ -12,7 +12,10 @@
 //! provider call, a partial refund and an over-refund, provider refusals by sandbox magic
 //! values, the completion by signed webhook of every refund a provider answered
 //! `processing`, the listing and the reconciliation summary, whose expected figures are
-//! computed from what the tour sent.
+//! computed from what the tour sent; then each provider's own statement: fetched from its
+//! simulator (`GET /_sandbox/statement`, eFundPay's with its batches and fees, e-Buy's in
+//! GBK) and posted to the statement import, where the embedded default's
+//! `[statements.<provider>]` formats read them; every line must match.
 //!
 //! One deliberate change to the embedded default: the status sync worker's first query is
 //! pushed back to 5 s, so that refunds of providers that send webhooks are visibly completed
@@ -203,6 +206,13 @@ pub async fn run() -> Result<DemoReport, DemoError> {
     let app = Application::build(demo_config(dir.path())?).await?;
     let samples = samples(&app);
     let gateway_url = format!("http://127.0.0.1:{}", app.port());
+    let simulators = app
+        .engine()
+        .providers
+        .sandbox_urls()
+        .into_iter()
+        .map(|(id, url)| (id.to_string(), url))
+        .collect();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
@@ -215,6 +225,7 @@ pub async fn run() -> Result<DemoReport, DemoError> {
     let tour = Tour {
         client,
         base: gateway_url.clone(),
+        simulators,
         steps: Vec::new(),
         succeeded: BTreeMap::new(),
         recorded: Tally::default(),
@@ -307,6 +318,8 @@ impl Answer {
 struct Tour {
     client: reqwest::Client,
     base: String,
+    /// The in-process simulators' base URLs by provider.
+    simulators: Vec<(String, String)>,
     steps: Vec<Step>,
     /// What the summary must show as succeeded: (provider, currency) → amount.
     succeeded: BTreeMap<(String, String), Decimal>,
@@ -470,7 +483,74 @@ impl Tour {
 
         self.list_step().await;
         self.summary_step().await;
+
+        // Each provider's statement as it would send it, from its simulator.
+        self.statement_step("efundpay", "text/csv").await;
+        self.statement_step("ebuy", "application/octet-stream")
+            .await;
         self.steps
+    }
+
+    /// Fetches `provider`'s statement from its simulator and imports it as the merchant:
+    /// every line must match (read in the provider's own format).
+    async fn statement_step(&mut self, provider: &str, content_type: &str) {
+        let name = format!("{provider}'s own statement from its simulator, reconciled");
+        let expected = "200, every line matched, no variance";
+        let Some(base) = self
+            .simulators
+            .iter()
+            .find(|(id, _)| id == provider)
+            .map(|(_, url)| url.trim_end_matches('/').to_owned())
+        else {
+            self.record(&name, expected, "no simulator", false);
+            return;
+        };
+        let fetched = async {
+            let response = self
+                .client
+                .get(format!("{base}/_sandbox/statement"))
+                .send()
+                .await?
+                .error_for_status()?;
+            response.bytes().await
+        }
+        .await;
+        let body = match fetched {
+            Ok(body) => body,
+            Err(error) => {
+                self.record(&name, expected, format!("simulator: {error}"), false);
+                return;
+            }
+        };
+        let sent = self
+            .client
+            .post(format!(
+                "{}/v1/reconciliation/statements/{provider}",
+                self.base
+            ))
+            .bearer_auth(SANDBOX_API_KEY)
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(error) => {
+                self.record(&name, expected, format!("error: {error}"), false);
+                return;
+            }
+        };
+        let status = response.status();
+        let report: Value = response.json().await.unwrap_or(Value::Null);
+        let variances = report["variances"].as_array().map_or(0, Vec::len);
+        let matched = report["matched"]["count"].as_u64().unwrap_or(0);
+        let malformed = report["malformed_count"].as_u64().unwrap_or(0);
+        let got = format!(
+            "{}, {matched} refund(s) matched, {variances} variance(s), {malformed} malformed line(s)",
+            status.as_u16()
+        );
+        let ok = status == StatusCode::OK && matched > 0 && variances == 0 && malformed == 0;
+        self.record(&name, expected, got, ok);
     }
 
     /// Counts a refund expected to end `succeeded`, with its amount for the summary.

@@ -9,6 +9,15 @@
 //! | `refund_succeeded` | the refund moves to `succeeded`                 | `merchant:<m>:refund_expense:<cur>`    | `provider:<p>:clearing:<cur>`          |
 //! | `refund_canceled`  | the provider voids, or reports failed, a refund it reported succeeded | `provider:<p>:clearing:<cur>` | `merchant:<m>:refund_expense:<cur>` |
 //! | `refund_settled`   | a statement line matches a succeeded refund     | `provider:<p>:clearing:<cur>`          | `provider:<p>:settled:<cur>`           |
+//! | `settlement_fee`   | a settling statement reports the provider's fee | `provider:<p>:fees:<cur>`              | `provider:<p>:clearing:<cur>`          |
+//! | `fee_settled`      | the same import: the payout covers the fee      | `provider:<p>:clearing:<cur>`          | `provider:<p>:settled:<cur>`           |
+//!
+//! Fees: the provider's fee is an expense owed to the provider, so it is posted against the
+//! clearing account (`settlement_fee`); the statement that reports it is the settlement that
+//! pays it (the provider nets it from the payout), so the same import moves it on to settled
+//! (`fee_settled`). Clearing therefore comes back to zero for everything a settled statement
+//! covers, and the fee stays visible on `provider:<p>:fees:<cur>`. A line's fee is posted on
+//! its refund; a batch's fee on its first member refund (`crate::reconcile::batch`), once.
 //!
 //! Cancellation: a final status never moves, so a refund can only become `canceled` from
 //! `pending`/`processing`, when nothing was posted yet and nothing needs reversing. The case
@@ -39,6 +48,10 @@ pub const REFUND_SUCCEEDED: &str = "refund_succeeded";
 pub const REFUND_CANCELED: &str = "refund_canceled";
 /// Entry kind of the move from clearing to settled for a matched statement line.
 pub const REFUND_SETTLED: &str = "refund_settled";
+/// Entry kind of a provider's fee reported by a settling statement (fees against clearing).
+pub const SETTLEMENT_FEE: &str = "settlement_fee";
+/// Entry kind of that fee's settlement (clearing to settled).
+pub const FEE_SETTLED: &str = "fee_settled";
 
 pub fn expense_account(merchant_id: &str, currency: &str) -> String {
     format!("merchant:{merchant_id}:refund_expense:{currency}")
@@ -50,6 +63,10 @@ pub fn clearing_account(provider: &str, currency: &str) -> String {
 
 pub fn settled_account(provider: &str, currency: &str) -> String {
     format!("provider:{provider}:settled:{currency}")
+}
+
+pub fn fees_account(provider: &str, currency: &str) -> String {
+    format!("provider:{provider}:fees:{currency}")
 }
 
 fn pair(
@@ -96,6 +113,26 @@ pub fn settled_lines(provider: &str, currency: &str, amount_minor: i64) -> Vec<L
         currency,
         amount_minor,
     )
+}
+
+/// A provider's fee reported by a settling statement: charged against clearing, then
+/// settled with the payout that nets it (two balanced postings; clearing nets to zero).
+pub fn fee_lines(provider: &str, currency: &str, fee_minor: i64) -> Vec<LedgerLine> {
+    let mut lines = pair(
+        SETTLEMENT_FEE,
+        fees_account(provider, currency),
+        clearing_account(provider, currency),
+        currency,
+        fee_minor,
+    );
+    lines.extend(pair(
+        FEE_SETTLED,
+        clearing_account(provider, currency),
+        settled_account(provider, currency),
+        currency,
+        fee_minor,
+    ));
+    lines
 }
 
 /// A signed count of minor units as an exact decimal with the currency's exponent:
@@ -216,6 +253,27 @@ mod tests {
         assert_eq!(settled[0].account, "provider:efundpay:clearing:EUR");
         assert_eq!(settled[0].amount_minor, 1299);
         assert_eq!(settled[1].account, "provider:efundpay:settled:EUR");
+    }
+
+    #[test]
+    fn a_fee_is_charged_to_fees_against_clearing_and_settled_so_clearing_nets_to_zero() {
+        let lines = fee_lines("efundpay", "EUR", 45);
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines.iter().map(|l| l.amount_minor).sum::<i64>(), 0);
+        let balance = |account: &str| -> i64 {
+            lines
+                .iter()
+                .filter(|l| l.account == account)
+                .map(|l| l.amount_minor)
+                .sum()
+        };
+        assert_eq!(balance("provider:efundpay:fees:EUR"), 45);
+        assert_eq!(balance("provider:efundpay:clearing:EUR"), 0);
+        assert_eq!(balance("provider:efundpay:settled:EUR"), -45);
+        assert_eq!(lines[0].entry_kind, SETTLEMENT_FEE);
+        assert_eq!(lines[1].account, "provider:efundpay:clearing:EUR");
+        assert_eq!(lines[1].amount_minor, -45);
+        assert_eq!(lines[3].entry_kind, FEE_SETTLED);
     }
 
     #[test]

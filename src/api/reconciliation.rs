@@ -3,9 +3,11 @@
 //! another merchant's refund is `missing_in_gateway` for this one, never revealed), or an
 //! operator's (every merchant's, or `?merchant=`'s). Only an operator's import settles.
 //!
-//! Statements are CSV bodies (`Content-Type: text/csv`) of at most `STATEMENT_BODY_LIMIT`
-//! (8 MiB, about 100,000 lines); this route sits outside the API's 64 KiB JSON limit with a
-//! limit of its own. Larger statements go through `refund-gateway reconcile`, which streams.
+//! Statements are the provider's file in its configured format (`[statements.<provider>]`,
+//! else the gateway's six-column CSV), sent as `text/csv` or, for files that are not UTF-8
+//! (GBK), `application/octet-stream`, of at most `STATEMENT_BODY_LIMIT` (8 MiB, about
+//! 100,000 lines); this route sits outside the API's 64 KiB JSON limit with a limit of its
+//! own. Larger statements go through `refund-gateway reconcile`, which streams.
 
 use std::collections::HashMap;
 
@@ -145,16 +147,20 @@ pub async fn import_statement(
         )
         .with_param("merchant"));
     }
-    let is_csv = request
+    let is_statement = request
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("text/csv"));
-    if !is_csv {
+        .is_some_and(|mime| {
+            let mime = mime.trim();
+            mime.eq_ignore_ascii_case("text/csv")
+                || mime.eq_ignore_ascii_case("application/octet-stream")
+        });
+    if !is_statement {
         return Err(ApiError::new(
             ErrorCode::BodyInvalid,
-            "send the statement as CSV with `Content-Type: text/csv`",
+            "send the statement with `Content-Type: text/csv` (or `application/octet-stream` for a file that is not UTF-8)",
         ));
     }
     let too_large = || {
@@ -198,11 +204,13 @@ pub async fn import_statement(
             to.unwrap_or_else(crate::store::now_ms),
         )),
     };
+    let format = state.engine.config.statement_format(&provider);
     let options = Options {
         provider,
         merchant_id: scope,
         period,
         settle,
+        format,
     };
     let mut sink = CollectSink::default();
     let report = reconcile(

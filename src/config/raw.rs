@@ -38,6 +38,9 @@ pub struct RawConfig {
     idempotency: RawIdempotency,
     #[serde(default)]
     retention: RawRetention,
+    /// Statement formats by provider.
+    #[serde(default)]
+    statements: BTreeMap<String, super::statements::RawStatementFormat>,
 }
 
 impl std::fmt::Debug for RawConfig {
@@ -52,6 +55,7 @@ impl std::fmt::Debug for RawConfig {
             .field("sync", &self.sync)
             .field("idempotency", &self.idempotency)
             .field("retention", &self.retention)
+            .field("statements", &self.statements.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -743,6 +747,18 @@ impl RawConfig {
             ));
         }
         provider_timeouts_within_grace(&mut problems, &self.providers, sync.not_found_grace);
+        let mut statements = BTreeMap::new();
+        for (name, section) in self.statements {
+            if !self.providers.contains_key(&name) {
+                problems.push(ConfigProblem::new(
+                    format!("statements.{name}"),
+                    format!("provider `{name}` has no [providers.{name}] section"),
+                ));
+            }
+            if let Some(format) = section.validate(&name, &mut problems) {
+                statements.insert(name, std::sync::Arc::new(format));
+            }
+        }
 
         if !problems.is_empty() {
             return Err(problems);
@@ -771,6 +787,7 @@ impl RawConfig {
             retention: RetentionConfig {
                 period: Duration::from_secs(86_400 * retention_days.clamp(1, 36_500)),
             },
+            statements,
         })
     }
 }

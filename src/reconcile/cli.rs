@@ -19,9 +19,15 @@ use time::OffsetDateTime;
 use super::export::{spreadsheet_safe, stream_export, ExportFormat};
 use super::statement::{
     reconcile, Malformed, Options, ReportSink, ReportSummary, StatementError, Variance,
+    VarianceKind,
 };
 use crate::config::Config;
 use crate::store::{Backend, Store, StoreError};
+
+/// The SQLite writer's page cache while `reconcile` settles, KiB.
+const WRITER_CACHE_KIB: u32 = 16_384;
+/// The SQLite writer's WAL checkpoint interval while `reconcile` settles, pages (40 MiB).
+const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// Malformed-line notes the json format keeps for the end of its document.
 pub const MALFORMED_LISTED: usize = 100_000;
@@ -40,9 +46,17 @@ pub struct ReconcileArgs {
     /// The provider whose statement this is (efundpay, ebuy, authms, …).
     #[arg(long)]
     pub provider: String,
-    /// The CSV statement: provider_refund_id,provider_reference,amount,currency,status,settled_at.
+    /// The statement file, in the provider's `[statements.<provider>]` format (default: the
+    /// CSV provider_refund_id,provider_reference,amount,currency,status,settled_at).
     #[arg(long)]
     pub statement: PathBuf,
+    /// Only show how the first lines are read (raw cells → parsed, or why refused); no
+    /// database is opened, nothing is matched or settled.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Lines the dry run shows.
+    #[arg(long, default_value_t = super::preview::DEFAULT_LINES)]
+    pub lines: usize,
     /// Period start (RFC 3339) for missing_in_statement; default: the statement's settled_at days.
     #[arg(long)]
     pub from: Option<String>,
@@ -118,11 +132,12 @@ fn parse_time(flag: &str, value: Option<&str>) -> Result<Option<i64>, CliError> 
         .transpose()
 }
 
-/// One connection is all a report needs (its queries run one after another); on SQLite it
-/// gets a 64 MiB page cache, which halves the time of a million-line reconciliation.
-async fn connect_for_reports(config: &Config) -> Result<Store, CliError> {
+/// One connection is all a report needs (its queries run one after another). On SQLite a
+/// statement's bulk reads go through the matcher's own connection, which has a 64 MiB page
+/// cache (`store::finance::matcher`); the export gets that cache here.
+async fn connect_for_reports(config: &Config, cache: bool) -> Result<Store, CliError> {
     let store = Store::connect(&config.database.url, 1).await?;
-    if store.backend() == Backend::Sqlite {
+    if cache && store.backend() == Backend::Sqlite {
         sqlx::query("PRAGMA cache_size = -65536")
             .execute(store.pool())
             .await
@@ -165,17 +180,36 @@ impl<W: Write> TableSink<W> {
 
 impl<W: Write> ReportSink for TableSink<W> {
     fn variance(&mut self, v: &Variance) -> std::io::Result<()> {
+        let batch = v.batch.as_ref().map(|b| format!("batch {b}"));
+        let first = match v.kind {
+            VarianceKind::BatchMismatch => batch.as_deref(),
+            _ => v.refund_id.as_deref(),
+        };
         writeln!(
             self.out,
             "{:<20} {:<36} {:<38} {:>14} {:>14} {:<4} {:>8}",
             v.kind.as_str(),
-            text(v.refund_id.as_deref()),
+            text(first),
             text(v.provider_refund_id.as_deref()),
             text(v.expected.as_deref()),
             text(v.actual.as_deref()),
             text(v.currency.as_deref()),
             v.line.map_or_else(|| "-".to_owned(), |l| l.to_string()),
-        )
+        )?;
+        for m in &v.members {
+            writeln!(
+                self.out,
+                "{:<20} {:<36} {:<38} {:>14} {:>14} {:<4} {:>8}",
+                "  member",
+                text(m.refund_id.as_deref()),
+                text(m.provider_refund_id.as_deref()),
+                text(m.expected.as_deref()),
+                text(m.actual.as_deref()),
+                text(v.currency.as_deref()),
+                m.line,
+            )?;
+        }
+        Ok(())
     }
     fn malformed(&mut self, m: &Malformed) -> std::io::Result<()> {
         writeln!(
@@ -215,18 +249,29 @@ fn write_table_summary(out: &mut impl Write, s: &ReportSummary) -> std::io::Resu
             amounts(&total.amounts)
         )?;
     }
+    writeln!(
+        out,
+        "batches:               {:>8}  (matched: {})",
+        s.batches.count, s.batches.matched
+    )?;
+    writeln!(
+        out,
+        "fees:                  {:>8}  {}",
+        s.fees.count,
+        amounts(&s.fees.amounts)
+    )?;
     writeln!(out, "malformed:             {:>8}", s.malformed_count)?;
     match &s.settlement {
         Some(settlement) => writeln!(
             out,
-            "settled now:           {:>8}  (already settled: {})",
-            settlement.settled, settlement.already_settled
+            "settled now:           {:>8}  (already settled: {}; fees posted: {})",
+            settlement.settled, settlement.already_settled, settlement.fees_posted
         ),
         None => writeln!(out, "settled now:           (report only)"),
     }
 }
 
-const CSV_HEADER: [&str; 8] = [
+const CSV_HEADER: [&str; 10] = [
     "kind",
     "refund_id",
     "provider_refund_id",
@@ -235,7 +280,26 @@ const CSV_HEADER: [&str; 8] = [
     "currency",
     "line",
     "message",
+    "batch",
+    "members",
 ];
+
+/// A batch's members in one cell: `line:refund` (the gateway's id, else the statement's key),
+/// separated by spaces.
+pub fn members_cell(v: &Variance) -> String {
+    v.members
+        .iter()
+        .map(|m| {
+            let who = m
+                .refund_id
+                .as_deref()
+                .or(m.provider_refund_id.as_deref())
+                .unwrap_or("-");
+            format!("{}:{who}", m.line)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 /// Writes variances and malformed lines as CSV rows.
 struct CsvSink<W: Write> {
@@ -249,6 +313,7 @@ fn csv_error(e: csv::Error) -> std::io::Error {
 impl<W: Write> ReportSink for CsvSink<W> {
     fn variance(&mut self, v: &Variance) -> std::io::Result<()> {
         let line = v.line.map(|l| l.to_string()).unwrap_or_default();
+        let members = members_cell(v);
         let cells = [
             v.kind.as_str(),
             v.refund_id.as_deref().unwrap_or_default(),
@@ -258,6 +323,8 @@ impl<W: Write> ReportSink for CsvSink<W> {
             v.currency.as_deref().unwrap_or_default(),
             &line,
             "",
+            v.batch.as_deref().unwrap_or_default(),
+            &members,
         ];
         // Statement values are the provider's text: neutralized like every exported cell.
         self.out
@@ -266,7 +333,7 @@ impl<W: Write> ReportSink for CsvSink<W> {
     }
     fn malformed(&mut self, m: &Malformed) -> std::io::Result<()> {
         let line = m.line.to_string();
-        let cells = ["malformed", "", "", "", "", "", &line, &m.message];
+        let cells = ["malformed", "", "", "", "", "", &line, &m.message, "", ""];
         self.out
             .write_record(cells.map(spreadsheet_safe).iter().map(|c| c.as_bytes()))
             .map_err(csv_error)
@@ -312,14 +379,25 @@ pub async fn run_reconcile(args: ReconcileArgs, config: &Config) -> Result<bool,
         source: e,
     };
     let file = File::open(&args.statement).map_err(open)?;
+    let format = config.statement_format(&args.provider);
+    if args.dry_run {
+        let lines = super::preview::preview(BufReader::new(file), format.clone(), args.lines)?;
+        let mut out = std::io::stdout().lock();
+        super::preview::write_preview(&mut out, &args.provider, &format, &lines)?;
+        return Ok(lines.iter().all(|l| l.parsed.is_ok()));
+    }
     let size = file.metadata().map_err(open)?.len();
-    let store = connect_for_reports(config).await?;
+    let store = connect_for_reports(config, false).await?;
+    store
+        .tune_writer_for_bulk(WRITER_CACHE_KIB, WRITER_CHECKPOINT_PAGES)
+        .await?;
     let options = Options {
         provider: args.provider.clone(),
         merchant_id: args.merchant.clone(),
         period,
         // The CLI is run by whoever runs the gateway, on its database: it settles.
         settle: true,
+        format,
     };
     let bar = progress_bar(size);
     let progress = {
@@ -399,7 +477,7 @@ pub async fn run_export(args: ExportArgs, config: &Config) -> Result<u64, CliErr
         ExportFileFormat::Csv => ExportFormat::Csv,
         ExportFileFormat::Jsonl => ExportFormat::Jsonl,
     };
-    let store = connect_for_reports(config).await?;
+    let store = connect_for_reports(config, true).await?;
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(File::create(path).map_err(
             |e| CliError::Open {

@@ -4,6 +4,8 @@
 //! loading every refund into memory. Sums are cast to BIGINT so both backends return an
 //! integer (PostgreSQL's SUM of BIGINT is NUMERIC).
 
+pub mod matcher;
+
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 use sqlx::any::AnyRow;

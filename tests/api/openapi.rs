@@ -100,6 +100,18 @@ both_backends!(
         assert!(param("merchant")["pattern"].is_string());
         let statements = &doc["paths"]["/v1/reconciliation/statements/{provider}"]["post"];
         assert!(statements["requestBody"]["content"]["text/csv"].is_object());
+        // GBK statements come as bytes; the report names every variance kind, batches included.
+        assert!(statements["requestBody"]["content"]["application/octet-stream"].is_object());
+        let report = &doc["components"]["schemas"]["ReconciliationReport"];
+        let kinds = &report["properties"]["variances"]["items"]["properties"]["kind"]["enum"];
+        assert!(
+            kinds
+                .as_array()
+                .is_some_and(|k| k.len() == 6 && k.contains(&serde_json::json!("batch_mismatch"))),
+            "{kinds}"
+        );
+        assert!(report["properties"]["by_kind"]["properties"]["batch_mismatch"].is_object());
+        assert!(report["properties"]["settlement"]["properties"]["fees_posted"].is_object());
     }
 );
 

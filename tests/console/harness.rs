@@ -43,6 +43,8 @@ pub fn temp_dir(prefix: &str) -> PathBuf {
 pub struct Gateway {
     pub base: String,
     pub http: reqwest::Client,
+    /// The in-process simulators' base URLs by provider.
+    pub simulators: Vec<(String, String)>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -58,6 +60,13 @@ impl Gateway {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let base = format!("http://127.0.0.1:{}", app.port());
+        let simulators = app
+            .engine()
+            .providers
+            .sandbox_urls()
+            .into_iter()
+            .map(|(id, url)| (id.to_string(), url))
+            .collect();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until(async {
             let _ = rx.await;
@@ -65,8 +74,32 @@ impl Gateway {
         Self {
             base,
             http: reqwest::Client::new(),
+            simulators,
             _shutdown: tx,
         }
+    }
+
+    /// The statement `provider`'s simulator writes of its refunds (`GET /_sandbox/statement`),
+    /// as the provider would send it (e-Buy's in GBK).
+    pub async fn simulator_statement(&self, provider: &str) -> Vec<u8> {
+        let base = self
+            .simulators
+            .iter()
+            .find(|(id, _)| id == provider)
+            .map(|(_, url)| url.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| panic!("no {provider} simulator"));
+        let response = self
+            .http
+            .get(format!("{base}/_sandbox/statement"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(response.status().as_u16(), 200);
+        response
+            .bytes()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .to_vec()
     }
 
     /// Creates a refund as merchant `demo`; the refund object.
@@ -380,7 +413,7 @@ impl Browser {
 }
 
 /// Writes `text` to a new file named `name` in a temp dir; its path.
-pub fn write_temp_file(name: &str, text: &str) -> PathBuf {
+pub fn write_temp_file(name: &str, text: impl AsRef<[u8]>) -> PathBuf {
     let path = temp_dir("refund-gateway-upload-").join(name);
     std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
     path

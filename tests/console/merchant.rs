@@ -145,22 +145,30 @@ async fn a_refund_made_through_the_api_is_listed_and_its_timeline_opens() {
 }
 
 #[tokio::test]
-async fn a_statement_with_one_variance_shows_it_by_kind_and_downloads_it() {
+async fn the_simulators_statement_with_a_bad_batch_and_an_unknown_line_shows_both_and_downloads_them(
+) {
     let _one = exclusive().await;
     let Some(browser) = Browser::start().await else {
         return;
     };
     let gateway = Gateway::start().await;
-    let refund = gateway.efundpay_refund("12.99", "succeeded").await;
-    let id = refund["id"].as_str().unwrap_or_default();
-    let provider_id = refund["provider_refund_id"].as_str().unwrap_or_default();
-    // Line 2 matches the refund; line 3 is a refund the gateway never made.
+    let first = gateway.efundpay_refund("12.99", "succeeded").await;
+    let second = gateway.efundpay_refund("5.00", "succeeded").await;
+    // eFundPay's own file from its simulator: both refunds in today's EUR batch, whose total
+    // line (1799 cents, fee 40) is changed to 1800; then a refund the gateway never made.
+    let native = String::from_utf8(gateway.simulator_statement("efundpay").await)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lines: Vec<&str> = native.lines().collect();
+    assert_eq!(lines.len(), 4, "header, two members, total: {native}");
+    assert!(lines[3].contains(",,,,1799,EUR,,40,"), "{native}");
     let statement = format!(
-        "provider_refund_id,provider_reference,amount,currency,status,settled_at\n\
-         {provider_id},{id},12.99,EUR,succeeded,\n\
-         efp_unknown_1,,5.5,EUR,succeeded,\n"
+        "{}\n{}\n{}\n{}\n,efp_unknown_1,,pay_x,550,EUR,SETTLED,,1795428000\n",
+        lines[0],
+        lines[1],
+        lines[2],
+        lines[3].replace(",1799,", ",1800,")
     );
-    let file = write_temp_file("statement.csv", &statement);
+    let file = write_temp_file("efundpay-statement.csv", &statement);
 
     browser.sign_in(&gateway, DEMO_KEY).await;
     browser.click("#nav a[href='#/statements']").await;
@@ -175,6 +183,7 @@ async fn a_statement_with_one_variance_shows_it_by_kind_and_downloads_it() {
     let report = browser
         .wait_for_text("#report", "Missing in the gateway: 1")
         .await;
+    assert!(report.contains("Batch mismatch: 1"), "{report}");
     assert_eq!(
         browser
             .find("#variance-count")
@@ -182,17 +191,17 @@ async fn a_statement_with_one_variance_shows_it_by_kind_and_downloads_it() {
             .text()
             .await
             .unwrap_or_default(),
-        "1"
+        "2"
     );
     assert!(
-        report.contains("Matched\n1 (12.99 EUR)") || report.contains("1 (12.99 EUR)"),
-        "{report}"
+        report.contains("1 (0 matched)"),
+        "one batch, not matched: {report}"
     );
     let sections = browser.find_all("section.variances").await;
     assert_eq!(
         sections.len(),
-        1,
-        "only the kind that has a variance: {report}"
+        2,
+        "only the kinds that have a variance: {report}"
     );
     let variance = browser
         .find("section.kind-missing_in_gateway tbody tr")
@@ -200,21 +209,77 @@ async fn a_statement_with_one_variance_shows_it_by_kind_and_downloads_it() {
         .text()
         .await
         .unwrap_or_default();
-    assert!(variance.starts_with('3'), "line number 3: {variance}");
+    assert!(variance.starts_with('5'), "line number 5: {variance}");
     assert!(variance.contains("efp_unknown_1"), "{variance}");
     assert!(
         variance.contains("5.50 EUR"),
         "the amount with the exponent: {variance}"
     );
+    let members = browser
+        .find("section.kind-batch_mismatch table.batch-members")
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    let (first_id, second_id) = (
+        first["id"].as_str().unwrap_or_default(),
+        second["id"].as_str().unwrap_or_default(),
+    );
+    assert!(
+        members.contains(first_id) && members.contains(second_id),
+        "both members listed: {members}"
+    );
 
     browser.click("#download-variances").await;
     let (name, csv) = browser.downloaded("variances-efundpay-").await;
     assert!(name.ends_with(".csv"), "{name}");
-    assert_eq!(
-        csv,
-        "kind,line,refund_id,provider_refund_id,expected,actual,currency\r\n\
-         missing_in_gateway,3,,efp_unknown_1,,5.50,EUR\r\n"
+    let batch = lines[3].split(',').next().unwrap_or_default();
+    let expected = format!(
+        "kind,line,refund_id,provider_refund_id,expected,actual,currency,batch,members\r\n\
+         missing_in_gateway,5,,efp_unknown_1,,5.50,EUR,,\r\n\
+         batch_mismatch,4,,,17.99,18.00,EUR,{batch},2:{first_id} 3:{second_id}\r\n"
     );
+    assert_eq!(csv, expected);
+    assert_eq!(browser.csp_violations().await, json!([]));
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_ebuy_simulators_gbk_statement_uploads_and_matches_with_its_fee() {
+    let _one = exclusive().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let gateway = Gateway::start().await;
+    let refund = gateway
+        .refund(json!({"payment_id": "ORDER-CONSOLE-1", "amount": "8.00", "currency": "CNY"}))
+        .await;
+    assert_eq!(refund["provider"], "ebuy");
+    let id = refund["id"].as_str().unwrap_or_default().to_owned();
+    gateway.wait_for_status(&id, "succeeded").await;
+    let gbk = gateway.simulator_statement("ebuy").await;
+    assert!(std::str::from_utf8(&gbk).is_err(), "e-Buy writes GBK");
+    let file = write_temp_file("ebuy-refunds.csv", &gbk);
+
+    browser.sign_in(&gateway, DEMO_KEY).await;
+    browser.click("#nav a[href='#/statements']").await;
+    browser.type_into("#st-provider", "ebuy").await;
+    browser
+        .find("#st-file")
+        .await
+        .send_keys(&file.display().to_string())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    browser.click("#st-upload").await;
+    let report = browser
+        .wait_for_text("#report", "No variances: the statement matches.")
+        .await;
+    assert!(report.contains("1 (8.00 CNY)"), "matched: {report}");
+    assert!(
+        report.contains("1 (0.04 CNY)"),
+        "the fee, 0.6 % in fen: {report}"
+    );
+    assert!(report.contains("Variance report only"), "{report}");
     assert_eq!(browser.csp_violations().await, json!([]));
     browser.close().await;
 }

@@ -97,14 +97,10 @@ async fn an_operator_import_says_what_it_settled() {
         return;
     };
     let gateway = Gateway::start().await;
-    let refund = gateway.efundpay_refund("12.99", "succeeded").await;
-    let id = refund["id"].as_str().unwrap_or_default();
-    let provider_id = refund["provider_refund_id"].as_str().unwrap_or_default();
-    let statement = format!(
-        "provider_refund_id,provider_reference,amount,currency,status,settled_at\n\
-         {provider_id},{id},12.99,EUR,succeeded,\n"
-    );
-    let file = write_temp_file("statement.csv", &statement);
+    gateway.efundpay_refund("12.99", "succeeded").await;
+    // eFundPay's own file from its simulator: the refund in a batch whose total carries a fee.
+    let statement = gateway.simulator_statement("efundpay").await;
+    let file = write_temp_file("efundpay-statement.csv", &statement);
 
     browser.sign_in(&gateway, OPERATOR_KEY).await;
     browser
@@ -120,11 +116,17 @@ async fn an_operator_import_says_what_it_settled() {
     browser.type_into("#st-provider", "efundpay").await;
     upload(&browser, &file).await;
     browser
-        .wait_for_text("#report", "Settled 1 line(s); 0 already settled")
+        .wait_for_text(
+            "#report",
+            "Settled 1 line(s); 0 already settled by an earlier import; 1 fee(s) posted.",
+        )
         .await;
     upload(&browser, &file).await;
     browser
-        .wait_for_text("#report", "Settled 0 line(s); 1 already settled")
+        .wait_for_text(
+            "#report",
+            "Settled 0 line(s); 1 already settled by an earlier import.",
+        )
         .await;
     assert_eq!(browser.csp_violations().await, json!([]));
     browser.close().await;

@@ -1,5 +1,6 @@
-// Statements: upload a provider's CSV statement, see the variance report grouped by kind
-// (amounts, line numbers), download the variances as CSV; an operator's import settles.
+// Statements: upload a provider's statement (in its configured format: CSV, GBK, batches and
+// fees included), see the variance report grouped by kind (amounts, line numbers, the members
+// of a batch that did not add up), download the variances as CSV; an operator's import settles.
 
 import { postCsv, session } from '../api.js';
 import { h, field, table, message, errorMessage } from '../dom.js';
@@ -14,13 +15,20 @@ export const KINDS = [
   ['amount_mismatch', 'Amount mismatch', 'Expected is the gateway’s amount, actual the statement’s.', true],
   ['status_mismatch', 'Status mismatch', 'Expected is the gateway’s status, actual the statement’s.', false],
   ['currency_mismatch', 'Currency mismatch', 'Expected is the gateway’s currency, actual the statement’s.', false],
+  ['batch_mismatch', 'Batch mismatch', 'Settlement batches whose total is not their member refunds’ sum: expected is the gateway’s sum, actual the statement’s total. None of their members is settled.', true],
 ];
 
-export const VARIANCE_COLUMNS = ['kind', 'line', 'refund_id', 'provider_refund_id', 'expected', 'actual', 'currency'];
+export const VARIANCE_COLUMNS = ['kind', 'line', 'refund_id', 'provider_refund_id', 'expected', 'actual', 'currency', 'batch', 'members'];
+
+/** A batch's members in one cell: `line:refund` (the gateway's id, else the statement's key). */
+export function membersCell(members) {
+  return (members ?? []).map((m) => `${m.line}:${m.refund_id ?? m.provider_refund_id ?? '-'}`).join(' ');
+}
 
 /** The variances as CSV rows in `VARIANCE_COLUMNS` order (raw values, not formatted). */
 export function varianceCsv(report) {
-  return toCsv(VARIANCE_COLUMNS, (report.variances ?? []).map((v) => VARIANCE_COLUMNS.map((c) => v[c])));
+  return toCsv(VARIANCE_COLUMNS, (report.variances ?? []).map((v) =>
+    VARIANCE_COLUMNS.map((c) => (c === 'members' ? membersCell(v.members) : v[c]))));
 }
 
 function refundLink(id) {
@@ -32,7 +40,18 @@ function settlementText(report) {
   if (s === null || s === undefined) {
     return message('info', 'Variance report only: nothing was settled (settling takes an operator key).');
   }
-  return message('notice', `Settled ${s.settled} line(s); ${s.already_settled} already settled by an earlier import.`);
+  const fees = s.fees_posted ? `; ${s.fees_posted} fee(s) posted` : '';
+  return message('notice', `Settled ${s.settled} line(s); ${s.already_settled} already settled by an earlier import${fees}.`);
+}
+
+/** The members of a batch that did not add up, as a nested table. */
+function membersTable(v) {
+  const rows = (v.members ?? []).map((m) => [
+    m.line ?? '—', refundLink(m.refund_id), h('span', { class: 'mono' }, m.provider_refund_id ?? '—'),
+    formatAmount(m.expected, v.currency), formatAmount(m.actual, v.currency),
+  ]);
+  return table(`Members of batch ${v.batch}`, ['Line', 'Refund', 'Provider refund id', 'Gateway', 'Statement'], rows,
+    { numeric: [0, 3, 4], className: 'batch-members' });
 }
 
 function kindSection(report, [kind, title, explanation, amounts]) {
@@ -40,16 +59,22 @@ function kindSection(report, [kind, title, explanation, amounts]) {
   const totals = report.by_kind?.[kind] ?? { count: items.length, amounts: [] };
   if (!totals.count && !items.length) return null;
   const show = (value, currency) => (amounts ? formatAmount(value, currency) : (value ?? '—'));
+  const batches = kind === 'batch_mismatch';
   const rows = items.map((v) => [
-    v.line ?? '—', refundLink(v.refund_id), h('span', { class: 'mono' }, v.provider_refund_id ?? '—'),
+    v.line ?? '—', batches ? h('span', { class: 'mono' }, v.batch ?? '—') : refundLink(v.refund_id),
+    batches ? String(v.members?.length ?? 0) : h('span', { class: 'mono' }, v.provider_refund_id ?? '—'),
     show(v.expected, v.currency), show(v.actual, v.currency), v.currency ?? '—',
   ]);
+  const heads = batches
+    ? ['Line', 'Batch', 'Members', 'Expected', 'Actual', 'Currency']
+    : ['Line', 'Refund', 'Provider refund id', 'Expected', 'Actual', 'Currency'];
   return h('section', { class: `variances kind-${kind}`, 'aria-labelledby': `kind-${kind}` },
     h('h3', { id: `kind-${kind}` }, `${title}: ${totals.count}`,
       totals.amounts?.length ? h('span', { class: 'hint' }, ` (${formatAmounts(totals.amounts)})`) : null),
     h('p', { class: 'hint' }, explanation),
-    table(null, ['Line', 'Refund', 'Provider refund id', 'Expected', 'Actual', 'Currency'], rows,
+    table(null, heads, rows,
       { numeric: amounts ? [0, 3, 4] : [0], className: 'variance-table' }),
+    batches ? items.map(membersTable) : null,
     totals.count > items.length ? h('p', { class: 'hint' }, `${items.length} of ${totals.count} listed.`) : null);
 }
 
@@ -71,6 +96,8 @@ export function reportView(report, fileName) {
       h('dt', {}, 'Period'), h('dd', {}, period),
       h('dt', {}, 'Lines'), h('dd', {}, String(report.lines ?? 0)),
       h('dt', {}, 'Matched'), h('dd', {}, `${report.matched?.count ?? 0} (${formatAmounts(report.matched?.amounts)})`),
+      h('dt', {}, 'Batches'), h('dd', { id: 'batch-count' }, `${report.batches?.count ?? 0} (${report.batches?.matched ?? 0} matched)`),
+      h('dt', {}, 'Fees'), h('dd', { id: 'fees' }, report.fees?.count ? `${report.fees.count} (${formatAmounts(report.fees.amounts)})` : '—'),
       h('dt', {}, 'Variances'), h('dd', { id: 'variance-count' }, String(variances.length)),
       h('dt', {}, 'Malformed lines'), h('dd', {}, String(report.malformed_count ?? malformed.length))),
     h('div', { class: 'actions' }, download),
@@ -84,15 +111,15 @@ export function reportView(report, fileName) {
 export async function statementsView() {
   const operator = session.isOperator();
   const provider = h('input', { type: 'text', id: 'st-provider', name: 'provider', required: true, placeholder: 'efundpay', autocomplete: 'off' });
-  const file = h('input', { type: 'file', id: 'st-file', name: 'file', accept: '.csv,text/csv', required: true, 'aria-describedby': 'st-file-note' });
+  const file = h('input', { type: 'file', id: 'st-file', name: 'file', accept: '.csv,.txt,text/csv', required: true, 'aria-describedby': 'st-file-note' });
   const button = h('button', { type: 'submit', id: 'st-upload' }, 'Upload and reconcile');
   const feedback = h('div', { class: 'feedback' });
   const result = h('div', { id: 'statement-result' });
   const scope = session.scope();
   const form = h('form', { class: 'filters upload', 'aria-label': 'Statement' },
     field('Provider', provider),
-    field('Statement (CSV)', file),
-    h('p', { class: 'note hint', id: 'st-file-note' }, 'CSV with the header provider_refund_id,provider_reference,amount,currency,status,settled_at. The period (optional) is where refunds missing from the statement are looked for.'),
+    field('Statement file', file),
+    h('p', { class: 'note hint', id: 'st-file-note' }, 'The provider’s file as it sent it, read in that provider’s configured format (without one: CSV with the header provider_refund_id,provider_reference,amount,currency,status,settled_at). The period (optional) is where refunds missing from the statement are looked for.'),
     periodFields('st', {}),
     h('div', { class: 'actions' }, button));
   form.addEventListener('submit', async (event) => {

@@ -14,6 +14,7 @@
 
 pub mod ledger;
 mod server;
+pub mod statement;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -13,6 +13,8 @@
 //! draw.finish(response, &shared.hang).await
 //! ```
 
+pub mod statement;
+
 use std::collections::{HashSet, VecDeque};
 use std::future::IntoFuture;
 use std::hash::Hash;

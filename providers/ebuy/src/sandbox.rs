@@ -15,6 +15,7 @@
 
 pub mod book;
 mod server;
+pub mod statement;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -5,12 +5,14 @@
 //! signed `refund.updated` webhook to the refund's `webhooks_url`.
 //!
 //! Faults come from [`SandboxConfig::faults`], [`Sandbox::set_faults`] or
-//! `POST /_sandbox/faults`; `GET /_sandbox/effects` lists every refund it recorded. The magic
+//! `POST /_sandbox/faults`; `GET /_sandbox/effects` lists every refund it recorded and
+//! `GET /_sandbox/statement?from=&to=` writes eFundPay's settlement statement of them. The magic
 //! values are in [`magic`] and the crate README.
 
 mod api;
 mod conn;
 mod state;
+pub mod statement;
 mod webhooks;
 
 use std::io;

@@ -352,11 +352,12 @@ pub fn operation(method: &str, path_template: &str) -> Option<Value> {
                 merchant_query(),
             ],
             Some(json!({"required": true,
-                    "description": "The provider's statement: a header row naming the six columns (any order), then one refund per line; amounts in major units, statuses in the gateway's words, settled_at RFC 3339 or empty. A malformed line is reported with its number, never skipped.",
-                    "content": {"text/csv": {"schema": {"type": "string",
-                        "pattern": "^provider_refund_id,provider_reference,amount,currency,status,settled_at(\\r?\\n|$)",
-                        "examples": ["provider_refund_id,provider_reference,amount,currency,status,settled_at\nre_1,rf_0192f5e4c1b87a3e9d5c2f1a0b3c4d5e,12.99,EUR,succeeded,2026-11-23T10:00:00Z\n"]}}}})),
-            json!({"200": answer("The variance report (and, for an operator, the settlement)", "application/json", json!({"type": "object"}))}),
+                    "description": "The provider's statement as it sends it, read in that provider's configured format (`[statements.<provider>]`: column names, minor or major units, its status words, time format and zone, delimiter, UTF-8 or GBK, rows before the header, batch and fee columns). Without a format: a header row naming provider_refund_id,provider_reference,amount,currency,status,settled_at (any order), then one refund per line; amounts in major units, statuses in the gateway's words, settled_at RFC 3339 or empty. A file that is not UTF-8 (GBK) is sent as application/octet-stream. A malformed line is reported with its number, never skipped.",
+                    "content": {
+                        "text/csv": {"schema": {"type": "string",
+                            "examples": ["provider_refund_id,provider_reference,amount,currency,status,settled_at\nre_1,rf_0192f5e4c1b87a3e9d5c2f1a0b3c4d5e,12.99,EUR,succeeded,2026-11-23T10:00:00Z\n"]}},
+                        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}})),
+            json!({"200": answer("The variance report (and, for an operator, the settlement)", "application/json", schema_ref("ReconciliationReport"))}),
             &[400, 401, 403, 408, 413, 429, 503],
             bearer,
         ),
@@ -419,7 +420,71 @@ pub fn operation(method: &str, path_template: &str) -> Option<Value> {
 /// The component schemas the operations refer to (besides the generated `RefundObject`).
 pub fn schemas() -> Value {
     let options = provider_options();
+    let count_and_amounts = json!({
+        "type": "object", "required": ["count", "amounts"],
+        "properties": {
+            "count": {"type": "integer", "minimum": 0},
+            "amounts": {"type": "array", "items": {"type": "object", "required": ["currency", "amount"],
+                "properties": {"currency": {"type": "string"}, "amount": {"type": "string"}}}}}});
+    let kinds = [
+        "missing_in_gateway",
+        "missing_in_statement",
+        "amount_mismatch",
+        "status_mismatch",
+        "currency_mismatch",
+        "batch_mismatch",
+    ];
+    let by_kind: serde_json::Map<String, Value> = kinds
+        .iter()
+        .map(|kind| ((*kind).to_owned(), count_and_amounts.clone()))
+        .collect();
+    let member = json!({
+        "type": "object", "required": ["line"], "properties": {
+            "line": {"type": "integer", "minimum": 1},
+            "refund_id": {"type": "string"},
+            "provider_refund_id": {"type": "string"},
+            "expected": {"type": "string"},
+            "actual": {"type": "string"}}});
+    let variance = json!({
+        "type": "object", "required": ["kind"],
+        "properties": {
+            "kind": {"type": "string", "enum": kinds},
+            "refund_id": {"type": "string"},
+            "provider_refund_id": {"type": "string"},
+            "expected": {"type": "string", "description": "The gateway's value (for batch_mismatch: its members' sum)"},
+            "actual": {"type": "string", "description": "The statement's value (for batch_mismatch: the batch's total)"},
+            "currency": {"type": "string"},
+            "line": {"type": "integer", "minimum": 1},
+            "batch": {"type": "string"},
+            "members": {"type": "array", "description": "batch_mismatch: every member line of the batch", "items": member}}});
+    let settlement = json!({"type": ["object", "null"], "description": "null for a merchant's import (it only reports)",
+        "required": ["settled", "already_settled", "fees_posted"], "properties": {
+            "settled": {"type": "integer", "minimum": 0},
+            "already_settled": {"type": "integer", "minimum": 0},
+            "fees_posted": {"type": "integer", "minimum": 0}}});
+    let report = json!({
+        "type": "object",
+        "required": ["object", "provider", "period", "lines", "matched", "by_kind", "batches", "fees",
+            "malformed_count", "settlement", "variances", "malformed"],
+        "properties": {
+            "object": {"type": "string", "enum": ["reconciliation_report"]},
+            "provider": {"type": "string"},
+            "period": {"type": ["object", "null"], "required": ["from", "to"],
+                "description": "Where missing_in_statement was looked for: ?from=&to=, else the whole UTC days the settled_at values span; null: not checked",
+                "properties": {"from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"}}},
+            "lines": {"type": "integer", "minimum": 0, "description": "Data lines read, malformed ones and batch total lines included"},
+            "matched": count_and_amounts,
+            "by_kind": {"type": "object", "required": kinds, "properties": by_kind},
+            "batches": {"type": "object", "required": ["count", "matched"], "properties": {
+                "count": {"type": "integer", "minimum": 0}, "matched": {"type": "integer", "minimum": 0}}},
+            "fees": count_and_amounts,
+            "malformed_count": {"type": "integer", "minimum": 0},
+            "settlement": settlement,
+            "variances": {"type": "array", "items": variance},
+            "malformed": {"type": "array", "items": {"type": "object", "required": ["line", "message"],
+                "properties": {"line": {"type": "integer", "minimum": 0}, "message": {"type": "string"}}}}}});
     json!({
+        "ReconciliationReport": report,
         "Error": {
             "type": "object", "required": ["error"],
             "properties": {"error": {

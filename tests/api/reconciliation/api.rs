@@ -207,7 +207,7 @@ both_backends!(
         assert_eq!(settled["variances"], report["variances"]);
         assert_eq!(
             settled["settlement"],
-            json!({"settled": 2, "already_settled": 0})
+            json!({"settled": 2, "already_settled": 0, "fees_posted": 0})
         );
         // a (10.00) left clearing; b, c, d (90.00) are still owed; e's JPY is settled.
         assert_eq!(clearing(&app, "EUR").await.as_deref(), Some("-90.00"));
@@ -221,7 +221,7 @@ both_backends!(
             .expect("json");
         assert_eq!(
             again["settlement"],
-            json!({"settled": 0, "already_settled": 2})
+            json!({"settled": 0, "already_settled": 2, "fees_posted": 0})
         );
         assert_eq!(again["matched"], report["matched"]);
         assert_eq!(clearing(&app, "EUR").await.as_deref(), Some("-90.00"));
@@ -268,7 +268,7 @@ both_backends!(
         );
         assert_eq!(
             report["settlement"],
-            json!({"settled": 0, "already_settled": 0})
+            json!({"settled": 0, "already_settled": 0, "fees_posted": 0})
         );
         assert_eq!(clearing(&app, "EUR").await.as_deref(), Some("-10.00"));
     }

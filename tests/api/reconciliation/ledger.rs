@@ -1,13 +1,17 @@
 //! The books under any history: refunds reported succeeded, failed, canceled (including
-//! voids and failures of succeeded refunds) and statements settling them, applied through the engine's
-//! pure decision and the store, in any order. Every currency's ledger must sum to zero and
-//! each provider's clearing balance must be exactly what the model says is still owed.
+//! voids and failures of succeeded refunds) and statements settling them (line by line or in
+//! batches, with provider fees), applied through the engine's pure decision and the store, in
+//! any order. Every currency's ledger must sum to zero, each provider's clearing balance must
+//! be exactly what the model says is still owed (fees net to zero there), and each fees
+//! account must hold exactly the fees posted, each refund's once.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use proptest::prelude::*;
 use serde_json::json;
 
+use refund_gateway::config::statements::StatementFormat;
 use refund_gateway::domain::RefundStatus;
 use refund_gateway::engine::decide::{decide, Source};
 use refund_gateway::reconcile::statement::{reconcile, CollectSink, Options, VarianceKind};
@@ -39,8 +43,14 @@ enum Op {
         refund: usize,
         outcome: ProviderRefundStatus,
     },
-    /// A statement listing these refunds as succeeded with their amounts.
-    Statement { refunds: Vec<usize> },
+    /// A statement listing these refunds as succeeded with their amounts, each line with a
+    /// fee (minor units, 0 for none); `batched`: one batch per currency, its total line
+    /// carrying the first fee.
+    Statement {
+        refunds: Vec<usize>,
+        fees: Vec<i64>,
+        batched: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -54,7 +64,12 @@ fn op() -> impl Strategy<Value = Op> {
                 Just(ProviderRefundStatus::Canceled),
             ])
             .prop_map(|(refund, outcome)| Op::Report { refund, outcome }),
-        2 => proptest::collection::vec(0usize..64, 0..6).prop_map(|refunds| Op::Statement { refunds }),
+        2 => (
+            proptest::collection::vec(0usize..64, 0..6),
+            proptest::collection::vec(prop_oneof![Just(0i64), 1i64..500], 6),
+            any::<bool>(),
+        )
+            .prop_map(|(refunds, fees, batched)| Op::Statement { refunds, fees, batched }),
     ]
 }
 
@@ -68,6 +83,8 @@ struct Modelled {
     status: RefundStatus,
     voided: bool,
     settled: bool,
+    /// The fee posted on this refund (the first one posted stays: once per refund).
+    fee: Option<i64>,
 }
 
 pub fn new_record(provider: &str, currency: &str, minor: i64, payment_id: &str) -> RefundRecord {
@@ -138,15 +155,44 @@ pub async fn report(store: &Store, id: &RefundId, outcome: ProviderRefundStatus)
     );
 }
 
-fn statement_csv(lines: &[(String, String, String, String)]) -> String {
-    let mut csv =
-        String::from("provider_refund_id,provider_reference,amount,currency,status,settled_at\n");
-    for (provider_refund_id, reference, amount, currency) in lines {
+/// The gateway's six columns plus a batch and a fee column.
+fn format() -> Arc<StatementFormat> {
+    let mut format = StatementFormat::default();
+    format.columns.batch = Some("batch".into());
+    format.columns.fee = Some("fee".into());
+    Arc::new(format)
+}
+
+/// One statement line: (provider_refund_id, reference, amount, currency, batch, fee).
+type Line = (String, String, String, String, String, String);
+
+fn statement_csv(lines: &[Line]) -> String {
+    let mut csv = String::from(
+        "provider_refund_id,provider_reference,amount,currency,status,settled_at,batch,fee\n",
+    );
+    for (provider_refund_id, reference, amount, currency, batch, fee) in lines {
         csv.push_str(&format!(
-            "{provider_refund_id},{reference},{amount},{currency},succeeded,2026-11-23T10:00:00Z\n"
+            "{provider_refund_id},{reference},{amount},{currency},succeeded,2026-11-23T10:00:00Z,{batch},{fee}\n"
         ));
     }
     csv
+}
+
+/// A fee cell in the format's unit (major), "0" for none.
+fn fee_cell(minor: i64, currency: &str) -> String {
+    if minor > 0 {
+        major(minor, currency)
+    } else {
+        "0".to_owned()
+    }
+}
+
+fn major(minor: i64, currency: &str) -> String {
+    Money::from_minor(
+        MinorUnits::new(minor).expect("positive"),
+        Currency::parse(currency).expect("currency"),
+    )
+    .to_major_string()
 }
 
 async fn run_history(ops: Vec<Op>) -> Result<(), TestCaseError> {
@@ -175,6 +221,7 @@ async fn run_history(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     status: RefundStatus::Pending,
                     voided: false,
                     settled: false,
+                    fee: None,
                 });
             }
             Op::Report { refund, outcome } => {
@@ -194,31 +241,68 @@ async fn run_history(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     model.status = target;
                 }
             }
-            Op::Statement { refunds: picked } => {
+            Op::Statement {
+                refunds: picked,
+                fees,
+                batched,
+            } => {
                 if refunds.is_empty() {
                     continue;
                 }
                 for provider in PROVIDERS {
-                    let mut lines = Vec::new();
+                    let mut lines: Vec<Line> = Vec::new();
                     let mut settles = Vec::new();
-                    for pick in &picked {
+                    // Batches by currency: (members, their sum, the batch's fee).
+                    let mut batches: BTreeMap<&str, (Vec<usize>, i64)> = BTreeMap::new();
+                    for (n, pick) in picked.iter().enumerate() {
                         let index = pick % refunds.len();
                         let m = &refunds[index];
                         if m.provider != provider {
                             continue;
                         }
-                        let money = Money::from_minor(
-                            MinorUnits::new(m.minor).expect("positive"),
-                            Currency::parse(m.currency).expect("currency"),
-                        );
+                        let fee = fees[n % fees.len()];
+                        let (batch, fee_cell) = if batched {
+                            let entry = batches.entry(m.currency).or_default();
+                            entry.0.push(index);
+                            entry.1 += m.minor;
+                            (format!("B-{}", m.currency), String::new())
+                        } else {
+                            (String::new(), fee_cell(fee, m.currency))
+                        };
                         lines.push((
                             format!("prov_{}", m.id),
                             m.id.to_string(),
-                            money.to_major_string(),
+                            major(m.minor, m.currency),
                             m.currency.to_owned(),
+                            batch,
+                            fee_cell,
                         ));
-                        if m.status == RefundStatus::Succeeded && !m.voided {
+                        let settles_now = m.status == RefundStatus::Succeeded && !m.voided;
+                        if settles_now {
                             settles.push(index);
+                        }
+                        if !batched && settles_now && fee > 0 {
+                            refunds[index].fee.get_or_insert(fee);
+                        }
+                    }
+                    for (currency, (members, sum)) in &batches {
+                        let fee = fees[0];
+                        lines.push((
+                            String::new(),
+                            String::new(),
+                            major(*sum, currency),
+                            (*currency).to_owned(),
+                            format!("B-{currency}"),
+                            fee_cell(fee, currency),
+                        ));
+                        // A batch of our own refunds at their own amounts always matches; its
+                        // fee goes on its lowest refund id.
+                        let anchor = members
+                            .iter()
+                            .copied()
+                            .min_by_key(|i| refunds[*i].id.to_string());
+                        if let (Some(anchor), true) = (anchor, fee > 0) {
+                            refunds[anchor].fee.get_or_insert(fee);
                         }
                     }
                     let options = Options {
@@ -226,17 +310,18 @@ async fn run_history(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         merchant_id: None,
                         period: None,
                         settle: true,
+                        format: format(),
                     };
                     let mut sink = CollectSink::default();
                     let csv = statement_csv(&lines);
                     let summary = reconcile(&store, options, csv.as_bytes(), &mut sink, |_| {})
                         .await
                         .expect("reconcile");
-                    prop_assert_eq!(summary.malformed_count, 0);
-                    prop_assert!(sink
-                        .variances
-                        .iter()
-                        .all(|v| v.kind != VarianceKind::MissingInGateway));
+                    prop_assert_eq!(summary.malformed_count, 0, "{:?}", sink.malformed);
+                    prop_assert!(sink.variances.iter().all(|v| !matches!(
+                        v.kind,
+                        VarianceKind::MissingInGateway | VarianceKind::BatchMismatch
+                    )));
                     for index in settles {
                         refunds[index].settled = true;
                     }
@@ -282,6 +367,23 @@ async fn run_history(ops: Vec<Op>) -> Result<(), TestCaseError> {
             account
         );
     }
+    let mut fees_expected: BTreeMap<String, i64> = BTreeMap::new();
+    for m in &refunds {
+        if let Some(fee) = m.fee {
+            *fees_expected
+                .entry(format!("provider:{}:fees:{}", m.provider, m.currency))
+                .or_default() += fee;
+        }
+    }
+    let fees_actual: BTreeMap<String, i64> = store
+        .account_balances()
+        .await
+        .expect("balances")
+        .into_iter()
+        .filter(|(account, _, balance)| account.contains(":fees:") && *balance != 0)
+        .map(|(account, _, balance)| (account, balance))
+        .collect();
+    prop_assert_eq!(fees_actual, fees_expected);
     store.close().await;
     Ok(())
 }

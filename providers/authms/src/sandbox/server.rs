@@ -27,6 +27,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/wallets/{user_id}/transactions", get(transactions))
         .route("/_sandbox/faults", post(set_faults).get(get_faults))
         .route("/_sandbox/effects", get(effects))
+        .route("/_sandbox/statement", get(super::statement::statement))
         .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found") })
         .with_state(shared)
 }

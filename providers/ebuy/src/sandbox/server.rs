@@ -47,6 +47,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/refund/query", post(refund_query))
         .route("/_sandbox/faults", post(set_faults).get(get_faults))
         .route("/_sandbox/effects", get(effects))
+        .route("/_sandbox/statement", get(super::statement::statement))
         .with_state(shared)
 }
 

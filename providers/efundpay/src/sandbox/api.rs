@@ -28,6 +28,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/_sandbox/faults", post(set_faults).get(get_faults))
         .route("/_sandbox/effects", get(effects))
         .route("/_sandbox/webhooks", get(deliveries))
+        .route("/_sandbox/statement", get(super::statement::statement))
         .fallback(|| async {
             error(ApiError::new(
                 StatusCode::NOT_FOUND,
