@@ -198,7 +198,7 @@ impl Store {
                             WHERE provider = $1 AND account = $2 AND event_id = $3) AS seen, \
                     {WEBHOOK_REFUND_COLUMNS} \
              FROM (SELECT 1 AS one) AS one \
-             LEFT JOIN refunds r ON r.provider = $1 AND r.provider_reference = $4 AND r.account = $2"
+             LEFT JOIN refunds r ON r.provider = $1 AND r.provider_reference = $4"
         ))
         .bind(&receipt.provider)
         .bind(&receipt.account)
@@ -210,8 +210,13 @@ impl Store {
         if seen {
             return Ok(WebhookApplied::Duplicate);
         }
+        // The account is checked here, not in the join: with it there, PostgreSQL's generic
+        // plan took `refunds_by_account_payment` (provider, account, …) and read every refund
+        // of the account for each webhook (10.8 M index tuples in a 15 s bench) instead of the
+        // unique (provider, provider_reference) index.
         let id: Option<String> = row.try_get("id")?;
-        if reference.is_none() || id.is_none() {
+        let account: Option<String> = row.try_get("account")?;
+        if reference.is_none() || id.is_none() || account.as_deref() != Some(&receipt.account) {
             self.record_webhook_receipt(&receipt, None).await?;
             return Ok(WebhookApplied::UnknownRefund);
         }
