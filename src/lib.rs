@@ -1,10 +1,8 @@
 //! refund-gateway: one refund API in front of several payment providers (see DESIGN.md).
 
 pub mod api;
-pub mod banner;
-pub mod bench;
+pub mod cli;
 pub mod config;
-pub mod demo;
 pub mod domain;
 pub mod engine;
 pub mod ledger;
@@ -12,7 +10,6 @@ pub mod metrics;
 pub mod providers;
 pub mod reconcile;
 pub mod routing;
-pub mod sandbox;
 pub mod server;
 pub mod startup;
 pub mod state;

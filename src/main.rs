@@ -42,10 +42,10 @@ enum Command {
         config: Option<PathBuf>,
     },
     /// Reconcile a provider's CSV statement against the store (streaming); exit 2 on variances.
-    Reconcile(refund_gateway::reconcile::cli::ReconcileArgs),
+    Reconcile(refund_gateway::cli::reconcile::ReconcileArgs),
     /// Export refunds as CSV or JSON Lines (streaming).
-    Export(refund_gateway::reconcile::cli::ExportArgs),
-    #[command(about = refund_gateway::sandbox::ports_help())]
+    Export(refund_gateway::cli::reconcile::ExportArgs),
+    #[command(about = refund_gateway::cli::sandbox::ports_help())]
     Sandbox {
         /// The first port; each provider's simulator listens on it plus its offset.
         #[arg(long, default_value_t = 9100)]
@@ -56,7 +56,7 @@ enum Command {
     Demo,
     /// Load test: the gateway (a child `serve` on a fresh database) against the provider
     /// simulator called directly, in one run; prints a table and one JSON line.
-    Bench(refund_gateway::bench::BenchArgs),
+    Bench(refund_gateway::cli::bench::BenchArgs),
 }
 
 const DEFAULT_CONFIG_PATH: &str = "config/gateway.toml";
@@ -125,7 +125,12 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let simulators = app.engine().providers.sandbox_urls();
             print!(
                 "{}",
-                refund_gateway::banner::banner(&app.engine().config, &source, addr, &simulators)
+                refund_gateway::cli::banner::banner(
+                    &app.engine().config,
+                    &source,
+                    addr,
+                    &simulators
+                )
             );
             app.run_until_stopped().await?;
             Ok(ExitCode::SUCCESS)
@@ -177,7 +182,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Reconcile(args) => {
             let (config, _) = load_config(args.config.as_deref())?;
-            let clean = refund_gateway::reconcile::cli::run_reconcile(args, &config).await?;
+            let clean = refund_gateway::cli::reconcile::run_reconcile(args, &config).await?;
             Ok(if clean {
                 ExitCode::SUCCESS
             } else {
@@ -186,17 +191,17 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Export(args) => {
             let (config, _) = load_config(args.config.as_deref())?;
-            refund_gateway::reconcile::cli::run_export(args, &config).await?;
+            refund_gateway::cli::reconcile::run_export(args, &config).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Sandbox { listen_base } => {
             init_tracing();
-            refund_gateway::sandbox::run_standalone(listen_base).await?;
+            refund_gateway::cli::sandbox::run_standalone(listen_base).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo => {
             init_quiet_tracing();
-            let report = refund_gateway::demo::run().await?;
+            let report = refund_gateway::cli::demo::run().await?;
             print!("{}", report.render());
             Ok(if report.passed() {
                 ExitCode::SUCCESS
@@ -206,7 +211,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(args) => {
             init_quiet_tracing();
-            let report = refund_gateway::bench::run(&args).await?;
+            let report = refund_gateway::cli::bench::run(&args).await?;
             print!("{}", report.render());
             Ok(ExitCode::SUCCESS)
         }

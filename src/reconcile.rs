@@ -5,7 +5,6 @@
 //! `export`) share these; errors are `StatementError` / `StoreError`.
 
 pub mod batch;
-pub mod cli;
 pub mod export;
 pub mod preview;
 pub mod reader;

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 
 use refund_provider::ProviderId;
 
+use super::demo::SANDBOX_API_KEY;
 use crate::config::{hash_api_key, Config, Route};
-use crate::demo::SANDBOX_API_KEY;
 
 /// The banner for a gateway serving `config` (read from `source`) on `addr`, with the given
 /// in-process simulators.

@@ -16,12 +16,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::export::{spreadsheet_safe, stream_export, ExportFormat};
-use super::statement::{
+use crate::config::Config;
+use crate::reconcile::export::{spreadsheet_safe, stream_export, ExportFormat};
+use crate::reconcile::statement::{
     reconcile, Malformed, Options, ReportSink, ReportSummary, StatementError, Variance,
     VarianceKind,
 };
-use crate::config::Config;
 use crate::store::{Backend, Store, StoreError};
 
 /// The SQLite writer's page cache while `reconcile` settles, KiB.
@@ -55,7 +55,7 @@ pub struct ReconcileArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Lines the dry run shows.
-    #[arg(long, default_value_t = super::preview::DEFAULT_LINES)]
+    #[arg(long, default_value_t = crate::reconcile::preview::DEFAULT_LINES)]
     pub lines: usize,
     /// Period start (RFC 3339) for missing_in_statement; default: the statement's settled_at days.
     #[arg(long)]
@@ -381,9 +381,10 @@ pub async fn run_reconcile(args: ReconcileArgs, config: &Config) -> Result<bool,
     let file = File::open(&args.statement).map_err(open)?;
     let format = config.statement_format(&args.provider);
     if args.dry_run {
-        let lines = super::preview::preview(BufReader::new(file), format.clone(), args.lines)?;
+        let lines =
+            crate::reconcile::preview::preview(BufReader::new(file), format.clone(), args.lines)?;
         let mut out = std::io::stdout().lock();
-        super::preview::write_preview(&mut out, &args.provider, &format, &lines)?;
+        crate::reconcile::preview::write_preview(&mut out, &args.provider, &format, &lines)?;
         return Ok(lines.iter().all(|l| l.parsed.is_ok()));
     }
     let size = file.metadata().map_err(open)?.len();
