@@ -7,7 +7,6 @@
 //! exposition: routes are the router's templates (`/v1/refunds/{id}`) or `unmatched`, methods
 //! one of [`method_label`]'s, statuses the few the API answers, providers the configured ones.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use prometheus_client::encoding::text::encode;
@@ -27,7 +26,6 @@ pub struct Metrics {
     provider_calls: Family<Labels, Histogram>,
     provider_misconfigured: Family<Labels, Counter>,
     panics: Counter,
-    panics_seen: AtomicU64,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -92,7 +90,6 @@ impl Default for Metrics {
             provider_calls,
             provider_misconfigured,
             panics,
-            panics_seen: AtomicU64::new(0),
         }
     }
 }
@@ -155,12 +152,6 @@ impl Metrics {
 
     pub fn panic_caught(&self) {
         self.panics.inc();
-        self.panics_seen.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// How many requests reached the panic guard since start.
-    pub fn panics_caught(&self) -> u64 {
-        self.panics_seen.load(Ordering::Relaxed)
     }
 
     /// The Prometheus text exposition.

@@ -290,26 +290,6 @@ impl Store {
         )
         .await
     }
-
-    /// Refunds by status and provider, for the metrics gauge.
-    pub async fn count_by_provider_and_status(
-        &self,
-    ) -> Result<Vec<(String, String, i64)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT provider, status, COUNT(*) AS n FROM refunds GROUP BY provider, status",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get("provider")?,
-                    row.try_get("status")?,
-                    row.try_get("n")?,
-                ))
-            })
-            .collect()
-    }
 }
 
 fn event_from_row(row: &sqlx::any::AnyRow) -> Result<EventRecord, StoreError> {
