@@ -278,37 +278,10 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use refund_provider::{Currency, Money, ProviderRefundStatus, RefundId};
+    use refund_provider::{Currency, Money, ProviderRefundStatus};
 
     fn refund(status: RefundStatus, amount_minor: Option<i64>) -> RefundRecord {
-        RefundRecord {
-            id: RefundId::generate(),
-            merchant_id: "acme".into(),
-            provider: "efundpay".into(),
-            account: "default".into(),
-            provider_refund_id: None,
-            provider_reference: "ref".into(),
-            payment_id: "pay".into(),
-            amount: amount_minor.map(|m| format!("{}.{:02}", m / 100, m % 100)),
-            amount_minor,
-            currency: "EUR".into(),
-            status,
-            failure_code: None,
-            failure_message: None,
-            reason: None,
-            reference: None,
-            customer_id: None,
-            metadata: json!({}),
-            provider_options: json!(null),
-            breakdown: json!([]),
-            requires_attention: false,
-            idempotency_key: None,
-            version: 0,
-            created_at: 0,
-            updated_at: 0,
-            next_sync_at: None,
-            sync_attempts: 0,
-        }
+        RefundRecord::sample(status, amount_minor)
     }
 
     fn report(status: ProviderRefundStatus, minor: Option<i64>, currency: &str) -> ProviderRefund {

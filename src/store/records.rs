@@ -229,6 +229,41 @@ pub struct EventRecord {
     pub created_at: i64,
 }
 
+/// A pending-or-other refund of 'acme' on efundpay's default account, for unit tests.
+#[cfg(test)]
+impl RefundRecord {
+    pub(crate) fn sample(status: RefundStatus, amount_minor: Option<i64>) -> Self {
+        Self {
+            id: RefundId::generate(),
+            merchant_id: "acme".into(),
+            provider: "efundpay".into(),
+            account: "default".into(),
+            provider_refund_id: None,
+            provider_reference: "ref".into(),
+            payment_id: "pay".into(),
+            amount: amount_minor.map(|m| format!("{}.{:02}", m / 100, m % 100)),
+            amount_minor,
+            currency: "EUR".into(),
+            status,
+            failure_code: None,
+            failure_message: None,
+            reason: None,
+            reference: None,
+            customer_id: None,
+            metadata: serde_json::json!({}),
+            provider_options: serde_json::json!(null),
+            breakdown: serde_json::json!([]),
+            requires_attention: false,
+            idempotency_key: None,
+            version: 0,
+            created_at: 0,
+            updated_at: 0,
+            next_sync_at: None,
+            sync_attempts: 0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,32 +271,14 @@ mod tests {
 
     fn refund() -> RefundRecord {
         RefundRecord {
-            id: RefundId::generate(),
-            merchant_id: "acme".into(),
-            provider: "efundpay".into(),
-            account: "default".into(),
             provider_refund_id: Some("prov_first".into()),
-            provider_reference: "ref".into(),
-            payment_id: "pay".into(),
-            amount: None,
-            amount_minor: None,
-            currency: "EUR".into(),
-            status: RefundStatus::Pending,
-            failure_code: None,
-            failure_message: None,
-            reason: None,
-            reference: None,
-            customer_id: None,
-            metadata: json!({}),
-            provider_options: json!(null),
-            breakdown: json!([]),
             requires_attention: true,
-            idempotency_key: None,
             version: 4,
             created_at: 1,
             updated_at: 1,
             next_sync_at: Some(10),
             sync_attempts: 2,
+            ..RefundRecord::sample(RefundStatus::Pending, None)
         }
     }
 
