@@ -8,6 +8,8 @@
 //! `writer.rs`), on PostgreSQL an sqlx transaction. Both follow the same order and the same
 //! rules; the API tests run every case on both.
 
+use std::borrow::Cow;
+
 use rusqlite::{params, Connection, OptionalExtension};
 use sqlx::{AnyConnection, Row};
 
@@ -180,24 +182,17 @@ fn create_sqlite(
             return Ok((CreateOutcome::ReferenceInUse, false));
         }
     }
-    let resolved;
     let refund = match &step.payment {
-        None => refund,
-        Some(payment) => match super::payments::check_payment_sqlite(conn, refund, payment, now)? {
-            PaymentCheck::Refund {
-                rest_minor: Some(rest),
-            } if refund.amount_minor.is_none() && payment.size_rest => {
-                resolved = RefundRecord {
-                    amount: Some(major_string(&refund.currency, rest)?),
-                    amount_minor: Some(rest),
-                    ..refund.clone()
-                };
-                &resolved
+        None => Cow::Borrowed(refund),
+        Some(payment) => {
+            let check = super::payments::check_payment_sqlite(conn, refund, payment, now)?;
+            match sized_for_payment(refund, payment, check)? {
+                Ok(refund) => refund,
+                Err(refusal) => return Ok((refusal, false)),
             }
-            PaymentCheck::Refund { .. } => refund,
-            PaymentCheck::Refuse(outcome) => return Ok((outcome, false)),
-        },
+        }
     };
+    let refund = refund.as_ref();
     if !insert_refund(conn, refund)? {
         return Ok((CreateOutcome::ReferenceInUse, false));
     }
@@ -211,6 +206,28 @@ fn create_sqlite(
         },
         true,
     ))
+}
+
+/// The refund to insert once its payment was checked: the refusal, or the refund with an
+/// omitted amount sized to the payment's rest when the merchant asked for the rest.
+fn sized_for_payment<'a>(
+    refund: &'a RefundRecord,
+    payment: &PaymentClaim,
+    check: PaymentCheck,
+) -> Result<Result<Cow<'a, RefundRecord>, CreateOutcome>, StoreError> {
+    match check {
+        PaymentCheck::Refuse(outcome) => Ok(Err(outcome)),
+        PaymentCheck::Refund {
+            rest_minor: Some(rest),
+        } if refund.amount_minor.is_none() && payment.size_rest => {
+            Ok(Ok(Cow::Owned(RefundRecord {
+                amount: Some(major_string(&refund.currency, rest)?),
+                amount_minor: Some(rest),
+                ..refund.clone()
+            })))
+        }
+        PaymentCheck::Refund { .. } => Ok(Ok(Cow::Borrowed(refund))),
+    }
 }
 
 /// The column types of `REFUND_COLUMNS`, in order, for the casts of the fast path's
@@ -284,21 +301,11 @@ async fn create_postgres(
         Ok(None) => return Ok((CreateOutcome::ReferenceInUse, false)),
         Ok(Some(captured)) => super::payments::count_postgres(conn, refund, captured).await?,
     };
-    let resolved;
-    let refund = match check {
-        PaymentCheck::Refund {
-            rest_minor: Some(rest),
-        } if refund.amount_minor.is_none() && payment.size_rest => {
-            resolved = RefundRecord {
-                amount: Some(major_string(&refund.currency, rest)?),
-                amount_minor: Some(rest),
-                ..refund.clone()
-            };
-            &resolved
-        }
-        PaymentCheck::Refund { .. } => refund,
-        PaymentCheck::Refuse(outcome) => return Ok((outcome, false)),
+    let refund = match sized_for_payment(refund, payment, check)? {
+        Ok(refund) => refund,
+        Err(refusal) => return Ok((refusal, false)),
     };
+    let refund = refund.as_ref();
     match super::refunds::insert_refund_postgres(conn, refund).await {
         Ok(()) => {}
         Err(StoreError::Unavailable(e)) if is_unique_violation(&e) => {
