@@ -41,9 +41,9 @@ const WEBHOOK_REFUND_COLUMNS: &str =
 /// A provider webhook to record as received with the change it brings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
-    pub provider: String,
-    pub account: String,
-    pub event_id: String,
+    pub(crate) provider: String,
+    pub(crate) account: String,
+    pub(crate) event_id: String,
 }
 
 impl Store {
@@ -65,7 +65,7 @@ impl Store {
     /// it: on PostgreSQL the first attempt decides on `known` without reading (one round
     /// trip when nothing changed it meanwhile; the version guard catches it if something
     /// did). On SQLite the writer reads it anyway, which costs nothing there.
-    pub async fn modify_known_refund<E, F>(
+    pub(crate) async fn modify_known_refund<E, F>(
         &self,
         known: RefundRecord,
         decide: F,
@@ -139,7 +139,7 @@ impl Store {
     /// of that account whose provider reference it names, the receipt recorded with the
     /// change (SQLite) or right after it (PostgreSQL: applying a report is idempotent on its
     /// own, so a crash in between makes the provider's retry apply it again harmlessly).
-    pub async fn apply_webhook<F>(
+    pub(crate) async fn apply_webhook<F>(
         &self,
         receipt: Receipt,
         reference: Option<String>,
@@ -268,7 +268,7 @@ impl Store {
     }
 
     /// Records a provider account's webhook event as applied (a second record is a no-op).
-    pub async fn record_webhook_receipt(
+    pub(crate) async fn record_webhook_receipt(
         &self,
         receipt: &Receipt,
         refund_id: Option<&RefundId>,

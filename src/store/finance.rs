@@ -18,60 +18,60 @@ use crate::ledger::{REFUND_CANCELED, REFUND_SUCCEEDED};
 
 /// Counts and amounts of one provider × currency × status.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusGroup {
-    pub provider: String,
-    pub currency: String,
-    pub status: String,
-    pub count: i64,
-    pub amount_minor: i64,
+pub(crate) struct StatusGroup {
+    pub(crate) provider: String,
+    pub(crate) currency: String,
+    pub(crate) status: String,
+    pub(crate) count: i64,
+    pub(crate) amount_minor: i64,
     /// Full refunds whose amount the provider has not reported yet (not in the amount).
-    pub amount_unknown: i64,
+    pub(crate) amount_unknown: i64,
 }
 
 /// A ledger balance of one provider's account in one currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderBalance {
-    pub provider: String,
-    pub currency: String,
-    pub balance_minor: i64,
+pub(crate) struct ProviderBalance {
+    pub(crate) provider: String,
+    pub(crate) currency: String,
+    pub(crate) balance_minor: i64,
 }
 
 /// Open refunds of one status by age.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AgeingRow {
-    pub status: String,
-    pub under_15m: i64,
-    pub under_24h: i64,
-    pub under_7d: i64,
-    pub older: i64,
+pub(crate) struct AgeingRow {
+    pub(crate) status: String,
+    pub(crate) under_15m: i64,
+    pub(crate) under_24h: i64,
+    pub(crate) under_7d: i64,
+    pub(crate) older: i64,
 }
 
 /// A refund that may duplicate an earlier one of the same payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DuplicatePair {
-    pub refund_id: String,
-    pub duplicate_of: String,
-    pub payment_id: String,
-    pub amount: Option<String>,
-    pub currency: String,
-    pub created_at: i64,
-    pub first_created_at: i64,
+pub(crate) struct DuplicatePair {
+    pub(crate) refund_id: String,
+    pub(crate) duplicate_of: String,
+    pub(crate) payment_id: String,
+    pub(crate) amount: Option<String>,
+    pub(crate) currency: String,
+    pub(crate) created_at: i64,
+    pub(crate) first_created_at: i64,
 }
 
 /// The columns statement matching needs of a refund.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatchRow {
-    pub id: String,
-    pub merchant_id: String,
-    pub provider_refund_id: Option<String>,
-    pub provider_reference: String,
-    pub amount_minor: Option<i64>,
-    pub currency: String,
-    pub status: String,
+    pub(crate) id: String,
+    pub(crate) merchant_id: String,
+    pub(crate) provider_refund_id: Option<String>,
+    pub(crate) provider_reference: String,
+    pub(crate) amount_minor: Option<i64>,
+    pub(crate) currency: String,
+    pub(crate) status: String,
     /// A `refund_settled` posting exists (an earlier statement settled it).
-    pub settled: bool,
+    pub(crate) settled: bool,
     /// A `refund_canceled` posting exists (the provider voided it after success).
-    pub voided: bool,
+    pub(crate) voided: bool,
 }
 
 /// The match columns with the refund's settlement and void postings, looked up by the
@@ -98,15 +98,15 @@ fn match_row(row: &AnyRow) -> Result<MatchRow, StoreError> {
 }
 
 /// How long after a first refund a second one of the same payment and amount is suspect.
-pub const DUPLICATE_WINDOW_MS: i64 = 10 * 60 * 1000;
+pub(crate) const DUPLICATE_WINDOW_MS: i64 = 10 * 60 * 1000;
 
 /// How many flagged refunds and suspected duplicates the summary lists (all are counted).
-pub const SUMMARY_LIST_LIMIT: i64 = 100;
+pub(crate) const SUMMARY_LIST_LIMIT: i64 = 100;
 
 impl Store {
     /// Counts and amounts by provider × currency × status of the refunds created in
     /// `[from, to)` (one merchant's, or every merchant's with `None`).
-    pub async fn status_groups(
+    pub(crate) async fn status_groups(
         &self,
         merchant_id: Option<&str>,
         from: i64,
@@ -140,7 +140,7 @@ impl Store {
 
     /// The balance of `provider:<p>:<account>:<cur>` from a merchant's refunds' lines posted
     /// before `to`.
-    pub async fn provider_balances(
+    pub(crate) async fn provider_balances(
         &self,
         merchant_id: Option<&str>,
         account: &str,
@@ -172,7 +172,7 @@ impl Store {
 
     /// How many of a merchant's refunds created in `[from, to)` are flagged
     /// `requires_attention`, and the first of them (oldest first).
-    pub async fn attention_refunds(
+    pub(crate) async fn attention_refunds(
         &self,
         merchant_id: Option<&str>,
         from: i64,
@@ -205,7 +205,7 @@ impl Store {
 
     /// A merchant's `pending` and `processing` refunds by age at `now`: under 15 minutes,
     /// under 24 hours, under 7 days, older.
-    pub async fn open_refund_ageing(
+    pub(crate) async fn open_refund_ageing(
         &self,
         merchant_id: Option<&str>,
         now: i64,
@@ -242,7 +242,7 @@ impl Store {
     /// Refunds created in `[from, to)` without an idempotency key that follow, within ten
     /// minutes, an earlier refund of the same payment for the same amount and currency.
     /// Refunds that moved no money (`failed`, `canceled`) are not suspects on either side.
-    pub async fn possible_duplicates(
+    pub(crate) async fn possible_duplicates(
         &self,
         merchant_id: Option<&str>,
         from: i64,
@@ -293,7 +293,7 @@ impl Store {
     }
 
     /// A merchant's refunds of one payment, oldest first, at most `limit`.
-    pub async fn payment_refunds(
+    pub(crate) async fn payment_refunds(
         &self,
         merchant_id: Option<&str>,
         payment_id: &str,
@@ -311,7 +311,7 @@ impl Store {
 
     /// The refunds of `provider` (and `merchant`, when given) whose `column` is one of
     /// `keys`: one query per call. `column` is `provider_reference` or `provider_refund_id`.
-    pub async fn refunds_by_provider_keys(
+    pub(crate) async fn refunds_by_provider_keys(
         &self,
         provider: &str,
         merchant_id: Option<&str>,
@@ -348,7 +348,7 @@ impl Store {
 
     /// Streams the refunds of `provider` (and `merchant`) that succeeded in `[from, to)`
     /// (the time of their `refund_succeeded` posting) and were not voided since.
-    pub fn succeeded_between<'a>(
+    pub(crate) fn succeeded_between<'a>(
         &'a self,
         provider: &'a str,
         merchant_id: Option<&'a str>,
@@ -378,7 +378,7 @@ impl Store {
 
 /// Which provider-side key a statement line is matched by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MatchColumn {
+pub(crate) enum MatchColumn {
     ProviderReference,
     ProviderRefundId,
 }

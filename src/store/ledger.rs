@@ -14,11 +14,11 @@ use crate::ledger::{FEE_SETTLED, REFUND_SETTLED, SETTLEMENT_FEE};
 /// A matched refund to settle: the lines of `crate::ledger::settled_lines` for its
 /// provider, currency and recorded amount.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settlement {
-    pub refund_id: String,
-    pub provider: String,
-    pub currency: String,
-    pub amount_minor: i64,
+pub(crate) struct Settlement {
+    pub(crate) refund_id: String,
+    pub(crate) provider: String,
+    pub(crate) currency: String,
+    pub(crate) amount_minor: i64,
 }
 
 /// One ledger line per statement (two per settlement), `ON CONFLICT DO NOTHING` on the
@@ -47,9 +47,9 @@ fn lines_sql(rows: usize) -> String {
 /// A provider's fee to post on a refund (a line's own, or its batch's on the batch's first
 /// member), in that refund's currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FeePosting {
-    pub refund_id: String,
-    pub fee_minor: i64,
+pub(crate) struct FeePosting {
+    pub(crate) refund_id: String,
+    pub(crate) fee_minor: i64,
 }
 
 /// The four lines of `crate::ledger::fee_lines`, built by the database from the refund (its
@@ -167,7 +167,7 @@ impl Store {
     /// Posts each fee (`crate::ledger::fee_lines`) on its refund, in one transaction;
     /// returns how many were newly posted. The unique key `(refund_id, entry_kind, account)`
     /// holds each refund's fee once, so a re-imported statement posts nothing twice.
-    pub async fn post_settlement_fees(
+    pub(crate) async fn post_settlement_fees(
         &self,
         fees: &[FeePosting],
         now: i64,
@@ -218,7 +218,7 @@ impl Store {
     /// others had been settled before and post nothing). On SQLite each line is one run of a
     /// cached single-row insert on the writer thread (no `IN` list, no read of `refunds`; the
     /// lines are built before the step), on PostgreSQL multi-row inserts.
-    pub async fn settle_matched(
+    pub(crate) async fn settle_matched(
         &self,
         settlements: Vec<Settlement>,
         now: i64,
@@ -284,7 +284,7 @@ impl Store {
     /// those pages) and a WAL checkpoint every `checkpoint_pages` pages instead of every
     /// 1,000 (pages that consecutive commits change again are copied to the database once).
     /// Durability is unchanged (`synchronous = FULL`). Nothing to do on PostgreSQL.
-    pub async fn tune_writer_for_bulk(
+    pub(crate) async fn tune_writer_for_bulk(
         &self,
         cache_kib: u32,
         checkpoint_pages: u32,

@@ -186,11 +186,11 @@ pub(super) fn major_string(currency: &str, minor: i64) -> Result<String, StoreEr
 /// One payment row as the payments endpoint shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentRow {
-    pub provider: String,
-    pub account: String,
-    pub currency: String,
+    pub(crate) provider: String,
+    pub(crate) account: String,
+    pub(crate) currency: String,
     /// The captured amount, when a merchant gave it.
-    pub amount_minor: Option<i64>,
+    pub(crate) amount_minor: Option<i64>,
     /// What its `pending`, `processing` and `succeeded` refunds take; `None` when one of
     /// them has no known amount yet.
     pub used_minor: Option<i64>,
@@ -199,7 +199,7 @@ pub struct PaymentRow {
 impl Store {
     /// `merchant`'s payment rows with this id (every merchant's with `None`; one per provider
     /// account), oldest first.
-    pub async fn payment_rows(
+    pub(crate) async fn payment_rows(
         &self,
         merchant_id: Option<&str>,
         payment_id: &str,
@@ -237,7 +237,7 @@ impl Store {
 
     /// The captured amount of a payment, if a merchant gave it (no lock: a hint for request
     /// validation; the create step checks again under the lock).
-    pub async fn payment_captured_amount(
+    pub(crate) async fn payment_captured_amount(
         &self,
         provider: &str,
         account: &str,

@@ -57,10 +57,10 @@ pub struct IdempotencyClaim {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentClaim {
     /// The captured amount the merchant gave (`payment_amount`), in minor units.
-    pub payment_amount_minor: Option<i64>,
+    pub(crate) payment_amount_minor: Option<i64>,
     /// Whether a refund without an amount is recorded with what is left of the payment
     /// (`false` when the provider sizes such a refund itself, see `RestRefund`).
-    pub size_rest: bool,
+    pub(crate) size_rest: bool,
 }
 
 /// What happened to a create.
@@ -93,12 +93,12 @@ pub enum CreateOutcome {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
     /// `created`, `status_changed`, `provider_answer`, `ignored`, `requires_attention`, …
-    pub kind: &'static str,
-    pub status: Option<RefundStatus>,
-    pub previous_status: Option<RefundStatus>,
+    pub(crate) kind: &'static str,
+    pub(crate) status: Option<RefundStatus>,
+    pub(crate) previous_status: Option<RefundStatus>,
     /// `api`, `provider`, `webhook`, `sync`, `operator`.
-    pub source: &'static str,
-    pub detail: Value,
+    pub(crate) source: &'static str,
+    pub(crate) detail: Value,
 }
 
 /// One double-entry ledger line: debits positive, credits negative.
@@ -113,27 +113,27 @@ pub struct LedgerLine {
 /// A merchant event to deliver, rendered from the refund after the change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxMessage {
-    pub event_type: &'static str,
+    pub(crate) event_type: &'static str,
 }
 
 /// A change to one refund, applied in one transaction if the refund is still at `version`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Change {
-    pub status: Option<RefundStatus>,
-    pub provider_refund_id: Option<String>,
+    pub(crate) status: Option<RefundStatus>,
+    pub(crate) provider_refund_id: Option<String>,
     /// (major-unit string, minor units) learned for a full refund.
-    pub amount: Option<(String, i64)>,
-    pub breakdown: Option<Value>,
-    pub failure: Option<(String, String)>,
-    pub flag_requires_attention: bool,
+    pub(crate) amount: Option<(String, i64)>,
+    pub(crate) breakdown: Option<Value>,
+    pub(crate) failure: Option<(String, String)>,
+    pub(crate) flag_requires_attention: bool,
     /// `Some(None)` clears the next sync time; `Some(Some(t))` sets it.
-    pub next_sync_at: Option<Option<i64>>,
-    pub sync_attempts: Option<i64>,
-    pub events: Vec<NewEvent>,
-    pub ledger: Vec<LedgerLine>,
-    pub outbox: Option<OutboxMessage>,
+    pub(crate) next_sync_at: Option<Option<i64>>,
+    pub(crate) sync_attempts: Option<i64>,
+    pub(crate) events: Vec<NewEvent>,
+    pub(crate) ledger: Vec<LedgerLine>,
+    pub(crate) outbox: Option<OutboxMessage>,
     /// The idempotency key whose stored answer becomes the refund object after the change.
-    pub idempotency_key: Option<String>,
+    pub(crate) idempotency_key: Option<String>,
 }
 
 impl Change {
@@ -142,7 +142,7 @@ impl Change {
     /// or amount is only learnt when none is known; the flag only ever goes up; the version
     /// moves on). Computed here, once, so every backend writes the same row and renders the
     /// merchant event and the idempotent answer from it.
-    pub fn apply_to(&self, refund: &RefundRecord, now: i64) -> RefundRecord {
+    pub(crate) fn apply_to(&self, refund: &RefundRecord, now: i64) -> RefundRecord {
         let mut after = refund.clone();
         if let Some(status) = self.status {
             after.status = status;
@@ -204,29 +204,29 @@ pub enum WebhookApplied {
 /// Filters of `GET /v1/refunds`.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
-    pub provider: Option<String>,
-    pub status: Option<RefundStatus>,
-    pub currency: Option<String>,
-    pub created_gte: Option<i64>,
-    pub created_lt: Option<i64>,
+    pub(crate) provider: Option<String>,
+    pub(crate) status: Option<RefundStatus>,
+    pub(crate) currency: Option<String>,
+    pub(crate) created_gte: Option<i64>,
+    pub(crate) created_lt: Option<i64>,
     /// The provider's id of the original payment (exact match).
-    pub payment_id: Option<String>,
+    pub(crate) payment_id: Option<String>,
     /// The merchant's own reference (exact match; unique per merchant).
-    pub reference: Option<String>,
-    pub starting_after: Option<RefundId>,
-    pub limit: u32,
+    pub(crate) reference: Option<String>,
+    pub(crate) starting_after: Option<RefundId>,
+    pub(crate) limit: u32,
 }
 
 /// A stored history line.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EventRecord {
-    pub id: i64,
-    pub kind: String,
-    pub status: Option<String>,
-    pub previous_status: Option<String>,
-    pub source: String,
-    pub detail: Value,
-    pub created_at: i64,
+pub(crate) struct EventRecord {
+    pub(crate) id: i64,
+    pub(crate) kind: String,
+    pub(crate) status: Option<String>,
+    pub(crate) previous_status: Option<String>,
+    pub(crate) source: String,
+    pub(crate) detail: Value,
+    pub(crate) created_at: i64,
 }
 
 /// A pending-or-other refund of 'acme' on efundpay's default account, for unit tests.

@@ -154,7 +154,7 @@ impl Store {
 
     /// A refund as a caller may see it: with `Some(merchant)`, that merchant's only (another
     /// merchant's refund is `None`, exactly like a missing one); with `None`, anyone's.
-    pub async fn scoped_refund(
+    pub(crate) async fn scoped_refund(
         &self,
         merchant_id: Option<&str>,
         id: &RefundId,
@@ -166,7 +166,7 @@ impl Store {
     }
 
     /// A merchant's refund; another merchant's refund is `None`, exactly like a missing one.
-    pub async fn merchant_refund(
+    pub(crate) async fn merchant_refund(
         &self,
         merchant_id: &str,
         id: &RefundId,
@@ -181,25 +181,9 @@ impl Store {
         row.as_ref().map(refund_from_row).transpose()
     }
 
-    /// The refund a provider reference belongs to (webhook matching).
-    pub async fn refund_by_provider_reference(
-        &self,
-        provider: &str,
-        reference: &str,
-    ) -> Result<Option<RefundRecord>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {REFUND_COLUMNS} FROM refunds WHERE provider = $1 AND provider_reference = $2"
-        ))
-        .bind(provider)
-        .bind(reference)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(refund_from_row).transpose()
-    }
-
     /// A merchant's refunds (every merchant's with `None`), newest first, one more than
     /// `limit` to tell `has_more`.
-    pub async fn list_refunds(
+    pub(crate) async fn list_refunds(
         &self,
         merchant_id: Option<&str>,
         filter: &ListFilter,
@@ -250,21 +234,9 @@ impl Store {
         rows.iter().map(refund_from_row).collect()
     }
 
-    /// A refund's history, oldest first.
-    pub async fn refund_events(&self, id: &RefundId) -> Result<Vec<EventRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, kind, status, previous_status, source, detail, created_at \
-             FROM refund_events WHERE refund_id = $1 ORDER BY id",
-        )
-        .bind(id.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(event_from_row).collect()
-    }
-
     /// One page of a refund's history, oldest first: the events after event `after` (from the
     /// first with `None`), at most `limit + 1` of them so the caller can tell `has_more`.
-    pub async fn refund_events_page(
+    pub(crate) async fn refund_events_page(
         &self,
         id: &RefundId,
         after: Option<i64>,

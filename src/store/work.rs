@@ -20,20 +20,20 @@ use super::{Bind, Store, StoreError};
 
 /// A merchant event claimed for delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboxRow {
-    pub id: i64,
-    pub event_id: String,
-    pub merchant_id: String,
-    pub refund_id: String,
-    pub event_type: String,
-    pub payload: String,
-    pub created_at: i64,
-    pub attempts: i64,
+pub(crate) struct OutboxRow {
+    pub(crate) id: i64,
+    pub(crate) event_id: String,
+    pub(crate) merchant_id: String,
+    pub(crate) refund_id: String,
+    pub(crate) event_type: String,
+    pub(crate) payload: String,
+    pub(crate) created_at: i64,
+    pub(crate) attempts: i64,
 }
 
 /// The outcome of one delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
+pub(crate) enum Delivery {
     Delivered { status: u16 },
     Retry { error: String, next_attempt_at: i64 },
     GaveUp { error: String },
@@ -120,7 +120,7 @@ impl Store {
 
     /// Claims up to `limit` undelivered merchant events that are due, at most the oldest one
     /// per refund so each refund's events are delivered in order.
-    pub async fn claim_due_outbox(
+    pub(crate) async fn claim_due_outbox(
         &self,
         now: i64,
         lease_until: i64,
@@ -214,7 +214,7 @@ impl Store {
     }
 
     /// Records a delivery attempt and its line in the refund's history, together.
-    pub async fn record_delivery(
+    pub(crate) async fn record_delivery(
         &self,
         row: &OutboxRow,
         outcome: &Delivery,

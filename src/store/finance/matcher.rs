@@ -30,9 +30,9 @@ use crate::store::{Backend, Store, StoreError};
 
 /// How a statement line names its refund.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MatchKey {
-    pub reference: Option<String>,
-    pub provider_refund_id: Option<String>,
+pub(crate) struct MatchKey {
+    pub(crate) reference: Option<String>,
+    pub(crate) provider_refund_id: Option<String>,
 }
 
 /// Page cache of the matching connection, KiB. Lookups in statement order walk the indexes
@@ -58,7 +58,7 @@ const SCAN_CHANNEL: usize = 1024;
 
 /// Statement matching for one provider (and merchant) of one store.
 #[derive(Clone)]
-pub struct StatementMatcher {
+pub(crate) struct StatementMatcher {
     store: Store,
     provider: String,
     merchant: Option<String>,
@@ -98,7 +98,7 @@ fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
 
 impl Store {
     /// The matcher of `provider`'s statements (only `merchant`'s refunds when given).
-    pub async fn statement_matcher(
+    pub(crate) async fn statement_matcher(
         &self,
         provider: &str,
         merchant: Option<&str>,
@@ -141,19 +141,9 @@ impl Store {
 }
 
 impl StatementMatcher {
-    /// The refund each key names, in order: by reference, else by provider refund id.
-    pub async fn lookup(&self, keys: Vec<MatchKey>) -> Result<Vec<Option<MatchRow>>, StoreError> {
-        let (_, rows) = self
-            .lookup_items(keys, |k| {
-                (k.reference.as_deref(), k.provider_refund_id.as_deref())
-            })
-            .await?;
-        Ok(rows)
-    }
-
     /// The refund each item names (`key`: its reference and provider refund id), in order;
     /// the items come back with the rows, so the caller's lines need not be copied into keys.
-    pub async fn lookup_items<T: Send + 'static>(
+    pub(crate) async fn lookup_items<T: Send + 'static>(
         &self,
         items: Vec<T>,
         key: fn(&T) -> (Option<&str>, Option<&str>),
@@ -267,7 +257,7 @@ impl StatementMatcher {
 
     /// The refunds of the provider (and merchant) that succeeded in `[from, to)` and were
     /// not voided since, less those `seen` (sorted refund ids as `u128`) holds.
-    pub fn succeeded_unseen(
+    pub(crate) fn succeeded_unseen(
         &self,
         from: i64,
         to: i64,
