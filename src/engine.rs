@@ -12,9 +12,13 @@ pub mod sync;
 use std::sync::Arc;
 use std::time::Duration;
 
-use refund_provider::{ProviderId, ProviderRefund, ProviderWebhook, RefundId, RefundProvider};
+use refund_provider::{
+    InvalidCode, ProviderId, ProviderRefund, ProviderWebhook, RefundId, RefundProvider,
+    RequestInvalid,
+};
 
 use crate::config::Config;
+use crate::domain::EventSource;
 use crate::metrics::Metrics;
 use crate::providers::{Account, ProviderRegistry};
 use crate::store::{
@@ -22,7 +26,6 @@ use crate::store::{
 };
 
 pub use create::{CreateCommand, CreateResult};
-pub use decide::Source;
 pub use resolve::ResolveCommand;
 
 /// Errors the engine hands to the API layer, each mapped to one API error code there.
@@ -30,10 +33,12 @@ pub use resolve::ResolveCommand;
 pub enum EngineError {
     #[error("{message}")]
     InvalidRequest {
-        code: &'static str,
+        code: InvalidCode,
         message: String,
         param: Option<String>,
     },
+    #[error("provider `{0}` is not available to this merchant")]
+    ProviderUnsupported(String),
     #[error("no routing rule matched this refund")]
     NoRoute,
     #[error("an earlier request with this Idempotency-Key is still being processed")]
@@ -59,6 +64,17 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("the refund changed concurrently too many times")]
     Contention,
+}
+
+/// A request a provider's pre-flight checks refuse: answered 400 with its own code.
+impl From<RequestInvalid> for EngineError {
+    fn from(invalid: RequestInvalid) -> Self {
+        Self::InvalidRequest {
+            code: invalid.code,
+            message: invalid.message,
+            param: invalid.param,
+        }
+    }
 }
 
 /// What a provider webhook did.
@@ -119,7 +135,7 @@ impl Engine {
         &self,
         id: &RefundId,
         report: &ProviderRefund,
-        source: Source,
+        source: EventSource,
         idempotency_key: Option<&str>,
     ) -> Result<RefundRecord, EngineError> {
         let report = report.clone();
@@ -135,7 +151,7 @@ impl Engine {
         &self,
         refund: &RefundRecord,
         report: &ProviderRefund,
-        source: Source,
+        source: EventSource,
         idempotency_key: Option<&str>,
         now: i64,
     ) -> Change {
@@ -198,7 +214,7 @@ impl Engine {
         let applied = self
             .store
             .apply_webhook(receipt, reference, move |refund, now| {
-                engine.report_change(refund, &report, Source::Webhook, None, now)
+                engine.report_change(refund, &report, EventSource::Webhook, None, now)
             })
             .await?;
         Ok(match applied {

@@ -22,6 +22,8 @@ pub mod records;
 pub mod refunds;
 pub mod retention;
 mod sqlite;
+#[cfg(test)]
+mod vocabulary_tests;
 pub mod work;
 pub(crate) mod writer;
 

@@ -1,12 +1,28 @@
 //! `ApiError` and the one table from error code to HTTP status and type (DESIGN §5). Every
 //! error response of the API, including axum's own rejections, is rendered here in the shape
 //! `{"error": {"type", "code", "message", "param"?, "request_id"}}`.
+//!
+//! The errors of the layers below (`EngineError`, `StoreError`, `StatementError`, a provider's
+//! `InvalidCode`) become API errors here and only here, each by an exhaustive `match`. An error
+//! the client cannot act on (a 500, an unavailable store) carries its cause, which is logged
+//! with its `source()` chain when the answer is made and never shown in the body.
+
+use std::error::Error as StdError;
+use std::fmt::Write as _;
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use refund_provider::InvalidCode;
+
 use crate::engine::EngineError;
+use crate::reconcile::statement::StatementError;
+use crate::store::StoreError;
+
+/// The cause behind an answer, for the log only.
+pub type Cause = Arc<dyn StdError + Send + Sync + 'static>;
 
 /// Every error code the API answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,17 +170,18 @@ impl ErrorCode {
             ),
         }
     }
+}
 
-    /// The code text of an error raised outside `ApiError` (provider pre-flight checks).
-    pub fn from_text(code: &str) -> Self {
-        use ErrorCode::*;
+/// The request-level codes a provider's pre-flight checks raise, each to the API's own:
+/// exhaustive, so a new `InvalidCode` does not compile until it is given its API code here.
+impl From<InvalidCode> for ErrorCode {
+    fn from(code: InvalidCode) -> Self {
         match code {
-            "parameter_missing" => ParameterMissing,
-            "amount_invalid" => AmountInvalid,
-            "currency_unsupported" => CurrencyUnsupported,
-            "provider_unsupported" => ProviderUnsupported,
-            "coupon_partial_refund" => CouponPartialRefund,
-            _ => ParameterInvalid,
+            InvalidCode::ParameterMissing => Self::ParameterMissing,
+            InvalidCode::ParameterInvalid => Self::ParameterInvalid,
+            InvalidCode::AmountInvalid => Self::AmountInvalid,
+            InvalidCode::CurrencyUnsupported => Self::CurrencyUnsupported,
+            InvalidCode::CouponPartialRefund => Self::CouponPartialRefund,
         }
     }
 }
@@ -175,6 +192,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     pub param: Option<String>,
+    /// What went wrong underneath, logged when the answer is made; never in the body.
+    pub cause: Option<Cause>,
 }
 
 impl ApiError {
@@ -183,7 +202,19 @@ impl ApiError {
             code,
             message: message.into(),
             param: None,
+            cause: None,
         }
+    }
+
+    /// A bug or an unexpected failure: a bare 500 for the client, `cause` for the log.
+    pub fn internal(cause: impl StdError + Send + Sync + 'static) -> Self {
+        Self::new(ErrorCode::Internal, "an internal error occurred").caused_by(cause)
+    }
+
+    /// Attaches the cause to log when this error is answered.
+    pub fn caused_by(mut self, cause: impl StdError + Send + Sync + 'static) -> Self {
+        self.cause = Some(Arc::new(cause));
+        self
     }
 
     pub fn with_param(mut self, param: impl Into<String>) -> Self {
@@ -231,9 +262,33 @@ impl ApiError {
     }
 }
 
+/// `error: source: source …`, each source once (a `Display` that already ends with its
+/// source's text, as thiserror's `{0}` with `#[from]` does, is not repeated).
+pub fn cause_chain(error: &(dyn StdError + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(next) = source {
+        let line = next.to_string();
+        if !text.ends_with(&line) {
+            let _ = write!(text, ": {line}");
+        }
+        source = next.source();
+    }
+    text
+}
+
 impl IntoResponse for ApiError {
+    /// The one place an error's cause is logged.
     fn into_response(self) -> Response {
-        let (status, _, _) = self.code.describe();
+        let (status, _, code) = self.code.describe();
+        if let Some(cause) = &self.cause {
+            tracing::error!(
+                code,
+                status = status.as_u16(),
+                error = %cause_chain(cause.as_ref()),
+                "error answered"
+            );
+        }
         let mut response = status.into_response();
         response.extensions_mut().insert(self);
         response
@@ -248,10 +303,14 @@ impl From<EngineError> for ApiError {
                 message,
                 param,
             } => Self {
-                code: ErrorCode::from_text(code),
+                code: code.into(),
                 message,
                 param,
+                cause: None,
             },
+            EngineError::ProviderUnsupported(_) => {
+                Self::new(ErrorCode::ProviderUnsupported, error.to_string()).with_param("provider")
+            }
             EngineError::NoRoute => Self::new(ErrorCode::NoRoute, error.to_string()),
             EngineError::IdempotencyInProgress => {
                 Self::new(ErrorCode::IdempotencyInProgress, error.to_string())
@@ -280,23 +339,97 @@ impl From<EngineError> for ApiError {
             }
             EngineError::RefundFinal { .. } => Self::new(ErrorCode::RefundFinal, error.to_string()),
             EngineError::Store(e) => e.into(),
-            EngineError::Contention => {
-                tracing::error!("refund update contention");
-                Self::new(
-                    ErrorCode::StoreUnavailable,
-                    "the store is busy; retry with the same Idempotency-Key",
-                )
-            }
+            EngineError::Contention => Self::new(
+                ErrorCode::StoreUnavailable,
+                "the store is busy; retry with the same Idempotency-Key",
+            )
+            .caused_by(error),
         }
     }
 }
 
-impl From<crate::store::StoreError> for ApiError {
-    fn from(error: crate::store::StoreError) -> Self {
-        tracing::error!(error = %error, "store error");
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
         Self::new(
             ErrorCode::StoreUnavailable,
             "the store is unavailable; retry with the same Idempotency-Key",
         )
+        .caused_by(error)
+    }
+}
+
+/// A statement the gateway cannot read is the client's `body_invalid`; the rest is ours.
+impl From<StatementError> for ApiError {
+    fn from(error: StatementError) -> Self {
+        match error {
+            StatementError::Store(e) => e.into(),
+            StatementError::Write(e) => Self::internal(e),
+            StatementError::NoHeader(_)
+            | StatementError::MissingColumn { .. }
+            | StatementError::Read(_) => Self::new(ErrorCode::BodyInvalid, error.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("disk full")]
+    struct Disk;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        #[error("writing the report failed")]
+        Write(#[source] Disk),
+        #[error("writing the report failed: {0}")]
+        Repeats(#[from] Disk),
+    }
+
+    #[test]
+    fn a_cause_chain_names_every_source_once() {
+        assert_eq!(
+            cause_chain(&Outer::Write(Disk)),
+            "writing the report failed: disk full"
+        );
+        assert_eq!(
+            cause_chain(&Outer::Repeats(Disk)),
+            "writing the report failed: disk full"
+        );
+    }
+
+    #[test]
+    fn an_internal_error_shows_the_client_nothing_of_its_cause() {
+        let error = ApiError::internal(Outer::Write(Disk));
+        let body = error.body("req_1");
+        assert!(!body.contains("disk"), "{body}");
+        assert!(body.contains("internal_error"), "{body}");
+        assert!(error.cause.is_some());
+    }
+
+    #[test]
+    fn a_statement_the_gateway_cannot_read_is_body_invalid_and_a_failed_write_internal() {
+        let unreadable = ApiError::from(StatementError::Read("bad quote".into()));
+        assert_eq!(unreadable.code, ErrorCode::BodyInvalid);
+        assert!(unreadable.cause.is_none());
+        let write = ApiError::from(StatementError::Write(std::io::Error::other("disk full")));
+        assert_eq!(write.code, ErrorCode::Internal);
+        assert!(!write.body("r").contains("disk"));
+    }
+
+    #[test]
+    fn every_provider_invalid_code_has_the_api_code_of_the_same_text() {
+        for code in [
+            InvalidCode::ParameterMissing,
+            InvalidCode::ParameterInvalid,
+            InvalidCode::AmountInvalid,
+            InvalidCode::CurrencyUnsupported,
+            InvalidCode::CouponPartialRefund,
+        ] {
+            let (status, _, text) = ErrorCode::from(code).describe();
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+            assert_eq!(text, code.as_str());
+        }
     }
 }

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-use refund_provider::{is_printable_ascii, Currency, Money};
+use refund_provider::{is_printable_ascii, Currency, Money, MoneyError, RefundId};
 
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, JsonObject, OperatorAuth};
@@ -109,6 +109,14 @@ fn parse_resolve(
     })
 }
 
+/// A stored refund whose currency this build does not know (a bug or a hand-edited row).
+#[derive(Debug, thiserror::Error)]
+#[error("stored refund {refund_id} has an unknown currency")]
+struct UnknownStoredCurrency {
+    refund_id: RefundId,
+    source: MoneyError,
+}
+
 /// Resolve a pending or processing refund by hand (operators only).
 #[utoipa::path(post, path = "/v1/refunds/{id}/resolve", tag = "operators")]
 pub async fn resolve_refund(
@@ -118,9 +126,11 @@ pub async fn resolve_refund(
     JsonObject(body): JsonObject,
 ) -> Result<Json<RefundObject>, ApiError> {
     let refund = visible_refund(&state, &Caller::Operator(operator.clone()), &id).await?;
-    let currency = Currency::parse(&refund.currency).map_err(|_| {
-        tracing::error!(refund_id = %refund.id, "stored refund has an unknown currency");
-        ApiError::new(ErrorCode::Internal, "an internal error occurred")
+    let currency = Currency::parse(&refund.currency).map_err(|source| {
+        ApiError::internal(UnknownStoredCurrency {
+            refund_id: refund.id,
+            source,
+        })
     })?;
     let command = parse_resolve(&body, currency)?;
     let resolved = state

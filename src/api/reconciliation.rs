@@ -23,7 +23,7 @@ use refund_provider::ProviderId;
 
 use super::error::{ApiError, ErrorCode};
 use super::extract::Caller;
-use crate::reconcile::statement::{reconcile, CollectSink, Options, StatementError};
+use crate::reconcile::statement::{reconcile, CollectSink, Options};
 use crate::reconcile::summary::{summary, Summary};
 use crate::state::AppState;
 
@@ -220,16 +220,8 @@ pub async fn import_statement(
         &mut sink,
         |_| {},
     )
-    .await
-    .map_err(|error| match error {
-        StatementError::Store(e) => ApiError::from(e),
-        StatementError::Write(_) => {
-            ApiError::new(ErrorCode::Internal, "an internal error occurred")
-        }
-        other => ApiError::new(ErrorCode::BodyInvalid, other.to_string()),
-    })?;
-    let mut value = serde_json::to_value(&report)
-        .map_err(|_| ApiError::new(ErrorCode::Internal, "an internal error occurred"))?;
+    .await?;
+    let mut value = serde_json::to_value(&report).map_err(ApiError::internal)?;
     if let Value::Object(map) = &mut value {
         map.insert(
             "variances".into(),

@@ -65,7 +65,7 @@ impl From<&RefundRecord> for RefundObject {
             currency: r.currency.clone(),
             amount_minor: r.amount_minor,
             status: r.status.as_str(),
-            failure_code: r.failure_code.clone(),
+            failure_code: r.failure_code.as_ref().map(|c| c.as_str().to_owned()),
             failure_message: r.failure_message.clone(),
             reason: r.reason.clone(),
             reference: r.reference.clone(),

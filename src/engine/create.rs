@@ -21,10 +21,10 @@ use refund_provider::{
     RefundId, RefundProvider, RestRefund,
 };
 
-use super::decide::{transition, Source};
+use super::decide::transition;
 use super::{millis, Engine, EngineError};
 use crate::config::MerchantConfig;
-use crate::domain::{IdempotencyKey, RefundStatus};
+use crate::domain::{EventSource, IdempotencyKey, RefundStatus};
 use crate::routing::{route, RouteError, RouteInput};
 use crate::store::{Change, CreateOutcome, IdempotencyClaim, NewEvent, PaymentClaim, RefundRecord};
 
@@ -80,11 +80,7 @@ impl Engine {
         )
         .map_err(|e| match e {
             RouteError::NoRoute => EngineError::NoRoute,
-            RouteError::ProviderUnsupported(name) => EngineError::InvalidRequest {
-                code: "provider_unsupported",
-                message: format!("provider `{name}` is not available to this merchant"),
-                param: Some("provider".into()),
-            },
+            RouteError::ProviderUnsupported(name) => EngineError::ProviderUnsupported(name),
         })?;
         let (account, provider) = self
             .providers
@@ -135,13 +131,7 @@ impl Engine {
         if rest_form == RestRefund::SendAmount && captured.is_some() {
             request.amount = captured;
         }
-        provider
-            .validate(&request)
-            .map_err(|e| EngineError::InvalidRequest {
-                code: e.code,
-                message: e.message,
-                param: e.param,
-            })?;
+        provider.validate(&request)?;
         request.amount = command.amount;
 
         let mut record = RefundRecord {
@@ -322,7 +312,13 @@ impl Engine {
             Ok(report) => {
                 let key = idempotency_key.map(str::to_owned);
                 let build = move |engine: &Engine, refund: &RefundRecord, now| {
-                    engine.report_change(refund, &report, Source::Provider, key.as_deref(), now)
+                    engine.report_change(
+                        refund,
+                        &report,
+                        EventSource::Provider,
+                        key.as_deref(),
+                        now,
+                    )
                 };
                 match stored {
                     Some(stored) => self.apply_with_known(stored, build).await,
@@ -353,29 +349,29 @@ fn failure_change(
     now: i64,
 ) -> Change {
     let emit = engine.emits_events(&refund.merchant_id);
-    let fail = |code: &str, message: &str| {
+    let fail = |code: FailureCode, message: &str| {
         let mut change = if refund.status.can_move_to(RefundStatus::Failed) {
             transition(
                 refund,
                 RefundStatus::Failed,
-                "provider",
+                EventSource::Provider,
                 json!({"error": error.kind(), "failure_code": code, "message": message}),
                 emit,
             )
         } else {
             Change::default()
         };
-        change.failure = change.status.map(|_| (code.to_owned(), message.to_owned()));
+        change.failure = change.status.map(|_| (code, message.to_owned()));
         change
     };
     match error {
-        ProviderError::Rejected { code, message } => fail(code.as_str(), message),
+        ProviderError::Rejected { code, message } => fail(*code, message),
         ProviderError::NotSent { cause } => fail(
-            FailureCode::PROVIDER_UNAVAILABLE,
+            FailureCode::ProviderUnavailable,
             &format!("the provider could not be reached: {cause}"),
         ),
         ProviderError::Misconfigured { .. } => fail(
-            FailureCode::PROVIDER_MISCONFIGURED,
+            FailureCode::ProviderMisconfigured,
             "the gateway's configuration for this provider is wrong; the refund was not made",
         ),
         ProviderError::Unknown { cause } | ProviderError::InvalidWebhook { message: cause } => {
@@ -385,7 +381,7 @@ fn failure_change(
                     kind: "provider_unknown",
                     status: None,
                     previous_status: None,
-                    source: "provider",
+                    source: EventSource::Provider,
                     detail: json!({"cause": cause}),
                 }],
                 ..Change::default()

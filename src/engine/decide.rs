@@ -13,26 +13,8 @@ use serde_json::json;
 
 use refund_provider::{FailureCode, ProviderRefund};
 
-use crate::domain::RefundStatus;
+use crate::domain::{EventSource, RefundStatus};
 use crate::store::{Change, LedgerLine, NewEvent, OutboxMessage, RefundRecord};
-
-/// Where a report came from, as recorded in the history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    Provider,
-    Webhook,
-    Sync,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Provider => "provider",
-            Self::Webhook => "webhook",
-            Self::Sync => "sync",
-        }
-    }
-}
 
 /// The merchant event type for a move into `status`.
 pub fn event_type_for(status: RefundStatus) -> &'static str {
@@ -70,7 +52,7 @@ pub fn succeeded_ledger_lines(refund: &RefundRecord, amount_minor: i64) -> Vec<L
 pub fn transition(
     refund: &RefundRecord,
     next: RefundStatus,
-    source: &'static str,
+    source: EventSource,
     detail: serde_json::Value,
     emit_events: bool,
 ) -> Change {
@@ -106,7 +88,7 @@ pub fn transition(
 pub fn decide(
     refund: &RefundRecord,
     report: &ProviderRefund,
-    source: Source,
+    source: EventSource,
     next_sync_at: i64,
     emit_events: bool,
 ) -> Change {
@@ -124,7 +106,7 @@ pub fn decide(
             kind: "provider_not_found",
             status: None,
             previous_status: None,
-            source: source.as_str(),
+            source,
             detail: reported,
         });
         return change;
@@ -143,7 +125,7 @@ pub fn decide(
                 kind: "requires_attention",
                 status: None,
                 previous_status: None,
-                source: source.as_str(),
+                source,
                 detail: json!({
                     "reason": "amount_mismatch",
                     "asked": {"amount": refund.amount, "currency": refund.currency},
@@ -190,7 +172,7 @@ pub fn decide(
                 kind: if contradicts { "requires_attention" } else { "ignored" },
                 status: None,
                 previous_status: None,
-                source: source.as_str(),
+                source,
                 detail: json!({
                     "reason": if contradicts { "contradicts_final_status" } else { "refund_already_final" },
                     "final_status": refund.status.as_str(),
@@ -218,22 +200,22 @@ pub fn decide(
                 kind: "requires_attention",
                 status: None,
                 previous_status: None,
-                source: source.as_str(),
+                source,
                 detail: json!({"reason": "succeeded_without_amount", "reported": reported}),
             });
             change.next_sync_at = Some(Some(next_sync_at));
             return change;
         }
-        let mut moved = transition(&with_amount, target, source.as_str(), reported, emit_events);
+        let mut moved = transition(&with_amount, target, source, reported, emit_events);
         moved.flag_requires_attention |= change.flag_requires_attention;
         moved.events.splice(0..0, change.events);
         change = moved;
         if target == RefundStatus::Failed {
             let failure = report.failure.clone();
             change.failure = Some(match failure {
-                Some(f) => (f.code.to_string(), f.message),
+                Some(f) => (f.code, f.message),
                 None => (
-                    FailureCode::PROVIDER_FAILED.to_owned(),
+                    FailureCode::ProviderFailed,
                     format!("the provider reported the refund {}", report.raw_status),
                 ),
             });
@@ -246,7 +228,7 @@ pub fn decide(
             kind: "provider_answer",
             status: None,
             previous_status: None,
-            source: source.as_str(),
+            source,
             detail: reported,
         });
     }
@@ -302,7 +284,7 @@ mod tests {
         let change = decide(
             &r,
             &report(ProviderRefundStatus::Succeeded, Some(1299), "EUR"),
-            Source::Provider,
+            EventSource::Provider,
             0,
             true,
         );
@@ -324,7 +306,7 @@ mod tests {
             report(ProviderRefundStatus::Succeeded, Some(1300), "EUR"),
             report(ProviderRefundStatus::Succeeded, Some(1299), "USD"),
         ] {
-            let change = decide(&r, &rep, Source::Webhook, 5, true);
+            let change = decide(&r, &rep, EventSource::Webhook, 5, true);
             assert_eq!(change.status, None);
             assert!(change.flag_requires_attention);
             assert!(change.ledger.is_empty());
@@ -338,7 +320,7 @@ mod tests {
         let late = decide(
             &r,
             &report(ProviderRefundStatus::Processing, None, "EUR"),
-            Source::Webhook,
+            EventSource::Webhook,
             0,
             true,
         );
@@ -348,7 +330,7 @@ mod tests {
         let voided = decide(
             &r,
             &report(ProviderRefundStatus::Canceled, None, "EUR"),
-            Source::Webhook,
+            EventSource::Webhook,
             0,
             true,
         );
@@ -366,10 +348,10 @@ mod tests {
         let r = refund(RefundStatus::Succeeded, Some(1299));
         let mut rep = report(ProviderRefundStatus::Failed, Some(1299), "EUR");
         rep.failure = Some(refund_provider::Failure {
-            code: FailureCode::new("provider_failed"),
+            code: FailureCode::ProviderFailed,
             message: "lost_or_stolen_card".into(),
         });
-        let change = decide(&r, &rep, Source::Webhook, 0, true);
+        let change = decide(&r, &rep, EventSource::Webhook, 0, true);
         assert_eq!(change.status, None, "a final status never moves");
         assert_eq!(change.failure, None);
         assert!(change.flag_requires_attention);
@@ -393,7 +375,13 @@ mod tests {
         );
         // A failed or canceled refund reported failed again posts nothing.
         for status in [RefundStatus::Failed, RefundStatus::Canceled] {
-            let change = decide(&refund(status, Some(1299)), &rep, Source::Webhook, 0, true);
+            let change = decide(
+                &refund(status, Some(1299)),
+                &rep,
+                EventSource::Webhook,
+                0,
+                true,
+            );
             assert!(change.ledger.is_empty(), "{status:?}");
         }
     }
@@ -404,7 +392,7 @@ mod tests {
         let change = decide(
             &r,
             &report(ProviderRefundStatus::Succeeded, Some(5000), "EUR"),
-            Source::Provider,
+            EventSource::Provider,
             0,
             false,
         );
@@ -416,7 +404,7 @@ mod tests {
     #[test]
     fn not_found_changes_nothing_but_the_history() {
         let r = refund(RefundStatus::Pending, Some(100));
-        let change = decide(&r, &ProviderRefund::not_found(), Source::Sync, 0, true);
+        let change = decide(&r, &ProviderRefund::not_found(), EventSource::Sync, 0, true);
         assert_eq!(change.status, None);
         assert_eq!(change.events[0].kind, "provider_not_found");
     }
@@ -426,14 +414,14 @@ mod tests {
         let r = refund(RefundStatus::Processing, Some(100));
         let mut rep = report(ProviderRefundStatus::Failed, None, "EUR");
         rep.failure = Some(refund_provider::Failure {
-            code: FailureCode::new("provider_declined"),
+            code: FailureCode::ProviderDeclined,
             message: "declined by issuer".into(),
         });
-        let change = decide(&r, &rep, Source::Webhook, 0, true);
+        let change = decide(&r, &rep, EventSource::Webhook, 0, true);
         assert_eq!(change.status, Some(RefundStatus::Failed));
         assert_eq!(
             change.failure,
-            Some(("provider_declined".into(), "declined by issuer".into()))
+            Some((FailureCode::ProviderDeclined, "declined by issuer".into()))
         );
     }
 }

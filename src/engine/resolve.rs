@@ -5,15 +5,12 @@
 
 use serde_json::json;
 
-use refund_provider::{Money, RefundId};
+use refund_provider::{FailureCode, InvalidCode, Money, RefundId};
 
 use super::decide::transition;
 use super::{Engine, EngineError};
-use crate::domain::RefundStatus;
+use crate::domain::{EventSource, RefundStatus};
 use crate::store::{Change, RefundRecord};
-
-/// The failure code of a refund an operator resolved as failed.
-pub const RESOLVED_BY_OPERATOR: &str = "resolved_by_operator";
 
 /// What an operator decided.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +37,7 @@ pub fn resolution(
             status: refund.status,
         });
     }
-    let invalid = |code: &'static str, message: String| EngineError::InvalidRequest {
+    let invalid = |code: InvalidCode, message: String| EngineError::InvalidRequest {
         code,
         message,
         param: Some("amount".into()),
@@ -50,7 +47,7 @@ pub fn resolution(
     match (command.amount, refund.amount_minor) {
         (Some(amount), Some(known)) if amount.minor_units().get() != known => {
             return Err(invalid(
-                "parameter_invalid",
+                InvalidCode::ParameterInvalid,
                 format!(
                     "the refund's amount is {} {}",
                     refund.amount.as_deref().unwrap_or_default(),
@@ -61,7 +58,7 @@ pub fn resolution(
         (Some(amount), None) => {
             if amount.currency().code() != refund.currency {
                 return Err(invalid(
-                    "parameter_invalid",
+                    InvalidCode::ParameterInvalid,
                     format!("the refund is in {}", refund.currency),
                 ));
             }
@@ -73,7 +70,7 @@ pub fn resolution(
         }
         (None, None) if command.status == RefundStatus::Succeeded => {
             return Err(invalid(
-                "parameter_missing",
+                InvalidCode::ParameterMissing,
                 "the provider never told this refund's amount: give the `amount` refunded"
                     .to_owned(),
             ));
@@ -85,11 +82,17 @@ pub fn resolution(
         "reason": command.reason,
         "provider_refund_id": command.provider_refund_id,
     });
-    let mut change = transition(&sized, command.status, "operator", detail, emit_events);
+    let mut change = transition(
+        &sized,
+        command.status,
+        EventSource::Operator,
+        detail,
+        emit_events,
+    );
     change.amount = learned_amount;
     change.provider_refund_id = command.provider_refund_id.clone();
     if command.status == RefundStatus::Failed {
-        change.failure = Some((RESOLVED_BY_OPERATOR.to_owned(), command.reason.clone()));
+        change.failure = Some((FailureCode::ResolvedByOperator, command.reason.clone()));
     }
     Ok(change)
 }
@@ -156,7 +159,7 @@ mod tests {
         assert_eq!(change.status, Some(RefundStatus::Succeeded));
         assert_eq!(change.ledger.len(), 2);
         assert_eq!(change.ledger.iter().map(|l| l.amount_minor).sum::<i64>(), 0);
-        assert_eq!(change.events[0].source, "operator");
+        assert_eq!(change.events[0].source, EventSource::Operator);
         assert_eq!(change.events[0].detail["operator"], "finance-1");
         assert_eq!(
             change.events[0].detail["reason"],
@@ -183,7 +186,7 @@ mod tests {
         assert!(change.ledger.is_empty());
         assert_eq!(
             change.failure.as_ref().map(|f| f.0.as_str()),
-            Some(RESOLVED_BY_OPERATOR)
+            Some("resolved_by_operator")
         );
         assert!(change.outbox.is_none());
     }
@@ -220,7 +223,7 @@ mod tests {
         assert!(matches!(
             missing,
             Err(EngineError::InvalidRequest {
-                code: "parameter_missing",
+                code: InvalidCode::ParameterMissing,
                 ..
             })
         ));
@@ -242,7 +245,7 @@ mod tests {
         assert!(matches!(
             mismatch,
             Err(EngineError::InvalidRequest {
-                code: "parameter_invalid",
+                code: InvalidCode::ParameterInvalid,
                 ..
             })
         ));

@@ -28,9 +28,9 @@ use refund_provider::{
     ProviderRefundStatus, RefundId, RefundProvider,
 };
 
-use super::decide::{decide, transition, Source};
+use super::decide::{decide, transition};
 use super::{millis, Engine, EngineError};
-use crate::domain::RefundStatus;
+use crate::domain::{EventSource, RefundStatus};
 use crate::store::work::Queue;
 use crate::store::{now_ms, Change, NewEvent, RefundRecord, StoreError};
 
@@ -149,7 +149,7 @@ impl Engine {
                     let change = decide(
                         current,
                         &report,
-                        Source::Sync,
+                        EventSource::Sync,
                         next,
                         engine.emits_events(&current.merchant_id),
                     );
@@ -174,7 +174,7 @@ impl Engine {
                         kind: "resent",
                         status: None,
                         previous_status: None,
-                        source: "sync",
+                        source: EventSource::Sync,
                         detail: json!({"reason": "not_found_after_grace", "provider_reference": current.provider_reference}),
                     });
                     change
@@ -193,11 +193,11 @@ impl Engine {
                     let mut change = transition(
                         current,
                         RefundStatus::Failed,
-                        "sync",
-                        json!({"reason": "not_found_after_grace", "failure_code": FailureCode::PROVIDER_UNAVAILABLE}),
+                        EventSource::Sync,
+                        json!({"reason": "not_found_after_grace", "failure_code": FailureCode::ProviderUnavailable}),
                         engine.emits_events(&current.merchant_id),
                     );
-                    change.failure = Some((FailureCode::PROVIDER_UNAVAILABLE.to_owned(), message.to_owned()));
+                    change.failure = Some((FailureCode::ProviderUnavailable, message.to_owned()));
                     change
                 })
                 .await?;
@@ -245,7 +245,8 @@ impl Engine {
         match provider.refund_status(request).await {
             Ok(report) if report.status != ProviderRefundStatus::NotFound => {
                 tracing::info!(refund_id = %id, "re-send refused, but the provider has the refund: applying what it says");
-                self.apply_report(&id, &report, Source::Sync, None).await?;
+                self.apply_report(&id, &report, EventSource::Sync, None)
+                    .await?;
             }
             Ok(_) => {
                 self.record(&provider, request, result, None, None).await?;
@@ -275,7 +276,7 @@ impl Engine {
                 kind,
                 status: None,
                 previous_status: None,
-                source: "sync",
+                source: EventSource::Sync,
                 detail: detail.clone(),
             });
             change
@@ -299,7 +300,7 @@ impl Engine {
                     kind: "requires_attention",
                     status: None,
                     previous_status: None,
-                    source: "sync",
+                    source: EventSource::Sync,
                     detail: json!({"reason": "sync_gave_up", "open_for_ms": open_for}),
                 });
             }

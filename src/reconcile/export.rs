@@ -121,7 +121,7 @@ pub fn render(refunds: &[RefundRecord], format: ExportFormat, out: &mut Vec<u8>)
                         &r.currency,
                         &minor,
                         r.status.as_str(),
-                        r.failure_code.as_deref().unwrap_or_default(),
+                        r.failure_code.as_ref().map_or("", |c| c.as_str()),
                         r.failure_message.as_deref().unwrap_or_default(),
                         r.reason.as_deref().unwrap_or_default(),
                         r.reference.as_deref().unwrap_or_default(),

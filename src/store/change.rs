@@ -351,7 +351,7 @@ impl ChangeStatement {
             Bind::Text(after.amount.clone()),
             Bind::Int(after.amount_minor),
             Bind::Text(Some(after.breakdown.to_string())),
-            Bind::Text(after.failure_code.clone()),
+            Bind::Text(after.failure_code.as_ref().map(|c| c.as_str().to_owned())),
             Bind::Text(after.failure_message.clone()),
             Bind::Int(Some(i64::from(after.requires_attention))),
             Bind::Int(after.next_sync_at),
@@ -388,7 +388,10 @@ impl ChangeStatement {
                             &mut binds,
                             Bind::Text(event.previous_status.map(|s| s.as_str().to_owned()))
                         ),
-                        push(&mut binds, Bind::Text(Some(event.source.to_owned()))),
+                        push(
+                            &mut binds,
+                            Bind::Text(Some(event.source.as_str().to_owned()))
+                        ),
                         push(&mut binds, Bind::Text(Some(event.detail.to_string()))),
                     )
                 })

@@ -24,7 +24,7 @@ use super::{
     Store, StoreError,
 };
 use crate::domain::refund_object::{merchant_event, new_event_id};
-use crate::domain::RefundStatus;
+use crate::domain::{EventSource, RefundStatus};
 
 /// What one create step writes.
 #[derive(Debug, Clone)]
@@ -75,7 +75,7 @@ fn created_event(refund: &RefundRecord) -> NewEvent {
         kind: "created",
         status: Some(RefundStatus::Pending),
         previous_status: None,
-        source: "api",
+        source: EventSource::Api,
         detail: serde_json::json!({"provider": refund.provider, "provider_reference": refund.provider_reference}),
     }
 }
@@ -342,7 +342,7 @@ fn bind_refund<'q>(
         .bind(refund.amount_minor)
         .bind(refund.currency.clone())
         .bind(refund.status.as_str())
-        .bind(refund.failure_code.clone())
+        .bind(refund.failure_code.as_ref().map(|c| c.as_str().to_owned()))
         .bind(refund.failure_message.clone())
         .bind(refund.reason.clone())
         .bind(refund.reference.clone())

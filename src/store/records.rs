@@ -2,9 +2,9 @@
 
 use serde_json::Value;
 
-use refund_provider::RefundId;
+use refund_provider::{FailureCode, RefundId};
 
-use crate::domain::RefundStatus;
+use crate::domain::{EventSource, RefundStatus, Stored};
 
 /// A refund as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,7 +23,7 @@ pub struct RefundRecord {
     pub amount_minor: Option<i64>,
     pub currency: String,
     pub status: RefundStatus,
-    pub failure_code: Option<String>,
+    pub failure_code: Option<Stored<FailureCode>>,
     pub failure_message: Option<String>,
     pub reason: Option<String>,
     pub reference: Option<String>,
@@ -96,8 +96,7 @@ pub struct NewEvent {
     pub(crate) kind: &'static str,
     pub(crate) status: Option<RefundStatus>,
     pub(crate) previous_status: Option<RefundStatus>,
-    /// `api`, `provider`, `webhook`, `sync`, `operator`.
-    pub(crate) source: &'static str,
+    pub(crate) source: EventSource,
     pub(crate) detail: Value,
 }
 
@@ -124,7 +123,7 @@ pub struct Change {
     /// (major-unit string, minor units) learned for a full refund.
     pub(crate) amount: Option<(String, i64)>,
     pub(crate) breakdown: Option<Value>,
-    pub(crate) failure: Option<(String, String)>,
+    pub(crate) failure: Option<(FailureCode, String)>,
     pub(crate) flag_requires_attention: bool,
     /// `Some(None)` clears the next sync time; `Some(Some(t))` sets it.
     pub(crate) next_sync_at: Option<Option<i64>>,
@@ -158,7 +157,7 @@ impl Change {
             after.breakdown = breakdown.clone();
         }
         if let Some((code, message)) = &self.failure {
-            after.failure_code = Some(code.clone());
+            after.failure_code = Some(Stored::Known(*code));
             after.failure_message = Some(message.clone());
         }
         after.requires_attention |= self.flag_requires_attention;
@@ -224,7 +223,7 @@ pub(crate) struct EventRecord {
     pub(crate) kind: String,
     pub(crate) status: Option<String>,
     pub(crate) previous_status: Option<String>,
-    pub(crate) source: String,
+    pub(crate) source: Stored<EventSource>,
     pub(crate) detail: Value,
     pub(crate) created_at: i64,
 }
@@ -289,7 +288,7 @@ mod tests {
             provider_refund_id: Some("prov_second".into()),
             amount: Some(("50.00".into(), 5000)),
             breakdown: Some(json!([{"asset_type": "cash"}])),
-            failure: Some(("provider_declined".into(), "no".into())),
+            failure: Some((FailureCode::ProviderDeclined, "no".into())),
             flag_requires_attention: false,
             next_sync_at: Some(None),
             sync_attempts: Some(3),
@@ -302,7 +301,10 @@ mod tests {
             (after.amount.as_deref(), after.amount_minor),
             (Some("50.00"), Some(5000))
         );
-        assert_eq!(after.failure_code.as_deref(), Some("provider_declined"));
+        assert_eq!(
+            after.failure_code.as_ref().map(Stored::as_str),
+            Some("provider_declined")
+        );
         assert!(after.requires_attention, "a flag is never lowered");
         assert_eq!(after.next_sync_at, None);
         assert_eq!(after.sync_attempts, 3);

@@ -9,7 +9,7 @@ use refund_provider::RefundId;
 use super::records::EventRecord;
 use super::{Bind, ListFilter, RefundRecord, Store, StoreError};
 use crate::domain::refund_object::{merchant_event, new_event_id};
-use crate::domain::RefundStatus;
+use crate::domain::{RefundStatus, Stored};
 
 pub(super) const REFUND_COLUMNS: &str =
     "id, merchant_id, provider, account, provider_refund_id, provider_reference, \
@@ -38,7 +38,9 @@ pub(super) fn refund_from_row(row: &AnyRow) -> Result<RefundRecord, StoreError> 
         currency: row.try_get("currency")?,
         status: RefundStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown status {status}")))?,
-        failure_code: row.try_get("failure_code")?,
+        failure_code: row
+            .try_get::<Option<String>, _>("failure_code")?
+            .map(Stored::read),
         failure_message: row.try_get("failure_message")?,
         reason: row.try_get("reason")?,
         reference: row.try_get("reference")?,
@@ -76,7 +78,7 @@ pub(super) async fn insert_refund_postgres(
     .bind(refund.amount_minor)
     .bind(&refund.currency)
     .bind(refund.status.as_str())
-    .bind(&refund.failure_code)
+    .bind(refund.failure_code.as_ref().map(|c| c.as_str().to_owned()))
     .bind(&refund.failure_message)
     .bind(&refund.reason)
     .bind(&refund.reference)
@@ -110,7 +112,7 @@ pub(super) async fn insert_event(
     .bind(event.kind)
     .bind(event.status.map(|s| s.as_str()))
     .bind(event.previous_status.map(|s| s.as_str()))
-    .bind(event.source)
+    .bind(event.source.as_str())
     .bind(event.detail.to_string())
     .bind(now)
     .execute(&mut *conn)
@@ -270,7 +272,7 @@ fn event_from_row(row: &sqlx::any::AnyRow) -> Result<EventRecord, StoreError> {
         kind: row.try_get("kind")?,
         status: row.try_get("status")?,
         previous_status: row.try_get("previous_status")?,
-        source: row.try_get("source")?,
+        source: Stored::read(row.try_get("source")?),
         detail: json_column(row, "detail")?,
         created_at: row.try_get("created_at")?,
     })

@@ -11,7 +11,7 @@ use super::refunds::REFUND_COLUMNS;
 use super::writer::{sqlite_error, sqlite_sql};
 use super::{Change, NewEvent, RefundRecord, StoreError};
 use crate::domain::refund_object::{merchant_event, new_event_id, RefundObject};
-use crate::domain::RefundStatus;
+use crate::domain::{RefundStatus, Stored};
 
 /// A cached prepared statement for `sql` (written with `$N` placeholders).
 pub(super) fn prepare<'c>(
@@ -43,7 +43,10 @@ pub(super) fn refund_from_row(row: &Row<'_>) -> Result<RefundRecord, StoreError>
         currency: get_text("currency")?,
         status: RefundStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown status {status}")))?,
-        failure_code: row.get("failure_code").map_err(sqlite_error)?,
+        failure_code: row
+            .get::<_, Option<String>>("failure_code")
+            .map_err(sqlite_error)?
+            .map(Stored::read),
         failure_message: row.get("failure_message").map_err(sqlite_error)?,
         reason: row.get("reason").map_err(sqlite_error)?,
         reference: row.get("reference").map_err(sqlite_error)?,
@@ -117,7 +120,7 @@ pub(super) fn insert_event(
         event.kind,
         event.status.map(|s| s.as_str()),
         event.previous_status.map(|s| s.as_str()),
-        event.source,
+        event.source.as_str(),
         event.detail.to_string(),
         now
     ])
@@ -172,7 +175,7 @@ pub(super) fn insert_refund(conn: &Connection, refund: &RefundRecord) -> Result<
         refund.amount_minor,
         refund.currency,
         refund.status.as_str(),
-        refund.failure_code,
+        refund.failure_code.as_ref().map(Stored::as_str),
         refund.failure_message,
         refund.reason,
         refund.reference,
@@ -222,7 +225,7 @@ pub(super) fn write_change(
         after.amount,
         after.amount_minor,
         after.breakdown.to_string(),
-        after.failure_code,
+        after.failure_code.as_ref().map(Stored::as_str),
         after.failure_message,
         i64::from(after.requires_attention),
         after.next_sync_at,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use refund_provider::ProviderError;
+use refund_provider::{FailureCode, ProviderError};
 
 use crate::both_backends;
 use crate::helpers::{assert_error, fake, spawn_app, Db, Script, TestApp, ACME_KEY, GLOBEX_KEY};
@@ -264,7 +264,7 @@ both_backends!(a_failed_refund_gives_its_amount_back, |db: Db| async move {
         return;
     };
     provider.then(Script::Fail(ProviderError::rejected(
-        "insufficient_balance",
+        FailureCode::InsufficientBalance,
         "too low",
     )));
     let failed = created(

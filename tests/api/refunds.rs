@@ -1,6 +1,6 @@
 //! Creating, reading and listing refunds; provider outcomes; every error code; isolation.
 
-use refund_provider::ProviderError;
+use refund_provider::{FailureCode, ProviderError};
 use serde_json::{json, Value};
 
 use crate::both_backends;
@@ -92,7 +92,7 @@ both_backends!(
             (Script::Processing, "processing", None),
             (
                 Script::Fail(ProviderError::rejected(
-                    "insufficient_balance",
+                    FailureCode::InsufficientBalance,
                     "wallet too low",
                 )),
                 "failed",

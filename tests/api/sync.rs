@@ -315,7 +315,7 @@ impl refund_provider::RefundProvider for LaggingProvider {
                 "timed out after sending",
             )),
             _ => Err(refund_provider::ProviderError::rejected(
-                "provider_rejected",
+                refund_provider::FailureCode::ProviderRejected,
                 "422 refund_not_allowed: this transaction is already refunded",
             )),
         }

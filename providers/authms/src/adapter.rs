@@ -7,8 +7,8 @@ use std::time::Duration;
 use refund_provider::http::{classify_common_status, client, send, HttpAnswer};
 use refund_provider::{
     async_trait, validate_against_capabilities, Capabilities, Currency, ExposeSecret, FailureCode,
-    Money, ProviderError, ProviderId, ProviderRefund, ProviderRefundRequest, ProviderWebhook,
-    RefundProvider, RequestInvalid,
+    InvalidCode, Money, ProviderError, ProviderId, ProviderRefund, ProviderRefundRequest,
+    ProviderWebhook, RefundProvider, RequestInvalid,
 };
 use reqwest::{StatusCode, Url};
 use secrecy::SecretString;
@@ -125,7 +125,7 @@ impl AuthMsProvider {
         if let Some(amount) = &req.amount {
             if amount.currency() != req.currency {
                 return Err(RequestInvalid::new(
-                    "amount_invalid",
+                    InvalidCode::AmountInvalid,
                     "amount",
                     "the amount is not in the request's currency",
                 ));
@@ -143,7 +143,7 @@ impl AuthMsProvider {
                 })?;
                 let amount = req.amount.ok_or_else(|| {
                     RequestInvalid::new(
-                        "parameter_missing",
+                        InvalidCode::ParameterMissing,
                         "amount",
                         "an AuthMS transfer refund requires an amount",
                     )
@@ -380,7 +380,7 @@ pub fn classify(call: Call, answer: &HttpAnswer) -> Result<Classified, ProviderE
             other => other,
         });
     }
-    let rejected = |code: &str| Err(ProviderError::rejected(code, message.clone()));
+    let rejected = |code: FailureCode| Err(ProviderError::rejected(code, message.clone()));
     match status.as_u16() {
         404 if call == Call::StatusQuery => {
             if is_authms_not_found(&answer.body) {
@@ -393,9 +393,9 @@ pub fn classify(call: Call, answer: &HttpAnswer) -> Result<Classified, ProviderE
                 )))
             }
         }
-        400 | 404 => rejected(FailureCode::PROVIDER_REJECTED),
-        409 => rejected(FailureCode::INSUFFICIENT_BALANCE),
-        422 => rejected(FailureCode::AMOUNT_INVALID),
+        400 | 404 => rejected(FailureCode::ProviderRejected),
+        409 => rejected(FailureCode::InsufficientBalance),
+        422 => rejected(FailureCode::AmountInvalid),
         other => Err(ProviderError::unknown(format!(
             "AuthMS answered HTTP {other}, which it does not document: {message}"
         ))),
@@ -471,7 +471,7 @@ mod tests {
         .expect_err("409");
         assert_eq!(
             err,
-            ProviderError::rejected("insufficient_balance", "余额不足")
+            ProviderError::rejected(FailureCode::InsufficientBalance, "余额不足")
         );
     }
 
@@ -483,7 +483,10 @@ mod tests {
         );
         assert_eq!(
             result,
-            Err(ProviderError::rejected("amount_invalid", "金额无效"))
+            Err(ProviderError::rejected(
+                FailureCode::AmountInvalid,
+                "金额无效"
+            ))
         );
         assert_eq!(
             classify(Call::Refund, &answer(200, r#"{"code":200,"data":{}}"#)),

@@ -83,7 +83,7 @@ pub fn refund_from_transaction(
         .ok_or_else(|| ProviderError::unknown("answer's transaction has no status"))?;
     let status = map_status(raw_status);
     let failure = (status == ProviderRefundStatus::Failed).then(|| Failure {
-        code: FailureCode::new(FailureCode::PROVIDER_FAILED),
+        code: FailureCode::ProviderFailed,
         message: message
             .filter(|m| !m.is_empty())
             .or(tx.description.as_deref())

@@ -103,7 +103,7 @@ mod tests {
         ];
         for (options, param) in cases {
             let err = AuthMsOptions::parse(&options).expect_err("invalid");
-            assert_eq!(err.code, "parameter_invalid");
+            assert_eq!(err.code.as_str(), "parameter_invalid");
             assert_eq!(err.param.as_deref(), Some(param), "{options}");
         }
     }

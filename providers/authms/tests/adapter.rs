@@ -6,8 +6,8 @@ use std::time::Duration;
 use provider_authms::AuthMsProvider;
 use refund_provider::testkit::RequestBuilder;
 use refund_provider::{
-    Currency, Money, ProviderError, ProviderRefundRequest, ProviderRefundStatus, RefundProvider,
-    SecretString,
+    Currency, FailureCode, Money, ProviderError, ProviderRefundRequest, ProviderRefundStatus,
+    RefundProvider, SecretString,
 };
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -147,22 +147,22 @@ async fn every_documented_error_is_classified_with_the_providers_message() {
         (
             400,
             fixture!("error-400.json"),
-            ProviderError::rejected("provider_rejected", "请求参数错误"),
+            ProviderError::rejected(FailureCode::ProviderRejected, "请求参数错误"),
         ),
         (
             409,
             fixture!("error-409.json"),
-            ProviderError::rejected("insufficient_balance", "余额不足"),
+            ProviderError::rejected(FailureCode::InsufficientBalance, "余额不足"),
         ),
         (
             422,
             fixture!("error-422.json"),
-            ProviderError::rejected("amount_invalid", "金额无效"),
+            ProviderError::rejected(FailureCode::AmountInvalid, "金额无效"),
         ),
         (
             404,
             r#"{"code":404,"message":"wallet not found"}"#,
-            ProviderError::rejected("provider_rejected", "wallet not found"),
+            ProviderError::rejected(FailureCode::ProviderRejected, "wallet not found"),
         ),
     ];
     for (status, body, expected) in cases {
@@ -339,7 +339,7 @@ async fn a_transfer_the_source_cannot_cover_is_insufficient_balance() {
         .expect_err("409");
     assert_eq!(
         err,
-        ProviderError::rejected("insufficient_balance", "余额不足")
+        ProviderError::rejected(FailureCode::InsufficientBalance, "余额不足")
     );
 }
 
@@ -397,7 +397,7 @@ async fn validation_refuses_what_authms_cannot_take_before_anything_is_sent() {
     for (provider, req, code, param) in cases {
         let invalid = provider.validate(&req).expect_err(param);
         assert_eq!(
-            (invalid.code, invalid.param.as_deref()),
+            (invalid.code.as_str(), invalid.param.as_deref()),
             (code, Some(param))
         );
         if code != "currency_unsupported" {

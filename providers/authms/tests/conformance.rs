@@ -101,7 +101,7 @@ impl ConformanceTarget for AuthMs {
             (
                 "failed",
                 ProviderRefundStatus::Failed,
-                Some(FailureCode::PROVIDER_FAILED),
+                Some(FailureCode::ProviderFailed),
             ),
         ]
         .into_iter()
@@ -117,10 +117,10 @@ impl ConformanceTarget for AuthMs {
 
     fn refusals(&self, _req: &ProviderRefundRequest) -> Vec<RefusalCase> {
         [
-            (400, "请求参数错误", FailureCode::PROVIDER_REJECTED),
-            (404, "钱包不存在", FailureCode::PROVIDER_REJECTED),
-            (409, "余额不足", FailureCode::INSUFFICIENT_BALANCE),
-            (422, "金额无效", FailureCode::AMOUNT_INVALID),
+            (400, "请求参数错误", FailureCode::ProviderRejected),
+            (404, "钱包不存在", FailureCode::ProviderRejected),
+            (409, "余额不足", FailureCode::InsufficientBalance),
+            (422, "金额无效", FailureCode::AmountInvalid),
         ]
         .into_iter()
         .map(|(status, message, code)| RefusalCase {

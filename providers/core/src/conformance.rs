@@ -71,7 +71,7 @@ pub struct StatusCase {
     pub query: WireAnswer,
     pub expected: ProviderRefundStatus,
     /// The failure code a `failed` refund must carry.
-    pub failure_code: Option<&'static str>,
+    pub failure_code: Option<crate::FailureCode>,
 }
 
 /// A documented refusal of the create call and the code it must become.
@@ -81,7 +81,7 @@ pub struct RefusalCase {
     pub name: String,
     pub answer: WireAnswer,
     /// The `Rejected` failure code.
-    pub code: &'static str,
+    pub code: crate::FailureCode,
 }
 
 /// A webhook exactly as the provider would send it about the request's refund.

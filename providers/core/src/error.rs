@@ -5,51 +5,92 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// A machine-readable reason a refund failed, as shown to merchants in `failure_code`.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct FailureCode(String);
+use crate::InvalidCode;
+
+/// A machine-readable reason a refund failed, as shown to merchants in `failure_code`
+/// (DESIGN §5, §7, §14). Serialized as its text; `ALL`, `as_str` and `parse` say the same
+/// thing and are tested together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureCode {
+    /// The provider says the wallet or account cannot cover the refund.
+    InsufficientBalance,
+    /// The provider refused the amount (or the gateway found it unsendable).
+    AmountInvalid,
+    /// The provider declined the refund (eFundPay `declined`, Stripe 402).
+    ProviderDeclined,
+    /// The provider rejected the request for another documented reason.
+    ProviderRejected,
+    /// Our credentials or configuration for the provider are wrong.
+    ProviderMisconfigured,
+    /// The provider could not be reached at all, after the allowed retries.
+    ProviderUnavailable,
+    /// The provider reported the refund failed without a more precise reason.
+    ProviderFailed,
+    /// An operator resolved the refund as failed by hand (DESIGN §14).
+    ResolvedByOperator,
+    /// A request the pre-flight checks refuse, met again when refunding ([`InvalidCode`]).
+    ParameterMissing,
+    ParameterInvalid,
+    CurrencyUnsupported,
+    CouponPartialRefund,
+}
 
 impl FailureCode {
-    /// The provider says the wallet or account cannot cover the refund.
-    pub const INSUFFICIENT_BALANCE: &'static str = "insufficient_balance";
-    /// The provider refused the amount.
-    pub const AMOUNT_INVALID: &'static str = "amount_invalid";
-    /// The provider declined the refund (eFundPay `declined`).
-    pub const PROVIDER_DECLINED: &'static str = "provider_declined";
-    /// The provider rejected the request for another documented reason.
-    pub const PROVIDER_REJECTED: &'static str = "provider_rejected";
-    /// Our credentials or configuration for the provider are wrong.
-    pub const PROVIDER_MISCONFIGURED: &'static str = "provider_misconfigured";
-    /// The provider could not be reached at all, after the allowed retries.
-    pub const PROVIDER_UNAVAILABLE: &'static str = "provider_unavailable";
-    /// The provider reported the refund failed without a more precise reason.
-    pub const PROVIDER_FAILED: &'static str = "provider_failed";
+    pub const ALL: [FailureCode; 12] = [
+        Self::InsufficientBalance,
+        Self::AmountInvalid,
+        Self::ProviderDeclined,
+        Self::ProviderRejected,
+        Self::ProviderMisconfigured,
+        Self::ProviderUnavailable,
+        Self::ProviderFailed,
+        Self::ResolvedByOperator,
+        Self::ParameterMissing,
+        Self::ParameterInvalid,
+        Self::CurrencyUnsupported,
+        Self::CouponPartialRefund,
+    ];
 
-    pub fn new(code: impl Into<String>) -> Self {
-        Self(code.into())
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InsufficientBalance => "insufficient_balance",
+            Self::AmountInvalid => "amount_invalid",
+            Self::ProviderDeclined => "provider_declined",
+            Self::ProviderRejected => "provider_rejected",
+            Self::ProviderMisconfigured => "provider_misconfigured",
+            Self::ProviderUnavailable => "provider_unavailable",
+            Self::ProviderFailed => "provider_failed",
+            Self::ResolvedByOperator => "resolved_by_operator",
+            Self::ParameterMissing => "parameter_missing",
+            Self::ParameterInvalid => "parameter_invalid",
+            Self::CurrencyUnsupported => "currency_unsupported",
+            Self::CouponPartialRefund => "coupon_partial_refund",
+        }
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
+    /// The code a text names; `None` for text this build does not know.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|code| code.as_str() == text)
     }
 }
 
 impl fmt::Display for FailureCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
-impl fmt::Debug for FailureCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "FailureCode({})", self.0)
-    }
-}
-
-impl From<&str> for FailureCode {
-    fn from(value: &str) -> Self {
-        Self::new(value)
+/// A request-level code met when refunding becomes the refund's failure code of the same text.
+impl From<InvalidCode> for FailureCode {
+    fn from(code: InvalidCode) -> Self {
+        match code {
+            InvalidCode::ParameterMissing => Self::ParameterMissing,
+            InvalidCode::ParameterInvalid => Self::ParameterInvalid,
+            InvalidCode::AmountInvalid => Self::AmountInvalid,
+            InvalidCode::CurrencyUnsupported => Self::CurrencyUnsupported,
+            InvalidCode::CouponPartialRefund => Self::CouponPartialRefund,
+        }
     }
 }
 
@@ -77,9 +118,9 @@ pub enum ProviderError {
 }
 
 impl ProviderError {
-    pub fn rejected(code: &str, message: impl Into<String>) -> Self {
+    pub fn rejected(code: FailureCode, message: impl Into<String>) -> Self {
         Self::Rejected {
-            code: FailureCode::new(code),
+            code,
             message: message.into(),
         }
     }
@@ -125,7 +166,7 @@ impl ProviderError {
 /// and message.
 impl From<crate::RequestInvalid> for ProviderError {
     fn from(invalid: crate::RequestInvalid) -> Self {
-        Self::rejected(invalid.code, invalid.message)
+        Self::rejected(invalid.code.into(), invalid.message)
     }
 }
 
@@ -134,13 +175,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn failure_codes_parse_from_and_serialize_to_their_own_text() {
+        for code in FailureCode::ALL {
+            assert_eq!(FailureCode::parse(code.as_str()), Some(code));
+            assert_eq!(code.to_string(), code.as_str());
+            assert_eq!(
+                serde_json::to_value(code).ok(),
+                Some(serde_json::Value::from(code.as_str()))
+            );
+        }
+        assert_eq!(FailureCode::parse("card_expired"), None);
+    }
+
+    #[test]
+    fn an_invalid_code_becomes_the_failure_code_of_the_same_text() {
+        for code in [
+            InvalidCode::ParameterMissing,
+            InvalidCode::ParameterInvalid,
+            InvalidCode::AmountInvalid,
+            InvalidCode::CurrencyUnsupported,
+            InvalidCode::CouponPartialRefund,
+        ] {
+            assert_eq!(FailureCode::from(code).as_str(), code.as_str());
+        }
+    }
+
+    #[test]
     fn an_invalid_request_met_when_refunding_is_rejected_with_its_code_and_message() {
         let invalid = crate::RequestInvalid::missing("provider_options.demo.bank_detail");
         let message = invalid.message.clone();
         assert_eq!(
             ProviderError::from(invalid),
             ProviderError::Rejected {
-                code: FailureCode::new("parameter_missing"),
+                code: FailureCode::ParameterMissing,
                 message,
             }
         );

@@ -34,7 +34,7 @@ pub use options::parse_options;
 pub use outcome::{BreakdownLine, Failure, ProviderRefund, ProviderRefundStatus};
 pub use plugin::ProviderPlugin;
 pub use provider::{validate_against_capabilities, Capabilities, RefundProvider, RestRefund};
-pub use request::{ProviderRefundRequest, RequestInvalid};
+pub use request::{InvalidCode, ProviderRefundRequest, RequestInvalid};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use settings::{BuildContext, ConfigProblem, Problems};
 pub use webhook::ProviderWebhook;

@@ -119,7 +119,7 @@ mod tests {
 
     fn refusal<T: DeserializeOwned + std::fmt::Debug>(value: Value) -> (&'static str, String) {
         let e = parse_options::<T>("demo", &value).expect_err("refused");
-        (e.code, e.param.unwrap_or_default())
+        (e.code.as_str(), e.param.unwrap_or_default())
     }
 
     #[test]

@@ -5,8 +5,8 @@ use http::HeaderMap;
 use time::OffsetDateTime;
 
 use crate::{
-    Currency, ProviderError, ProviderId, ProviderRefund, ProviderRefundRequest, ProviderWebhook,
-    RefundId, RequestInvalid,
+    Currency, InvalidCode, ProviderError, ProviderId, ProviderRefund, ProviderRefundRequest,
+    ProviderWebhook, RefundId, RequestInvalid,
 };
 
 /// What a provider supports; the gateway checks requests against it before any call.
@@ -102,19 +102,19 @@ pub fn validate_against_capabilities(
 ) -> Result<(), RequestInvalid> {
     if !caps.supports_currency(req.currency) {
         return Err(RequestInvalid::new(
-            "currency_unsupported",
+            InvalidCode::CurrencyUnsupported,
             "currency",
             format!("this provider does not refund in {}", req.currency),
         ));
     }
     match req.amount {
         None if !caps.full_without_amount => Err(RequestInvalid::new(
-            "parameter_missing",
+            InvalidCode::ParameterMissing,
             "amount",
             "this provider requires an amount",
         )),
         Some(_) if !caps.partial && !caps.full_without_amount => Err(RequestInvalid::new(
-            "parameter_invalid",
+            InvalidCode::ParameterInvalid,
             "amount",
             "this provider only refunds whole payments",
         )),

@@ -65,21 +65,55 @@ impl ProviderRefundRequest {
     }
 }
 
+/// The API's 400 codes a provider's pre-flight checks may answer with (DESIGN §5). The
+/// gateway maps each to its own error code in one exhaustive `match`, so a code added here
+/// without a mapping there does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InvalidCode {
+    /// A field the provider needs is absent (`parameter_missing`).
+    ParameterMissing,
+    /// A field is present but unusable (`parameter_invalid`).
+    ParameterInvalid,
+    /// The amount cannot be sent as given (`amount_invalid`).
+    AmountInvalid,
+    /// The provider does not refund in this currency (`currency_unsupported`).
+    CurrencyUnsupported,
+    /// A coupon can only be refunded whole (`coupon_partial_refund`).
+    CouponPartialRefund,
+}
+
+impl InvalidCode {
+    /// The code's text, as the API and a refund's `failure_code` spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ParameterMissing => "parameter_missing",
+            Self::ParameterInvalid => "parameter_invalid",
+            Self::AmountInvalid => "amount_invalid",
+            Self::CurrencyUnsupported => "currency_unsupported",
+            Self::CouponPartialRefund => "coupon_partial_refund",
+        }
+    }
+}
+
+impl std::fmt::Display for InvalidCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why a request cannot be sent to a provider, found before calling it. The gateway answers
 /// 400 with this code and records nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct RequestInvalid {
-    /// One of the API's 400 codes: `parameter_missing`, `parameter_invalid`,
-    /// `amount_invalid`, `currency_unsupported`, `coupon_partial_refund`.
-    pub code: &'static str,
+    pub code: InvalidCode,
     pub message: String,
     /// The offending request field, e.g. `provider_options.efundpay.bank_detail`.
     pub param: Option<String>,
 }
 
 impl RequestInvalid {
-    pub fn new(code: &'static str, param: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(code: InvalidCode, param: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -89,7 +123,7 @@ impl RequestInvalid {
 
     pub fn missing(param: &str) -> Self {
         Self::new(
-            "parameter_missing",
+            InvalidCode::ParameterMissing,
             param,
             format!("`{param}` is required for this provider"),
         )
@@ -97,9 +131,29 @@ impl RequestInvalid {
 
     pub fn invalid(param: &str, why: impl std::fmt::Display) -> Self {
         Self::new(
-            "parameter_invalid",
+            InvalidCode::ParameterInvalid,
             param,
             format!("`{param}` is invalid: {why}"),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_codes_spell_the_api_codes_of_design_section_5() {
+        let all = [
+            (InvalidCode::ParameterMissing, "parameter_missing"),
+            (InvalidCode::ParameterInvalid, "parameter_invalid"),
+            (InvalidCode::AmountInvalid, "amount_invalid"),
+            (InvalidCode::CurrencyUnsupported, "currency_unsupported"),
+            (InvalidCode::CouponPartialRefund, "coupon_partial_refund"),
+        ];
+        for (code, text) in all {
+            assert_eq!(code.as_str(), text);
+            assert_eq!(code.to_string(), text);
+        }
     }
 }

@@ -17,9 +17,9 @@ use async_trait::async_trait;
 use http::{HeaderMap, StatusCode};
 use refund_provider::http::{classify_common_status, client, send, HttpAnswer};
 use refund_provider::{
-    Capabilities, ExposeSecret, FailureCode, ProviderError, ProviderId, ProviderRefund,
-    ProviderRefundRequest, ProviderWebhook, RefundId, RefundProvider, RequestInvalid, RestRefund,
-    SecretString,
+    Capabilities, ExposeSecret, FailureCode, InvalidCode, ProviderError, ProviderId,
+    ProviderRefund, ProviderRefundRequest, ProviderWebhook, RefundId, RefundProvider,
+    RequestInvalid, RestRefund, SecretString,
 };
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -138,7 +138,7 @@ impl EbuyProvider {
             Some(amount) => {
                 if amount.currency() != cny() {
                     return Err(RequestInvalid::new(
-                        "currency_unsupported",
+                        InvalidCode::CurrencyUnsupported,
                         "currency",
                         "e-Buy refunds in CNY only",
                     ));
@@ -146,7 +146,7 @@ impl EbuyProvider {
                 let asset = options.asset_or_default();
                 if asset == AssetType::Coupon {
                     return Err(RequestInvalid::new(
-                        "coupon_partial_refund",
+                        InvalidCode::CouponPartialRefund,
                         "amount",
                         "e-Buy refunds coupons only whole: omit the amount to refund the whole order",
                     ));
@@ -254,7 +254,7 @@ impl EbuyProvider {
         }
         if status.is_client_error() {
             return Err(ProviderError::rejected(
-                FailureCode::PROVIDER_REJECTED,
+                FailureCode::ProviderRejected,
                 format!(
                     "e-Buy answered HTTP {}: {}",
                     status.as_u16(),
@@ -293,7 +293,7 @@ impl EbuyProvider {
                     "e-Buy refused our app credentials: {code}: {message}"
                 ))),
                 _ => Err(ProviderError::rejected(
-                    FailureCode::PROVIDER_REJECTED,
+                    FailureCode::ProviderRejected,
                     format!("{code}: {message}"),
                 )),
             };

@@ -141,7 +141,7 @@ pub fn to_provider_refund(
         })
         .collect();
     let failure = (status == ProviderRefundStatus::Failed).then(|| Failure {
-        code: FailureCode::new(FailureCode::PROVIDER_FAILED),
+        code: FailureCode::ProviderFailed,
         message: format!("e-Buy reported the refund failed ({summary})"),
     });
     Ok(ProviderRefund {

@@ -243,7 +243,7 @@ mod tests {
 
     #[test]
     fn absent_or_null_required_goods_fields_are_missing_and_bad_ones_invalid() {
-        let code_of = |value: Value| EbuyOptions::parse(&value).err().map(|e| e.code);
+        let code_of = |value: Value| EbuyOptions::parse(&value).err().map(|e| e.code.as_str());
         for missing in [
             json!({"goods": {"quantity": 1}}),
             json!({"goods": {"goods_id": null, "quantity": 1}}),

@@ -488,7 +488,7 @@ fn validation_catches_what_e_buy_would_refuse_with_the_right_code_and_param() {
         adapter
             .validate(&req)
             .err()
-            .map(|e| (e.code, e.param.unwrap_or_default()))
+            .map(|e| (e.code.as_str(), e.param.unwrap_or_default()))
     };
     assert_eq!(check(request(Some("1.00"), Value::Null)), None);
     assert_eq!(check(request(None, json!({"asset_type": "coupon"}))), None);

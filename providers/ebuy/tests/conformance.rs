@@ -76,7 +76,7 @@ impl ConformanceTarget for Ebuy {
             (
                 "FAIL",
                 ProviderRefundStatus::Failed,
-                Some(FailureCode::PROVIDER_FAILED),
+                Some(FailureCode::ProviderFailed),
             ),
         ]
         .into_iter()
@@ -100,7 +100,7 @@ impl ConformanceTarget for Ebuy {
         .map(|code| RefusalCase {
             name: format!("success: false, errorCode {code}"),
             answer: answer("refund", false, code, Value::Null),
-            code: FailureCode::PROVIDER_REJECTED,
+            code: FailureCode::ProviderRejected,
         })
         .collect()
     }

@@ -141,7 +141,7 @@ impl EfundpayProvider {
                 Call::Create,
                 StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND | StatusCode::UNPROCESSABLE_ENTITY,
             ) => Err(ProviderError::rejected(
-                FailureCode::PROVIDER_REJECTED,
+                FailureCode::ProviderRejected,
                 error_message(&answer),
             )),
             (Call::List, StatusCode::NOT_FOUND) => Ok(Classified::NoSuchTransaction),

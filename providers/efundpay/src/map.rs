@@ -21,17 +21,17 @@ use crate::wire::{Refund, REFUND_OBJECT_TYPE};
 
 /// The gateway status and failure code of an eFundPay status word; `None` for a word the
 /// document does not list.
-pub fn status(word: &str) -> Option<(ProviderRefundStatus, Option<&'static str>)> {
+pub fn status(word: &str) -> Option<(ProviderRefundStatus, Option<FailureCode>)> {
     match word {
         "processing" => Some((ProviderRefundStatus::Processing, None)),
         "succeeded" => Some((ProviderRefundStatus::Succeeded, None)),
         "failed" => Some((
             ProviderRefundStatus::Failed,
-            Some(FailureCode::PROVIDER_FAILED),
+            Some(FailureCode::ProviderFailed),
         )),
         "declined" => Some((
             ProviderRefundStatus::Failed,
-            Some(FailureCode::PROVIDER_DECLINED),
+            Some(FailureCode::ProviderDeclined),
         )),
         "voided" => Some((ProviderRefundStatus::Canceled, None)),
         _ => None,
@@ -56,7 +56,7 @@ pub fn to_provider_refund(refund: &Refund) -> Result<ProviderRefund, String> {
     // The range check every provider amount passes (positive, at most 12 integer digits).
     let amount = Money::from_provider_minor(refund.amount, currency).map_err(|e| e.to_string())?;
     let failure = failure_code.map(|code| Failure {
-        code: FailureCode::new(code),
+        code,
         message: format!("eFundPay reported the refund {}", refund.status),
     });
     Ok(ProviderRefund {

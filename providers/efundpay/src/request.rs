@@ -3,7 +3,7 @@
 //! the reason default and the field limits of the document. `validate` and `refund` both go
 //! through [`build`], so nothing `validate` would refuse is ever sent.
 
-use refund_provider::{parse_options, ProviderRefundRequest, RequestInvalid};
+use refund_provider::{parse_options, InvalidCode, ProviderRefundRequest, RequestInvalid};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -80,7 +80,7 @@ impl EfundpayOptions {
         if let Some(method) = options.payment_method.as_deref() {
             if needs_bank_detail(method) && options.bank_detail.is_none() {
                 return Err(RequestInvalid::new(
-                    "parameter_missing",
+                    InvalidCode::ParameterMissing,
                     format!("{OPTIONS_PARAM}.bank_detail"),
                     format!(
                         "`{OPTIONS_PARAM}.bank_detail` is required to refund a {method} payment"
@@ -105,7 +105,11 @@ pub fn build(
     webhooks_url: &str,
 ) -> Result<CreateRefundRequest, RequestInvalid> {
     let amount = req.amount.ok_or_else(|| {
-        RequestInvalid::new("parameter_missing", "amount", "eFundPay requires an amount")
+        RequestInvalid::new(
+            InvalidCode::ParameterMissing,
+            "amount",
+            "eFundPay requires an amount",
+        )
     })?;
     if amount.currency() != req.currency {
         return Err(RequestInvalid::invalid(
@@ -166,7 +170,7 @@ mod tests {
 
     fn refusal(options: Value) -> (String, Option<String>) {
         let e = build(&request(options), "https://gw/v1/webhooks/efundpay").expect_err("refused");
-        (e.code.to_owned(), e.param)
+        (e.code.as_str().to_owned(), e.param)
     }
 
     const BANK: fn() -> Value = || json!({"bank_code": "014", "bank_account_name": "Jack", "bank_account_no": "5015377989"});

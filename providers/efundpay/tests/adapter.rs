@@ -463,7 +463,7 @@ async fn a_missing_bank_detail_is_refused_before_anything_is_sent() {
     let mut req = request();
     req.options = json!({"payment_method": "thai_mobile_banking"});
     let invalid = provider.validate(&req).expect_err("refused");
-    assert_eq!(invalid.code, "parameter_missing");
+    assert_eq!(invalid.code.as_str(), "parameter_missing");
     assert_eq!(
         invalid.param.as_deref(),
         Some("provider_options.efundpay.bank_detail")
@@ -488,7 +488,7 @@ async fn validation_requires_an_amount_and_refuses_unknown_options() {
     req.amount = None;
     let invalid = provider.validate(&req).expect_err("no amount");
     assert_eq!(
-        (invalid.code, invalid.param.as_deref()),
+        (invalid.code.as_str(), invalid.param.as_deref()),
         ("parameter_missing", Some("amount"))
     );
 
@@ -496,7 +496,7 @@ async fn validation_requires_an_amount_and_refuses_unknown_options() {
     req.options = json!({"method": "reversal"});
     let invalid = provider.validate(&req).expect_err("unknown option");
     assert_eq!(
-        (invalid.code, invalid.param.as_deref()),
+        (invalid.code.as_str(), invalid.param.as_deref()),
         (
             "parameter_invalid",
             Some("provider_options.efundpay.method")

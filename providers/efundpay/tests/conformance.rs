@@ -73,12 +73,12 @@ impl ConformanceTarget for Efundpay {
             (
                 "failed",
                 ProviderRefundStatus::Failed,
-                Some(FailureCode::PROVIDER_FAILED),
+                Some(FailureCode::ProviderFailed),
             ),
             (
                 "declined",
                 ProviderRefundStatus::Failed,
-                Some(FailureCode::PROVIDER_DECLINED),
+                Some(FailureCode::ProviderDeclined),
             ),
             ("voided", ProviderRefundStatus::Canceled, None),
         ]
@@ -103,7 +103,7 @@ impl ConformanceTarget for Efundpay {
         .map(|(status, code)| RefusalCase {
             name: code.into(),
             answer: error(status, code),
-            code: FailureCode::PROVIDER_REJECTED,
+            code: FailureCode::ProviderRejected,
         })
         .collect()
     }

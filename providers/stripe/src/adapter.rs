@@ -20,8 +20,9 @@ use async_trait::async_trait;
 use http::HeaderMap;
 use refund_provider::http::{classify_common_status, client, send, HttpAnswer};
 use refund_provider::{
-    Capabilities, ExposeSecret, ProviderError, ProviderId, ProviderRefund, ProviderRefundRequest,
-    ProviderRefundStatus, ProviderWebhook, RefundId, RefundProvider, RequestInvalid, SecretString,
+    Capabilities, ExposeSecret, InvalidCode, ProviderError, ProviderId, ProviderRefund,
+    ProviderRefundRequest, ProviderRefundStatus, ProviderWebhook, RefundId, RefundProvider,
+    RequestInvalid, SecretString,
 };
 use reqwest::Url;
 use time::OffsetDateTime;
@@ -135,8 +136,9 @@ impl StripeProvider {
             req.payment_id.as_str().to_owned(),
         )];
         if let Some(amount) = &req.amount {
-            let stripe = to_stripe_amount(amount)
-                .map_err(|e| RequestInvalid::new("amount_invalid", "amount", e.to_string()))?;
+            let stripe = to_stripe_amount(amount).map_err(|e| {
+                RequestInvalid::new(InvalidCode::AmountInvalid, "amount", e.to_string())
+            })?;
             form.push(("amount".into(), stripe.to_string()));
         }
         if let Some(reason) = options.reason {

@@ -66,7 +66,7 @@ pub fn to_provider_refund(refund: &Refund) -> Result<ProviderRefund, String> {
         .ok_or_else(|| format!("unknown currency `{}`", excerpt(&refund.currency)))?;
     let amount = from_stripe_amount(refund.amount, currency).map_err(|e| e.to_string())?;
     let failure = (status == ProviderRefundStatus::Failed).then(|| Failure {
-        code: FailureCode::new(FailureCode::PROVIDER_FAILED),
+        code: FailureCode::ProviderFailed,
         message: format!(
             "Stripe reported the refund failed: {}",
             refund
@@ -100,7 +100,7 @@ pub fn gateway_refund_id(refund: &Refund) -> Option<&str> {
 /// What an error answer lets the adapter conclude (401/403 and 5xx are the core's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Conclusion {
-    Rejected(&'static str),
+    Rejected(FailureCode),
     Unknown,
     NotSent,
     NotFound,
@@ -110,14 +110,14 @@ pub enum Conclusion {
 pub fn create_error(status: u16, error: &ApiError) -> Conclusion {
     let code = error.code.as_deref().unwrap_or_default();
     match status {
-        402 => Conclusion::Rejected(FailureCode::PROVIDER_DECLINED),
+        402 => Conclusion::Rejected(FailureCode::ProviderDeclined),
         400 if error.error_type == "idempotency_error" => Conclusion::Unknown,
         400 if error.param.as_deref() == Some("amount")
             || matches!(code, "amount_too_large" | "amount_too_small") =>
         {
-            Conclusion::Rejected(FailureCode::AMOUNT_INVALID)
+            Conclusion::Rejected(FailureCode::AmountInvalid)
         }
-        400 | 404 => Conclusion::Rejected(FailureCode::PROVIDER_REJECTED),
+        400 | 404 => Conclusion::Rejected(FailureCode::ProviderRejected),
         409 => Conclusion::Unknown,
         429 => Conclusion::NotSent,
         _ => Conclusion::Unknown,
@@ -255,17 +255,17 @@ mod tests {
             (
                 402,
                 error("card_error", Some("card_declined"), None),
-                Conclusion::Rejected("provider_declined"),
+                Conclusion::Rejected(FailureCode::ProviderDeclined),
             ),
             (
                 400,
                 error("invalid_request_error", None, Some("amount")),
-                Conclusion::Rejected("amount_invalid"),
+                Conclusion::Rejected(FailureCode::AmountInvalid),
             ),
             (
                 400,
                 error("invalid_request_error", Some("amount_too_large"), None),
-                Conclusion::Rejected("amount_invalid"),
+                Conclusion::Rejected(FailureCode::AmountInvalid),
             ),
             (
                 400,
@@ -274,7 +274,7 @@ mod tests {
                     Some("charge_already_refunded"),
                     Some("charge"),
                 ),
-                Conclusion::Rejected("provider_rejected"),
+                Conclusion::Rejected(FailureCode::ProviderRejected),
             ),
             (
                 400,
@@ -283,7 +283,7 @@ mod tests {
                     Some("resource_missing"),
                     Some("payment_intent"),
                 ),
-                Conclusion::Rejected("provider_rejected"),
+                Conclusion::Rejected(FailureCode::ProviderRejected),
             ),
             (
                 400,
@@ -292,12 +292,12 @@ mod tests {
                     Some("parameter_unknown"),
                     Some("foo"),
                 ),
-                Conclusion::Rejected("provider_rejected"),
+                Conclusion::Rejected(FailureCode::ProviderRejected),
             ),
             (
                 404,
                 error("invalid_request_error", Some("resource_missing"), None),
-                Conclusion::Rejected("provider_rejected"),
+                Conclusion::Rejected(FailureCode::ProviderRejected),
             ),
             (
                 400,

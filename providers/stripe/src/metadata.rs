@@ -134,7 +134,7 @@ mod tests {
         for (key, value, param) in table {
             let refused =
                 form_fields(&id(), Some("acme"), &merchant(&[(key, value)])).expect_err("refused");
-            assert_eq!(refused.code, "parameter_invalid", "{key}");
+            assert_eq!(refused.code.as_str(), "parameter_invalid", "{key}");
             assert_eq!(refused.param.as_deref(), Some(*param), "{key}");
         }
         let at_limits = merchant(&[(&"k".repeat(40), &"v".repeat(500))]);

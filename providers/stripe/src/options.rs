@@ -108,7 +108,7 @@ mod tests {
         ];
         for (value, param) in table {
             let refused = StripeOptions::parse(&value).expect_err("refused");
-            assert_eq!(refused.code, "parameter_invalid");
+            assert_eq!(refused.code.as_str(), "parameter_invalid");
             assert_eq!(refused.param.as_deref(), Some(param), "{value}");
         }
     }

@@ -181,7 +181,7 @@ async fn what_stripe_could_not_take_is_refused_before_sending() {
     for (req, code, param) in cases {
         let invalid = adapter.validate(&req).expect_err("refused");
         assert_eq!(
-            (invalid.code, invalid.param.as_deref()),
+            (invalid.code.as_str(), invalid.param.as_deref()),
             (code, Some(param))
         );
         assert_eq!(

@@ -73,7 +73,7 @@ impl ConformanceTarget for Stripe {
             (
                 "failed",
                 ProviderRefundStatus::Failed,
-                Some(FailureCode::PROVIDER_FAILED),
+                Some(FailureCode::ProviderFailed),
             ),
             ("canceled", ProviderRefundStatus::Canceled, None),
         ]
@@ -97,37 +97,37 @@ impl ConformanceTarget for Stripe {
                     402,
                     json!({"type": "card_error", "code": "card_declined", "message": "declined"}),
                 ),
-                FailureCode::PROVIDER_DECLINED,
+                FailureCode::ProviderDeclined,
             ),
             (
                 "400 about the amount",
                 error(400, invalid(None, "amount")),
-                FailureCode::AMOUNT_INVALID,
+                FailureCode::AmountInvalid,
             ),
             (
                 "400 amount_too_large",
                 error(400, invalid(Some("amount_too_large"), "amount")),
-                FailureCode::AMOUNT_INVALID,
+                FailureCode::AmountInvalid,
             ),
             (
                 "400 charge_already_refunded",
                 error(400, invalid(Some("charge_already_refunded"), "charge")),
-                FailureCode::PROVIDER_REJECTED,
+                FailureCode::ProviderRejected,
             ),
             (
                 "400 resource_missing",
                 error(400, invalid(Some("resource_missing"), "payment_intent")),
-                FailureCode::PROVIDER_REJECTED,
+                FailureCode::ProviderRejected,
             ),
             (
                 "404",
                 error(404, invalid(Some("resource_missing"), "id")),
-                FailureCode::PROVIDER_REJECTED,
+                FailureCode::ProviderRejected,
             ),
             (
                 "another 400",
                 error(400, invalid(Some("parameter_unknown"), "foo")),
-                FailureCode::PROVIDER_REJECTED,
+                FailureCode::ProviderRejected,
             ),
         ]
         .into_iter()

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use refund_provider::ProviderError;
+use refund_provider::{FailureCode, ProviderError};
 
 use crate::both_backends;
 use crate::helpers::{
@@ -409,7 +409,7 @@ both_backends!(
         provider.then(Script::Processing);
         refund(&app, ACME_KEY, "pay_5", "7.00", "EUR").await;
         provider.then(Script::Fail(ProviderError::rejected(
-            "insufficient_balance",
+            FailureCode::InsufficientBalance,
             "too low",
         )));
         refund(&app, ACME_KEY, "pay_6", "8.00", "EUR").await;
@@ -525,7 +525,7 @@ both_backends!(a_payments_refunds_add_up_by_status, |db: Db| async move {
     let first = refund(&app, ACME_KEY, "pay/77", "10.00", "EUR").await;
     refund(&app, ACME_KEY, "pay/77", "2.50", "EUR").await;
     provider.then(Script::Fail(ProviderError::rejected(
-        "insufficient_balance",
+        FailureCode::InsufficientBalance,
         "too low",
     )));
     refund(&app, ACME_KEY, "pay/77", "5.00", "EUR").await;
@@ -666,7 +666,7 @@ both_backends!(
     |db: Db| async move {
         let provider = fake(Script::Succeed);
         provider.then(Script::Fail(ProviderError::rejected(
-            "provider_rejected",
+            FailureCode::ProviderRejected,
             "+cmd|' /C calc'!A0",
         )));
         let Some(app) = spawn_app(db, provider).await else {

@@ -12,8 +12,9 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use refund_gateway::config::statements::StatementFormat;
+use refund_gateway::domain::EventSource;
 use refund_gateway::domain::RefundStatus;
-use refund_gateway::engine::decide::{decide, Source};
+use refund_gateway::engine::decide::decide;
 use refund_gateway::reconcile::statement::{reconcile, CollectSink, Options, VarianceKind};
 use refund_gateway::store::{now_ms, Modified, RefundRecord, Store};
 use refund_provider::{
@@ -139,7 +140,7 @@ pub async fn report(store: &Store, id: &RefundId, outcome: ProviderRefundStatus)
             Ok::<_, ()>(decide(
                 refund,
                 &report,
-                Source::Webhook,
+                EventSource::Webhook,
                 now + 60_000,
                 false,
             ))

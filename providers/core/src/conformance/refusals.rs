@@ -12,7 +12,7 @@ pub(super) async fn check(target: &dyn ConformanceTarget) -> Failures {
         let server = serve(&case.answer).await;
         let provider = target.build(&server.uri(), TIMEOUT);
         match provider.refund(&sample).await {
-            Err(ProviderError::Rejected { code, .. }) if code.as_str() == case.code => {}
+            Err(ProviderError::Rejected { code, .. }) if code == case.code => {}
             other => failures.push(format!(
                 "refund refused with {} (HTTP {}): expected Rejected {}, got {other:?}",
                 case.name, case.answer.status, case.code

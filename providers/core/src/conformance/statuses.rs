@@ -68,7 +68,7 @@ fn mismatches(
             refund.status.as_str()
         ));
     }
-    let code = refund.failure.as_ref().map(|f| f.code.as_str());
+    let code = refund.failure.as_ref().map(|f| f.code);
     if code != case.failure_code {
         failures.push(format!(
             "{row}: expected failure code {:?}, got {code:?}",
