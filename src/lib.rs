@@ -3,6 +3,7 @@
 pub mod api;
 pub mod banner;
 pub mod bench;
+pub mod check_config;
 pub mod config;
 pub mod demo;
 pub mod domain;
