@@ -72,6 +72,38 @@ enum RawMerchantProviders {
     Accounts(BTreeMap<String, toml::Table>),
 }
 
+impl RawMerchantProviders {
+    /// The providers the merchant may use (`None`: all) and its own accounts, each provider
+    /// named needing a `[providers.<id>]` section; `key` is the merchant's (`merchants[0]`).
+    fn validate(
+        self,
+        problems: &mut Problems,
+        key: &str,
+        sections: &ProviderSections,
+    ) -> (Option<Vec<ProviderId>>, BTreeMap<String, toml::Table>) {
+        match self {
+            Self::Allowed(list) => {
+                let allowed = list
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(j, name)| {
+                        let at = format!("{key}.providers[{j}]");
+                        provider_sections::known(problems, sections, at, name)
+                    })
+                    .collect();
+                (Some(allowed), BTreeMap::new())
+            }
+            Self::Accounts(tables) => {
+                for name in tables.keys() {
+                    let at = format!("{key}.providers.{name}");
+                    provider_sections::known(problems, sections, at, name);
+                }
+                (None, tables)
+            }
+        }
+    }
+}
+
 /// A merchant allowed to call the API.
 #[derive(Clone)]
 pub struct MerchantConfig {
@@ -187,28 +219,7 @@ impl RawMerchant {
         let webhook_secrets = self.webhook_secrets(problems, &key);
         let (providers, accounts) = match self.providers {
             None => (None, BTreeMap::new()),
-            Some(RawMerchantProviders::Allowed(list)) => {
-                let allowed = list
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(j, name)| {
-                        provider_sections::known(
-                            problems,
-                            sections,
-                            format!("{key}.providers[{j}]"),
-                            name,
-                        )
-                    })
-                    .collect();
-                (Some(allowed), BTreeMap::new())
-            }
-            Some(RawMerchantProviders::Accounts(tables)) => {
-                for name in tables.keys() {
-                    let at = format!("{key}.providers.{name}");
-                    provider_sections::known(problems, sections, at, name);
-                }
-                (None, tables)
-            }
+            Some(choice) => choice.validate(problems, &key, sections),
         };
         let merchant = MerchantConfig {
             id: self.id.clone(),
