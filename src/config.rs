@@ -1,23 +1,44 @@
 //! Gateway configuration (TOML, DESIGN §11): reading, validation with every problem reported
 //! by key path, and the resolved `Config` the rest of the gateway uses.
 //!
-//! Unknown keys are rejected. Secrets come from `<name>_env` (a variable's name) or inline
-//! `<name>` and are held as `SecretString`, so they never reach `Debug` output or logs.
-//! Provider sections are kept as raw TOML here and built by [`crate::providers`], so adding a
-//! provider does not touch this file.
+//! One file per section (`server.rs`, `merchants.rs`, …), each with the section as written
+//! (`///` on every key: what it is, its unit, its default) and the `validate` that turns it
+//! into its part of [`Config`]; [`load`] types every section on its own, so that one run
+//! reports every problem. Unknown keys are rejected. Secrets come from `<name>_env` (a
+//! variable's name) or inline `<name>`, read with the provider core's `BuildContext` helpers,
+//! and are held as `SecretString`, so they never reach `Debug` output or logs. Provider
+//! sections are kept as raw TOML here and built by [`crate::providers`], so adding a provider
+//! does not touch this module.
 
-pub mod raw;
+mod callers;
+mod database;
+mod idempotency;
+mod load;
+mod merchants;
+mod operators;
+mod provider_sections;
+mod retention;
+mod routes;
+mod rules;
+mod server;
 pub mod statements;
+mod sync;
+mod syntax;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::Path;
-use std::time::Duration;
 
-use refund_provider::{ConfigProblem, Currency, ProviderId, SecretString};
-use sha2::{Digest, Sha256};
+use refund_provider::ConfigProblem;
 
-use raw::RawConfig;
+pub use callers::hash_api_key;
+pub use database::{redacted_url, DatabaseConfig};
+pub use idempotency::IdempotencyConfig;
+pub use merchants::MerchantConfig;
+pub use operators::OperatorConfig;
+pub use retention::RetentionConfig;
+pub use routes::Route;
+pub use server::ServerConfig;
+pub use sync::SyncConfig;
 
 /// The embedded default: SQLite in `./data`, the three sandbox simulators in-process.
 pub const EMBEDDED_DEFAULT: &str = include_str!("../config/gateway.toml");
@@ -79,156 +100,6 @@ pub(crate) fn section_keys(sections: &BTreeMap<String, toml::Value>) -> BTreeMap
         .collect()
 }
 
-/// A database URL without its password (`postgres://user:***@host/db`, and `***` for a
-/// `password=` query parameter), for `Debug` and logs.
-pub fn redacted_url(url: &str) -> String {
-    let Ok(mut parsed) = reqwest::Url::parse(url) else {
-        // Not a URL: it might still hold a password somewhere; show nothing of it.
-        return "[unparsed url]".to_owned();
-    };
-    if parsed.password().is_some() && parsed.set_password(Some("***")).is_err() {
-        return "[url with a password]".to_owned();
-    }
-    let secret_pair = |key: &str| key.to_ascii_lowercase().contains("password");
-    if parsed.query_pairs().any(|(key, _)| secret_pair(&key)) {
-        let pairs: Vec<(String, String)> = parsed
-            .query_pairs()
-            .map(|(key, value)| {
-                let value = if secret_pair(&key) {
-                    "***".to_owned()
-                } else {
-                    value.into_owned()
-                };
-                (key.into_owned(), value)
-            })
-            .collect();
-        parsed.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    parsed.to_string()
-}
-
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    pub listen: SocketAddr,
-    /// Base of the URLs given to providers for their webhooks; `None` derives it from the
-    /// address actually bound.
-    pub public_base_url: Option<String>,
-    /// Upper bound on one API request, provider call included.
-    pub request_timeout: Duration,
-    /// A connection must deliver a request's complete headers within this time (also the
-    /// longest a kept-alive connection may sit idle), else it is closed (DESIGN §15).
-    pub header_read_timeout: Duration,
-    /// Connections served at once; further ones wait in the listen backlog (DESIGN §15).
-    pub max_connections: usize,
-    /// Requests per second per API key (burst twice that); `0` turns rate limiting off.
-    pub rate_limit_per_second: u32,
-}
-
-#[derive(Clone)]
-pub struct DatabaseConfig {
-    pub url: String,
-    pub max_connections: u32,
-}
-
-impl std::fmt::Debug for DatabaseConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DatabaseConfig")
-            .field("url", &redacted_url(&self.url))
-            .field("max_connections", &self.max_connections)
-            .finish()
-    }
-}
-
-/// A merchant allowed to call the API.
-#[derive(Clone)]
-pub struct MerchantConfig {
-    pub id: String,
-    /// SHA-256 of the merchant's API key.
-    pub api_key_sha256: [u8; 32],
-    pub webhook_url: Option<String>,
-    /// The secrets merchant webhooks are signed with, each giving one `v1` of the
-    /// signature header (more than one during a rotation; empty without webhooks).
-    pub webhook_secrets: Vec<SecretString>,
-    /// Providers this merchant may use; `None` means all configured ones.
-    pub providers: Option<Vec<ProviderId>>,
-    /// The merchant's own provider accounts (`[merchants.providers.<id>]`, DESIGN §14) as
-    /// raw tables, by provider; the registry checks and builds them.
-    pub accounts: BTreeMap<String, toml::Table>,
-}
-
-/// An operator: may read every merchant's data, settle statements and resolve refunds.
-#[derive(Clone)]
-pub struct OperatorConfig {
-    pub id: String,
-    /// SHA-256 of the operator's API key.
-    pub api_key_sha256: [u8; 32],
-}
-
-impl std::fmt::Debug for OperatorConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OperatorConfig")
-            .field("id", &self.id)
-            .field("api_key_sha256", &"[redacted]")
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for MerchantConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MerchantConfig")
-            .field("id", &self.id)
-            .field("api_key_sha256", &"[redacted]")
-            .field("webhook_url", &self.webhook_url)
-            .field(
-                "webhook_secrets",
-                &format!("[{} redacted]", self.webhook_secrets.len()),
-            )
-            .field("providers", &self.providers)
-            .field("accounts", &self.accounts.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
-impl MerchantConfig {
-    pub fn may_use(&self, provider: &ProviderId) -> bool {
-        self.providers
-            .as_ref()
-            .is_none_or(|list| list.contains(provider))
-    }
-}
-
-/// One `[[routes]]` rule; all given conditions must hold.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    pub provider: ProviderId,
-    pub currency: Option<Vec<Currency>>,
-    pub payment_id_prefix: Option<String>,
-    pub merchant: Option<Vec<String>>,
-}
-
-#[derive(Debug, Clone)]
-pub struct SyncConfig {
-    pub poll_interval: Duration,
-    pub first_retry: Duration,
-    pub max_retry: Duration,
-    pub give_up_after: Duration,
-    /// A provider's "not found" is not conclusive until the refund is this old.
-    pub not_found_grace: Duration,
-}
-
-#[derive(Debug, Clone)]
-pub struct IdempotencyConfig {
-    pub retention: Duration,
-}
-
-/// How long history that finance no longer needs is kept (`[retention]`, DESIGN §15).
-#[derive(Debug, Clone)]
-pub struct RetentionConfig {
-    /// Webhook receipts, and the non-essential history of final refunds, older than this are
-    /// purged by the housekeeping worker (see `engine::housekeeping`).
-    pub period: Duration,
-}
-
 /// Every problem found in a configuration.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{} configuration problem(s):\n{}", .0.len(), .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
@@ -237,24 +108,33 @@ pub struct ConfigErrors(pub Vec<ConfigProblem>);
 impl Config {
     /// Reads and validates a config file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors(vec![ConfigProblem::new(
-                path.display().to_string(),
-                format!("cannot read: {e}"),
-            )])
-        })?;
-        Self::from_toml(&text)
+        Self::from_toml(&Self::read_text(path)?)
     }
 
     /// Parses and validates TOML text.
     pub fn from_toml(text: &str) -> Result<Self, ConfigErrors> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let (config, problems) = load::read(text);
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigErrors(problems))
+        }
+    }
+
+    /// Reads TOML text as far as it goes, for `check-config`: the configuration (defaults
+    /// where a value was refused, never to be served) and every problem found.
+    pub fn read_toml(text: &str) -> (Self, Vec<ConfigProblem>) {
+        load::read(text)
+    }
+
+    /// The text of a config file, or why it cannot be read.
+    pub fn read_text(path: &Path) -> Result<String, ConfigErrors> {
+        std::fs::read_to_string(path).map_err(|e| {
             ConfigErrors(vec![ConfigProblem::new(
-                raw::toml_error_key(text, &e),
-                e.message().to_owned(),
+                path.display().to_string(),
+                format!("cannot read: {e}"),
             )])
-        })?;
-        raw.validate().map_err(ConfigErrors)
+        })
     }
 
     /// The statement format of `provider`: its `[statements.<provider>]`, else the gateway's
@@ -275,15 +155,11 @@ impl Config {
     }
 }
 
-/// SHA-256 of an API key, as configured in `api_key_sha256`.
-pub fn hash_api_key(key: &str) -> [u8; 32] {
-    Sha256::digest(key.as_bytes()).into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use refund_provider::ExposeSecret;
+    use std::time::Duration;
 
     #[test]
     fn the_embedded_default_is_valid() {
@@ -395,7 +271,9 @@ mod tests {
             "whsec_inline_default_account",
             "ebuy_inline_app_secret",
         ];
-        let raw: RawConfig = toml::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+        let mut problems = refund_provider::Problems::default();
+        let raw = load::RawSections::parse(text, &mut problems);
+        assert!(problems.0.is_empty(), "{:?}", problems.0);
         let raw_shown = format!("{raw:?} {raw:#?}");
         let config = Config::from_toml(text).unwrap_or_else(|e| panic!("{e}"));
         let shown = format!("{config:?} {config:#?}");
@@ -512,6 +390,57 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("server"), "{text}");
         assert!(text.contains("lisen"), "{text}");
+    }
+
+    #[test]
+    fn a_wrongly_typed_value_is_reported_with_every_other_problem() {
+        let text = r#"
+            surprise = 1
+            [server]
+            max_connections = "many"
+            [database]
+            url = "mysql://x"
+            [[merchants]]
+            id = "acme"
+            api_key = 5
+            [[merchants]]
+            id = "globex"
+            webhook_secrets = ["s", 7]
+            [[routes]]
+            provider = "nowhere"
+            merchant = ["acme"]
+        "#;
+        let err = Config::from_toml(text).expect_err("invalid");
+        let keys: Vec<_> = err.0.iter().map(|p| p.key.as_str()).collect();
+        for expected in [
+            "surprise",
+            "server.max_connections",
+            "database.url",
+            "merchants[0].api_key",
+            "merchants[1].webhook_secrets[1]",
+            "routes[0].provider",
+        ] {
+            assert!(keys.contains(&expected), "{expected} missing from {keys:?}");
+        }
+        // `acme` is configured, though its entry was refused: no problem follows from that.
+        assert!(!keys.contains(&"routes[0].merchant[0]"), "{keys:?}");
+        let typed = err.0.iter().find(|p| p.key == "server.max_connections");
+        assert!(
+            typed.is_some_and(|p| p.message.starts_with("invalid type")),
+            "{err}"
+        );
+        let unknown = err.0.iter().find(|p| p.key == "surprise");
+        assert!(
+            unknown.is_some_and(|p| p.message.starts_with("unknown field `surprise`")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_is_the_one_problem_and_names_its_key() {
+        let err = Config::from_toml("[server]\nlisten = \n").expect_err("syntax");
+        assert_eq!(err.0.len(), 1, "{err}");
+        assert_eq!(err.0[0].key, "server.listen");
     }
 
     #[test]

@@ -10,9 +10,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use refund_gateway::config::{Config, ConfigErrors, EMBEDDED_DEFAULT};
-use refund_gateway::providers::{ProviderRegistry, SandboxMode};
 use refund_gateway::startup::Application;
 use refund_gateway::store::Store;
+use refund_provider::ConfigProblem;
 
 #[derive(Debug, Parser)]
 #[command(name = "refund-gateway", version, about = about())]
@@ -69,19 +69,29 @@ fn about() -> String {
     )
 }
 
-/// The config file to use and a label saying where it came from.
-fn load_config(path: Option<&Path>) -> Result<(Config, String), ConfigErrors> {
-    match path {
-        Some(path) => Ok((Config::from_file(path)?, path.display().to_string())),
-        None if Path::new(DEFAULT_CONFIG_PATH).exists() => Ok((
-            Config::from_file(Path::new(DEFAULT_CONFIG_PATH))?,
-            DEFAULT_CONFIG_PATH.to_owned(),
-        )),
-        None => Ok((
-            Config::from_toml(EMBEDDED_DEFAULT)?,
-            "embedded default".to_owned(),
-        )),
+/// The config text to use and a label saying where it came from: `--config`, else
+/// `config/gateway.toml` when present, else the embedded default.
+fn config_text(path: Option<&Path>) -> Result<(String, String), ConfigErrors> {
+    let default = Path::new(DEFAULT_CONFIG_PATH);
+    match path.or(default.exists().then_some(default)) {
+        Some(path) => Ok((Config::read_text(path)?, path.display().to_string())),
+        None => Ok((EMBEDDED_DEFAULT.to_owned(), "embedded default".to_owned())),
     }
+}
+
+/// The configuration to run with, and where it came from.
+fn load_config(path: Option<&Path>) -> Result<(Config, String), ConfigErrors> {
+    let (text, source) = config_text(path)?;
+    Ok((Config::from_toml(&text)?, source))
+}
+
+/// `check-config`'s answer for a configuration with problems: one line each, then the count.
+fn print_problems(problems: &[ConfigProblem]) -> ExitCode {
+    for problem in problems {
+        println!("{}: {}", problem.key, problem.message);
+    }
+    println!("{} problem(s) found", problems.len());
+    ExitCode::FAILURE
 }
 
 fn init_tracing() {
@@ -136,42 +146,24 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig { config } => {
-            let (config, source) = match load_config(config.as_deref()) {
+            let (text, source) = match config_text(config.as_deref()) {
                 Ok(found) => found,
-                Err(errors) => {
-                    for problem in &errors.0 {
-                        println!("{}: {}", problem.key, problem.message);
-                    }
-                    println!("{} problem(s) found", errors.0.len());
-                    return Ok(ExitCode::FAILURE);
-                }
+                Err(errors) => return Ok(print_problems(&errors.0)),
             };
-            let public = config
-                .server
-                .public_base_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{}", config.server.listen));
-            match ProviderRegistry::build(&config, &public, SandboxMode::CheckOnly).await {
-                Ok(registry) => {
-                    for warning in registry.warnings() {
-                        println!("warning: {}: {}", warning.key, warning.message);
-                    }
-                    let providers: Vec<String> = registry.ids().map(ToString::to_string).collect();
-                    println!(
-                        "{source}: OK ({} merchant(s), providers: {})",
-                        config.merchants.len(),
-                        providers.join(", ")
-                    );
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(problems) => {
-                    for problem in &problems {
-                        println!("{}: {}", problem.key, problem.message);
-                    }
-                    println!("{} problem(s) found", problems.len());
-                    Ok(ExitCode::FAILURE)
-                }
+            let (config, problems) = Config::read_toml(&text);
+            let report = refund_gateway::cli::check_config::check(&config, problems).await;
+            if !report.problems.is_empty() {
+                return Ok(print_problems(&report.problems));
             }
+            for warning in &report.warnings {
+                println!("warning: {}: {}", warning.key, warning.message);
+            }
+            println!(
+                "{source}: OK ({} merchant(s), providers: {})",
+                report.merchants,
+                report.providers.join(", ")
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Migrate { config } => {
             let (config, _) = load_config(config.as_deref())?;

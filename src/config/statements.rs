@@ -13,9 +13,14 @@ use serde::Deserialize;
 use time::format_description::OwnedFormatItem;
 use time::UtcOffset;
 
-use refund_provider::{ConfigProblem, Currency};
+use refund_provider::{BuildContext, ConfigProblem, Currency};
 
+use super::rules::section;
 use crate::domain::RefundStatus;
+
+mod columns;
+
+pub use columns::{Columns, RawColumns};
 
 /// `[statements.<provider>]` as written.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -53,28 +58,6 @@ pub struct RawStatementFormat {
     pub status: Option<BTreeMap<String, String>>,
 }
 
-/// `[statements.<provider>.columns]`: the header names of the file's columns.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawColumns {
-    /// The provider's id of the refund.
-    pub provider_refund_id: Option<String>,
-    /// The reference the gateway sent (its own key for the refund).
-    pub provider_reference: Option<String>,
-    /// The refund's amount (a batch's total on a batch line).
-    pub amount: Option<String>,
-    /// The currency code; may be left out when `currency` names the file's one currency.
-    pub currency: Option<String>,
-    /// The status word; without it every line is a settled (`succeeded`) refund.
-    pub status: Option<String>,
-    /// When the provider settled the line.
-    pub settled_at: Option<String>,
-    /// The settlement batch a line belongs to.
-    pub batch: Option<String>,
-    /// The provider's fee for the line (or for the batch, on its total line).
-    pub fee: Option<String>,
-}
-
 /// The character encoding of a statement file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatementEncoding {
@@ -99,34 +82,32 @@ pub enum TimeFormat {
     Pattern(OwnedFormatItem),
 }
 
-/// The file's header names per field; `None` where the file has no such column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Columns {
-    pub provider_refund_id: Option<String>,
-    pub provider_reference: Option<String>,
-    pub amount: String,
-    pub currency: Option<String>,
-    pub status: Option<String>,
-    pub settled_at: Option<String>,
-    pub batch: Option<String>,
-    pub fee: Option<String>,
-}
-
 /// A validated statement format.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatementFormat {
+    /// The field separator.
     pub delimiter: u8,
+    /// The file's character encoding.
     pub encoding: StatementEncoding,
+    /// Rows before the header row.
     pub skip_rows: u64,
+    /// Lines starting with this byte are notes, not data.
     pub comment: Option<u8>,
+    /// Major units ("12.99") or integer minor units (1299).
     pub amount_unit: AmountUnit,
     /// Refunds are written as negative amounts.
     pub negative_amounts: bool,
+    /// The one currency of a file without a currency column.
     pub currency: Option<Currency>,
+    /// Currency codes are written in lower case.
     pub lowercase_currency: bool,
+    /// How `settled_at` is written.
     pub settled_at: TimeFormat,
+    /// The offset of times written without one.
     pub timezone: UtcOffset,
+    /// How far (minor units) a batch's total may be from its refunds' sum and still match.
     pub batch_tolerance_minor: i64,
+    /// The file's header name per field.
     pub columns: Columns,
     /// Provider words → gateway statuses; `None`: the gateway's own words.
     pub statuses: Option<BTreeMap<String, RefundStatus>>,
@@ -202,13 +183,38 @@ impl RawStatementFormat {
         problems: &mut Vec<ConfigProblem>,
     ) -> Option<StatementFormat> {
         let before = problems.len();
-        let key = |name: &str| format!("statements.{provider}.{name}");
+        let ctx = section(format!("statements.{provider}"));
         let mut format = StatementFormat::default();
+        self.read_layout(&ctx, problems, &mut format);
+        self.read_amounts(&ctx, problems, &mut format);
+        self.read_times(&ctx, problems, &mut format);
+        format.columns = self
+            .columns
+            .validate(&ctx, format.currency.is_some(), problems);
+        if let Some(words) = self.status {
+            format.statuses = Some(status_words(
+                &ctx,
+                words,
+                format.columns.status.is_some(),
+                problems,
+                before,
+            ));
+        }
+        (problems.len() == before).then_some(format)
+    }
+
+    /// How the file is laid out: delimiter, encoding, rows before the header, comments.
+    fn read_layout(
+        &self,
+        ctx: &BuildContext,
+        problems: &mut Vec<ConfigProblem>,
+        format: &mut StatementFormat,
+    ) {
         if let Some(text) = &self.delimiter {
             match one_ascii(text) {
                 Some(byte) => format.delimiter = byte,
                 None => problems.push(ConfigProblem::new(
-                    key("delimiter"),
+                    ctx.key("delimiter"),
                     "expected one ASCII character other than a quote or a line break (\"\\t\" for tabs)",
                 )),
             }
@@ -222,14 +228,14 @@ impl RawStatementFormat {
             None | Some("utf-8" | "utf8") => {}
             Some("gbk" | "gb2312" | "gb18030") => format.encoding = StatementEncoding::Gbk,
             Some(other) => problems.push(ConfigProblem::new(
-                key("encoding"),
+                ctx.key("encoding"),
                 format!("`{other}` is not supported: utf-8 or gbk"),
             )),
         }
         if let Some(rows) = self.skip_rows {
             if rows > MAX_SKIP_ROWS {
                 problems.push(ConfigProblem::new(
-                    key("skip_rows"),
+                    ctx.key("skip_rows"),
                     format!("must be at most {MAX_SKIP_ROWS}"),
                 ));
             }
@@ -239,16 +245,25 @@ impl RawStatementFormat {
             match one_ascii(text) {
                 Some(byte) if byte != format.delimiter => format.comment = Some(byte),
                 _ => problems.push(ConfigProblem::new(
-                    key("comment"),
+                    ctx.key("comment"),
                     "expected one ASCII character, not the delimiter",
                 )),
             }
         }
+    }
+
+    /// How money is written: unit, sign, the file's one currency and its case.
+    fn read_amounts(
+        &self,
+        ctx: &BuildContext,
+        problems: &mut Vec<ConfigProblem>,
+        format: &mut StatementFormat,
+    ) {
         match self.amount_unit.as_deref() {
             None | Some("major") => {}
             Some("minor") => format.amount_unit = AmountUnit::Minor,
             Some(other) => problems.push(ConfigProblem::new(
-                key("amount_unit"),
+                ctx.key("amount_unit"),
                 format!("`{other}` is neither major nor minor"),
             )),
         }
@@ -256,24 +271,33 @@ impl RawStatementFormat {
             None | Some("positive") => {}
             Some("negative") => format.negative_amounts = true,
             Some(other) => problems.push(ConfigProblem::new(
-                key("amount_sign"),
+                ctx.key("amount_sign"),
                 format!("`{other}` is neither positive nor negative"),
             )),
         }
         if let Some(code) = &self.currency {
             match Currency::parse(code) {
                 Ok(currency) => format.currency = Some(currency),
-                Err(e) => problems.push(ConfigProblem::new(key("currency"), e.to_string())),
+                Err(e) => problems.push(ConfigProblem::new(ctx.key("currency"), e.to_string())),
             }
         }
         match self.currency_case.as_deref() {
             None | Some("upper") => {}
             Some("lower") => format.lowercase_currency = true,
             Some(other) => problems.push(ConfigProblem::new(
-                key("currency_case"),
+                ctx.key("currency_case"),
                 format!("`{other}` is neither upper nor lower"),
             )),
         }
+    }
+
+    /// How `settled_at` is written and in which zone, and the batch tolerance.
+    fn read_times(
+        &self,
+        ctx: &BuildContext,
+        problems: &mut Vec<ConfigProblem>,
+        format: &mut StatementFormat,
+    ) {
         match self.settled_at_format.as_deref() {
             None | Some("rfc3339") => {}
             Some("unix") => format.settled_at = TimeFormat::UnixSeconds,
@@ -281,7 +305,7 @@ impl RawStatementFormat {
             Some(pattern) => match time::format_description::parse_owned::<2>(pattern) {
                 Ok(items) => format.settled_at = TimeFormat::Pattern(items),
                 Err(e) => problems.push(ConfigProblem::new(
-                    key("settled_at_format"),
+                    ctx.key("settled_at_format"),
                     format!("not rfc3339, unix, unix_ms or a time format description: {e}"),
                 )),
             },
@@ -290,7 +314,7 @@ impl RawStatementFormat {
             match parse_offset(zone) {
                 Some(offset) => format.timezone = offset,
                 None => problems.push(ConfigProblem::new(
-                    key("timezone"),
+                    ctx.key("timezone"),
                     format!("`{zone}` is not UTC or an offset such as +08:00"),
                 )),
             }
@@ -298,143 +322,50 @@ impl RawStatementFormat {
         if let Some(tolerance) = self.batch_tolerance_minor {
             if tolerance < 0 {
                 problems.push(ConfigProblem::new(
-                    key("batch_tolerance_minor"),
+                    ctx.key("batch_tolerance_minor"),
                     "must not be negative",
                 ));
             }
             format.batch_tolerance_minor = tolerance.max(0);
         }
-        let raw = self.columns;
-        let column = |name: &str, value: Option<String>, problems: &mut Vec<ConfigProblem>| {
-            let value = value?;
-            if value.trim().is_empty() {
-                problems.push(ConfigProblem::new(
-                    key(&format!("columns.{name}")),
-                    "must not be empty",
-                ));
-                return None;
-            }
-            Some(value)
-        };
-        let defaults = StatementFormat::default().columns;
-        let named = raw.provider_refund_id.is_some()
-            || raw.provider_reference.is_some()
-            || raw.amount.is_some()
-            || raw.currency.is_some()
-            || raw.status.is_some()
-            || raw.settled_at.is_some();
-        // Naming any of the six columns describes the file's own layout: a column not named
-        // there is absent, never assumed under the gateway's name.
-        let or_default = |value: Option<String>, default: Option<String>| {
-            if named {
-                value
-            } else {
-                value.or(default)
-            }
-        };
-        let columns = Columns {
-            provider_refund_id: column(
-                "provider_refund_id",
-                or_default(raw.provider_refund_id, defaults.provider_refund_id),
-                problems,
-            ),
-            provider_reference: column(
-                "provider_reference",
-                or_default(raw.provider_reference, defaults.provider_reference),
-                problems,
-            ),
-            amount: column(
-                "amount",
-                or_default(raw.amount, Some(defaults.amount)),
-                problems,
-            )
-            .unwrap_or_default(),
-            currency: column(
-                "currency",
-                or_default(raw.currency, defaults.currency),
-                problems,
-            ),
-            status: column("status", or_default(raw.status, defaults.status), problems),
-            settled_at: column(
-                "settled_at",
-                or_default(raw.settled_at, defaults.settled_at),
-                problems,
-            ),
-            batch: column("batch", raw.batch, problems),
-            fee: column("fee", raw.fee, problems),
-        };
-        if columns.amount.is_empty() && !problems.iter().any(|p| p.key == key("columns.amount")) {
-            problems.push(ConfigProblem::new(
-                key("columns.amount"),
-                "missing: the column holding the refund's amount",
-            ));
-        }
-        if columns.provider_refund_id.is_none() && columns.provider_reference.is_none() {
-            problems.push(ConfigProblem::new(
-                key("columns"),
-                "name provider_refund_id or provider_reference: lines are matched by one of them",
-            ));
-        }
-        if columns.currency.is_none() && format.currency.is_none() {
-            problems.push(ConfigProblem::new(
-                key("columns.currency"),
-                "missing: name the currency column, or give the file's one `currency`",
-            ));
-        }
-        let mut names: Vec<(&str, &String)> = [
-            ("provider_refund_id", columns.provider_refund_id.as_ref()),
-            ("provider_reference", columns.provider_reference.as_ref()),
-            ("amount", Some(&columns.amount)),
-            ("currency", columns.currency.as_ref()),
-            ("status", columns.status.as_ref()),
-            ("settled_at", columns.settled_at.as_ref()),
-            ("batch", columns.batch.as_ref()),
-            ("fee", columns.fee.as_ref()),
-        ]
-        .into_iter()
-        .filter_map(|(field, name)| name.map(|n| (field, n)))
-        .collect();
-        names.sort_by(|a, b| a.1.cmp(b.1));
-        for pair in names.windows(2) {
-            if pair[0].1 == pair[1].1 && !pair[0].1.is_empty() {
-                problems.push(ConfigProblem::new(
-                    key(&format!("columns.{}", pair[1].0)),
-                    format!("column `{}` is already the {} column", pair[1].1, pair[0].0),
-                ));
-            }
-        }
-        format.columns = columns;
-        if let Some(words) = self.status {
-            let mut statuses = BTreeMap::new();
-            for (word, ours) in words {
-                match RefundStatus::parse(&ours) {
-                    Some(status) => {
-                        statuses.insert(word, status);
-                    }
-                    None => problems.push(ConfigProblem::new(
-                        key(&format!("status.{word}")),
-                        format!(
-                            "`{ours}` is not one of pending, processing, succeeded, failed, canceled"
-                        ),
-                    )),
-                }
-            }
-            if statuses.is_empty() && problems.len() == before {
-                problems.push(ConfigProblem::new(
-                    key("status"),
-                    "lists no status word: leave it out to use the gateway's words",
-                ));
-            }
-            if format.columns.status.is_none() {
-                problems.push(ConfigProblem::new(
-                    key("status"),
-                    "status words are given but no status column is named",
-                ));
-            }
-            format.statuses = Some(statuses);
-        }
-        (problems.len() == before).then_some(format)
     }
+}
+
+/// The provider's status words → gateway statuses (`[statements.<provider>.status]`).
+/// `before` is the problem count when the section's check began: an empty list is refused
+/// only when nothing else was (a list whose every word was refused is not also "empty").
+fn status_words(
+    ctx: &BuildContext,
+    words: BTreeMap<String, String>,
+    has_status_column: bool,
+    problems: &mut Vec<ConfigProblem>,
+    before: usize,
+) -> BTreeMap<String, RefundStatus> {
+    let mut statuses = BTreeMap::new();
+    for (word, ours) in words {
+        match RefundStatus::parse(&ours) {
+            Some(status) => {
+                statuses.insert(word, status);
+            }
+            None => problems.push(ConfigProblem::new(
+                ctx.key(&format!("status.{word}")),
+                format!("`{ours}` is not one of pending, processing, succeeded, failed, canceled"),
+            )),
+        }
+    }
+    if statuses.is_empty() && problems.len() == before {
+        problems.push(ConfigProblem::new(
+            ctx.key("status"),
+            "lists no status word: leave it out to use the gateway's words",
+        ));
+    }
+    if !has_status_column {
+        problems.push(ConfigProblem::new(
+            ctx.key("status"),
+            "status words are given but no status column is named",
+        ));
+    }
+    statuses
 }
 
 impl StatementFormat {

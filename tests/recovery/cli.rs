@@ -73,6 +73,64 @@ provider = "nowhere"
 }
 
 #[test]
+fn check_config_names_a_type_error_a_semantic_error_and_a_provider_error_in_one_run() {
+    let dir = temp_dir();
+    let path = dir.join("layers.toml");
+    std::fs::write(
+        &path,
+        r#"
+[server]
+max_connections = "many"
+[[merchants]]
+id = "acme"
+api_key = "sk_acme"
+[[routes]]
+provider = "nowhere"
+[providers.efundpay]
+base_url = "ftp://x"
+token = "t"
+merchant_account_id = "m"
+webhook_secret = "s"
+"#,
+    )
+    .expect("write");
+    let (ok, text) = gateway(&[
+        "check-config",
+        "--config",
+        path.to_str().unwrap_or_default(),
+    ]);
+    assert!(!ok, "{text}");
+    for line in [
+        "server.max_connections: invalid type: string \"many\", expected u64",
+        "routes[0].provider: provider `nowhere` has no [providers.nowhere] section",
+        "providers.efundpay.base_url: `ftp://x` is not an http(s) URL",
+        "3 problem(s) found",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line} missing from:\n{text}"
+        );
+    }
+
+    // A single wrongly typed value is still one problem, named by its key path.
+    std::fs::write(&path, "[sync]\npoll_interval_ms = \"often\"\n").expect("write");
+    let (ok, text) = gateway(&[
+        "check-config",
+        "--config",
+        path.to_str().unwrap_or_default(),
+    ]);
+    assert!(!ok, "{text}");
+    assert_eq!(
+        text.lines().collect::<Vec<_>>(),
+        [
+            "sync.poll_interval_ms: invalid type: string \"often\", expected u64",
+            "1 problem(s) found"
+        ],
+        "{text}"
+    );
+}
+
+#[test]
 fn check_config_refuses_a_provider_timeout_not_well_below_the_not_found_grace() {
     let dir = temp_dir();
     let path = dir.join("timeout.toml");

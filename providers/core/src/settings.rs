@@ -80,16 +80,22 @@ impl BuildContext {
             )),
             (Some(""), None) => Err(ConfigProblem::new(self.key(name), "must not be empty")),
             (Some(value), None) => Ok(SecretString::from(value.to_owned())),
-            (None, Some(var)) => match std::env::var(var) {
-                Ok(value) if !value.is_empty() => Ok(SecretString::from(value)),
-                _ => Err(ConfigProblem::new(
-                    self.key(&format!("{name}_env")),
-                    format!("environment variable `{var}` is not set or empty"),
-                )),
-            },
+            (None, Some(var)) => self.env_secret(&format!("{name}_env"), var),
             (None, None) => Err(ConfigProblem::new(
                 self.key(name),
                 format!("missing: give `{name}_env` (a variable name) or `{name}`"),
+            )),
+        }
+    }
+
+    /// The value of the environment variable `var`, named at key `name` (e.g.
+    /// `webhook_secrets_env[1]`): it must be set and non-empty.
+    pub fn env_secret(&self, name: &str, var: &str) -> Result<SecretString, ConfigProblem> {
+        match std::env::var(var) {
+            Ok(value) if !value.is_empty() => Ok(SecretString::from(value)),
+            _ => Err(ConfigProblem::new(
+                self.key(name),
+                format!("environment variable `{var}` is not set or empty"),
             )),
         }
     }
@@ -121,6 +127,12 @@ impl BuildContext {
 
     /// Checks a provider `base_url`: http or https, no trailing slash needed.
     pub fn base_url(&self, value: &str) -> Result<String, ConfigProblem> {
+        self.http_url("base_url", value)
+    }
+
+    /// Checks the URL at key `name`: http or https with a host. Returns it without trailing
+    /// slashes.
+    pub fn http_url(&self, name: &str, value: &str) -> Result<String, ConfigProblem> {
         let trimmed = value.trim_end_matches('/');
         let valid = reqwest::Url::parse(trimmed)
             .map(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
@@ -129,7 +141,7 @@ impl BuildContext {
             Ok(trimmed.to_owned())
         } else {
             Err(ConfigProblem::new(
-                self.key("base_url"),
+                self.key(name),
                 format!("`{value}` is not an http(s) URL"),
             ))
         }
@@ -209,6 +221,33 @@ mod tests {
         for problem in [both, neither] {
             assert_eq!(problem.expect_err("problem").key, "providers.demo.token");
         }
+    }
+
+    #[test]
+    fn an_unset_or_empty_variable_is_reported_at_the_key_naming_it() {
+        let name = "REFUND_PROVIDER_TEST_SETTINGS_UNSET_VARIABLE";
+        let problem = ctx().env_secret("secrets_env[1]", name).expect_err("unset");
+        assert_eq!(problem.key, "providers.demo.secrets_env[1]");
+        assert!(problem.message.contains(name), "{}", problem.message);
+        let problem = ctx().secret("token", None, Some(name)).expect_err("unset");
+        assert_eq!(problem.key, "providers.demo.token_env");
+    }
+
+    #[test]
+    fn an_http_url_is_checked_at_its_key_and_trimmed() {
+        assert_eq!(
+            ctx().http_url("webhook_url", "https://acme.example/events/"),
+            Ok("https://acme.example/events".to_owned())
+        );
+        for bad in ["ftp://acme.example", "not a url", "https://"] {
+            let problem = ctx().http_url("webhook_url", bad).expect_err(bad);
+            assert_eq!(problem.key, "providers.demo.webhook_url");
+            assert_eq!(problem.message, format!("`{bad}` is not an http(s) URL"));
+        }
+        assert_eq!(
+            ctx().base_url("ftp://x").map_err(|p| p.key),
+            Err("providers.demo.base_url".to_owned())
+        );
     }
 
     #[test]
