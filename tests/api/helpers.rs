@@ -193,10 +193,7 @@ pub async fn wait_for_refund(
     done: impl Fn(&Value) -> bool,
 ) -> Value {
     let path = format!("/v1/refunds/{id}");
-    let read = || async {
-        let refund: Value = app.get(ACME_KEY, &path).await.json().await.expect("json");
-        refund
-    };
+    let read = || app.get_json(ACME_KEY, &path);
     poll_until(timeout, Duration::from_millis(50), read, done).await
 }
 
@@ -210,6 +207,12 @@ impl TestApp {
     /// Asks the server to stop (graceful: requests in flight are finished).
     pub fn begin_shutdown(&mut self) {
         self.shutdown.trigger();
+    }
+
+    /// A request to `path` on this gateway, without a key.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.address))
     }
 
     pub async fn post_refund(
@@ -229,6 +232,20 @@ impl TestApp {
         request.send().await.expect("request")
     }
 
+    /// POSTs a refund and returns the answer's JSON, whatever its status.
+    pub async fn create(&self, key: &str, idempotency: Option<&str>, body: &Value) -> Value {
+        self.post_refund(key, idempotency, body)
+            .await
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// GETs `path` with `key` and returns the answer's JSON, whatever its status.
+    pub async fn get_json(&self, key: &str, path: &str) -> Value {
+        self.get(key, path).await.json().await.expect("json")
+    }
+
     pub async fn get(&self, key: &str, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.address))
@@ -241,16 +258,29 @@ impl TestApp {
 
 /// Asserts the documented error shape and returns the error object.
 pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
-    assert_eq!(response.status().as_u16(), status, "status for {code}");
-    assert!(response.headers().contains_key("x-request-id"));
+    assert_error_named(&format!("status for {code}"), response, status, code).await
+}
+
+/// [`assert_error`] for a named case (a table's row): the name leads every failure message.
+pub async fn assert_error_named(
+    case: &str,
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+) -> Value {
+    assert_eq!(response.status().as_u16(), status, "{case}");
+    assert!(
+        response.headers().contains_key("x-request-id"),
+        "{case}: x-request-id"
+    );
     let body: Value = response.json().await.expect("json error body");
     let error = &body["error"];
-    assert_eq!(error["code"], code, "{body}");
-    assert!(error["type"].is_string(), "{body}");
-    assert!(error["message"].is_string(), "{body}");
+    assert_eq!(error["code"], code, "{case}: {body}");
+    assert!(error["type"].is_string(), "{case}: {body}");
+    assert!(error["message"].is_string(), "{case}: {body}");
     assert!(
         error["request_id"].as_str().is_some_and(|s| !s.is_empty()),
-        "{body}"
+        "{case}: {body}"
     );
     error.clone()
 }
