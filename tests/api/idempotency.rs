@@ -50,12 +50,7 @@ both_backends!(
         assert_eq!(created, 1);
         assert_eq!(provider.calls(), 1);
         // Once the first answer is stored, a retry replays it exactly.
-        let first: Value = app
-            .get(ACME_KEY, "/v1/refunds")
-            .await
-            .json()
-            .await
-            .expect("json");
+        let first: Value = app.get_json(ACME_KEY, "/v1/refunds").await;
         assert_eq!(first["data"].as_array().map(Vec::len), Some(1));
         let replay = app
             .post_refund(ACME_KEY, Some("key-concurrent"), &body())

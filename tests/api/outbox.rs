@@ -88,11 +88,8 @@ both_backends!(
         }
         assert_eq!(types, ["refund.created", "refund.succeeded"]);
         let events: Value = app
-            .get(ACME_KEY, &format!("/v1/refunds/{id}/events"))
-            .await
-            .json()
-            .await
-            .expect("json");
+            .get_json(ACME_KEY, &format!("/v1/refunds/{id}/events"))
+            .await;
         let attempts: Vec<&str> = events["data"]
             .as_array()
             .expect("events")

@@ -76,12 +76,7 @@ fn kinds(report: &Value) -> Vec<(String, Option<String>)> {
 }
 
 async fn clearing(app: &TestApp, currency: &str) -> Option<String> {
-    let summary: Value = app
-        .get(ACME_KEY, "/v1/reconciliation/summary")
-        .await
-        .json()
-        .await
-        .expect("json");
+    let summary: Value = app.get_json(ACME_KEY, "/v1/reconciliation/summary").await;
     summary["clearing_balances"]
         .as_array()
         .expect("balances")
@@ -415,12 +410,7 @@ both_backends!(
         refund(&app, ACME_KEY, "pay_6", "8.00", "EUR").await;
         refund(&app, GLOBEX_KEY, "pay_g1", "99.00", "EUR").await;
 
-        let summary: Value = app
-            .get(ACME_KEY, "/v1/reconciliation/summary")
-            .await
-            .json()
-            .await
-            .expect("json");
+        let summary: Value = app.get_json(ACME_KEY, "/v1/reconciliation/summary").await;
         assert_eq!(summary["object"], "reconciliation_summary");
         assert_eq!(summary["merchant_id"], "acme");
         let group = |currency: &str, status: &str| {
@@ -481,14 +471,11 @@ both_backends!(
         );
 
         let empty: Value = app
-            .get(
+            .get_json(
                 ACME_KEY,
                 "/v1/reconciliation/summary?from=2020-01-01T00:00:00Z&to=2020-02-01T00:00:00Z",
             )
-            .await
-            .json()
-            .await
-            .expect("json");
+            .await;
         assert_eq!(empty["by_status"], json!([]));
         assert_eq!(
             empty["period"],
@@ -546,11 +533,8 @@ both_backends!(a_payments_refunds_add_up_by_status, |db: Db| async move {
     .await;
 
     let rollup: Value = app
-        .get(ACME_KEY, "/v1/payments/pay%2F77/refunds")
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(ACME_KEY, "/v1/payments/pay%2F77/refunds")
+        .await;
     assert_eq!(rollup["object"], "payment_refunds");
     assert_eq!(rollup["payment_id"], "pay/77");
     assert_eq!(rollup["data"].as_array().expect("data").len(), 4);
@@ -573,11 +557,8 @@ both_backends!(a_payments_refunds_add_up_by_status, |db: Db| async move {
         ])
     );
     let none: Value = app
-        .get(ACME_KEY, "/v1/payments/pay_never/refunds")
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(ACME_KEY, "/v1/payments/pay_never/refunds")
+        .await;
     assert_eq!(none["data"], json!([]));
     assert_eq!(none["refunded"], json!([]));
 });
@@ -652,11 +633,8 @@ both_backends!(
         .await;
         // The refund route still answers for ids.
         let fetched: Value = app
-            .get(ACME_KEY, &format!("/v1/refunds/{}", id(&a)))
-            .await
-            .json()
-            .await
-            .expect("json");
+            .get_json(ACME_KEY, &format!("/v1/refunds/{}", id(&a)))
+            .await;
         assert_eq!(fetched, a);
     }
 );
