@@ -7,14 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use refund_gateway::config::Config;
+use refund_gateway::domain::RefundStatus;
 use refund_gateway::providers::ProviderRegistry;
 use refund_gateway::startup::Application;
+use refund_gateway::store::{now_ms, RefundRecord};
 pub use refund_provider::testkit::{FakeProvider, Script};
-use refund_provider::RefundProvider;
+use refund_provider::{Currency, MinorUnits, Money, RefundId, RefundProvider};
 use refund_test_support::{
     config, fresh_postgres_database, poll_until, shutdown_signal, sqlite_url, temp_dir, Shutdown,
 };
-use serde_json::Value;
+use serde_json::{json, Value};
 
 pub const ACME_KEY: &str = "sk_test_acme";
 pub const GLOBEX_KEY: &str = "sk_test_globex";
@@ -283,6 +285,50 @@ pub async fn assert_error_named(
         "{case}: {body}"
     );
     error.clone()
+}
+
+/// A pending refund of merchant `acme` as the store holds it: `minor` in `currency` at
+/// `provider`, with a new id as its reference and `prov_<id>` as the provider's id.
+pub fn pending_record(
+    provider: &str,
+    currency: &str,
+    minor: i64,
+    payment_id: &str,
+) -> RefundRecord {
+    let id = RefundId::generate();
+    let now = now_ms();
+    let money = Money::from_minor(
+        MinorUnits::new(minor).unwrap_or_else(|| panic!("positive amount")),
+        Currency::parse(currency).unwrap_or_else(|e| panic!("{e}")),
+    );
+    RefundRecord {
+        id,
+        merchant_id: "acme".into(),
+        provider: provider.into(),
+        account: "default".into(),
+        provider_refund_id: Some(format!("prov_{id}")),
+        provider_reference: id.to_string(),
+        payment_id: payment_id.into(),
+        amount: Some(money.to_major_string()),
+        amount_minor: Some(minor),
+        currency: currency.into(),
+        status: RefundStatus::Pending,
+        failure_code: None,
+        failure_message: None,
+        reason: None,
+        reference: None,
+        customer_id: None,
+        metadata: json!({}),
+        provider_options: json!(null),
+        breakdown: json!([]),
+        requires_attention: false,
+        idempotency_key: None,
+        version: 0,
+        created_at: now,
+        updated_at: now,
+        next_sync_at: None,
+        sync_attempts: 0,
+    }
 }
 
 /// Runs a test body against SQLite and PostgreSQL.

@@ -9,13 +9,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use serde_json::json;
 
 use refund_gateway::config::statements::StatementFormat;
 use refund_gateway::domain::RefundStatus;
 use refund_gateway::engine::decide::{decide, Source};
 use refund_gateway::reconcile::statement::{reconcile, CollectSink, Options, VarianceKind};
-use refund_gateway::store::{now_ms, Modified, RefundRecord, Store};
+use refund_gateway::store::{now_ms, Modified, Store};
 use refund_provider::{
     Currency, MinorUnits, Money, ProviderRefund, ProviderRefundStatus, RefundId,
 };
@@ -26,7 +25,7 @@ use refund_gateway::ledger::settled_lines;
 use refund_gateway::store::LedgerLine;
 
 use crate::both_backends;
-use crate::helpers::{fresh_database, Db};
+use crate::helpers::{fresh_database, pending_record, Db};
 
 const PROVIDERS: [&str; 2] = ["efundpay", "ebuy"];
 const CURRENCIES: [&str; 3] = ["EUR", "JPY", "KWD"];
@@ -85,43 +84,6 @@ struct Modelled {
     settled: bool,
     /// The fee posted on this refund (the first one posted stays: once per refund).
     fee: Option<i64>,
-}
-
-pub fn new_record(provider: &str, currency: &str, minor: i64, payment_id: &str) -> RefundRecord {
-    let id = RefundId::generate();
-    let now = now_ms();
-    let money = Money::from_minor(
-        MinorUnits::new(minor).unwrap_or_else(|| panic!("positive amount")),
-        Currency::parse(currency).unwrap_or_else(|e| panic!("{e}")),
-    );
-    RefundRecord {
-        id,
-        merchant_id: "acme".into(),
-        provider: provider.into(),
-        account: "default".into(),
-        provider_refund_id: Some(format!("prov_{id}")),
-        provider_reference: id.to_string(),
-        payment_id: payment_id.into(),
-        amount: Some(money.to_major_string()),
-        amount_minor: Some(minor),
-        currency: currency.into(),
-        status: RefundStatus::Pending,
-        failure_code: None,
-        failure_message: None,
-        reason: None,
-        reference: None,
-        customer_id: None,
-        metadata: json!({}),
-        provider_options: json!(null),
-        breakdown: json!([]),
-        requires_attention: false,
-        idempotency_key: None,
-        version: 0,
-        created_at: now,
-        updated_at: now,
-        next_sync_at: None,
-        sync_attempts: 0,
-    }
 }
 
 /// Applies a provider report the way the engine does: decide on the refund as it is, and
@@ -242,7 +204,7 @@ async fn create(
     currency: &'static str,
     minor: i64,
 ) -> Modelled {
-    let record = new_record(provider, currency, minor, "pay_1");
+    let record = pending_record(provider, currency, minor, "pay_1");
     store
         .create_refund(&record, None, None, false)
         .await
@@ -473,7 +435,7 @@ proptest! {
 async fn a_void_reported_twice_reverses_the_lines_once() {
     let url = fresh_database(Db::Sqlite).await.expect("sqlite");
     let store = Store::connect(&url, 2).await.expect("store");
-    let record = new_record("efundpay", "EUR", 1299, "pay_v");
+    let record = pending_record("efundpay", "EUR", 1299, "pay_v");
     store
         .create_refund(&record, None, None, false)
         .await
@@ -506,7 +468,7 @@ both_backends!(
             return;
         };
         let store = Store::connect(&url, 2).await.expect("store");
-        let record = new_record("efundpay", "KWD", 1299, "pay_s");
+        let record = pending_record("efundpay", "KWD", 1299, "pay_s");
         store
             .create_refund(&record, None, None, false)
             .await
