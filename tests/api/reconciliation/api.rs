@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use refund_provider::ProviderError;
 
+use super::today;
 use crate::both_backends;
 use crate::helpers::{
     assert_error, fake, spawn_app, Db, Script, TestApp, ACME_KEY, GLOBEX_KEY, OPERATOR_KEY,
@@ -29,6 +30,7 @@ fn id(refund: &Value) -> String {
     refund["id"].as_str().expect("id").to_owned()
 }
 
+/// POSTs a statement in the gateway's CSV.
 async fn post_statement(
     app: &TestApp,
     key: &str,
@@ -36,27 +38,7 @@ async fn post_statement(
     query: &str,
     csv: String,
 ) -> reqwest::Response {
-    app.client
-        .post(format!(
-            "{}/v1/reconciliation/statements/{provider}{query}",
-            app.address
-        ))
-        .bearer_auth(key)
-        .header("Content-Type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .expect("request")
-}
-
-fn today() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02}T12:00:00Z",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    )
+    crate::reconciliation::post_statement(app, key, provider, query, csv, "text/csv").await
 }
 
 fn kinds(report: &Value) -> Vec<(String, Option<String>)> {

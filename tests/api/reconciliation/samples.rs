@@ -254,18 +254,9 @@ async fn sandbox_gateway(db: Db) -> Option<(TestApp, String)> {
 }
 
 async fn post(app: &TestApp, provider: &str, body: Vec<u8>, content_type: &str) -> Value {
-    let response = app
-        .client
-        .post(format!(
-            "{}/v1/reconciliation/statements/{provider}",
-            app.address
-        ))
-        .bearer_auth(OPERATOR)
-        .header("Content-Type", content_type)
-        .body(body)
-        .send()
-        .await
-        .expect("request");
+    let response =
+        crate::reconciliation::post_statement(app, OPERATOR, provider, "", body, content_type)
+            .await;
     assert_eq!(response.status().as_u16(), 200);
     response.json().await.expect("json")
 }
