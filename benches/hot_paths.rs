@@ -139,11 +139,8 @@ fn efundpay_webhook(c: &mut Criterion) {
 
 fn create_refund(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let dir = std::env::temp_dir().join(format!(
-        "refund-gateway-criterion-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
-    let url = format!("sqlite://{}/gateway.db", dir.display());
+    let dir = refund_test_support::temp_dir("refund-gateway-criterion-");
+    let url = refund_test_support::sqlite_url(&dir);
     let config = Config::from_toml(&format!(
         "[database]\nurl = \"{url}\"\n\n[[merchants]]\nid = \"bench\"\napi_key = \"sk_bench\"\n\n\
          [providers.instant]\nbase_url = \"http://127.0.0.1:9\"\n\n[[routes]]\nprovider = \"instant\"\n"

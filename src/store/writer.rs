@@ -236,11 +236,8 @@ mod tests {
     use crate::store::Store;
 
     async fn store() -> (Store, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!(
-            "refund-gateway-writer-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
-        let url = format!("sqlite://{}/gateway.db", dir.display());
+        let dir = refund_test_support::temp_dir("refund-gateway-writer-");
+        let url = refund_test_support::sqlite_url(&dir);
         let store = Store::connect(&url, 2).await.expect("store");
         (store, dir)
     }

@@ -114,11 +114,8 @@ async fn post_webhook(app: &TestApp, path: &str, body: &str, secret: &str) -> re
 
 async fn status_of(app: &TestApp, key: &str, id: &Value) -> Value {
     let refund: Value = app
-        .get(key, &format!("/v1/refunds/{}", id.as_str().expect("id")))
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(key, &format!("/v1/refunds/{}", id.as_str().expect("id")))
+        .await;
     refund["status"].clone()
 }
 

@@ -1,16 +1,22 @@
 //! `spawn_app()`: the gateway on port 0 with a fresh database (a SQLite file, or a new
 //! PostgreSQL database) and the test kit's `FakeProvider` (scripted answers, counted calls,
-//! the requests it was sent).
+//! the requests it was sent). Databases, temp dirs, shutdown and polling come from
+//! `refund-test-support`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use refund_gateway::config::Config;
+use refund_gateway::domain::RefundStatus;
 use refund_gateway::providers::ProviderRegistry;
 use refund_gateway::startup::Application;
+use refund_gateway::store::{now_ms, RefundRecord};
 pub use refund_provider::testkit::{FakeProvider, Script};
-use refund_provider::RefundProvider;
-use serde_json::Value;
+use refund_provider::{Currency, MinorUnits, Money, RefundId, RefundProvider};
+use refund_test_support::{
+    config, fresh_postgres_database, poll_until, shutdown_signal, sqlite_url, temp_dir, Shutdown,
+};
+use serde_json::{json, Value};
 
 pub const ACME_KEY: &str = "sk_test_acme";
 pub const GLOBEX_KEY: &str = "sk_test_globex";
@@ -33,79 +39,42 @@ pub fn fake_slow(delay: Duration) -> Arc<FakeProvider> {
     Arc::new(FakeProvider::new("scripted", Script::Succeed).with_delay(delay))
 }
 
-/// A running gateway.
+/// A running gateway; dropping it stops the server.
 pub struct TestApp {
     pub address: String,
     /// The database the gateway runs on (empty for `spawn_config`).
     pub database_url: String,
     pub client: reqwest::Client,
     pub provider: Arc<FakeProvider>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    shutdown: Shutdown,
 }
 
-fn unique(prefix: &str) -> String {
-    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
-}
-
-/// The PostgreSQL URL for tests; `None` skips PostgreSQL tests outside CI.
-pub fn postgres_base_url() -> Option<String> {
-    match std::env::var("REFUND_GATEWAY_TEST_POSTGRES_URL") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("CI=true but REFUND_GATEWAY_TEST_POSTGRES_URL is not set")
-        }
-        Err(_) => None,
-    }
-}
-
-/// A fresh database URL for one test.
+/// A fresh database URL for one test: a SQLite file in a temp dir of its own, or a new
+/// PostgreSQL database; `None` (having printed "skipped") when PostgreSQL tests cannot run.
 pub async fn fresh_database(db: Db) -> Option<String> {
     match db {
-        Db::Sqlite => {
-            let dir = std::env::temp_dir().join(unique("refund-gateway-test-"));
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            Some(format!("sqlite://{}/gateway.db", dir.display()))
-        }
-        Db::Postgres => {
-            let base = postgres_base_url()?;
-            sqlx::any::install_default_drivers();
-            let pool = sqlx::AnyPool::connect(&base)
-                .await
-                .expect("PostgreSQL must be reachable for the PostgreSQL tests");
-            let name = unique("rg_test_");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&pool)
-                .await
-                .expect("create test database");
-            pool.close().await;
-            let (prefix, _) = base.rsplit_once('/').expect("database url with a path");
-            Some(format!("{prefix}/{name}"))
-        }
+        Db::Sqlite => Some(sqlite_url(&temp_dir("refund-gateway-test-"))),
+        Db::Postgres => fresh_postgres_database().await,
     }
 }
 
 /// The test config, with more `[server]` lines and `extra` sections.
 pub fn config_toml(database_url: &str, server_lines: &str, extra: &str) -> String {
+    let server = config::server(
+        "127.0.0.1:0",
+        &format!(
+            "public_base_url = \"http://127.0.0.1:9\"\nrequest_timeout_ms = 10000\n{server_lines}"
+        ),
+    );
+    let database = config::database(database_url, "max_connections = 8");
+    let acme = config::merchant("acme", ACME_KEY, "");
+    let globex = config::merchant("globex", GLOBEX_KEY, "");
     format!(
         r#"
-[server]
-listen = "127.0.0.1:0"
-public_base_url = "http://127.0.0.1:9"
-request_timeout_ms = 10000
-{server_lines}
-
-[database]
-url = "{database_url}"
-max_connections = 8
-
-[[merchants]]
-id = "acme"
-api_key = "{ACME_KEY}"
-
-[[merchants]]
-id = "globex"
-api_key = "{GLOBEX_KEY}"
-
+{server}
+{database}
+{acme}
+{globex}
 [[operators]]
 id = "finance"
 api_key = "{OPERATOR_KEY}"
@@ -178,16 +147,14 @@ async fn spawn_registry(
         .await
         .expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = rx.await;
-    }));
+    let (shutdown, signal) = shutdown_signal();
+    tokio::spawn(app.run_until(signal));
     TestApp {
         address,
         database_url: url,
         client: reqwest::Client::new(),
         provider,
-        shutdown: Some(tx),
+        shutdown,
     }
 }
 
@@ -195,29 +162,12 @@ async fn spawn_registry(
 /// settings) and merchant `acme` with `merchant_extra` lines (e.g. its webhook_url).
 pub async fn spawn_live(db: Db, merchant_extra: &str, tail: &str) -> Option<TestApp> {
     let database_url = fresh_database(db).await?;
-    let toml = format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-request_timeout_ms = 10000
-
-[database]
-url = "{database_url}"
-
-[[merchants]]
-id = "acme"
-api_key = "{ACME_KEY}"
-{merchant_extra}
-
-# globex uses no provider here: the providers' default accounts are acme's alone.
-[[merchants]]
-id = "globex"
-api_key = "{GLOBEX_KEY}"
-providers = []
-
-{tail}
-"#
-    );
+    let server = config::server("127.0.0.1:0", "request_timeout_ms = 10000");
+    let database = config::database(&database_url, "");
+    let acme = config::merchant("acme", ACME_KEY, merchant_extra);
+    // globex uses no provider here: the providers' default accounts are acme's alone.
+    let globex = config::merchant("globex", GLOBEX_KEY, "providers = []");
+    let toml = format!("{server}\n{database}\n{acme}\n{globex}\n{tail}\n");
     Some(spawn_config(&toml).await)
 }
 
@@ -226,16 +176,14 @@ pub async fn spawn_config(toml: &str) -> TestApp {
     let config = Config::from_toml(toml).unwrap_or_else(|e| panic!("test config: {e}"));
     let app = Application::build(config).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = rx.await;
-    }));
+    let (shutdown, signal) = shutdown_signal();
+    tokio::spawn(app.run_until(signal));
     TestApp {
         address,
         database_url: String::new(),
         client: reqwest::Client::new(),
         provider: Arc::new(FakeProvider::new("unused", Script::Succeed)),
-        shutdown: Some(tx),
+        shutdown,
     }
 }
 
@@ -246,19 +194,9 @@ pub async fn wait_for_refund(
     timeout: Duration,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let refund: Value = app
-            .get(ACME_KEY, &format!("/v1/refunds/{id}"))
-            .await
-            .json()
-            .await
-            .expect("json");
-        if done(&refund) || tokio::time::Instant::now() > deadline {
-            return refund;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let path = format!("/v1/refunds/{id}");
+    let read = || app.get_json(ACME_KEY, &path);
+    poll_until(timeout, Duration::from_millis(50), read, done).await
 }
 
 /// Starts the gateway on a fresh database; `None` when that backend is not available here.
@@ -270,9 +208,13 @@ pub async fn spawn_app(db: Db, provider: Arc<FakeProvider>) -> Option<TestApp> {
 impl TestApp {
     /// Asks the server to stop (graceful: requests in flight are finished).
     pub fn begin_shutdown(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.shutdown.trigger();
+    }
+
+    /// A request to `path` on this gateway, without a key.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.address))
     }
 
     pub async fn post_refund(
@@ -292,6 +234,20 @@ impl TestApp {
         request.send().await.expect("request")
     }
 
+    /// POSTs a refund and returns the answer's JSON, whatever its status.
+    pub async fn create(&self, key: &str, idempotency: Option<&str>, body: &Value) -> Value {
+        self.post_refund(key, idempotency, body)
+            .await
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// GETs `path` with `key` and returns the answer's JSON, whatever its status.
+    pub async fn get_json(&self, key: &str, path: &str) -> Value {
+        self.get(key, path).await.json().await.expect("json")
+    }
+
     pub async fn get(&self, key: &str, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.address))
@@ -304,18 +260,75 @@ impl TestApp {
 
 /// Asserts the documented error shape and returns the error object.
 pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
-    assert_eq!(response.status().as_u16(), status, "status for {code}");
-    assert!(response.headers().contains_key("x-request-id"));
+    assert_error_named(&format!("status for {code}"), response, status, code).await
+}
+
+/// [`assert_error`] for a named case (a table's row): the name leads every failure message.
+pub async fn assert_error_named(
+    case: &str,
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+) -> Value {
+    assert_eq!(response.status().as_u16(), status, "{case}");
+    assert!(
+        response.headers().contains_key("x-request-id"),
+        "{case}: x-request-id"
+    );
     let body: Value = response.json().await.expect("json error body");
     let error = &body["error"];
-    assert_eq!(error["code"], code, "{body}");
-    assert!(error["type"].is_string(), "{body}");
-    assert!(error["message"].is_string(), "{body}");
+    assert_eq!(error["code"], code, "{case}: {body}");
+    assert!(error["type"].is_string(), "{case}: {body}");
+    assert!(error["message"].is_string(), "{case}: {body}");
     assert!(
         error["request_id"].as_str().is_some_and(|s| !s.is_empty()),
-        "{body}"
+        "{case}: {body}"
     );
     error.clone()
+}
+
+/// A pending refund of merchant `acme` as the store holds it: `minor` in `currency` at
+/// `provider`, with a new id as its reference and `prov_<id>` as the provider's id.
+pub fn pending_record(
+    provider: &str,
+    currency: &str,
+    minor: i64,
+    payment_id: &str,
+) -> RefundRecord {
+    let id = RefundId::generate();
+    let now = now_ms();
+    let money = Money::from_minor(
+        MinorUnits::new(minor).unwrap_or_else(|| panic!("positive amount")),
+        Currency::parse(currency).unwrap_or_else(|e| panic!("{e}")),
+    );
+    RefundRecord {
+        id,
+        merchant_id: "acme".into(),
+        provider: provider.into(),
+        account: "default".into(),
+        provider_refund_id: Some(format!("prov_{id}")),
+        provider_reference: id.to_string(),
+        payment_id: payment_id.into(),
+        amount: Some(money.to_major_string()),
+        amount_minor: Some(minor),
+        currency: currency.into(),
+        status: RefundStatus::Pending,
+        failure_code: None,
+        failure_message: None,
+        reason: None,
+        reference: None,
+        customer_id: None,
+        metadata: json!({}),
+        provider_options: json!(null),
+        breakdown: json!([]),
+        requires_attention: false,
+        idempotency_key: None,
+        version: 0,
+        created_at: now,
+        updated_at: now,
+        next_sync_at: None,
+        sync_attempts: 0,
+    }
 }
 
 /// Runs a test body against SQLite and PostgreSQL.

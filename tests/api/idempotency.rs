@@ -50,12 +50,7 @@ both_backends!(
         assert_eq!(created, 1);
         assert_eq!(provider.calls(), 1);
         // Once the first answer is stored, a retry replays it exactly.
-        let first: Value = app
-            .get(ACME_KEY, "/v1/refunds")
-            .await
-            .json()
-            .await
-            .expect("json");
+        let first: Value = app.get_json(ACME_KEY, "/v1/refunds").await;
         assert_eq!(first["data"].as_array().map(Vec::len), Some(1));
         let replay = app
             .post_refund(ACME_KEY, Some("key-concurrent"), &body())
@@ -162,9 +157,9 @@ async fn two_instances_on_one_postgres_make_one_refund() {
 /// A key past its retention is free again: the same key with another body makes a new refund.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_idempotency_key_can_be_used_again() {
-    use refund_gateway::domain::RefundStatus;
     use refund_gateway::store::{CreateOutcome, IdempotencyClaim, RefundRecord, Store};
-    use refund_provider::RefundId;
+
+    use crate::helpers::pending_record;
 
     let Some(url) = crate::helpers::fresh_database(Db::Sqlite).await else {
         return;
@@ -172,32 +167,15 @@ async fn an_expired_idempotency_key_can_be_used_again() {
     let store = Store::connect(&url, 2).await.expect("store");
     let now = refund_gateway::store::now_ms();
     let record = |amount: &str| RefundRecord {
-        id: RefundId::generate(),
-        merchant_id: "acme".into(),
-        provider: "scripted".into(),
-        account: "default".into(),
         provider_refund_id: None,
         provider_reference: uuid::Uuid::new_v4().to_string(),
         payment_id: "pay".into(),
         amount: Some(amount.into()),
         amount_minor: None,
-        currency: "EUR".into(),
-        status: RefundStatus::Pending,
-        failure_code: None,
-        failure_message: None,
-        reason: None,
-        reference: None,
-        customer_id: None,
-        metadata: json!({}),
-        provider_options: json!(null),
-        breakdown: json!([]),
-        requires_attention: false,
         idempotency_key: Some("old-key".into()),
-        version: 0,
         created_at: now,
         updated_at: now,
-        next_sync_at: None,
-        sync_attempts: 0,
+        ..pending_record("scripted", "EUR", 1, "pay")
     };
     let claim = |fingerprint: &str, expires_at| IdempotencyClaim {
         key: "old-key".into(),

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use refund_provider::signature::verify_header;
+use refund_test_support::poll_until;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -51,15 +52,17 @@ both_backends!(
         let id = refund["id"].as_str().expect("id").to_owned();
 
         // Two failures (1 s, then 2 s of backoff), then both events in order.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-        let delivered = loop {
+        let received = || async {
             let received = merchant.received_requests().await.unwrap_or_default();
-            let ok: Vec<_> = received.iter().skip(2).cloned().collect();
-            if ok.len() >= 2 || tokio::time::Instant::now() > deadline {
-                break ok;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            received.into_iter().skip(2).collect::<Vec<_>>()
         };
+        let delivered = poll_until(
+            Duration::from_secs(15),
+            Duration::from_millis(100),
+            received,
+            |ok| ok.len() >= 2,
+        )
+        .await;
         assert_eq!(
             delivered.len(),
             2,
@@ -87,23 +90,32 @@ both_backends!(
             types.push(event["type"].as_str().unwrap_or("").to_owned());
         }
         assert_eq!(types, ["refund.created", "refund.succeeded"]);
-        let events: Value = app
-            .get(ACME_KEY, &format!("/v1/refunds/{id}/events"))
-            .await
-            .json()
-            .await
-            .expect("json");
-        let attempts: Vec<&str> = events["data"]
-            .as_array()
-            .expect("events")
-            .iter()
-            .filter(|e| e["kind"] == "webhook_delivery")
-            .filter_map(|e| e["detail"]["result"].as_str())
-            .collect();
+        // The history records a delivery once the merchant's answer is in, a moment after
+        // the merchant saw the request.
+        let path = format!("/v1/refunds/{id}/events");
+        let read = || app.get_json(ACME_KEY, &path);
+        let events = poll_until(
+            Duration::from_secs(5),
+            Duration::from_millis(50),
+            read,
+            |e| delivery_results(e).len() >= 4,
+        )
+        .await;
         assert_eq!(
-            attempts,
+            delivery_results(&events),
             ["retry", "retry", "delivered", "delivered"],
             "{events}"
         );
     }
 );
+
+/// The results of the webhook delivery attempts in a refund's history, oldest first.
+fn delivery_results(events: &Value) -> Vec<&str> {
+    events["data"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == "webhook_delivery")
+        .filter_map(|e| e["detail"]["result"].as_str())
+        .collect()
+}

@@ -38,12 +38,7 @@ async fn rollup(app: &TestApp, key: &str, payment: &str) -> Value {
 }
 
 async fn refund_count(app: &TestApp, key: &str) -> usize {
-    let page: Value = app
-        .get(key, "/v1/refunds?limit=100")
-        .await
-        .json()
-        .await
-        .expect("json");
+    let page: Value = app.get_json(key, "/v1/refunds?limit=100").await;
     page["data"].as_array().map_or(0, Vec::len)
 }
 

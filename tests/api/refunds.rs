@@ -5,7 +5,8 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::{
-    assert_error, fake, spawn_app, Db, Script, ACME_KEY, GLOBEX_KEY, OPERATOR_KEY,
+    assert_error, assert_error_named, fake, spawn_app, Db, Script, TestApp, ACME_KEY, GLOBEX_KEY,
+    OPERATOR_KEY,
 };
 
 fn body(amount: &str, currency: &str) -> Value {
@@ -35,20 +36,12 @@ both_backends!(
         assert_eq!(refund["provider_reference"], id.as_str());
         assert_eq!(refund["provider_refund_id"], format!("prov_{id}"));
 
-        let fetched: Value = app
-            .get(ACME_KEY, &format!("/v1/refunds/{id}"))
-            .await
-            .json()
-            .await
-            .expect("json");
+        let fetched: Value = app.get_json(ACME_KEY, &format!("/v1/refunds/{id}")).await;
         assert_eq!(fetched, refund);
 
         let events: Value = app
-            .get(ACME_KEY, &format!("/v1/refunds/{id}/events"))
-            .await
-            .json()
-            .await
-            .expect("json");
+            .get_json(ACME_KEY, &format!("/v1/refunds/{id}/events"))
+            .await;
         let statuses: Vec<&str> = events["data"]
             .as_array()
             .expect("events")
@@ -59,12 +52,7 @@ both_backends!(
         assert_eq!(events["data"][0]["source"], "api");
         assert_eq!(events["data"][1]["source"], "provider");
 
-        let list: Value = app
-            .get(ACME_KEY, "/v1/refunds?status=succeeded")
-            .await
-            .json()
-            .await
-            .expect("json");
+        let list: Value = app.get_json(ACME_KEY, "/v1/refunds?status=succeeded").await;
         assert_eq!(list["object"], "list");
         assert_eq!(list["data"][0]["id"], id.as_str());
         assert_eq!(list["has_more"], false);
@@ -131,24 +119,14 @@ both_backends!(
         let Some(app) = spawn_app(db, provider.clone()).await else {
             return;
         };
-        let refund: Value = app
-            .post_refund(ACME_KEY, None, &body("1.00", "EUR"))
-            .await
-            .json()
-            .await
-            .expect("json");
+        let refund: Value = app.create(ACME_KEY, None, &body("1.00", "EUR")).await;
         assert_eq!(refund["status"], "failed");
         assert_eq!(refund["failure_code"], "provider_unavailable");
         assert_eq!(provider.calls(), 3);
         // ... and a request that succeeds on the second try is one refund.
         provider.then(Script::Fail(ProviderError::not_sent("refused")));
         provider.then(Script::Succeed);
-        let refund: Value = app
-            .post_refund(ACME_KEY, None, &body("1.00", "EUR"))
-            .await
-            .json()
-            .await
-            .expect("json");
+        let refund: Value = app.create(ACME_KEY, None, &body("1.00", "EUR")).await;
         assert_eq!(refund["status"], "succeeded");
         assert_eq!(provider.calls(), 5);
     }
@@ -161,17 +139,232 @@ both_backends!(
         let Some(app) = spawn_app(db, provider.clone()).await else {
             return;
         };
-        let refund: Value = app
-            .post_refund(ACME_KEY, None, &body("1.00", "EUR"))
-            .await
-            .json()
-            .await
-            .expect("json");
+        let refund: Value = app.create(ACME_KEY, None, &body("1.00", "EUR")).await;
         assert_eq!(refund["status"], "pending");
         assert_eq!(refund["failure_code"], Value::Null);
         assert_eq!(provider.calls(), 1);
     }
 );
+
+/// One request the gateway must refuse: its name (shown when the row fails), the request,
+/// and the documented status, code and (when the row checks it) `param`.
+struct Refused {
+    name: &'static str,
+    request: fn(&TestApp) -> reqwest::RequestBuilder,
+    status: u16,
+    code: &'static str,
+    param: Option<&'static str>,
+}
+
+impl Refused {
+    const fn new(
+        name: &'static str,
+        request: fn(&TestApp) -> reqwest::RequestBuilder,
+        status: u16,
+        code: &'static str,
+    ) -> Self {
+        Self {
+            name,
+            request,
+            status,
+            code,
+            param: None,
+        }
+    }
+
+    const fn param(self, param: &'static str) -> Self {
+        Self {
+            param: Some(param),
+            ..self
+        }
+    }
+}
+
+/// `POST /v1/refunds` as acme with `body`.
+fn create(app: &TestApp, body: &Value) -> reqwest::RequestBuilder {
+    app.request(reqwest::Method::POST, "/v1/refunds")
+        .bearer_auth(ACME_KEY)
+        .json(body)
+}
+
+/// `body(…)` with `field` set to `value`.
+fn body_with(field: &str, value: Value) -> Value {
+    let mut body = body("1.00", "EUR");
+    body[field] = value;
+    body
+}
+
+/// Every error code a client can meet on the refund endpoints, before any provider call.
+const REFUSED: &[Refused] = &[
+    Refused::new(
+        "no API key",
+        |app| {
+            app.request(reqwest::Method::POST, "/v1/refunds")
+                .json(&body("1.00", "EUR"))
+        },
+        401,
+        "api_key_missing",
+    ),
+    Refused::new(
+        "a wrong API key",
+        |app| {
+            app.request(reqwest::Method::POST, "/v1/refunds")
+                .bearer_auth("sk_wrong")
+                .json(&body("1.00", "EUR"))
+        },
+        401,
+        "api_key_invalid",
+    ),
+    Refused::new(
+        "no payment_id",
+        |app| create(app, &json!({"currency": "EUR", "amount": "1.00"})),
+        400,
+        "parameter_missing",
+    ),
+    Refused::new(
+        "no amount",
+        |app| create(app, &json!({"payment_id": "p", "currency": "EUR"})),
+        400,
+        "parameter_missing",
+    ),
+    Refused::new(
+        "more decimals than EUR has",
+        |app| create(app, &body("12.999", "EUR")),
+        400,
+        "amount_invalid",
+    )
+    .param("amount"),
+    Refused::new(
+        "decimals in JPY",
+        |app| create(app, &body("1.5", "JPY")),
+        400,
+        "amount_invalid",
+    ),
+    Refused::new(
+        "an amount as a JSON number",
+        |app| {
+            create(
+                app,
+                &json!({"payment_id": "p", "amount": 12.99, "currency": "EUR"}),
+            )
+        },
+        400,
+        "amount_invalid",
+    ),
+    Refused::new(
+        "a lower-case currency",
+        |app| create(app, &body("1.00", "eur")),
+        400,
+        "currency_unsupported",
+    ),
+    Refused::new(
+        "a currency that does not exist",
+        |app| create(app, &body("1.00", "XYZ")),
+        400,
+        "currency_unsupported",
+    ),
+    Refused::new(
+        "an unknown provider",
+        |app| create(app, &body_with("provider", json!("nowhere"))),
+        400,
+        "provider_unsupported",
+    ),
+    Refused::new(
+        "a currency no route takes",
+        |app| create(app, &body("1.00", "GBP")),
+        422,
+        "no_route",
+    ),
+    Refused::new(
+        "an unknown field",
+        |app| create(app, &body_with("surprise", json!(true))),
+        400,
+        "body_invalid",
+    ),
+    Refused::new(
+        "broken JSON",
+        |app| {
+            app.request(reqwest::Method::POST, "/v1/refunds")
+                .bearer_auth(ACME_KEY)
+                .header("content-type", "application/json")
+                .body("{")
+        },
+        400,
+        "body_invalid",
+    ),
+    Refused::new(
+        "JSON without its content type",
+        |app| {
+            app.request(reqwest::Method::POST, "/v1/refunds")
+                .bearer_auth(ACME_KEY)
+                .body(body("1.00", "EUR").to_string())
+        },
+        400,
+        "body_invalid",
+    ),
+    Refused::new(
+        "a body over the limit",
+        |app| {
+            create(
+                app,
+                &json!({"payment_id": "p", "currency": "EUR", "amount": "1.00", "reason": "x".repeat(70_000)}),
+            )
+        },
+        413,
+        "body_too_large",
+    ),
+    Refused::new(
+        "a refund id nobody has",
+        |app| read(app, "/v1/refunds/rf_0192f5e4c1b87a3e9d5c2f1a0b3c4d5e"),
+        404,
+        "refund_not_found",
+    ),
+    Refused::new(
+        "a refund id of the wrong shape",
+        |app| read(app, "/v1/refunds/not-an-id"),
+        404,
+        "refund_not_found",
+    ),
+    Refused::new(
+        "a path that is no route",
+        |app| read(app, "/v1/nothing-here"),
+        404,
+        "route_not_found",
+    ),
+    Refused::new(
+        "DELETE on the refunds",
+        |app| {
+            app.request(reqwest::Method::DELETE, "/v1/refunds")
+                .bearer_auth(ACME_KEY)
+        },
+        405,
+        "method_not_allowed",
+    ),
+    Refused::new(
+        "a list limit of 0",
+        |app| read(app, "/v1/refunds?limit=0"),
+        400,
+        "parameter_invalid",
+    ),
+    Refused::new(
+        "a list status that does not exist",
+        |app| read(app, "/v1/refunds?status=done"),
+        400,
+        "parameter_invalid",
+    ),
+    Refused::new(
+        "a list date that is no date",
+        |app| read(app, "/v1/refunds?created_gte=yesterday"),
+        400,
+        "parameter_invalid",
+    ),
+];
+
+/// `GET path` as acme.
+fn read(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
+    app.request(reqwest::Method::GET, path)
+        .bearer_auth(ACME_KEY)
+}
 
 both_backends!(
     every_error_code_has_the_documented_shape,
@@ -179,212 +372,14 @@ both_backends!(
         let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
             return;
         };
-        let url = format!("{}/v1/refunds", app.address);
-        let c = &app.client;
-        assert_error(
-            c.post(&url)
-                .json(&body("1.00", "EUR"))
-                .send()
-                .await
-                .expect("send"),
-            401,
-            "api_key_missing",
-        )
-        .await;
-        assert_error(
-            c.post(&url)
-                .bearer_auth("sk_wrong")
-                .json(&body("1.00", "EUR"))
-                .send()
-                .await
-                .expect("send"),
-            401,
-            "api_key_invalid",
-        )
-        .await;
-        assert_error(
-            app.post_refund(
-                ACME_KEY,
-                None,
-                &json!({"currency": "EUR", "amount": "1.00"}),
-            )
-            .await,
-            400,
-            "parameter_missing",
-        )
-        .await;
-        assert_error(
-            app.post_refund(
-                ACME_KEY,
-                None,
-                &json!({"payment_id": "p", "currency": "EUR"}),
-            )
-            .await,
-            400,
-            "parameter_missing",
-        )
-        .await;
-        let e = assert_error(
-            app.post_refund(ACME_KEY, None, &body("12.999", "EUR"))
-                .await,
-            400,
-            "amount_invalid",
-        )
-        .await;
-        assert_eq!(e["param"], "amount");
-        assert_error(
-            app.post_refund(ACME_KEY, None, &body("1.5", "JPY")).await,
-            400,
-            "amount_invalid",
-        )
-        .await;
-        assert_error(
-            app.post_refund(
-                ACME_KEY,
-                None,
-                &json!({"payment_id": "p", "amount": 12.99, "currency": "EUR"}),
-            )
-            .await,
-            400,
-            "amount_invalid",
-        )
-        .await;
-        assert_error(
-            app.post_refund(ACME_KEY, None, &body("1.00", "eur")).await,
-            400,
-            "currency_unsupported",
-        )
-        .await;
-        assert_error(
-            app.post_refund(ACME_KEY, None, &body("1.00", "XYZ")).await,
-            400,
-            "currency_unsupported",
-        )
-        .await;
-        let mut with_provider = body("1.00", "EUR");
-        with_provider["provider"] = json!("nowhere");
-        assert_error(
-            app.post_refund(ACME_KEY, None, &with_provider).await,
-            400,
-            "provider_unsupported",
-        )
-        .await;
-        assert_error(
-            app.post_refund(ACME_KEY, None, &body("1.00", "GBP")).await,
-            422,
-            "no_route",
-        )
-        .await;
-        let mut unknown = body("1.00", "EUR");
-        unknown["surprise"] = json!(true);
-        assert_error(
-            app.post_refund(ACME_KEY, None, &unknown).await,
-            400,
-            "body_invalid",
-        )
-        .await;
-        assert_error(
-            c.post(&url)
-                .bearer_auth(ACME_KEY)
-                .header("content-type", "application/json")
-                .body("{")
-                .send()
-                .await
-                .expect("send"),
-            400,
-            "body_invalid",
-        )
-        .await;
-        assert_error(
-            c.post(&url)
-                .bearer_auth(ACME_KEY)
-                .body(body("1.00", "EUR").to_string())
-                .send()
-                .await
-                .expect("send"),
-            400,
-            "body_invalid",
-        )
-        .await;
-        let huge = json!({"payment_id": "p", "currency": "EUR", "amount": "1.00", "reason": "x".repeat(70_000)});
-        assert_error(
-            app.post_refund(ACME_KEY, None, &huge).await,
-            413,
-            "body_too_large",
-        )
-        .await;
-        assert_error(
-            app.get(ACME_KEY, "/v1/refunds/rf_0192f5e4c1b87a3e9d5c2f1a0b3c4d5e")
-                .await,
-            404,
-            "refund_not_found",
-        )
-        .await;
-        assert_error(
-            app.get(ACME_KEY, "/v1/refunds/not-an-id").await,
-            404,
-            "refund_not_found",
-        )
-        .await;
-        assert_error(
-            app.get(ACME_KEY, "/v1/nothing-here").await,
-            404,
-            "route_not_found",
-        )
-        .await;
-        assert_error(
-            c.delete(&url)
-                .bearer_auth(ACME_KEY)
-                .send()
-                .await
-                .expect("send"),
-            405,
-            "method_not_allowed",
-        )
-        .await;
-        assert_error(
-            app.get(ACME_KEY, "/v1/refunds?limit=0").await,
-            400,
-            "parameter_invalid",
-        )
-        .await;
-        assert_error(
-            app.get(ACME_KEY, "/v1/refunds?status=done").await,
-            400,
-            "parameter_invalid",
-        )
-        .await;
-        assert_error(
-            app.get(ACME_KEY, "/v1/refunds?created_gte=yesterday").await,
-            400,
-            "parameter_invalid",
-        )
-        .await;
-        let mut referenced = body("1.00", "EUR");
-        referenced["reference"] = json!("refund-12345");
-        assert_eq!(
-            app.post_refund(ACME_KEY, None, &referenced)
-                .await
-                .status()
-                .as_u16(),
-            201
-        );
-        assert_error(
-            app.post_refund(ACME_KEY, None, &referenced).await,
-            409,
-            "reference_in_use",
-        )
-        .await;
-        // Another merchant may use the same reference (for a payment of its own).
-        let mut globex_referenced = referenced.clone();
-        globex_referenced["payment_id"] = json!("pay_of_globex");
-        assert_eq!(
-            app.post_refund(GLOBEX_KEY, None, &globex_referenced)
-                .await
-                .status()
-                .as_u16(),
-            201
-        );
+        for case in REFUSED {
+            let response = (case.request)(&app).send().await.expect("send");
+            let error = assert_error_named(case.name, response, case.status, case.code).await;
+            if let Some(param) = case.param {
+                assert_eq!(error["param"], param, "{}", case.name);
+            }
+        }
+        a_reference_is_refused_twice_for_one_merchant_only(&app).await;
         assert_eq!(
             app.provider.calls(),
             2,
@@ -393,16 +388,40 @@ both_backends!(
     }
 );
 
+/// A merchant's second refund with one reference is a conflict; another merchant may use
+/// the same reference (for a payment of its own).
+async fn a_reference_is_refused_twice_for_one_merchant_only(app: &TestApp) {
+    let referenced = body_with("reference", json!("refund-12345"));
+    assert_eq!(
+        app.post_refund(ACME_KEY, None, &referenced)
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    assert_error_named(
+        "the same reference again",
+        app.post_refund(ACME_KEY, None, &referenced).await,
+        409,
+        "reference_in_use",
+    )
+    .await;
+    let mut globex_referenced = referenced.clone();
+    globex_referenced["payment_id"] = json!("pay_of_globex");
+    assert_eq!(
+        app.post_refund(GLOBEX_KEY, None, &globex_referenced)
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+}
+
 both_backends!(merchants_see_only_their_own_refunds, |db: Db| async move {
     let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
         return;
     };
-    let refund: Value = app
-        .post_refund(ACME_KEY, None, &body("1.00", "EUR"))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let refund: Value = app.create(ACME_KEY, None, &body("1.00", "EUR")).await;
     let id = refund["id"].as_str().expect("id");
     assert_error(
         app.get(GLOBEX_KEY, &format!("/v1/refunds/{id}")).await,
@@ -417,12 +436,7 @@ both_backends!(merchants_see_only_their_own_refunds, |db: Db| async move {
         "refund_not_found",
     )
     .await;
-    let list: Value = app
-        .get(GLOBEX_KEY, "/v1/refunds")
-        .await
-        .json()
-        .await
-        .expect("json");
+    let list: Value = app.get_json(GLOBEX_KEY, "/v1/refunds").await;
     assert_eq!(list["data"].as_array().map(Vec::len), Some(0));
 });
 
@@ -435,20 +449,12 @@ both_backends!(
         let mut ids = Vec::new();
         for i in 1..=5 {
             let refund: Value = app
-                .post_refund(ACME_KEY, None, &body(&format!("{i}.00"), "EUR"))
-                .await
-                .json()
-                .await
-                .expect("json");
+                .create(ACME_KEY, None, &body(&format!("{i}.00"), "EUR"))
+                .await;
             ids.push(refund["id"].as_str().expect("id").to_owned());
         }
         ids.reverse();
-        let page1: Value = app
-            .get(ACME_KEY, "/v1/refunds?limit=2")
-            .await
-            .json()
-            .await
-            .expect("json");
+        let page1: Value = app.get_json(ACME_KEY, "/v1/refunds?limit=2").await;
         let got: Vec<&str> = page1["data"]
             .as_array()
             .expect("data")
@@ -458,14 +464,11 @@ both_backends!(
         assert_eq!(got, [ids[0].as_str(), ids[1].as_str()]);
         assert_eq!(page1["has_more"], true);
         let page3: Value = app
-            .get(
+            .get_json(
                 ACME_KEY,
                 &format!("/v1/refunds?limit=2&starting_after={}", ids[3]),
             )
-            .await
-            .json()
-            .await
-            .expect("json");
+            .await;
         let got: Vec<&str> = page3["data"]
             .as_array()
             .expect("data")
@@ -474,12 +477,7 @@ both_backends!(
             .collect();
         assert_eq!(got, [ids[4].as_str()]);
         assert_eq!(page3["has_more"], false);
-        let filtered: Value = app
-            .get(ACME_KEY, "/v1/refunds?currency=USD")
-            .await
-            .json()
-            .await
-            .expect("json");
+        let filtered: Value = app.get_json(ACME_KEY, "/v1/refunds?currency=USD").await;
         assert_eq!(filtered["data"].as_array().map(Vec::len), Some(0));
     }
 );
@@ -527,16 +525,7 @@ both_backends!(
         };
         let mut ids = Vec::new();
         for (payment, reference) in [("pay_a", "ref-1"), ("pay_b", "ref-2"), ("pay_a", "ref-3")] {
-            let refund: Value = app
-                .post_refund(
-                    ACME_KEY,
-                    None,
-                    &json!({"payment_id": payment, "amount": "1.00", "currency": "EUR", "reference": reference}),
-                )
-                .await
-                .json()
-                .await
-                .expect("json");
+            let refund: Value = app.create(ACME_KEY, None, &json!({"payment_id": payment, "amount": "1.00", "currency": "EUR", "reference": reference}),).await;
             ids.push(refund["id"].as_str().expect("id").to_owned());
         }
         // Another merchant's refund of the same payment id never shows.
@@ -549,7 +538,7 @@ both_backends!(
         let listed = |path: String| {
             let app = &app;
             async move {
-                let list: Value = app.get(ACME_KEY, &path).await.json().await.expect("json");
+                let list: Value = app.get_json(ACME_KEY, &path).await;
                 list["data"]
                     .as_array()
                     .expect("data")
@@ -620,15 +609,12 @@ both_backends!(
             return;
         };
         let refund: Value = app
-            .post_refund(
+            .create(
                 ACME_KEY,
                 None,
                 &json!({"payment_id": "pay_events", "amount": "5.00", "currency": "EUR"}),
             )
-            .await
-            .json()
-            .await
-            .expect("json");
+            .await;
         let id = refund["id"].as_str().expect("id").to_owned();
         let resolved = app
             .client

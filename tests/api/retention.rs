@@ -16,25 +16,19 @@ const RETENTION: Duration = Duration::from_secs(90 * 86_400);
 
 async fn create(app: &TestApp, payment: &str) -> String {
     let refund: Value = app
-        .post_refund(
+        .create(
             ACME_KEY,
             None,
             &json!({"payment_id": payment, "amount": "5.00", "currency": "EUR"}),
         )
-        .await
-        .json()
-        .await
-        .expect("json");
+        .await;
     refund["id"].as_str().expect("id").to_owned()
 }
 
 async fn event_kinds(app: &TestApp, id: &str) -> Vec<String> {
     let events: Value = app
-        .get(ACME_KEY, &format!("/v1/refunds/{id}/events"))
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(ACME_KEY, &format!("/v1/refunds/{id}/events"))
+        .await;
     events["data"]
         .as_array()
         .expect("data")

@@ -157,11 +157,8 @@ both_backends!(
         .await;
         assert_eq!(settled["status"], "succeeded", "{settled}");
         let events: Value = app
-            .get(ACME_KEY, &format!("/v1/refunds/{id}/events"))
-            .await
-            .json()
-            .await
-            .expect("json");
+            .get_json(ACME_KEY, &format!("/v1/refunds/{id}/events"))
+            .await;
         let sources: Vec<&str> = events["data"]
             .as_array()
             .map(|events| {

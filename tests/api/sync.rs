@@ -107,11 +107,8 @@ both_backends!(
         assert_eq!(settled["status"], "succeeded", "{settled}");
         assert_eq!(sandbox.effects().len(), 1, "applied exactly once");
         let events: Value = app
-            .get(ACME_KEY, &format!("/v1/refunds/{id}/events"))
-            .await
-            .json()
-            .await
-            .expect("json");
+            .get_json(ACME_KEY, &format!("/v1/refunds/{id}/events"))
+            .await;
         assert!(
             events["data"]
                 .as_array()
@@ -204,11 +201,8 @@ both_backends!(
         assert_eq!(effects.len(), 1, "{effects:?}");
         assert_eq!(effects[0].reference, id);
         let events: Value = app
-            .get(ACME_KEY, &format!("/v1/refunds/{id}/events"))
-            .await
-            .json()
-            .await
-            .expect("json");
+            .get_json(ACME_KEY, &format!("/v1/refunds/{id}/events"))
+            .await;
         assert!(
             events["data"]
                 .as_array()
@@ -231,16 +225,7 @@ both_backends!(
             refund_provider::ProviderError::unknown("timeout"),
         ));
         let app = crate::helpers::spawn_on(url.clone(), provider).await;
-        let pending: serde_json::Value = app
-            .post_refund(
-                crate::helpers::ACME_KEY,
-                None,
-                &serde_json::json!({"payment_id": "pay_lease", "amount": "1.00", "currency": "EUR"}),
-            )
-            .await
-            .json()
-            .await
-            .expect("json");
+        let pending: serde_json::Value = app.create(crate::helpers::ACME_KEY, None, &serde_json::json!({"payment_id": "pay_lease", "amount": "1.00", "currency": "EUR"}),).await;
         assert_eq!(pending["status"], "pending");
         let id = pending["id"].as_str().expect("id").to_owned();
         drop(app);

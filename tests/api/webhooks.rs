@@ -84,11 +84,7 @@ async fn send(app: &TestApp, body: &str, signature: Option<String>) -> reqwest::
 }
 
 async fn refund_now(app: &TestApp, id: &str) -> Value {
-    app.get(ACME_KEY, &format!("/v1/refunds/{id}"))
-        .await
-        .json()
-        .await
-        .expect("json")
+    app.get_json(ACME_KEY, &format!("/v1/refunds/{id}")).await
 }
 
 both_backends!(
@@ -184,11 +180,8 @@ both_backends!(
         assert_eq!(after["requires_attention"], false);
 
         let events: Value = app
-            .get(ACME_KEY, &format!("/v1/refunds/{id}/events"))
-            .await
-            .json()
-            .await
-            .expect("json");
+            .get_json(ACME_KEY, &format!("/v1/refunds/{id}/events"))
+            .await;
         let data = events["data"].as_array().expect("events");
         let to_succeeded = data.iter().filter(|e| e["status"] == "succeeded").count();
         assert_eq!(to_succeeded, 1, "{events}");
@@ -245,11 +238,8 @@ both_backends!(
         assert_eq!(after["status"], "processing");
         assert_eq!(after["requires_attention"], true);
         let events: Value = app
-            .get(ACME_KEY, &format!("/v1/refunds/{id}/events"))
-            .await
-            .json()
-            .await
-            .expect("json");
+            .get_json(ACME_KEY, &format!("/v1/refunds/{id}/events"))
+            .await;
         let flagged = events["data"]
             .as_array()
             .expect("events")

@@ -10,6 +10,8 @@ use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use refund_gateway::config::{Config, EMBEDDED_DEFAULT};
 use refund_gateway::startup::Application;
+pub use refund_test_support::temp_dir;
+use refund_test_support::{free_port, poll_until, shutdown_signal, sqlite_url, Shutdown};
 use serde_json::{json, Value};
 
 /// The embedded default's merchant key (DESIGN §12).
@@ -31,13 +33,6 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}{}", uuid::Uuid::new_v4().simple())
 }
 
-/// A fresh directory under the system's temp dir.
-pub fn temp_dir(prefix: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(unique(prefix));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{dir:?}: {e}"));
-    dir
-}
-
 /// The gateway as `serve` runs it with no config (the embedded sandbox default), on a free
 /// loopback port and a temp SQLite file.
 pub struct Gateway {
@@ -45,17 +40,14 @@ pub struct Gateway {
     pub http: reqwest::Client,
     /// The in-process simulators' base URLs by provider.
     pub simulators: Vec<(String, String)>,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _shutdown: Shutdown,
 }
 
 impl Gateway {
     pub async fn start() -> Self {
         let mut config = Config::from_toml(EMBEDDED_DEFAULT).unwrap_or_else(|e| panic!("{e}"));
         config.server.listen = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
-        config.database.url = format!(
-            "sqlite://{}/gateway.db",
-            temp_dir("refund-gateway-console-").display()
-        );
+        config.database.url = sqlite_url(&temp_dir("refund-gateway-console-"));
         let app = Application::build(config)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -67,15 +59,13 @@ impl Gateway {
             .into_iter()
             .map(|(id, url)| (id.to_string(), url))
             .collect();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run_until(async {
-            let _ = rx.await;
-        }));
+        let (shutdown, signal) = shutdown_signal();
+        tokio::spawn(app.run_until(signal));
         Self {
             base,
             http: reqwest::Client::new(),
             simulators,
-            _shutdown: tx,
+            _shutdown: shutdown,
         }
     }
 
@@ -131,18 +121,16 @@ impl Gateway {
 
     /// Waits until refund `id` has `status`; the refund.
     pub async fn wait_for_status(&self, id: &str, status: &str) -> Value {
-        let deadline = tokio::time::Instant::now() + UI_WAIT;
-        loop {
-            let refund = self.get_refund(id).await;
-            if refund["status"] == status {
-                return refund;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "refund {id} never became {status}: {refund}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let read = || self.get_refund(id);
+        let refund = poll_until(UI_WAIT, Duration::from_millis(100), read, |refund| {
+            refund["status"] == status
+        })
+        .await;
+        assert_eq!(
+            refund["status"], status,
+            "refund {id} never became {status}: {refund}"
+        );
+        refund
     }
 
     /// An eFundPay refund of `amount` EUR of a new payment, settled to `status` by the sandbox.
@@ -166,14 +154,6 @@ fn on_path(name: &str) -> Option<PathBuf> {
             .map(|dir| dir.join(name))
             .find(|candidate| candidate.is_file())
     })
-}
-
-/// A free loopback port (bound, read, released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// chromedriver (our child, killed on drop) and a WebDriver session on a fresh profile

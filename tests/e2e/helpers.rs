@@ -17,6 +17,7 @@ use refund_gateway::startup::Application;
 use refund_provider::sandbox_kit::FaultCounters;
 use refund_provider::simulator::pending_faults;
 use refund_provider::{BuildContext, Simulator, SimulatorOptions};
+use refund_test_support::{config, poll_until, shutdown_signal, sqlite_url, Shutdown, TempDir};
 use serde_json::Value;
 
 pub const KEY: &str = "sk_e2e_acme";
@@ -181,19 +182,14 @@ pub fn gateway_toml(dir: &std::path::Path, urls: &[(&str, String)]) -> String {
             ))
         })
         .collect();
+    let server = config::server("127.0.0.1:0", "request_timeout_ms = 10000");
+    let database = config::database(&sqlite_url(dir), "");
+    let acme = config::merchant("acme", KEY, "");
     format!(
         r#"
-[server]
-listen = "127.0.0.1:0"
-request_timeout_ms = 10000
-
-[database]
-url = "sqlite://{dir}/gateway.db"
-
-[[merchants]]
-id = "acme"
-api_key = "{KEY}"
-
+{server}
+{database}
+{acme}
 {sections}
 [[routes]]
 provider = "authms"
@@ -209,8 +205,7 @@ provider = "efundpay"
 [sync]
 poll_interval_ms = 60000
 first_retry_ms = 600000
-"#,
-        dir = dir.display()
+"#
     )
 }
 
@@ -219,16 +214,8 @@ pub struct E2e {
     pub address: String,
     pub client: reqwest::Client,
     pub sims: Sims,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _shutdown: Shutdown,
     _dir: TempDir,
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The simulators and the gateway in front of them.
@@ -244,11 +231,7 @@ pub async fn spawn_with(overrides: &[(&str, SimulatorOptions)]) -> E2e {
 /// The gateway with the providers at their simulators, except those in `elsewhere` (provider
 /// id, URL); `sims` is kept alive beside it.
 pub async fn spawn_on(sims: Sims, elsewhere: &[(&str, &str)]) -> E2e {
-    let dir = std::env::temp_dir().join(format!(
-        "refund-gateway-e2e-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = TempDir::new("refund-gateway-e2e-");
     let urls: Vec<(&str, String)> = sims
         .sims
         .iter()
@@ -260,7 +243,7 @@ pub async fn spawn_on(sims: Sims, elsewhere: &[(&str, &str)]) -> E2e {
             (sim.provider(), url)
         })
         .collect();
-    let toml = gateway_toml(&dir, &urls);
+    let toml = gateway_toml(dir.path(), &urls);
     let config = Config::from_toml(&toml).unwrap_or_else(|e| panic!("e2e config: {e}"));
     let app = Application::build(config).await.expect("build the gateway");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -268,10 +251,8 @@ pub async fn spawn_on(sims: Sims, elsewhere: &[(&str, &str)]) -> E2e {
     for sim in &sims.sims {
         sim.set_webhook_url(Some(format!("{address}/v1/webhooks/{}", sim.provider())));
     }
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = rx.await;
-    }));
+    let (shutdown, signal) = shutdown_signal();
+    tokio::spawn(app.run_until(signal));
     E2e {
         address,
         client: reqwest::Client::builder()
@@ -279,8 +260,8 @@ pub async fn spawn_on(sims: Sims, elsewhere: &[(&str, &str)]) -> E2e {
             .build()
             .expect("client"),
         sims,
-        _shutdown: tx,
-        _dir: TempDir(dir),
+        _shutdown: shutdown,
+        _dir: dir,
     }
 }
 
@@ -342,14 +323,8 @@ impl E2e {
         timeout: Duration,
         done: impl Fn(&Value) -> bool,
     ) -> Value {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let refund = self.refund(id).await;
-            if done(&refund) || tokio::time::Instant::now() > deadline {
-                return refund;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        let read = || self.refund(id);
+        poll_until(timeout, Duration::from_millis(25), read, done).await
     }
 }
 

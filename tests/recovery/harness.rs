@@ -1,10 +1,11 @@
 //! Runs `refund-gateway serve` as a child process on a config file of its own, and kills it
 //! (SIGKILL: no shutdown code runs) or restarts it on the same database.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use refund_test_support::{config, free_port, fresh_postgres_database, poll_until, sqlite_url};
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
@@ -19,81 +20,43 @@ pub struct Gateway {
     child: Option<Child>,
 }
 
-/// A free loopback port (bound then released).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// The database for a run: a SQLite file in `dir`, or a fresh PostgreSQL database.
-pub async fn database_url(dir: &std::path::Path, postgres: bool) -> Option<String> {
-    if !postgres {
-        return Some(format!("sqlite://{}/gateway.db", dir.display()));
+/// The database for a run: a SQLite file in `dir`, or a fresh PostgreSQL database (`None`,
+/// having printed "skipped", when PostgreSQL tests cannot run here).
+pub async fn database_url(dir: &Path, postgres: bool) -> Option<String> {
+    if postgres {
+        fresh_postgres_database().await
+    } else {
+        Some(sqlite_url(dir))
     }
-    let base = match std::env::var("REFUND_GATEWAY_TEST_POSTGRES_URL") {
-        Ok(url) => url,
-        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("CI=true but REFUND_GATEWAY_TEST_POSTGRES_URL is not set")
-        }
-        Err(_) => return None,
-    };
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&base)
-        .await
-        .expect("PostgreSQL reachable");
-    let name = format!("rg_recovery_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&pool)
-        .await
-        .expect("create database");
-    pool.close().await;
-    let (prefix, _) = base.rsplit_once('/').expect("url with a database");
-    Some(format!("{prefix}/{name}"))
 }
 
+/// A fresh directory for one gateway's config and log.
 pub fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "refund-gateway-recovery-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    refund_test_support::temp_dir("refund-gateway-recovery-")
 }
 
 impl Gateway {
     /// Writes the config (`providers_and_routes` appended) and starts the gateway.
-    pub async fn start(
-        dir: &std::path::Path,
-        database_url: &str,
-        providers_and_routes: &str,
-    ) -> Gateway {
+    pub async fn start(dir: &Path, database_url: &str, providers_and_routes: &str) -> Gateway {
         Self::start_with(dir, database_url, "", providers_and_routes).await
     }
 
     /// [`Gateway::start`] with more lines for merchant `acme` (e.g. its webhook URL).
     pub async fn start_with(
-        dir: &std::path::Path,
+        dir: &Path,
         database_url: &str,
         merchant_lines: &str,
         providers_and_routes: &str,
     ) -> Gateway {
         let port = free_port();
+        let server = config::server(&format!("127.0.0.1:{port}"), "request_timeout_ms = 2000");
+        let database = config::database(database_url, "");
+        let acme = config::merchant("acme", API_KEY, merchant_lines);
         let config = format!(
             r#"
-[server]
-listen = "127.0.0.1:{port}"
-request_timeout_ms = 2000
-
-[database]
-url = "{database_url}"
-
-[[merchants]]
-id = "acme"
-api_key = "{API_KEY}"
-{merchant_lines}
-
+{server}
+{database}
+{acme}
 {providers_and_routes}
 
 [sync]
@@ -145,18 +108,21 @@ not_found_grace_ms = 1500
             .expect("spawn gateway");
         self.child = Some(child);
         let client = reqwest::Client::new();
-        for _ in 0..200 {
-            if client
-                .get(format!("{}/readyz", self.url))
+        let readyz = format!("{}/readyz", self.url);
+        let ready = || async {
+            client
+                .get(&readyz)
                 .send()
                 .await
                 .is_ok_and(|r| r.status().is_success())
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("gateway did not become ready");
+        };
+        let ready = poll_until(
+            Duration::from_secs(10),
+            Duration::from_millis(50),
+            ready,
+            |ok| *ok,
+        );
+        assert!(ready.await, "gateway did not become ready");
     }
 
     /// SIGKILL: the process dies at once, mid-request, with no shutdown code.

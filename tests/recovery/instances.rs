@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use provider_authms::sandbox as authms;
-use provider_efundpay::sandbox as efundpay;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::chaos::{send_until_answered, Rng};
+use crate::chaos_kit::{
+    answered_id, assert_each_succeeded_refund_paid_once, env_count, ids_where, is_open,
+    send_until_answered, wait_until_settled, Simulators,
+};
 use crate::harness::{database_url, temp_dir, Gateway};
 
 /// One delivery of a merchant event, as the merchant's endpoint saw it.
@@ -67,96 +68,68 @@ async fn start_merchant_endpoint(seen: Deliveries) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_with_faults_retries_and_a_crash_pay_nothing_twice() {
-    let total: usize = std::env::var("INSTANCES_REFUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(120);
+    let total = env_count("INSTANCES_REFUNDS", 120);
     let started = Instant::now();
     let dirs = [temp_dir(), temp_dir()];
     let Some(db) = database_url(&dirs[0], true).await else {
-        println!("skipped: REFUND_GATEWAY_TEST_POSTGRES_URL is not set");
         return;
     };
-    let wallets = authms::Sandbox::start(
-        tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind"),
-        authms::SandboxConfig {
-            hang_ms: 800,
-            merchant_opening_minor: i64::MAX / 4,
-            ..authms::SandboxConfig::default()
-        },
-    )
-    .await
-    .expect("authms sandbox");
-    let cards = efundpay::Sandbox::start(
-        tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind"),
-        efundpay::SandboxConfig {
-            hang_ms: 800,
-            webhook_delay_ms: 50,
-            ..efundpay::SandboxConfig::default()
-        },
-    )
-    .await
-    .expect("efundpay sandbox");
+    let sims = Simulators::start().await;
     let deliveries: Deliveries = Arc::new(Mutex::new(Vec::new()));
     let endpoint = start_merchant_endpoint(deliveries.clone()).await;
     let merchant = format!("webhook_url = \"{endpoint}\"\nwebhook_secret = \"whsec_instances\"");
-    let providers = format!(
-        r#"
-[providers.authms]
-base_url = "{}"
-token = "sandbox-authms-token"
-timeout_ms = 300
-
-[providers.efundpay]
-base_url = "{}"
-token = "sandbox-efundpay-token"
-merchant_account_id = "sandbox-merchant"
-webhook_secret = "sandbox-efundpay-whsec"
-timeout_ms = 300
-
-[[routes]]
-provider = "authms"
-payment_id_prefix = "txn_"
-
-[[routes]]
-provider = "efundpay"
-"#,
-        wallets.base_url(),
-        cards.base_url()
-    );
+    let providers = sims.providers_toml();
     let mut a = Gateway::start_with(&dirs[0], &db, &merchant, &providers).await;
     let b = Gateway::start_with(&dirs[1], &db, &merchant, &providers).await;
-    let urls = vec![a.url.clone(), b.url.clone()];
     let client = reqwest::Client::new();
+
+    let faults = sims.inject_random_faults(&client, 0x7a0_1a57);
+    let (lost, retries) = send_all_killing_one_process(&mut a, &b, &client, total).await;
+    sims.calm(faults);
+    // Both processes settle what is open and deliver the merchant events.
+    let refunds = wait_until_settled(&b, &client, Duration::from_secs(40), |refunds| {
+        let delivered = delivered_events(&deliveries);
+        !refunds.iter().any(is_open) && delivered.len() >= 2 * refunds.len()
+    })
+    .await;
+
+    assert_eq!(lost, 0, "every client got a definite answer");
+    assert_eq!(refunds.len(), total, "one refund per idempotency key");
+    let open: Vec<&Value> = refunds.iter().filter(|r| is_open(r)).collect();
+    assert!(
+        open.is_empty(),
+        "every refund reached a final status: {open:?}"
+    );
+    let succeeded = ids_where(&refunds, |r| r["status"] == "succeeded");
+    let effects = sims.effects();
+    assert_each_succeeded_refund_paid_once(&effects, &succeeded);
+    for reference in effects.keys() {
+        assert!(
+            succeeded.contains(reference.as_str()),
+            "effect {reference} without a succeeded refund"
+        );
+    }
+    let (events, repeated) = assert_each_event_delivered_never_twice_at_once(&deliveries, total);
+    println!(
+        "two processes: {total} refunds, {} succeeded, {retries} client retries, {} provider effects, {events} merchant events ({repeated} delivered again after the crash), {:.1} s",
+        succeeded.len(),
+        effects.len(),
+        started.elapsed().as_secs_f64()
+    );
+    a.kill().await;
+}
+
+/// Sends `total` refunds, clients alternating between `a` and `b` and retrying until
+/// answered; a third of the way in `a` is SIGKILLed (the clients retry on `b` meanwhile)
+/// and, once all are sent, restarted. The clients never answered, and the retries.
+async fn send_all_killing_one_process(
+    a: &mut Gateway,
+    b: &Gateway,
+    client: &reqwest::Client,
+    total: usize,
+) -> (usize, usize) {
+    let urls = vec![a.url.clone(), b.url.clone()];
     let retries = Arc::new(AtomicUsize::new(0));
-
-    let chaos = {
-        let (wallet_faults, card_faults) = (wallets.base_url(), cards.base_url());
-        let client = client.clone();
-        tokio::spawn(async move {
-            let mut rng = Rng(0x7a0_1a57);
-            loop {
-                for url in [&wallet_faults, &card_faults] {
-                    let n = |rng: &mut Rng| u32::from(rng.below(4) == 0);
-                    let faults = json!({
-                        "fail_next": n(&mut rng), "timeout_next": n(&mut rng),
-                        "apply_then_hang_next": n(&mut rng), "drop_after_apply_next": n(&mut rng),
-                    });
-                    let _ = client
-                        .post(format!("{url}/_sandbox/faults"))
-                        .json(&faults)
-                        .send()
-                        .await;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-    };
-
     let mut tasks = Vec::new();
     let mut killed = false;
     for i in 0..total {
@@ -179,74 +152,27 @@ provider = "efundpay"
     let mut lost = 0;
     for task in tasks {
         let (_, answer) = task.await.expect("client task");
-        if answer
-            .and_then(|a| a["id"].as_str().map(str::to_owned))
-            .is_none()
-        {
+        if answered_id(answer).is_none() {
             lost += 1;
         }
     }
-    chaos.abort();
-    wallets.set_faults(authms::Faults::default());
-    cards.set_faults(efundpay::Faults::default());
+    (lost, retries.load(Ordering::Relaxed))
+}
 
-    // Both processes settle what is open and deliver the merchant events.
-    let deadline = Instant::now() + Duration::from_secs(40);
-    let refunds = loop {
-        let refunds = b.all_refunds(&client).await;
-        let open = refunds
-            .iter()
-            .filter(|r| r["status"] == "pending" || r["status"] == "processing")
-            .count();
-        let delivered: BTreeSet<String> = deliveries
-            .lock()
-            .map(|d| d.iter().map(|d| d.event_id.clone()).collect())
-            .unwrap_or_default();
-        if (open == 0 && delivered.len() >= 2 * refunds.len()) || Instant::now() > deadline {
-            break refunds;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+/// The ids of the merchant events delivered so far.
+fn delivered_events(deliveries: &Deliveries) -> BTreeSet<String> {
+    deliveries
+        .lock()
+        .map(|d| d.iter().map(|d| d.event_id.clone()).collect())
+        .unwrap_or_default()
+}
 
-    assert_eq!(lost, 0, "every client got a definite answer");
-    assert_eq!(refunds.len(), total, "one refund per idempotency key");
-    let open: Vec<&Value> = refunds
-        .iter()
-        .filter(|r| r["status"] == "pending" || r["status"] == "processing")
-        .collect();
-    assert!(
-        open.is_empty(),
-        "every refund reached a final status: {open:?}"
-    );
-    let succeeded: BTreeSet<&str> = refunds
-        .iter()
-        .filter(|r| r["status"] == "succeeded")
-        .filter_map(|r| r["id"].as_str())
-        .collect();
-    let mut effects: BTreeMap<String, usize> = BTreeMap::new();
-    for e in wallets.effects() {
-        *effects.entry(e.reference).or_default() += 1;
-    }
-    for e in cards
-        .effects()
-        .into_iter()
-        .filter(|e| e.status == "succeeded" || e.status == "processing")
-    {
-        *effects.entry(e.reference).or_default() += 1;
-    }
-    let twice: Vec<_> = effects.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "paid twice: {twice:?}");
-    for id in &succeeded {
-        assert_eq!(effects.get(*id), Some(&1), "{id} has exactly one effect");
-    }
-    for reference in effects.keys() {
-        assert!(
-            succeeded.contains(reference.as_str()),
-            "effect {reference} without a succeeded refund"
-        );
-    }
-
-    // Merchant events: each one delivered, and never by two processes at once.
+/// A created and a final event per refund, each delivered, and never by two processes at
+/// once; the number of events and of repeated deliveries.
+fn assert_each_event_delivered_never_twice_at_once(
+    deliveries: &Deliveries,
+    total: usize,
+) -> (usize, usize) {
     let deliveries = deliveries.lock().map(|d| d.clone()).unwrap_or_default();
     let mut by_event: BTreeMap<&str, Vec<&Delivery>> = BTreeMap::new();
     for delivery in &deliveries {
@@ -270,14 +196,5 @@ provider = "efundpay"
             }
         }
     }
-    println!(
-        "two processes: {total} refunds, {} succeeded, {} client retries, {} provider effects, {} merchant events ({} delivered again after the crash), {:.1} s",
-        succeeded.len(),
-        retries.load(Ordering::Relaxed),
-        effects.len(),
-        by_event.len(),
-        repeated,
-        started.elapsed().as_secs_f64()
-    );
-    a.kill().await;
+    (by_event.len(), repeated)
 }

@@ -18,7 +18,7 @@ const SECRETS: [&str; 5] = [
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_appears_in_the_logs_even_at_debug_level() {
     let dir = temp_dir();
-    let db = format!("sqlite://{}/gateway.db", dir.display());
+    let db = refund_test_support::sqlite_url(&dir);
     let cards = Sandbox::start(
         tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

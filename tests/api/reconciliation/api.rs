@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use refund_provider::{FailureCode, ProviderError};
 
+use super::today;
 use crate::both_backends;
 use crate::helpers::{
     assert_error, fake, spawn_app, Db, Script, TestApp, ACME_KEY, GLOBEX_KEY, OPERATOR_KEY,
@@ -29,6 +30,7 @@ fn id(refund: &Value) -> String {
     refund["id"].as_str().expect("id").to_owned()
 }
 
+/// POSTs a statement in the gateway's CSV.
 async fn post_statement(
     app: &TestApp,
     key: &str,
@@ -36,27 +38,7 @@ async fn post_statement(
     query: &str,
     csv: String,
 ) -> reqwest::Response {
-    app.client
-        .post(format!(
-            "{}/v1/reconciliation/statements/{provider}{query}",
-            app.address
-        ))
-        .bearer_auth(key)
-        .header("Content-Type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .expect("request")
-}
-
-fn today() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02}T12:00:00Z",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    )
+    crate::reconciliation::post_statement(app, key, provider, query, csv, "text/csv").await
 }
 
 fn kinds(report: &Value) -> Vec<(String, Option<String>)> {
@@ -76,12 +58,7 @@ fn kinds(report: &Value) -> Vec<(String, Option<String>)> {
 }
 
 async fn clearing(app: &TestApp, currency: &str) -> Option<String> {
-    let summary: Value = app
-        .get(ACME_KEY, "/v1/reconciliation/summary")
-        .await
-        .json()
-        .await
-        .expect("json");
+    let summary: Value = app.get_json(ACME_KEY, "/v1/reconciliation/summary").await;
     summary["clearing_balances"]
         .as_array()
         .expect("balances")
@@ -415,12 +392,7 @@ both_backends!(
         refund(&app, ACME_KEY, "pay_6", "8.00", "EUR").await;
         refund(&app, GLOBEX_KEY, "pay_g1", "99.00", "EUR").await;
 
-        let summary: Value = app
-            .get(ACME_KEY, "/v1/reconciliation/summary")
-            .await
-            .json()
-            .await
-            .expect("json");
+        let summary: Value = app.get_json(ACME_KEY, "/v1/reconciliation/summary").await;
         assert_eq!(summary["object"], "reconciliation_summary");
         assert_eq!(summary["merchant_id"], "acme");
         let group = |currency: &str, status: &str| {
@@ -481,14 +453,11 @@ both_backends!(
         );
 
         let empty: Value = app
-            .get(
+            .get_json(
                 ACME_KEY,
                 "/v1/reconciliation/summary?from=2020-01-01T00:00:00Z&to=2020-02-01T00:00:00Z",
             )
-            .await
-            .json()
-            .await
-            .expect("json");
+            .await;
         assert_eq!(empty["by_status"], json!([]));
         assert_eq!(
             empty["period"],
@@ -546,11 +515,8 @@ both_backends!(a_payments_refunds_add_up_by_status, |db: Db| async move {
     .await;
 
     let rollup: Value = app
-        .get(ACME_KEY, "/v1/payments/pay%2F77/refunds")
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(ACME_KEY, "/v1/payments/pay%2F77/refunds")
+        .await;
     assert_eq!(rollup["object"], "payment_refunds");
     assert_eq!(rollup["payment_id"], "pay/77");
     assert_eq!(rollup["data"].as_array().expect("data").len(), 4);
@@ -573,11 +539,8 @@ both_backends!(a_payments_refunds_add_up_by_status, |db: Db| async move {
         ])
     );
     let none: Value = app
-        .get(ACME_KEY, "/v1/payments/pay_never/refunds")
-        .await
-        .json()
-        .await
-        .expect("json");
+        .get_json(ACME_KEY, "/v1/payments/pay_never/refunds")
+        .await;
     assert_eq!(none["data"], json!([]));
     assert_eq!(none["refunded"], json!([]));
 });
@@ -652,11 +615,8 @@ both_backends!(
         .await;
         // The refund route still answers for ids.
         let fetched: Value = app
-            .get(ACME_KEY, &format!("/v1/refunds/{}", id(&a)))
-            .await
-            .json()
-            .await
-            .expect("json");
+            .get_json(ACME_KEY, &format!("/v1/refunds/{}", id(&a)))
+            .await;
         assert_eq!(fetched, a);
     }
 );

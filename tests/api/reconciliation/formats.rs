@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use refund_gateway::store::Store;
 
+use super::today;
 use crate::both_backends;
 use crate::helpers::{
     assert_error, fake, spawn_app_with, Db, Script, TestApp, ACME_KEY, OPERATOR_KEY,
@@ -49,27 +50,7 @@ async fn refund(app: &TestApp, payment: &str, amount: &str, currency: &str) -> S
 }
 
 async fn post(app: &TestApp, key: &str, body: String, content_type: &str) -> reqwest::Response {
-    app.client
-        .post(format!(
-            "{}/v1/reconciliation/statements/scripted",
-            app.address
-        ))
-        .bearer_auth(key)
-        .header("Content-Type", content_type)
-        .body(body)
-        .send()
-        .await
-        .expect("request")
-}
-
-fn today() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02}T12:00:00Z",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    )
+    crate::reconciliation::post_statement(app, key, "scripted", "", body, content_type).await
 }
 
 fn count(report: &Value, kind: &str) -> u64 {
@@ -274,18 +255,16 @@ both_backends!(
         )
         .await;
         // Bytes that are not UTF-8 in a UTF-8 format are malformed lines, not a 500.
-        let response = app
-            .client
-            .post(format!(
-                "{}/v1/reconciliation/statements/scripted",
-                app.address
-            ))
-            .bearer_auth(ACME_KEY)
-            .header("Content-Type", "application/octet-stream")
-            .body(b"id;ref;cents;cur;state;at;batch;fee\n\xff\xfe;rf_1;100;EUR;PAID;;;\n".to_vec())
-            .send()
-            .await
-            .expect("request");
+        let not_utf8 = b"id;ref;cents;cur;state;at;batch;fee\n\xff\xfe;rf_1;100;EUR;PAID;;;\n";
+        let response = crate::reconciliation::post_statement(
+            &app,
+            ACME_KEY,
+            "scripted",
+            "",
+            not_utf8.to_vec(),
+            "application/octet-stream",
+        )
+        .await;
         assert_eq!(response.status().as_u16(), 200);
         let report: Value = response.json().await.expect("json");
         assert_eq!(report["malformed_count"], 1, "{report}");

@@ -9,14 +9,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use serde_json::json;
 
 use refund_gateway::config::statements::StatementFormat;
 use refund_gateway::domain::EventSource;
 use refund_gateway::domain::RefundStatus;
 use refund_gateway::engine::decide::decide;
 use refund_gateway::reconcile::statement::{reconcile, CollectSink, Options, VarianceKind};
-use refund_gateway::store::{now_ms, Modified, RefundRecord, Store};
+use refund_gateway::store::{now_ms, Modified, Store};
 use refund_provider::{
     Currency, MinorUnits, Money, ProviderRefund, ProviderRefundStatus, RefundId,
 };
@@ -27,7 +26,7 @@ use refund_gateway::ledger::settled_lines;
 use refund_gateway::store::LedgerLine;
 
 use crate::both_backends;
-use crate::helpers::{fresh_database, Db};
+use crate::helpers::{fresh_database, pending_record, Db};
 
 const PROVIDERS: [&str; 2] = ["efundpay", "ebuy"];
 const CURRENCIES: [&str; 3] = ["EUR", "JPY", "KWD"];
@@ -86,43 +85,6 @@ struct Modelled {
     settled: bool,
     /// The fee posted on this refund (the first one posted stays: once per refund).
     fee: Option<i64>,
-}
-
-pub fn new_record(provider: &str, currency: &str, minor: i64, payment_id: &str) -> RefundRecord {
-    let id = RefundId::generate();
-    let now = now_ms();
-    let money = Money::from_minor(
-        MinorUnits::new(minor).unwrap_or_else(|| panic!("positive amount")),
-        Currency::parse(currency).unwrap_or_else(|e| panic!("{e}")),
-    );
-    RefundRecord {
-        id,
-        merchant_id: "acme".into(),
-        provider: provider.into(),
-        account: "default".into(),
-        provider_refund_id: Some(format!("prov_{id}")),
-        provider_reference: id.to_string(),
-        payment_id: payment_id.into(),
-        amount: Some(money.to_major_string()),
-        amount_minor: Some(minor),
-        currency: currency.into(),
-        status: RefundStatus::Pending,
-        failure_code: None,
-        failure_message: None,
-        reason: None,
-        reference: None,
-        customer_id: None,
-        metadata: json!({}),
-        provider_options: json!(null),
-        breakdown: json!([]),
-        requires_attention: false,
-        idempotency_key: None,
-        version: 0,
-        created_at: now,
-        updated_at: now,
-        next_sync_at: None,
-        sync_attempts: 0,
-    }
 }
 
 /// Applies a provider report the way the engine does: decide on the refund as it is, and
@@ -209,133 +171,209 @@ async fn run_history(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 currency,
                 minor,
             } => {
-                let record = new_record(PROVIDERS[provider], CURRENCIES[currency], minor, "pay_1");
-                store
-                    .create_refund(&record, None, None, false)
-                    .await
-                    .expect("create");
-                refunds.push(Modelled {
-                    id: record.id,
-                    provider: PROVIDERS[provider],
-                    currency: CURRENCIES[currency],
-                    minor,
-                    status: RefundStatus::Pending,
-                    voided: false,
-                    settled: false,
-                    fee: None,
-                });
+                let modelled = create(&store, PROVIDERS[provider], CURRENCIES[currency], minor);
+                refunds.push(modelled.await);
             }
+            Op::Report { .. } | Op::Statement { .. } if refunds.is_empty() => {}
             Op::Report { refund, outcome } => {
-                if refunds.is_empty() {
-                    continue;
-                }
                 let index = refund % refunds.len();
-                let model = &mut refunds[index];
-                report(&store, &model.id, outcome).await;
-                let target = RefundStatus::from_provider(outcome).expect("a status");
-                // A void or a failure of a succeeded refund reverses it (DESIGN §7).
-                if model.status == RefundStatus::Succeeded
-                    && matches!(target, RefundStatus::Canceled | RefundStatus::Failed)
-                {
-                    model.voided = true;
-                } else if model.status.can_move_to(target) {
-                    model.status = target;
-                }
+                report_outcome(&store, &mut refunds[index], outcome).await;
             }
             Op::Statement {
                 refunds: picked,
                 fees,
                 batched,
             } => {
-                if refunds.is_empty() {
-                    continue;
-                }
                 for provider in PROVIDERS {
-                    let mut lines: Vec<Line> = Vec::new();
-                    let mut settles = Vec::new();
-                    // Batches by currency: (members, their sum, the batch's fee).
-                    let mut batches: BTreeMap<&str, (Vec<usize>, i64)> = BTreeMap::new();
-                    for (n, pick) in picked.iter().enumerate() {
-                        let index = pick % refunds.len();
-                        let m = &refunds[index];
-                        if m.provider != provider {
-                            continue;
-                        }
-                        let fee = fees[n % fees.len()];
-                        let (batch, fee_cell) = if batched {
-                            let entry = batches.entry(m.currency).or_default();
-                            entry.0.push(index);
-                            entry.1 += m.minor;
-                            (format!("B-{}", m.currency), String::new())
-                        } else {
-                            (String::new(), fee_cell(fee, m.currency))
-                        };
-                        lines.push((
-                            format!("prov_{}", m.id),
-                            m.id.to_string(),
-                            major(m.minor, m.currency),
-                            m.currency.to_owned(),
-                            batch,
-                            fee_cell,
-                        ));
-                        let settles_now = m.status == RefundStatus::Succeeded && !m.voided;
-                        if settles_now {
-                            settles.push(index);
-                        }
-                        if !batched && settles_now && fee > 0 {
-                            refunds[index].fee.get_or_insert(fee);
-                        }
-                    }
-                    for (currency, (members, sum)) in &batches {
-                        let fee = fees[0];
-                        lines.push((
-                            String::new(),
-                            String::new(),
-                            major(*sum, currency),
-                            (*currency).to_owned(),
-                            format!("B-{currency}"),
-                            fee_cell(fee, currency),
-                        ));
-                        // A batch of our own refunds at their own amounts always matches; its
-                        // fee goes on its lowest refund id.
-                        let anchor = members
-                            .iter()
-                            .copied()
-                            .min_by_key(|i| refunds[*i].id.to_string());
-                        if let (Some(anchor), true) = (anchor, fee > 0) {
-                            refunds[anchor].fee.get_or_insert(fee);
-                        }
-                    }
-                    let options = Options {
-                        provider: provider.to_owned(),
-                        merchant_id: None,
-                        period: None,
-                        settle: true,
-                        format: format(),
-                    };
-                    let mut sink = CollectSink::default();
-                    let csv = statement_csv(&lines);
-                    let summary = reconcile(&store, options, csv.as_bytes(), &mut sink, |_| {})
-                        .await
-                        .expect("reconcile");
-                    prop_assert_eq!(summary.malformed_count, 0, "{:?}", sink.malformed);
-                    prop_assert!(sink.variances.iter().all(|v| !matches!(
-                        v.kind,
-                        VarianceKind::MissingInGateway | VarianceKind::BatchMismatch
-                    )));
-                    for index in settles {
-                        refunds[index].settled = true;
-                    }
+                    let statement = Statement::of(provider, &mut refunds, &picked, &fees, batched);
+                    settle_statement(&store, provider, statement, &mut refunds).await?;
                 }
             }
         }
     }
+    assert_every_ledger_balances(&store).await?;
+    assert_clearing_is_what_is_owed(&store, &refunds).await?;
+    assert_fees_are_posted_once_per_refund(&store, &refunds).await?;
+    store.close().await;
+    Ok(())
+}
 
+/// Creates a pending refund of `minor` in the store; what the model knows of it.
+async fn create(
+    store: &Store,
+    provider: &'static str,
+    currency: &'static str,
+    minor: i64,
+) -> Modelled {
+    let record = pending_record(provider, currency, minor, "pay_1");
+    store
+        .create_refund(&record, None, None, false)
+        .await
+        .expect("create");
+    Modelled {
+        id: record.id,
+        provider,
+        currency,
+        minor,
+        status: RefundStatus::Pending,
+        voided: false,
+        settled: false,
+        fee: None,
+    }
+}
+
+/// Reports `outcome` for the refund, and moves the model the way DESIGN §7 says.
+async fn report_outcome(store: &Store, model: &mut Modelled, outcome: ProviderRefundStatus) {
+    report(store, &model.id, outcome).await;
+    let target = RefundStatus::from_provider(outcome).expect("a status");
+    // A void or a failure of a succeeded refund reverses it (DESIGN §7).
+    if model.status == RefundStatus::Succeeded
+        && matches!(target, RefundStatus::Canceled | RefundStatus::Failed)
+    {
+        model.voided = true;
+    } else if model.status.can_move_to(target) {
+        model.status = target;
+    }
+}
+
+/// One provider's statement of some refunds, and which of them it settles.
+struct Statement {
+    lines: Vec<Line>,
+    /// The model's indexes of the refunds it settles (succeeded and not voided).
+    settles: Vec<usize>,
+}
+
+impl Statement {
+    /// The statement of `provider`'s refunds among `picked`, line by line with the given
+    /// fees or in one batch per currency (its total line carrying the first fee); notes in
+    /// the model which refund each posted fee lands on.
+    fn of(
+        provider: &str,
+        refunds: &mut [Modelled],
+        picked: &[usize],
+        fees: &[i64],
+        batched: bool,
+    ) -> Statement {
+        let mut lines: Vec<Line> = Vec::new();
+        let mut settles = Vec::new();
+        // Batches by currency: (members, their sum).
+        let mut batches: BTreeMap<&str, (Vec<usize>, i64)> = BTreeMap::new();
+        for (n, pick) in picked.iter().enumerate() {
+            let index = pick % refunds.len();
+            let m = &refunds[index];
+            if m.provider != provider {
+                continue;
+            }
+            let fee = fees[n % fees.len()];
+            let (batch, fee_cell) = if batched {
+                let entry = batches.entry(m.currency).or_default();
+                entry.0.push(index);
+                entry.1 += m.minor;
+                (format!("B-{}", m.currency), String::new())
+            } else {
+                (String::new(), fee_cell(fee, m.currency))
+            };
+            lines.push((
+                format!("prov_{}", m.id),
+                m.id.to_string(),
+                major(m.minor, m.currency),
+                m.currency.to_owned(),
+                batch,
+                fee_cell,
+            ));
+            let settles_now = m.status == RefundStatus::Succeeded && !m.voided;
+            if settles_now {
+                settles.push(index);
+            }
+            if !batched && settles_now && fee > 0 {
+                refunds[index].fee.get_or_insert(fee);
+            }
+        }
+        for (currency, (members, sum)) in &batches {
+            let fee = fees[0];
+            lines.push((
+                String::new(),
+                String::new(),
+                major(*sum, currency),
+                (*currency).to_owned(),
+                format!("B-{currency}"),
+                fee_cell(fee, currency),
+            ));
+            // A batch of our own refunds at their own amounts always matches; its fee goes
+            // on its lowest refund id.
+            let anchor = members
+                .iter()
+                .copied()
+                .min_by_key(|i| refunds[*i].id.to_string());
+            if let (Some(anchor), true) = (anchor, fee > 0) {
+                refunds[anchor].fee.get_or_insert(fee);
+            }
+        }
+        Statement { lines, settles }
+    }
+}
+
+/// Reconciles (and settles) `provider`'s statement: every line reads, none is missing in
+/// the gateway nor a batch that does not add up; the refunds it settles are settled in the
+/// model.
+async fn settle_statement(
+    store: &Store,
+    provider: &str,
+    statement: Statement,
+    refunds: &mut [Modelled],
+) -> Result<(), TestCaseError> {
+    let options = Options {
+        provider: provider.to_owned(),
+        merchant_id: None,
+        period: None,
+        settle: true,
+        format: format(),
+    };
+    let mut sink = CollectSink::default();
+    let csv = statement_csv(&statement.lines);
+    let summary = reconcile(store, options, csv.as_bytes(), &mut sink, |_| {})
+        .await
+        .expect("reconcile");
+    prop_assert_eq!(summary.malformed_count, 0, "{:?}", sink.malformed);
+    prop_assert!(sink.variances.iter().all(|v| !matches!(
+        v.kind,
+        VarianceKind::MissingInGateway | VarianceKind::BatchMismatch
+    )));
+    for index in statement.settles {
+        refunds[index].settled = true;
+    }
+    Ok(())
+}
+
+/// Every currency's ledger sums to zero.
+async fn assert_every_ledger_balances(store: &Store) -> Result<(), TestCaseError> {
     for (currency, sum) in store.ledger_sums_by_currency().await.expect("sums") {
         prop_assert_eq!(sum, 0, "the {} ledger does not balance", currency);
     }
+    Ok(())
+}
+
+/// The balances of the accounts whose name contains `kind` (e.g. `:clearing:`), those of
+/// zero too when `with_zero`.
+async fn balances(store: &Store, kind: &str, with_zero: bool) -> BTreeMap<String, i64> {
+    store
+        .account_balances()
+        .await
+        .expect("balances")
+        .into_iter()
+        .filter(|(account, _, balance)| account.contains(kind) && (with_zero || *balance != 0))
+        .map(|(account, _, balance)| (account, balance))
+        .collect()
+}
+
+/// Each provider's clearing balance is what the model says is still owed: a succeeded
+/// refund not yet settled is owed to us, a settled one voided afterwards is owed back.
+async fn assert_clearing_is_what_is_owed(
+    store: &Store,
+    refunds: &[Modelled],
+) -> Result<(), TestCaseError> {
     let mut expected: BTreeMap<String, i64> = BTreeMap::new();
-    for m in &refunds {
+    for m in refunds {
         let account = format!("provider:{}:clearing:{}", m.provider, m.currency);
         let owed = match (m.status, m.voided, m.settled) {
             (RefundStatus::Succeeded, false, false) => -m.minor,
@@ -344,14 +382,7 @@ async fn run_history(ops: Vec<Op>) -> Result<(), TestCaseError> {
         };
         *expected.entry(account).or_default() += owed;
     }
-    let actual: BTreeMap<String, i64> = store
-        .account_balances()
-        .await
-        .expect("balances")
-        .into_iter()
-        .filter(|(account, _, _)| account.contains(":clearing:"))
-        .map(|(account, _, balance)| (account, balance))
-        .collect();
+    let actual = balances(store, ":clearing:", true).await;
     for (account, owed) in &expected {
         prop_assert_eq!(
             actual.get(account).copied().unwrap_or(0),
@@ -368,24 +399,24 @@ async fn run_history(ops: Vec<Op>) -> Result<(), TestCaseError> {
             account
         );
     }
+    Ok(())
+}
+
+/// Each fees account holds exactly the fees posted, each refund's once.
+async fn assert_fees_are_posted_once_per_refund(
+    store: &Store,
+    refunds: &[Modelled],
+) -> Result<(), TestCaseError> {
     let mut fees_expected: BTreeMap<String, i64> = BTreeMap::new();
-    for m in &refunds {
+    for m in refunds {
         if let Some(fee) = m.fee {
             *fees_expected
                 .entry(format!("provider:{}:fees:{}", m.provider, m.currency))
                 .or_default() += fee;
         }
     }
-    let fees_actual: BTreeMap<String, i64> = store
-        .account_balances()
-        .await
-        .expect("balances")
-        .into_iter()
-        .filter(|(account, _, balance)| account.contains(":fees:") && *balance != 0)
-        .map(|(account, _, balance)| (account, balance))
-        .collect();
+    let fees_actual = balances(store, ":fees:", false).await;
     prop_assert_eq!(fees_actual, fees_expected);
-    store.close().await;
     Ok(())
 }
 
@@ -405,7 +436,7 @@ proptest! {
 async fn a_void_reported_twice_reverses_the_lines_once() {
     let url = fresh_database(Db::Sqlite).await.expect("sqlite");
     let store = Store::connect(&url, 2).await.expect("store");
-    let record = new_record("efundpay", "EUR", 1299, "pay_v");
+    let record = pending_record("efundpay", "EUR", 1299, "pay_v");
     store
         .create_refund(&record, None, None, false)
         .await
@@ -438,7 +469,7 @@ both_backends!(
             return;
         };
         let store = Store::connect(&url, 2).await.expect("store");
-        let record = new_record("efundpay", "KWD", 1299, "pay_s");
+        let record = pending_record("efundpay", "KWD", 1299, "pay_s");
         store
             .create_refund(&record, None, None, false)
             .await

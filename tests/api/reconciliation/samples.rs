@@ -7,14 +7,13 @@
 use serde_json::{json, Value};
 
 use refund_gateway::config::{Config, EMBEDDED_DEFAULT};
-use refund_gateway::domain::RefundStatus;
 use refund_gateway::reconcile::statement::{reconcile, CollectSink, Options};
-use refund_gateway::store::{now_ms, RefundRecord, Store};
-use refund_provider::{Currency, MinorUnits, Money, ProviderRefundStatus, RefundId};
+use refund_gateway::store::{RefundRecord, Store};
+use refund_provider::{ProviderRefundStatus, RefundId};
 
 use super::ledger::report;
 use crate::both_backends;
-use crate::helpers::{fresh_database, spawn_config, Db, TestApp};
+use crate::helpers::{fresh_database, pending_record, spawn_config, Db, TestApp};
 
 const OPERATOR: &str = "sk_sandbox_operator";
 
@@ -221,37 +220,13 @@ fn fixture(name: &str) -> Vec<u8> {
 
 /// The refund a seed describes, for merchant `demo`, pending.
 fn record(seed: &Seed) -> RefundRecord {
-    let id = RefundId::parse(seed.reference).unwrap_or_else(|_| RefundId::generate());
-    let currency = Currency::parse(seed.currency).unwrap_or_else(|e| panic!("{e}"));
-    let money = Money::from_minor(MinorUnits::new(seed.minor).expect("positive"), currency);
-    let now = now_ms();
     RefundRecord {
-        id,
+        id: RefundId::parse(seed.reference).unwrap_or_else(|_| RefundId::generate()),
         merchant_id: "demo".into(),
-        provider: seed.provider.into(),
-        account: "default".into(),
         provider_refund_id: seed.provider_refund_id.map(str::to_owned),
         provider_reference: seed.reference.into(),
         payment_id: format!("pay_{}", seed.reference),
-        amount: Some(money.to_major_string()),
-        amount_minor: Some(seed.minor),
-        currency: seed.currency.into(),
-        status: RefundStatus::Pending,
-        failure_code: None,
-        failure_message: None,
-        reason: None,
-        reference: None,
-        customer_id: None,
-        metadata: json!({}),
-        provider_options: json!(null),
-        breakdown: json!([]),
-        requires_attention: false,
-        idempotency_key: None,
-        version: 0,
-        created_at: now,
-        updated_at: now,
-        next_sync_at: None,
-        sync_attempts: 0,
+        ..pending_record(seed.provider, seed.currency, seed.minor, "")
     }
 }
 
@@ -279,18 +254,9 @@ async fn sandbox_gateway(db: Db) -> Option<(TestApp, String)> {
 }
 
 async fn post(app: &TestApp, provider: &str, body: Vec<u8>, content_type: &str) -> Value {
-    let response = app
-        .client
-        .post(format!(
-            "{}/v1/reconciliation/statements/{provider}",
-            app.address
-        ))
-        .bearer_auth(OPERATOR)
-        .header("Content-Type", content_type)
-        .body(body)
-        .send()
-        .await
-        .expect("request");
+    let response =
+        crate::reconciliation::post_statement(app, OPERATOR, provider, "", body, content_type)
+            .await;
     assert_eq!(response.status().as_u16(), 200);
     response.json().await.expect("json")
 }
