@@ -9,8 +9,9 @@
 //! `GET /_sandbox/statement?from=&to=` writes eFundPay's settlement statement of them. The magic
 //! values are in [`magic`] and the crate README.
 
-mod api;
 mod conn;
+pub mod magic;
+mod server;
 mod state;
 pub mod statement;
 mod webhooks;
@@ -38,31 +39,6 @@ pub const WEBHOOK_SECRET: &str = "sandbox-efundpay-whsec";
 /// A transaction the sandbox has not seen is a payment of this many minor units, in the
 /// currency of its first refund.
 pub const UNSEEN_PAYMENT_AMOUNT_MINOR: i64 = 1_000_000;
-
-/// Amounts (minor units) and payment ids with a fixed outcome.
-pub mod magic {
-    /// Answered `declined` at once (→ failed, `provider_declined`); no webhook.
-    pub const AMOUNT_DECLINED: i64 = 4040;
-    /// Answered `failed` at once (→ failed, `provider_failed`); no webhook.
-    pub const AMOUNT_FAILED: i64 = 5050;
-    /// Answered `succeeded` at once; no webhook.
-    pub const AMOUNT_SUCCEEDED_AT_ONCE: i64 = 7070;
-    /// Answered `processing`, later `failed` (webhook).
-    pub const AMOUNT_FAILS_LATER: i64 = 6060;
-    /// Answered `processing`, later `voided` (webhook).
-    pub const AMOUNT_VOIDED_LATER: i64 = 8080;
-    /// Answered `processing` and left there: no transition, no webhook.
-    pub const AMOUNT_STAYS_PROCESSING: i64 = 9090;
-    /// Answered 422 `refund_not_allowed`; nothing recorded.
-    pub const AMOUNT_REJECTED: i64 = 4220;
-    /// Answered 500 `internal_error`; nothing recorded.
-    pub const AMOUNT_SERVER_ERROR: i64 = 5001;
-    /// A transaction eFundPay does not know: 404 `transaction_not_found` (create and list).
-    pub const PAYMENT_NOT_FOUND: &str = "pay_not_found";
-    /// Transactions whose id starts with this are QR PromptPay payments: refunds need
-    /// `bank_detail` (422 `bank_detail_required` otherwise).
-    pub const PAYMENT_PROMPTPAY_PREFIX: &str = "promptpay_";
-}
 
 /// Faults to inject. Counters are consumed one per API request (create or list), in the
 /// order `fail_next`, `timeout_next`, `apply_then_hang_next`, `drop_after_apply_next`.
@@ -202,7 +178,7 @@ impl Sandbox {
         let running = Running::new(listener.local_addr()?);
         let shared = Arc::new(Shared::new(config, running.stopped())?);
         let app =
-            api::router(Arc::clone(&shared)).into_make_service_with_connect_info::<ConnHandle>();
+            server::router(Arc::clone(&shared)).into_make_service_with_connect_info::<ConnHandle>();
         let serve = axum::serve(KillableListener(listener), app)
             .with_graceful_shutdown(running.stop_signal());
         let running = running.spawn("efundpay sandbox", serve);

@@ -11,8 +11,9 @@
 //! `POST /_sandbox/webhook_endpoint` `{"url": …}` sets where events go. The magic values are
 //! in [`magic`] and the crate README.
 
-mod api;
 mod form;
+pub mod magic;
+mod server;
 mod state;
 mod webhooks;
 
@@ -37,31 +38,6 @@ pub const WEBHOOK_SECRET: &str = crate::plugin::SANDBOX_WEBHOOK_SECRET;
 /// A payment the simulator has not seen is one of this many minor units (10,000.00 in a
 /// two-decimal currency), on its first refund.
 pub const UNSEEN_PAYMENT_AMOUNT_MINOR: i64 = 1_000_000;
-
-/// Amounts (Stripe minor units) and payment ids with a fixed outcome.
-pub mod magic {
-    /// 402 `card_error` `card_declined`; nothing recorded (the answer is saved under the
-    /// Idempotency-Key).
-    pub const AMOUNT_DECLINED: i64 = 4020;
-    /// 500 `api_error`; nothing recorded, the 500 saved under the Idempotency-Key (a re-send
-    /// gets it again).
-    pub const AMOUNT_SERVER_ERROR: i64 = 5001;
-    /// 429 `rate_limit`; nothing recorded, nothing saved.
-    pub const AMOUNT_RATE_LIMITED: i64 = 4290;
-    /// `succeeded` at once.
-    pub const AMOUNT_SUCCEEDED_AT_ONCE: i64 = 7070;
-    /// `pending`, later `failed` (`expired_or_canceled_card`) with `refund.failed`.
-    pub const AMOUNT_FAILS_LATER: i64 = 6060;
-    /// `requires_action`, later `canceled` with `refund.updated`.
-    pub const AMOUNT_CANCELED_LATER: i64 = 8080;
-    /// `pending` for ever.
-    pub const AMOUNT_STAYS_PENDING: i64 = 9090;
-    /// `succeeded` at once, later `failed` (`lost_or_stolen_card`) with `refund.failed`: the
-    /// contradiction of a final status.
-    pub const AMOUNT_SUCCEEDS_THEN_FAILS: i64 = 3030;
-    /// PaymentIntent and charge ids Stripe does not know: 400 `resource_missing`.
-    pub const PAYMENT_MISSING: [&str; 2] = ["pi_missing", "ch_missing"];
-}
 
 /// Faults to inject: the shared counters (one per API request, drawn in the order
 /// `fail_next`, `timeout_next`, `apply_then_hang_next`, `drop_after_apply_next`) and the
@@ -223,7 +199,7 @@ impl Sandbox {
     pub async fn start(listener: TcpListener, config: SandboxConfig) -> io::Result<Sandbox> {
         let running = Running::new(listener.local_addr()?);
         let shared = Arc::new(Shared::new(config, running.stopped())?);
-        let app = api::router(Arc::clone(&shared));
+        let app = server::router(Arc::clone(&shared));
         let serve = axum::serve(listener, app).with_graceful_shutdown(running.stop_signal());
         let running = running.spawn("stripe sandbox", serve);
         Ok(Sandbox { running, shared })
