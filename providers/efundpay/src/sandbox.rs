@@ -40,45 +40,10 @@ pub const WEBHOOK_SECRET: &str = "sandbox-efundpay-whsec";
 /// currency of its first refund.
 pub const UNSEEN_PAYMENT_AMOUNT_MINOR: i64 = 1_000_000;
 
-/// Faults to inject. Counters are consumed one per API request (create or list), in the
-/// order `fail_next`, `timeout_next`, `apply_then_hang_next`, `drop_after_apply_next`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Faults {
-    /// Extra latency before every API answer.
-    pub latency_ms: u64,
-    /// Answer the next N requests with 503 without applying them.
-    pub fail_next: u32,
-    /// Hang the next N requests (for `SandboxConfig::hang_ms`) without applying them.
-    pub timeout_next: u32,
-    /// Apply the next N requests, then hang before answering.
-    pub apply_then_hang_next: u32,
-    /// Apply the next N requests, then reset the connection instead of answering.
-    pub drop_after_apply_next: u32,
-    /// Send every webhook twice, with the same event id.
-    pub duplicate_webhooks: bool,
-    /// After the final event, send a stale `processing` event (older `created_at`).
-    pub out_of_order_webhooks: bool,
-    /// Send webhooks at all (refunds still reach their final status when off).
-    pub webhooks_enabled: bool,
-}
-
-refund_provider::counted_faults!(Faults);
-
-impl Default for Faults {
-    fn default() -> Self {
-        Self {
-            latency_ms: 0,
-            fail_next: 0,
-            timeout_next: 0,
-            apply_then_hang_next: 0,
-            drop_after_apply_next: 0,
-            duplicate_webhooks: false,
-            out_of_order_webhooks: false,
-            webhooks_enabled: true,
-        }
-    }
-}
+/// Faults to inject (JSON `POST /_sandbox/faults`): counters consumed one per API request
+/// (create or list); `out_of_order_webhooks` sends, after the final event, a stale
+/// `processing` event (new id, older `created_at`).
+pub type Faults = refund_provider::sandbox_kit::WebhookFaults;
 
 /// A payment the sandbox starts with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,24 +205,11 @@ impl Simulator for Sandbox {
     }
 
     fn set_faults(&self, counted: FaultCounters) {
-        let mut faults = self.shared.faults.get();
-        faults.latency_ms = counted.latency_ms;
-        faults.fail_next = counted.fail_next;
-        faults.timeout_next = counted.timeout_next;
-        faults.apply_then_hang_next = counted.apply_then_hang_next;
-        faults.drop_after_apply_next = counted.drop_after_apply_next;
-        self.shared.faults.set(faults);
+        self.shared.faults.set_counters(counted);
     }
 
     fn faults(&self) -> FaultCounters {
-        let faults = self.shared.faults.get();
-        FaultCounters {
-            latency_ms: faults.latency_ms,
-            fail_next: faults.fail_next,
-            timeout_next: faults.timeout_next,
-            apply_then_hang_next: faults.apply_then_hang_next,
-            drop_after_apply_next: faults.drop_after_apply_next,
-        }
+        self.shared.faults.counters()
     }
 
     fn effects(&self) -> Vec<AppliedEffect> {

@@ -39,47 +39,10 @@ pub const WEBHOOK_SECRET: &str = crate::plugin::SANDBOX_WEBHOOK_SECRET;
 /// two-decimal currency), on its first refund.
 pub const UNSEEN_PAYMENT_AMOUNT_MINOR: i64 = 1_000_000;
 
-/// Faults to inject: the shared counters (one per API request, drawn in the order
-/// `fail_next`, `timeout_next`, `apply_then_hang_next`, `drop_after_apply_next`) and the
-/// webhook switches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Faults {
-    /// Extra latency before every API answer.
-    pub latency_ms: u64,
-    /// Answer the next N API requests 503 without applying them.
-    pub fail_next: u32,
-    /// Hang the next N (for `hang_ms`), then answer 503, without applying them.
-    pub timeout_next: u32,
-    /// Apply the next N, then hang before answering.
-    pub apply_then_hang_next: u32,
-    /// Apply the next N, then break the answer.
-    pub drop_after_apply_next: u32,
-    /// Send every event twice (same event id).
-    pub duplicate_webhooks: bool,
-    /// After a refund's final event, send its creation-time `refund.updated` again (new id,
-    /// older `created`).
-    pub out_of_order_webhooks: bool,
-    /// Send events at all (refunds still settle when off).
-    pub webhooks_enabled: bool,
-}
-
-refund_provider::counted_faults!(Faults);
-
-impl Default for Faults {
-    fn default() -> Self {
-        Self {
-            latency_ms: 0,
-            fail_next: 0,
-            timeout_next: 0,
-            apply_then_hang_next: 0,
-            drop_after_apply_next: 0,
-            duplicate_webhooks: false,
-            out_of_order_webhooks: false,
-            webhooks_enabled: true,
-        }
-    }
-}
+/// Faults to inject (JSON `POST /_sandbox/faults`): the shared counters, one per API request,
+/// and the webhook switches; `out_of_order_webhooks` sends, after a refund's final event, its
+/// creation-time `refund.updated` again (new id, older `created`).
+pub type Faults = refund_provider::sandbox_kit::WebhookFaults;
 
 /// A payment the simulator starts with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -251,24 +214,11 @@ impl Simulator for Sandbox {
     }
 
     fn set_faults(&self, counted: FaultCounters) {
-        let mut faults = self.shared.faults.get();
-        faults.latency_ms = counted.latency_ms;
-        faults.fail_next = counted.fail_next;
-        faults.timeout_next = counted.timeout_next;
-        faults.apply_then_hang_next = counted.apply_then_hang_next;
-        faults.drop_after_apply_next = counted.drop_after_apply_next;
-        self.shared.faults.set(faults);
+        self.shared.faults.set_counters(counted);
     }
 
     fn faults(&self) -> FaultCounters {
-        let faults = self.shared.faults.get();
-        FaultCounters {
-            latency_ms: faults.latency_ms,
-            fail_next: faults.fail_next,
-            timeout_next: faults.timeout_next,
-            apply_then_hang_next: faults.apply_then_hang_next,
-            drop_after_apply_next: faults.drop_after_apply_next,
-        }
+        self.shared.faults.counters()
     }
 
     fn effects(&self) -> Vec<AppliedEffect> {
