@@ -14,6 +14,7 @@
 //! ```
 
 pub mod statement;
+pub mod webhook;
 
 use std::collections::{HashSet, VecDeque};
 use std::future::IntoFuture;
