@@ -1,6 +1,8 @@
 //! What every provider simulator shares (feature `sandbox-kit`): the counted faults a request
-//! draws, the hang that a stopping sandbox cuts short, the answer broken after its effect,
-//! the running server behind a `Sandbox` value, and the cap on what a simulator retains.
+//! draws (and the webhook switches of the simulators that send webhooks), the hang that a
+//! stopping sandbox cuts short, the answer broken after its effect, the running server behind
+//! a `Sandbox` value, and the cap on what a simulator retains; its statements and webhook
+//! deliveries in [`statement`] and [`webhook`].
 //!
 //! A handler draws once per request and brackets its work with the draw:
 //!
