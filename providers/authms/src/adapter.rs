@@ -14,9 +14,9 @@ use reqwest::{StatusCode, Url};
 use secrecy::SecretString;
 use time::OffsetDateTime;
 
-use crate::mapping::refund_from_transaction;
+use crate::map::refund_from_transaction;
 use crate::options::{AuthMsOptions, Method};
-use crate::status;
+use crate::status_query;
 use crate::transfer::refund_from_transfer;
 use crate::wire::{
     RefundDetailResponse, RefundRequest, SimpleResponse, TransactionListResponse,
@@ -275,7 +275,7 @@ impl RefundProvider for AuthMsProvider {
         };
         let method = AuthMsOptions::parse(&req.options).map_err(cannot)?.method;
         let user_id = customer_id(req).map_err(cannot)?;
-        let url = status::url(&self.base_url, user_id, &req.provider_reference);
+        let url = status_query::url(&self.base_url, user_id, &req.provider_reference);
         let answer = send(self.authorized(self.client.get(url))).await?;
         if classify(Call::StatusQuery, &answer)? == Classified::NoSuchWallet {
             return Ok(ProviderRefund::not_found());
@@ -284,7 +284,7 @@ impl RefundProvider for AuthMsProvider {
         let list = envelope
             .data
             .ok_or_else(|| ProviderError::unknown("AuthMS transactions answer has no data"))?;
-        let Some(tx) = status::select(method, list, &req.provider_reference)? else {
+        let Some(tx) = status_query::select(method, list, &req.provider_reference)? else {
             return Ok(ProviderRefund::not_found());
         };
         let mut refund = refund_from_transaction(&tx, req.currency, None)?;

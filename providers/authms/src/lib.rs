@@ -3,10 +3,10 @@
 
 pub mod adapter;
 pub mod config;
-pub mod mapping;
+pub mod map;
 pub mod options;
 pub mod plugin;
-pub mod status;
+pub mod status_query;
 pub mod transfer;
 pub mod wire;
 

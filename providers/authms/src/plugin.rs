@@ -77,21 +77,11 @@ mod tests {
 
     #[test]
     fn the_sandbox_section_builds_an_adapter_and_a_bad_one_names_its_keys() {
-        let ctx = BuildContext::new("providers.authms", "http://127.0.0.1:8080");
-        let built = PROVIDER.build(PROVIDER.sandbox_section("http://127.0.0.1:9100"), &ctx);
-        assert_eq!(
-            built.map(|p| p.id().to_string()).ok().as_deref(),
-            Some("authms")
+        refund_provider::testkit::assert_plugin_sections(
+            &PROVIDER,
+            "http://127.0.0.1:9100",
+            serde_json::json!({"base_url": "http://x", "tokn": "t"}),
         );
-        let problems = PROVIDER
-            .build(
-                serde_json::json!({"base_url": "http://x", "tokn": "t"}),
-                &ctx,
-            )
-            .err()
-            .unwrap_or_default();
-        assert_eq!(problems.len(), 1);
-        assert_eq!(problems[0].key, "providers.authms");
     }
 
     #[cfg(feature = "sandbox")]

@@ -12,8 +12,9 @@
 //! # Ok(()) }
 //! ```
 
-pub mod ledger;
+pub mod magic;
 mod server;
+pub mod state;
 pub mod statement;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,7 +27,7 @@ use refund_provider::{
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use ledger::Ledger;
+use state::Ledger;
 
 /// The bearer token the sandbox accepts (DESIGN §12).
 pub const TOKEN: &str = "sandbox-authms-token";
@@ -38,27 +39,6 @@ pub const MERCHANT_OPENING_MINOR: i64 = 1_000_000_000;
 /// What an original transaction the sandbox has never seen is taken to have been:
 /// 10,000.00 CNY (or the refund's amount, when larger).
 pub const UNSEEN_PAYMENT_AMOUNT_MINOR: i64 = 1_000_000;
-
-/// Magic values that fail (or succeed) deterministically; see the README's table.
-pub mod magic {
-    /// payment_id → 404 transaction not found.
-    pub const PAYMENT_MISSING: &str = "txn_missing";
-    /// payment_id → 400 transaction cannot be refunded.
-    pub const PAYMENT_REJECTED: &str = "txn_rejected";
-    /// payment_id → 409 insufficient balance (余额不足).
-    pub const PAYMENT_INSUFFICIENT: &str = "txn_insufficient";
-    /// payment_id → 500, nothing applied.
-    pub const PAYMENT_SERVER_ERROR: &str = "txn_server_error";
-    /// payment_id → 200 with transaction status `failed`; no money moves.
-    pub const PAYMENT_FAILED: &str = "txn_failed";
-    /// payment_id → 200 with status `processing`; money moves at once and the transaction
-    /// reads `completed` after `settle_after_ms`.
-    pub const PAYMENT_PROCESSING: &str = "txn_processing";
-    /// amount 13.13 (in CNY; 1313 minor units in any currency) → 422 金额无效.
-    pub const AMOUNT_REJECTED_MINOR: i64 = 1313;
-    /// user_id (customer or transfer party) → 404 wallet not found.
-    pub const USER_MISSING: &str = "usr_missing";
-}
 
 /// Faults injected into the next requests to the wallet API (control endpoints excluded):
 /// the shared counters, drawn in the order `fail_next`, `timeout_next`,

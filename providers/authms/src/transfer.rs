@@ -12,7 +12,7 @@
 use refund_provider::{Money, ProviderError, ProviderRefund, ProviderRefundRequest};
 use rust_decimal::Decimal;
 
-use crate::mapping::{parse_decimal, refund_from_transaction, transaction_currency};
+use crate::map::{parse_decimal, refund_from_transaction, transaction_currency};
 use crate::wire::{TransactionResponse, TransferRequest, TransferResult};
 
 /// The description that carries the gateway refund id: `refund <ref>` or

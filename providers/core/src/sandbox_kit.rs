@@ -1,6 +1,8 @@
 //! What every provider simulator shares (feature `sandbox-kit`): the counted faults a request
-//! draws, the hang that a stopping sandbox cuts short, the answer broken after its effect,
-//! the running server behind a `Sandbox` value, and the cap on what a simulator retains.
+//! draws (and the webhook switches of the simulators that send webhooks), the hang that a
+//! stopping sandbox cuts short, the answer broken after its effect, the running server behind
+//! a `Sandbox` value, and the cap on what a simulator retains; its statements and webhook
+//! deliveries in [`statement`] and [`webhook`].
 //!
 //! A handler draws once per request and brackets its work with the draw:
 //!
@@ -14,6 +16,7 @@
 //! ```
 
 pub mod statement;
+pub mod webhook;
 
 use std::collections::{HashSet, VecDeque};
 use std::future::IntoFuture;
@@ -49,6 +52,48 @@ pub struct FaultCounters {
     pub drop_after_apply_next: u32,
 }
 
+/// The faults of a simulator that sends webhooks: the counters of [`FaultCounters`] and
+/// switches for what its webhooks do. JSON: `POST /_sandbox/faults` with any of these fields
+/// (others refused); the switches keep their defaults when left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookFaults {
+    /// Extra delay before every answer, in milliseconds.
+    pub latency_ms: u64,
+    /// Answer this many requests 503 without applying them.
+    pub fail_next: u32,
+    /// Hang this many requests for `hang_ms`, then refuse them, without applying them.
+    pub timeout_next: u32,
+    /// Apply this many requests, then hang for `hang_ms` before answering.
+    pub apply_then_hang_next: u32,
+    /// Apply this many requests, then break the answer.
+    pub drop_after_apply_next: u32,
+    /// Send every webhook twice, with the same event id.
+    pub duplicate_webhooks: bool,
+    /// After a refund's final event, send a stale earlier one (new id, older timestamp);
+    /// which one is the provider's, in its README.
+    pub out_of_order_webhooks: bool,
+    /// Send webhooks at all (refunds still reach their final status when off).
+    pub webhooks_enabled: bool,
+}
+
+crate::counted_faults!(WebhookFaults);
+
+impl Default for WebhookFaults {
+    fn default() -> Self {
+        Self {
+            latency_ms: 0,
+            fail_next: 0,
+            timeout_next: 0,
+            apply_then_hang_next: 0,
+            drop_after_apply_next: 0,
+            duplicate_webhooks: false,
+            out_of_order_webhooks: false,
+            webhooks_enabled: true,
+        }
+    }
+}
+
 /// The fault one request is subject to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultPlan {
@@ -72,6 +117,14 @@ pub trait CountedFaults {
     /// `fail_next`, `timeout_next`, `apply_then_hang_next`, `drop_after_apply_next`, in the
     /// order they are drawn.
     fn counters_mut(&mut self) -> [&mut u32; 4];
+
+    /// The extra latency and the four counters as they stand (what `Simulator::faults`
+    /// reports).
+    fn counters(&self) -> FaultCounters;
+
+    /// Replaces the extra latency and the four counters with `counted`'s; switches of the
+    /// provider's own (webhook faults) stay as they are (what `Simulator::set_faults` does).
+    fn set_counters(&mut self, counted: FaultCounters);
 
     /// The fault the next request takes, counting its counter down.
     fn take(&mut self) -> FaultPlan {
@@ -109,6 +162,24 @@ macro_rules! counted_faults {
                     &mut self.apply_then_hang_next,
                     &mut self.drop_after_apply_next,
                 ]
+            }
+
+            fn counters(&self) -> $crate::sandbox_kit::FaultCounters {
+                $crate::sandbox_kit::FaultCounters {
+                    latency_ms: self.latency_ms,
+                    fail_next: self.fail_next,
+                    timeout_next: self.timeout_next,
+                    apply_then_hang_next: self.apply_then_hang_next,
+                    drop_after_apply_next: self.drop_after_apply_next,
+                }
+            }
+
+            fn set_counters(&mut self, counted: $crate::sandbox_kit::FaultCounters) {
+                self.latency_ms = counted.latency_ms;
+                self.fail_next = counted.fail_next;
+                self.timeout_next = counted.timeout_next;
+                self.apply_then_hang_next = counted.apply_then_hang_next;
+                self.drop_after_apply_next = counted.drop_after_apply_next;
             }
         }
     };
@@ -151,6 +222,17 @@ impl<F: CountedFaults + Clone> FaultCell<F> {
     /// The faults in force, counters as they stand.
     pub fn get(&self) -> F {
         self.lock().clone()
+    }
+
+    /// The counted faults in force, counters as they stand (for `Simulator::faults`).
+    pub fn counters(&self) -> FaultCounters {
+        self.lock().counters()
+    }
+
+    /// Replaces the counted faults and the extra latency in one step, leaving the
+    /// provider's own switches as they are (for `Simulator::set_faults`).
+    pub fn set_counters(&self, counted: FaultCounters) {
+        self.lock().set_counters(counted);
     }
 
     /// What the next request draws: `base_latency_ms` (the sandbox's own) plus the faults'
@@ -580,6 +662,46 @@ mod tests {
         let unknown: Result<FaultCounters, _> =
             serde_json::from_value(serde_json::json!({"fail_nxt": 1}));
         assert!(unknown.is_err());
+    }
+
+    /// A provider's own faults: the shared counters and a switch of its own.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    struct OwnFaults {
+        latency_ms: u64,
+        fail_next: u32,
+        timeout_next: u32,
+        apply_then_hang_next: u32,
+        drop_after_apply_next: u32,
+        duplicate_webhooks: bool,
+    }
+
+    crate::counted_faults!(OwnFaults);
+
+    #[test]
+    fn setting_the_counters_keeps_the_providers_own_switches() {
+        let cell = FaultCell::new(OwnFaults {
+            fail_next: 9,
+            duplicate_webhooks: true,
+            ..OwnFaults::default()
+        });
+        let counted = FaultCounters {
+            latency_ms: 7,
+            timeout_next: 2,
+            drop_after_apply_next: 1,
+            ..FaultCounters::default()
+        };
+        cell.set_counters(counted.clone());
+        assert_eq!(cell.counters(), counted);
+        assert_eq!(
+            cell.get(),
+            OwnFaults {
+                latency_ms: 7,
+                timeout_next: 2,
+                drop_after_apply_next: 1,
+                duplicate_webhooks: true,
+                ..OwnFaults::default()
+            }
+        );
     }
 
     #[tokio::test]

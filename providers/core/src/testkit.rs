@@ -16,8 +16,9 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::{
-    Capabilities, Currency, Money, PaymentId, ProviderError, ProviderId, ProviderRefund,
-    ProviderRefundRequest, ProviderRefundStatus, ProviderWebhook, RefundId, RefundProvider,
+    BuildContext, Capabilities, Currency, Money, PaymentId, ProviderError, ProviderId,
+    ProviderPlugin, ProviderRefund, ProviderRefundRequest, ProviderRefundStatus, ProviderWebhook,
+    RefundId, RefundProvider,
 };
 
 /// Builds a `ProviderRefundRequest`: a new refund id (its string as the reference), no
@@ -273,6 +274,25 @@ impl RefundProvider for FakeProvider {
             self.id
         )))
     }
+}
+
+/// What every provider's plugin test checks: its sandbox section (simulator at
+/// `sandbox_url`) builds an adapter with the plugin's id, and `bad_section` (one unknown or
+/// missing key) is refused with exactly one problem at the section's key path
+/// (`providers.<id>`). Panics with what differed.
+pub fn assert_plugin_sections(plugin: &dyn ProviderPlugin, sandbox_url: &str, bad_section: Value) {
+    let id = plugin.id();
+    let section_key = format!("providers.{id}");
+    let ctx = BuildContext::new(&section_key, "http://127.0.0.1:8080");
+    let built = plugin.build(plugin.sandbox_section(sandbox_url), &ctx);
+    assert_eq!(
+        built.map(|p| p.id().to_string()).ok().as_deref(),
+        Some(id),
+        "the sandbox section builds the adapter"
+    );
+    let problems = plugin.build(bad_section, &ctx).err().unwrap_or_default();
+    assert_eq!(problems.len(), 1, "one problem: {problems:?}");
+    assert_eq!(problems[0].key, section_key);
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
-//! A verified provider webhook, reduced to what the gateway needs to apply it.
+//! A verified provider webhook, reduced to what the gateway needs to apply it, and the
+//! signature check every provider signing with the shared `t=,v1=` scheme runs first.
 
+use http::HeaderMap;
 use time::OffsetDateTime;
 
-use crate::{ProviderRefund, ProviderRefundStatus};
+use crate::signature::{verify_header, SignatureError, DEFAULT_TOLERANCE_SECS};
+use crate::{ProviderError, ProviderRefund, ProviderRefundStatus};
 
 /// The `raw_status` of an acknowledged-only webhook (see [`ProviderWebhook::ignored`]).
 const IGNORED: &str = "ignored";
@@ -47,9 +50,84 @@ impl ProviderWebhook {
     }
 }
 
+/// Checks the signature header `name` (`eFundPay-Signature`, `Stripe-Signature`) of a
+/// webhook `body` against any of `secrets` ([`verify_header`], tolerance
+/// [`DEFAULT_TOLERANCE_SECS`] around `now`). Every refusal is an `InvalidWebhook` naming the
+/// header; only a body that passes may be parsed.
+pub fn verify_signature(
+    headers: &HeaderMap,
+    name: &str,
+    body: &[u8],
+    now: OffsetDateTime,
+    secrets: &[&[u8]],
+) -> Result<(), ProviderError> {
+    let header = match headers.get(name) {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .map_err(|_| ProviderError::invalid_webhook(format!("{name} is not ASCII")))?,
+        ),
+    };
+    verify_header(
+        header,
+        secrets,
+        body,
+        now.unix_timestamp(),
+        DEFAULT_TOLERANCE_SECS,
+    )
+    .map_err(|e| match e {
+        SignatureError::Missing => {
+            ProviderError::invalid_webhook(format!("{name} header is missing"))
+        }
+        other => ProviderError::invalid_webhook(format!("{name}: {other}")),
+    })?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    use http::HeaderValue;
+
     use super::*;
+    use crate::signature::sign_header;
+
+    const NAME: &str = "Demo-Signature";
+
+    fn check(header: Option<HeaderValue>) -> Result<(), ProviderError> {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = header {
+            headers.insert(NAME, value);
+        }
+        verify_signature(&headers, NAME, b"{}", OffsetDateTime::UNIX_EPOCH, &[b"s"])
+    }
+
+    fn signed_with(secret: &[u8]) -> Option<HeaderValue> {
+        HeaderValue::from_str(&sign_header(secret, 0, b"{}")).ok()
+    }
+
+    #[test]
+    fn a_signature_refusal_names_the_header() {
+        let refusals = [
+            (None, "Demo-Signature header is missing"),
+            (
+                HeaderValue::from_bytes(&[0xff]).ok(),
+                "Demo-Signature is not ASCII",
+            ),
+            (
+                signed_with(b"other"),
+                "Demo-Signature: no signature matches",
+            ),
+        ];
+        for (header, expected) in refusals {
+            assert_eq!(
+                check(header),
+                Err(ProviderError::invalid_webhook(expected)),
+                "{expected}"
+            );
+        }
+        assert_eq!(check(signed_with(b"s")), Ok(()));
+    }
 
     #[test]
     fn an_ignored_event_names_no_refund_and_says_so() {

@@ -9,8 +9,9 @@
 //! `GET /_sandbox/statement?from=&to=` writes eFundPay's settlement statement of them. The magic
 //! values are in [`magic`] and the crate README.
 
-mod api;
 mod conn;
+pub mod magic;
+mod server;
 mod state;
 pub mod statement;
 mod webhooks;
@@ -39,70 +40,10 @@ pub const WEBHOOK_SECRET: &str = "sandbox-efundpay-whsec";
 /// currency of its first refund.
 pub const UNSEEN_PAYMENT_AMOUNT_MINOR: i64 = 1_000_000;
 
-/// Amounts (minor units) and payment ids with a fixed outcome.
-pub mod magic {
-    /// Answered `declined` at once (→ failed, `provider_declined`); no webhook.
-    pub const AMOUNT_DECLINED: i64 = 4040;
-    /// Answered `failed` at once (→ failed, `provider_failed`); no webhook.
-    pub const AMOUNT_FAILED: i64 = 5050;
-    /// Answered `succeeded` at once; no webhook.
-    pub const AMOUNT_SUCCEEDED_AT_ONCE: i64 = 7070;
-    /// Answered `processing`, later `failed` (webhook).
-    pub const AMOUNT_FAILS_LATER: i64 = 6060;
-    /// Answered `processing`, later `voided` (webhook).
-    pub const AMOUNT_VOIDED_LATER: i64 = 8080;
-    /// Answered `processing` and left there: no transition, no webhook.
-    pub const AMOUNT_STAYS_PROCESSING: i64 = 9090;
-    /// Answered 422 `refund_not_allowed`; nothing recorded.
-    pub const AMOUNT_REJECTED: i64 = 4220;
-    /// Answered 500 `internal_error`; nothing recorded.
-    pub const AMOUNT_SERVER_ERROR: i64 = 5001;
-    /// A transaction eFundPay does not know: 404 `transaction_not_found` (create and list).
-    pub const PAYMENT_NOT_FOUND: &str = "pay_not_found";
-    /// Transactions whose id starts with this are QR PromptPay payments: refunds need
-    /// `bank_detail` (422 `bank_detail_required` otherwise).
-    pub const PAYMENT_PROMPTPAY_PREFIX: &str = "promptpay_";
-}
-
-/// Faults to inject. Counters are consumed one per API request (create or list), in the
-/// order `fail_next`, `timeout_next`, `apply_then_hang_next`, `drop_after_apply_next`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Faults {
-    /// Extra latency before every API answer.
-    pub latency_ms: u64,
-    /// Answer the next N requests with 503 without applying them.
-    pub fail_next: u32,
-    /// Hang the next N requests (for `SandboxConfig::hang_ms`) without applying them.
-    pub timeout_next: u32,
-    /// Apply the next N requests, then hang before answering.
-    pub apply_then_hang_next: u32,
-    /// Apply the next N requests, then reset the connection instead of answering.
-    pub drop_after_apply_next: u32,
-    /// Send every webhook twice, with the same event id.
-    pub duplicate_webhooks: bool,
-    /// After the final event, send a stale `processing` event (older `created_at`).
-    pub out_of_order_webhooks: bool,
-    /// Send webhooks at all (refunds still reach their final status when off).
-    pub webhooks_enabled: bool,
-}
-
-refund_provider::counted_faults!(Faults);
-
-impl Default for Faults {
-    fn default() -> Self {
-        Self {
-            latency_ms: 0,
-            fail_next: 0,
-            timeout_next: 0,
-            apply_then_hang_next: 0,
-            drop_after_apply_next: 0,
-            duplicate_webhooks: false,
-            out_of_order_webhooks: false,
-            webhooks_enabled: true,
-        }
-    }
-}
+/// Faults to inject (JSON `POST /_sandbox/faults`): counters consumed one per API request
+/// (create or list); `out_of_order_webhooks` sends, after the final event, a stale
+/// `processing` event (new id, older `created_at`).
+pub type Faults = refund_provider::sandbox_kit::WebhookFaults;
 
 /// A payment the sandbox starts with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,7 +143,7 @@ impl Sandbox {
         let running = Running::new(listener.local_addr()?);
         let shared = Arc::new(Shared::new(config, running.stopped())?);
         let app =
-            api::router(Arc::clone(&shared)).into_make_service_with_connect_info::<ConnHandle>();
+            server::router(Arc::clone(&shared)).into_make_service_with_connect_info::<ConnHandle>();
         let serve = axum::serve(KillableListener(listener), app)
             .with_graceful_shutdown(running.stop_signal());
         let running = running.spawn("efundpay sandbox", serve);
@@ -264,24 +205,11 @@ impl Simulator for Sandbox {
     }
 
     fn set_faults(&self, counted: FaultCounters) {
-        let mut faults = self.shared.faults.get();
-        faults.latency_ms = counted.latency_ms;
-        faults.fail_next = counted.fail_next;
-        faults.timeout_next = counted.timeout_next;
-        faults.apply_then_hang_next = counted.apply_then_hang_next;
-        faults.drop_after_apply_next = counted.drop_after_apply_next;
-        self.shared.faults.set(faults);
+        self.shared.faults.set_counters(counted);
     }
 
     fn faults(&self) -> FaultCounters {
-        let faults = self.shared.faults.get();
-        FaultCounters {
-            latency_ms: faults.latency_ms,
-            fail_next: faults.fail_next,
-            timeout_next: faults.timeout_next,
-            apply_then_hang_next: faults.apply_then_hang_next,
-            drop_after_apply_next: faults.drop_after_apply_next,
-        }
+        self.shared.faults.counters()
     }
 
     fn effects(&self) -> Vec<AppliedEffect> {

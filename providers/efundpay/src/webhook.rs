@@ -14,7 +14,7 @@
 //! RFC 3339.
 
 use http::HeaderMap;
-use refund_provider::signature::{verify_header, SignatureError, DEFAULT_TOLERANCE_SECS};
+use refund_provider::webhook::verify_signature;
 use refund_provider::{ProviderError, ProviderWebhook};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -32,25 +32,7 @@ pub fn verify(
     now: OffsetDateTime,
     secrets: &[&[u8]],
 ) -> Result<ProviderWebhook, ProviderError> {
-    let header = match headers.get(SIGNATURE_HEADER) {
-        None => None,
-        Some(value) => Some(value.to_str().map_err(|_| {
-            ProviderError::invalid_webhook(format!("{SIGNATURE_HEADER} is not ASCII"))
-        })?),
-    };
-    verify_header(
-        header,
-        secrets,
-        body,
-        now.unix_timestamp(),
-        DEFAULT_TOLERANCE_SECS,
-    )
-    .map_err(|e| match e {
-        SignatureError::Missing => {
-            ProviderError::invalid_webhook(format!("{SIGNATURE_HEADER} header is missing"))
-        }
-        other => ProviderError::invalid_webhook(format!("{SIGNATURE_HEADER}: {other}")),
-    })?;
+    verify_signature(headers, SIGNATURE_HEADER, body, now, secrets)?;
     parse_body(body)
 }
 

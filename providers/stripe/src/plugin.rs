@@ -75,18 +75,11 @@ mod tests {
 
     #[test]
     fn the_sandbox_section_builds_an_adapter_and_a_bad_one_names_its_section() {
-        let ctx = BuildContext::new("providers.stripe", "http://127.0.0.1:8080");
-        let built = PROVIDER.build(PROVIDER.sandbox_section("http://127.0.0.1:9103"), &ctx);
-        assert_eq!(
-            built.map(|p| p.id().to_string()).ok().as_deref(),
-            Some("stripe")
+        refund_provider::testkit::assert_plugin_sections(
+            &PROVIDER,
+            "http://127.0.0.1:9103",
+            serde_json::json!({"secret": "sk"}),
         );
-        let problems = PROVIDER
-            .build(serde_json::json!({"secret": "sk"}), &ctx)
-            .err()
-            .unwrap_or_default();
-        assert_eq!(problems.len(), 1);
-        assert_eq!(problems[0].key, "providers.stripe");
     }
 
     #[test]

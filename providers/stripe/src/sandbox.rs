@@ -11,8 +11,9 @@
 //! `POST /_sandbox/webhook_endpoint` `{"url": …}` sets where events go. The magic values are
 //! in [`magic`] and the crate README.
 
-mod api;
 mod form;
+pub mod magic;
+mod server;
 mod state;
 mod webhooks;
 
@@ -38,72 +39,10 @@ pub const WEBHOOK_SECRET: &str = crate::plugin::SANDBOX_WEBHOOK_SECRET;
 /// two-decimal currency), on its first refund.
 pub const UNSEEN_PAYMENT_AMOUNT_MINOR: i64 = 1_000_000;
 
-/// Amounts (Stripe minor units) and payment ids with a fixed outcome.
-pub mod magic {
-    /// 402 `card_error` `card_declined`; nothing recorded (the answer is saved under the
-    /// Idempotency-Key).
-    pub const AMOUNT_DECLINED: i64 = 4020;
-    /// 500 `api_error`; nothing recorded, the 500 saved under the Idempotency-Key (a re-send
-    /// gets it again).
-    pub const AMOUNT_SERVER_ERROR: i64 = 5001;
-    /// 429 `rate_limit`; nothing recorded, nothing saved.
-    pub const AMOUNT_RATE_LIMITED: i64 = 4290;
-    /// `succeeded` at once.
-    pub const AMOUNT_SUCCEEDED_AT_ONCE: i64 = 7070;
-    /// `pending`, later `failed` (`expired_or_canceled_card`) with `refund.failed`.
-    pub const AMOUNT_FAILS_LATER: i64 = 6060;
-    /// `requires_action`, later `canceled` with `refund.updated`.
-    pub const AMOUNT_CANCELED_LATER: i64 = 8080;
-    /// `pending` for ever.
-    pub const AMOUNT_STAYS_PENDING: i64 = 9090;
-    /// `succeeded` at once, later `failed` (`lost_or_stolen_card`) with `refund.failed`: the
-    /// contradiction of a final status.
-    pub const AMOUNT_SUCCEEDS_THEN_FAILS: i64 = 3030;
-    /// PaymentIntent and charge ids Stripe does not know: 400 `resource_missing`.
-    pub const PAYMENT_MISSING: [&str; 2] = ["pi_missing", "ch_missing"];
-}
-
-/// Faults to inject: the shared counters (one per API request, drawn in the order
-/// `fail_next`, `timeout_next`, `apply_then_hang_next`, `drop_after_apply_next`) and the
-/// webhook switches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Faults {
-    /// Extra latency before every API answer.
-    pub latency_ms: u64,
-    /// Answer the next N API requests 503 without applying them.
-    pub fail_next: u32,
-    /// Hang the next N (for `hang_ms`), then answer 503, without applying them.
-    pub timeout_next: u32,
-    /// Apply the next N, then hang before answering.
-    pub apply_then_hang_next: u32,
-    /// Apply the next N, then break the answer.
-    pub drop_after_apply_next: u32,
-    /// Send every event twice (same event id).
-    pub duplicate_webhooks: bool,
-    /// After a refund's final event, send its creation-time `refund.updated` again (new id,
-    /// older `created`).
-    pub out_of_order_webhooks: bool,
-    /// Send events at all (refunds still settle when off).
-    pub webhooks_enabled: bool,
-}
-
-refund_provider::counted_faults!(Faults);
-
-impl Default for Faults {
-    fn default() -> Self {
-        Self {
-            latency_ms: 0,
-            fail_next: 0,
-            timeout_next: 0,
-            apply_then_hang_next: 0,
-            drop_after_apply_next: 0,
-            duplicate_webhooks: false,
-            out_of_order_webhooks: false,
-            webhooks_enabled: true,
-        }
-    }
-}
+/// Faults to inject (JSON `POST /_sandbox/faults`): the shared counters, one per API request,
+/// and the webhook switches; `out_of_order_webhooks` sends, after a refund's final event, its
+/// creation-time `refund.updated` again (new id, older `created`).
+pub type Faults = refund_provider::sandbox_kit::WebhookFaults;
 
 /// A payment the simulator starts with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,7 +162,7 @@ impl Sandbox {
     pub async fn start(listener: TcpListener, config: SandboxConfig) -> io::Result<Sandbox> {
         let running = Running::new(listener.local_addr()?);
         let shared = Arc::new(Shared::new(config, running.stopped())?);
-        let app = api::router(Arc::clone(&shared));
+        let app = server::router(Arc::clone(&shared));
         let serve = axum::serve(listener, app).with_graceful_shutdown(running.stop_signal());
         let running = running.spawn("stripe sandbox", serve);
         Ok(Sandbox { running, shared })
@@ -275,24 +214,11 @@ impl Simulator for Sandbox {
     }
 
     fn set_faults(&self, counted: FaultCounters) {
-        let mut faults = self.shared.faults.get();
-        faults.latency_ms = counted.latency_ms;
-        faults.fail_next = counted.fail_next;
-        faults.timeout_next = counted.timeout_next;
-        faults.apply_then_hang_next = counted.apply_then_hang_next;
-        faults.drop_after_apply_next = counted.drop_after_apply_next;
-        self.shared.faults.set(faults);
+        self.shared.faults.set_counters(counted);
     }
 
     fn faults(&self) -> FaultCounters {
-        let faults = self.shared.faults.get();
-        FaultCounters {
-            latency_ms: faults.latency_ms,
-            fail_next: faults.fail_next,
-            timeout_next: faults.timeout_next,
-            apply_then_hang_next: faults.apply_then_hang_next,
-            drop_after_apply_next: faults.drop_after_apply_next,
-        }
+        self.shared.faults.counters()
     }
 
     fn effects(&self) -> Vec<AppliedEffect> {

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::ledger::{parse_amount, timestamp, LedgerError, RefundOrder};
+use super::state::{parse_amount, timestamp, LedgerError, RefundOrder};
 use super::{Faults, Shared, TOKEN};
 use crate::wire::{
     Envelope, RefundRequest, RefundResult, SimpleResponse, TransferRequest, TransferResult,

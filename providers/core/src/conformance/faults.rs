@@ -127,7 +127,6 @@ pub(super) async fn check(target: &dyn ConformanceTarget) -> Failures {
     failures
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn exercise(
     simulator: &dyn Simulator,
     provider: &dyn RefundProvider,

@@ -4,7 +4,7 @@
 //!
 //! Answers are `200` with `success: false` and an `errorCode` for every refusal of a well
 //! formed request (`PARAM_ERROR`, `APP_NOT_FOUND`, `SIGN_ERROR`, `DUPLICATE_UUID`, and the
-//! business codes of [`super::book`]); a body that is not JSON is `400`, a wrong
+//! business codes of [`super::state`]); a body that is not JSON is `400`, a wrong
 //! Content-Type `415`. Answers to a caller that has not proved its identity (`APP_NOT_FOUND`,
 //! `SIGN_ERROR`, unparseable requests) carry no `sign`: the sandbox cannot sign for a
 //! caller it does not trust, and the caller could not verify it anyway.
@@ -22,7 +22,7 @@ use refund_provider::sandbox_kit::lock;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use super::book::{Refusal, Requested};
+use super::state::{Refusal, Requested};
 use super::{magic, Faults, Shared, APP_ID, APP_SECRET};
 use crate::options::AssetType;
 use crate::reference::{china_date, parse_yyyymmdd};

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use refund_provider::signature::sign_header;
+use refund_provider::sandbox_kit::webhook::{pause, WebhookPost};
 use time::OffsetDateTime;
 
 use super::state::{event_id, timestamp, Shared, Stored};
@@ -21,7 +21,7 @@ pub(crate) fn schedule(shared: Arc<Shared>, created: Stored) {
     }
     tokio::spawn(async move {
         let delay = Duration::from_millis(shared.config.webhook_delay_ms);
-        if !pause(&shared, delay).await {
+        if !pause(&shared.stopped, delay).await {
             return;
         }
         let Some(settled) = shared.settle(&created.refund.id) else {
@@ -55,40 +55,20 @@ pub(crate) fn schedule(shared: Arc<Shared>, created: Stored) {
     });
 }
 
-/// Sleeps, or returns `false` when the sandbox stops first.
-async fn pause(shared: &Shared, delay: Duration) -> bool {
-    let mut stopped = shared.stopped.clone();
-    if *stopped.borrow() {
-        return false;
-    }
-    tokio::select! {
-        _ = tokio::time::sleep(delay) => true,
-        _ = stopped.wait_for(|stop| *stop) => false,
-    }
-}
-
 async fn deliver(shared: &Shared, url: &str, event: &WebhookEvent) {
     let Ok(body) = serde_json::to_vec(event) else {
         return;
     };
-    let attempts = shared.config.webhook_attempts.max(1);
-    let mut wait = Duration::from_millis(shared.config.webhook_retry_ms);
-    for attempt in 1..=attempts {
-        let signature = sign_header(
-            WEBHOOK_SECRET.as_bytes(),
-            OffsetDateTime::now_utc().unix_timestamp(),
-            &body,
-        );
-        let answer = shared
-            .http
-            .post(url)
-            .header(SIGNATURE_HEADER, signature)
-            .header("content-type", "application/json")
-            .body(body.clone())
-            .send()
-            .await
-            .ok()
-            .map(|response| response.status().as_u16());
+    let post = WebhookPost {
+        http: &shared.http,
+        signature_header: SIGNATURE_HEADER,
+        content_type: "application/json",
+        secret: WEBHOOK_SECRET.as_bytes(),
+        attempts: shared.config.webhook_attempts,
+        retry: Duration::from_millis(shared.config.webhook_retry_ms),
+        stopped: &shared.stopped,
+    };
+    post.deliver(url, &body, |attempt, answer| {
         shared.record_delivery(WebhookDelivery {
             event_id: event.id.clone(),
             status: event.data.status.clone(),
@@ -96,12 +76,6 @@ async fn deliver(shared: &Shared, url: &str, event: &WebhookEvent) {
             attempt,
             answer,
         });
-        if matches!(answer, Some(200..=299)) || attempt == attempts {
-            return;
-        }
-        if !pause(shared, wait).await {
-            return;
-        }
-        wait = wait.saturating_mul(2);
-    }
+    })
+    .await;
 }

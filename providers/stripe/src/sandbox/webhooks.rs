@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use refund_provider::signature::sign_header;
+use refund_provider::sandbox_kit::webhook::{pause, WebhookPost};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -34,7 +34,7 @@ pub(crate) fn schedule(shared: Arc<Shared>, created: Stored) {
             return;
         }
         let delay = Duration::from_millis(shared.config.settle_after_ms);
-        if !pause(&shared, delay).await {
+        if !pause(&shared.stopped, delay).await {
             return;
         }
         let Some((before, after)) = shared.settle(&created.refund.id) else {
@@ -99,18 +99,6 @@ async fn deliver_with_faults(shared: &Shared, stored: &Stored, event: &Event) {
     }
 }
 
-/// Sleeps, or returns `false` when the sandbox stops first.
-async fn pause(shared: &Shared, delay: Duration) -> bool {
-    let mut stopped = shared.stopped.clone();
-    if *stopped.borrow() {
-        return false;
-    }
-    tokio::select! {
-        _ = tokio::time::sleep(delay) => true,
-        _ = stopped.wait_for(|stop| *stop) => false,
-    }
-}
-
 async fn deliver(shared: &Shared, event: &Event) {
     let Some(url) = shared.webhook_url() else {
         return;
@@ -123,24 +111,16 @@ async fn deliver(shared: &Shared, event: &Event) {
         .filter(|_| event.data.object["object"] == "refund")
         .unwrap_or_default()
         .to_owned();
-    let attempts = shared.config.webhook_attempts.max(1);
-    let mut wait = Duration::from_millis(shared.config.webhook_retry_ms);
-    for attempt in 1..=attempts {
-        let signature = sign_header(
-            WEBHOOK_SECRET.as_bytes(),
-            OffsetDateTime::now_utc().unix_timestamp(),
-            &body,
-        );
-        let answer = shared
-            .http
-            .post(&url)
-            .header(SIGNATURE_HEADER, signature)
-            .header("content-type", "application/json; charset=utf-8")
-            .body(body.clone())
-            .send()
-            .await
-            .ok()
-            .map(|response| response.status().as_u16());
+    let post = WebhookPost {
+        http: &shared.http,
+        signature_header: SIGNATURE_HEADER,
+        content_type: "application/json; charset=utf-8",
+        secret: WEBHOOK_SECRET.as_bytes(),
+        attempts: shared.config.webhook_attempts,
+        retry: Duration::from_millis(shared.config.webhook_retry_ms),
+        stopped: &shared.stopped,
+    };
+    post.deliver(&url, &body, |attempt, answer| {
         shared.record_delivery(WebhookDelivery {
             event_id: event.id.clone(),
             event_type: event.event_type.clone(),
@@ -149,12 +129,6 @@ async fn deliver(shared: &Shared, event: &Event) {
             attempt,
             answer,
         });
-        if matches!(answer, Some(200..=299)) || attempt == attempts {
-            return;
-        }
-        if !pause(shared, wait).await {
-            return;
-        }
-        wait = wait.saturating_mul(2);
-    }
+    })
+    .await;
 }
