@@ -38,17 +38,17 @@ use error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// Largest accepted request body; larger ones are answered `413 body_too_large`.
-pub const BODY_LIMIT: usize = 64 * 1024;
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 
 /// Bodies up to this size are read whole before a 413 is answered, so a client that sends a
 /// moderately oversized body gets the error instead of a reset connection; beyond it the
 /// request is cut off early.
-pub const HARD_BODY_LIMIT: usize = 1024 * 1024;
+pub(crate) const HARD_BODY_LIMIT: usize = 1024 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The application's router with every layer.
-pub fn router(state: AppState, request_timeout: Duration) -> Router {
+pub(crate) fn router(state: AppState, request_timeout: Duration) -> Router {
     let panic_metrics = state.engine.metrics.clone();
     Router::new()
         .route(

@@ -44,7 +44,7 @@ pub use sync::SyncConfig;
 pub const EMBEDDED_DEFAULT: &str = include_str!("../config/gateway.toml");
 
 /// The `base_url` value that asks the gateway to start that provider's simulator in-process.
-pub const SANDBOX_BASE_URL: &str = "sandbox";
+pub(crate) const SANDBOX_BASE_URL: &str = "sandbox";
 
 /// A fully validated configuration. Its `Debug` shows no secret: provider sections by their
 /// key names only (their values hold inline tokens and secrets), the database URL without its
@@ -55,17 +55,17 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub merchants: Vec<MerchantConfig>,
     /// Finance and support staff (DESIGN §14): read across merchants, settle, resolve.
-    pub operators: Vec<OperatorConfig>,
+    pub(crate) operators: Vec<OperatorConfig>,
     /// Each provider's raw section (its connection and default account), built into
     /// adapters by [`crate::providers::ProviderRegistry::build`].
-    pub providers: BTreeMap<String, toml::Value>,
-    pub routes: Vec<Route>,
-    pub sync: SyncConfig,
-    pub idempotency: IdempotencyConfig,
-    pub retention: RetentionConfig,
+    pub(crate) providers: BTreeMap<String, toml::Value>,
+    pub(crate) routes: Vec<Route>,
+    pub(crate) sync: SyncConfig,
+    pub(crate) idempotency: IdempotencyConfig,
+    pub(crate) retention: RetentionConfig,
     /// Statement formats by provider (`[statements.<provider>]`); a provider without one
     /// sends the gateway's own six-column CSV.
-    pub statements: BTreeMap<String, std::sync::Arc<statements::StatementFormat>>,
+    pub(crate) statements: BTreeMap<String, std::sync::Arc<statements::StatementFormat>>,
 }
 
 impl std::fmt::Debug for Config {
@@ -106,11 +106,6 @@ pub(crate) fn section_keys(sections: &BTreeMap<String, toml::Value>) -> BTreeMap
 pub struct ConfigErrors(pub Vec<ConfigProblem>);
 
 impl Config {
-    /// Reads and validates a config file.
-    pub fn from_file(path: &Path) -> Result<Self, ConfigErrors> {
-        Self::from_toml(&Self::read_text(path)?)
-    }
-
     /// Parses and validates TOML text.
     pub fn from_toml(text: &str) -> Result<Self, ConfigErrors> {
         let (config, problems) = load::read(text);
@@ -143,12 +138,12 @@ impl Config {
         self.statements.get(provider).cloned().unwrap_or_default()
     }
 
-    pub fn merchant(&self, id: &str) -> Option<&MerchantConfig> {
+    pub(crate) fn merchant(&self, id: &str) -> Option<&MerchantConfig> {
         self.merchants.iter().find(|m| m.id == id)
     }
 
     /// True when any provider section asks for the in-process sandbox.
-    pub fn uses_sandbox(&self) -> bool {
+    pub(crate) fn uses_sandbox(&self) -> bool {
         self.providers.values().any(|section| {
             section.get("base_url").and_then(|v| v.as_str()) == Some(SANDBOX_BASE_URL)
         })

@@ -79,7 +79,7 @@ impl From<RequestInvalid> for EngineError {
 
 /// What a provider webhook did.
 #[derive(Debug, Clone, PartialEq)]
-pub enum WebhookApplied {
+pub(crate) enum WebhookApplied {
     /// A genuine event the provider sends but the gateway need not act on
     /// (`ProviderWebhook::ignored`, e.g. Stripe's `charge.refunded`): acknowledged, nothing
     /// read or written.
@@ -109,7 +109,7 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     /// Whether merchant events should be written for this merchant (it has a webhook URL).
-    pub fn emits_events(&self, merchant_id: &str) -> bool {
+    pub(crate) fn emits_events(&self, merchant_id: &str) -> bool {
         self.config
             .merchant(merchant_id)
             .is_some_and(|m| m.webhook_url.is_some())
@@ -117,21 +117,21 @@ impl Engine {
 
     /// The adapter of the account a stored refund was made on (DESIGN §14): status queries
     /// and re-sends of a refund go out on the same account as its first call.
-    pub fn provider_of(&self, refund: &RefundRecord) -> Option<Arc<dyn RefundProvider>> {
+    pub(crate) fn provider_of(&self, refund: &RefundRecord) -> Option<Arc<dyn RefundProvider>> {
         let id = ProviderId::parse(&refund.provider).ok()?;
         let account = Account::parse(&refund.account)?;
         self.providers.account(&id, &account).cloned()
     }
 
     /// When the next status query of an open refund is due after `attempts` queries.
-    pub fn next_sync_delay(&self, attempts: i64) -> Duration {
+    pub(crate) fn next_sync_delay(&self, attempts: i64) -> Duration {
         let first = self.config.sync.first_retry;
         let factor = 2u32.saturating_pow(u32::try_from(attempts.clamp(0, 30)).unwrap_or(30));
         first.saturating_mul(factor).min(self.config.sync.max_retry)
     }
 
     /// Applies a provider's report to a refund (see `decide`). Returns the refund afterwards.
-    pub async fn apply_report(
+    pub(crate) async fn apply_report(
         &self,
         id: &RefundId,
         report: &ProviderRefund,
@@ -147,7 +147,7 @@ impl Engine {
     }
 
     /// The change a provider's report makes to `refund` at `now`.
-    pub fn report_change(
+    pub(crate) fn report_change(
         &self,
         refund: &RefundRecord,
         report: &ProviderRefund,
@@ -169,7 +169,7 @@ impl Engine {
 
     /// Reads the refund, builds a change with `build` from the refund as it is, and writes it
     /// atomically (`Store::modify_refund`). Returns the refund afterwards.
-    pub async fn apply_with(
+    pub(crate) async fn apply_with(
         &self,
         id: &RefundId,
         build: impl Fn(&Engine, &RefundRecord, i64) -> Change + Send + Sync + 'static,
@@ -194,7 +194,7 @@ impl Engine {
     /// a receipt exists to apply an event once, and an event that applies nothing is harmless
     /// however often it comes, so recording it would only cost a durable write per event (the
     /// provider sends one with every refund) and rows for retention to purge.
-    pub async fn apply_webhook(
+    pub(crate) async fn apply_webhook(
         &self,
         provider: &ProviderId,
         account: String,
@@ -236,7 +236,7 @@ impl Engine {
 
     /// [`Engine::apply_with`] from the refund as this process holds it (see
     /// `Store::modify_known_refund`).
-    pub async fn apply_with_known(
+    pub(crate) async fn apply_with_known(
         &self,
         known: RefundRecord,
         build: impl Fn(&Engine, &RefundRecord, i64) -> Change + Send + Sync + 'static,
@@ -277,6 +277,6 @@ impl Engine {
 }
 
 /// Milliseconds of a duration, saturating.
-pub fn millis(duration: Duration) -> i64 {
+pub(crate) fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }

@@ -43,29 +43,30 @@ use refund_provider::Currency;
 use crate::store::{LedgerLine, RefundRecord};
 
 /// Entry kind of the lines a succeeded refund posts.
-pub const REFUND_SUCCEEDED: &str = "refund_succeeded";
+pub(crate) const REFUND_SUCCEEDED: &str = "refund_succeeded";
 /// Entry kind of the reversal of a succeeded refund the provider voided or reported failed.
-pub const REFUND_CANCELED: &str = "refund_canceled";
+pub(crate) const REFUND_CANCELED: &str = "refund_canceled";
 /// Entry kind of the move from clearing to settled for a matched statement line.
-pub const REFUND_SETTLED: &str = "refund_settled";
+pub(crate) const REFUND_SETTLED: &str = "refund_settled";
 /// Entry kind of a provider's fee reported by a settling statement (fees against clearing).
-pub const SETTLEMENT_FEE: &str = "settlement_fee";
+pub(crate) const SETTLEMENT_FEE: &str = "settlement_fee";
 /// Entry kind of that fee's settlement (clearing to settled).
-pub const FEE_SETTLED: &str = "fee_settled";
+pub(crate) const FEE_SETTLED: &str = "fee_settled";
 
-pub fn expense_account(merchant_id: &str, currency: &str) -> String {
+pub(crate) fn expense_account(merchant_id: &str, currency: &str) -> String {
     format!("merchant:{merchant_id}:refund_expense:{currency}")
 }
 
-pub fn clearing_account(provider: &str, currency: &str) -> String {
+pub(crate) fn clearing_account(provider: &str, currency: &str) -> String {
     format!("provider:{provider}:clearing:{currency}")
 }
 
-pub fn settled_account(provider: &str, currency: &str) -> String {
+pub(crate) fn settled_account(provider: &str, currency: &str) -> String {
     format!("provider:{provider}:settled:{currency}")
 }
 
-pub fn fees_account(provider: &str, currency: &str) -> String {
+#[cfg(test)]
+pub(crate) fn fees_account(provider: &str, currency: &str) -> String {
     format!("provider:{provider}:fees:{currency}")
 }
 
@@ -94,7 +95,7 @@ fn pair(
 
 /// The reversal of a succeeded refund's lines, posted when the provider voids it or reports
 /// it failed.
-pub fn canceled_lines(refund: &RefundRecord, amount_minor: i64) -> Vec<LedgerLine> {
+pub(crate) fn canceled_lines(refund: &RefundRecord, amount_minor: i64) -> Vec<LedgerLine> {
     pair(
         REFUND_CANCELED,
         clearing_account(&refund.provider, &refund.currency),
@@ -117,7 +118,9 @@ pub fn settled_lines(provider: &str, currency: &str, amount_minor: i64) -> Vec<L
 
 /// A provider's fee reported by a settling statement: charged against clearing, then
 /// settled with the payout that nets it (two balanced postings; clearing nets to zero).
-pub fn fee_lines(provider: &str, currency: &str, fee_minor: i64) -> Vec<LedgerLine> {
+/// The store builds these lines in SQL (`store::ledger`); this is the rule its tests check.
+#[cfg(test)]
+pub(crate) fn fee_lines(provider: &str, currency: &str, fee_minor: i64) -> Vec<LedgerLine> {
     let mut lines = pair(
         SETTLEMENT_FEE,
         fees_account(provider, currency),
@@ -137,22 +140,22 @@ pub fn fee_lines(provider: &str, currency: &str, fee_minor: i64) -> Vec<LedgerLi
 
 /// A signed count of minor units as an exact decimal with the currency's exponent:
 /// `1299` EUR → `"12.99"`, `-5` JPY → `"-5"`, `0` KWD → `"0.000"`.
-pub fn format_minor(minor: i64, currency: Currency) -> String {
+pub(crate) fn format_minor(minor: i64, currency: Currency) -> String {
     Decimal::new(minor, currency.exponent()).to_string()
 }
 
 /// An amount in one currency as reports render it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct CurrencyAmount {
-    pub currency: String,
+pub(crate) struct CurrencyAmount {
+    pub(crate) currency: String,
     /// Exact decimal with the currency's exponent.
-    pub amount: String,
+    pub(crate) amount: String,
 }
 
 impl CurrencyAmount {
     /// Renders `minor` of `currency`; a currency code the ISO table does not know (corrupt
     /// data) is rendered in minor units rather than guessed.
-    pub fn new(currency: &str, minor: i64) -> Self {
+    pub(crate) fn new(currency: &str, minor: i64) -> Self {
         let amount = Currency::parse(currency)
             .map(|c| format_minor(minor, c))
             .unwrap_or_else(|_| minor.to_string());
@@ -165,20 +168,16 @@ impl CurrencyAmount {
 
 /// Totals in minor units kept apart per currency, never mixed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Totals(std::collections::BTreeMap<String, i64>);
+pub(crate) struct Totals(std::collections::BTreeMap<String, i64>);
 
 impl Totals {
-    pub fn add(&mut self, currency: &str, minor: i64) {
+    pub(crate) fn add(&mut self, currency: &str, minor: i64) {
         let slot = self.0.entry(currency.to_owned()).or_insert(0);
         *slot = slot.saturating_add(minor);
     }
 
-    pub fn get(&self, currency: &str) -> i64 {
-        self.0.get(currency).copied().unwrap_or(0)
-    }
-
     /// One entry per currency, sorted by code.
-    pub fn render(&self) -> Vec<CurrencyAmount> {
+    pub(crate) fn render(&self) -> Vec<CurrencyAmount> {
         self.0
             .iter()
             .map(|(c, m)| CurrencyAmount::new(c, *m))

@@ -95,7 +95,7 @@ impl Default for Metrics {
 }
 
 /// The `method` label: a standard method's name, or `other` for anything a client invented.
-pub fn method_label(method: &http::Method) -> &'static str {
+pub(crate) fn method_label(method: &http::Method) -> &'static str {
     use http::Method;
     match *method {
         Method::GET => "GET",
@@ -114,7 +114,13 @@ pub fn method_label(method: &http::Method) -> &'static str {
 impl Metrics {
     /// Counts one answered request. `route` must be a route template or `unmatched` and
     /// `method` a [`method_label`]: both become label values.
-    pub fn http_request(&self, route: &str, method: &'static str, status: u16, elapsed: Duration) {
+    pub(crate) fn http_request(
+        &self,
+        route: &str,
+        method: &'static str,
+        status: u16,
+        elapsed: Duration,
+    ) {
         self.http_requests
             .get_or_create(&vec![
                 ("route", route.to_owned()),
@@ -127,7 +133,7 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    pub fn refund_transition(&self, provider: &str, status: &str) {
+    pub(crate) fn refund_transition(&self, provider: &str, status: &str) {
         self.refund_transitions
             .get_or_create(&vec![
                 ("provider", provider.to_owned()),
@@ -136,7 +142,7 @@ impl Metrics {
             .inc();
     }
 
-    pub fn provider_call(&self, provider: &str, outcome: &str, elapsed: Duration) {
+    pub(crate) fn provider_call(&self, provider: &str, outcome: &str, elapsed: Duration) {
         self.provider_calls
             .get_or_create(&vec![
                 ("provider", provider.to_owned()),
@@ -150,12 +156,12 @@ impl Metrics {
         }
     }
 
-    pub fn panic_caught(&self) {
+    pub(crate) fn panic_caught(&self) {
         self.panics.inc();
     }
 
     /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         if encode(&mut out, &self.registry).is_err() {
             out.clear();

@@ -40,7 +40,7 @@ pub static PLUGINS: &[&dyn ProviderPlugin] = &[
 ];
 
 /// The plugin of provider `id`, if the gateway knows it.
-pub fn plugin(id: &str) -> Option<&'static dyn ProviderPlugin> {
+pub(crate) fn plugin(id: &str) -> Option<&'static dyn ProviderPlugin> {
     PLUGINS.iter().copied().find(|plugin| plugin.id() == id)
 }
 
@@ -60,7 +60,7 @@ const SANDBOX_MAX_REFUNDS_KEY: &str = "sandbox_max_refunds";
 /// Which account of a provider a refund is made on; stored in `refunds.account` and
 /// `payments.account` as `default` or `merchant:<id>`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Account {
+pub(crate) enum Account {
     /// The account of the `[providers.<name>]` section.
     Default,
     /// A merchant's own account, `[merchants.providers.<name>]`.
@@ -69,7 +69,7 @@ pub enum Account {
 
 impl Account {
     /// The stored form.
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         match self {
             Self::Default => "default".to_owned(),
             Self::Merchant(id) => format!("merchant:{id}"),
@@ -77,7 +77,7 @@ impl Account {
     }
 
     /// Reads the stored form back; `None` for anything else.
-    pub fn parse(key: &str) -> Option<Self> {
+    pub(crate) fn parse(key: &str) -> Option<Self> {
         match key {
             "default" => Some(Self::Default),
             other => other
@@ -114,14 +114,14 @@ impl std::fmt::Debug for ProviderRegistry {
 
 /// Whether `base_url = "sandbox"` starts simulators (serve) or is only checked (check-config).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SandboxMode {
+pub(crate) enum SandboxMode {
     Start,
     CheckOnly,
 }
 
 impl ProviderRegistry {
     /// The provider's default account (any adapter of it, for what accounts share).
-    pub fn get(&self, id: &ProviderId) -> Option<&Arc<dyn RefundProvider>> {
+    pub(crate) fn get(&self, id: &ProviderId) -> Option<&Arc<dyn RefundProvider>> {
         let accounts = self.providers.get(id)?;
         accounts
             .default
@@ -130,7 +130,11 @@ impl ProviderRegistry {
     }
 
     /// The adapter of one account.
-    pub fn account(&self, id: &ProviderId, account: &Account) -> Option<&Arc<dyn RefundProvider>> {
+    pub(crate) fn account(
+        &self,
+        id: &ProviderId,
+        account: &Account,
+    ) -> Option<&Arc<dyn RefundProvider>> {
         let accounts = self.providers.get(id)?;
         match account {
             Account::Default => accounts.default.as_ref(),
@@ -139,7 +143,7 @@ impl ProviderRegistry {
     }
 
     /// The account calls for `merchant` go out on: its own, else the provider's default.
-    pub fn for_merchant(
+    pub(crate) fn for_merchant(
         &self,
         id: &ProviderId,
         merchant: &str,
@@ -152,18 +156,18 @@ impl ProviderRegistry {
     }
 
     /// True when some merchant has an account of its own with this provider.
-    pub fn has_merchant_accounts(&self, id: &ProviderId) -> bool {
+    pub(crate) fn has_merchant_accounts(&self, id: &ProviderId) -> bool {
         self.providers
             .get(id)
             .is_some_and(|a| !a.merchants.is_empty())
     }
 
-    pub fn ids(&self) -> impl Iterator<Item = &ProviderId> {
+    pub(crate) fn ids(&self) -> impl Iterator<Item = &ProviderId> {
         self.providers.keys()
     }
 
     /// What `check-config` should warn about (a default account shared by merchants).
-    pub fn warnings(&self) -> &[ConfigProblem] {
+    pub(crate) fn warnings(&self) -> &[ConfigProblem] {
         &self.warnings
     }
 
@@ -171,15 +175,6 @@ impl ProviderRegistry {
     pub fn insert(&mut self, provider: Arc<dyn RefundProvider>) {
         let id = provider.id();
         self.providers.entry(id).or_default().default = Some(provider);
-    }
-
-    /// Adds or replaces a merchant's own account of a provider (tests and embedders).
-    pub fn insert_for_merchant(&mut self, merchant: &str, provider: Arc<dyn RefundProvider>) {
-        self.providers
-            .entry(provider.id())
-            .or_default()
-            .merchants
-            .insert(merchant.to_owned(), provider);
     }
 
     /// `(provider, base_url)` of each simulator this registry started.
@@ -191,12 +186,12 @@ impl ProviderRegistry {
     }
 
     /// The simulators this registry started, in [`PLUGINS`] order.
-    pub fn simulators(&self) -> impl Iterator<Item = &dyn Simulator> {
+    pub(crate) fn simulators(&self) -> impl Iterator<Item = &dyn Simulator> {
         self.sandboxes.iter().map(|sim| sim.as_ref())
     }
 
     /// Builds every configured provider account, reporting every problem with its key path.
-    pub async fn build(
+    pub(crate) async fn build(
         config: &Config,
         public_base_url: &str,
         mode: SandboxMode,

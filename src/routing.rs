@@ -7,7 +7,7 @@ use crate::config::{MerchantConfig, Route};
 
 /// Why no provider could be chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RouteError {
+pub(crate) enum RouteError {
     /// The explicit provider is not configured, or not for this merchant (400).
     ProviderUnsupported(String),
     /// No rule matched (422).
@@ -16,15 +16,15 @@ pub enum RouteError {
 
 /// What routing looks at.
 #[derive(Debug, Clone, Copy)]
-pub struct RouteInput<'a> {
-    pub merchant: &'a MerchantConfig,
-    pub explicit: Option<&'a str>,
-    pub currency: Currency,
-    pub payment_id: &'a str,
+pub(crate) struct RouteInput<'a> {
+    pub(crate) merchant: &'a MerchantConfig,
+    pub(crate) explicit: Option<&'a str>,
+    pub(crate) currency: Currency,
+    pub(crate) payment_id: &'a str,
 }
 
 /// Picks the provider; `configured` tells whether a provider id has an adapter.
-pub fn route(
+pub(crate) fn route(
     routes: &[Route],
     input: RouteInput<'_>,
     configured: impl Fn(&ProviderId) -> bool,

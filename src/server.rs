@@ -29,17 +29,17 @@ use tower::ServiceExt;
 
 /// What bounds the server's connections.
 #[derive(Debug, Clone, Copy)]
-pub struct ConnectionLimits {
+pub(crate) struct ConnectionLimits {
     /// Time a connection has to send a request's complete headers.
-    pub header_read_timeout: Duration,
+    pub(crate) header_read_timeout: Duration,
     /// Connections served at once.
-    pub max_connections: usize,
+    pub(crate) max_connections: usize,
     /// How long shutdown waits for open connections to finish.
-    pub drain_timeout: Duration,
+    pub(crate) drain_timeout: Duration,
 }
 
 /// Serves `app` on `listener` within `limits` until `shutdown` resolves.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,

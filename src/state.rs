@@ -7,7 +7,7 @@ use crate::api::rate_limit::RateLimits;
 use crate::engine::Engine;
 
 #[derive(Debug, Clone)]
-pub struct AppState {
-    pub engine: Engine,
-    pub limits: Arc<RateLimits>,
+pub(crate) struct AppState {
+    pub(crate) engine: Engine,
+    pub(crate) limits: Arc<RateLimits>,
 }

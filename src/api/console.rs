@@ -33,7 +33,7 @@ use refund_provider::Currency;
 use super::error::{ApiError, ErrorCode};
 
 /// The policy: the console's own files and API only; nothing inline, nothing framed.
-pub const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'none'; script-src 'self'; \
+pub(crate) const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self'; img-src 'self'; connect-src 'self'; font-src 'self'; \
      form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
 
@@ -45,11 +45,11 @@ const JSON: &str = "application/json";
 
 /// A file of the console.
 #[derive(Debug, Clone, Copy)]
-pub struct Asset {
+pub(crate) struct Asset {
     /// Its path under `console/` and under `/console/`.
-    pub path: &'static str,
-    pub content_type: &'static str,
-    pub body: &'static [u8],
+    pub(crate) path: &'static str,
+    pub(crate) content_type: &'static str,
+    pub(crate) body: &'static [u8],
 }
 
 macro_rules! asset {
@@ -63,7 +63,7 @@ macro_rules! asset {
 }
 
 /// Every file of `console/`.
-pub const ASSETS: &[Asset] = &[
+pub(crate) const ASSETS: &[Asset] = &[
     asset!("index.html", HTML),
     asset!("style.css", CSS),
     asset!("favicon.svg", SVG),
@@ -84,7 +84,7 @@ pub const ASSETS: &[Asset] = &[
 ];
 
 /// The generated exponent table's path under `/console/`.
-pub const CURRENCIES_PATH: &str = "currencies.json";
+pub(crate) const CURRENCIES_PATH: &str = "currencies.json";
 
 /// A body ready to serve, with its ETag.
 #[derive(Debug)]
@@ -101,7 +101,7 @@ fn etag_of(body: &[u8]) -> HeaderValue {
 }
 
 /// `{"EUR": 2, "JPY": 0, "KWD": 3, …}`: every code the API accepts, with its exponent.
-pub fn currencies_json() -> String {
+pub(crate) fn currencies_json() -> String {
     let mut table = BTreeMap::new();
     let letters = b'A'..=b'Z';
     for a in letters.clone() {
@@ -204,17 +204,17 @@ fn serve(path: &str, request: &HeaderMap) -> Response {
 }
 
 /// `GET /console`: the console lives under `/console/` (its files are relative to it).
-pub async fn redirect() -> Redirect {
+pub(crate) async fn redirect() -> Redirect {
     Redirect::permanent("/console/")
 }
 
 /// `GET /console/`: the page.
-pub async fn index(headers: HeaderMap) -> Response {
+pub(crate) async fn index(headers: HeaderMap) -> Response {
     serve("index.html", &headers)
 }
 
 /// `GET /console/{*path}`: a file of the console, or 404 in the API's shape.
-pub async fn file(Path(path): Path<String>, headers: HeaderMap) -> Response {
+pub(crate) async fn file(Path(path): Path<String>, headers: HeaderMap) -> Response {
     serve(&path, &headers)
 }
 

@@ -22,11 +22,11 @@ use crate::reconcile::statement::StatementError;
 use crate::store::StoreError;
 
 /// The cause behind an answer, for the log only.
-pub type Cause = Arc<dyn StdError + Send + Sync + 'static>;
+pub(crate) type Cause = Arc<dyn StdError + Send + Sync + 'static>;
 
 /// Every error code the API answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
+pub(crate) enum ErrorCode {
     ParameterMissing,
     ParameterInvalid,
     AmountInvalid,
@@ -60,7 +60,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// The one table: code → (HTTP status, type, code text).
-    pub fn describe(self) -> (StatusCode, &'static str, &'static str) {
+    pub(crate) fn describe(self) -> (StatusCode, &'static str, &'static str) {
         use ErrorCode::*;
         match self {
             ParameterMissing => (
@@ -188,16 +188,16 @@ impl From<InvalidCode> for ErrorCode {
 
 /// An error answer. Rendered (with the request id) by `render_errors` middleware.
 #[derive(Debug, Clone)]
-pub struct ApiError {
-    pub code: ErrorCode,
-    pub message: String,
-    pub param: Option<String>,
+pub(crate) struct ApiError {
+    pub(crate) code: ErrorCode,
+    pub(crate) message: String,
+    pub(crate) param: Option<String>,
     /// What went wrong underneath, logged when the answer is made; never in the body.
-    pub cause: Option<Cause>,
+    pub(crate) cause: Option<Cause>,
 }
 
 impl ApiError {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -207,23 +207,23 @@ impl ApiError {
     }
 
     /// A bug or an unexpected failure: a bare 500 for the client, `cause` for the log.
-    pub fn internal(cause: impl StdError + Send + Sync + 'static) -> Self {
+    pub(crate) fn internal(cause: impl StdError + Send + Sync + 'static) -> Self {
         Self::new(ErrorCode::Internal, "an internal error occurred").caused_by(cause)
     }
 
     /// Attaches the cause to log when this error is answered.
-    pub fn caused_by(mut self, cause: impl StdError + Send + Sync + 'static) -> Self {
+    pub(crate) fn caused_by(mut self, cause: impl StdError + Send + Sync + 'static) -> Self {
         self.cause = Some(Arc::new(cause));
         self
     }
 
-    pub fn with_param(mut self, param: impl Into<String>) -> Self {
+    pub(crate) fn with_param(mut self, param: impl Into<String>) -> Self {
         self.param = Some(param.into());
         self
     }
 
     /// The JSON body with the request id filled in.
-    pub fn body(&self, request_id: &str) -> String {
+    pub(crate) fn body(&self, request_id: &str) -> String {
         let (_, kind, code) = self.code.describe();
         let mut error = json!({
             "type": kind,
@@ -238,7 +238,7 @@ impl ApiError {
     }
 
     /// The error an un-annotated error status stands for (axum and tower-http rejections).
-    pub fn from_status(status: StatusCode) -> Self {
+    pub(crate) fn from_status(status: StatusCode) -> Self {
         match status {
             StatusCode::NOT_FOUND => Self::new(ErrorCode::RouteNotFound, "no such route"),
             StatusCode::METHOD_NOT_ALLOWED => Self::new(
@@ -264,7 +264,7 @@ impl ApiError {
 
 /// `error: source: source …`, each source once (a `Display` that already ends with its
 /// source's text, as thiserror's `{0}` with `#[from]` does, is not repeated).
-pub fn cause_chain(error: &(dyn StdError + 'static)) -> String {
+pub(crate) fn cause_chain(error: &(dyn StdError + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(next) = source {

@@ -17,7 +17,7 @@ use crate::state::AppState;
 
 /// Export refunds for spreadsheets and BI tools.
 #[utoipa::path(get, path = "/v1/refunds/export", tag = "reconciliation")]
-pub async fn export_refunds(
+pub(crate) async fn export_refunds(
     State(state): State<AppState>,
     caller: Caller,
     query: Result<

@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 /// Who is calling: a merchant, or an operator (finance and support staff, DESIGN §14).
 #[derive(Debug, Clone)]
-pub enum Caller {
+pub(crate) enum Caller {
     Merchant(MerchantConfig),
     Operator(OperatorConfig),
 }
@@ -66,7 +66,7 @@ impl Caller {
     /// The merchant whose data this caller may read: a merchant reads its own (naming
     /// another with `?merchant=` is an operator's right), an operator every merchant's
     /// (`None`) or the one it names.
-    pub fn scope(
+    pub(crate) fn scope(
         &self,
         requested: Option<&str>,
         state: &AppState,
@@ -100,7 +100,7 @@ impl Caller {
 /// The authenticated merchant, for what only merchants do (creating refunds): an operator
 /// key is `403 merchant_only`.
 #[derive(Debug, Clone)]
-pub struct MerchantAuth(pub MerchantConfig);
+pub(crate) struct MerchantAuth(pub MerchantConfig);
 
 impl FromRequestParts<AppState> for MerchantAuth {
     type Rejection = ApiError;
@@ -119,7 +119,7 @@ impl FromRequestParts<AppState> for MerchantAuth {
 /// The authenticated operator, for what only operators do (resolving refunds): a merchant
 /// key is `403 operator_only`.
 #[derive(Debug, Clone)]
-pub struct OperatorAuth(pub OperatorConfig);
+pub(crate) struct OperatorAuth(pub OperatorConfig);
 
 impl FromRequestParts<AppState> for OperatorAuth {
     type Rejection = ApiError;
@@ -137,7 +137,7 @@ impl FromRequestParts<AppState> for OperatorAuth {
 
 /// The optional `Idempotency-Key` header (1-255 printable ASCII).
 #[derive(Debug, Clone)]
-pub struct IdempotencyKeyHeader(pub Option<IdempotencyKey>);
+pub(crate) struct IdempotencyKeyHeader(pub Option<IdempotencyKey>);
 
 impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
     type Rejection = ApiError;
@@ -163,7 +163,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
 
 /// A JSON object body: `application/json`, at most the body limit, valid UTF-8 JSON.
 #[derive(Debug, Clone)]
-pub struct JsonObject(pub serde_json::Map<String, serde_json::Value>);
+pub(crate) struct JsonObject(pub serde_json::Map<String, serde_json::Value>);
 
 impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = ApiError;

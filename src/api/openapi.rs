@@ -40,7 +40,7 @@ use crate::domain::RefundStatus;
     ),
     components(schemas(RefundObject, RefundStatus))
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -48,7 +48,7 @@ const METHODS: [&str; 8] = [
 
 /// The generated document with every operation completed from [`contract`]; operations the
 /// contract does not know are listed in the error.
-pub fn build() -> Result<Value, Vec<String>> {
+pub(crate) fn build() -> Result<Value, Vec<String>> {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).map_err(|e| vec![e.to_string()])?;
     let mut unknown = Vec::new();
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
@@ -90,7 +90,7 @@ pub fn build() -> Result<Value, Vec<String>> {
 }
 
 /// The document, built once.
-pub fn document() -> &'static Value {
+pub(crate) fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| {
         build().unwrap_or_else(|unknown| {
@@ -100,7 +100,7 @@ pub fn document() -> &'static Value {
     })
 }
 
-pub async fn openapi_json() -> Json<Value> {
+pub(crate) async fn openapi_json() -> Json<Value> {
     Json(document().clone())
 }
 

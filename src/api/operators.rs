@@ -119,7 +119,7 @@ struct UnknownStoredCurrency {
 
 /// Resolve a pending or processing refund by hand (operators only).
 #[utoipa::path(post, path = "/v1/refunds/{id}/resolve", tag = "operators")]
-pub async fn resolve_refund(
+pub(crate) async fn resolve_refund(
     State(state): State<AppState>,
     OperatorAuth(operator): OperatorAuth,
     Path(id): Path<String>,
@@ -142,7 +142,7 @@ pub async fn resolve_refund(
 
 /// Who the presented API key belongs to.
 #[utoipa::path(get, path = "/v1/me", tag = "operators")]
-pub async fn me(State(state): State<AppState>, caller: Caller) -> Json<Value> {
+pub(crate) async fn me(State(state): State<AppState>, caller: Caller) -> Json<Value> {
     Json(match caller {
         Caller::Merchant(merchant) => json!({
             "object": "principal",

@@ -22,7 +22,7 @@ use crate::state::AppState;
     path = "/v1/payments/{payment_id}/refunds",
     tag = "reconciliation"
 )]
-pub async fn list_payment_refunds(
+pub(crate) async fn list_payment_refunds(
     State(state): State<AppState>,
     caller: Caller,
     Path(payment_id): Path<String>,

@@ -41,18 +41,18 @@ use crate::config::hash_api_key;
 use crate::state::AppState;
 
 /// Failed authentications an address may make at once.
-pub const AUTH_FAILURE_BURST: u32 = 20;
+pub(crate) const AUTH_FAILURE_BURST: u32 = 20;
 /// Then one more each this often.
-pub const AUTH_FAILURE_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const AUTH_FAILURE_INTERVAL: Duration = Duration::from_secs(1);
 /// How often idle limiter entries and expired penalties are dropped.
-pub const TIDY_EVERY: Duration = Duration::from_secs(10);
+pub(crate) const TIDY_EVERY: Duration = Duration::from_secs(10);
 /// Tracked addresses beyond which a request tidies the tables at once.
-pub const MAX_TRACKED: usize = 100_000;
+pub(crate) const MAX_TRACKED: usize = 100_000;
 
 type Instant = <DefaultClock as Clock>::Instant;
 
 /// The gateway's limiters; `None` inside when turned off.
-pub struct RateLimits {
+pub(crate) struct RateLimits {
     inner: Option<Limiters>,
 }
 
@@ -74,7 +74,7 @@ impl std::fmt::Debug for RateLimits {
 
 /// What the limiter says about one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Allow,
     /// Refuse; retry after this long.
     Refuse(Duration),
@@ -82,7 +82,7 @@ pub enum Verdict {
 
 impl RateLimits {
     /// Limits of `per_second` requests per key (burst twice that); `0` turns them off.
-    pub fn new(per_second: u32) -> Self {
+    pub(crate) fn new(per_second: u32) -> Self {
         let Some(rate) = NonZeroU32::new(per_second) else {
             return Self { inner: None };
         };
@@ -104,12 +104,12 @@ impl RateLimits {
         }
     }
 
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.inner.is_some()
     }
 
     /// A request authenticated by the key whose SHA-256 is `key` from `peer`.
-    pub fn known_key(&self, key: &[u8; 32], peer: IpAddr) -> Verdict {
+    pub(crate) fn known_key(&self, key: &[u8; 32], peer: IpAddr) -> Verdict {
         let Some(limits) = &self.inner else {
             return Verdict::Allow;
         };
@@ -123,7 +123,7 @@ impl RateLimits {
     }
 
     /// A request whose credentials authenticate nobody, from `peer`.
-    pub fn failed_authentication(&self, peer: IpAddr) -> Verdict {
+    pub(crate) fn failed_authentication(&self, peer: IpAddr) -> Verdict {
         let Some(limits) = &self.inner else {
             return Verdict::Allow;
         };
@@ -148,7 +148,7 @@ impl RateLimits {
 
     /// Drops limiter entries that are indistinguishable from fresh ones and expired
     /// penalties, so memory follows the clients active now.
-    pub fn tidy(&self) {
+    pub(crate) fn tidy(&self) {
         let Some(limits) = &self.inner else {
             return;
         };
@@ -163,14 +163,15 @@ impl RateLimits {
     }
 
     /// How many addresses the failure limiter tracks now.
-    pub fn tracked_addresses(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn tracked_addresses(&self) -> usize {
         self.inner
             .as_ref()
             .map_or(0, |limits| limits.auth_failures.len())
     }
 
     /// Tidies every [`TIDY_EVERY`], forever; the application aborts it on shutdown.
-    pub async fn run_tidy(self: Arc<Self>) {
+    pub(crate) async fn run_tidy(self: Arc<Self>) {
         if !self.enabled() {
             return;
         }
@@ -231,7 +232,11 @@ fn presented(headers: &HeaderMap) -> Presented {
 }
 
 /// The middleware: refuses a request over its limit with `429 rate_limited`.
-pub async fn enforce(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn enforce(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let limits = &state.limits;
     if !limits.enabled() {
         return next.run(request).await;

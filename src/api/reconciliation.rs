@@ -28,7 +28,7 @@ use crate::reconcile::summary::{summary, Summary};
 use crate::state::AppState;
 
 /// Largest statement body the API reads.
-pub const STATEMENT_BODY_LIMIT: usize = 8 * 1024 * 1024;
+pub(crate) const STATEMENT_BODY_LIMIT: usize = 8 * 1024 * 1024;
 
 /// Oversized statements are read and dropped up to this size before the 413 is answered.
 const STATEMENT_DRAIN_LIMIT: usize = 4 * STATEMENT_BODY_LIMIT;
@@ -42,9 +42,9 @@ fn invalid(param: &str, message: impl Into<String>) -> ApiError {
 /// `?from=&to=` in Unix ms, and the whole query for other parameters.
 #[derive(Debug)]
 pub(crate) struct PeriodQuery {
-    pub from: Option<i64>,
-    pub to: Option<i64>,
-    pub query: HashMap<String, String>,
+    pub(crate) from: Option<i64>,
+    pub(crate) to: Option<i64>,
+    pub(crate) query: HashMap<String, String>,
 }
 
 /// Parses `?from=&to=` (RFC 3339, both optional, `from` before `to`) and refuses any other
@@ -91,7 +91,7 @@ pub(crate) fn parse_period(query: QueryResult, allowed: &[&str]) -> Result<Perio
 /// Totals by provider × currency × status, clearing balances, flagged refunds, ageing of open
 /// refunds and possible duplicates.
 #[utoipa::path(get, path = "/v1/reconciliation/summary", tag = "reconciliation")]
-pub async fn get_summary(
+pub(crate) async fn get_summary(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryResult,
@@ -110,7 +110,7 @@ pub async fn get_summary(
     path = "/v1/reconciliation/statements/{provider}",
     tag = "reconciliation"
 )]
-pub async fn import_statement(
+pub(crate) async fn import_statement(
     State(state): State<AppState>,
     caller: Caller,
     Path(provider): Path<String>,

@@ -97,7 +97,7 @@ fn money_field(
 
 /// Parses and validates the create body into an engine command. Pure (no I/O, no state):
 /// public so that the fuzz target `refund_body` can drive it with any JSON object.
-pub fn parse_create(
+pub(crate) fn parse_create(
     body: Map<String, Value>,
     key: IdempotencyKeyHeader,
 ) -> Result<CreateCommand, ApiError> {
@@ -224,7 +224,7 @@ fn json_response(status: StatusCode, body: String, replayed: bool) -> Response {
 
 /// Create a refund.
 #[utoipa::path(post, path = "/v1/refunds", tag = "refunds")]
-pub async fn create_refund(
+pub(crate) async fn create_refund(
     State(state): State<AppState>,
     MerchantAuth(merchant): MerchantAuth,
     key: IdempotencyKeyHeader,
@@ -257,7 +257,7 @@ fn parse_refund_id(id: &str) -> Result<RefundId, ApiError> {
 
 /// Retrieve a refund.
 #[utoipa::path(get, path = "/v1/refunds/{id}", tag = "refunds")]
-pub async fn get_refund(
+pub(crate) async fn get_refund(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -286,7 +286,7 @@ pub(crate) async fn visible_refund(
 /// Events per page of `GET /v1/refunds/{id}/events` when `limit` is not given: 100, the
 /// most a page holds, so a client written before paging still gets every event of nearly
 /// every refund (a refund's history is a handful of lines) in one call.
-pub const EVENTS_DEFAULT_LIMIT: u32 = 100;
+pub(crate) const EVENTS_DEFAULT_LIMIT: u32 = 100;
 
 /// The query of `GET /v1/refunds/{id}/events`: `limit` (1-100) and `starting_after` (the id
 /// of the last event of the previous page); anything else is refused.
@@ -331,7 +331,7 @@ fn parse_limit(text: &str) -> Result<u32, ApiError> {
 
 /// A refund's status history, oldest first, in pages.
 #[utoipa::path(get, path = "/v1/refunds/{id}/events", tag = "refunds")]
-pub async fn list_refund_events(
+pub(crate) async fn list_refund_events(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -481,7 +481,7 @@ fn parse_list(query: &HashMap<String, String>) -> Result<ListFilter, ApiError> {
 
 /// List refunds, newest first, with cursor pagination.
 #[utoipa::path(get, path = "/v1/refunds", tag = "refunds")]
-pub async fn list_refunds(
+pub(crate) async fn list_refunds(
     State(state): State<AppState>,
     caller: Caller,
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,

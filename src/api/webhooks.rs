@@ -26,7 +26,7 @@ use crate::state::AppState;
 
 /// Receive a provider's webhook for its default account.
 #[utoipa::path(post, path = "/v1/webhooks/{provider}", tag = "webhooks")]
-pub async fn provider_webhook(
+pub(crate) async fn provider_webhook(
     State(state): State<AppState>,
     Path(provider): Path<String>,
     headers: HeaderMap,
@@ -38,7 +38,7 @@ pub async fn provider_webhook(
 /// Receive a provider's webhook for a merchant's own account (DESIGN §14), verified with
 /// that account's secret.
 #[utoipa::path(post, path = "/v1/webhooks/{provider}/{merchant_id}", tag = "webhooks")]
-pub async fn merchant_account_webhook(
+pub(crate) async fn merchant_account_webhook(
     State(state): State<AppState>,
     Path((provider, merchant_id)): Path<(String, String)>,
     headers: HeaderMap,

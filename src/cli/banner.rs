@@ -62,7 +62,7 @@ pub fn banner(
 }
 
 /// `txn_… → authms, CNY → ebuy, everything else → efundpay`.
-pub fn describe_routes(routes: &[Route]) -> String {
+pub(crate) fn describe_routes(routes: &[Route]) -> String {
     if routes.is_empty() {
         return "none (every request must name its provider)".to_owned();
     }

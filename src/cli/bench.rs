@@ -38,7 +38,7 @@ const API_KEY: &str = "sk_bench";
 
 /// Which database the gateway under test uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum BenchDb {
+pub(crate) enum BenchDb {
     Sqlite,
     Postgres,
 }
@@ -62,30 +62,30 @@ fn provider_ids() -> clap::builder::PossibleValuesParser {
 pub struct BenchArgs {
     /// The gateway's database: a temp SQLite file, or a fresh PostgreSQL database.
     #[arg(long, value_enum, default_value_t = BenchDb::Sqlite)]
-    pub db: BenchDb,
+    pub(crate) db: BenchDb,
     /// PostgreSQL server to create the fresh database on (default:
     /// REFUND_GATEWAY_TEST_POSTGRES_URL).
     #[arg(long)]
-    pub database_url: Option<String>,
+    pub(crate) database_url: Option<String>,
     /// Requests in flight at once (1-1024).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub concurrency: u16,
+    pub(crate) concurrency: u16,
     /// Measured window of each phase: `10`, `10s` or `500ms` (at most 300 s).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub duration: Duration,
+    pub(crate) duration: Duration,
     /// Unmeasured warm-up before each phase's window.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
-    pub warmup: Duration,
+    pub(crate) warmup: Duration,
     /// The provider refunds go to; its simulator is the direct reference.
     #[arg(long, default_value = "efundpay", value_parser = provider_ids())]
-    pub provider: String,
+    pub(crate) provider: String,
     /// The gateway's database.max_connections (default: the gateway's own default).
     #[arg(long)]
-    pub max_connections: Option<u32>,
+    pub(crate) max_connections: Option<u32>,
     /// Gateway processes on the one database, requests alternating between them
     /// (PostgreSQL only: several processes share a database there, DESIGN §8).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
-    pub instances: u8,
+    pub(crate) instances: u8,
 }
 
 /// `10`, `10s`, `1500ms`: at most 300 s.
@@ -128,17 +128,17 @@ pub enum BenchError {
 /// The result of one run.
 #[derive(Debug, Clone)]
 pub struct BenchReport {
-    pub db: BenchDb,
-    pub provider: &'static str,
-    pub concurrency: u16,
+    pub(crate) db: BenchDb,
+    pub(crate) provider: &'static str,
+    pub(crate) concurrency: u16,
     /// Gateway processes sharing the database.
-    pub instances: u8,
-    pub gateway: LoadStats,
-    pub direct: LoadStats,
+    pub(crate) instances: u8,
+    pub(crate) gateway: LoadStats,
+    pub(crate) direct: LoadStats,
     /// The gateway children's largest peak RSS (VmHWM) in MiB, after their phase.
-    pub peak_rss_mb: f64,
+    pub(crate) peak_rss_mb: f64,
     /// The gateway child's RSS high-water mark once started, before any load.
-    pub idle_rss_mb: f64,
+    pub(crate) idle_rss_mb: f64,
 }
 
 fn round(value: f64, digits: i32) -> f64 {
@@ -148,7 +148,7 @@ fn round(value: f64, digits: i32) -> f64 {
 
 impl BenchReport {
     /// Gateway throughput over direct throughput.
-    pub fn ratio(&self) -> f64 {
+    pub(crate) fn ratio(&self) -> f64 {
         let direct = self.direct.rps();
         if direct > 0.0 {
             self.gateway.rps() / direct
@@ -159,7 +159,7 @@ impl BenchReport {
 
     /// The gateway processes' CPU time per refund in the measured window, in ms: noise on a
     /// shared machine moves it much less than req/s.
-    pub fn gateway_cpu_ms_per_refund(&self) -> Option<f64> {
+    pub(crate) fn gateway_cpu_ms_per_refund(&self) -> Option<f64> {
         let ticks = self.gateway.cpu_ticks?;
         (self.gateway.completed > 0).then(|| {
             ticks as f64 * 1000.0 / child::TICKS_PER_SECOND as f64 / self.gateway.completed as f64
@@ -167,17 +167,17 @@ impl BenchReport {
     }
 
     /// Gateway p50 less direct p50: what the gateway adds to a refund's latency.
-    pub fn added_p50_ms(&self) -> f64 {
+    pub(crate) fn added_p50_ms(&self) -> f64 {
         self.gateway.quantile_ms(0.50) - self.direct.quantile_ms(0.50)
     }
 
     /// Errors of both phases (a clean run has none).
-    pub fn errors(&self) -> u64 {
+    pub(crate) fn errors(&self) -> u64 {
         self.gateway.errors + self.direct.errors
     }
 
     /// The one-line JSON summary.
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         json!({
             "db": self.db.as_str(),
             "instances": self.instances,

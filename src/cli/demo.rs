@@ -37,7 +37,7 @@ use crate::config::{Config, ConfigErrors, EMBEDDED_DEFAULT};
 use crate::startup::{Application, StartError};
 
 /// The embedded default's merchant API key (merchant `demo`, DESIGN §12).
-pub const SANDBOX_API_KEY: &str = "sk_sandbox_demo";
+pub(crate) const SANDBOX_API_KEY: &str = "sk_sandbox_demo";
 
 /// How long the webhook-driven completion may take before the step fails.
 const WEBHOOK_WAIT: Duration = Duration::from_secs(10);
@@ -64,19 +64,19 @@ pub enum DemoError {
 /// One step of the tour: what was expected, what happened, whether that is right.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
-    pub name: String,
-    pub expected: String,
-    pub got: String,
-    pub ok: bool,
+    pub(crate) name: String,
+    pub(crate) expected: String,
+    pub(crate) got: String,
+    pub(crate) ok: bool,
 }
 
 /// What the tour did.
 #[derive(Debug, Clone)]
 pub struct DemoReport {
-    pub gateway_url: String,
+    pub(crate) gateway_url: String,
     pub database_dir: PathBuf,
     pub steps: Vec<Step>,
-    pub elapsed: Duration,
+    pub(crate) elapsed: Duration,
 }
 
 impl DemoReport {

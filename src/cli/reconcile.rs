@@ -30,11 +30,11 @@ const WRITER_CACHE_KIB: u32 = 16_384;
 const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// Malformed-line notes the json format keeps for the end of its document.
-pub const MALFORMED_LISTED: usize = 100_000;
+pub(crate) const MALFORMED_LISTED: usize = 100_000;
 
 /// How `reconcile` writes its report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReportFormat {
+pub(crate) enum ReportFormat {
     Table,
     Csv,
     Json,
@@ -45,36 +45,36 @@ pub enum ReportFormat {
 pub struct ReconcileArgs {
     /// The provider whose statement this is (efundpay, ebuy, authms, …).
     #[arg(long)]
-    pub provider: String,
+    pub(crate) provider: String,
     /// The statement file, in the provider's `[statements.<provider>]` format (default: the
     /// CSV provider_refund_id,provider_reference,amount,currency,status,settled_at).
     #[arg(long)]
-    pub statement: PathBuf,
+    pub(crate) statement: PathBuf,
     /// Only show how the first lines are read (raw cells → parsed, or why refused); no
     /// database is opened, nothing is matched or settled.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Lines the dry run shows.
     #[arg(long, default_value_t = crate::reconcile::preview::DEFAULT_LINES)]
-    pub lines: usize,
+    pub(crate) lines: usize,
     /// Period start (RFC 3339) for missing_in_statement; default: the statement's settled_at days.
     #[arg(long)]
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// Period end (RFC 3339, exclusive).
     #[arg(long)]
-    pub to: Option<String>,
+    pub(crate) to: Option<String>,
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
-    pub format: ReportFormat,
+    pub(crate) format: ReportFormat,
     /// Only this merchant's refunds (default: every merchant's).
     #[arg(long)]
-    pub merchant: Option<String>,
+    pub(crate) merchant: Option<String>,
     #[arg(long)]
     pub config: Option<PathBuf>,
 }
 
 /// Export file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExportFileFormat {
+pub(crate) enum ExportFileFormat {
     Csv,
     Jsonl,
 }
@@ -84,18 +84,18 @@ pub enum ExportFileFormat {
 pub struct ExportArgs {
     /// Refunds created at or after (RFC 3339).
     #[arg(long)]
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// Refunds created before (RFC 3339).
     #[arg(long)]
-    pub to: Option<String>,
+    pub(crate) to: Option<String>,
     #[arg(long, value_enum, default_value_t = ExportFileFormat::Csv)]
-    pub format: ExportFileFormat,
+    pub(crate) format: ExportFileFormat,
     /// Only this merchant (default: every configured merchant, one after the other).
     #[arg(long)]
-    pub merchant: Option<String>,
+    pub(crate) merchant: Option<String>,
     /// Write here instead of stdout.
     #[arg(long)]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     #[arg(long)]
     pub config: Option<PathBuf>,
 }
@@ -286,7 +286,7 @@ const CSV_HEADER: [&str; 10] = [
 
 /// A batch's members in one cell: `line:refund` (the gateway's id, else the statement's key),
 /// separated by spaces.
-pub fn members_cell(v: &Variance) -> String {
+pub(crate) fn members_cell(v: &Variance) -> String {
     v.members
         .iter()
         .map(|m| {

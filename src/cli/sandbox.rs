@@ -27,7 +27,7 @@ pub fn ports_help() -> String {
 }
 
 /// Starts every simulator on its port (`listen_base` + offset), in [`PLUGINS`] order.
-pub async fn start_all(listen_base: u16) -> std::io::Result<Vec<Box<dyn Simulator>>> {
+pub(crate) async fn start_all(listen_base: u16) -> std::io::Result<Vec<Box<dyn Simulator>>> {
     let mut simulators = Vec::new();
     for plugin in PLUGINS {
         let port = listen_base
@@ -52,7 +52,7 @@ pub async fn start_all(listen_base: u16) -> std::io::Result<Vec<Box<dyn Simulato
 }
 
 /// One line per simulator: its provider, URL and credentials (the sandbox section's keys).
-pub fn describe(simulators: &[Box<dyn Simulator>]) -> String {
+pub(crate) fn describe(simulators: &[Box<dyn Simulator>]) -> String {
     let mut out = String::from(
         "provider simulators (credentials in DESIGN §7/§12 and each provider's README):\n",
     );

@@ -27,11 +27,11 @@ pub(crate) fn check_id(problems: &mut Problems, key: String, id: &str) {
 #[derive(Clone, Copy)]
 pub(crate) struct ApiKeySource<'a> {
     /// `api_key_sha256`: hex SHA-256 of the key.
-    pub sha256_hex: Option<&'a str>,
+    pub(crate) sha256_hex: Option<&'a str>,
     /// `api_key`: the key itself (sandbox only).
-    pub inline: Option<&'a str>,
+    pub(crate) inline: Option<&'a str>,
     /// `api_key_env`: the name of the variable holding the key.
-    pub env_var: Option<&'a str>,
+    pub(crate) env_var: Option<&'a str>,
 }
 
 impl ApiKeySource<'_> {
@@ -76,10 +76,10 @@ impl ApiKeySource<'_> {
 /// A caller's key as read, for [`one_key_per_caller`].
 pub(crate) struct CallerKey {
     /// Where the caller is configured: `merchants[0]`, `operators[1]`.
-    pub key: String,
-    pub id: String,
+    pub(crate) key: String,
+    pub(crate) id: String,
     /// `None` when its key was refused (already reported).
-    pub hash: Option<[u8; 32]>,
+    pub(crate) hash: Option<[u8; 32]>,
 }
 
 /// One key, one caller: a key shared by two callers would make one of them the other.

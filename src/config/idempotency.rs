@@ -17,7 +17,7 @@ pub(crate) struct RawIdempotency {
 #[derive(Debug, Clone)]
 pub struct IdempotencyConfig {
     /// How long idempotency keys are kept.
-    pub retention: Duration,
+    pub(crate) retention: Duration,
 }
 
 impl RawIdempotency {

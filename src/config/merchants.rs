@@ -108,19 +108,19 @@ impl RawMerchantProviders {
 #[derive(Clone)]
 pub struct MerchantConfig {
     /// The merchant's id.
-    pub id: String,
+    pub(crate) id: String,
     /// SHA-256 of the merchant's API key.
-    pub api_key_sha256: [u8; 32],
+    pub(crate) api_key_sha256: [u8; 32],
     /// Where its webhooks are posted; `None`: none are sent.
-    pub webhook_url: Option<String>,
+    pub(crate) webhook_url: Option<String>,
     /// The secrets merchant webhooks are signed with, each giving one `v1` of the
     /// signature header (more than one during a rotation; empty without webhooks).
-    pub webhook_secrets: Vec<SecretString>,
+    pub(crate) webhook_secrets: Vec<SecretString>,
     /// Providers this merchant may use; `None` means all configured ones.
-    pub providers: Option<Vec<ProviderId>>,
+    pub(crate) providers: Option<Vec<ProviderId>>,
     /// The merchant's own provider accounts (`[merchants.providers.<id>]`, DESIGN §14) as
     /// raw tables, by provider; the registry checks and builds them.
-    pub accounts: BTreeMap<String, toml::Table>,
+    pub(crate) accounts: BTreeMap<String, toml::Table>,
 }
 
 impl std::fmt::Debug for MerchantConfig {
@@ -140,7 +140,7 @@ impl std::fmt::Debug for MerchantConfig {
 }
 
 impl MerchantConfig {
-    pub fn may_use(&self, provider: &ProviderId) -> bool {
+    pub(crate) fn may_use(&self, provider: &ProviderId) -> bool {
         self.providers
             .as_ref()
             .is_none_or(|list| list.contains(provider))

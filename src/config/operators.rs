@@ -35,9 +35,9 @@ impl std::fmt::Debug for RawOperator {
 #[derive(Clone)]
 pub struct OperatorConfig {
     /// The operator's id.
-    pub id: String,
+    pub(crate) id: String,
     /// SHA-256 of the operator's API key.
-    pub api_key_sha256: [u8; 32],
+    pub(crate) api_key_sha256: [u8; 32],
 }
 
 impl std::fmt::Debug for OperatorConfig {

@@ -21,7 +21,7 @@ pub(crate) struct RawRetention {
 pub struct RetentionConfig {
     /// Webhook receipts, and the non-essential history of final refunds, older than this are
     /// purged by the housekeeping worker (see `engine::housekeeping`).
-    pub period: Duration,
+    pub(crate) period: Duration,
 }
 
 impl RawRetention {

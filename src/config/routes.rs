@@ -24,13 +24,13 @@ pub(crate) struct RawRoute {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     /// Where matching refunds go.
-    pub provider: ProviderId,
+    pub(crate) provider: ProviderId,
     /// Currencies the rule applies to; `None`: any.
-    pub currency: Option<Vec<Currency>>,
+    pub(crate) currency: Option<Vec<Currency>>,
     /// Payment id prefix the rule applies to; `None`: any.
-    pub payment_id_prefix: Option<String>,
+    pub(crate) payment_id_prefix: Option<String>,
     /// Merchants the rule applies to; `None`: any.
-    pub merchant: Option<Vec<String>>,
+    pub(crate) merchant: Option<Vec<String>>,
 }
 
 /// Every readable rule at its index (`raw[i]` is `None` where its type error was reported);

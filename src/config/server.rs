@@ -39,16 +39,16 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Base of the URLs given to providers for their webhooks; `None` derives it from the
     /// address actually bound.
-    pub public_base_url: Option<String>,
+    pub(crate) public_base_url: Option<String>,
     /// Upper bound on one API request, provider call included.
-    pub request_timeout: Duration,
+    pub(crate) request_timeout: Duration,
     /// A connection must deliver a request's complete headers within this time (also the
     /// longest a kept-alive connection may sit idle), else it is closed (DESIGN §15).
-    pub header_read_timeout: Duration,
+    pub(crate) header_read_timeout: Duration,
     /// Connections served at once; further ones wait in the listen backlog (DESIGN §15).
-    pub max_connections: usize,
+    pub(crate) max_connections: usize,
     /// Requests per second per API key (burst twice that); `0` turns rate limiting off.
-    pub rate_limit_per_second: u32,
+    pub(crate) rate_limit_per_second: u32,
 }
 
 impl RawServer {

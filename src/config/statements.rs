@@ -25,56 +25,56 @@ pub use columns::{Columns, RawColumns};
 /// `[statements.<provider>]` as written.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawStatementFormat {
+pub(crate) struct RawStatementFormat {
     /// The field separator, one ASCII character (`"\t"` for tabs); default `,`.
-    pub delimiter: Option<String>,
+    pub(crate) delimiter: Option<String>,
     /// `utf-8` (default; a byte-order mark is skipped) or `gbk` (Chinese providers' files).
-    pub encoding: Option<String>,
+    pub(crate) encoding: Option<String>,
     /// Rows before the header row (titles, the merchant number, the file date); default 0.
-    pub skip_rows: Option<u64>,
+    pub(crate) skip_rows: Option<u64>,
     /// Lines starting with this ASCII character are notes, not data (totals footers).
-    pub comment: Option<String>,
+    pub(crate) comment: Option<String>,
     /// `major` (default: "12.99") or `minor` (integer counts of minor units: 1299, fen, cents).
-    pub amount_unit: Option<String>,
+    pub(crate) amount_unit: Option<String>,
     /// `positive` (default) or `negative`: refunds written as negative amounts ("-12.99").
-    pub amount_sign: Option<String>,
+    pub(crate) amount_sign: Option<String>,
     /// The one currency of a file without a currency column (e-Buy's CNY).
-    pub currency: Option<String>,
+    pub(crate) currency: Option<String>,
     /// `upper` (default, "EUR") or `lower` ("eur"): how the file writes currency codes.
-    pub currency_case: Option<String>,
+    pub(crate) currency_case: Option<String>,
     /// How `settled_at` is written: `rfc3339` (default), `unix` (seconds), `unix_ms`, or a
     /// `time` format description such as `"[year]-[month]-[day] [hour]:[minute]:[second]"`.
-    pub settled_at_format: Option<String>,
+    pub(crate) settled_at_format: Option<String>,
     /// The UTC offset of times written without one (`"+08:00"`); default `UTC`.
-    pub timezone: Option<String>,
+    pub(crate) timezone: Option<String>,
     /// How far (in minor units) a batch's total may be from its member refunds' sum and
     /// still match; default 0.
-    pub batch_tolerance_minor: Option<i64>,
+    pub(crate) batch_tolerance_minor: Option<i64>,
     /// The file's column name for each field (defaults: the gateway's own names).
     #[serde(default)]
-    pub columns: RawColumns,
+    pub(crate) columns: RawColumns,
     /// The provider's status words and the gateway status each means; absent: the file uses
     /// the gateway's words. A word not listed is a malformed line.
-    pub status: Option<BTreeMap<String, String>>,
+    pub(crate) status: Option<BTreeMap<String, String>>,
 }
 
 /// The character encoding of a statement file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatementEncoding {
+pub(crate) enum StatementEncoding {
     Utf8,
     Gbk,
 }
 
 /// Whether amounts are major units ("12.99") or integer minor units (1299).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AmountUnit {
+pub(crate) enum AmountUnit {
     Major,
     Minor,
 }
 
 /// How `settled_at` is written.
 #[derive(Debug, Clone, PartialEq)]
-pub enum TimeFormat {
+pub(crate) enum TimeFormat {
     Rfc3339,
     UnixSeconds,
     UnixMillis,
@@ -86,31 +86,31 @@ pub enum TimeFormat {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatementFormat {
     /// The field separator.
-    pub delimiter: u8,
+    pub(crate) delimiter: u8,
     /// The file's character encoding.
-    pub encoding: StatementEncoding,
+    pub(crate) encoding: StatementEncoding,
     /// Rows before the header row.
-    pub skip_rows: u64,
+    pub(crate) skip_rows: u64,
     /// Lines starting with this byte are notes, not data.
-    pub comment: Option<u8>,
+    pub(crate) comment: Option<u8>,
     /// Major units ("12.99") or integer minor units (1299).
-    pub amount_unit: AmountUnit,
+    pub(crate) amount_unit: AmountUnit,
     /// Refunds are written as negative amounts.
-    pub negative_amounts: bool,
+    pub(crate) negative_amounts: bool,
     /// The one currency of a file without a currency column.
-    pub currency: Option<Currency>,
+    pub(crate) currency: Option<Currency>,
     /// Currency codes are written in lower case.
-    pub lowercase_currency: bool,
+    pub(crate) lowercase_currency: bool,
     /// How `settled_at` is written.
-    pub settled_at: TimeFormat,
+    pub(crate) settled_at: TimeFormat,
     /// The offset of times written without one.
-    pub timezone: UtcOffset,
+    pub(crate) timezone: UtcOffset,
     /// How far (minor units) a batch's total may be from its refunds' sum and still match.
-    pub batch_tolerance_minor: i64,
+    pub(crate) batch_tolerance_minor: i64,
     /// The file's header name per field.
     pub columns: Columns,
     /// Provider words → gateway statuses; `None`: the gateway's own words.
-    pub statuses: Option<BTreeMap<String, RefundStatus>>,
+    pub(crate) statuses: Option<BTreeMap<String, RefundStatus>>,
 }
 
 impl Default for StatementFormat {
@@ -148,7 +148,7 @@ impl Default for StatementFormat {
 const MAX_SKIP_ROWS: u64 = 100;
 
 /// Parses a UTC offset written `UTC`, `Z`, `+08:00` or `-05:30`.
-pub fn parse_offset(text: &str) -> Option<UtcOffset> {
+pub(crate) fn parse_offset(text: &str) -> Option<UtcOffset> {
     if matches!(text, "UTC" | "Z" | "+00:00") {
         return Some(UtcOffset::UTC);
     }
@@ -177,7 +177,7 @@ fn one_ascii(text: &str) -> Option<u8> {
 
 impl RawStatementFormat {
     /// Validates the section of `provider`, pushing every problem with its key path.
-    pub fn validate(
+    pub(crate) fn validate(
         self,
         provider: &str,
         problems: &mut Vec<ConfigProblem>,
@@ -370,7 +370,7 @@ fn status_words(
 
 impl StatementFormat {
     /// The gateway status a status cell means, or why it is refused.
-    pub fn status(&self, word: &str) -> Result<RefundStatus, String> {
+    pub(crate) fn status(&self, word: &str) -> Result<RefundStatus, String> {
         match &self.statuses {
             None => RefundStatus::parse(word).ok_or_else(|| {
                 format!("status `{word}` is not one of pending, processing, succeeded, failed, canceled")

@@ -34,15 +34,15 @@ pub(crate) struct RawSync {
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
     /// How often the worker looks for refunds due a status query.
-    pub poll_interval: Duration,
+    pub(crate) poll_interval: Duration,
     /// Wait before a refund's first status query.
-    pub first_retry: Duration,
+    pub(crate) first_retry: Duration,
     /// Longest wait between two status queries.
-    pub max_retry: Duration,
+    pub(crate) max_retry: Duration,
     /// Age after which an open refund is flagged `requires_attention`.
-    pub give_up_after: Duration,
+    pub(crate) give_up_after: Duration,
     /// A provider's "not found" is not conclusive until the refund is this old.
-    pub not_found_grace: Duration,
+    pub(crate) not_found_grace: Duration,
 }
 
 impl RawSync {

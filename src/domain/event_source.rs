@@ -21,7 +21,7 @@ pub enum EventSource {
 }
 
 impl EventSource {
-    pub const ALL: [EventSource; 6] = [
+    pub(crate) const ALL: [EventSource; 6] = [
         Self::Api,
         Self::Provider,
         Self::Webhook,
@@ -30,7 +30,7 @@ impl EventSource {
         Self::Outbox,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Api => "api",
             Self::Provider => "provider",
@@ -41,7 +41,7 @@ impl EventSource {
         }
     }
 
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }

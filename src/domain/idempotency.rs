@@ -15,7 +15,7 @@ impl IdempotencyKey {
             .then(|| Self(value.to_owned()))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -28,7 +28,7 @@ impl fmt::Debug for IdempotencyKey {
 
 /// SHA-256 (hex) of the request's canonical JSON: the same request always has the same
 /// fingerprint whatever the key order or whitespace of the body.
-pub fn fingerprint(canonical_request: &serde_json::Value) -> String {
+pub(crate) fn fingerprint(canonical_request: &serde_json::Value) -> String {
     // serde_json's map is ordered by key (no `preserve_order` feature), so `to_vec` is
     // canonical for values parsed from any key order.
     let bytes = serde_json::to_vec(canonical_request).unwrap_or_default();

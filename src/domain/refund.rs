@@ -23,7 +23,7 @@ pub enum RefundStatus {
 }
 
 impl RefundStatus {
-    pub const ALL: [RefundStatus; 5] = [
+    pub(crate) const ALL: [RefundStatus; 5] = [
         Self::Pending,
         Self::Processing,
         Self::Succeeded,
@@ -31,7 +31,7 @@ impl RefundStatus {
         Self::Canceled,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Processing => "processing",
@@ -41,11 +41,11 @@ impl RefundStatus {
         }
     }
 
-    pub fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == value)
     }
 
-    pub fn is_final(self) -> bool {
+    pub(crate) fn is_final(self) -> bool {
         matches!(self, Self::Succeeded | Self::Failed | Self::Canceled)
     }
 

@@ -12,39 +12,39 @@ use crate::store::RefundRecord;
 
 /// A refund as merchants see it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RefundObject {
+pub(crate) struct RefundObject {
     #[schema(example = "rf_0192f5e4c1b87a3e9d5c2f1a0b3c4d5e")]
-    pub id: String,
+    pub(crate) id: String,
     /// Always `"refund"`.
-    pub object: &'static str,
-    pub merchant_id: String,
-    pub provider: String,
-    pub provider_refund_id: Option<String>,
-    pub provider_reference: String,
-    pub payment_id: String,
+    pub(crate) object: &'static str,
+    pub(crate) merchant_id: String,
+    pub(crate) provider: String,
+    pub(crate) provider_refund_id: Option<String>,
+    pub(crate) provider_reference: String,
+    pub(crate) payment_id: String,
     /// Major units as a decimal string; `null` for a full refund not yet reported.
     #[schema(example = "12.99")]
-    pub amount: Option<String>,
-    pub currency: String,
-    pub amount_minor: Option<i64>,
+    pub(crate) amount: Option<String>,
+    pub(crate) currency: String,
+    pub(crate) amount_minor: Option<i64>,
     #[schema(value_type = crate::domain::RefundStatus)]
-    pub status: &'static str,
-    pub failure_code: Option<String>,
-    pub failure_message: Option<String>,
-    pub reason: Option<String>,
-    pub reference: Option<String>,
+    pub(crate) status: &'static str,
+    pub(crate) failure_code: Option<String>,
+    pub(crate) failure_message: Option<String>,
+    pub(crate) reason: Option<String>,
+    pub(crate) reference: Option<String>,
     #[schema(value_type = Object)]
-    pub metadata: Value,
+    pub(crate) metadata: Value,
     #[schema(value_type = Vec<Object>)]
-    pub breakdown: Value,
+    pub(crate) breakdown: Value,
     /// Set when finance must look at this refund (a contradicting or mismatching report).
-    pub requires_attention: bool,
-    pub created_at: String,
-    pub updated_at: String,
+    pub(crate) requires_attention: bool,
+    pub(crate) created_at: String,
+    pub(crate) updated_at: String,
 }
 
 /// RFC 3339 UTC text of Unix milliseconds.
-pub fn rfc3339_ms(ms: i64) -> String {
+pub(crate) fn rfc3339_ms(ms: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
@@ -79,13 +79,13 @@ impl From<&RefundRecord> for RefundObject {
 }
 
 impl RefundObject {
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
 }
 
 /// A merchant event: `{"id": "evt_…", "type", "created_at", "data": <refund object>}`.
-pub fn merchant_event(
+pub(crate) fn merchant_event(
     event_id: &str,
     event_type: &str,
     at_ms: i64,
@@ -101,6 +101,6 @@ pub fn merchant_event(
 }
 
 /// A new event id: `evt_` + 32 hex digits of a UUIDv7.
-pub fn new_event_id() -> String {
+pub(crate) fn new_event_id() -> String {
     format!("evt_{}", uuid::Uuid::now_v7().simple())
 }

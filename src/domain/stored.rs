@@ -36,7 +36,7 @@ pub enum Stored<W> {
 
 impl<W: Word> Stored<W> {
     /// The word a stored text names (never fails: see the module doc).
-    pub fn read(text: String) -> Self {
+    pub(crate) fn read(text: String) -> Self {
         match W::parse(&text) {
             Some(word) => Self::Known(word),
             None => Self::Unknown(text),
@@ -44,7 +44,7 @@ impl<W: Word> Stored<W> {
     }
 
     /// The text to store and show, exactly as read or as the word spells it.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             Self::Known(word) => word.as_str(),
             Self::Unknown(text) => text,

@@ -17,7 +17,7 @@ use crate::domain::{EventSource, RefundStatus};
 use crate::store::{Change, LedgerLine, NewEvent, OutboxMessage, RefundRecord};
 
 /// The merchant event type for a move into `status`.
-pub fn event_type_for(status: RefundStatus) -> &'static str {
+pub(crate) fn event_type_for(status: RefundStatus) -> &'static str {
     match status {
         RefundStatus::Succeeded => "refund.succeeded",
         RefundStatus::Failed => "refund.failed",
@@ -27,7 +27,7 @@ pub fn event_type_for(status: RefundStatus) -> &'static str {
 }
 
 /// The balanced lines a succeeded refund posts (DESIGN §10).
-pub fn succeeded_ledger_lines(refund: &RefundRecord, amount_minor: i64) -> Vec<LedgerLine> {
+pub(crate) fn succeeded_ledger_lines(refund: &RefundRecord, amount_minor: i64) -> Vec<LedgerLine> {
     vec![
         LedgerLine {
             entry_kind: "refund_succeeded",
@@ -49,7 +49,7 @@ pub fn succeeded_ledger_lines(refund: &RefundRecord, amount_minor: i64) -> Vec<L
 
 /// A move of `refund` into `next` with everything that goes with it: the history line, the
 /// ledger lines (succeeded), the merchant event and clearing the sync schedule when final.
-pub fn transition(
+pub(crate) fn transition(
     refund: &RefundRecord,
     next: RefundStatus,
     source: EventSource,

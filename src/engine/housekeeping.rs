@@ -8,11 +8,11 @@ use super::Engine;
 use crate::store::{Store, StoreError};
 
 /// Rows deleted per statement.
-pub const PURGE_BATCH: u32 = 1_000;
+pub(crate) const PURGE_BATCH: u32 = 1_000;
 /// Statements per table per tick: at most 10,000 rows of each table a minute, so a backlog
 /// (the first run on an old database) is worked off over several ticks, never in one long
 /// burst that would hold up refunds.
-pub const PURGE_BATCHES_PER_TICK: u32 = 10;
+pub(crate) const PURGE_BATCHES_PER_TICK: u32 = 10;
 
 /// What one retention pass deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -22,7 +22,7 @@ pub struct Purged {
 }
 
 /// Runs forever; the application aborts it on shutdown.
-pub async fn run(engine: Engine) {
+pub(crate) async fn run(engine: Engine) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;

@@ -14,10 +14,10 @@ use crate::store::now_ms;
 use crate::store::work::{Delivery, OutboxRow, Queue};
 
 /// The header carrying the signature of a merchant webhook.
-pub const SIGNATURE_HEADER: &str = "Refund-Gateway-Signature";
+pub(crate) const SIGNATURE_HEADER: &str = "Refund-Gateway-Signature";
 
 /// How long an event is retried before it is given up on.
-pub const DELIVERY_WINDOW: Duration = Duration::from_secs(3 * 24 * 3600);
+pub(crate) const DELIVERY_WINDOW: Duration = Duration::from_secs(3 * 24 * 3600);
 
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const MAX_RETRY: Duration = Duration::from_secs(3600);
@@ -25,14 +25,14 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 const BATCH: i64 = 32;
 
 /// The delay before retry number `attempts` (1-based): 1 s, 2 s, 4 s, … at most an hour.
-pub fn retry_delay(attempts: i64) -> Duration {
+pub(crate) fn retry_delay(attempts: i64) -> Duration {
     let factor = 2u32.saturating_pow(u32::try_from((attempts - 1).clamp(0, 20)).unwrap_or(20));
     FIRST_RETRY.saturating_mul(factor).min(MAX_RETRY)
 }
 
 impl Engine {
     /// Runs the delivery loop forever; the application aborts it on shutdown.
-    pub async fn run_outbox(self) {
+    pub(crate) async fn run_outbox(self) {
         let client = match reqwest::Client::builder()
             .timeout(DELIVERY_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
@@ -56,7 +56,7 @@ impl Engine {
     }
 
     /// Delivers the events that are due; returns how many were attempted.
-    pub async fn outbox_pass(&self, client: &reqwest::Client) -> Result<usize, EngineError> {
+    pub(crate) async fn outbox_pass(&self, client: &reqwest::Client) -> Result<usize, EngineError> {
         let now = now_ms();
         let lease = now + millis(DELIVERY_TIMEOUT) + 5_000;
         let rows = self.store.claim_due_outbox(now, lease, BATCH).await?;

@@ -16,17 +16,17 @@ use crate::store::{Change, RefundRecord};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResolveCommand {
     /// `succeeded` or `failed`.
-    pub status: RefundStatus,
-    pub reason: String,
+    pub(crate) status: RefundStatus,
+    pub(crate) reason: String,
     /// The provider's id of the refund, when the operator learnt it (kept if none is known).
-    pub provider_refund_id: Option<String>,
+    pub(crate) provider_refund_id: Option<String>,
     /// The amount refunded, needed to resolve as succeeded a full refund whose amount the
     /// provider never told; must equal the refund's amount when that is known.
-    pub amount: Option<Money>,
+    pub(crate) amount: Option<Money>,
 }
 
 /// The change resolving `refund` as `command` says, or why it cannot be.
-pub fn resolution(
+pub(crate) fn resolution(
     refund: &RefundRecord,
     operator_id: &str,
     command: &ResolveCommand,
@@ -100,7 +100,7 @@ pub fn resolution(
 impl Engine {
     /// Resolves a refund by hand, atomically with the refund as it is when the change is
     /// written (a refund that became final meanwhile is `refund_final`).
-    pub async fn resolve(
+    pub(crate) async fn resolve(
         &self,
         id: &RefundId,
         operator_id: &str,

@@ -39,7 +39,7 @@ const BATCH: i64 = 64;
 
 /// The merchant's `metadata` object as the string pairs a provider request carries (the API
 /// accepts string values only; anything else, which the store never holds, is left out).
-pub fn metadata_pairs(metadata: &serde_json::Value) -> BTreeMap<String, String> {
+pub(crate) fn metadata_pairs(metadata: &serde_json::Value) -> BTreeMap<String, String> {
     metadata
         .as_object()
         .map(|object| {
@@ -53,7 +53,7 @@ pub fn metadata_pairs(metadata: &serde_json::Value) -> BTreeMap<String, String> 
 
 /// Rebuilds the provider request of a stored refund: the same id, reference, amount,
 /// merchant and metadata as the first attempt, plus the provider's refund id once known.
-pub fn request_for(refund: &RefundRecord) -> Result<ProviderRefundRequest, StoreError> {
+pub(crate) fn request_for(refund: &RefundRecord) -> Result<ProviderRefundRequest, StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("refund {}: {what}", refund.id));
     let currency = Currency::parse(&refund.currency).map_err(|_| corrupt("currency"))?;
     // For a full refund this is the amount the provider reported, once known.
@@ -83,7 +83,7 @@ pub fn request_for(refund: &RefundRecord) -> Result<ProviderRefundRequest, Store
 
 impl Engine {
     /// Runs the sync loop forever; the application aborts it on shutdown.
-    pub async fn run_sync(self) {
+    pub(crate) async fn run_sync(self) {
         let mut tick = tokio::time::interval(self.config.sync.poll_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -95,7 +95,7 @@ impl Engine {
     }
 
     /// Claims the refunds that are due and queries each; returns how many were looked at.
-    pub async fn sync_pass(&self) -> Result<usize, EngineError> {
+    pub(crate) async fn sync_pass(&self) -> Result<usize, EngineError> {
         let now = now_ms();
         let lease = now + millis(self.config.server.request_timeout) + 5_000;
         let due = self.store.claim_due_refunds(now, lease, BATCH).await?;
@@ -122,7 +122,7 @@ impl Engine {
     }
 
     /// One status query of one refund, and whatever it leads to.
-    pub async fn sync_one(&self, id: &RefundId) -> Result<(), EngineError> {
+    pub(crate) async fn sync_one(&self, id: &RefundId) -> Result<(), EngineError> {
         let Some(refund) = self.store.refund(id).await? else {
             return Ok(());
         };

@@ -17,7 +17,7 @@ use refund_provider::Currency;
 
 /// How a matched line stands with settlement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Settle {
+pub(crate) enum Settle {
     /// Not a settlement (a variance, or a status other than succeeded on both sides).
     No,
     /// Succeeded on both sides and not settled yet.
@@ -28,51 +28,51 @@ pub enum Settle {
 
 /// A member line's refund as the gateway knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
-    pub refund_id: String,
+pub(crate) struct Found {
+    pub(crate) refund_id: String,
     /// The gateway's amount (minor units), when known.
-    pub gateway_minor: Option<i64>,
+    pub(crate) gateway_minor: Option<i64>,
     /// The line has no variance of its own.
-    pub clean: bool,
-    pub settle: Settle,
+    pub(crate) clean: bool,
+    pub(crate) settle: Settle,
 }
 
 /// One member line of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Member {
-    pub line: u64,
+pub(crate) struct Member {
+    pub(crate) line: u64,
     /// The line's own amount, when it carries one.
-    pub statement_minor: Option<i64>,
-    pub provider_refund_id: Option<String>,
-    pub refund: Option<Found>,
+    pub(crate) statement_minor: Option<i64>,
+    pub(crate) provider_refund_id: Option<String>,
+    pub(crate) refund: Option<Found>,
 }
 
 /// Everything the statement says of one batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
-    pub id: String,
-    pub currency: Currency,
+    pub(crate) id: String,
+    pub(crate) currency: Currency,
     /// Lines in another currency than the first one seen.
-    pub mixed_currency: bool,
+    pub(crate) mixed_currency: bool,
     /// The total line's amount and line number.
-    pub total: Option<(i64, u64)>,
-    pub members: Vec<Member>,
+    pub(crate) total: Option<(i64, u64)>,
+    pub(crate) members: Vec<Member>,
     /// The fee cells of all its lines, minor units.
-    pub fee_minor: i64,
+    pub(crate) fee_minor: i64,
 }
 
 /// The judgement of one batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
-    pub matched: bool,
+    pub(crate) matched: bool,
     /// The members' sum as the gateway knows them (of those found with an amount).
-    pub expected: i64,
+    pub(crate) expected: i64,
     /// The statement's total, when it can be known.
-    pub actual: Option<i64>,
+    pub(crate) actual: Option<i64>,
 }
 
 impl Batch {
-    pub fn new(id: String, currency: Currency) -> Self {
+    pub(crate) fn new(id: String, currency: Currency) -> Self {
         Self {
             id,
             currency,
@@ -84,7 +84,7 @@ impl Batch {
     }
 
     /// Notes a line's currency and fee.
-    pub fn note(&mut self, currency: Currency, fee_minor: i64) {
+    pub(crate) fn note(&mut self, currency: Currency, fee_minor: i64) {
         if currency != self.currency {
             self.mixed_currency = true;
         }
@@ -93,7 +93,7 @@ impl Batch {
 
     /// The statement's total: the total line's, else the members' own amounts when every
     /// member carries one.
-    pub fn statement_total(&self) -> Option<i64> {
+    pub(crate) fn statement_total(&self) -> Option<i64> {
         if let Some((total, _)) = self.total {
             return Some(total);
         }
@@ -106,7 +106,7 @@ impl Batch {
     }
 
     /// Whether the batch matches within `tolerance` minor units.
-    pub fn judge(&self, tolerance: i64) -> Verdict {
+    pub(crate) fn judge(&self, tolerance: i64) -> Verdict {
         let expected = self
             .members
             .iter()
@@ -129,7 +129,7 @@ impl Batch {
     }
 
     /// The refund the batch's fee is posted on: its lowest member refund id.
-    pub fn anchor(&self) -> Option<&str> {
+    pub(crate) fn anchor(&self) -> Option<&str> {
         self.members
             .iter()
             .filter_map(|m| m.refund.as_ref().map(|f| f.refund_id.as_str()))
@@ -137,7 +137,7 @@ impl Batch {
     }
 
     /// Where the batch is reported: its total line, else its first member's.
-    pub fn line(&self) -> Option<u64> {
+    pub(crate) fn line(&self) -> Option<u64> {
         self.total
             .map(|(_, line)| line)
             .or_else(|| self.members.first().map(|m| m.line))

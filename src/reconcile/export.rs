@@ -19,10 +19,10 @@ use crate::domain::refund_object::{rfc3339_ms, RefundObject};
 use crate::store::{ListFilter, RefundRecord, Store, StoreError};
 
 /// Refunds per page read from the store.
-pub const PAGE: u32 = 500;
+pub(crate) const PAGE: u32 = 500;
 
 /// The export's columns, in order.
-pub const CSV_COLUMNS: [&str; 17] = [
+pub(crate) const CSV_COLUMNS: [&str; 17] = [
     "id",
     "merchant_id",
     "provider",
@@ -44,13 +44,13 @@ pub const CSV_COLUMNS: [&str; 17] = [
 
 /// How exported refunds are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExportFormat {
+pub(crate) enum ExportFormat {
     Csv,
     Jsonl,
 }
 
 impl ExportFormat {
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         match text {
             "csv" => Some(Self::Csv),
             "jsonl" => Some(Self::Jsonl),
@@ -58,7 +58,7 @@ impl ExportFormat {
         }
     }
 
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             Self::Csv => "text/csv; charset=utf-8",
             Self::Jsonl => "application/x-ndjson",
@@ -67,7 +67,7 @@ impl ExportFormat {
 }
 
 /// `cell`, with a leading `'` when a spreadsheet would otherwise run it as a formula.
-pub fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
+pub(crate) fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         Cow::Owned(format!("'{cell}"))
     } else {
@@ -93,14 +93,14 @@ fn csv_row(out: &mut Vec<u8>, fields: &[&str]) {
 }
 
 /// The CSV header row.
-pub fn csv_header() -> Vec<u8> {
+pub(crate) fn csv_header() -> Vec<u8> {
     let mut out = Vec::new();
     csv_row(&mut out, &CSV_COLUMNS);
     out
 }
 
 /// Appends `refunds` to `out` in `format`.
-pub fn render(refunds: &[RefundRecord], format: ExportFormat, out: &mut Vec<u8>) {
+pub(crate) fn render(refunds: &[RefundRecord], format: ExportFormat, out: &mut Vec<u8>) {
     for r in refunds {
         match format {
             ExportFormat::Csv => {
@@ -155,7 +155,7 @@ struct Cursor {
 /// The export of `merchant_id`'s refunds (every merchant's with `None`) created in
 /// `[from, to)` as a stream of chunks (the CSV header first). A store error ends the stream
 /// with that error.
-pub fn stream_export(
+pub(crate) fn stream_export(
     store: Store,
     merchant_id: Option<String>,
     from: Option<i64>,

@@ -14,20 +14,20 @@ use super::reader::{StatementLine, StatementReader, FIELDS};
 use super::statement::StatementError;
 
 /// Lines shown when `--lines` is not given.
-pub const DEFAULT_LINES: usize = 20;
+pub(crate) const DEFAULT_LINES: usize = 20;
 
 /// One previewed line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PreviewLine {
-    pub line: u64,
+pub(crate) struct PreviewLine {
+    pub(crate) line: u64,
     /// `field=cell` for each mapped field with a non-empty cell, as the file wrote it.
-    pub raw: String,
+    pub(crate) raw: String,
     /// What the line became, or `refused: why`.
-    pub parsed: Result<String, String>,
+    pub(crate) parsed: Result<String, String>,
 }
 
 /// The format in one line, for the preview's heading.
-pub fn describe(format: &StatementFormat) -> String {
+pub(crate) fn describe(format: &StatementFormat) -> String {
     let encoding = match format.encoding {
         StatementEncoding::Utf8 => "utf-8",
         StatementEncoding::Gbk => "gbk",
@@ -99,7 +99,7 @@ fn parsed_text(line: &StatementLine) -> String {
 }
 
 /// Reads the header and at most `max_lines` lines of `input` in `format`.
-pub fn preview<R: Read>(
+pub(crate) fn preview<R: Read>(
     input: R,
     format: Arc<StatementFormat>,
     max_lines: usize,
@@ -136,7 +136,7 @@ pub fn preview<R: Read>(
 }
 
 /// Writes the preview as a table: line, raw cells → what they became (or why refused).
-pub fn write_preview(
+pub(crate) fn write_preview(
     out: &mut impl Write,
     provider: &str,
     format: &StatementFormat,

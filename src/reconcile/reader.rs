@@ -25,7 +25,7 @@ use crate::domain::RefundStatus;
 use super::statement::StatementError;
 
 /// The fields a line can carry, in the order of `Columns` and of the reader's index.
-pub const FIELDS: [&str; 8] = [
+pub(crate) const FIELDS: [&str; 8] = [
     "provider_refund_id",
     "provider_reference",
     "amount",
@@ -48,24 +48,24 @@ const FEE: usize = 7;
 /// One readable statement line, in the gateway's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementLine {
-    pub line: u64,
-    pub provider_refund_id: Option<String>,
-    pub provider_reference: Option<String>,
-    pub currency: Currency,
+    pub(crate) line: u64,
+    pub(crate) provider_refund_id: Option<String>,
+    pub(crate) provider_reference: Option<String>,
+    pub(crate) currency: Currency,
     /// Minor units; `None` for a batch member that carries no amount of its own.
-    pub amount_minor: Option<i64>,
+    pub(crate) amount_minor: Option<i64>,
     /// `succeeded` for a file without a status column and for a batch's total line.
-    pub status: RefundStatus,
+    pub(crate) status: RefundStatus,
     /// Unix ms.
-    pub settled_at: Option<i64>,
-    pub batch: Option<String>,
+    pub(crate) settled_at: Option<i64>,
+    pub(crate) batch: Option<String>,
     /// The provider's fee in minor units (0 when none).
-    pub fee_minor: i64,
+    pub(crate) fee_minor: i64,
 }
 
 impl StatementLine {
     /// A batch's total line: a batch id and no refund key.
-    pub fn is_batch_total(&self) -> bool {
+    pub(crate) fn is_batch_total(&self) -> bool {
         self.batch.is_some()
             && self.provider_refund_id.is_none()
             && self.provider_reference.is_none()
@@ -75,8 +75,8 @@ impl StatementLine {
 /// A line that could not be read, with why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Malformed {
-    pub line: u64,
-    pub message: String,
+    pub(crate) line: u64,
+    pub(crate) message: String,
 }
 
 /// The bytes of the file as the CSV reader sees them: as they are (UTF-8) or transcoded
@@ -129,7 +129,7 @@ fn column_names(format: &StatementFormat) -> [Option<&str>; 8] {
 }
 
 /// The header row the format expects, for messages.
-pub fn expected_header(format: &StatementFormat) -> String {
+pub(crate) fn expected_header(format: &StatementFormat) -> String {
     column_names(format)
         .into_iter()
         .flatten()
@@ -139,7 +139,10 @@ pub fn expected_header(format: &StatementFormat) -> String {
 
 impl<R: Read> StatementReader<R> {
     /// Skips the format's leading rows, reads the header row and finds every column.
-    pub fn new(input: R, format: std::sync::Arc<StatementFormat>) -> Result<Self, StatementError> {
+    pub(crate) fn new(
+        input: R,
+        format: std::sync::Arc<StatementFormat>,
+    ) -> Result<Self, StatementError> {
         let input = match format.encoding {
             StatementEncoding::Utf8 => Input::Raw(input),
             StatementEncoding::Gbk => Input::Gbk(
@@ -195,7 +198,7 @@ impl<R: Read> StatementReader<R> {
     }
 
     /// The next line: `None` at the end, `Some(Err)` for a line that cannot be read.
-    pub fn next_line(
+    pub(crate) fn next_line(
         &mut self,
     ) -> Result<Option<Result<StatementLine, Malformed>>, StatementError> {
         match self.reader.read_byte_record(&mut self.record) {
@@ -221,12 +224,12 @@ impl<R: Read> StatementReader<R> {
     }
 
     /// Bytes read so far (for a progress bar; of the decoded text for GBK).
-    pub fn bytes_read(&self) -> u64 {
+    pub(crate) fn bytes_read(&self) -> u64 {
         self.reader.position().byte()
     }
 
     /// The current line's cell of each field (`FIELDS` order) as the file wrote it.
-    pub fn raw_fields(&self) -> [Option<String>; 8] {
+    pub(crate) fn raw_fields(&self) -> [Option<String>; 8] {
         let mut out: [Option<String>; 8] = Default::default();
         for (slot, column) in out.iter_mut().zip(self.index) {
             *slot = column

@@ -60,12 +60,12 @@ use crate::store::Store;
 use crate::store::StoreError;
 
 /// Lines matched per round trip to the store.
-pub const CHUNK: usize = 1000;
+pub(crate) const CHUNK: usize = 1000;
 
 /// Settlements handed to the writer at a time (one transaction each): fewer, larger commits,
 /// but each step's savepoint keeps the pages it changes in memory (temp_store = MEMORY), so
 /// not too large (20,000 put the CLI's peak at 145 MiB).
-pub const SETTLE_EVERY: usize = 10_000;
+pub(crate) const SETTLE_EVERY: usize = 10_000;
 
 /// Why a statement could not be reconciled at all (a bad line is a `Malformed`, not this).
 #[derive(Debug, thiserror::Error)]

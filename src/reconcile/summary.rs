@@ -19,86 +19,86 @@ use crate::store::{RefundRecord, Store, StoreError};
 
 /// Counts and amount of one provider × currency × status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StatusTotal {
-    pub provider: String,
-    pub currency: String,
-    pub status: String,
-    pub count: i64,
+pub(crate) struct StatusTotal {
+    pub(crate) provider: String,
+    pub(crate) currency: String,
+    pub(crate) status: String,
+    pub(crate) count: i64,
     /// Sum of the known amounts.
-    pub amount: String,
+    pub(crate) amount: String,
     /// Full refunds whose amount the provider has not reported yet (not in `amount`).
-    pub amount_unknown_count: i64,
+    pub(crate) amount_unknown_count: i64,
 }
 
 /// A provider's clearing balance in one currency: negative while the provider still owes
 /// the refunds it reported succeeded and no statement settled yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ClearingBalance {
-    pub provider: String,
-    pub currency: String,
-    pub balance: String,
+pub(crate) struct ClearingBalance {
+    pub(crate) provider: String,
+    pub(crate) currency: String,
+    pub(crate) balance: String,
 }
 
 /// Open refunds by age.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct AgeingBuckets {
-    pub under_15m: i64,
-    pub under_24h: i64,
-    pub under_7d: i64,
-    pub older: i64,
+pub(crate) struct AgeingBuckets {
+    pub(crate) under_15m: i64,
+    pub(crate) under_24h: i64,
+    pub(crate) under_7d: i64,
+    pub(crate) older: i64,
 }
 
 /// A refund flagged for finance.
 #[derive(Debug, Clone, Serialize)]
-pub struct FlaggedRefunds {
-    pub count: i64,
+pub(crate) struct FlaggedRefunds {
+    pub(crate) count: i64,
     /// The first 100, oldest first.
-    pub refunds: Vec<RefundObject>,
+    pub(crate) refunds: Vec<RefundObject>,
 }
 
 /// A refund that may duplicate an earlier one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PossibleDuplicate {
-    pub refund_id: String,
-    pub duplicate_of: String,
-    pub payment_id: String,
-    pub amount: Option<String>,
-    pub currency: String,
-    pub created_at: String,
-    pub first_created_at: String,
+pub(crate) struct PossibleDuplicate {
+    pub(crate) refund_id: String,
+    pub(crate) duplicate_of: String,
+    pub(crate) payment_id: String,
+    pub(crate) amount: Option<String>,
+    pub(crate) currency: String,
+    pub(crate) created_at: String,
+    pub(crate) first_created_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PossibleDuplicates {
-    pub count: i64,
+pub(crate) struct PossibleDuplicates {
+    pub(crate) count: i64,
     /// The first 100 pairs.
-    pub refunds: Vec<PossibleDuplicate>,
+    pub(crate) refunds: Vec<PossibleDuplicate>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct SummaryPeriod {
-    pub from: Option<String>,
-    pub to: String,
+pub(crate) struct SummaryPeriod {
+    pub(crate) from: Option<String>,
+    pub(crate) to: String,
 }
 
 /// `GET /v1/reconciliation/summary`.
 #[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    pub object: &'static str,
+pub(crate) struct Summary {
+    pub(crate) object: &'static str,
     /// The merchant summarized; `null` for an operator's summary of every merchant.
-    pub merchant_id: Option<String>,
-    pub period: SummaryPeriod,
-    pub by_status: Vec<StatusTotal>,
-    pub clearing_balances: Vec<ClearingBalance>,
-    pub requires_attention: FlaggedRefunds,
+    pub(crate) merchant_id: Option<String>,
+    pub(crate) period: SummaryPeriod,
+    pub(crate) by_status: Vec<StatusTotal>,
+    pub(crate) clearing_balances: Vec<ClearingBalance>,
+    pub(crate) requires_attention: FlaggedRefunds,
     /// `pending` and `processing`, each by age.
-    pub ageing: BTreeMap<&'static str, AgeingBuckets>,
-    pub possible_duplicates: PossibleDuplicates,
+    pub(crate) ageing: BTreeMap<&'static str, AgeingBuckets>,
+    pub(crate) possible_duplicates: PossibleDuplicates,
 }
 
 /// Builds the summary of `merchant_id` (every merchant with `None`) for refunds created in
 /// `[from, to)` at `now`.
-pub async fn summary(
+pub(crate) async fn summary(
     store: &Store,
     merchant_id: Option<&str>,
     from: Option<i64>,
@@ -187,40 +187,40 @@ pub async fn summary(
 
 /// Count and amount of one currency × status of a payment's refunds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PaymentTotal {
-    pub currency: String,
-    pub status: String,
-    pub count: u64,
-    pub amount: String,
+pub(crate) struct PaymentTotal {
+    pub(crate) currency: String,
+    pub(crate) status: String,
+    pub(crate) count: u64,
+    pub(crate) amount: String,
 }
 
 /// `GET /v1/payments/{payment_id}/refunds`.
 #[derive(Debug, Clone, Serialize)]
-pub struct PaymentRefunds {
-    pub object: &'static str,
-    pub payment_id: String,
+pub(crate) struct PaymentRefunds {
+    pub(crate) object: &'static str,
+    pub(crate) payment_id: String,
     /// Every refund of the payment, oldest first.
-    pub data: Vec<RefundObject>,
-    pub has_more: bool,
+    pub(crate) data: Vec<RefundObject>,
+    pub(crate) has_more: bool,
     /// Count and amount per currency and status.
-    pub totals: Vec<PaymentTotal>,
+    pub(crate) totals: Vec<PaymentTotal>,
     /// What has been refunded (succeeded), per currency.
-    pub refunded: Vec<CurrencyAmount>,
+    pub(crate) refunded: Vec<CurrencyAmount>,
     /// What is in flight (pending or processing), per currency.
-    pub in_flight: Vec<CurrencyAmount>,
+    pub(crate) in_flight: Vec<CurrencyAmount>,
     /// The payment's captured amount per currency (DESIGN §14); `amount` is null where no
     /// merchant has given it (`payment_amount`).
-    pub payment_amount: Vec<MaybeAmount>,
+    pub(crate) payment_amount: Vec<MaybeAmount>,
     /// What is still refundable per currency: the captured amount less the refunds that are
     /// pending, processing or succeeded; null where the captured amount is unknown.
-    pub refundable: Vec<MaybeAmount>,
+    pub(crate) refundable: Vec<MaybeAmount>,
 }
 
 /// An amount in one currency that may be unknown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MaybeAmount {
-    pub currency: String,
-    pub amount: Option<String>,
+pub(crate) struct MaybeAmount {
+    pub(crate) currency: String,
+    pub(crate) amount: Option<String>,
 }
 
 /// Per currency: the captured amounts of the payment rows and what is left of them (each
@@ -254,10 +254,10 @@ fn payment_amounts(rows: &[PaymentRow]) -> (Vec<MaybeAmount>, Vec<MaybeAmount>) 
 }
 
 /// At most this many refunds of one payment are listed.
-pub const PAYMENT_REFUNDS_LIMIT: usize = 1000;
+pub(crate) const PAYMENT_REFUNDS_LIMIT: usize = 1000;
 
 /// Rolls up a payment's refunds and its payment rows.
-pub fn payment_refunds(
+pub(crate) fn payment_refunds(
     payment_id: &str,
     mut refunds: Vec<RefundRecord>,
     rows: &[PaymentRow],

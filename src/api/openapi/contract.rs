@@ -42,7 +42,7 @@ fn nullable(mut schema: Value) -> Value {
 
 /// Every ISO 4217 code `Currency::parse` admits (active, with an exponent), computed from
 /// the same table rather than listed by hand.
-pub fn currency_codes() -> &'static [&'static str] {
+pub(crate) fn currency_codes() -> &'static [&'static str] {
     static CODES: OnceLock<Vec<&'static str>> = OnceLock::new();
     CODES.get_or_init(|| {
         let letters = b'A'..=b'Z';
@@ -152,7 +152,7 @@ fn schema_ref(name: &str) -> Value {
 }
 
 /// The reusable error answers, by status: (component name, description).
-pub const ERROR_ANSWERS: [(u16, &str, &str); 10] = [
+pub(crate) const ERROR_ANSWERS: [(u16, &str, &str); 10] = [
     (400, "BadRequest", "invalid_request: parameter_missing, parameter_invalid, amount_invalid, currency_unsupported, provider_unsupported, coupon_partial_refund, body_invalid (malformed JSON, wrong types, unknown field, wrong Content-Type), amount_exceeds_refundable, payment_amount_mismatch, currency_mismatch, webhook_invalid"),
     (401, "Unauthorized", "authentication: api_key_missing, api_key_invalid"),
     (403, "Forbidden", "permission: operator_only (a merchant key on an operator action or naming another merchant), merchant_only (an operator key creating a refund)"),
@@ -167,7 +167,7 @@ pub const ERROR_ANSWERS: [(u16, &str, &str); 10] = [
 
 /// `(method, path)` → the operation's parameters, body, answers and security; `None` for an
 /// operation this table does not know (a test fails on it).
-pub fn operation(method: &str, path_template: &str) -> Option<Value> {
+pub(crate) fn operation(method: &str, path_template: &str) -> Option<Value> {
     let bearer = json!([{"bearer": []}]);
     let open = json!([]);
     let (parameters, body, ok, errors, security): (
@@ -418,7 +418,7 @@ pub fn operation(method: &str, path_template: &str) -> Option<Value> {
 }
 
 /// The component schemas the operations refer to (besides the generated `RefundObject`).
-pub fn schemas() -> Value {
+pub(crate) fn schemas() -> Value {
     let options = provider_options();
     let count_and_amounts = json!({
         "type": "object", "required": ["count", "amounts"],
@@ -566,7 +566,7 @@ pub fn schemas() -> Value {
 }
 
 /// The reusable error answers, each with the error schema; 429 with its `Retry-After`.
-pub fn responses() -> Value {
+pub(crate) fn responses() -> Value {
     let mut out = Map::new();
     for (status, name, description) in ERROR_ANSWERS {
         let mut answer = json!({"description": description,

@@ -12,16 +12,16 @@ use super::BenchError;
 
 /// A running gateway child; killed when dropped.
 #[derive(Debug)]
-pub struct GatewayChild {
+pub(crate) struct GatewayChild {
     child: Child,
-    pub base_url: String,
-    pub log: PathBuf,
+    pub(crate) base_url: String,
+    pub(crate) log: PathBuf,
 }
 
 impl GatewayChild {
     /// Starts `<this executable> serve --config <config>` with its output in `<dir>/gateway.log`
     /// and waits until it listens and `/readyz` answers.
-    pub async fn start(
+    pub(crate) async fn start(
         config: &Path,
         dir: &Path,
         client: &reqwest::Client,
@@ -97,7 +97,7 @@ impl GatewayChild {
     }
 
     /// The child's peak resident set so far (`VmHWM`), in MiB.
-    pub fn peak_rss_mb(&self) -> Option<f64> {
+    pub(crate) fn peak_rss_mb(&self) -> Option<f64> {
         let pid = self.child.id()?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         status_kib(&status, "VmHWM:").map(|kib| kib as f64 / 1024.0)
@@ -105,7 +105,7 @@ impl GatewayChild {
 
     /// The CPU time the child has used so far (user + system), in clock ticks of
     /// `/proc/<pid>/stat` (USER_HZ, 100 per second on Linux).
-    pub fn cpu_ticks(&self) -> Option<u64> {
+    pub(crate) fn cpu_ticks(&self) -> Option<u64> {
         let pid = self.child.id()?;
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         stat_cpu_ticks(&stat)
@@ -113,7 +113,7 @@ impl GatewayChild {
 
     /// Asks the child to stop (SIGTERM by its pid, so it drains and closes its pool), and
     /// kills it after 10 s.
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(pid) = self.child.id() {
             let _ = Command::new("kill")
                 .arg("-TERM")
@@ -133,7 +133,7 @@ impl GatewayChild {
 
 /// How many `/proc/<pid>/stat` clock ticks make a second (USER_HZ: 100 on Linux, whatever
 /// the kernel's own tick rate).
-pub const TICKS_PER_SECOND: u64 = 100;
+pub(crate) const TICKS_PER_SECOND: u64 = 100;
 
 /// `utime + stime` of a `/proc/<pid>/stat` line (fields 14 and 15, counted after the
 /// command name, which may itself hold spaces and parentheses).

@@ -15,29 +15,29 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 /// One request of the load: `Ok` when the answer was the expected one, else why not.
-pub type Call =
+pub(crate) type Call =
     Arc<dyn Fn(u64) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
 
 /// What one phase of load measured.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct LoadStats {
+pub(crate) struct LoadStats {
     /// Requests completed (successfully) inside the measured window.
-    pub completed: u64,
+    pub(crate) completed: u64,
     /// Failed requests over the whole phase, warm-up included.
-    pub errors: u64,
+    pub(crate) errors: u64,
     /// The first error seen, for the report.
-    pub first_error: Option<String>,
+    pub(crate) first_error: Option<String>,
     /// Length of the measured window.
-    pub window: Duration,
+    pub(crate) window: Duration,
     /// CPU ticks (`/proc/<pid>/stat`, USER_HZ) the probed processes used during the window.
-    pub cpu_ticks: Option<u64>,
+    pub(crate) cpu_ticks: Option<u64>,
     /// Latencies of the measured requests, in microseconds, sorted.
     latencies_us: Vec<u64>,
 }
 
 impl LoadStats {
     /// Successful requests per second over the measured window.
-    pub fn rps(&self) -> f64 {
+    pub(crate) fn rps(&self) -> f64 {
         let seconds = self.window.as_secs_f64();
         if seconds > 0.0 {
             self.completed as f64 / seconds
@@ -47,11 +47,11 @@ impl LoadStats {
     }
 
     /// The latency at quantile `q` (0..=1, nearest rank) in milliseconds; 0 without samples.
-    pub fn quantile_ms(&self, q: f64) -> f64 {
+    pub(crate) fn quantile_ms(&self, q: f64) -> f64 {
         quantile_us(&self.latencies_us, q) as f64 / 1000.0
     }
 
-    pub fn max_ms(&self) -> f64 {
+    pub(crate) fn max_ms(&self) -> f64 {
         self.latencies_us.last().copied().unwrap_or(0) as f64 / 1000.0
     }
 }
@@ -74,12 +74,12 @@ struct Tally {
 }
 
 /// Reads the CPU ticks used so far by the processes under test (`None`: unknown).
-pub type CpuProbe<'a> = &'a (dyn Fn() -> Option<u64> + Sync);
+pub(crate) type CpuProbe<'a> = &'a (dyn Fn() -> Option<u64> + Sync);
 
 /// Drives `call` with `concurrency` workers for `warmup` then `window`; returns the window's
 /// statistics, with the CPU `probe` read at the window's start and end. Requests in flight
 /// at the end are awaited (each is bounded by the client's timeout) but not counted.
-pub async fn drive(
+pub(crate) async fn drive(
     call: Call,
     concurrency: usize,
     warmup: Duration,

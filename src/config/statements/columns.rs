@@ -12,38 +12,38 @@ use super::StatementFormat;
 #[serde(deny_unknown_fields)]
 pub struct RawColumns {
     /// The provider's id of the refund.
-    pub provider_refund_id: Option<String>,
+    pub(crate) provider_refund_id: Option<String>,
     /// The reference the gateway sent (its own key for the refund).
-    pub provider_reference: Option<String>,
+    pub(crate) provider_reference: Option<String>,
     /// The refund's amount (a batch's total on a batch line).
-    pub amount: Option<String>,
+    pub(crate) amount: Option<String>,
     /// The currency code; may be left out when `currency` names the file's one currency.
-    pub currency: Option<String>,
+    pub(crate) currency: Option<String>,
     /// The status word; without it every line is a settled (`succeeded`) refund.
-    pub status: Option<String>,
+    pub(crate) status: Option<String>,
     /// When the provider settled the line.
-    pub settled_at: Option<String>,
+    pub(crate) settled_at: Option<String>,
     /// The settlement batch a line belongs to.
-    pub batch: Option<String>,
+    pub(crate) batch: Option<String>,
     /// The provider's fee for the line (or for the batch, on its total line).
-    pub fee: Option<String>,
+    pub(crate) fee: Option<String>,
 }
 
 /// The file's header names per field; `None` where the file has no such column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Columns {
     /// The header of the provider's refund id.
-    pub provider_refund_id: Option<String>,
+    pub(crate) provider_refund_id: Option<String>,
     /// The header of the reference the gateway sent.
-    pub provider_reference: Option<String>,
+    pub(crate) provider_reference: Option<String>,
     /// The header of the amount (always present).
-    pub amount: String,
+    pub(crate) amount: String,
     /// The header of the currency code.
-    pub currency: Option<String>,
+    pub(crate) currency: Option<String>,
     /// The header of the status word; absent: every line is settled.
-    pub status: Option<String>,
+    pub(crate) status: Option<String>,
     /// The header of the settlement time.
-    pub settled_at: Option<String>,
+    pub(crate) settled_at: Option<String>,
     /// The header of the settlement batch.
     pub batch: Option<String>,
     /// The header of the provider's fee.

@@ -14,10 +14,10 @@ use crate::store::finance::MatchRow;
 /// What one line says against the gateway's refund.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineVerdict {
-    pub variances: Vec<Variance>,
+    pub(crate) variances: Vec<Variance>,
     /// No variance.
-    pub clean: bool,
-    pub settle: Settle,
+    pub(crate) clean: bool,
+    pub(crate) settle: Settle,
 }
 
 /// Compares a line with the refund it matched: currency first (a currency mismatch is

@@ -55,7 +55,7 @@ pub struct Reconciler<'a> {
 }
 
 impl<'a> Reconciler<'a> {
-    pub fn new(store: &'a Store, options: Options) -> Self {
+    pub(crate) fn new(store: &'a Store, options: Options) -> Self {
         Self {
             store,
             options,
@@ -73,7 +73,7 @@ impl<'a> Reconciler<'a> {
     }
 
     /// Takes one line; matches the chunk when it is full.
-    pub async fn line(
+    pub(crate) async fn line(
         &mut self,
         line: StatementLine,
         sink: &mut (dyn ReportSink + Send),
@@ -99,7 +99,7 @@ impl<'a> Reconciler<'a> {
     }
 
     /// Records a line that could not be read.
-    pub fn malformed(
+    pub(crate) fn malformed(
         &mut self,
         malformed: Malformed,
         sink: &mut (dyn ReportSink + Send),
@@ -192,7 +192,7 @@ impl<'a> Reconciler<'a> {
     /// Sends the pending chunk to be looked up, then judges the chunk sent before it (whose
     /// lookup ran while this one was read): one chunk is looked up while the next is parsed.
     /// Settles matched lines (batched lines wait for their batch's judgement).
-    pub async fn flush(
+    pub(crate) async fn flush(
         &mut self,
         sink: &mut (dyn ReportSink + Send),
     ) -> Result<(), StatementError> {
@@ -443,7 +443,7 @@ impl<'a> Reconciler<'a> {
 
     /// Matches what is left, judges the batches, reports the refunds missing from the
     /// statement, and returns the summary.
-    pub async fn finish(
+    pub(crate) async fn finish(
         mut self,
         sink: &mut (dyn ReportSink + Send),
     ) -> Result<ReportSummary, StatementError> {

@@ -22,7 +22,7 @@ pub enum VarianceKind {
 }
 
 impl VarianceKind {
-    pub const ALL: [VarianceKind; 6] = [
+    pub(crate) const ALL: [VarianceKind; 6] = [
         Self::MissingInGateway,
         Self::MissingInStatement,
         Self::AmountMismatch,
@@ -47,15 +47,15 @@ impl VarianceKind {
 /// the gateway's amount (`expected`) and the line's own (`actual`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BatchMemberNote {
-    pub line: u64,
+    pub(crate) line: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub refund_id: Option<String>,
+    pub(crate) refund_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider_refund_id: Option<String>,
+    pub(crate) provider_refund_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub expected: Option<String>,
+    pub(crate) expected: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub actual: Option<String>,
+    pub(crate) actual: Option<String>,
 }
 
 /// One difference between the statement and the gateway. `expected` is the gateway's
@@ -66,21 +66,21 @@ pub struct BatchMemberNote {
 pub struct Variance {
     pub kind: VarianceKind,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub refund_id: Option<String>,
+    pub(crate) refund_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider_refund_id: Option<String>,
+    pub(crate) provider_refund_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actual: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
+    pub(crate) currency: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<u64>,
+    pub(crate) line: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub batch: Option<String>,
+    pub(crate) batch: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub members: Vec<BatchMemberNote>,
+    pub(crate) members: Vec<BatchMemberNote>,
 }
 
 impl Variance {
@@ -127,14 +127,14 @@ impl ReportSink for CollectSink {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CountAndAmounts {
     pub count: u64,
-    pub amounts: Vec<CurrencyAmount>,
+    pub(crate) amounts: Vec<CurrencyAmount>,
 }
 
 /// `[from, to)` as RFC 3339.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Period {
-    pub from: String,
-    pub to: String,
+    pub(crate) from: String,
+    pub(crate) to: String,
 }
 
 /// Moves to settled done by this import.
@@ -143,9 +143,9 @@ pub struct SettlementCounts {
     /// Refunds whose amount moved from clearing to settled now.
     pub settled: u64,
     /// Matched succeeded refunds settled by an earlier import.
-    pub already_settled: u64,
+    pub(crate) already_settled: u64,
     /// Fees (of lines or batches) posted now; an earlier import's are not posted again.
-    pub fees_posted: u64,
+    pub(crate) fees_posted: u64,
 }
 
 /// Settlement batches seen and how many matched.
@@ -158,16 +158,16 @@ pub struct BatchCounts {
 /// Everything but the variance and malformed lists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReportSummary {
-    pub object: &'static str,
-    pub provider: String,
-    pub period: Option<Period>,
+    pub(crate) object: &'static str,
+    pub(crate) provider: String,
+    pub(crate) period: Option<Period>,
     /// Data lines read (the header excluded), malformed ones included.
-    pub lines: u64,
+    pub(crate) lines: u64,
     pub matched: CountAndAmounts,
-    pub by_kind: BTreeMap<&'static str, CountAndAmounts>,
+    pub(crate) by_kind: BTreeMap<&'static str, CountAndAmounts>,
     pub batches: BatchCounts,
     /// The fees the statement reports (lines with a fee, their sum per currency).
-    pub fees: CountAndAmounts,
+    pub(crate) fees: CountAndAmounts,
     pub malformed_count: u64,
     /// What this import settled; `None` when it only reports (a merchant's import).
     pub settlement: Option<SettlementCounts>,
