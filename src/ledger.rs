@@ -191,7 +191,7 @@ mod tests {
     use crate::domain::EventSource;
     use crate::domain::RefundStatus;
     use crate::engine::decide::decide;
-    use refund_provider::{ProviderRefund, ProviderRefundStatus, RefundId};
+    use refund_provider::{ProviderRefund, ProviderRefundStatus};
 
     fn cur(code: &str) -> Currency {
         Currency::parse(code).unwrap_or_else(|e| panic!("{e}"))
@@ -199,32 +199,9 @@ mod tests {
 
     fn succeeded_refund() -> RefundRecord {
         RefundRecord {
-            id: RefundId::generate(),
-            merchant_id: "acme".into(),
-            provider: "efundpay".into(),
-            account: "default".into(),
             provider_refund_id: Some("p1".into()),
-            provider_reference: "ref".into(),
-            payment_id: "pay".into(),
-            amount: Some("12.99".into()),
-            amount_minor: Some(1299),
-            currency: "EUR".into(),
-            status: RefundStatus::Succeeded,
-            failure_code: None,
-            failure_message: None,
-            reason: None,
-            reference: None,
-            customer_id: None,
-            metadata: serde_json::json!({}),
-            provider_options: serde_json::json!(null),
-            breakdown: serde_json::json!([]),
-            requires_attention: false,
-            idempotency_key: None,
             version: 3,
-            created_at: 0,
-            updated_at: 0,
-            next_sync_at: None,
-            sync_attempts: 0,
+            ..RefundRecord::sample(RefundStatus::Succeeded, Some(1299))
         }
     }
 
