@@ -76,7 +76,7 @@ fuzz_target!(|data: &[u8]| {
             })
             .unwrap_or_default();
         if let Err(invalid) = adapter.validate(&req) {
-            assert!(!invalid.code.is_empty() && !invalid.message.is_empty());
+            assert!(!invalid.code.as_str().is_empty() && !invalid.message.is_empty());
         }
     }
 });

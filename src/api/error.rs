@@ -26,7 +26,7 @@ pub(crate) type Cause = Arc<dyn StdError + Send + Sync + 'static>;
 
 /// Every error code the API answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ErrorCode {
+pub enum ErrorCode {
     ParameterMissing,
     ParameterInvalid,
     AmountInvalid,
@@ -60,7 +60,7 @@ pub(crate) enum ErrorCode {
 
 impl ErrorCode {
     /// The one table: code → (HTTP status, type, code text).
-    pub(crate) fn describe(self) -> (StatusCode, &'static str, &'static str) {
+    pub fn describe(self) -> (StatusCode, &'static str, &'static str) {
         use ErrorCode::*;
         match self {
             ParameterMissing => (
@@ -188,8 +188,8 @@ impl From<InvalidCode> for ErrorCode {
 
 /// An error answer. Rendered (with the request id) by `render_errors` middleware.
 #[derive(Debug, Clone)]
-pub(crate) struct ApiError {
-    pub(crate) code: ErrorCode,
+pub struct ApiError {
+    pub code: ErrorCode,
     pub(crate) message: String,
     pub(crate) param: Option<String>,
     /// What went wrong underneath, logged when the answer is made; never in the body.

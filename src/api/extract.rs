@@ -137,7 +137,7 @@ impl FromRequestParts<AppState> for OperatorAuth {
 
 /// The optional `Idempotency-Key` header (1-255 printable ASCII).
 #[derive(Debug, Clone)]
-pub(crate) struct IdempotencyKeyHeader(pub Option<IdempotencyKey>);
+pub struct IdempotencyKeyHeader(pub Option<IdempotencyKey>);
 
 impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
     type Rejection = ApiError;

@@ -97,7 +97,7 @@ fn money_field(
 
 /// Parses and validates the create body into an engine command. Pure (no I/O, no state):
 /// public so that the fuzz target `refund_body` can drive it with any JSON object.
-pub(crate) fn parse_create(
+pub fn parse_create(
     body: Map<String, Value>,
     key: IdempotencyKeyHeader,
 ) -> Result<CreateCommand, ApiError> {

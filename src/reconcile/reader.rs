@@ -48,24 +48,24 @@ const FEE: usize = 7;
 /// One readable statement line, in the gateway's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementLine {
-    pub(crate) line: u64,
-    pub(crate) provider_refund_id: Option<String>,
-    pub(crate) provider_reference: Option<String>,
-    pub(crate) currency: Currency,
+    pub line: u64,
+    pub provider_refund_id: Option<String>,
+    pub provider_reference: Option<String>,
+    pub currency: Currency,
     /// Minor units; `None` for a batch member that carries no amount of its own.
-    pub(crate) amount_minor: Option<i64>,
+    pub amount_minor: Option<i64>,
     /// `succeeded` for a file without a status column and for a batch's total line.
     pub(crate) status: RefundStatus,
     /// Unix ms.
     pub(crate) settled_at: Option<i64>,
-    pub(crate) batch: Option<String>,
+    pub batch: Option<String>,
     /// The provider's fee in minor units (0 when none).
-    pub(crate) fee_minor: i64,
+    pub fee_minor: i64,
 }
 
 impl StatementLine {
     /// A batch's total line: a batch id and no refund key.
-    pub(crate) fn is_batch_total(&self) -> bool {
+    pub fn is_batch_total(&self) -> bool {
         self.batch.is_some()
             && self.provider_refund_id.is_none()
             && self.provider_reference.is_none()
@@ -76,7 +76,7 @@ impl StatementLine {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Malformed {
     pub(crate) line: u64,
-    pub(crate) message: String,
+    pub message: String,
 }
 
 /// The bytes of the file as the CSV reader sees them: as they are (UTF-8) or transcoded
@@ -139,10 +139,7 @@ pub(crate) fn expected_header(format: &StatementFormat) -> String {
 
 impl<R: Read> StatementReader<R> {
     /// Skips the format's leading rows, reads the header row and finds every column.
-    pub(crate) fn new(
-        input: R,
-        format: std::sync::Arc<StatementFormat>,
-    ) -> Result<Self, StatementError> {
+    pub fn new(input: R, format: std::sync::Arc<StatementFormat>) -> Result<Self, StatementError> {
         let input = match format.encoding {
             StatementEncoding::Utf8 => Input::Raw(input),
             StatementEncoding::Gbk => Input::Gbk(
@@ -198,7 +195,7 @@ impl<R: Read> StatementReader<R> {
     }
 
     /// The next line: `None` at the end, `Some(Err)` for a line that cannot be read.
-    pub(crate) fn next_line(
+    pub fn next_line(
         &mut self,
     ) -> Result<Option<Result<StatementLine, Malformed>>, StatementError> {
         match self.reader.read_byte_record(&mut self.record) {
@@ -224,7 +221,7 @@ impl<R: Read> StatementReader<R> {
     }
 
     /// Bytes read so far (for a progress bar; of the decoded text for GBK).
-    pub(crate) fn bytes_read(&self) -> u64 {
+    pub fn bytes_read(&self) -> u64 {
         self.reader.position().byte()
     }
 
