@@ -16,7 +16,7 @@ use sqlx::{AnyConnection, Row};
 use refund_provider::RefundId;
 
 use super::payments::{major_string, LockedPayment, PaymentCheck};
-use super::refunds::REFUND_COLUMNS;
+use super::refunds::{bind_refund, REFUND_COLUMNS};
 use super::sqlite::{insert_event, insert_outbox, insert_refund, prepare};
 use super::writer::sqlite_error;
 use super::{
@@ -323,40 +323,6 @@ async fn create_postgres(
         },
         true,
     ))
-}
-
-/// Binds the refund's 26 columns as `$1`…`$26`.
-fn bind_refund<'q>(
-    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    refund: &RefundRecord,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    query
-        .bind(refund.id.to_string())
-        .bind(refund.merchant_id.clone())
-        .bind(refund.provider.clone())
-        .bind(refund.account.clone())
-        .bind(refund.provider_refund_id.clone())
-        .bind(refund.provider_reference.clone())
-        .bind(refund.payment_id.clone())
-        .bind(refund.amount.clone())
-        .bind(refund.amount_minor)
-        .bind(refund.currency.clone())
-        .bind(refund.status.as_str())
-        .bind(refund.failure_code.as_ref().map(|c| c.as_str().to_owned()))
-        .bind(refund.failure_message.clone())
-        .bind(refund.reason.clone())
-        .bind(refund.reference.clone())
-        .bind(refund.customer_id.clone())
-        .bind(refund.metadata.to_string())
-        .bind(refund.provider_options.to_string())
-        .bind(refund.breakdown.to_string())
-        .bind(i64::from(refund.requires_attention))
-        .bind(refund.idempotency_key.clone())
-        .bind(refund.version)
-        .bind(refund.created_at)
-        .bind(refund.updated_at)
-        .bind(refund.next_sync_at)
-        .bind(refund.sync_attempts)
 }
 
 /// The fast path's statement for this step's shape (idempotency key or not, payment claim

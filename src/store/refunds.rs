@@ -63,39 +63,48 @@ pub(super) async fn insert_refund_postgres(
     conn: &mut AnyConnection,
     refund: &RefundRecord,
 ) -> Result<(), StoreError> {
-    sqlx::query(&format!(
+    let sql = format!(
         "INSERT INTO refunds ({REFUND_COLUMNS}) VALUES \
          ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
-    ))
-    .bind(refund.id.to_string())
-    .bind(&refund.merchant_id)
-    .bind(&refund.provider)
-    .bind(&refund.account)
-    .bind(&refund.provider_refund_id)
-    .bind(&refund.provider_reference)
-    .bind(&refund.payment_id)
-    .bind(&refund.amount)
-    .bind(refund.amount_minor)
-    .bind(&refund.currency)
-    .bind(refund.status.as_str())
-    .bind(refund.failure_code.as_ref().map(|c| c.as_str().to_owned()))
-    .bind(&refund.failure_message)
-    .bind(&refund.reason)
-    .bind(&refund.reference)
-    .bind(&refund.customer_id)
-    .bind(refund.metadata.to_string())
-    .bind(refund.provider_options.to_string())
-    .bind(refund.breakdown.to_string())
-    .bind(i64::from(refund.requires_attention))
-    .bind(&refund.idempotency_key)
-    .bind(refund.version)
-    .bind(refund.created_at)
-    .bind(refund.updated_at)
-    .bind(refund.next_sync_at)
-    .bind(refund.sync_attempts)
-    .execute(&mut *conn)
-    .await?;
+    );
+    bind_refund(sqlx::query(&sql), refund)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
+}
+
+/// Binds the refund's 26 columns, in `REFUND_COLUMNS` order, as `$1`…`$26`.
+pub(super) fn bind_refund<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    refund: &RefundRecord,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(refund.id.to_string())
+        .bind(refund.merchant_id.clone())
+        .bind(refund.provider.clone())
+        .bind(refund.account.clone())
+        .bind(refund.provider_refund_id.clone())
+        .bind(refund.provider_reference.clone())
+        .bind(refund.payment_id.clone())
+        .bind(refund.amount.clone())
+        .bind(refund.amount_minor)
+        .bind(refund.currency.clone())
+        .bind(refund.status.as_str())
+        .bind(refund.failure_code.as_ref().map(|c| c.as_str().to_owned()))
+        .bind(refund.failure_message.clone())
+        .bind(refund.reason.clone())
+        .bind(refund.reference.clone())
+        .bind(refund.customer_id.clone())
+        .bind(refund.metadata.to_string())
+        .bind(refund.provider_options.to_string())
+        .bind(refund.breakdown.to_string())
+        .bind(i64::from(refund.requires_attention))
+        .bind(refund.idempotency_key.clone())
+        .bind(refund.version)
+        .bind(refund.created_at)
+        .bind(refund.updated_at)
+        .bind(refund.next_sync_at)
+        .bind(refund.sync_attempts)
 }
 
 pub(super) async fn insert_event(
