@@ -123,6 +123,20 @@ impl Engine {
         self.providers.account(&id, &account).cloned()
     }
 
+    /// What `refund`'s provider proves (DESIGN §16): its adapter's declared proofs and what its
+    /// section trusts; `None` when the refund's account is no longer configured.
+    pub(crate) fn proofs_of(&self, refund: &RefundRecord) -> Option<refund_provider::Proofs> {
+        self.provider_of(refund)
+            .map(|provider| self.providers.proofs(provider.as_ref()))
+    }
+
+    /// Whether `refund`'s provider's success reports must carry the amount (true when its
+    /// account is no longer configured: nothing unproven is booked).
+    pub(crate) fn answers_carry_amount(&self, refund: &RefundRecord) -> bool {
+        self.proofs_of(refund)
+            .is_none_or(|proofs| proofs.answers_carry_amount)
+    }
+
     /// When the next status query of an open refund is due after `attempts` queries.
     pub(crate) fn next_sync_delay(&self, attempts: i64) -> Duration {
         let first = self.config.sync.first_retry;
@@ -162,6 +176,7 @@ impl Engine {
             source,
             next,
             self.emits_events(&refund.merchant_id),
+            self.answers_carry_amount(refund),
         );
         change.idempotency_key = idempotency_key.map(str::to_owned);
         change

@@ -257,7 +257,7 @@ mod tests {
     fn a_provider_voiding_a_succeeded_refund_reverses_its_lines_and_keeps_the_status() {
         let refund = succeeded_refund();
         let voided = ProviderRefund::with_status(ProviderRefundStatus::Canceled, "voided");
-        let change = decide(&refund, &voided, EventSource::Webhook, 0, true);
+        let change = decide(&refund, &voided, EventSource::Webhook, 0, true, true);
         assert_eq!(change.status, None);
         assert!(change.flag_requires_attention);
         assert_eq!(change.ledger, canceled_lines(&refund, 1299));
@@ -272,7 +272,7 @@ mod tests {
         // same kind, so a refund both voided and failed later is reversed once.
         let refund = succeeded_refund();
         let failed = ProviderRefund::with_status(ProviderRefundStatus::Failed, "failed");
-        let change = decide(&refund, &failed, EventSource::Webhook, 0, true);
+        let change = decide(&refund, &failed, EventSource::Webhook, 0, true, true);
         assert_eq!(change.status, None);
         assert!(change.flag_requires_attention);
         assert_eq!(change.ledger, canceled_lines(&refund, 1299));

@@ -24,8 +24,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use refund_provider::{
-    BuildContext, ConfigProblem, ProviderId, ProviderPlugin, RefundProvider, Simulator,
-    SimulatorOptions,
+    BuildContext, ConfigProblem, Proofs, ProviderId, ProviderPlugin, RefundProvider, Simulator,
+    SimulatorOptions, Trust,
 };
 
 use crate::config::{Config, SANDBOX_BASE_URL};
@@ -56,6 +56,10 @@ pub fn known_ids() -> String {
 /// The gateway's own keys in a provider section (not passed to the adapter).
 const SHARED_ACCOUNT_KEY: &str = "shared_account";
 const SANDBOX_MAX_REFUNDS_KEY: &str = "sandbox_max_refunds";
+/// What a section trusts beyond its adapter's declared proofs (DESIGN §16), for whoever
+/// holds that provider's written confirmation.
+const TRUST_NOT_FOUND_KEY: &str = "trust_not_found";
+const TRUST_RESEND_KEY: &str = "trust_resend";
 
 /// Which account of a provider a refund is made on; stored in `refunds.account` and
 /// `payments.account` as `default` or `merchant:<id>`.
@@ -88,11 +92,12 @@ impl Account {
     }
 }
 
-/// Every account of one provider.
+/// Every account of one provider, and what its section trusts.
 #[derive(Default)]
 struct ProviderAccounts {
     default: Option<Arc<dyn RefundProvider>>,
     merchants: BTreeMap<String, Arc<dyn RefundProvider>>,
+    trust: Trust,
 }
 
 /// The configured providers, by id, each with its accounts, and the simulators started for
@@ -155,6 +160,17 @@ impl ProviderRegistry {
         }
     }
 
+    /// What `provider`'s answers prove (DESIGN §16): what its adapter declares, plus what
+    /// its section trusts (`trust_not_found`, `trust_resend`).
+    pub(crate) fn proofs(&self, provider: &dyn RefundProvider) -> Proofs {
+        let trust = self
+            .providers
+            .get(&provider.id())
+            .map(|accounts| accounts.trust)
+            .unwrap_or_default();
+        provider.proofs().trusting(trust)
+    }
+
     /// True when some merchant has an account of its own with this provider.
     pub(crate) fn has_merchant_accounts(&self, id: &ProviderId) -> bool {
         self.providers
@@ -212,17 +228,14 @@ impl ProviderRegistry {
                 problems.push(ConfigProblem::new(section_key, "must be a table"));
                 continue;
             };
-            let shared = match table.remove(SHARED_ACCOUNT_KEY) {
-                None => false,
-                Some(toml::Value::Boolean(shared)) => shared,
-                Some(_) => {
-                    problems.push(ConfigProblem::new(
-                        format!("{section_key}.{SHARED_ACCOUNT_KEY}"),
-                        "must be true or false",
-                    ));
-                    false
-                }
+            let shared = take_flag(&mut table, &section_key, SHARED_ACCOUNT_KEY, &mut problems);
+            let trust = Trust {
+                not_found: take_flag(&mut table, &section_key, TRUST_NOT_FOUND_KEY, &mut problems),
+                resend: take_flag(&mut table, &section_key, TRUST_RESEND_KEY, &mut problems),
             };
+            if let Some(warning) = trust_warning(name, &section_key, trust) {
+                registry.warnings.push(warning);
+            }
             let is_sandbox =
                 table.get("base_url").and_then(|v| v.as_str()) == Some(SANDBOX_BASE_URL);
             let max_refunds = match (table.remove(SANDBOX_MAX_REFUNDS_KEY), is_sandbox) {
@@ -284,6 +297,7 @@ impl ProviderRegistry {
                 continue; // reported by the config's own validation
             };
             let entry = registry.providers.entry(id.clone()).or_default();
+            entry.trust = trust;
 
             if has_default {
                 let ctx = BuildContext::new(section_key.clone(), public_base_url);
@@ -391,6 +405,52 @@ impl ProviderRegistry {
             Err(problems)
         }
     }
+}
+
+/// Removes the boolean `key` from a section (absent is `false`); anything but a boolean is a
+/// problem at its key path.
+fn take_flag(
+    table: &mut toml::Table,
+    section_key: &str,
+    key: &str,
+    problems: &mut Vec<ConfigProblem>,
+) -> bool {
+    match table.remove(key) {
+        None => false,
+        Some(toml::Value::Boolean(flag)) => flag,
+        Some(_) => {
+            problems.push(ConfigProblem::new(
+                format!("{section_key}.{key}"),
+                "must be true or false",
+            ));
+            false
+        }
+    }
+}
+
+/// The warning `check-config` and the start-up log print for a section that trusts what its
+/// provider's documents do not promise (DESIGN §16).
+fn trust_warning(name: &str, section_key: &str, trust: Trust) -> Option<ConfigProblem> {
+    let mut trusted = Vec::new();
+    if trust.not_found {
+        trusted.push(format!(
+            "{TRUST_NOT_FOUND_KEY}: a {name} status query that finds nothing after sync.not_found_grace_ms is taken as proof that the refund was never made (it is failed, or re-sent)"
+        ));
+    }
+    if trust.resend {
+        trusted.push(format!(
+            "{TRUST_RESEND_KEY}: {name} is taken to refuse or replay a second refund with the same reference (a refund it has no record of may be re-sent once)"
+        ));
+    }
+    (!trusted.is_empty()).then(|| {
+        ConfigProblem::new(
+            section_key.to_owned(),
+            format!(
+                "trusts what {name}'s documents do not promise, on the strength of {name}'s written confirmation: {}",
+                trusted.join("; ")
+            ),
+        )
+    })
 }
 
 /// A problem found building a merchant's account is reported at the merchant's key when it

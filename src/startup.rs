@@ -66,6 +66,9 @@ impl Application {
         let registry = ProviderRegistry::build(&config, &public_base_url, SandboxMode::Start)
             .await
             .map_err(ConfigErrors)?;
+        for warning in registry.warnings() {
+            tracing::warn!(key = %warning.key, "{}", warning.message);
+        }
         Self::build_with(config, listener, registry).await
     }
 

@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod payments;
 pub mod records;
 pub mod refunds;
+mod resends;
 pub mod retention;
 mod sqlite;
 #[cfg(test)]

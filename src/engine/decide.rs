@@ -3,17 +3,20 @@
 //! I/O so every rule is tested beside it.
 //!
 //! Rules: a final refund never moves (a contradicting report flags it `requires_attention`);
-//! a report whose amount or currency differs from what was asked never becomes `succeeded`
-//! (flagged, both values in the history); the provider's refund id is learnt from whichever
+//! a report that does not prove what was asked moves nothing and is flagged (DESIGN §16:
+//! one that contradicts the request, a success or processing report without the amount
+//! where the provider's answers carry one, another amount or currency, asset lines that do
+//! not add up; both values in the history); the provider's refund id is learnt from whichever
 //! report brings it first; a succeeded refund posts balanced ledger lines in the same change,
 //! and a void or a failure reported after it succeeded (Stripe's failed-after-succeeded)
 //! posts their reversal, once, in the flagging change (see `crate::ledger`).
 
 use serde_json::json;
 
-use refund_provider::{FailureCode, ProviderRefund};
+use refund_provider::proof::{proven_amount, AmountMismatch, Asked};
+use refund_provider::{Currency, FailureCode, ProviderRefund};
 
-use crate::domain::{EventSource, RefundStatus};
+use crate::domain::{AttentionReason, EventSource, RefundStatus};
 use crate::store::{Change, LedgerLine, NewEvent, OutboxMessage, RefundRecord};
 
 /// The merchant event type for a move into `status`.
@@ -84,13 +87,15 @@ pub(crate) fn transition(
 }
 
 /// What to apply for a provider's report on `refund`. `next_sync_at` is the time of the next
-/// status query should the refund remain open.
+/// status query should the refund remain open; `answers_carry_amount` is the provider's
+/// declared proof (DESIGN §16): its success and processing reports must carry the amount.
 pub fn decide(
     refund: &RefundRecord,
     report: &ProviderRefund,
     source: EventSource,
     next_sync_at: i64,
     emit_events: bool,
+    answers_carry_amount: bool,
 ) -> Change {
     let reported = json!({
         "provider_status": report.raw_status,
@@ -112,37 +117,66 @@ pub fn decide(
         return change;
     };
 
-    // The amount the provider reports must be what was asked, in the same currency.
-    let mut learned_amount = None;
-    if let Some(amount) = report.amount {
-        let currency_differs = amount.currency().code() != refund.currency;
-        let amount_differs = refund
-            .amount_minor
-            .is_some_and(|asked| asked != amount.minor_units().get());
-        if currency_differs || amount_differs {
-            change.flag_requires_attention = true;
-            change.events.push(NewEvent {
-                kind: "requires_attention",
-                status: None,
-                previous_status: None,
-                source,
-                detail: json!({
-                    "reason": "amount_mismatch",
+    // A report that proves nothing moves nothing: it is flagged, the provider's id is
+    // learnt, and the sync goes on asking.
+    let unproven = |reason: AttentionReason, detail: serde_json::Value| {
+        let mut change = Change {
+            flag_requires_attention: true,
+            next_sync_at: (!refund.status.is_final()).then_some(Some(next_sync_at)),
+            ..Change::default()
+        };
+        change
+            .events
+            .push(NewEvent::attention(reason, source, detail));
+        if learn_id {
+            change.provider_refund_id = report.provider_refund_id.clone();
+        }
+        change
+    };
+    if let Some(contradiction) = &report.contradiction {
+        return unproven(
+            AttentionReason::AnswerContradictsRequest,
+            json!({"contradiction": contradiction, "reported": reported}),
+        );
+    }
+    // The amount the provider reports must be what was asked, in the same currency, its
+    // lines adding up to it; a success or processing report must carry one (DESIGN §16). A
+    // report about a final refund moves nothing, so only an amount it does carry is checked.
+    let Ok(currency) = Currency::parse(&refund.currency) else {
+        return unproven(
+            AttentionReason::AmountMismatch,
+            json!({"problem": "stored_currency_unreadable", "reported": reported}),
+        );
+    };
+    let asked = Asked {
+        currency,
+        amount_minor: refund.amount_minor,
+    };
+    let must_carry = answers_carry_amount && !refund.status.is_final();
+    let proven = match proven_amount(asked, report, must_carry) {
+        Ok(proven) => proven,
+        Err(problem) => {
+            return unproven(
+                AttentionReason::AmountMismatch,
+                json!({
+                    "problem": problem.as_str(),
                     "asked": {"amount": refund.amount, "currency": refund.currency},
-                    "reported": {"amount": amount.to_major_string(), "currency": amount.currency().to_string()},
+                    "reported": {
+                        "amount": report.amount.map(|m| m.to_major_string()),
+                        "currency": report.amount.map(|m| m.currency().to_string()),
+                        "lines": report.breakdown.iter().map(|l| json!({
+                            "asset_type": l.asset_type,
+                            "amount": l.amount.to_major_string(),
+                        })).collect::<Vec<_>>(),
+                    },
                     "provider_status": report.raw_status,
                 }),
-            });
-            if learn_id {
-                change.provider_refund_id = report.provider_refund_id.clone();
-            }
-            change.next_sync_at = Some(Some(next_sync_at));
-            return change;
+            )
         }
-        if refund.amount_minor.is_none() {
-            learned_amount = Some((amount.to_major_string(), amount.minor_units().get()));
-        }
-    }
+    };
+    let learned_amount = proven
+        .filter(|_| refund.amount_minor.is_none())
+        .map(|amount| (amount.to_major_string(), amount.minor_units().get()));
 
     if refund.status.is_final() {
         if target != refund.status {
@@ -168,16 +202,24 @@ pub fn decide(
             {
                 change.ledger = crate::ledger::canceled_lines(refund, minor);
             }
-            change.events.push(NewEvent {
-                kind: if contradicts { "requires_attention" } else { "ignored" },
-                status: None,
-                previous_status: None,
-                source,
-                detail: json!({
-                    "reason": if contradicts { "contradicts_final_status" } else { "refund_already_final" },
-                    "final_status": refund.status.as_str(),
-                    "reported": reported,
-                }),
+            let detail = json!({
+                "final_status": refund.status.as_str(),
+                "reported": reported,
+            });
+            change.events.push(if contradicts {
+                NewEvent::attention(AttentionReason::ContradictsFinalStatus, source, detail)
+            } else {
+                NewEvent {
+                    kind: "ignored",
+                    status: None,
+                    previous_status: None,
+                    source,
+                    detail: json!({
+                        "reason": "refund_already_final",
+                        "final_status": refund.status.as_str(),
+                        "reported": reported,
+                    }),
+                }
             });
         }
         if learn_id {
@@ -193,23 +235,15 @@ pub fn decide(
     }
     if refund.status.can_move_to(target) {
         if target == RefundStatus::Succeeded && with_amount.amount_minor.is_none() {
-            // A full refund reported succeeded without an amount: nothing to post; keep it
-            // open and ask finance rather than book an unknown sum.
-            change.flag_requires_attention = true;
-            change.events.push(NewEvent {
-                kind: "requires_attention",
-                status: None,
-                previous_status: None,
-                source,
-                detail: json!({"reason": "succeeded_without_amount", "reported": reported}),
-            });
-            change.next_sync_at = Some(Some(next_sync_at));
-            return change;
+            // A refund sent without an amount, reported succeeded without one by a provider
+            // whose answers carry none: nothing to post; keep it open and ask finance rather
+            // than book an unknown sum.
+            return unproven(
+                AttentionReason::AmountMismatch,
+                json!({"problem": AmountMismatch::Missing.as_str(), "reported": reported}),
+            );
         }
-        let mut moved = transition(&with_amount, target, source, reported, emit_events);
-        moved.flag_requires_attention |= change.flag_requires_attention;
-        moved.events.splice(0..0, change.events);
-        change = moved;
+        change = transition(&with_amount, target, source, reported, emit_events);
         if target == RefundStatus::Failed {
             let failure = report.failure.clone();
             change.failure = Some(match failure {
@@ -278,6 +312,133 @@ mod tests {
         r
     }
 
+    /// The reason of the change's first `requires_attention` line.
+    fn attention_reason(change: &Change) -> Option<String> {
+        change
+            .events
+            .iter()
+            .find(|e| e.kind == "requires_attention")
+            .and_then(|e| e.detail["reason"].as_str().map(str::to_owned))
+    }
+
+    #[test]
+    fn a_success_or_processing_report_without_the_amount_moves_nothing_and_is_flagged() {
+        for status in [
+            ProviderRefundStatus::Succeeded,
+            ProviderRefundStatus::Processing,
+        ] {
+            for asked in [Some(1250), None] {
+                let r = refund(RefundStatus::Pending, asked);
+                let change = decide(
+                    &r,
+                    &report(status, None, "EUR"),
+                    EventSource::Sync,
+                    7,
+                    true,
+                    true,
+                );
+                assert_eq!(change.status, None, "{status:?} {asked:?}");
+                assert!(change.ledger.is_empty());
+                assert!(change.outbox.is_none());
+                assert!(change.flag_requires_attention);
+                assert_eq!(
+                    attention_reason(&change).as_deref(),
+                    Some("amount_mismatch")
+                );
+                assert_eq!(change.events[0].detail["problem"], "no_amount");
+                assert_eq!(change.next_sync_at, Some(Some(7)), "sync goes on");
+                assert_eq!(change.provider_refund_id.as_deref(), Some("prov_1"));
+            }
+        }
+    }
+
+    #[test]
+    fn lines_that_do_not_add_up_to_the_amount_move_nothing() {
+        let r = refund(RefundStatus::Pending, Some(1250));
+        let mut rep = report(ProviderRefundStatus::Succeeded, Some(1250), "EUR");
+        rep.breakdown = vec![refund_provider::BreakdownLine {
+            asset_type: "cash".into(),
+            amount: Money::from_minor(
+                refund_provider::MinorUnits::new(100).unwrap_or_else(|| panic!("positive")),
+                Currency::parse("EUR").unwrap_or_else(|e| panic!("{e}")),
+            ),
+            status: ProviderRefundStatus::Succeeded,
+        }];
+        let change = decide(&r, &rep, EventSource::Provider, 0, true, true);
+        assert_eq!(change.status, None);
+        assert!(change.ledger.is_empty());
+        assert_eq!(
+            attention_reason(&change).as_deref(),
+            Some("amount_mismatch")
+        );
+        assert_eq!(change.events[0].detail["problem"], "lines_do_not_add_up");
+        assert_eq!(
+            change.events[0].detail["reported"]["lines"][0]["amount"],
+            "1.00"
+        );
+    }
+
+    #[test]
+    fn an_answer_that_contradicts_the_request_moves_nothing_and_is_flagged() {
+        let r = refund(RefundStatus::Pending, Some(1250));
+        let mut rep = report(ProviderRefundStatus::Succeeded, Some(1250), "EUR");
+        rep.contradiction = Some("the transfer went from usr_customer to usr_merchant".into());
+        let change = decide(&r, &rep, EventSource::Provider, 3, true, true);
+        assert_eq!(change.status, None);
+        assert!(change.ledger.is_empty());
+        assert!(change.flag_requires_attention);
+        assert_eq!(
+            attention_reason(&change).as_deref(),
+            Some("answer_contradicts_request")
+        );
+        assert_eq!(change.next_sync_at, Some(Some(3)));
+    }
+
+    #[test]
+    fn a_provider_whose_answers_carry_no_amount_settles_a_sized_refund_without_one() {
+        let r = refund(RefundStatus::Pending, Some(1250));
+        let change = decide(
+            &r,
+            &report(ProviderRefundStatus::Succeeded, None, "EUR"),
+            EventSource::Provider,
+            0,
+            true,
+            false,
+        );
+        assert_eq!(change.status, Some(RefundStatus::Succeeded));
+        assert_eq!(change.ledger[0].amount_minor, 1250);
+        // ... but an unsized one is never booked without an amount.
+        let unsized_refund = refund(RefundStatus::Pending, None);
+        let change = decide(
+            &unsized_refund,
+            &report(ProviderRefundStatus::Succeeded, None, "EUR"),
+            EventSource::Provider,
+            0,
+            true,
+            false,
+        );
+        assert_eq!(change.status, None);
+        assert_eq!(
+            attention_reason(&change).as_deref(),
+            Some("amount_mismatch")
+        );
+    }
+
+    #[test]
+    fn a_late_report_without_an_amount_about_a_final_refund_is_only_recorded() {
+        let r = refund(RefundStatus::Succeeded, Some(1250));
+        let change = decide(
+            &r,
+            &report(ProviderRefundStatus::Processing, None, "EUR"),
+            EventSource::Webhook,
+            0,
+            true,
+            true,
+        );
+        assert!(!change.flag_requires_attention);
+        assert_eq!(change.events[0].kind, "ignored");
+    }
+
     #[test]
     fn a_matching_success_moves_the_refund_and_posts_balanced_lines() {
         let r = refund(RefundStatus::Pending, Some(1299));
@@ -286,6 +447,7 @@ mod tests {
             &report(ProviderRefundStatus::Succeeded, Some(1299), "EUR"),
             EventSource::Provider,
             0,
+            true,
             true,
         );
         assert_eq!(change.status, Some(RefundStatus::Succeeded));
@@ -306,7 +468,7 @@ mod tests {
             report(ProviderRefundStatus::Succeeded, Some(1300), "EUR"),
             report(ProviderRefundStatus::Succeeded, Some(1299), "USD"),
         ] {
-            let change = decide(&r, &rep, EventSource::Webhook, 5, true);
+            let change = decide(&r, &rep, EventSource::Webhook, 5, true, true);
             assert_eq!(change.status, None);
             assert!(change.flag_requires_attention);
             assert!(change.ledger.is_empty());
@@ -323,6 +485,7 @@ mod tests {
             EventSource::Webhook,
             0,
             true,
+            true,
         );
         assert_eq!(late.status, None);
         assert!(!late.flag_requires_attention);
@@ -332,6 +495,7 @@ mod tests {
             &report(ProviderRefundStatus::Canceled, None, "EUR"),
             EventSource::Webhook,
             0,
+            true,
             true,
         );
         assert_eq!(voided.status, None);
@@ -351,7 +515,7 @@ mod tests {
             code: FailureCode::ProviderFailed,
             message: "lost_or_stolen_card".into(),
         });
-        let change = decide(&r, &rep, EventSource::Webhook, 0, true);
+        let change = decide(&r, &rep, EventSource::Webhook, 0, true, true);
         assert_eq!(change.status, None, "a final status never moves");
         assert_eq!(change.failure, None);
         assert!(change.flag_requires_attention);
@@ -381,6 +545,7 @@ mod tests {
                 EventSource::Webhook,
                 0,
                 true,
+                true,
             );
             assert!(change.ledger.is_empty(), "{status:?}");
         }
@@ -395,6 +560,7 @@ mod tests {
             EventSource::Provider,
             0,
             false,
+            true,
         );
         assert_eq!(change.amount, Some(("50.00".into(), 5000)));
         assert_eq!(change.ledger[0].amount_minor, 5000);
@@ -404,7 +570,14 @@ mod tests {
     #[test]
     fn not_found_changes_nothing_but_the_history() {
         let r = refund(RefundStatus::Pending, Some(100));
-        let change = decide(&r, &ProviderRefund::not_found(), EventSource::Sync, 0, true);
+        let change = decide(
+            &r,
+            &ProviderRefund::not_found(),
+            EventSource::Sync,
+            0,
+            true,
+            true,
+        );
         assert_eq!(change.status, None);
         assert_eq!(change.events[0].kind, "provider_not_found");
     }
@@ -417,7 +590,7 @@ mod tests {
             code: FailureCode::ProviderDeclined,
             message: "declined by issuer".into(),
         });
-        let change = decide(&r, &rep, EventSource::Webhook, 0, true);
+        let change = decide(&r, &rep, EventSource::Webhook, 0, true, true);
         assert_eq!(change.status, Some(RefundStatus::Failed));
         assert_eq!(
             change.failure,

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use refund_provider::{FailureCode, InvalidCode, Money, RefundId};
+use refund_provider::{FailureCode, InvalidCode, MinorUnits, Money, RefundId};
 
 use super::decide::transition;
 use super::{Engine, EngineError};
@@ -25,12 +25,15 @@ pub struct ResolveCommand {
     pub(crate) amount: Option<Money>,
 }
 
-/// The change resolving `refund` as `command` says, or why it cannot be.
+/// The change resolving `refund` as `command` says, or why it cannot be. `refundable` is
+/// what was left of the payment for this refund (`None` when its captured amount is
+/// unknown): an amount the operator gives never books more (DESIGN §16).
 pub(crate) fn resolution(
     refund: &RefundRecord,
     operator_id: &str,
     command: &ResolveCommand,
     emit_events: bool,
+    refundable: Option<i128>,
 ) -> Result<Change, EngineError> {
     if refund.status.is_final() {
         return Err(EngineError::RefundFinal {
@@ -61,6 +64,22 @@ pub(crate) fn resolution(
                     InvalidCode::ParameterInvalid,
                     format!("the refund is in {}", refund.currency),
                 ));
+            }
+            if let Some(refundable) = refundable.filter(|r| {
+                i128::from(amount.minor_units().get()) > *r
+                    && command.status == RefundStatus::Succeeded
+            }) {
+                let text = i64::try_from(refundable)
+                    .ok()
+                    .and_then(MinorUnits::new)
+                    .map_or_else(
+                        || "0".to_owned(),
+                        |minor| Money::from_minor(minor, amount.currency()).to_major_string(),
+                    );
+                return Err(EngineError::AmountExceedsRefundable {
+                    refundable: text,
+                    currency: refund.currency.clone(),
+                });
             }
             let text = amount.to_major_string();
             let minor = amount.minor_units().get();
@@ -106,6 +125,14 @@ impl Engine {
         operator_id: &str,
         command: &ResolveCommand,
     ) -> Result<RefundRecord, EngineError> {
+        // An amount given for a refund sent without one is capped by what was refundable for
+        // it (read first: the payment's other refunds, not this one, decide it).
+        let refundable = match (&command.amount, self.store.refund(id).await?) {
+            (Some(_), Some(refund)) if refund.amount_minor.is_none() => {
+                self.store.refundable_for(&refund).await?
+            }
+            _ => None,
+        };
         let engine = self.clone();
         let (operator, command) = (operator_id.to_owned(), command.clone());
         let modified = self
@@ -116,6 +143,7 @@ impl Engine {
                     &operator,
                     &command,
                     engine.emits_events(&refund.merchant_id),
+                    refundable,
                 )
             })
             .await??;
@@ -154,6 +182,7 @@ mod tests {
             "finance-1",
             &command(RefundStatus::Succeeded, None),
             true,
+            None,
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(change.status, Some(RefundStatus::Succeeded));
@@ -180,6 +209,7 @@ mod tests {
             "finance-1",
             &command(RefundStatus::Failed, None),
             false,
+            None,
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(change.status, Some(RefundStatus::Failed));
@@ -203,6 +233,7 @@ mod tests {
                 "op",
                 &command(RefundStatus::Failed, None),
                 true,
+                None,
             );
             assert!(
                 matches!(result, Err(EngineError::RefundFinal { .. })),
@@ -219,6 +250,7 @@ mod tests {
             "op",
             &command(RefundStatus::Succeeded, None),
             true,
+            None,
         );
         assert!(matches!(
             missing,
@@ -232,6 +264,7 @@ mod tests {
             "op",
             &command(RefundStatus::Succeeded, Some("50.00")),
             true,
+            None,
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(sized.amount, Some(("50.00".into(), 5000)));
@@ -241,6 +274,7 @@ mod tests {
             "op",
             &command(RefundStatus::Succeeded, Some("13.00")),
             true,
+            None,
         );
         assert!(matches!(
             mismatch,
@@ -249,5 +283,49 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn an_operator_never_books_more_than_was_refundable() {
+        let unsized_refund = refund(RefundStatus::Pending, None);
+        let beyond = resolution(
+            &unsized_refund,
+            "op",
+            &command(RefundStatus::Succeeded, Some("50.00")),
+            true,
+            Some(4999),
+        );
+        assert!(
+            matches!(&beyond, Err(EngineError::AmountExceedsRefundable { refundable, .. }) if refundable == "49.99"),
+            "{beyond:?}"
+        );
+        let nothing_left = resolution(
+            &unsized_refund,
+            "op",
+            &command(RefundStatus::Succeeded, Some("0.01")),
+            true,
+            Some(0),
+        );
+        assert!(matches!(
+            nothing_left,
+            Err(EngineError::AmountExceedsRefundable { .. })
+        ));
+        let within = resolution(
+            &unsized_refund,
+            "op",
+            &command(RefundStatus::Succeeded, Some("50.00")),
+            true,
+            Some(5000),
+        );
+        assert!(within.is_ok());
+        // Resolving as failed books nothing, whatever amount is given.
+        let failed = resolution(
+            &unsized_refund,
+            "op",
+            &command(RefundStatus::Failed, Some("50.00")),
+            true,
+            Some(0),
+        );
+        assert!(failed.is_ok());
     }
 }

@@ -16,7 +16,6 @@
 //!   history (its status stays) and keeps being queried at the longest interval.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde_json::json;
 use time::OffsetDateTime;
@@ -28,9 +27,11 @@ use refund_provider::{
     ProviderRefundStatus, RefundId, RefundProvider,
 };
 
-use super::decide::{decide, transition};
+use refund_provider::proof::{after_no_record, NoRecord};
+
+use super::decide::transition;
 use super::{millis, Engine, EngineError};
-use crate::domain::{EventSource, RefundStatus};
+use crate::domain::{AttentionReason, EventSource, RefundStatus};
 use crate::store::work::Queue;
 use crate::store::{now_ms, Change, NewEvent, RefundRecord, StoreError};
 
@@ -141,71 +142,16 @@ impl Engine {
         };
         let request = request_for(&refund)?;
         let result = provider.refund_status(&request).await;
-        let age = Duration::from_millis(u64::try_from(now_ms() - refund.created_at).unwrap_or(0));
         match result {
             Ok(report) if report.status != ProviderRefundStatus::NotFound => {
                 self.apply_with(id, move |engine, current, now| {
-                    let next = now + millis(engine.next_sync_delay(current.sync_attempts + 1));
-                    let change = decide(
-                        current,
-                        &report,
-                        EventSource::Sync,
-                        next,
-                        engine.emits_events(&current.merchant_id),
-                    );
+                    let change =
+                        engine.report_change(current, &report, EventSource::Sync, None, now);
                     engine.scheduled(current, change, now)
                 })
                 .await?;
             }
-            Ok(_)
-                if age < self.config.sync.not_found_grace
-                    || refund.status != RefundStatus::Pending =>
-            {
-                self.reschedule(id, "provider_not_found", json!({"age_ms": millis(age)}))
-                    .await?;
-            }
-            Ok(_) if provider.capabilities().deduplicates_by_reference => {
-                // Safe: the provider refuses a second refund with this reference, and the
-                // adapter resolves that refusal by looking the first one up.
-                tracing::info!(refund_id = %id, provider = %refund.provider, "not found after the grace period; re-sending to a deduplicating provider");
-                self.apply_with(id, |engine, current, now| {
-                    let mut change = engine.scheduled(current, Change::default(), now);
-                    change.events.push(NewEvent {
-                        kind: "resent",
-                        status: None,
-                        previous_status: None,
-                        source: EventSource::Sync,
-                        detail: json!({"reason": "not_found_after_grace", "provider_reference": current.provider_reference}),
-                    });
-                    change
-                })
-                .await?;
-                self.resend(provider, &request).await?;
-            }
-            Ok(_) if refund.sync_attempts >= 1 => {
-                // Never re-sent to a provider that does not deduplicate: it has no record of
-                // the refund well after any timeout, so it was never made.
-                self.apply_with(id, |engine, current, _now| {
-                    if current.status != RefundStatus::Pending {
-                        return Change::default();
-                    }
-                    let message = "the provider has no record of this refund well after its timeout; it was not made";
-                    let mut change = transition(
-                        current,
-                        RefundStatus::Failed,
-                        EventSource::Sync,
-                        json!({"reason": "not_found_after_grace", "failure_code": FailureCode::ProviderUnavailable}),
-                        engine.emits_events(&current.merchant_id),
-                    );
-                    change.failure = Some((FailureCode::ProviderUnavailable, message.to_owned()));
-                    change
-                })
-                .await?;
-            }
-            Ok(_) => {
-                self.reschedule(id, "provider_not_found", json!({"age_ms": millis(age)}))
-                    .await?;
-            }
+            Ok(_) => self.no_record(&refund, provider, &request).await?,
             Err(error) => {
                 if matches!(error, refund_provider::ProviderError::Misconfigured { .. }) {
                     tracing::error!(refund_id = %id, provider = %refund.provider, "status query refused: provider configuration is wrong");
@@ -221,7 +167,118 @@ impl Engine {
         Ok(())
     }
 
-    /// Re-sends a refund to a provider that deduplicates by reference. A refusal of the
+    /// A status query found no record of `refund` (DESIGN §16). Within the grace period after
+    /// it was sent (or re-sent), or once it is no longer pending, that proves nothing and the
+    /// refund is asked about again. After it, what the provider proves decides
+    /// ([`after_no_record`]): not proven absent, the refund is flagged once for an operator
+    /// and stays pending, never sent again; proven absent, it is re-sent once where a re-send
+    /// is deduplicated, else failed. The one re-send is claimed in the store first, so no
+    /// process ever sends it twice.
+    async fn no_record(
+        &self,
+        refund: &RefundRecord,
+        provider: Arc<dyn RefundProvider>,
+        request: &ProviderRefundRequest,
+    ) -> Result<(), EngineError> {
+        let id = &refund.id;
+        let resent_at = self.store.resent_at(id).await?;
+        let now = now_ms();
+        let silent_for = now
+            - resent_at
+                .unwrap_or(refund.created_at)
+                .max(refund.created_at);
+        if silent_for < millis(self.config.sync.not_found_grace)
+            || refund.status != RefundStatus::Pending
+        {
+            return self
+                .reschedule(id, "provider_not_found", json!({"age_ms": silent_for}))
+                .await;
+        }
+        let proofs = self.providers.proofs(provider.as_ref());
+        let proven = json!({
+            "age_ms": silent_for,
+            "not_found_proves_absence": proofs.not_found_proves_absence,
+            "resend_is_deduplicated": proofs.resend_is_deduplicated,
+            "resent": resent_at.is_some(),
+        });
+        match after_no_record(proofs, resent_at.is_some()) {
+            NoRecord::Flag => {
+                let first = !self
+                    .store
+                    .was_flagged_for(id, AttentionReason::ProviderHasNoRecord)
+                    .await?;
+                if first {
+                    tracing::warn!(refund_id = %id, provider = %refund.provider, "the provider has no record of this refund and its status query proves nothing: flagged for an operator, never re-sent");
+                }
+                self.apply_with(id, move |engine, current, now| {
+                    let event = if first {
+                        NewEvent::attention(
+                            AttentionReason::ProviderHasNoRecord,
+                            EventSource::Sync,
+                            proven.clone(),
+                        )
+                    } else {
+                        NewEvent {
+                            kind: "provider_not_found",
+                            status: None,
+                            previous_status: None,
+                            source: EventSource::Sync,
+                            detail: proven.clone(),
+                        }
+                    };
+                    let mut change = Change {
+                        flag_requires_attention: first,
+                        ..Change::default()
+                    };
+                    change.events.push(event);
+                    engine.scheduled(current, change, now)
+                })
+                .await?;
+            }
+            NoRecord::Resend => {
+                if !self.store.claim_resend(id, now).await? {
+                    // Another process claimed the one re-send first: it sends it.
+                    return self.reschedule(id, "provider_not_found", proven).await;
+                }
+                tracing::info!(refund_id = %id, provider = %refund.provider, "no record after the grace period, absence proven: re-sending once with the same reference");
+                self.apply_with(id, move |engine, current, now| {
+                    let mut change = engine.scheduled(current, Change::default(), now);
+                    change.events.push(NewEvent {
+                        kind: "resent",
+                        status: None,
+                        previous_status: None,
+                        source: EventSource::Sync,
+                        detail: json!({"reason": "provider_has_no_record", "provider_reference": current.provider_reference, "proofs": proven}),
+                    });
+                    change
+                })
+                .await?;
+                self.resend(provider, request).await?;
+            }
+            NoRecord::Fail => {
+                self.apply_with(id, move |engine, current, _now| {
+                    if current.status != RefundStatus::Pending {
+                        return Change::default();
+                    }
+                    let message = "the provider has no record of this refund well after it was sent, and its status query proves that it was never made";
+                    let mut change = transition(
+                        current,
+                        RefundStatus::Failed,
+                        EventSource::Sync,
+                        json!({"reason": "provider_has_no_record", "failure_code": FailureCode::ProviderUnavailable, "proofs": proven}),
+                        engine.emits_events(&current.merchant_id),
+                    );
+                    change.failure = Some((FailureCode::ProviderUnavailable, message.to_owned()));
+                    change
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-sends (once) a refund its provider proved absent, to a provider that deduplicates
+    /// by reference. A refusal of the
     /// re-send (a 4xx, or our credentials refused) is not yet proof that nothing was paid:
     /// the provider may refuse it because it has the first one (under an answer that got
     /// lost). So a status query decides first: the refund it finds is applied; only when the

@@ -17,6 +17,7 @@ use sqlx::Row;
 
 use refund_provider::RefundId;
 
+use super::payments::check_learnt_amount_sqlite;
 use super::sqlite::{
     insert_webhook_receipt, read_refund, read_refund_by_reference, webhook_seen, write_change,
 };
@@ -99,7 +100,8 @@ impl Store {
                         Ok(change) if change == Change::default() => {
                             Ok((Ok(Modified::Unchanged(refund)), false))
                         }
-                        Ok(change) => {
+                        Ok(mut change) => {
+                            check_learnt_amount_sqlite(conn, &refund, &mut change)?;
                             let after = write_change(conn, &refund, &change, now)?;
                             let before = refund.status;
                             Ok((Ok(Modified::Changed { before, after }), true))
@@ -117,13 +119,15 @@ impl Store {
                 },
             };
             let now = super::now_ms();
-            let change = match decide(&refund, now) {
+            let mut change = match decide(&refund, now) {
                 Err(refusal) => return Ok(Err(refusal)),
                 Ok(change) if change == Change::default() => {
                     return Ok(Ok(Modified::Unchanged(refund)))
                 }
                 Ok(change) => change,
             };
+            self.check_learnt_amount_postgres(&refund, &mut change)
+                .await?;
             if let Some(after) = self
                 .write_change_postgres(&refund, &change, None, now)
                 .await?
@@ -169,10 +173,11 @@ impl Store {
                         insert_webhook_receipt(conn, provider, account, event_id, None, now)?;
                         return Ok((WebhookApplied::UnknownRefund, true));
                     };
-                    let change = decide(&refund, now);
+                    let mut change = decide(&refund, now);
                     let modified = if change == Change::default() {
                         Modified::Unchanged(refund.clone())
                     } else {
+                        check_learnt_amount_sqlite(conn, &refund, &mut change)?;
                         let after = write_change(conn, &refund, &change, now)?;
                         Modified::Changed {
                             before: refund.status,
@@ -223,7 +228,7 @@ impl Store {
         let mut refund = super::refunds::refund_from_row(&row)?;
         for _ in 0..MAX_ATTEMPTS {
             let now = super::now_ms();
-            let change = decide(&refund, now);
+            let mut change = decide(&refund, now);
             if change == Change::default() {
                 self.record_webhook_receipt(&receipt, Some(&refund.id))
                     .await?;
@@ -231,6 +236,8 @@ impl Store {
                     refund,
                 ))));
             }
+            self.check_learnt_amount_postgres(&refund, &mut change)
+                .await?;
             if let Some(after) = self
                 .write_change_postgres(&refund, &change, Some(&receipt), now)
                 .await?

@@ -16,15 +16,21 @@
 //!    whole payment.
 //!
 //! A refusal rolls the whole step back: nothing is recorded, nothing is sent.
+//!
+//! Later, when a refund sent without an amount learns it from the provider, the change that
+//! writes it is checked against what was refundable for it (DESIGN §16): beyond it, the
+//! amount is still booked as reported (the money moved) and the refund is flagged
+//! `requires_attention` (`exceeds_refundable`).
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use sqlx::{AnyConnection, Row};
 
 use refund_provider::{Currency, MinorUnits, Money};
 
 use super::sqlite::prepare;
 use super::writer::sqlite_error;
-use super::{CreateOutcome, PaymentClaim, RefundRecord, Store, StoreError};
+use super::{Change, CreateOutcome, NewEvent, PaymentClaim, RefundRecord, Store, StoreError};
+use crate::domain::{AttentionReason, EventSource};
 
 /// What the payment check concluded.
 #[derive(Debug, Clone, PartialEq)]
@@ -174,6 +180,100 @@ pub(super) async fn count_postgres(
     ))
 }
 
+/// The payment's other refunds that still count (DESIGN §14), for what is left for one of
+/// them: summed in Rust (i128), so no number of refunds overflows.
+const OTHERS_COUNTED: &str = "SELECT amount_minor FROM refunds \
+     WHERE provider = $1 AND account = $2 AND payment_id = $3 AND id <> $4 \
+       AND status IN ('pending', 'processing', 'succeeded')";
+const CAPTURED: &str =
+    "SELECT amount_minor FROM payments WHERE provider = $1 AND account = $2 AND payment_id = $3";
+
+/// What was refundable for `refund` of a payment captured for `captured`: the captured
+/// amount less what its other counted refunds take (an unsized one takes it all); `None`
+/// when the captured amount is unknown.
+fn refundable_for(captured: Option<i64>, others: &[Option<i64>]) -> Option<i128> {
+    let captured = i128::from(captured?);
+    if others.iter().any(Option::is_none) {
+        return Some(0);
+    }
+    let used: i128 = others.iter().flatten().map(|m| i128::from(*m)).sum();
+    Some((captured - used).max(0))
+}
+
+/// The minor units `change` teaches `refund`, a refund sent without an amount.
+fn learnt_amount(refund: &RefundRecord, change: &Change) -> Option<i64> {
+    match (&refund.amount_minor, &change.amount) {
+        (None, Some((_, minor))) => Some(*minor),
+        _ => None,
+    }
+}
+
+/// Flags `change` when the amount it teaches `refund` exceeds what was `refundable` (DESIGN
+/// §16): the amount is booked as reported (the money moved) and finance is asked to look.
+fn flag_beyond_refundable(
+    refund: &RefundRecord,
+    change: &mut Change,
+    learnt: i64,
+    refundable: Option<i128>,
+) {
+    let Some(refundable) = refundable.filter(|r| i128::from(learnt) > *r) else {
+        return;
+    };
+    let source = change
+        .events
+        .first()
+        .map_or(EventSource::Provider, |event| event.source);
+    let refundable_text = i64::try_from(refundable)
+        .ok()
+        .and_then(|minor| major_string(&refund.currency, minor).ok())
+        .unwrap_or_else(|| "0".to_owned());
+    change.flag_requires_attention = true;
+    change.events.push(NewEvent::attention(
+        AttentionReason::ExceedsRefundable,
+        source,
+        serde_json::json!({
+            "amount": change.amount.as_ref().map(|(text, _)| text.clone()),
+            "refundable": refundable_text,
+            "currency": refund.currency,
+        }),
+    ));
+}
+
+/// SQLite, in the writer step that writes `change`: flags it if the amount it teaches
+/// exceeds what was refundable (read in the same transaction).
+pub(super) fn check_learnt_amount_sqlite(
+    conn: &Connection,
+    refund: &RefundRecord,
+    change: &mut Change,
+) -> Result<(), StoreError> {
+    let Some(learnt) = learnt_amount(refund, change) else {
+        return Ok(());
+    };
+    let captured: Option<i64> = prepare(conn, CAPTURED)?
+        .query_row(
+            params![refund.provider, refund.account, refund.payment_id],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(sqlite_error)?
+        .flatten();
+    let others = prepare(conn, OTHERS_COUNTED)?
+        .query_map(
+            params![
+                refund.provider,
+                refund.account,
+                refund.payment_id,
+                refund.id.to_string()
+            ],
+            |row| row.get::<_, Option<i64>>(0),
+        )
+        .map_err(sqlite_error)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sqlite_error)?;
+    flag_beyond_refundable(refund, change, learnt, refundable_for(captured, &others));
+    Ok(())
+}
+
 /// `minor` units of `currency` as the API's major-unit string.
 pub(super) fn major_string(currency: &str, minor: i64) -> Result<String, StoreError> {
     let currency = Currency::parse(currency)
@@ -197,6 +297,42 @@ pub struct PaymentRow {
 }
 
 impl Store {
+    /// What was refundable for `refund` (see [`refundable_for`]), read through the pool.
+    pub(crate) async fn refundable_for(
+        &self,
+        refund: &RefundRecord,
+    ) -> Result<Option<i128>, StoreError> {
+        let captured: Option<Option<i64>> = sqlx::query_scalar(CAPTURED)
+            .bind(&refund.provider)
+            .bind(&refund.account)
+            .bind(&refund.payment_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let others: Vec<Option<i64>> = sqlx::query_scalar(OTHERS_COUNTED)
+            .bind(&refund.provider)
+            .bind(&refund.account)
+            .bind(&refund.payment_id)
+            .bind(refund.id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(refundable_for(captured.flatten(), &others))
+    }
+
+    /// PostgreSQL, before writing `change`: flags it if the amount it teaches exceeds what
+    /// was refundable. (Read just before the guarded write rather than under the payment's
+    /// lock: the flag asks finance to look at money that already moved; it refuses nothing.)
+    pub(super) async fn check_learnt_amount_postgres(
+        &self,
+        refund: &RefundRecord,
+        change: &mut Change,
+    ) -> Result<(), StoreError> {
+        if let Some(learnt) = learnt_amount(refund, change) {
+            let refundable = self.refundable_for(refund).await?;
+            flag_beyond_refundable(refund, change, learnt, refundable);
+        }
+        Ok(())
+    }
+
     /// `merchant`'s payment rows with this id (every merchant's with `None`; one per provider
     /// account), oldest first.
     pub(crate) async fn payment_rows(

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use refund_provider::{FailureCode, RefundId};
 
-use crate::domain::{EventSource, RefundStatus, Stored};
+use crate::domain::{AttentionReason, EventSource, RefundStatus, Stored};
 
 /// A refund as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +98,28 @@ pub struct NewEvent {
     pub(crate) previous_status: Option<RefundStatus>,
     pub(crate) source: EventSource,
     pub(crate) detail: Value,
+}
+
+impl NewEvent {
+    /// A `requires_attention` line: `detail` (an object) with its `reason` set.
+    pub(crate) fn attention(reason: AttentionReason, source: EventSource, detail: Value) -> Self {
+        let mut detail = match detail {
+            Value::Object(map) => map,
+            other => {
+                let mut map = serde_json::Map::new();
+                map.insert("detail".into(), other);
+                map
+            }
+        };
+        detail.insert("reason".into(), Value::String(reason.as_str().to_owned()));
+        Self {
+            kind: "requires_attention",
+            status: None,
+            previous_status: None,
+            source,
+            detail: Value::Object(detail),
+        }
+    }
 }
 
 /// One double-entry ledger line: debits positive, credits negative.

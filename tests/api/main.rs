@@ -13,6 +13,7 @@ mod openapi;
 mod operators;
 mod outbox;
 mod payments;
+mod proofs;
 mod rate_limit;
 mod reconciliation;
 mod refunds;

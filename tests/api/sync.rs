@@ -1,6 +1,7 @@
 //! Following refunds to a final status when the provider's answer is lost: status sync after
-//! a timeout or a dropped answer, the not-found grace period, re-sending only where the
-//! provider deduplicates, and exactly one effect at the provider in every case.
+//! a timeout or a dropped answer, the not-found grace period, a refund the provider has no
+//! record of flagged (or, where the section trusts both proofs, re-sent once), and exactly
+//! one effect at the provider in every case.
 
 use std::time::Duration;
 
@@ -19,7 +20,11 @@ max_retry_ms = 400
 not_found_grace_ms = 600
 "#;
 
-async fn authms_gateway(db: Db, faults: authms::Faults) -> Option<(TestApp, authms::Sandbox)> {
+async fn authms_gateway(
+    db: Db,
+    faults: authms::Faults,
+    section_extra: &str,
+) -> Option<(TestApp, authms::Sandbox)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -32,7 +37,7 @@ async fn authms_gateway(db: Db, faults: authms::Faults) -> Option<(TestApp, auth
         .await
         .expect("sandbox");
     let tail = format!(
-        "[providers.authms]\nbase_url = \"{}\"\ntoken = \"sandbox-authms-token\"\ntimeout_ms = 300\n\n[[routes]]\nprovider = \"authms\"\n{SYNC}",
+        "[providers.authms]\nbase_url = \"{}\"\ntoken = \"sandbox-authms-token\"\ntimeout_ms = 300\n{section_extra}\n[[routes]]\nprovider = \"authms\"\n{SYNC}",
         sandbox.base_url()
     );
     Some((spawn_live(db, "", &tail).await?, sandbox))
@@ -41,6 +46,7 @@ async fn authms_gateway(db: Db, faults: authms::Faults) -> Option<(TestApp, auth
 async fn efundpay_gateway(
     db: Db,
     faults: efundpay::Faults,
+    section_extra: &str,
 ) -> Option<(TestApp, efundpay::Sandbox)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -55,7 +61,7 @@ async fn efundpay_gateway(
         .await
         .expect("sandbox");
     let tail = format!(
-        "[providers.efundpay]\nbase_url = \"{}\"\ntoken = \"sandbox-efundpay-token\"\nmerchant_account_id = \"sandbox-merchant\"\nwebhook_secret = \"sandbox-efundpay-whsec\"\ntimeout_ms = 300\n\n[[routes]]\nprovider = \"efundpay\"\n{SYNC}",
+        "[providers.efundpay]\nbase_url = \"{}\"\ntoken = \"sandbox-efundpay-token\"\nmerchant_account_id = \"sandbox-merchant\"\nwebhook_secret = \"sandbox-efundpay-whsec\"\ntimeout_ms = 300\n{section_extra}\n[[routes]]\nprovider = \"efundpay\"\n{SYNC}",
         sandbox.base_url()
     );
     Some((spawn_live(db, "", &tail).await?, sandbox))
@@ -95,7 +101,7 @@ both_backends!(
             apply_then_hang_next: 1,
             ..authms::Faults::default()
         };
-        let Some((app, sandbox)) = authms_gateway(db, faults).await else {
+        let Some((app, sandbox)) = authms_gateway(db, faults, "").await else {
             return;
         };
         let (refund, settled) = create_and_settle(&app, &wallet_refund()).await;
@@ -127,7 +133,7 @@ both_backends!(
             drop_after_apply_next: 1,
             ..authms::Faults::default()
         };
-        let Some((app, sandbox)) = authms_gateway(db, faults).await else {
+        let Some((app, sandbox)) = authms_gateway(db, faults, "").await else {
             return;
         };
         let (refund, settled) = create_and_settle(&app, &wallet_refund()).await;
@@ -144,24 +150,27 @@ both_backends!(
 );
 
 both_backends!(
-    a_wallet_refund_that_never_arrived_fails_without_being_resent,
+    a_wallet_refund_that_never_arrived_is_flagged_for_an_operator_never_failed_nor_resent,
     |db: Db| async move {
         let faults = authms::Faults {
             fail_next: 1,
             ..authms::Faults::default()
         };
-        let Some((app, sandbox)) = authms_gateway(db, faults).await else {
+        let Some((app, sandbox)) = authms_gateway(db, faults, "").await else {
             return;
         };
-        let (refund, settled) = create_and_settle(&app, &wallet_refund()).await;
+        let refund = create(&app, &wallet_refund()).await;
         assert_eq!(refund["status"], "pending", "a 5xx is an unknown outcome");
-        assert_eq!(settled["status"], "failed", "{settled}");
-        assert_eq!(settled["failure_code"], "provider_unavailable");
-        assert_eq!(
-            sandbox.effects().len(),
-            0,
-            "AuthMS does not deduplicate: never re-sent"
-        );
+        let id = refund["id"].as_str().expect("id");
+        let flagged = wait_for_refund(&app, id, Duration::from_secs(10), |r| {
+            r["requires_attention"] == true
+        })
+        .await;
+        // AuthMS's status query is our assumption: its "not found" proves nothing (DESIGN
+        // §16), so the refund is neither failed (the merchant would refund again) nor re-sent.
+        assert_eq!(flagged["status"], "pending", "{flagged}");
+        assert_eq!(flagged["requires_attention"], true, "{flagged}");
+        assert_eq!(sandbox.effects().len(), 0, "never re-sent");
     }
 );
 
@@ -172,7 +181,7 @@ both_backends!(
             drop_after_apply_next: 1,
             ..efundpay::Faults::default()
         };
-        let Some((app, sandbox)) = efundpay_gateway(db, faults).await else {
+        let Some((app, sandbox)) = efundpay_gateway(db, faults, "").await else {
             return;
         };
         let (refund, settled) = create_and_settle(&app, &card_refund()).await;
@@ -184,13 +193,16 @@ both_backends!(
 );
 
 both_backends!(
-    a_card_refund_that_never_arrived_is_resent_once_to_a_deduplicating_provider,
+    a_card_refund_that_never_arrived_is_resent_once_where_the_section_trusts_both_proofs,
     |db: Db| async move {
         let faults = efundpay::Faults {
             fail_next: 1,
             ..efundpay::Faults::default()
         };
-        let Some((app, sandbox)) = efundpay_gateway(db, faults).await else {
+        // The simulator's list does hold every refund and it refuses a second refund with the
+        // same external_identifier: what `trust_not_found` / `trust_resend` are for.
+        let trust = "trust_not_found = true\ntrust_resend = true\n";
+        let Some((app, sandbox)) = efundpay_gateway(db, faults, trust).await else {
             return;
         };
         let (refund, settled) = create_and_settle(&app, &card_refund()).await;
@@ -265,7 +277,7 @@ both_backends!(
     }
 );
 
-/// A provider that deduplicates by reference and whose list lags: the first send times out
+/// A provider that proves absence and deduplicates by reference, and whose list lags: the first send times out
 /// after applying, its status query says "not found" until the refund was sent twice, and
 /// the re-send is refused (the provider already has it).
 #[derive(Debug, Default)]
@@ -286,7 +298,15 @@ impl refund_provider::RefundProvider for LaggingProvider {
             full_without_amount: false,
             status_query: true,
             webhooks: false,
-            deduplicates_by_reference: true,
+        }
+    }
+
+    /// It claims both proofs, so the engine may re-send once after "not found".
+    fn proofs(&self) -> refund_provider::Proofs {
+        refund_provider::Proofs {
+            not_found_proves_absence: true,
+            resend_is_deduplicated: true,
+            answers_carry_amount: true,
         }
     }
 

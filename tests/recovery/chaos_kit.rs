@@ -131,7 +131,11 @@ impl Simulators {
     }
 
     /// The gateway's provider sections (300 ms timeouts) and routes (`txn_` to AuthMS, the
-    /// rest to eFundPay).
+    /// rest to eFundPay). The simulators' status queries do list every refund they made, and
+    /// eFundPay's refuses a second `external_identifier`: what the `trust_not_found` /
+    /// `trust_resend` keys (DESIGN §16) are for, so that a refund a fault kept from the
+    /// provider reaches a final status here (failed, or re-sent once) instead of waiting,
+    /// flagged, for an operator as it would on providers that prove neither.
     pub fn providers_toml(&self) -> String {
         format!(
             r#"
@@ -139,6 +143,7 @@ impl Simulators {
 base_url = "{}"
 token = "sandbox-authms-token"
 timeout_ms = 300
+trust_not_found = true
 
 [providers.efundpay]
 base_url = "{}"
@@ -146,6 +151,8 @@ token = "sandbox-efundpay-token"
 merchant_account_id = "sandbox-merchant"
 webhook_secret = "sandbox-efundpay-whsec"
 timeout_ms = 300
+trust_not_found = true
+trust_resend = true
 
 [[routes]]
 provider = "authms"

@@ -7,7 +7,7 @@ use std::time::Duration;
 use refund_provider::http::{classify_common_status, client, send, HttpAnswer};
 use refund_provider::{
     async_trait, validate_against_capabilities, Capabilities, Currency, ExposeSecret, FailureCode,
-    InvalidCode, Money, ProviderError, ProviderId, ProviderRefund, ProviderRefundRequest,
+    InvalidCode, Money, Proofs, ProviderError, ProviderId, ProviderRefund, ProviderRefundRequest,
     ProviderWebhook, RefundProvider, RequestInvalid,
 };
 use reqwest::{StatusCode, Url};
@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use crate::map::refund_from_transaction;
 use crate::options::{AuthMsOptions, Method};
 use crate::status_query;
-use crate::transfer::refund_from_transfer;
+use crate::transfer::{queried_direction_problem, refund_from_transfer, Direction};
 use crate::wire::{
     RefundDetailResponse, RefundRequest, SimpleResponse, TransactionListResponse,
     TransferDetailResponse, TransferRequest,
@@ -213,6 +213,10 @@ impl AuthMsProvider {
         refund_from_transfer(
             &result,
             amount,
+            Direction {
+                from_user_id,
+                to_user_id,
+            },
             &req.provider_reference,
             envelope.message.as_deref(),
         )
@@ -236,10 +240,11 @@ impl RefundProvider for AuthMsProvider {
             full_without_amount: true,
             status_query: true,
             webhooks: false,
-            // AuthMS does not refuse a second refund with the same reference_id: a refund
-            // whose outcome is unknown must be settled by the status query, never re-sent.
-            deduplicates_by_reference: false,
         }
+    }
+
+    fn proofs(&self) -> Proofs {
+        crate::proofs::PROOFS
     }
 
     fn validate(&self, req: &ProviderRefundRequest) -> Result<(), RequestInvalid> {
@@ -288,6 +293,16 @@ impl RefundProvider for AuthMsProvider {
             return Ok(ProviderRefund::not_found());
         };
         let mut refund = refund_from_transaction(&tx, req.currency, None)?;
+        if method == Method::Transfer {
+            refund.contradiction = match self.transfer_source_user_id.as_deref() {
+                Some(source) => queried_direction_problem(&tx, source),
+                None => Some(
+                    "transfers are no longer configured (no transfer_source_user_id): the \
+                     transfer's direction cannot be checked"
+                        .to_owned(),
+                ),
+            };
+        }
         if refund.provider_reference.is_none() {
             refund.provider_reference = Some(req.provider_reference.clone());
         }

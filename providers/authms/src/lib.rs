@@ -6,6 +6,7 @@ pub mod config;
 pub mod map;
 pub mod options;
 pub mod plugin;
+pub mod proofs;
 pub mod status_query;
 pub mod transfer;
 pub mod wire;

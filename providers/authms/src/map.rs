@@ -54,16 +54,21 @@ pub fn transaction_currency(
     }
 }
 
-/// The transaction's amount as money, when it has one.
+/// The transaction's amount as money, when it has one. An amount of zero ("0.00") moved
+/// nothing and proves nothing: it is no amount (the engine then refuses to book the
+/// refund, DESIGN §16); anything unreadable is an answer we cannot read (`Unknown`).
 pub fn transaction_amount(
     tx: &TransactionResponse,
     fallback: Currency,
 ) -> Result<Option<Money>, ProviderError> {
-    if tx.amount.is_none() {
+    if tx.amount.as_deref().is_none_or(str::is_empty) {
         return Ok(None);
     }
     let currency = transaction_currency(tx, fallback)?;
     let amount = parse_decimal(tx.amount.as_deref(), "amount")?;
+    if amount.is_zero() {
+        return Ok(None);
+    }
     Money::from_decimal(amount, currency)
         .map(Some)
         .map_err(|e| ProviderError::unknown(format!("answer's amount is unusable: {e}")))
@@ -98,6 +103,7 @@ pub fn refund_from_transaction(
         breakdown: Vec::new(),
         failure,
         raw_status: raw_status.to_owned(),
+        contradiction: None,
     })
 }
 
@@ -138,7 +144,6 @@ mod tests {
             "5e1",
             "fifty",
             "-50.00",
-            "0.00",
             "1000000000000.00",
             "79228162514264337593543950335",
         ] {
@@ -154,6 +159,19 @@ mod tests {
                 ),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn a_zero_or_empty_amount_is_no_amount() {
+        for nothing in ["0.00", "0", ""] {
+            let tx = TransactionResponse {
+                amount: Some(nothing.into()),
+                status: Some("completed".into()),
+                ..Default::default()
+            };
+            let refund = refund_from_transaction(&tx, cny(), None).expect("readable");
+            assert_eq!(refund.amount, None, "{nothing:?}");
         }
     }
 

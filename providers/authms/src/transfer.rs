@@ -8,6 +8,13 @@
 //! asked, the customer gained exactly that amount, and both legs name that amount. Anything
 //! else is an `Unknown` outcome (money may have moved, but not as asked): the refund stays
 //! pending for the status query and, failing that, for finance.
+//!
+//! A balanced answer must also prove its direction (DESIGN §16): `from_wallet.user_id` is the
+//! account's `transfer_source_user_id` and `to_wallet.user_id` the refund's customer. A
+//! status query proves it with the customer's transaction: its `counterparty_id` is the
+//! source and its balances show a credit of the amount. Anything else (a transfer from the
+//! customer to the merchant, wallets not named) is a contradiction: the refund is flagged
+//! for finance and never booked as succeeded.
 
 use refund_provider::{Money, ProviderError, ProviderRefund, ProviderRefundRequest};
 use rust_decimal::Decimal;
@@ -42,10 +49,21 @@ impl TransferRequest {
     }
 }
 
-/// Checks the double-entry invariant of a transfer answer and maps it to a refund.
+/// The two wallets a transfer refund must move money between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Direction<'a> {
+    /// The account's `transfer_source_user_id`.
+    pub from_user_id: &'a str,
+    /// The refund's customer.
+    pub to_user_id: &'a str,
+}
+
+/// Checks the double-entry invariant of a transfer answer and maps it to a refund; a
+/// balanced answer between other wallets than `direction` carries its contradiction.
 pub fn refund_from_transfer(
     result: &TransferResult,
     asked: &Money,
+    direction: Direction<'_>,
     reference: &str,
     message: Option<&str>,
 ) -> Result<ProviderRefund, ProviderError> {
@@ -109,6 +127,7 @@ pub fn refund_from_transfer(
         )));
     }
     let mut refund = refund_from_transaction(to, currency, message)?;
+    refund.contradiction = answer_direction_problem(result, direction);
     if refund.provider_reference.is_none()
         && to
             .description
@@ -118,6 +137,56 @@ pub fn refund_from_transfer(
         refund.provider_reference = Some(reference.to_owned());
     }
     Ok(refund)
+}
+
+/// Why a transfer answer does not prove it went from the source to the customer, if it
+/// does not.
+fn answer_direction_problem(result: &TransferResult, direction: Direction<'_>) -> Option<String> {
+    let from = result
+        .from_wallet
+        .as_ref()
+        .and_then(|w| w.user_id.as_deref());
+    let to = result.to_wallet.as_ref().and_then(|w| w.user_id.as_deref());
+    if from == Some(direction.from_user_id) && to == Some(direction.to_user_id) {
+        return None;
+    }
+    Some(format!(
+        "the transfer went from {} to {}, not from {} to {}",
+        from.unwrap_or("an unnamed wallet"),
+        to.unwrap_or("an unnamed wallet"),
+        direction.from_user_id,
+        direction.to_user_id
+    ))
+}
+
+/// Why the customer's transaction found by the status query does not prove a transfer from
+/// the source to the customer, if it does not: its counterparty must be the source and its
+/// balances must show a credit of exactly its amount.
+pub fn queried_direction_problem(tx: &TransactionResponse, source_user_id: &str) -> Option<String> {
+    let counterparty = tx.counterparty_id.as_deref();
+    if counterparty != Some(source_user_id) {
+        return Some(format!(
+            "the customer's transaction has counterparty {}, not the transfer source {source_user_id}",
+            counterparty.unwrap_or("(none)")
+        ));
+    }
+    let credit = (|| {
+        let amount = Decimal::from_str_exact(tx.amount.as_deref()?).ok()?;
+        let before = Decimal::from_str_exact(tx.balance_before.as_deref()?).ok()?;
+        let after = Decimal::from_str_exact(tx.balance_after.as_deref()?).ok()?;
+        Some(before.checked_add(amount) == Some(after))
+    })();
+    match credit {
+        Some(true) => None,
+        Some(false) => Some(
+            "the customer's transaction does not credit the customer's wallet with its amount"
+                .to_owned(),
+        ),
+        None => Some(
+            "the customer's transaction does not show its amount and balances, so its direction is unproven"
+                .to_owned(),
+        ),
+    }
 }
 
 fn leg_decimal(
@@ -159,14 +228,26 @@ mod tests {
         Money::parse(amount, Currency::parse("CNY").expect("cny")).expect("money")
     }
 
+    fn wallet(user_id: &str) -> Option<crate::wire::WalletResponse> {
+        Some(crate::wire::WalletResponse {
+            user_id: Some(user_id.into()),
+            ..Default::default()
+        })
+    }
+
     fn result(from: TransactionResponse, to: TransactionResponse) -> TransferResult {
         TransferResult {
             from_transaction: Some(from),
-            from_wallet: None,
+            from_wallet: wallet("usr_merchant"),
             to_transaction: Some(to),
-            to_wallet: None,
+            to_wallet: wallet("usr_customer"),
         }
     }
+
+    const MERCHANT_TO_CUSTOMER: Direction<'static> = Direction {
+        from_user_id: "usr_merchant",
+        to_user_id: "usr_customer",
+    };
 
     #[test]
     fn a_balanced_transfer_is_a_refund_of_the_to_leg() {
@@ -174,10 +255,74 @@ mod tests {
             leg("100.00", "1000.00", "900.00"),
             leg("100.00", "900.00", "1000.00"),
         );
-        let refund = refund_from_transfer(&r, &asked("100.00"), "rf_x", None).expect("balanced");
+        let refund = refund_from_transfer(&r, &asked("100.00"), MERCHANT_TO_CUSTOMER, "rf_x", None)
+            .expect("balanced");
         assert_eq!(refund.provider_refund_id.as_deref(), Some("txn_to"));
         assert_eq!(refund.provider_reference.as_deref(), Some("rf_x"));
         assert_eq!(refund.amount, Some(asked("100.00")));
+        assert_eq!(refund.contradiction, None);
+    }
+
+    #[test]
+    fn a_balanced_transfer_between_other_wallets_carries_its_contradiction() {
+        let balanced = || {
+            result(
+                leg("100.00", "1000.00", "900.00"),
+                leg("100.00", "900.00", "1000.00"),
+            )
+        };
+        // From the customer's wallet to the merchant's: balanced, and the wrong way round.
+        let mut reversed = balanced();
+        reversed.from_wallet = wallet("usr_customer");
+        reversed.to_wallet = wallet("usr_merchant");
+        // Wallets not named at all: the direction is unproven.
+        let mut unnamed = balanced();
+        unnamed.from_wallet = None;
+        // To another customer.
+        let mut elsewhere = balanced();
+        elsewhere.to_wallet = wallet("usr_someone_else");
+        for (name, case) in [
+            ("reversed", reversed),
+            ("unnamed", unnamed),
+            ("elsewhere", elsewhere),
+        ] {
+            let refund =
+                refund_from_transfer(&case, &asked("100.00"), MERCHANT_TO_CUSTOMER, "rf_x", None)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(refund.contradiction.is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_queried_transfer_proves_its_direction_by_counterparty_and_credit() {
+        let tx = |counterparty: Option<&str>, before: &str, after: &str| TransactionResponse {
+            counterparty_id: counterparty.map(str::to_owned),
+            ..leg("100.00", before, after)
+        };
+        assert_eq!(
+            queried_direction_problem(&tx(Some("usr_merchant"), "0.00", "100.00"), "usr_merchant"),
+            None
+        );
+        for (name, case) in [
+            ("debit", tx(Some("usr_merchant"), "100.00", "0.00")),
+            (
+                "other counterparty",
+                tx(Some("usr_other"), "0.00", "100.00"),
+            ),
+            ("no counterparty", tx(None, "0.00", "100.00")),
+            (
+                "no balances",
+                TransactionResponse {
+                    balance_before: None,
+                    ..tx(Some("usr_merchant"), "0.00", "100.00")
+                },
+            ),
+        ] {
+            assert!(
+                queried_direction_problem(&case, "usr_merchant").is_some(),
+                "{name}"
+            );
+        }
     }
 
     #[test]
@@ -213,7 +358,7 @@ mod tests {
             ),
         ];
         for (i, case) in cases.iter().enumerate() {
-            match refund_from_transfer(case, &asked("100.00"), "rf_x", None) {
+            match refund_from_transfer(case, &asked("100.00"), MERCHANT_TO_CUSTOMER, "rf_x", None) {
                 Err(ProviderError::Unknown { cause }) => {
                     assert!(
                         cause.contains("double entry") || cause.contains("answer"),
@@ -234,7 +379,7 @@ mod tests {
             result(leg("100.00", "1000.00", "900.00"), leg("100.00", max, max)),
         ] {
             assert!(matches!(
-                refund_from_transfer(&case, &asked("100.00"), "rf_x", None),
+                refund_from_transfer(&case, &asked("100.00"), MERCHANT_TO_CUSTOMER, "rf_x", None),
                 Err(ProviderError::Unknown { .. })
             ));
         }

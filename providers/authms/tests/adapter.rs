@@ -548,7 +548,7 @@ async fn two_transactions_with_one_reference_are_reported_as_unknown() {
 }
 
 #[tokio::test]
-async fn capabilities_say_authms_never_deduplicates_and_sends_no_webhooks() {
+async fn capabilities_say_authms_proves_neither_absence_nor_deduplication_and_sends_no_webhooks() {
     let adapter = provider("http://127.0.0.1:9")
         .with_currencies(vec![cny(), Currency::parse("JPY").expect("jpy")]);
     let caps = adapter.capabilities();
@@ -557,7 +557,10 @@ async fn capabilities_say_authms_never_deduplicates_and_sends_no_webhooks() {
         Some(vec![cny(), Currency::parse("JPY").expect("jpy")])
     );
     assert!(caps.partial && caps.full_without_amount && caps.status_query);
-    assert!(!caps.webhooks && !caps.deduplicates_by_reference);
+    assert!(!caps.webhooks);
+    let proofs = adapter.proofs();
+    assert!(!proofs.not_found_proves_absence && !proofs.resend_is_deduplicated);
+    assert!(proofs.answers_carry_amount);
     assert_eq!(adapter.id().as_str(), "authms");
     let webhook = adapter.parse_webhook(&http::HeaderMap::new(), b"{}", OffsetDateTime::now_utc());
     assert_eq!(

@@ -257,6 +257,14 @@ impl fmt::Debug for Money {
     }
 }
 
+/// Reads a provider answer's minor-unit amount, with a missing or `null` amount as 0: an
+/// answer that leaves its amount out is still read (its status may matter), and a zero
+/// amount proves nothing, which the adapter reports as no amount (DESIGN §16). Use with
+/// `#[serde(default, deserialize_with = "refund_provider::money::minor_or_zero")]`.
+pub fn minor_or_zero<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    Ok(Option::<i64>::deserialize(deserializer)?.unwrap_or(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

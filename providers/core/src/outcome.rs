@@ -62,6 +62,10 @@ pub struct ProviderRefund {
     pub failure: Option<Failure>,
     /// The provider's status word, kept for the refund's history.
     pub raw_status: String,
+    /// What in the answer contradicts the request although it reads as this refund (an
+    /// AuthMS transfer between other wallets than asked): the report proves nothing, the
+    /// refund does not move and is flagged `requires_attention` (DESIGN §16).
+    pub contradiction: Option<String>,
 }
 
 impl ProviderRefund {
@@ -75,6 +79,7 @@ impl ProviderRefund {
             breakdown: Vec::new(),
             failure: None,
             raw_status: raw_status.into(),
+            contradiction: None,
         }
     }
 

@@ -207,7 +207,14 @@ mod tests {
                 full_without_amount: false,
                 status_query: false,
                 webhooks: false,
-                deduplicates_by_reference: false,
+            }
+        }
+
+        fn proofs(&self) -> crate::Proofs {
+            crate::Proofs {
+                not_found_proves_absence: false,
+                resend_is_deduplicated: false,
+                answers_carry_amount: false,
             }
         }
 

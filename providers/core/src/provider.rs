@@ -5,8 +5,8 @@ use http::HeaderMap;
 use time::OffsetDateTime;
 
 use crate::{
-    Currency, InvalidCode, ProviderError, ProviderId, ProviderRefund, ProviderRefundRequest,
-    ProviderWebhook, RefundId, RequestInvalid,
+    Currency, InvalidCode, Proofs, ProviderError, ProviderId, ProviderRefund,
+    ProviderRefundRequest, ProviderWebhook, RefundId, RequestInvalid,
 };
 
 /// What a provider supports; the gateway checks requests against it before any call.
@@ -22,9 +22,6 @@ pub struct Capabilities {
     pub status_query: bool,
     /// The provider sends webhooks for refund status changes.
     pub webhooks: bool,
-    /// The provider refuses a second refund with the same reference, so re-sending one
-    /// whose outcome is unknown cannot pay twice.
-    pub deduplicates_by_reference: bool,
 }
 
 impl Capabilities {
@@ -57,6 +54,11 @@ pub trait RefundProvider: Send + Sync + 'static {
     fn id(&self) -> ProviderId;
 
     fn capabilities(&self) -> Capabilities;
+
+    /// What this provider's answers prove (DESIGN §16), each fact justified in the adapter by
+    /// a comment citing the sentence of the provider's document that grants it. No default:
+    /// a provider added later states what it proves.
+    fn proofs(&self) -> Proofs;
 
     /// The deterministic reference sent to the provider for this refund, derived from the
     /// gateway refund id and stored before the first call. Defaults to the refund id.

@@ -16,7 +16,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::{
-    BuildContext, Capabilities, Currency, Money, PaymentId, ProviderError, ProviderId,
+    BuildContext, Capabilities, Currency, Money, PaymentId, Proofs, ProviderError, ProviderId,
     ProviderPlugin, ProviderRefund, ProviderRefundRequest, ProviderRefundStatus, ProviderWebhook,
     RefundId, RefundProvider,
 };
@@ -136,6 +136,7 @@ pub enum Script {
 pub struct FakeProvider {
     id: ProviderId,
     capabilities: Capabilities,
+    proofs: Proofs,
     default: Script,
     delay: Duration,
     script: Mutex<VecDeque<Script>>,
@@ -157,7 +158,11 @@ impl FakeProvider {
                 full_without_amount: false,
                 status_query: true,
                 webhooks: false,
-                deduplicates_by_reference: false,
+            },
+            proofs: Proofs {
+                not_found_proves_absence: false,
+                resend_is_deduplicated: false,
+                answers_carry_amount: true,
             },
             default,
             delay: Duration::ZERO,
@@ -177,6 +182,12 @@ impl FakeProvider {
 
     pub fn with_capabilities(mut self, capabilities: Capabilities) -> Self {
         self.capabilities = capabilities;
+        self
+    }
+
+    /// What this fake's answers prove (by default: nothing beyond carrying amounts).
+    pub fn with_proofs(mut self, proofs: Proofs) -> Self {
+        self.proofs = proofs;
         self
     }
 
@@ -237,6 +248,10 @@ impl RefundProvider for FakeProvider {
 
     fn capabilities(&self) -> Capabilities {
         self.capabilities.clone()
+    }
+
+    fn proofs(&self) -> Proofs {
+        self.proofs
     }
 
     async fn refund(&self, req: &ProviderRefundRequest) -> Result<ProviderRefund, ProviderError> {

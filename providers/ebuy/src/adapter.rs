@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use http::{HeaderMap, StatusCode};
 use refund_provider::http::{classify_common_status, client, send, HttpAnswer};
 use refund_provider::{
-    Capabilities, ExposeSecret, FailureCode, InvalidCode, ProviderError, ProviderId,
+    Capabilities, ExposeSecret, FailureCode, InvalidCode, Proofs, ProviderError, ProviderId,
     ProviderRefund, ProviderRefundRequest, ProviderWebhook, RefundId, RefundProvider,
     RequestInvalid, RestRefund, SecretString,
 };
@@ -320,7 +320,6 @@ fn capabilities() -> Capabilities {
         full_without_amount: true,
         status_query: true,
         webhooks: false,
-        deduplicates_by_reference: false,
     }
 }
 
@@ -337,6 +336,10 @@ impl RefundProvider for EbuyProvider {
 
     fn capabilities(&self) -> Capabilities {
         capabilities()
+    }
+
+    fn proofs(&self) -> Proofs {
+        crate::proofs::PROOFS
     }
 
     /// `YYYYMMDD` + 24 digits derived from the refund id (see [`refund_trade_no`]).

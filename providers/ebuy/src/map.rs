@@ -152,6 +152,7 @@ pub fn to_provider_refund(
         breakdown,
         failure,
         raw_status,
+        contradiction: None,
     })
 }
 

@@ -543,7 +543,10 @@ fn capabilities_identity_and_reference_are_as_designed() {
         Some(vec!["CNY"])
     );
     assert!(caps.partial && caps.full_without_amount && caps.status_query);
-    assert!(!caps.webhooks && !caps.deduplicates_by_reference);
+    assert!(!caps.webhooks);
+    let proofs = adapter.proofs();
+    assert!(!proofs.not_found_proves_absence && !proofs.resend_is_deduplicated);
+    assert!(proofs.answers_carry_amount);
     let id = RefundId::parse(helpers::FIXTURE_REFUND_ID).expect("id");
     assert_eq!(
         adapter.provider_reference(&id),

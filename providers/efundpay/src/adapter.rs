@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use http::{HeaderMap, StatusCode};
 use refund_provider::http::{classify_common_status, client, send, HttpAnswer};
 use refund_provider::{
-    Capabilities, ExposeSecret, FailureCode, ProviderError, ProviderId, ProviderRefund,
+    Capabilities, ExposeSecret, FailureCode, Proofs, ProviderError, ProviderId, ProviderRefund,
     ProviderRefundRequest, ProviderWebhook, RefundId, RefundProvider, RequestInvalid, SecretString,
 };
 use time::OffsetDateTime;
@@ -250,8 +250,11 @@ impl RefundProvider for EfundpayProvider {
             full_without_amount: false,
             status_query: true,
             webhooks: true,
-            deduplicates_by_reference: true,
         }
+    }
+
+    fn proofs(&self) -> Proofs {
+        crate::proofs::PROOFS
     }
 
     /// `external_identifier` is the gateway refund id itself (35 characters, within 50).

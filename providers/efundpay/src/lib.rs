@@ -5,6 +5,7 @@ pub mod adapter;
 pub mod config;
 pub mod map;
 pub mod plugin;
+pub mod proofs;
 pub mod request;
 pub mod webhook;
 pub mod wire;

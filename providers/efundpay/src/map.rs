@@ -53,8 +53,13 @@ pub fn to_provider_refund(refund: &Refund) -> Result<ProviderRefund, String> {
         .ok_or_else(|| format!("unknown refund status `{}`", excerpt(&refund.status)))?;
     let currency = Currency::parse(&refund.currency)
         .map_err(|_| format!("unknown currency `{}`", excerpt(&refund.currency)))?;
-    // The range check every provider amount passes (positive, at most 12 integer digits).
-    let amount = Money::from_provider_minor(refund.amount, currency).map_err(|e| e.to_string())?;
+    // No amount (left out, null or 0) proves nothing and is reported as none (DESIGN §16);
+    // anything else passes the range check every provider amount passes (positive, at most
+    // 12 integer digits).
+    let amount = match refund.amount {
+        0 => None,
+        minor => Some(Money::from_provider_minor(minor, currency).map_err(|e| e.to_string())?),
+    };
     let failure = failure_code.map(|code| Failure {
         code,
         message: format!("eFundPay reported the refund {}", refund.status),
@@ -63,10 +68,11 @@ pub fn to_provider_refund(refund: &Refund) -> Result<ProviderRefund, String> {
         status,
         provider_refund_id: Some(refund.id.clone()),
         provider_reference: Some(refund.external_identifier.clone()),
-        amount: Some(amount),
+        amount,
         breakdown: Vec::new(),
         failure,
         raw_status: refund.status.clone(),
+        contradiction: None,
     })
 }
 
@@ -169,11 +175,29 @@ mod tests {
     }
 
     #[test]
+    fn a_refund_object_without_an_amount_or_with_zero_is_read_with_no_amount() {
+        let mut zero = refund("succeeded");
+        zero.amount = 0;
+        assert_eq!(to_provider_refund(&zero).map(|r| r.amount), Ok(None));
+        for body in [
+            serde_json::json!({"type": "refund", "id": "r1", "transaction_id": "t", "status": "succeeded",
+                   "currency": "EUR", "external_identifier": "rf_1"}),
+            serde_json::json!({"type": "refund", "id": "r1", "transaction_id": "t", "status": "succeeded",
+                   "currency": "EUR", "amount": null, "external_identifier": "rf_1"}),
+        ] {
+            let parsed: Refund = serde_json::from_value(body).expect("readable");
+            let mapped = to_provider_refund(&parsed).expect("mapped");
+            assert_eq!(mapped.status, ProviderRefundStatus::Succeeded);
+            assert_eq!(mapped.amount, None);
+        }
+    }
+
+    #[test]
     fn unknown_words_bad_amounts_and_currencies_are_refused() {
         for word in ["pending", "SUCCEEDED", "", "refunded"] {
             assert!(to_provider_refund(&refund(word)).is_err(), "{word}");
         }
-        for amount in [0, -5, 100_000_000_000_000, i64::MAX, i64::MIN] {
+        for amount in [-5, 100_000_000_000_000, i64::MAX, i64::MIN] {
             let mut r = refund("succeeded");
             r.amount = amount;
             assert!(to_provider_refund(&r).is_err(), "{amount}");

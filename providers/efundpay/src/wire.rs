@@ -43,7 +43,9 @@ pub struct Refund {
     /// `processing`, `succeeded`, `failed`, `declined` or `voided`.
     pub status: String,
     pub currency: String,
-    /// Integer minor units.
+    /// Integer minor units; 0 when the answer leaves it out or gives `null` (no amount,
+    /// which proves nothing: DESIGN §16).
+    #[serde(default, deserialize_with = "refund_provider::money::minor_or_zero")]
     pub amount: i64,
     /// Informational: eFundPay may send `null` (or leave it out), which never makes a clear
     /// answer unreadable.

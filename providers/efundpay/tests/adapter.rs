@@ -182,7 +182,6 @@ async fn malformed_refund_objects_are_unknown_outcomes() {
     let req = request();
     let mut cases = Vec::new();
     for (field, value) in [
-        ("amount", json!(0)),
         ("amount", json!(-1299)),
         ("amount", json!(12.99)),
         ("amount", json!("1299")),
@@ -200,6 +199,8 @@ async fn malformed_refund_objects_are_unknown_outcomes() {
     let mut missing = refund_json(&req, "succeeded");
     missing.as_object_mut().expect("object").remove("id");
     cases.push(("no id".into(), missing));
+    // (An amount of 0, null or left out is read as no amount: the engine refuses to book
+    // such a success, DESIGN §16; see the map's tests.)
 
     for (name, body) in cases {
         let server = MockServer::start().await;
@@ -519,7 +520,12 @@ fn capabilities_declare_partial_refunds_with_a_required_amount() {
     let caps = provider.capabilities();
     assert_eq!(caps.currencies, None);
     assert!(caps.partial && !caps.full_without_amount);
-    assert!(caps.status_query && caps.webhooks && caps.deduplicates_by_reference);
+    assert!(caps.status_query && caps.webhooks);
+    // Its document promises neither (DESIGN §16): `external_identifier` must be unique,
+    // which is the merchant's duty, not a duplicate refusal.
+    let proofs = provider.proofs();
+    assert!(!proofs.not_found_proves_absence && !proofs.resend_is_deduplicated);
+    assert!(proofs.answers_carry_amount);
     assert_eq!(provider.id().as_str(), "efundpay");
     let id = RefundId::generate();
     assert_eq!(provider.provider_reference(&id), id.to_string());

@@ -204,8 +204,8 @@ fn signed_but_malformed_bodies_are_refused_without_panicking() {
     bad_time["created_at"] = json!("yesterday");
     let mut float_amount = event("succeeded");
     float_amount["data"]["amount"] = json!(12.99);
-    let mut zero_amount = event("succeeded");
-    zero_amount["data"]["amount"] = json!(0);
+    let mut negative_amount = event("succeeded");
+    negative_amount["data"]["amount"] = json!(-1299);
     let mut bad_currency = event("succeeded");
     bad_currency["data"]["currency"] = json!("XYZ");
     let bodies: Vec<(&str, Vec<u8>)> = vec![
@@ -227,8 +227,8 @@ fn signed_but_malformed_bodies_are_refused_without_panicking() {
             serde_json::to_vec(&float_amount).expect("body"),
         ),
         (
-            "zero amount",
-            serde_json::to_vec(&zero_amount).expect("body"),
+            "negative amount",
+            serde_json::to_vec(&negative_amount).expect("body"),
         ),
         (
             "bad currency",
@@ -237,6 +237,24 @@ fn signed_but_malformed_bodies_are_refused_without_panicking() {
     ];
     for (what, body) in bodies {
         assert_invalid(parse(&signed(&body, NOW), &body), what);
+    }
+}
+
+#[test]
+fn a_signed_event_without_an_amount_is_accepted_with_no_amount_for_the_engine_to_refuse() {
+    // Acknowledged (the provider would only retry it), never booked: the engine flags a
+    // success without its amount (DESIGN §16).
+    let mut zero_amount = event("succeeded");
+    zero_amount["data"]["amount"] = json!(0);
+    let mut no_amount = event("succeeded");
+    no_amount["data"]
+        .as_object_mut()
+        .expect("object")
+        .remove("amount");
+    for body in [zero_amount, no_amount] {
+        let body = serde_json::to_vec(&body).expect("body");
+        let webhook = parse(&signed(&body, NOW), &body).expect("verified");
+        assert_eq!(webhook.refund.amount, None);
     }
 }
 

@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use http::HeaderMap;
 use refund_provider::http::{classify_common_status, client, send, HttpAnswer};
 use refund_provider::{
-    Capabilities, ExposeSecret, InvalidCode, ProviderError, ProviderId, ProviderRefund,
+    Capabilities, ExposeSecret, InvalidCode, Proofs, ProviderError, ProviderId, ProviderRefund,
     ProviderRefundRequest, ProviderRefundStatus, ProviderWebhook, RefundId, RefundProvider,
     RequestInvalid, SecretString,
 };
@@ -334,10 +334,11 @@ impl RefundProvider for StripeProvider {
             full_without_amount: true,
             status_query: true,
             webhooks: true,
-            // Stripe replays the saved answer of a repeated Idempotency-Key (for 24 h; the
-            // adapter never re-sends after RESEND_WINDOW).
-            deduplicates_by_reference: true,
         }
+    }
+
+    fn proofs(&self) -> Proofs {
+        crate::proofs::PROOFS
     }
 
     /// The gateway refund id: the `Idempotency-Key` and `metadata[gateway_refund_id]`.

@@ -9,6 +9,7 @@ pub mod map;
 pub mod metadata;
 pub mod options;
 pub mod plugin;
+pub mod proofs;
 pub mod webhook;
 pub mod wire;
 

@@ -64,7 +64,11 @@ pub fn to_provider_refund(refund: &Refund) -> Result<ProviderRefund, String> {
     })?;
     let currency = from_stripe_code(&refund.currency)
         .ok_or_else(|| format!("unknown currency `{}`", excerpt(&refund.currency)))?;
-    let amount = from_stripe_amount(refund.amount, currency).map_err(|e| e.to_string())?;
+    // No amount (left out, null or 0) proves nothing and is reported as none (DESIGN §16).
+    let amount = match refund.amount {
+        0 => None,
+        minor => Some(from_stripe_amount(minor, currency).map_err(|e| e.to_string())?),
+    };
     let failure = (status == ProviderRefundStatus::Failed).then(|| Failure {
         code: FailureCode::ProviderFailed,
         message: format!(
@@ -80,10 +84,11 @@ pub fn to_provider_refund(refund: &Refund) -> Result<ProviderRefund, String> {
         status,
         provider_refund_id: Some(refund.id.clone()),
         provider_reference: gateway_refund_id(refund).map(str::to_owned),
-        amount: Some(amount),
+        amount,
         breakdown: Vec::new(),
         failure,
         raw_status: word.unwrap_or_default().to_owned(),
+        contradiction: None,
     })
 }
 
@@ -221,11 +226,24 @@ mod tests {
     }
 
     #[test]
+    fn a_refund_without_an_amount_or_with_zero_is_read_with_no_amount() {
+        let mut zero = refund(Some("succeeded"));
+        zero.amount = 0;
+        assert_eq!(to_provider_refund(&zero).map(|r| r.amount), Ok(None));
+        let mut body = serde_json::to_value(refund(Some("succeeded"))).expect("json");
+        if let Some(object) = body.as_object_mut() {
+            object.remove("amount");
+        }
+        let parsed: Refund = serde_json::from_value(body).expect("readable");
+        assert_eq!(to_provider_refund(&parsed).map(|r| r.amount), Ok(None));
+    }
+
+    #[test]
     fn null_or_unknown_statuses_bad_amounts_currencies_and_objects_are_refused() {
         for word in [None, Some("pending_review"), Some("SUCCEEDED"), Some("")] {
             assert!(to_provider_refund(&refund(word)).is_err(), "{word:?}");
         }
-        for amount in [0, -1] {
+        for amount in [-1, i64::MIN] {
             let mut r = refund(Some("succeeded"));
             r.amount = amount;
             assert!(to_provider_refund(&r).is_err(), "{amount}");

@@ -23,7 +23,9 @@ pub struct Refund {
     pub id: String,
     /// Always `refund`.
     pub object: String,
-    /// In Stripe's minor units of `currency` (see `currency.rs`).
+    /// In Stripe's minor units of `currency` (see `currency.rs`); 0 when the answer leaves
+    /// it out or gives `null` (no amount, which proves nothing: DESIGN §16).
+    #[serde(default, deserialize_with = "refund_provider::money::minor_or_zero")]
     pub amount: i64,
     #[serde(default)]
     pub balance_transaction: Option<String>,

@@ -105,6 +105,7 @@ pub async fn report(store: &Store, id: &RefundId, outcome: ProviderRefundStatus)
                 EventSource::Webhook,
                 now + 60_000,
                 false,
+                true,
             ))
         })
         .await

@@ -179,7 +179,7 @@ async fn exercise(
             "simulator {row}: the status query should find the applied refund, got {other:?}"
         )),
     }
-    if outcome == Outcome::Unknown && provider.capabilities().deduplicates_by_reference {
+    if outcome == Outcome::Unknown && provider.proofs().resend_is_deduplicated {
         let resent = provider.refund(req).await;
         let effects = simulator.effects_for(&req.provider_reference);
         if effects != 1 {
