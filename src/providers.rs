@@ -566,6 +566,48 @@ webhook_secret = "whsec"
     }
 
     #[tokio::test]
+    async fn a_section_trusting_what_its_documents_do_not_promise_is_warned_about_and_applied() {
+        let trusting = EFUNDPAY.replace(
+            "webhook_secret = \"whsec\"",
+            "webhook_secret = \"whsec\"\ntrust_not_found = true\ntrust_resend = true",
+        );
+        let toml = format!("{}{trusting}", merchant("acme", ""));
+        let registry = build(&toml).await.unwrap_or_else(|p| panic!("{p:?}"));
+        assert_eq!(keys(registry.warnings()), ["providers.efundpay"]);
+        let warning = &registry.warnings()[0].message;
+        assert!(
+            warning.contains("efundpay")
+                && warning.contains("trust_not_found")
+                && warning.contains("trust_resend"),
+            "{warning}"
+        );
+        let efundpay = ProviderId::from_static("efundpay");
+        let (_, adapter) = registry.for_merchant(&efundpay, "acme").expect("account");
+        let proofs = registry.proofs(adapter.as_ref());
+        assert!(proofs.not_found_proves_absence && proofs.resend_is_deduplicated);
+        assert!(
+            !adapter.proofs().not_found_proves_absence,
+            "the adapter itself still declares what eFundPay's document grants"
+        );
+
+        let untrusting = format!("{}{EFUNDPAY}", merchant("acme", ""));
+        let registry = build(&untrusting).await.unwrap_or_else(|p| panic!("{p:?}"));
+        let (_, adapter) = registry.for_merchant(&efundpay, "acme").expect("account");
+        let proofs = registry.proofs(adapter.as_ref());
+        assert!(!proofs.not_found_proves_absence && !proofs.resend_is_deduplicated);
+
+        let wrong = EFUNDPAY.replace(
+            "webhook_secret = \"whsec\"",
+            "webhook_secret = \"whsec\"\ntrust_resend = \"yes\"",
+        );
+        let problems = build(&format!("{}{wrong}", merchant("acme", "")))
+            .await
+            .err()
+            .unwrap_or_default();
+        assert_eq!(keys(&problems), ["providers.efundpay.trust_resend"]);
+    }
+
+    #[tokio::test]
     async fn one_merchant_on_the_old_contract_builds_unchanged() {
         let toml = format!("{}{EFUNDPAY}", merchant("acme", ""));
         let registry = build(&toml).await.unwrap_or_else(|p| panic!("{p:?}"));

@@ -180,3 +180,34 @@ fn check_config_accepts_the_shipped_configurations_and_migrate_applies_migration
     assert!(ok, "{text}");
     assert!(dir.join("m.db").exists());
 }
+
+#[test]
+fn check_config_warns_about_a_section_that_trusts_what_its_provider_does_not_promise() {
+    let dir = temp_dir();
+    let path = dir.join("trust.toml");
+    std::fs::write(
+        &path,
+        r#"
+[[merchants]]
+id = "acme"
+api_key = "sk_acme"
+[providers.authms]
+base_url = "https://iam.example.com"
+token = "t"
+trust_not_found = true
+"#,
+    )
+    .expect("write");
+    let (ok, text) = gateway(&[
+        "check-config",
+        "--config",
+        path.to_str().unwrap_or_default(),
+    ]);
+    assert!(ok, "a warning, not a problem: {text}");
+    let warning = text
+        .lines()
+        .find(|l| l.starts_with("warning: providers.authms:"))
+        .unwrap_or_else(|| panic!("no warning in:\n{text}"));
+    assert!(warning.contains("trust_not_found"), "{warning}");
+    assert!(!warning.contains("trust_resend"), "{warning}");
+}

@@ -53,8 +53,18 @@ fn envelope(data: Value) -> Value {
     json!({"code": 200, "data": data, "message": "success", "timestamp": "2026-04-15T10:30:00Z"})
 }
 
+/// `answer` with `edit` applied to each transaction in it (both legs of a transfer).
+fn each_transaction(mut answer: Value, edit: impl Fn(&mut Value)) -> Value {
+    for leg in ["transaction", "from_transaction", "to_transaction"] {
+        if let Some(tx) = answer["data"].get_mut(leg) {
+            edit(tx);
+        }
+    }
+    answer
+}
+
 /// The create call's answer: a wallet refund's `{transaction, wallet}`, or a transfer's two
-/// balanced legs.
+/// balanced legs between the source and the customer.
 fn created(req: &ProviderRefundRequest, method: Method, status: &str) -> Value {
     match method {
         Method::WalletRefund => envelope(json!({"transaction": transaction(req, method, status)})),
@@ -65,7 +75,9 @@ fn created(req: &ProviderRefundRequest, method: Method, status: &str) -> Value {
             from["balance_after"] = "987.66".into();
             envelope(json!({
                 "from_transaction": from,
+                "from_wallet": {"user_id": "usr_merchant"},
                 "to_transaction": transaction(req, method, status),
+                "to_wallet": {"user_id": req.customer_id},
             }))
         }
     }
@@ -132,6 +144,26 @@ impl ConformanceTarget for AuthMs {
             code,
         })
         .collect()
+    }
+
+    fn success_without_amount(&self, req: &ProviderRefundRequest) -> WireAnswer {
+        let answer = each_transaction(created(req, self.method, "completed"), |tx| {
+            if let Some(tx) = tx.as_object_mut() {
+                tx.remove("amount");
+            }
+        });
+        WireAnswer::json(200, &answer)
+    }
+
+    fn success_in_currency(
+        &self,
+        req: &ProviderRefundRequest,
+        currency: refund_provider::Currency,
+    ) -> Option<WireAnswer> {
+        let answer = each_transaction(created(req, self.method, "completed"), |tx| {
+            tx["currency"] = currency.code().into();
+        });
+        Some(WireAnswer::json(200, &answer))
     }
 
     fn not_found_answer(&self, _req: &ProviderRefundRequest) -> WireAnswer {

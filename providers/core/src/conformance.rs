@@ -16,12 +16,16 @@
 //!   reference; the same body with one byte changed is refused.
 //! - [`faults`]: against the provider's own simulator, each injected fault gives the
 //!   documented classification, and a refund applied then dropped is applied exactly once.
+//! - [`proofs`]: what the engine concludes from an answer lost then not found, a success
+//!   without an amount and a success in another currency follows from the adapter's declared
+//!   proofs (DESIGN §16), never from an assumption.
 //!
 //! The target supplies the wire bodies (it knows the wire format, the kit does not), built
 //! from the request it is given so that they echo its reference and payment.
 
 mod failures;
 mod faults;
+mod proofs;
 mod references;
 mod refusals;
 mod statuses;
@@ -109,6 +113,18 @@ pub trait ConformanceTarget: Send + Sync {
     /// The status query's answer when the provider has no such refund as `req`.
     fn not_found_answer(&self, req: &ProviderRefundRequest) -> WireAnswer;
 
+    /// The create answer reporting `req`'s refund succeeded, with the amount left out (or
+    /// empty, as the wire format allows).
+    fn success_without_amount(&self, req: &ProviderRefundRequest) -> WireAnswer;
+
+    /// The create answer reporting `req`'s refund succeeded for its amount in `currency`;
+    /// `None` when the wire format carries no currency (e-Buy: CNY only).
+    fn success_in_currency(
+        &self,
+        req: &ProviderRefundRequest,
+        currency: crate::Currency,
+    ) -> Option<WireAnswer>;
+
     /// The longest reference the provider takes (e.g. eFundPay's `external_identifier`: 50).
     fn reference_limit(&self) -> usize;
 
@@ -136,6 +152,7 @@ pub async fn run(target: &dyn ConformanceTarget) {
     failures.extend(references::check(target));
     failures.extend(webhooks::check(target));
     failures.extend(faults::check(target).await);
+    failures.extend(proofs::check(target).await);
     assert!(
         failures.is_empty(),
         "conformance failures:\n  {}",

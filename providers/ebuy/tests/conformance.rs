@@ -105,6 +105,23 @@ impl ConformanceTarget for Ebuy {
         .collect()
     }
 
+    fn success_without_amount(&self, req: &ProviderRefundRequest) -> WireAnswer {
+        let mut content = content(req, "SUCCESS");
+        if let Some(content) = content.as_object_mut() {
+            content.remove("refundAmount");
+        }
+        answer("refund", true, "", content)
+    }
+
+    /// e-Buy refunds in CNY only: its answers name no currency.
+    fn success_in_currency(
+        &self,
+        _req: &ProviderRefundRequest,
+        _currency: refund_provider::Currency,
+    ) -> Option<WireAnswer> {
+        None
+    }
+
     fn not_found_answer(&self, _req: &ProviderRefundRequest) -> WireAnswer {
         answer("refundQuery", false, "REFUND_NOT_FOUND", Value::Null)
     }

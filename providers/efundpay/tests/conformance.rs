@@ -108,6 +108,24 @@ impl ConformanceTarget for Efundpay {
         .collect()
     }
 
+    fn success_without_amount(&self, req: &ProviderRefundRequest) -> WireAnswer {
+        let mut refund = refund_object(req, "succeeded");
+        if let Some(refund) = refund.as_object_mut() {
+            refund.remove("amount");
+        }
+        WireAnswer::json(201, &refund)
+    }
+
+    fn success_in_currency(
+        &self,
+        req: &ProviderRefundRequest,
+        currency: refund_provider::Currency,
+    ) -> Option<WireAnswer> {
+        let mut refund = refund_object(req, "succeeded");
+        refund["currency"] = currency.code().into();
+        Some(WireAnswer::json(201, &refund))
+    }
+
     fn not_found_answer(&self, _req: &ProviderRefundRequest) -> WireAnswer {
         WireAnswer::json(200, &json!({"items": []}))
     }

@@ -84,6 +84,12 @@ fn mismatches(
             sample.provider_reference, refund.provider_reference
         ));
     }
+    if let Some(contradiction) = &refund.contradiction {
+        failures.push(format!(
+            "{row}: a documented answer about this very refund is read as contradicting it: \
+             {contradiction}"
+        ));
+    }
     if refund.raw_status.is_empty() {
         failures.push(format!(
             "{row}: the provider's word is not kept in raw_status"
