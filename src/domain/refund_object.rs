@@ -37,7 +37,9 @@ pub(crate) struct RefundObject {
     pub(crate) metadata: Value,
     #[schema(value_type = Vec<Object>)]
     pub(crate) breakdown: Value,
-    /// Set when finance must look at this refund (a contradicting or mismatching report).
+    /// Set once finance must look at this refund; its `requires_attention` events say why
+    /// (`detail.reason`: `provider_has_no_record`, `amount_mismatch`, `exceeds_refundable`,
+    /// `answer_contradicts_request`, `contradicts_final_status`, `sync_gave_up`).
     pub(crate) requires_attention: bool,
     pub(crate) created_at: String,
     pub(crate) updated_at: String,

@@ -536,11 +536,12 @@ pub(crate) fn schemas() -> Value {
             "properties": {
                 "object": {"type": "string", "enum": ["refund_event"]},
                 "id": {"type": "integer", "format": "int64"},
-                "kind": {"type": "string", "examples": ["status_changed"]},
+                "kind": {"type": "string", "examples": ["status_changed"],
+                    "description": "created, status_changed, provider_answer, provider_unknown, provider_not_found, resent, ignored, requires_attention, …"},
                 "status": {"type": ["string", "null"]},
                 "previous_status": {"type": ["string", "null"]},
                 "source": {"type": "string"},
-                "detail": {},
+                "detail": {"description": "What happened. A `requires_attention` event's `detail.reason` says why the refund was flagged (DESIGN §16): `provider_has_no_record` (its status query still finds nothing after the grace period and the provider's \"not found\" proves nothing: it stays pending, is never sent again, and waits for a late record or an operator's resolve), `amount_mismatch` (a success or processing report without the amount asked, with zero, another amount or currency, or asset lines that do not add up: nothing moved; `detail.problem`, `asked`, `reported`), `exceeds_refundable` (an amount learnt from the provider beyond what was refundable: booked as reported), `answer_contradicts_request` (an answer about this refund that contradicts the request, e.g. an AuthMS transfer between other wallets: nothing moved), `contradicts_final_status` (a final refund reported otherwise), `sync_gave_up` (still open after `sync.give_up_after_hours`)."},
                 "created_at": {"type": "string", "format": "date-time"},
             }},
         "EventList": {
