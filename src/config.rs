@@ -24,21 +24,23 @@ mod server;
 pub mod statements;
 mod sync;
 mod syntax;
+mod telemetry;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use refund_provider::ConfigProblem;
 
-pub use callers::hash_api_key;
+pub use callers::{hash_api_key, ApiKey};
 pub use database::{redacted_url, DatabaseConfig};
 pub use idempotency::IdempotencyConfig;
 pub use merchants::MerchantConfig;
 pub use operators::OperatorConfig;
 pub use retention::RetentionConfig;
 pub use routes::Route;
-pub use server::ServerConfig;
+pub use server::{LogFormat, ServerConfig};
 pub use sync::SyncConfig;
+pub use telemetry::{OtlpProtocol, TelemetryConfig};
 
 /// The embedded default: SQLite in `./data`, the three sandbox simulators in-process.
 pub const EMBEDDED_DEFAULT: &str = include_str!("../config/gateway.toml");
@@ -66,6 +68,8 @@ pub struct Config {
     /// Statement formats by provider (`[statements.<provider>]`); a provider without one
     /// sends the gateway's own six-column CSV.
     pub(crate) statements: BTreeMap<String, std::sync::Arc<statements::StatementFormat>>,
+    /// OpenTelemetry trace export (`[telemetry]`, DESIGN §18).
+    pub telemetry: TelemetryConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -81,6 +85,7 @@ impl std::fmt::Debug for Config {
             .field("idempotency", &self.idempotency)
             .field("retention", &self.retention)
             .field("statements", &self.statements)
+            .field("telemetry", &self.telemetry)
             .finish()
     }
 }
@@ -162,7 +167,7 @@ mod tests {
         assert!(config.uses_sandbox());
         assert_eq!(config.merchants[0].id, "demo");
         assert_eq!(
-            config.merchants[0].api_key_sha256,
+            config.merchants[0].api_keys[0].sha256,
             hash_api_key("sk_sandbox_demo")
         );
     }
@@ -193,7 +198,7 @@ mod tests {
         let config = Config::from_toml(text).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.operators[0].id, "finance");
         assert_eq!(
-            config.operators[0].api_key_sha256,
+            config.operators[0].api_keys[0].sha256,
             hash_api_key("sk_op_from_env")
         );
         assert!(config.merchants[0].accounts.contains_key("efundpay"));

@@ -2,12 +2,14 @@
 //! keys, merchant ids, history event sources, and the rule for vocabulary words read back from
 //! the database (`stored`). Ids and money shared with adapters live in `refund-provider`.
 
+pub mod audit;
 pub mod event_source;
 pub mod idempotency;
 pub mod refund;
 pub mod refund_object;
 pub mod stored;
 
+pub use audit::{AuditEvent, AuditKind, NewAuditEvent};
 pub use event_source::EventSource;
 pub use idempotency::IdempotencyKey;
 pub use refund::RefundStatus;

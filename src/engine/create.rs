@@ -69,21 +69,21 @@ impl Engine {
         command: CreateCommand,
     ) -> Result<CreateResult, EngineError> {
         let provider_id = route(
-            &self.config.routes,
+            &self.config().routes,
             RouteInput {
                 merchant,
                 explicit: command.provider.as_deref(),
                 currency: command.currency,
                 payment_id: command.payment_id.as_str(),
             },
-            |id| self.providers.for_merchant(id, &merchant.id).is_some(),
+            |id| self.providers().for_merchant(id, &merchant.id).is_some(),
         )
         .map_err(|e| match e {
             RouteError::NoRoute => EngineError::NoRoute,
             RouteError::ProviderUnsupported(name) => EngineError::ProviderUnsupported(name),
         })?;
         let (account, provider) = self
-            .providers
+            .providers()
             .for_merchant(&provider_id, &merchant.id)
             .map(|(account, provider)| (account, provider.clone()))
             .ok_or(EngineError::NoRoute)?;
@@ -163,7 +163,7 @@ impl Engine {
             created_at: now,
             updated_at: now,
             // Should this process die before step 3, the sync worker picks the refund up.
-            next_sync_at: Some(now + millis(self.config.server.request_timeout) + 1_000),
+            next_sync_at: Some(now + millis(self.config().server.request_timeout) + 1_000),
             sync_attempts: 0,
         };
         let payment = PaymentClaim {
@@ -176,8 +176,8 @@ impl Engine {
             .map(|key| IdempotencyClaim {
                 key: key.as_str().to_owned(),
                 fingerprint: command.fingerprint.clone(),
-                expires_at: now + millis(self.config.idempotency.retention),
-                in_progress_grace_ms: millis(self.config.server.request_timeout) + 5_000,
+                expires_at: now + millis(self.config().idempotency.retention),
+                in_progress_grace_ms: millis(self.config().server.request_timeout) + 5_000,
             });
         let emit = self.emits_events(&merchant.id);
         let currency = command.currency;
@@ -376,7 +376,7 @@ fn failure_change(
         ),
         ProviderError::Unknown { cause } | ProviderError::InvalidWebhook { message: cause } => {
             Change {
-                next_sync_at: Some(Some(now + millis(engine.config.sync.first_retry))),
+                next_sync_at: Some(Some(now + millis(engine.config().sync.first_retry))),
                 events: vec![NewEvent {
                     kind: "provider_unknown",
                     status: None,

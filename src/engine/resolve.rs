@@ -9,7 +9,7 @@ use refund_provider::{FailureCode, InvalidCode, Money, RefundId};
 
 use super::decide::transition;
 use super::{Engine, EngineError};
-use crate::domain::{EventSource, RefundStatus};
+use crate::domain::{AuditKind, EventSource, NewAuditEvent, RefundStatus};
 use crate::store::{Change, RefundRecord};
 
 /// What an operator decided.
@@ -94,6 +94,20 @@ pub(crate) fn resolution(
     if command.status == RefundStatus::Failed {
         change.failure = Some((FailureCode::ResolvedByOperator, command.reason.clone()));
     }
+    // Written with the change itself (DESIGN §18): a resolve and its audit entry never
+    // diverge.
+    change.audit = Some(NewAuditEvent::new(
+        operator_id,
+        AuditKind::RefundResolved,
+        Some(refund.id.to_string()),
+        json!({
+            "reason": command.reason,
+            "status": command.status.as_str(),
+            "previous_status": refund.status.as_str(),
+            "provider_refund_id": command.provider_refund_id,
+            "amount": command.amount.map(|a| a.to_major_string()),
+        }),
+    ));
     Ok(change)
 }
 

@@ -82,13 +82,14 @@ pub(crate) fn request_for(refund: &RefundRecord) -> Result<ProviderRefundRequest
 }
 
 impl Engine {
-    /// Runs the sync loop forever; the application aborts it on shutdown.
+    /// Runs the sync loop forever; the application aborts it on shutdown. Each pass runs
+    /// on the configuration current when it starts (a reload's poll interval applies from
+    /// the next tick).
     pub(crate) async fn run_sync(self) {
-        let mut tick = tokio::time::interval(self.config.sync.poll_interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticker = crate::engine::Ticker::new(|engine| engine.config().sync.poll_interval);
         loop {
-            tick.tick().await;
-            if let Err(e) = self.sync_pass().await {
+            let engine = ticker.tick(&self).await;
+            if let Err(e) = engine.sync_pass().await {
                 tracing::warn!(error = %e, "status sync pass failed");
             }
         }
@@ -97,14 +98,14 @@ impl Engine {
     /// Claims the refunds that are due and queries each; returns how many were looked at.
     pub(crate) async fn sync_pass(&self) -> Result<usize, EngineError> {
         let now = now_ms();
-        let lease = now + millis(self.config.server.request_timeout) + 5_000;
+        let lease = now + millis(self.config().server.request_timeout) + 5_000;
         let due = self.store.claim_due_refunds(now, lease, BATCH).await?;
         let mut count = 0;
         for id in due {
             // The batch's lease may have run out while earlier refunds were queried: work on
             // this one only if it is still ours, for one more query's time.
             let now = now_ms();
-            let until = now + millis(self.config.server.request_timeout) + 5_000;
+            let until = now + millis(self.config().server.request_timeout) + 5_000;
             if !self
                 .store
                 .renew_lease(Queue::Sync, &id.to_string(), lease, now, until)
@@ -158,7 +159,7 @@ impl Engine {
                 .await?;
             }
             Ok(_)
-                if age < self.config.sync.not_found_grace
+                if age < self.config().sync.not_found_grace
                     || refund.status != RefundStatus::Pending =>
             {
                 self.reschedule(id, "provider_not_found", json!({"age_ms": millis(age)}))
@@ -294,7 +295,7 @@ impl Engine {
         if stays_open {
             change.next_sync_at = Some(Some(now + millis(self.next_sync_delay(attempts))));
             let open_for = now - refund.created_at;
-            if open_for > millis(self.config.sync.give_up_after) && !refund.requires_attention {
+            if open_for > millis(self.config().sync.give_up_after) && !refund.requires_attention {
                 change.flag_requires_attention = true;
                 change.events.push(NewEvent {
                     kind: "requires_attention",
