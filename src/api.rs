@@ -112,7 +112,15 @@ pub(crate) fn router(state: LiveState, request_timeout: Duration) -> Router {
             state.clone(),
             crate::state::pin,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| crate::telemetry::spans::request(request))
+                .on_response(
+                    |response: &Response, _latency: Duration, span: &tracing::Span| {
+                        crate::telemetry::spans::answered(span, response.status().as_u16());
+                    },
+                ),
+        )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)

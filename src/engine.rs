@@ -26,6 +26,8 @@ use crate::providers::{Account, ProviderRegistry};
 use crate::store::{
     Change, Modified, Receipt, RefundRecord, Store, StoreError, WebhookApplied as StoreWebhook,
 };
+use crate::telemetry::spans;
+use tracing::Instrument;
 
 pub use create::{CreateCommand, CreateResult};
 pub use resolve::ResolveCommand;
@@ -238,6 +240,7 @@ impl Engine {
             .modify_refund(*id, move |refund, now| {
                 Ok::<_, std::convert::Infallible>(build(&engine, refund, now))
             })
+            .instrument(spans::store_write("store.change_refund"))
             .await?;
         match modified {
             Ok(modified) => self.modified(id, modified),
@@ -274,6 +277,7 @@ impl Engine {
             .apply_webhook(receipt, reference, move |refund, now| {
                 engine.report_change(refund, &report, EventSource::Webhook, None, now)
             })
+            .instrument(spans::store_write("store.apply_webhook"))
             .await?;
         Ok(match applied {
             StoreWebhook::Duplicate => WebhookApplied::Duplicate,
@@ -306,6 +310,7 @@ impl Engine {
             .modify_known_refund(known, move |refund, now| {
                 Ok::<_, std::convert::Infallible>(build(&engine, refund, now))
             })
+            .instrument(spans::store_write("store.change_refund"))
             .await?;
         match modified {
             Ok(modified) => self.modified(&id, modified),

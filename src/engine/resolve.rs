@@ -11,6 +11,8 @@ use super::decide::transition;
 use super::{Engine, EngineError};
 use crate::domain::{AuditKind, EventSource, NewAuditEvent, RefundStatus};
 use crate::store::{Change, RefundRecord};
+use crate::telemetry::spans;
+use tracing::Instrument;
 
 /// What an operator decided.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,6 +134,8 @@ impl Engine {
                     engine.emits_events(&refund.merchant_id),
                 )
             })
+            .instrument(spans::store_write("store.change_refund"))
+            .instrument(spans::engine_step("engine.resolve"))
             .await??;
         let resolved = self.modified(id, modified)?;
         tracing::info!(refund_id = %id, operator = %operator_id, status = %resolved.status, "refund resolved by an operator");

@@ -23,6 +23,8 @@ use time::OffsetDateTime;
 
 use std::sync::Arc;
 
+use tracing::Instrument;
+
 use refund_provider::{
     Currency, FailureCode, Money, PaymentId, ProviderError, ProviderRefundRequest,
     ProviderRefundStatus, RefundId, RefundProvider,
@@ -33,6 +35,7 @@ use super::{millis, Engine, EngineError};
 use crate::domain::{EventSource, RefundStatus};
 use crate::store::work::Queue;
 use crate::store::{now_ms, Change, NewEvent, RefundRecord, StoreError};
+use crate::telemetry::spans;
 
 /// How many refunds one pass claims.
 const BATCH: i64 = 64;
@@ -81,6 +84,26 @@ pub(crate) fn request_for(refund: &RefundRecord) -> Result<ProviderRefundRequest
     })
 }
 
+/// A status query of `request` on `account`, in a `provider.call` span.
+async fn status_query(
+    provider: &Arc<dyn RefundProvider>,
+    account: &str,
+    request: &ProviderRefundRequest,
+) -> Result<refund_provider::ProviderRefund, ProviderError> {
+    let span = spans::provider_call(provider.id().as_str(), account, "provider.refund_status");
+    let started = std::time::Instant::now();
+    let result = provider
+        .refund_status(request)
+        .instrument(span.clone())
+        .await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.kind(),
+    };
+    spans::call_outcome(&span, outcome, started.elapsed());
+    result
+}
+
 impl Engine {
     /// Runs the sync loop forever; the application aborts it on shutdown. Each pass runs
     /// on the configuration current when it starts (a reload's poll interval applies from
@@ -124,6 +147,12 @@ impl Engine {
 
     /// One status query of one refund, and whatever it leads to.
     pub(crate) async fn sync_one(&self, id: &RefundId) -> Result<(), EngineError> {
+        let span = spans::engine_step("engine.sync");
+        span.record("refund_id", tracing::field::display(id));
+        self.sync_one_in(id).instrument(span).await
+    }
+
+    async fn sync_one_in(&self, id: &RefundId) -> Result<(), EngineError> {
         let Some(refund) = self.store.refund(id).await? else {
             return Ok(());
         };
@@ -141,7 +170,7 @@ impl Engine {
             return Ok(());
         };
         let request = request_for(&refund)?;
-        let result = provider.refund_status(&request).await;
+        let result = status_query(&provider, &refund.account, &request).await;
         let age = Duration::from_millis(u64::try_from(now_ms() - refund.created_at).unwrap_or(0));
         match result {
             Ok(report) if report.status != ProviderRefundStatus::NotFound => {
@@ -181,7 +210,7 @@ impl Engine {
                     change
                 })
                 .await?;
-                self.resend(provider, &request).await?;
+                self.resend(provider, &refund.account, &request).await?;
             }
             Ok(_) if refund.sync_attempts >= 1 => {
                 // Never re-sent to a provider that does not deduplicate: it has no record of
@@ -231,9 +260,10 @@ impl Engine {
     async fn resend(
         &self,
         provider: Arc<dyn RefundProvider>,
+        account: &str,
         request: &ProviderRefundRequest,
     ) -> Result<(), EngineError> {
-        let result = self.send(&provider, request).await;
+        let result = self.send(&provider, account, request).await;
         let refused = matches!(
             result,
             Err(ProviderError::Rejected { .. } | ProviderError::Misconfigured { .. })
@@ -243,7 +273,7 @@ impl Engine {
             return Ok(());
         }
         let id = request.refund_id;
-        match provider.refund_status(request).await {
+        match status_query(&provider, account, request).await {
             Ok(report) if report.status != ProviderRefundStatus::NotFound => {
                 tracing::info!(refund_id = %id, "re-send refused, but the provider has the refund: applying what it says");
                 self.apply_report(&id, &report, EventSource::Sync, None)

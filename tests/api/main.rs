@@ -16,6 +16,7 @@ mod payments;
 mod rate_limit;
 mod reconciliation;
 mod refunds;
+mod reload;
 mod retention;
 mod stripe_webhooks;
 mod sync;
