@@ -2,6 +2,7 @@
 //! against SQLite and PostgreSQL.
 
 mod accounts;
+mod audit;
 mod connections;
 mod console;
 mod helpers;
