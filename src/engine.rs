@@ -128,6 +128,17 @@ impl Engine {
         }
     }
 
+    /// An engine on `store` running `config` with `providers` as its first generation
+    /// (benches and embedders; the application builds its own in `startup`).
+    pub fn from_parts(
+        store: Store,
+        metrics: Arc<Metrics>,
+        config: Config,
+        providers: ProviderRegistry,
+    ) -> Self {
+        Self::new(store, metrics, Snapshot::first(config, providers))
+    }
+
     /// The configuration of this engine's snapshot.
     pub fn config(&self) -> &Config {
         &self.snapshot.config

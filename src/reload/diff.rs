@@ -79,7 +79,7 @@ pub(crate) fn changes(old: &toml::Table, new: &toml::Table) -> Changes {
         match name.as_str() {
             "merchants" | "operators" => {
                 out.entries
-                    .insert(name.clone(), by_id(before, after, |entry| id_of(entry)));
+                    .insert(name.clone(), by_id(before, after, id_of));
             }
             "providers" => {
                 out.entries.insert(name.clone(), by_key(before, after));
