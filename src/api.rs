@@ -4,6 +4,7 @@
 //! 64 KiB body limit. The finance console's files are served under `/console/`
 //! (`console.rs`).
 
+pub mod audit;
 pub mod console;
 pub mod error;
 pub mod export;
@@ -20,7 +21,7 @@ pub mod webhooks;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -35,7 +36,7 @@ use tower_http::trace::TraceLayer;
 
 use error::{ApiError, ErrorCode};
 
-use crate::state::AppState;
+use crate::state::{AppState, LiveState};
 
 /// Largest accepted request body; larger ones are answered `413 body_too_large`.
 pub(crate) const BODY_LIMIT: usize = 64 * 1024;
@@ -47,8 +48,9 @@ pub(crate) const HARD_BODY_LIMIT: usize = 1024 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The application's router with every layer.
-pub(crate) fn router(state: AppState, request_timeout: Duration) -> Router {
+/// The application's router with every layer; every request pins the live snapshot first
+/// (see [`crate::state`]).
+pub(crate) fn router(state: LiveState, request_timeout: Duration) -> Router {
     let panic_metrics = state.engine.metrics.clone();
     Router::new()
         .route(
@@ -60,6 +62,7 @@ pub(crate) fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/v1/refunds/{id}/events", get(refunds::list_refund_events))
         .route("/v1/refunds/{id}/resolve", post(operators::resolve_refund))
         .route("/v1/me", get(operators::me))
+        .route("/v1/audit_events", get(audit::list_audit_events))
         .route("/v1/webhooks/{provider}", post(webhooks::provider_webhook))
         .route(
             "/v1/webhooks/{provider}/{merchant_id}",
@@ -105,7 +108,19 @@ pub(crate) fn router(state: AppState, request_timeout: Duration) -> Router {
             rate_limit::enforce,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), render_errors))
-        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::state::pin,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| crate::telemetry::spans::request(request))
+                .on_response(
+                    |response: &Response, _latency: Duration, span: &tracing::Span| {
+                        crate::telemetry::spans::answered(span, response.status().as_u16());
+                    },
+                ),
+        )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
@@ -113,7 +128,7 @@ pub(crate) fn router(state: AppState, request_timeout: Duration) -> Router {
 
 /// Renders every error response in the API's shape with the request id, converts axum's and
 /// tower-http's plain rejections, and records request metrics.
-async fn render_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn render_errors(state: AppState, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = request
         .headers()

@@ -24,21 +24,23 @@ mod server;
 pub mod statements;
 mod sync;
 mod syntax;
+mod telemetry;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use refund_provider::ConfigProblem;
 
-pub use callers::hash_api_key;
+pub use callers::{hash_api_key, ApiKey};
 pub use database::{redacted_url, DatabaseConfig};
 pub use idempotency::IdempotencyConfig;
 pub use merchants::MerchantConfig;
 pub use operators::OperatorConfig;
 pub use retention::RetentionConfig;
 pub use routes::Route;
-pub use server::ServerConfig;
+pub use server::{LogFormat, ServerConfig};
 pub use sync::SyncConfig;
+pub use telemetry::{OtlpProtocol, TelemetryConfig};
 
 /// The embedded default: SQLite in `./data`, the three sandbox simulators in-process.
 pub const EMBEDDED_DEFAULT: &str = include_str!("../config/gateway.toml");
@@ -66,6 +68,8 @@ pub struct Config {
     /// Statement formats by provider (`[statements.<provider>]`); a provider without one
     /// sends the gateway's own six-column CSV.
     pub(crate) statements: BTreeMap<String, std::sync::Arc<statements::StatementFormat>>,
+    /// OpenTelemetry trace export (`[telemetry]`, DESIGN §18).
+    pub telemetry: TelemetryConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -81,6 +85,7 @@ impl std::fmt::Debug for Config {
             .field("idempotency", &self.idempotency)
             .field("retention", &self.retention)
             .field("statements", &self.statements)
+            .field("telemetry", &self.telemetry)
             .finish()
     }
 }
@@ -162,7 +167,7 @@ mod tests {
         assert!(config.uses_sandbox());
         assert_eq!(config.merchants[0].id, "demo");
         assert_eq!(
-            config.merchants[0].api_key_sha256,
+            config.merchants[0].api_keys[0].sha256,
             hash_api_key("sk_sandbox_demo")
         );
     }
@@ -193,7 +198,7 @@ mod tests {
         let config = Config::from_toml(text).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.operators[0].id, "finance");
         assert_eq!(
-            config.operators[0].api_key_sha256,
+            config.operators[0].api_keys[0].sha256,
             hash_api_key("sk_op_from_env")
         );
         assert!(config.merchants[0].accounts.contains_key("efundpay"));
@@ -376,6 +381,93 @@ mod tests {
         assert_eq!(err.0[0].key, "merchants[0].webhook_secrets");
         let err = Config::from_toml(&one("webhook_secrets = [\"\"]")).expect_err("empty");
         assert_eq!(err.0[0].key, "merchants[0].webhook_secrets[0]");
+    }
+
+    #[test]
+    fn api_keys_telemetry_and_log_format_are_read_and_every_mistake_named() {
+        std::env::set_var(
+            "REFUND_GATEWAY_TEST_KEY_SHA",
+            "1111111111111111111111111111111111111111111111111111111111111111",
+        );
+        let good = format!(
+            r#"
+            [server]
+            log_format = "json"
+            [telemetry]
+            otlp_endpoint = "http://collector:4318/"
+            protocol = "http/json"
+            [[merchants]]
+            id = "acme"
+            api_keys = [
+              {{sha256 = "{}", expires_at = "2027-01-31T00:00:00Z"}},
+              {{sha256_env = "REFUND_GATEWAY_TEST_KEY_SHA", expires_at = 2027-02-01T00:00:00Z}},
+            ]
+            [[operators]]
+            id = "finance"
+            api_key = "sk_op"
+            api_keys = [{{sha256 = "{}"}}]
+            "#,
+            "2".repeat(64),
+            "3".repeat(64)
+        );
+        let config = Config::from_toml(&good).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.server.log_format, LogFormat::Json);
+        assert_eq!(
+            config.telemetry.otlp_endpoint.as_deref(),
+            Some("http://collector:4318")
+        );
+        assert_eq!(config.telemetry.protocol, OtlpProtocol::HttpJson);
+        assert_eq!(config.merchants[0].api_keys.len(), 2);
+        assert!(config.merchants[0].api_keys[1].expires_at.is_some());
+        assert_eq!(config.operators[0].api_keys.len(), 2);
+        assert!(!format!("{config:?}").contains(&"2".repeat(64)));
+
+        let nine: Vec<String> = (0..9)
+            .map(|i| format!("{{sha256 = \"{}\"}}", format!("{i}").repeat(64)))
+            .collect();
+        let bad = format!(
+            r#"
+            [server]
+            log_format = "xml"
+            [telemetry]
+            otlp_endpoint = "ftp://x"
+            protocol = "grpc"
+            max_queue = 1
+            [[merchants]]
+            id = "acme"
+            api_keys = [{{sha256 = "xyz"}}, {{sha256 = "{}", expires_at = "tomorrow"}}, {{sha256_env = "REFUND_GATEWAY_TEST_NO_SUCH_VAR"}}, {{}}, {{sha256 = "{}", color = "red"}}]
+            [[merchants]]
+            id = "globex"
+            api_keys = [{}]
+            "#,
+            "4".repeat(64),
+            "5".repeat(64),
+            nine.join(", ")
+        );
+        let err = Config::from_toml(&bad).expect_err("invalid");
+        let keys: Vec<_> = err.0.iter().map(|p| p.key.as_str()).collect();
+        for expected in [
+            "server.log_format",
+            "telemetry.otlp_endpoint",
+            "telemetry.protocol",
+            "telemetry.max_queue",
+            "merchants[0].api_keys[4].color",
+            "merchants[1].api_keys",
+        ] {
+            assert!(keys.contains(&expected), "{expected} missing from {keys:?}");
+        }
+        let bad_entries = bad.replace(", {sha256 = \"5555", ", {sha256 = \"6666");
+        let without_typo = bad_entries.replace(", color = \"red\"", "");
+        let err = Config::from_toml(&without_typo).expect_err("invalid");
+        let keys: Vec<_> = err.0.iter().map(|p| p.key.as_str()).collect();
+        for expected in [
+            "merchants[0].api_keys[0].sha256",
+            "merchants[0].api_keys[1].expires_at",
+            "merchants[0].api_keys[2].sha256_env",
+            "merchants[0].api_keys[3]",
+        ] {
+            assert!(keys.contains(&expected), "{expected} missing from {keys:?}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! the database (`stored`). Ids and money shared with adapters live in `refund-provider`.
 
 pub mod attention;
+pub mod audit;
 pub mod event_source;
 pub mod idempotency;
 pub mod refund;
@@ -10,6 +11,7 @@ pub mod refund_object;
 pub mod stored;
 
 pub use attention::AttentionReason;
+pub use audit::{AuditEvent, AuditKind, NewAuditEvent};
 pub use event_source::EventSource;
 pub use idempotency::IdempotencyKey;
 pub use refund::RefundStatus;

@@ -17,13 +17,17 @@ use refund_provider::{
     RequestInvalid,
 };
 
+use crate::api::rate_limit::RateLimits;
 use crate::config::Config;
 use crate::domain::EventSource;
+use crate::live::{Live, Snapshot};
 use crate::metrics::Metrics;
 use crate::providers::{Account, ProviderRegistry};
 use crate::store::{
     Change, Modified, Receipt, RefundRecord, Store, StoreError, WebhookApplied as StoreWebhook,
 };
+use crate::telemetry::spans;
+use tracing::Instrument;
 
 pub use create::{CreateCommand, CreateResult};
 pub use resolve::ResolveCommand;
@@ -92,13 +96,17 @@ pub(crate) enum WebhookApplied {
     Refund(Box<RefundRecord>),
 }
 
-/// Shared engine state.
+/// Shared engine state: the store and metrics, and one snapshot of the live configuration
+/// (see [`crate::live`]). Everything one request or one engine step reads of the
+/// configuration comes from [`Engine::config`] and [`Engine::providers`] of one `Engine`
+/// value, so from one generation; a long-running loop takes [`Engine::current`] once per
+/// round.
 #[derive(Clone)]
 pub struct Engine {
     pub store: Store,
-    pub providers: Arc<ProviderRegistry>,
-    pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
+    snapshot: Arc<Snapshot>,
+    live: Arc<Live>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -108,9 +116,70 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
+    /// An engine on `store` whose live configuration starts as `first`.
+    pub(crate) fn new(store: Store, metrics: Arc<Metrics>, first: Snapshot) -> Self {
+        metrics.set_config_generation(first.generation);
+        let live = Arc::new(Live::new(first));
+        Self {
+            store,
+            metrics,
+            snapshot: live.load(),
+            live,
+        }
+    }
+
+    /// An engine on `store` running `config` with `providers` as its first generation
+    /// (benches and embedders; the application builds its own in `startup`).
+    pub fn from_parts(
+        store: Store,
+        metrics: Arc<Metrics>,
+        config: Config,
+        providers: ProviderRegistry,
+    ) -> Self {
+        Self::new(store, metrics, Snapshot::first(config, providers))
+    }
+
+    /// The configuration of this engine's snapshot.
+    pub fn config(&self) -> &Config {
+        &self.snapshot.config
+    }
+
+    /// The provider accounts of this engine's snapshot.
+    pub fn providers(&self) -> &ProviderRegistry {
+        &self.snapshot.providers
+    }
+
+    /// The rate limiters of this engine's snapshot.
+    pub(crate) fn limits(&self) -> &Arc<RateLimits> {
+        &self.snapshot.limits
+    }
+
+    /// The snapshot this engine reads.
+    pub fn snapshot(&self) -> &Arc<Snapshot> {
+        &self.snapshot
+    }
+
+    /// The same engine on the snapshot current now (a reload may have replaced this one's).
+    #[must_use]
+    pub fn current(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            metrics: self.metrics.clone(),
+            snapshot: self.live.load(),
+            live: self.live.clone(),
+        }
+    }
+
+    /// Makes `next` the live snapshot (a reload): requests and steps already under way keep
+    /// the one they began with.
+    pub(crate) fn publish(&self, next: Snapshot) {
+        self.metrics.set_config_generation(next.generation);
+        self.live.publish(next);
+    }
+
     /// Whether merchant events should be written for this merchant (it has a webhook URL).
     pub(crate) fn emits_events(&self, merchant_id: &str) -> bool {
-        self.config
+        self.config()
             .merchant(merchant_id)
             .is_some_and(|m| m.webhook_url.is_some())
     }
@@ -120,14 +189,14 @@ impl Engine {
     pub(crate) fn provider_of(&self, refund: &RefundRecord) -> Option<Arc<dyn RefundProvider>> {
         let id = ProviderId::parse(&refund.provider).ok()?;
         let account = Account::parse(&refund.account)?;
-        self.providers.account(&id, &account).cloned()
+        self.providers().account(&id, &account).cloned()
     }
 
     /// What `refund`'s provider proves (DESIGN §16): its adapter's declared proofs and what its
     /// section trusts; `None` when the refund's account is no longer configured.
     pub(crate) fn proofs_of(&self, refund: &RefundRecord) -> Option<refund_provider::Proofs> {
         self.provider_of(refund)
-            .map(|provider| self.providers.proofs(provider.as_ref()))
+            .map(|provider| self.providers().proofs(provider.as_ref()))
     }
 
     /// Whether `refund`'s provider's success reports must carry the amount (true when its
@@ -139,9 +208,11 @@ impl Engine {
 
     /// When the next status query of an open refund is due after `attempts` queries.
     pub(crate) fn next_sync_delay(&self, attempts: i64) -> Duration {
-        let first = self.config.sync.first_retry;
+        let first = self.config().sync.first_retry;
         let factor = 2u32.saturating_pow(u32::try_from(attempts.clamp(0, 30)).unwrap_or(30));
-        first.saturating_mul(factor).min(self.config.sync.max_retry)
+        first
+            .saturating_mul(factor)
+            .min(self.config().sync.max_retry)
     }
 
     /// Applies a provider's report to a refund (see `decide`). Returns the refund afterwards.
@@ -195,6 +266,7 @@ impl Engine {
             .modify_refund(*id, move |refund, now| {
                 Ok::<_, std::convert::Infallible>(build(&engine, refund, now))
             })
+            .instrument(spans::store_write("store.change_refund"))
             .await?;
         match modified {
             Ok(modified) => self.modified(id, modified),
@@ -231,6 +303,7 @@ impl Engine {
             .apply_webhook(receipt, reference, move |refund, now| {
                 engine.report_change(refund, &report, EventSource::Webhook, None, now)
             })
+            .instrument(spans::store_write("store.apply_webhook"))
             .await?;
         Ok(match applied {
             StoreWebhook::Duplicate => WebhookApplied::Duplicate,
@@ -263,6 +336,7 @@ impl Engine {
             .modify_known_refund(known, move |refund, now| {
                 Ok::<_, std::convert::Infallible>(build(&engine, refund, now))
             })
+            .instrument(spans::store_write("store.change_refund"))
             .await?;
         match modified {
             Ok(modified) => self.modified(&id, modified),
@@ -288,6 +362,45 @@ impl Engine {
             }
             Modified::Contended => Err(EngineError::Contention),
         }
+    }
+}
+
+/// The tick of a background loop whose period is a configuration value: each tick hands out
+/// the engine on the snapshot current then, and a reload that changed the period takes
+/// effect from the next tick.
+pub(crate) struct Ticker<F> {
+    period_of: F,
+    period: Option<Duration>,
+    interval: Option<tokio::time::Interval>,
+}
+
+impl<F: Fn(&Engine) -> Duration> Ticker<F> {
+    pub(crate) fn new(period_of: F) -> Self {
+        Self {
+            period_of,
+            period: None,
+            interval: None,
+        }
+    }
+
+    /// Waits for the next tick; returns the engine on the snapshot current now.
+    pub(crate) async fn tick(&mut self, engine: &Engine) -> Engine {
+        let period = (self.period_of)(&engine.current());
+        if self.period != Some(period) || self.interval.is_none() {
+            let first = if self.period.is_none() {
+                tokio::time::Instant::now()
+            } else {
+                tokio::time::Instant::now() + period
+            };
+            let mut interval = tokio::time::interval_at(first, period);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            self.period = Some(period);
+            self.interval = Some(interval);
+        }
+        if let Some(interval) = self.interval.as_mut() {
+            interval.tick().await;
+        }
+        engine.current()
     }
 }
 

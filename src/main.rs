@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use refund_gateway::config::{Config, ConfigErrors, EMBEDDED_DEFAULT};
+use refund_gateway::reload::ConfigSource;
 use refund_gateway::startup::Application;
 use refund_gateway::store::Store;
 use refund_provider::ConfigProblem;
@@ -94,10 +95,15 @@ fn print_problems(problems: &[ConfigProblem]) -> ExitCode {
     ExitCode::FAILURE
 }
 
+fn default_filter() -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"))
+}
+
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(default_filter())
+        .init();
 }
 
 /// Errors only (the demo's table is the output), unless RUST_LOG says otherwise.
@@ -124,25 +130,46 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve { config, listen } => {
-            init_tracing();
-            let (mut config, source) = load_config(config.as_deref())?;
+        Command::Serve {
+            config: path,
+            listen,
+        } => {
+            let (text, source) = config_text(path.as_deref())?;
+            let mut config = Config::from_toml(&text)?;
+            let telemetry = refund_gateway::telemetry::init(
+                default_filter(),
+                config.server.log_format,
+                &config.telemetry,
+                false,
+            )?;
             if let Some(listen) = listen {
                 config.server.listen = listen;
             }
-            let app = Application::build(config).await?;
+            let mut app = Application::build(config).await?;
+            // SIGHUP re-reads the file the gateway started from (DESIGN §18).
+            let default = Path::new(DEFAULT_CONFIG_PATH);
+            let file = path
+                .clone()
+                .or_else(|| default.exists().then(|| default.to_path_buf()));
+            app.reload_on_sighup(ConfigSource {
+                path: file,
+                text,
+                listen_override: listen,
+            });
             let addr = app.local_addr().context("no local address")?;
-            let simulators = app.engine().providers.sandbox_urls();
+            let simulators = app.engine().providers().sandbox_urls();
             print!(
                 "{}",
                 refund_gateway::cli::banner::banner(
-                    &app.engine().config,
+                    app.engine().config(),
                     &source,
                     addr,
                     &simulators
                 )
             );
-            app.run_until_stopped().await?;
+            let served = app.run_until_stopped().await;
+            telemetry.shutdown().await;
+            served?;
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig { config } => {

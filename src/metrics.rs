@@ -1,6 +1,7 @@
 //! Prometheus metrics (`GET /metrics`): HTTP requests by route and status with latency
 //! histograms, refund transitions by provider and status, provider call latency by outcome,
-//! misconfiguration errors and panics caught. prometheus-client is the official Rust client
+//! misconfiguration errors and panics caught, configuration reloads and the generation in
+//! force, trace spans dropped. prometheus-client is the official Rust client
 //! and brings no HTTP stack of its own.
 //!
 //! Every label value comes from a closed set (DESIGN §15), so no client can grow the
@@ -12,6 +13,7 @@ use std::time::Duration;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -26,6 +28,8 @@ pub struct Metrics {
     provider_calls: Family<Labels, Histogram>,
     provider_misconfigured: Family<Labels, Counter>,
     panics: Counter,
+    config_reloads: Family<Labels, Counter>,
+    config_generation: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -82,8 +86,27 @@ impl Default for Metrics {
             "Requests that reached the last-resort panic guard",
             panics.clone(),
         );
+        let config_reloads = Family::<Labels, Counter>::default();
+        let config_generation = Gauge::default();
+        registry.register(
+            "config_reloads",
+            "Configuration reloads (SIGHUP) by result: applied, unchanged, invalid",
+            config_reloads.clone(),
+        );
+        registry.register(
+            "config_generation",
+            "Generation of the configuration in force: 1 at start, +1 per applied reload",
+            config_generation.clone(),
+        );
+        registry.register(
+            "otel_spans_dropped",
+            "Trace spans not exported, by reason: queue_full (the export queue was at its bound) or export_failed (the collector did not take them)",
+            crate::telemetry::dropped_spans(),
+        );
         Self {
             registry,
+            config_reloads,
+            config_generation,
             http_requests,
             http_latency,
             refund_transitions,
@@ -154,6 +177,19 @@ impl Metrics {
                 .get_or_create(&vec![("provider", provider.to_owned())])
                 .inc();
         }
+    }
+
+    /// Counts one reload by its result (`applied`, `unchanged`, `invalid`).
+    pub(crate) fn config_reload(&self, result: &'static str) {
+        self.config_reloads
+            .get_or_create(&vec![("result", result.to_owned())])
+            .inc();
+    }
+
+    /// The generation of the configuration in force.
+    pub(crate) fn set_config_generation(&self, generation: u64) {
+        self.config_generation
+            .set(i64::try_from(generation).unwrap_or(i64::MAX));
     }
 
     pub(crate) fn panic_caught(&self) {

@@ -100,12 +100,21 @@ struct ProviderAccounts {
     trust: Trust,
 }
 
+/// An in-process simulator this registry runs, with what it was started with: a registry
+/// rebuilt by a reload keeps a simulator started with the same options (its refunds, its
+/// port) instead of starting another.
+struct RunningSandbox {
+    provider: String,
+    options: SimulatorOptions,
+    simulator: Arc<dyn Simulator>,
+}
+
 /// The configured providers, by id, each with its accounts, and the simulators started for
-/// them (running for as long as the registry lives).
+/// them (running for as long as a registry holding them lives).
 #[derive(Default)]
 pub struct ProviderRegistry {
     providers: BTreeMap<ProviderId, ProviderAccounts>,
-    sandboxes: Vec<Box<dyn Simulator>>,
+    sandboxes: Vec<RunningSandbox>,
     warnings: Vec<ConfigProblem>,
 }
 
@@ -197,13 +206,18 @@ impl ProviderRegistry {
     pub fn sandbox_urls(&self) -> Vec<(ProviderId, String)> {
         self.sandboxes
             .iter()
-            .filter_map(|sim| Some((ProviderId::parse(sim.provider()).ok()?, sim.base_url())))
+            .filter_map(|running| {
+                let sim = &running.simulator;
+                Some((ProviderId::parse(sim.provider()).ok()?, sim.base_url()))
+            })
             .collect()
     }
 
     /// The simulators this registry started, in [`PLUGINS`] order.
     pub(crate) fn simulators(&self) -> impl Iterator<Item = &dyn Simulator> {
-        self.sandboxes.iter().map(|sim| sim.as_ref())
+        self.sandboxes
+            .iter()
+            .map(|running| running.simulator.as_ref())
     }
 
     /// Builds every configured provider account, reporting every problem with its key path.
@@ -211,6 +225,26 @@ impl ProviderRegistry {
         config: &Config,
         public_base_url: &str,
         mode: SandboxMode,
+    ) -> Result<Self, Vec<ConfigProblem>> {
+        Self::build_keeping(config, public_base_url, mode, None).await
+    }
+
+    /// [`ProviderRegistry::build`] for a reload: a simulator of `previous` that the new
+    /// configuration asks for with the same options keeps running (same port, same state)
+    /// and is shared by both registries; any other is stopped once `previous` is dropped.
+    pub(crate) async fn rebuild(
+        config: &Config,
+        public_base_url: &str,
+        previous: &ProviderRegistry,
+    ) -> Result<Self, Vec<ConfigProblem>> {
+        Self::build_keeping(config, public_base_url, SandboxMode::Start, Some(previous)).await
+    }
+
+    async fn build_keeping(
+        config: &Config,
+        public_base_url: &str,
+        mode: SandboxMode,
+        previous: Option<&ProviderRegistry>,
     ) -> Result<Self, Vec<ConfigProblem>> {
         let mut registry = Self::default();
         let mut problems = Vec::new();
@@ -278,10 +312,25 @@ impl ProviderRegistry {
                             webhook_url: Some(ctx.webhook_url(name)),
                             ..SimulatorOptions::default()
                         };
-                        match start_sandbox(plugin, options).await {
+                        let kept = previous.and_then(|previous| {
+                            previous
+                                .sandboxes
+                                .iter()
+                                .find(|r| r.provider == *name && r.options == options)
+                                .map(|r| r.simulator.clone())
+                        });
+                        let started = match kept {
+                            Some(simulator) => Ok(simulator),
+                            None => start_sandbox(plugin, options.clone()).await.map(Arc::from),
+                        };
+                        match started {
                             Ok(simulator) => {
                                 let url = simulator.base_url();
-                                registry.sandboxes.push(simulator);
+                                registry.sandboxes.push(RunningSandbox {
+                                    provider: name.clone(),
+                                    options,
+                                    simulator,
+                                });
                                 url
                             }
                             Err(problem) => {

@@ -4,6 +4,7 @@
 //! (`api::reconciliation`, `api::payments`, `api::export`) and the CLI (`reconcile`,
 //! `export`) share these; errors are `StatementError` / `StoreError`.
 
+pub(crate) mod audit;
 pub mod batch;
 pub mod export;
 pub mod preview;

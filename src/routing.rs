@@ -63,7 +63,7 @@ mod tests {
     fn merchant(id: &str, providers: Option<Vec<&'static str>>) -> MerchantConfig {
         MerchantConfig {
             id: id.into(),
-            api_key_sha256: [0; 32],
+            api_keys: Vec::new(),
             webhook_url: None,
             webhook_secrets: Vec::new(),
             providers: providers.map(|l| l.into_iter().map(ProviderId::from_static).collect()),

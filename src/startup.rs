@@ -10,13 +10,14 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::api;
-use crate::api::rate_limit::RateLimits;
 use crate::config::{Config, ConfigErrors};
 use crate::engine::Engine;
+use crate::live::Snapshot;
 use crate::metrics::Metrics;
 use crate::providers::{ProviderRegistry, SandboxMode};
+use crate::reload::{ConfigSource, Reloader};
 use crate::server::ConnectionLimits;
-use crate::state::AppState;
+use crate::state::LiveState;
 use crate::store::{Store, StoreError};
 
 /// Why the application could not start.
@@ -36,8 +37,10 @@ pub enum StartError {
 /// A built application, bound to its port, not yet serving.
 pub struct Application {
     listener: TcpListener,
-    state: AppState,
+    state: LiveState,
     workers: Vec<JoinHandle<()>>,
+    /// Reloads on `SIGHUP` once [`Application::reload_on_sighup`] named the file.
+    sighup: Option<Reloader>,
 }
 
 impl std::fmt::Debug for Application {
@@ -79,24 +82,40 @@ impl Application {
         registry: ProviderRegistry,
     ) -> Result<Self, StartError> {
         let store = Store::connect(&config.database.url, config.database.max_connections).await?;
-        let engine = Engine {
+        let engine = Engine::new(
             store,
-            providers: Arc::new(registry),
-            config: Arc::new(config),
-            metrics: Arc::new(Metrics::default()),
-        };
-        let limits = Arc::new(RateLimits::new(engine.config.server.rate_limit_per_second));
+            Arc::new(Metrics::default()),
+            Snapshot::first(config, registry),
+        );
         let workers = vec![
-            tokio::spawn(limits.clone().run_tidy()),
+            tokio::spawn(crate::api::rate_limit::run_tidy(engine.clone())),
             tokio::spawn(crate::engine::housekeeping::run(engine.clone())),
             tokio::spawn(engine.clone().run_sync()),
             tokio::spawn(engine.clone().run_outbox()),
         ];
         Ok(Self {
             listener,
-            state: AppState { engine, limits },
+            state: LiveState { engine },
             workers,
+            sighup: None,
         })
+    }
+
+    /// A handle that reloads this application's configuration (DESIGN §18), compared with
+    /// and replacing `source`'s text.
+    pub fn reloader(&self, source: ConfigSource) -> Reloader {
+        let bound = self
+            .local_addr()
+            .map_or_else(String::new, |addr| format!("http://{addr}"));
+        Reloader::new(self.state.engine.clone(), source, bound)
+    }
+
+    /// Reloads the configuration from `source`'s file on every `SIGHUP` while serving; the
+    /// handle is returned for other triggers.
+    pub fn reload_on_sighup(&mut self, source: ConfigSource) -> Reloader {
+        let reloader = self.reloader(source);
+        self.sighup = Some(reloader.clone());
+        reloader
     }
 
     pub fn local_addr(&self) -> Option<SocketAddr> {
@@ -117,7 +136,8 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let server = &self.state.engine.config.server;
+        let engine = self.state.engine.current();
+        let server = &engine.config().server;
         let limits = ConnectionLimits {
             header_read_timeout: server.header_read_timeout,
             max_connections: server.max_connections,
@@ -125,8 +145,13 @@ impl Application {
             drain_timeout: server.request_timeout + Duration::from_secs(1),
         };
         let app = api::router(self.state.clone(), server.request_timeout);
+        let mut workers = self.workers;
+        #[cfg(unix)]
+        if let Some(reloader) = self.sighup {
+            workers.push(tokio::spawn(reloader.run_on_sighup()));
+        }
         let result = crate::server::serve(self.listener, app, limits, shutdown).await;
-        for worker in self.workers {
+        for worker in workers {
             worker.abort();
         }
         result

@@ -13,6 +13,7 @@
 //! everything goes through the sqlx pool, and a refund's change is one statement
 //! (`change.rs`).
 
+pub mod audit;
 mod change;
 mod create;
 pub mod finance;
@@ -34,6 +35,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use audit::AuditFilter;
 pub use change::Receipt;
 pub use records::{
     Change, CreateOutcome, IdempotencyClaim, LedgerLine, ListFilter, Modified, NewEvent,

@@ -10,6 +10,7 @@ import { refundListView } from './views/refunds.js';
 import { refundView } from './views/refund.js';
 import { statementsView } from './views/statements.js';
 import { exportView } from './views/export.js';
+import { auditView } from './views/audit.js';
 
 const main = document.getElementById('main');
 let renderToken = 0;
@@ -43,6 +44,7 @@ function routeOf(path) {
     '/refunds': [refundListView, 'Refunds'],
     '/statements': [statementsView, 'Statements'],
     '/export': [exportView, 'Export'],
+    '/audit': [auditView, 'Audit'],
   };
   const [view, title] = views[path] ?? [null, 'Not found'];
   return { view, title, args: [], nav: path };
@@ -56,6 +58,7 @@ function renderHeader() {
   who.hidden = !signedIn;
   if (!signedIn) return;
   const role = principal.role === 'operator' ? 'Operator' : 'Merchant';
+  document.getElementById('nav-audit').hidden = principal.role !== 'operator';
   document.getElementById('principal').textContent = principal.id ? `${role} ${principal.id}` : role;
   const scope = document.getElementById('scope');
   scope.hidden = principal.role !== 'operator';
@@ -138,9 +141,11 @@ function start() {
     render();
   });
   document.getElementById('skip').addEventListener('click', () => main.focus());
-  setUnauthorizedHandler(() => {
+  setUnauthorizedHandler((failure) => {
     session.signOut();
-    notifyNext('Your key was refused; sign in again.');
+    notifyNext(failure?.code === 'api_key_expired'
+      ? `Your key has expired (${failure.message}). Sign in with the key that replaced it.`
+      : 'Your key was refused; sign in again.');
     setTimeout(render);
   });
   window.addEventListener('hashchange', render);

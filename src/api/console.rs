@@ -81,6 +81,7 @@ pub(crate) const ASSETS: &[Asset] = &[
     asset!("js/views/refund.js", JS),
     asset!("js/views/statements.js", JS),
     asset!("js/views/export.js", JS),
+    asset!("js/views/audit.js", JS),
 ];
 
 /// The generated exponent table's path under `/console/`.

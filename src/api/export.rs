@@ -4,7 +4,6 @@
 //! route, so it takes precedence over `/v1/refunds/{id}` (axum 0.8 / matchit).
 
 use axum::body::Body;
-use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
@@ -18,7 +17,7 @@ use crate::state::AppState;
 /// Export refunds for spreadsheets and BI tools.
 #[utoipa::path(get, path = "/v1/refunds/export", tag = "reconciliation")]
 pub(crate) async fn export_refunds(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     query: Result<
         axum::extract::Query<std::collections::HashMap<String, String>>,

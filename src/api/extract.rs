@@ -9,9 +9,9 @@ use axum::http::request::Parts;
 use subtle::ConstantTimeEq;
 
 use super::error::{ApiError, ErrorCode};
-use crate::config::{hash_api_key, Config, MerchantConfig, OperatorConfig};
+use crate::config::{hash_api_key, ApiKey, Config, MerchantConfig, OperatorConfig};
 use crate::domain::IdempotencyKey;
-use crate::state::AppState;
+use crate::state::{AppState, LiveState};
 
 /// Who is calling: a merchant, or an operator (finance and support staff, DESIGN §14).
 #[derive(Debug, Clone)]
@@ -20,10 +20,11 @@ pub(crate) enum Caller {
     Operator(OperatorConfig),
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl FromRequestParts<LiveState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, live: &LiveState) -> Result<Self, ApiError> {
+        let state = AppState::of(parts, live);
         let missing = || {
             ApiError::new(
                 ErrorCode::ApiKeyMissing,
@@ -40,23 +41,46 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .filter(|k| !k.is_empty())
             .ok_or_else(missing)?;
-        caller_for(&state.engine.config, &hash_api_key(key))
-            .ok_or_else(|| ApiError::new(ErrorCode::ApiKeyInvalid, "the API key is invalid"))
+        let (caller, api_key) = caller_for(state.engine.config(), &hash_api_key(key))
+            .ok_or_else(|| ApiError::new(ErrorCode::ApiKeyInvalid, "the API key is invalid"))?;
+        if api_key.expired(time::OffsetDateTime::now_utc()) {
+            let at = api_key
+                .expires_at
+                .and_then(|at| {
+                    at.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .unwrap_or_default();
+            return Err(ApiError::new(
+                ErrorCode::ApiKeyExpired,
+                format!("this API key expired at {at}: use the key that replaced it"),
+            ));
+        }
+        parts.extensions.insert(PresentedKey(api_key));
+        Ok(caller)
     }
 }
 
-/// The caller whose API key has the SHA-256 `presented`, compared against every caller in
-/// constant time, whichever matches.
-pub(crate) fn caller_for(config: &Config, presented: &[u8; 32]) -> Option<Caller> {
+/// The key a request authenticated with (its expiry, for `GET /v1/me`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PresentedKey(pub(crate) ApiKey);
+
+/// The caller holding the API key whose SHA-256 is `presented`, and that key; compared
+/// against every key of every caller in constant time, whichever matches.
+pub(crate) fn caller_for(config: &Config, presented: &[u8; 32]) -> Option<(Caller, ApiKey)> {
     let mut found = None;
     for merchant in &config.merchants {
-        if bool::from(merchant.api_key_sha256.ct_eq(presented)) {
-            found = Some(Caller::Merchant(merchant.clone()));
+        for key in &merchant.api_keys {
+            if bool::from(key.sha256.ct_eq(presented)) {
+                found = Some((Caller::Merchant(merchant.clone()), *key));
+            }
         }
     }
     for operator in &config.operators {
-        if bool::from(operator.api_key_sha256.ct_eq(presented)) {
-            found = Some(Caller::Operator(operator.clone()));
+        for key in &operator.api_keys {
+            if bool::from(key.sha256.ct_eq(presented)) {
+                found = Some((Caller::Operator(operator.clone()), *key));
+            }
         }
     }
     found
@@ -82,7 +106,7 @@ impl Caller {
             )
             .with_param("merchant")),
             (Caller::Operator(_), None) => Ok(None),
-            (Caller::Operator(_), Some(id)) => match state.engine.config.merchant(id) {
+            (Caller::Operator(_), Some(id)) => match state.engine.config().merchant(id) {
                 Some(merchant) => Ok(Some(merchant.id.clone())),
                 None => Err(ApiError::new(
                     ErrorCode::ParameterInvalid,
@@ -102,10 +126,10 @@ impl Caller {
 #[derive(Debug, Clone)]
 pub(crate) struct MerchantAuth(pub MerchantConfig);
 
-impl FromRequestParts<AppState> for MerchantAuth {
+impl FromRequestParts<LiveState> for MerchantAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &LiveState) -> Result<Self, ApiError> {
         match Caller::from_request_parts(parts, state).await? {
             Caller::Merchant(merchant) => Ok(Self(merchant)),
             Caller::Operator(_) => Err(ApiError::new(
@@ -121,10 +145,10 @@ impl FromRequestParts<AppState> for MerchantAuth {
 #[derive(Debug, Clone)]
 pub(crate) struct OperatorAuth(pub OperatorConfig);
 
-impl FromRequestParts<AppState> for OperatorAuth {
+impl FromRequestParts<LiveState> for OperatorAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &LiveState) -> Result<Self, ApiError> {
         match Caller::from_request_parts(parts, state).await? {
             Caller::Operator(operator) => Ok(Self(operator)),
             Caller::Merchant(_) => Err(ApiError::new(

@@ -1,6 +1,5 @@
 //! `/healthz` (the process is up), `/readyz` (the store answers), `/metrics` (Prometheus).
 
-use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::Json;
@@ -17,7 +16,7 @@ pub(crate) async fn healthz() -> Json<Value> {
 
 /// The store is reachable.
 #[utoipa::path(get, path = "/readyz", tag = "operations")]
-pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn readyz(state: AppState) -> Result<Json<Value>, ApiError> {
     if state.engine.store.ping().await {
         Ok(Json(json!({"status": "ready"})))
     } else {
@@ -30,7 +29,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>,
 
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "operations")]
-pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub(crate) async fn metrics(state: AppState) -> impl IntoResponse {
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         state.engine.metrics.render(),

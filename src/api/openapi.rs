@@ -11,7 +11,7 @@ use axum::Json;
 use serde_json::{json, Value};
 use utoipa::OpenApi;
 
-use super::{export, health, operators, payments, reconciliation, refunds, webhooks};
+use super::{audit, export, health, operators, payments, reconciliation, refunds, webhooks};
 use crate::domain::refund_object::RefundObject;
 use crate::domain::RefundStatus;
 
@@ -28,6 +28,7 @@ use crate::domain::RefundStatus;
         refunds::list_refunds,
         operators::resolve_refund,
         operators::me,
+        audit::list_audit_events,
         webhooks::provider_webhook,
         webhooks::merchant_account_webhook,
         reconciliation::get_summary,
@@ -112,7 +113,7 @@ mod tests {
     fn every_annotated_operation_has_a_contract_entry() {
         let doc = build().unwrap_or_else(|unknown| panic!("no contract for {unknown:?}"));
         let paths = doc["paths"].as_object().expect("paths");
-        assert_eq!(paths.len(), 14, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(paths.len(), 15, "{:?}", paths.keys().collect::<Vec<_>>());
         for (path, item) in paths {
             for (method, operation) in item.as_object().expect("item") {
                 let responses = operation["responses"].as_object().expect("responses");

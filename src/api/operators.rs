@@ -1,14 +1,14 @@
 //! What operators do beyond reading (DESIGN §14): `POST /v1/refunds/{id}/resolve`, and
 //! `GET /v1/me`, which tells any caller who its key says it is (the console's sign-in).
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::Json;
 use serde_json::{json, Map, Value};
 
 use refund_provider::{is_printable_ascii, Currency, Money, MoneyError, RefundId};
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::{Caller, JsonObject, OperatorAuth};
+use super::extract::{Caller, JsonObject, OperatorAuth, PresentedKey};
 use super::refunds::visible_refund;
 use crate::domain::refund_object::RefundObject;
 use crate::domain::RefundStatus;
@@ -120,7 +120,7 @@ struct UnknownStoredCurrency {
 /// Resolve a pending or processing refund by hand (operators only).
 #[utoipa::path(post, path = "/v1/refunds/{id}/resolve", tag = "operators")]
 pub(crate) async fn resolve_refund(
-    State(state): State<AppState>,
+    state: AppState,
     OperatorAuth(operator): OperatorAuth,
     Path(id): Path<String>,
     JsonObject(body): JsonObject,
@@ -140,10 +140,20 @@ pub(crate) async fn resolve_refund(
     Ok(Json(RefundObject::from(&resolved)))
 }
 
-/// Who the presented API key belongs to.
+/// Who the presented API key belongs to, and when that key expires.
 #[utoipa::path(get, path = "/v1/me", tag = "operators")]
-pub(crate) async fn me(State(state): State<AppState>, caller: Caller) -> Json<Value> {
-    Json(match caller {
+pub(crate) async fn me(
+    state: AppState,
+    caller: Caller,
+    key: Option<axum::Extension<PresentedKey>>,
+) -> Json<Value> {
+    let key_expires_at = key
+        .and_then(|axum::Extension(PresentedKey(key))| key.expires_at)
+        .and_then(|at| {
+            at.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        });
+    let mut principal = match caller {
         Caller::Merchant(merchant) => json!({
             "object": "principal",
             "role": "merchant",
@@ -156,13 +166,17 @@ pub(crate) async fn me(State(state): State<AppState>, caller: Caller) -> Json<Va
             "id": operator.id,
             "merchants": state
                 .engine
-                .config
+                .config()
                 .merchants
                 .iter()
                 .map(|m| m.id.as_str())
                 .collect::<Vec<_>>(),
         }),
-    })
+    };
+    if let Value::Object(map) = &mut principal {
+        map.insert("key_expires_at".into(), json!(key_expires_at));
+    }
+    Json(principal)
 }
 
 #[cfg(test)]

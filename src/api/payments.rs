@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::Json;
 
 use refund_provider::PaymentId;
@@ -23,7 +23,7 @@ use crate::state::AppState;
     tag = "reconciliation"
 )]
 pub(crate) async fn list_payment_refunds(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     Path(payment_id): Path<String>,
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,

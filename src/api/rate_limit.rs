@@ -24,10 +24,10 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::header::{AUTHORIZATION, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
@@ -169,17 +169,15 @@ impl RateLimits {
             .as_ref()
             .map_or(0, |limits| limits.auth_failures.len())
     }
+}
 
-    /// Tidies every [`TIDY_EVERY`], forever; the application aborts it on shutdown.
-    pub(crate) async fn run_tidy(self: Arc<Self>) {
-        if !self.enabled() {
-            return;
-        }
-        let mut tick = tokio::time::interval(TIDY_EVERY);
-        loop {
-            tick.tick().await;
-            self.tidy();
-        }
+/// Tidies the limiters in force every [`TIDY_EVERY`], forever (a reload may replace them);
+/// the application aborts it on shutdown.
+pub(crate) async fn run_tidy(engine: crate::engine::Engine) {
+    let mut tick = tokio::time::interval(TIDY_EVERY);
+    loop {
+        tick.tick().await;
+        engine.current().limits().tidy();
     }
 }
 
@@ -232,12 +230,8 @@ fn presented(headers: &HeaderMap) -> Presented {
 }
 
 /// The middleware: refuses a request over its limit with `429 rate_limited`.
-pub(crate) async fn enforce(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let limits = &state.limits;
+pub(crate) async fn enforce(state: AppState, request: Request, next: Next) -> Response {
+    let limits = state.engine.limits();
     if !limits.enabled() {
         return next.run(request).await;
     }
@@ -247,7 +241,7 @@ pub(crate) async fn enforce(
         .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
     let verdict = match presented(request.headers()) {
         Presented::None => Verdict::Allow,
-        Presented::Key(key) if caller_for(&state.engine.config, &key).is_some() => {
+        Presented::Key(key) if caller_for(state.engine.config(), &key).is_some() => {
             limits.known_key(&key, peer)
         }
         Presented::Key(_) | Presented::Garbage => limits.failed_authentication(peer),

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Query, Request};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::Json;
 use futures_util::StreamExt;
@@ -92,7 +92,7 @@ pub(crate) fn parse_period(query: QueryResult, allowed: &[&str]) -> Result<Perio
 /// refunds and possible duplicates.
 #[utoipa::path(get, path = "/v1/reconciliation/summary", tag = "reconciliation")]
 pub(crate) async fn get_summary(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     query: QueryResult,
 ) -> Result<Json<Summary>, ApiError> {
@@ -111,7 +111,7 @@ pub(crate) async fn get_summary(
     tag = "reconciliation"
 )]
 pub(crate) async fn import_statement(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     Path(provider): Path<String>,
     query: QueryResult,
@@ -119,7 +119,7 @@ pub(crate) async fn import_statement(
 ) -> Result<Json<Value>, ApiError> {
     let PeriodQuery { from, to, query } = parse_period(query, &["from", "to", "merchant"])?;
     let scope = caller.scope(query.get("merchant").map(String::as_str), &state)?;
-    let registry = &state.engine.providers;
+    let registry = &state.engine.providers();
     let known = ProviderId::parse(&provider)
         .ok()
         .filter(|id| match &caller {
@@ -204,9 +204,10 @@ pub(crate) async fn import_statement(
             to.unwrap_or_else(crate::store::now_ms),
         )),
     };
-    let format = state.engine.config.statement_format(&provider);
+    let format = state.engine.config().statement_format(&provider);
+    let merchant = scope.clone();
     let options = Options {
-        provider,
+        provider: provider.clone(),
         merchant_id: scope,
         period,
         settle,
@@ -222,6 +223,21 @@ pub(crate) async fn import_statement(
     )
     .await?;
     let mut value = serde_json::to_value(&report).map_err(ApiError::internal)?;
+    if let (Caller::Operator(operator), Some(settlement)) = (&caller, &report.settlement) {
+        let statement_id = crate::reconcile::audit::statement_id();
+        let entry = crate::reconcile::audit::settled(
+            &operator.id,
+            &statement_id,
+            &provider,
+            merchant.as_deref(),
+            &report,
+            settlement,
+        );
+        state.engine.store.append_audit(entry).await?;
+        if let Value::Object(map) = &mut value {
+            map.insert("statement_id".into(), Value::String(statement_id));
+        }
+    }
     if let Value::Object(map) = &mut value {
         map.insert(
             "variances".into(),

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -225,7 +225,7 @@ fn json_response(status: StatusCode, body: String, replayed: bool) -> Response {
 /// Create a refund.
 #[utoipa::path(post, path = "/v1/refunds", tag = "refunds")]
 pub(crate) async fn create_refund(
-    State(state): State<AppState>,
+    state: AppState,
     MerchantAuth(merchant): MerchantAuth,
     key: IdempotencyKeyHeader,
     JsonObject(body): JsonObject,
@@ -258,7 +258,7 @@ fn parse_refund_id(id: &str) -> Result<RefundId, ApiError> {
 /// Retrieve a refund.
 #[utoipa::path(get, path = "/v1/refunds/{id}", tag = "refunds")]
 pub(crate) async fn get_refund(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RefundObject>, ApiError> {
@@ -332,7 +332,7 @@ fn parse_limit(text: &str) -> Result<u32, ApiError> {
 /// A refund's status history, oldest first, in pages.
 #[utoipa::path(get, path = "/v1/refunds/{id}/events", tag = "refunds")]
 pub(crate) async fn list_refund_events(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     Path(id): Path<String>,
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
@@ -385,7 +385,7 @@ const LIST_PARAMS: [&str; 10] = [
     "starting_after",
 ];
 
-fn parse_time(name: &str, value: &str) -> Result<i64, ApiError> {
+pub(crate) fn parse_time(name: &str, value: &str) -> Result<i64, ApiError> {
     OffsetDateTime::parse(value, &Rfc3339)
         .map(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX))
         .map_err(|_| {
@@ -482,7 +482,7 @@ fn parse_list(query: &HashMap<String, String>) -> Result<ListFilter, ApiError> {
 /// List refunds, newest first, with cursor pagination.
 #[utoipa::path(get, path = "/v1/refunds", tag = "refunds")]
 pub(crate) async fn list_refunds(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {

@@ -11,7 +11,7 @@
 //! true}`, logged at debug only, and changes nothing (no refund, no receipt).
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::Json;
 use serde_json::{json, Value};
@@ -27,7 +27,7 @@ use crate::state::AppState;
 /// Receive a provider's webhook for its default account.
 #[utoipa::path(post, path = "/v1/webhooks/{provider}", tag = "webhooks")]
 pub(crate) async fn provider_webhook(
-    State(state): State<AppState>,
+    state: AppState,
     Path(provider): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -39,7 +39,7 @@ pub(crate) async fn provider_webhook(
 /// that account's secret.
 #[utoipa::path(post, path = "/v1/webhooks/{provider}/{merchant_id}", tag = "webhooks")]
 pub(crate) async fn merchant_account_webhook(
-    State(state): State<AppState>,
+    state: AppState,
     Path((provider, merchant_id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
@@ -73,7 +73,7 @@ async fn receive(
     let id = ProviderId::parse(provider).map_err(|_| not_found())?;
     let adapter = state
         .engine
-        .providers
+        .providers()
         .account(&id, &account)
         .cloned()
         .ok_or_else(not_found)?;

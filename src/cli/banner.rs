@@ -36,7 +36,7 @@ pub fn banner(
     let demo = config
         .merchants
         .iter()
-        .find(|m| m.api_key_sha256 == sandbox_key);
+        .find(|m| m.api_keys.iter().any(|k| k.sha256 == sandbox_key));
     match demo {
         Some(merchant) => {
             let _ = writeln!(

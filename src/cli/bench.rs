@@ -86,6 +86,10 @@ pub struct BenchArgs {
     /// (PostgreSQL only: several processes share a database there, DESIGN §8).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
     pub(crate) instances: u8,
+    /// Export the gateway's traces to this OTLP/HTTP collector (`[telemetry]
+    /// otlp_endpoint`), to measure what tracing costs; default: no export.
+    #[arg(long)]
+    pub(crate) otlp_endpoint: Option<String>,
 }
 
 /// `10`, `10s`, `1500ms`: at most 300 s.
@@ -264,10 +268,15 @@ fn gateway_toml(database_url: &str, provider_section: &str, args: &BenchArgs) ->
         .max_connections
         .map(|n| format!("max_connections = {n}\n"))
         .unwrap_or_default();
+    let telemetry = args
+        .otlp_endpoint
+        .as_ref()
+        .map(|url| format!("\n[telemetry]\notlp_endpoint = \"{url}\"\n"))
+        .unwrap_or_default();
     format!(
         "[server]\nlisten = \"127.0.0.1:0\"\nrate_limit_per_second = 0\n\n[database]\nurl = \"{database_url}\"\n{pool}\n\
          [[merchants]]\nid = \"bench\"\napi_key = \"{API_KEY}\"\n\n{provider_section}\n\
-         [[routes]]\nprovider = \"{}\"\n",
+         [[routes]]\nprovider = \"{}\"\n{telemetry}",
         args.provider
     )
 }
@@ -604,6 +613,7 @@ mod tests {
             provider: "efundpay".into(),
             max_connections: Some(4),
             instances: 1,
+            otlp_endpoint: Some("http://127.0.0.1:4318".into()),
         };
         let section = "[providers.efundpay]\nbase_url = \"http://127.0.0.1:1\"\ntoken = \"t\"\n\
                        merchant_account_id = \"m\"\nwebhook_secret = \"s\"\n";
@@ -614,6 +624,10 @@ mod tests {
             Err(e) => panic!("bench config invalid: {e}\n{text}"),
         };
         assert_eq!(config.database.max_connections, 4);
+        assert_eq!(
+            config.telemetry.otlp_endpoint.as_deref(),
+            Some("http://127.0.0.1:4318")
+        );
         assert_eq!(
             config.server.rate_limit_per_second, 0,
             "bench runs unthrottled"

@@ -208,7 +208,7 @@ pub async fn run() -> Result<DemoReport, DemoError> {
     let gateway_url = format!("http://127.0.0.1:{}", app.port());
     let simulators = app
         .engine()
-        .providers
+        .providers()
         .sandbox_urls()
         .into_iter()
         .map(|(id, url)| (id.to_string(), url))
@@ -253,7 +253,7 @@ struct Sample {
 
 /// Each simulator's sample merchant request, in the registry's plugin order.
 fn samples(app: &Application) -> Vec<Sample> {
-    let providers = &app.engine().providers;
+    let providers = app.engine().providers();
     providers
         .simulators()
         .map(|simulator| {

@@ -454,6 +454,18 @@ pub async fn run_reconcile(args: ReconcileArgs, config: &Config) -> Result<bool,
             summary
         }
     };
+    if let Some(settlement) = &summary.settlement {
+        let statement_id = crate::reconcile::audit::statement_id();
+        let entry = crate::reconcile::audit::settled(
+            crate::domain::audit::CLI_ACTOR,
+            &statement_id,
+            &args.provider,
+            args.merchant.as_deref(),
+            &summary,
+            settlement,
+        );
+        store.append_audit(entry).await?;
+    }
     store.close().await;
     let clean = summary.malformed_count == 0 && summary.by_kind.values().all(|k| k.count == 0);
     Ok(clean)

@@ -19,6 +19,7 @@ use super::routes::{self, RawRoute};
 use super::server::RawServer;
 use super::statements::RawStatementFormat;
 use super::sync::RawSync;
+use super::telemetry::RawTelemetry;
 use super::{section_keys, syntax, Config};
 
 /// The file's top-level sections.
@@ -33,6 +34,7 @@ const SECTIONS: &[&str] = &[
     "idempotency",
     "retention",
     "statements",
+    "telemetry",
 ];
 
 /// The file as written, each section typed on its own; an array entry or statement format
@@ -52,6 +54,7 @@ pub(crate) struct RawSections {
     idempotency: RawIdempotency,
     retention: RawRetention,
     statements: BTreeMap<String, Option<RawStatementFormat>>,
+    telemetry: RawTelemetry,
 }
 
 impl std::fmt::Debug for RawSections {
@@ -67,6 +70,7 @@ impl std::fmt::Debug for RawSections {
             .field("idempotency", &self.idempotency)
             .field("retention", &self.retention)
             .field("statements", &self.statements.keys().collect::<Vec<_>>())
+            .field("telemetry", &self.telemetry)
             .finish()
     }
 }
@@ -118,6 +122,7 @@ impl RawSections {
         let sync = optional(problems, "sync", section("sync"));
         let idempotency = optional(problems, "idempotency", section("idempotency"));
         let retention = optional(problems, "retention", section("retention"));
+        let telemetry = optional(problems, "telemetry", section("telemetry"));
         let statements: BTreeMap<String, toml::Value> =
             optional(problems, "statements", section("statements"));
         let statements = statements
@@ -139,6 +144,7 @@ impl RawSections {
             idempotency,
             retention,
             statements,
+            telemetry,
         }
     }
 
@@ -173,6 +179,7 @@ impl RawSections {
                 statements.insert(name, Arc::new(format));
             }
         }
+        let telemetry = self.telemetry.validate(problems);
         Config {
             server,
             database,
@@ -184,6 +191,7 @@ impl RawSections {
             idempotency,
             retention,
             statements,
+            telemetry,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use refund_provider::{ExposeSecret, Problems, ProviderId, SecretString};
 use serde::Deserialize;
 
-use super::callers::{check_id, ApiKeySource, CallerKey};
+use super::callers::{caller_keys, check_id, ApiKey, ApiKeySource, CallerKey, RawApiKey};
 use super::provider_sections::{self, ProviderSections};
 use super::rules::section;
 
@@ -21,6 +21,10 @@ pub(crate) struct RawMerchant {
     api_key_sha256: Option<String>,
     /// The API key itself (sandbox only); hashed at load.
     api_key: Option<String>,
+    /// More keys, each `{sha256 = "…"}` or `{sha256_env = "VAR"}` with an optional
+    /// `expires_at` (RFC 3339; after it the key is `401 api_key_expired`), for rotations
+    /// (DESIGN §18). At most 8 keys in all; with a list, the single key is optional.
+    api_keys: Option<Vec<RawApiKey>>,
     /// Where the merchant's webhooks are posted (http or https); default: none sent.
     webhook_url: Option<String>,
     /// The secret merchant webhooks are signed with (inline, sandbox only); required with a
@@ -109,8 +113,8 @@ impl RawMerchantProviders {
 pub struct MerchantConfig {
     /// The merchant's id.
     pub(crate) id: String,
-    /// SHA-256 of the merchant's API key.
-    pub(crate) api_key_sha256: [u8; 32],
+    /// The merchant's API keys (at least one).
+    pub(crate) api_keys: Vec<ApiKey>,
     /// Where its webhooks are posted; `None`: none are sent.
     pub(crate) webhook_url: Option<String>,
     /// The secrets merchant webhooks are signed with, each giving one `v1` of the
@@ -127,7 +131,7 @@ impl std::fmt::Debug for MerchantConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MerchantConfig")
             .field("id", &self.id)
-            .field("api_key_sha256", &"[redacted]")
+            .field("api_keys", &self.api_keys)
             .field("webhook_url", &self.webhook_url)
             .field(
                 "webhook_secrets",
@@ -151,7 +155,7 @@ impl MerchantConfig {
     fn unreadable(id: &str) -> Self {
         Self {
             id: id.to_owned(),
-            api_key_sha256: [0; 32],
+            api_keys: Vec::new(),
             webhook_url: None,
             webhook_secrets: Vec::new(),
             providers: Some(Vec::new()),
@@ -178,7 +182,7 @@ pub(crate) fn validate_all(
                 let caller = CallerKey {
                     key,
                     id: id.to_owned(),
-                    hash: None,
+                    hashes: Vec::new(),
                 };
                 return (MerchantConfig::unreadable(id), caller);
             };
@@ -206,12 +210,12 @@ impl RawMerchant {
                 format!("duplicate merchant `{}`", self.id),
             );
         }
-        let hash = ApiKeySource {
+        let single = ApiKeySource {
             sha256_hex: self.api_key_sha256.as_deref(),
             inline: self.api_key.as_deref(),
             env_var: None,
-        }
-        .hash(problems, &key);
+        };
+        let api_keys = caller_keys(problems, &key, single, self.api_keys.as_deref());
         let ctx = section(key.clone());
         if let Some(url) = &self.webhook_url {
             problems.take(ctx.http_url("webhook_url", url));
@@ -223,7 +227,7 @@ impl RawMerchant {
         };
         let merchant = MerchantConfig {
             id: self.id.clone(),
-            api_key_sha256: hash.unwrap_or([0; 32]),
+            api_keys: api_keys.clone(),
             webhook_url: self.webhook_url,
             webhook_secrets,
             providers,
@@ -232,7 +236,7 @@ impl RawMerchant {
         let caller = CallerKey {
             key,
             id: self.id,
-            hash,
+            hashes: api_keys.iter().map(|k| k.sha256).collect(),
         };
         (merchant, caller)
     }

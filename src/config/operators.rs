@@ -4,7 +4,7 @@
 use refund_provider::Problems;
 use serde::Deserialize;
 
-use super::callers::{check_id, ApiKeySource, CallerKey};
+use super::callers::{caller_keys, check_id, ApiKey, ApiKeySource, CallerKey, RawApiKey};
 
 /// `[[operators]]` as written. Its `Debug` names only the fields known to be harmless.
 #[derive(Deserialize)]
@@ -20,6 +20,8 @@ pub(crate) struct RawOperator {
     api_key_env: Option<String>,
     /// The API key itself (sandbox only); hashed at load.
     api_key: Option<String>,
+    /// More keys with their expiry, for rotations: as a merchant's `api_keys` (DESIGN §18).
+    api_keys: Option<Vec<RawApiKey>>,
 }
 
 impl std::fmt::Debug for RawOperator {
@@ -36,15 +38,15 @@ impl std::fmt::Debug for RawOperator {
 pub struct OperatorConfig {
     /// The operator's id.
     pub(crate) id: String,
-    /// SHA-256 of the operator's API key.
-    pub(crate) api_key_sha256: [u8; 32],
+    /// The operator's API keys (at least one).
+    pub(crate) api_keys: Vec<ApiKey>,
 }
 
 impl std::fmt::Debug for OperatorConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OperatorConfig")
             .field("id", &self.id)
-            .field("api_key_sha256", &"[redacted]")
+            .field("api_keys", &self.api_keys)
             .finish()
     }
 }
@@ -70,22 +72,22 @@ pub(crate) fn validate_all(
             );
         }
         earlier.push(operator.id.clone());
-        let hash = ApiKeySource {
+        let single = ApiKeySource {
             sha256_hex: operator.api_key_sha256.as_deref(),
             inline: operator.api_key.as_deref(),
             env_var: operator.api_key_env.as_deref(),
-        }
-        .hash(problems, &key);
-        if let Some(api_key_sha256) = hash {
+        };
+        let api_keys = caller_keys(problems, &key, single, operator.api_keys.as_deref());
+        if !api_keys.is_empty() {
             operators.push(OperatorConfig {
                 id: operator.id.clone(),
-                api_key_sha256,
+                api_keys: api_keys.clone(),
             });
         }
         callers.push(CallerKey {
             key,
             id: operator.id,
-            hash,
+            hashes: api_keys.iter().map(|k| k.sha256).collect(),
         });
     }
     (operators, callers)

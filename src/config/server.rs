@@ -30,6 +30,20 @@ pub(crate) struct RawServer {
     /// Requests per second per API key, with a burst of twice that; default 200, at most
     /// 1000000, `0` turns rate limiting off.
     rate_limit_per_second: Option<u32>,
+    /// How log lines are written to standard output: `"text"` (default, for a terminal) or
+    /// `"json"` (one JSON object per line, with the request's id, for a log collector).
+    /// Applied at start.
+    log_format: Option<String>,
+}
+
+/// `server.log_format`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The validated `[server]` section.
@@ -49,6 +63,8 @@ pub struct ServerConfig {
     pub(crate) max_connections: usize,
     /// Requests per second per API key (burst twice that); `0` turns rate limiting off.
     pub(crate) rate_limit_per_second: u32,
+    /// How log lines are written (applied at start).
+    pub log_format: LogFormat,
 }
 
 impl RawServer {
@@ -94,7 +110,16 @@ impl RawServer {
             0..=1_000_000,
             "must be at most 1000000 (0 turns rate limiting off)",
         );
+        let log_format = match self.log_format.as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(_) => {
+                problems.push("server.log_format", "must be \"text\" or \"json\"");
+                LogFormat::Text
+            }
+        };
         ServerConfig {
+            log_format,
             listen,
             public_base_url,
             request_timeout,

@@ -27,6 +27,8 @@ use crate::config::MerchantConfig;
 use crate::domain::{EventSource, IdempotencyKey, RefundStatus};
 use crate::routing::{route, RouteError, RouteInput};
 use crate::store::{Change, CreateOutcome, IdempotencyClaim, NewEvent, PaymentClaim, RefundRecord};
+use crate::telemetry::spans;
+use tracing::Instrument;
 
 /// Backoff before each retry of a request that was provably not sent.
 const NOT_SENT_BACKOFF: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(400)];
@@ -68,28 +70,41 @@ impl Engine {
         merchant: &MerchantConfig,
         command: CreateCommand,
     ) -> Result<CreateResult, EngineError> {
+        let span = spans::engine_step("engine.create");
+        self.create_in(merchant, command).instrument(span).await
+    }
+
+    async fn create_in(
+        &self,
+        merchant: &MerchantConfig,
+        command: CreateCommand,
+    ) -> Result<CreateResult, EngineError> {
         let provider_id = route(
-            &self.config.routes,
+            &self.config().routes,
             RouteInput {
                 merchant,
                 explicit: command.provider.as_deref(),
                 currency: command.currency,
                 payment_id: command.payment_id.as_str(),
             },
-            |id| self.providers.for_merchant(id, &merchant.id).is_some(),
+            |id| self.providers().for_merchant(id, &merchant.id).is_some(),
         )
         .map_err(|e| match e {
             RouteError::NoRoute => EngineError::NoRoute,
             RouteError::ProviderUnsupported(name) => EngineError::ProviderUnsupported(name),
         })?;
         let (account, provider) = self
-            .providers
+            .providers()
             .for_merchant(&provider_id, &merchant.id)
             .map(|(account, provider)| (account, provider.clone()))
             .ok_or(EngineError::NoRoute)?;
         let account_key = account.key();
 
         let refund_id = RefundId::generate();
+        let span = tracing::Span::current();
+        span.record("refund_id", tracing::field::display(&refund_id));
+        span.record("provider", provider_id.as_str());
+        span.record("account", account_key.as_str());
         let now = crate::store::now_ms();
         let options = command
             .provider_options
@@ -163,7 +178,7 @@ impl Engine {
             created_at: now,
             updated_at: now,
             // Should this process die before step 3, the sync worker picks the refund up.
-            next_sync_at: Some(now + millis(self.config.server.request_timeout) + 1_000),
+            next_sync_at: Some(now + millis(self.config().server.request_timeout) + 1_000),
             sync_attempts: 0,
         };
         let payment = PaymentClaim {
@@ -176,8 +191,8 @@ impl Engine {
             .map(|key| IdempotencyClaim {
                 key: key.as_str().to_owned(),
                 fingerprint: command.fingerprint.clone(),
-                expires_at: now + millis(self.config.idempotency.retention),
-                in_progress_grace_ms: millis(self.config.server.request_timeout) + 5_000,
+                expires_at: now + millis(self.config().idempotency.retention),
+                in_progress_grace_ms: millis(self.config().server.request_timeout) + 5_000,
             });
         let emit = self.emits_events(&merchant.id);
         let currency = command.currency;
@@ -190,6 +205,7 @@ impl Engine {
         match self
             .store
             .create_refund(&record, claim.as_ref(), Some(&payment), emit)
+            .instrument(spans::store_write("store.create_refund"))
             .await?
         {
             CreateOutcome::Created { amount_minor } => {
@@ -240,11 +256,14 @@ impl Engine {
         // and is recorded.
         let engine = self.clone();
         let key = record.idempotency_key.clone();
-        let task = tokio::spawn(async move {
-            engine
-                .send_and_record(provider, &request, key.as_deref(), Some(record))
-                .await
-        });
+        let task = tokio::spawn(
+            async move {
+                engine
+                    .send_and_record(provider, &request, key.as_deref(), Some(record))
+                    .await
+            }
+            .in_current_span(),
+        );
         match task.await {
             Ok(result) => result.map(CreateResult::Created),
             Err(join_error) => Err(EngineError::Store(crate::store::StoreError::Corrupt(
@@ -263,7 +282,10 @@ impl Engine {
         idempotency_key: Option<&str>,
         stored: Option<RefundRecord>,
     ) -> Result<RefundRecord, EngineError> {
-        let result = self.send(&provider, request).await;
+        let account = stored
+            .as_ref()
+            .map_or_else(String::new, |refund| refund.account.clone());
+        let result = self.send(&provider, &account, request).await;
         self.record(&provider, request, result, idempotency_key, stored)
             .await
     }
@@ -272,12 +294,14 @@ impl Engine {
     pub(crate) async fn send(
         &self,
         provider: &Arc<dyn RefundProvider>,
+        account: &str,
         request: &ProviderRefundRequest,
     ) -> Result<refund_provider::ProviderRefund, ProviderError> {
+        let span = spans::provider_call(provider.id().as_str(), account, "provider.refund");
         let started = std::time::Instant::now();
         let mut attempt = 0;
         let result = loop {
-            let result = provider.refund(request).await;
+            let result = provider.refund(request).instrument(span.clone()).await;
             match result {
                 Err(ProviderError::NotSent { ref cause }) if attempt < NOT_SENT_BACKOFF.len() => {
                     tracing::warn!(refund_id = %request.refund_id, provider = %provider.id(), cause = %cause, attempt, "provider unreachable; retrying");
@@ -287,14 +311,13 @@ impl Engine {
                 other => break other,
             }
         };
-        self.metrics.provider_call(
-            provider.id().as_str(),
-            match &result {
-                Ok(_) => "ok",
-                Err(e) => e.kind(),
-            },
-            started.elapsed(),
-        );
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => e.kind(),
+        };
+        self.metrics
+            .provider_call(provider.id().as_str(), outcome, started.elapsed());
+        spans::call_outcome(&span, outcome, started.elapsed());
         result
     }
 
@@ -376,7 +399,7 @@ fn failure_change(
         ),
         ProviderError::Unknown { cause } | ProviderError::InvalidWebhook { message: cause } => {
             Change {
-                next_sync_at: Some(Some(now + millis(engine.config.sync.first_retry))),
+                next_sync_at: Some(Some(now + millis(engine.config().sync.first_retry))),
                 events: vec![NewEvent {
                     kind: "provider_unknown",
                     status: None,

@@ -26,13 +26,14 @@ pub(crate) async fn run(engine: Engine) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
+        let engine = engine.current();
         let now = crate::store::now_ms();
         match engine.store.purge_expired_idempotency_keys(now).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "expired idempotency keys purged"),
             Err(e) => tracing::warn!(error = %e, "idempotency key purge failed"),
         }
-        match purge_history(&engine.store, engine.config.retention.period, now).await {
+        match purge_history(&engine.store, engine.config().retention.period, now).await {
             Ok(purged) if purged == Purged::default() => {}
             Ok(purged) => tracing::info!(
                 webhook_receipts = purged.webhook_receipts,

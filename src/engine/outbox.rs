@@ -44,12 +44,16 @@ impl Engine {
                 return;
             }
         };
-        let mut tick =
-            tokio::time::interval(self.config.sync.poll_interval.min(Duration::from_secs(1)));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticker = crate::engine::Ticker::new(|engine| {
+            engine
+                .config()
+                .sync
+                .poll_interval
+                .min(Duration::from_secs(1))
+        });
         loop {
-            tick.tick().await;
-            if let Err(e) = self.outbox_pass(&client).await {
+            let engine = ticker.tick(&self).await;
+            if let Err(e) = engine.outbox_pass(&client).await {
                 tracing::warn!(error = %e, "outbox pass failed");
             }
         }
@@ -93,7 +97,7 @@ impl Engine {
                 }
             }
         };
-        let Some(merchant) = self.config.merchant(&row.merchant_id) else {
+        let Some(merchant) = self.config().merchant(&row.merchant_id) else {
             return Delivery::GaveUp {
                 error: "merchant no longer configured".into(),
             };

@@ -9,8 +9,10 @@ use refund_provider::{FailureCode, InvalidCode, MinorUnits, Money, RefundId};
 
 use super::decide::transition;
 use super::{Engine, EngineError};
-use crate::domain::{EventSource, RefundStatus};
+use crate::domain::{AuditKind, EventSource, NewAuditEvent, RefundStatus};
 use crate::store::{Change, RefundRecord};
+use crate::telemetry::spans;
+use tracing::Instrument;
 
 /// What an operator decided.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,6 +115,20 @@ pub(crate) fn resolution(
     if command.status == RefundStatus::Failed {
         change.failure = Some((FailureCode::ResolvedByOperator, command.reason.clone()));
     }
+    // Written with the change itself (DESIGN §18): a resolve and its audit entry never
+    // diverge.
+    change.audit = Some(NewAuditEvent::new(
+        operator_id,
+        AuditKind::RefundResolved,
+        Some(refund.id.to_string()),
+        json!({
+            "reason": command.reason,
+            "status": command.status.as_str(),
+            "previous_status": refund.status.as_str(),
+            "provider_refund_id": command.provider_refund_id,
+            "amount": command.amount.map(|a| a.to_major_string()),
+        }),
+    ));
     Ok(change)
 }
 
@@ -146,6 +162,8 @@ impl Engine {
                     refundable,
                 )
             })
+            .instrument(spans::store_write("store.change_refund"))
+            .instrument(spans::engine_step("engine.resolve"))
             .await??;
         let resolved = self.modified(id, modified)?;
         tracing::info!(refund_id = %id, operator = %operator_id, status = %resolved.status, "refund resolved by an operator");

@@ -22,6 +22,8 @@ use time::OffsetDateTime;
 
 use std::sync::Arc;
 
+use tracing::Instrument;
+
 use refund_provider::{
     Currency, FailureCode, Money, PaymentId, ProviderError, ProviderRefundRequest,
     ProviderRefundStatus, RefundId, RefundProvider,
@@ -34,6 +36,7 @@ use super::{millis, Engine, EngineError};
 use crate::domain::{AttentionReason, EventSource, RefundStatus};
 use crate::store::work::Queue;
 use crate::store::{now_ms, Change, NewEvent, RefundRecord, StoreError};
+use crate::telemetry::spans;
 
 /// How many refunds one pass claims.
 const BATCH: i64 = 64;
@@ -82,14 +85,35 @@ pub(crate) fn request_for(refund: &RefundRecord) -> Result<ProviderRefundRequest
     })
 }
 
+/// A status query of `request` on `account`, in a `provider.call` span.
+async fn status_query(
+    provider: &Arc<dyn RefundProvider>,
+    account: &str,
+    request: &ProviderRefundRequest,
+) -> Result<refund_provider::ProviderRefund, ProviderError> {
+    let span = spans::provider_call(provider.id().as_str(), account, "provider.refund_status");
+    let started = std::time::Instant::now();
+    let result = provider
+        .refund_status(request)
+        .instrument(span.clone())
+        .await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.kind(),
+    };
+    spans::call_outcome(&span, outcome, started.elapsed());
+    result
+}
+
 impl Engine {
-    /// Runs the sync loop forever; the application aborts it on shutdown.
+    /// Runs the sync loop forever; the application aborts it on shutdown. Each pass runs
+    /// on the configuration current when it starts (a reload's poll interval applies from
+    /// the next tick).
     pub(crate) async fn run_sync(self) {
-        let mut tick = tokio::time::interval(self.config.sync.poll_interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticker = crate::engine::Ticker::new(|engine| engine.config().sync.poll_interval);
         loop {
-            tick.tick().await;
-            if let Err(e) = self.sync_pass().await {
+            let engine = ticker.tick(&self).await;
+            if let Err(e) = engine.sync_pass().await {
                 tracing::warn!(error = %e, "status sync pass failed");
             }
         }
@@ -98,14 +122,14 @@ impl Engine {
     /// Claims the refunds that are due and queries each; returns how many were looked at.
     pub(crate) async fn sync_pass(&self) -> Result<usize, EngineError> {
         let now = now_ms();
-        let lease = now + millis(self.config.server.request_timeout) + 5_000;
+        let lease = now + millis(self.config().server.request_timeout) + 5_000;
         let due = self.store.claim_due_refunds(now, lease, BATCH).await?;
         let mut count = 0;
         for id in due {
             // The batch's lease may have run out while earlier refunds were queried: work on
             // this one only if it is still ours, for one more query's time.
             let now = now_ms();
-            let until = now + millis(self.config.server.request_timeout) + 5_000;
+            let until = now + millis(self.config().server.request_timeout) + 5_000;
             if !self
                 .store
                 .renew_lease(Queue::Sync, &id.to_string(), lease, now, until)
@@ -124,6 +148,12 @@ impl Engine {
 
     /// One status query of one refund, and whatever it leads to.
     pub(crate) async fn sync_one(&self, id: &RefundId) -> Result<(), EngineError> {
+        let span = spans::engine_step("engine.sync");
+        span.record("refund_id", tracing::field::display(id));
+        self.sync_one_in(id).instrument(span).await
+    }
+
+    async fn sync_one_in(&self, id: &RefundId) -> Result<(), EngineError> {
         let Some(refund) = self.store.refund(id).await? else {
             return Ok(());
         };
@@ -141,7 +171,7 @@ impl Engine {
             return Ok(());
         };
         let request = request_for(&refund)?;
-        let result = provider.refund_status(&request).await;
+        let result = status_query(&provider, &refund.account, &request).await;
         match result {
             Ok(report) if report.status != ProviderRefundStatus::NotFound => {
                 self.apply_with(id, move |engine, current, now| {
@@ -187,14 +217,14 @@ impl Engine {
             - resent_at
                 .unwrap_or(refund.created_at)
                 .max(refund.created_at);
-        if silent_for < millis(self.config.sync.not_found_grace)
+        if silent_for < millis(self.config().sync.not_found_grace)
             || refund.status != RefundStatus::Pending
         {
             return self
                 .reschedule(id, "provider_not_found", json!({"age_ms": silent_for}))
                 .await;
         }
-        let proofs = self.providers.proofs(provider.as_ref());
+        let proofs = self.providers().proofs(provider.as_ref());
         let proven = json!({
             "age_ms": silent_for,
             "not_found_proves_absence": proofs.not_found_proves_absence,
@@ -253,7 +283,7 @@ impl Engine {
                     change
                 })
                 .await?;
-                self.resend(provider, request).await?;
+                self.resend(provider, &refund.account, request).await?;
             }
             NoRecord::Fail => {
                 self.apply_with(id, move |engine, current, _now| {
@@ -287,9 +317,10 @@ impl Engine {
     async fn resend(
         &self,
         provider: Arc<dyn RefundProvider>,
+        account: &str,
         request: &ProviderRefundRequest,
     ) -> Result<(), EngineError> {
-        let result = self.send(&provider, request).await;
+        let result = self.send(&provider, account, request).await;
         let refused = matches!(
             result,
             Err(ProviderError::Rejected { .. } | ProviderError::Misconfigured { .. })
@@ -299,7 +330,7 @@ impl Engine {
             return Ok(());
         }
         let id = request.refund_id;
-        match provider.refund_status(request).await {
+        match status_query(&provider, account, request).await {
             Ok(report) if report.status != ProviderRefundStatus::NotFound => {
                 tracing::info!(refund_id = %id, "re-send refused, but the provider has the refund: applying what it says");
                 self.apply_report(&id, &report, EventSource::Sync, None)
@@ -351,7 +382,7 @@ impl Engine {
         if stays_open {
             change.next_sync_at = Some(Some(now + millis(self.next_sync_delay(attempts))));
             let open_for = now - refund.created_at;
-            if open_for > millis(self.config.sync.give_up_after) && !refund.requires_attention {
+            if open_for > millis(self.config().sync.give_up_after) && !refund.requires_attention {
                 change.flag_requires_attention = true;
                 change.events.push(NewEvent {
                     kind: "requires_attention",

@@ -462,6 +462,19 @@ impl ChangeStatement {
                 push(&mut binds, Bind::Text(Some(receipt.event_id.clone()))),
             ));
         }
+        if let Some(audit) = &change.audit {
+            let insert = super::audit::AuditInsert::new(audit, now);
+            let values: Vec<String> = insert
+                .binds()
+                .into_iter()
+                .map(|bind| push(&mut binds, bind))
+                .collect();
+            sql.push_str(&format!(
+                ", audit AS (INSERT INTO audit_events (id, created_at, actor, kind, target, detail) \
+                 SELECT {}::text, {}::bigint, {}::text, {}::text, {}::text, {}::text FROM updated)",
+                values[0], values[1], values[2], values[3], values[4], values[5]
+            ));
+        }
         sql.push_str(" SELECT COUNT(*) AS applied FROM updated");
         Self { sql, binds }
     }

@@ -155,6 +155,9 @@ pub struct Change {
     pub(crate) outbox: Option<OutboxMessage>,
     /// The idempotency key whose stored answer becomes the refund object after the change.
     pub(crate) idempotency_key: Option<String>,
+    /// The audit entry of an operator's action that this change is (DESIGN §18), written
+    /// with the change, all or nothing.
+    pub(crate) audit: Option<crate::domain::NewAuditEvent>,
 }
 
 impl Change {

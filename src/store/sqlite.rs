@@ -278,6 +278,9 @@ pub(super) fn write_change(
         ])
         .map_err(sqlite_error)?;
     }
+    if let Some(audit) = &change.audit {
+        super::audit::insert_sqlite(conn, audit, now)?;
+    }
     Ok(after)
 }
 

@@ -187,6 +187,32 @@ pub async fn spawn_config(toml: &str) -> TestApp {
     }
 }
 
+/// Starts the gateway on a whole config file's text with a reload handle (DESIGN §18) and
+/// the engine (to look at the live snapshot).
+pub async fn spawn_reloadable(
+    toml: &str,
+) -> (
+    TestApp,
+    refund_gateway::reload::Reloader,
+    refund_gateway::engine::Engine,
+) {
+    let config = Config::from_toml(toml).unwrap_or_else(|e| panic!("test config: {e}"));
+    let app = Application::build(config).await.expect("build app");
+    let reloader = app.reloader(refund_gateway::reload::ConfigSource::text(toml));
+    let engine = app.engine().clone();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let (shutdown, signal) = shutdown_signal();
+    tokio::spawn(app.run_until(signal));
+    let test = TestApp {
+        address,
+        database_url: String::new(),
+        client: reqwest::Client::new(),
+        provider: Arc::new(FakeProvider::new("unused", Script::Succeed)),
+        shutdown,
+    };
+    (test, reloader, engine)
+}
+
 /// Polls a refund until `done` holds or `timeout` passes; returns the last refund seen.
 pub async fn wait_for_refund(
     app: &TestApp,

@@ -2,6 +2,7 @@
 //! against SQLite and PostgreSQL.
 
 mod accounts;
+mod audit;
 mod connections;
 mod console;
 mod helpers;
@@ -17,6 +18,7 @@ mod proofs;
 mod rate_limit;
 mod reconciliation;
 mod refunds;
+mod reload;
 mod retention;
 mod stripe_webhooks;
 mod sync;

@@ -239,6 +239,19 @@ both_backends!(
         assert_eq!(error["type"], "conflict");
         let unchanged = json_at(&app, ACME_KEY, &format!("/v1/refunds/{id}")).await;
         assert_eq!(unchanged["status"], "succeeded");
+
+        // The resolve, and only it (the refused second one is not), is in the audit log.
+        let audit = json_at(&app, OPERATOR_KEY, "/v1/audit_events").await;
+        let entries = audit["data"].as_array().expect("entries");
+        assert_eq!(entries.len(), 1, "{audit}");
+        assert_eq!(entries[0]["kind"], "refund.resolved");
+        assert_eq!(entries[0]["actor"], "finance");
+        assert_eq!(entries[0]["target"], id.as_str());
+        assert_eq!(
+            entries[0]["detail"]["reason"],
+            "confirmed on the provider's dashboard"
+        );
+        assert_eq!(entries[0]["detail"]["previous_status"], "pending");
     }
 );
 
@@ -289,11 +302,11 @@ both_backends!(me_tells_a_key_its_role_and_merchants, |db: Db| async move {
     };
     assert_eq!(
         json_at(&app, ACME_KEY, "/v1/me").await,
-        json!({"object": "principal", "role": "merchant", "id": "acme", "merchants": ["acme"]})
+        json!({"object": "principal", "role": "merchant", "id": "acme", "merchants": ["acme"], "key_expires_at": null})
     );
     assert_eq!(
         json_at(&app, OPERATOR_KEY, "/v1/me").await,
-        json!({"object": "principal", "role": "operator", "id": "finance", "merchants": ["acme", "globex"]})
+        json!({"object": "principal", "role": "operator", "id": "finance", "merchants": ["acme", "globex"], "key_expires_at": null})
     );
     assert_error(app.get("sk_wrong", "/v1/me").await, 401, "api_key_invalid").await;
 });

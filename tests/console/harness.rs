@@ -54,7 +54,7 @@ impl Gateway {
         let base = format!("http://127.0.0.1:{}", app.port());
         let simulators = app
             .engine()
-            .providers
+            .providers()
             .sandbox_urls()
             .into_iter()
             .map(|(id, url)| (id.to_string(), url))

@@ -48,11 +48,24 @@ impl Gateway {
         merchant_lines: &str,
         providers_and_routes: &str,
     ) -> Gateway {
-        let port = free_port();
-        let server = config::server(&format!("127.0.0.1:{port}"), "request_timeout_ms = 2000");
+        Self::start_configured(dir, database_url, "", merchant_lines, providers_and_routes).await
+    }
+
+    /// The config file as [`Gateway::start_with`] writes it, with more `[server]` lines.
+    pub fn config_text(
+        port: u16,
+        database_url: &str,
+        server_lines: &str,
+        merchant_lines: &str,
+        providers_and_routes: &str,
+    ) -> String {
+        let server = config::server(
+            &format!("127.0.0.1:{port}"),
+            &format!("request_timeout_ms = 2000\n{server_lines}"),
+        );
         let database = config::database(database_url, "");
         let acme = config::merchant("acme", API_KEY, merchant_lines);
-        let config = format!(
+        format!(
             r#"
 {server}
 {database}
@@ -65,6 +78,24 @@ first_retry_ms = 100
 max_retry_ms = 500
 not_found_grace_ms = 1500
 "#
+        )
+    }
+
+    /// [`Gateway::start_with`] with more `[server]` lines (e.g. `log_format = "json"`).
+    pub async fn start_configured(
+        dir: &Path,
+        database_url: &str,
+        server_lines: &str,
+        merchant_lines: &str,
+        providers_and_routes: &str,
+    ) -> Gateway {
+        let port = free_port();
+        let config = Self::config_text(
+            port,
+            database_url,
+            server_lines,
+            merchant_lines,
+            providers_and_routes,
         );
         let config_path = dir.join("gateway.toml");
         std::fs::write(&config_path, config).expect("write config");
@@ -123,6 +154,26 @@ not_found_grace_ms = 1500
             |ok| *ok,
         );
         assert!(ready.await, "gateway did not become ready");
+    }
+
+    /// The config file the gateway runs on (rewrite it, then [`Gateway::hangup`]).
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    /// Sends SIGHUP: the gateway reloads its config file.
+    pub fn hangup(&self) {
+        let pid = self
+            .child
+            .as_ref()
+            .and_then(Child::id)
+            .expect("a running gateway");
+        let status = std::process::Command::new("kill")
+            .arg("-HUP")
+            .arg(pid.to_string())
+            .status()
+            .expect("kill -HUP");
+        assert!(status.success());
     }
 
     /// SIGKILL: the process dies at once, mid-request, with no shutdown code.

@@ -8,4 +8,5 @@ mod crash;
 mod harness;
 mod instances;
 mod logs;
+mod operating;
 mod two_processes;

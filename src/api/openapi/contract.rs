@@ -19,7 +19,7 @@ use serde_json::{json, Map, Value};
 
 use refund_provider::Currency;
 
-use crate::domain::RefundStatus;
+use crate::domain::{AuditKind, RefundStatus};
 use crate::providers::PLUGINS;
 
 /// 1-N printable ASCII characters (space to tilde), what `is_printable_ascii` admits.
@@ -154,7 +154,7 @@ fn schema_ref(name: &str) -> Value {
 /// The reusable error answers, by status: (component name, description).
 pub(crate) const ERROR_ANSWERS: [(u16, &str, &str); 10] = [
     (400, "BadRequest", "invalid_request: parameter_missing, parameter_invalid, amount_invalid, currency_unsupported, provider_unsupported, coupon_partial_refund, body_invalid (malformed JSON, wrong types, unknown field, wrong Content-Type), amount_exceeds_refundable, payment_amount_mismatch, currency_mismatch, webhook_invalid"),
-    (401, "Unauthorized", "authentication: api_key_missing, api_key_invalid"),
+    (401, "Unauthorized", "authentication: api_key_missing, api_key_invalid, api_key_expired"),
     (403, "Forbidden", "permission: operator_only (a merchant key on an operator action or naming another merchant), merchant_only (an operator key creating a refund)"),
     (404, "NotFound", "not_found: refund_not_found, payment_not_found, route_not_found"),
     (408, "RequestTimeout", "unavailable: request_timeout (the request took longer than server.request_timeout_ms; a provider call carries on and is recorded)"),
@@ -292,6 +292,32 @@ pub(crate) fn operation(method: &str, path_template: &str) -> Option<Value> {
             None,
             json!({"200": answer("Who the key belongs to", "application/json", schema_ref("Principal"))}),
             &[401, 408, 429],
+            bearer,
+        ),
+        ("get", "/v1/audit_events") => (
+            vec![
+                query(
+                    "actor",
+                    json!({"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}),
+                    "Only this actor's entries (an operator id, `signal` or `cli`)",
+                ),
+                query(
+                    "kind",
+                    json!({"type": "string", "enum": AuditKind::ALL.map(AuditKind::as_str)}),
+                    "Only entries of this kind",
+                ),
+                query("created_gte", date_time("RFC 3339"), "Created at or after"),
+                query("created_lt", date_time("RFC 3339"), "Created before"),
+                limit_query(10),
+                query(
+                    "starting_after",
+                    json!({"type": "string", "pattern": "^ae_[0-9a-f]{32}$"}),
+                    "Cursor: the last entry id of the previous page",
+                ),
+            ],
+            None,
+            json!({"200": answer("The audit log, newest first (operators only)", "application/json", schema_ref("AuditEventList"))}),
+            &[400, 401, 403, 408, 429, 503],
             bearer,
         ),
         ("post", "/v1/webhooks/{provider}") | ("post", "/v1/webhooks/{provider}/{merchant_id}") => {
@@ -558,6 +584,27 @@ pub(crate) fn schemas() -> Value {
                 "role": {"type": "string", "enum": ["merchant", "operator"]},
                 "id": {"type": "string"},
                 "merchants": {"type": "array", "items": {"type": "string"}},
+                "key_expires_at": {"type": ["string", "null"], "format": "date-time",
+                    "description": "When the key presented stops being accepted (401 api_key_expired); null: never"},
+            }},
+        "AuditEvent": {
+            "type": "object",
+            "required": ["id", "object", "created_at", "actor", "kind", "target", "detail"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^ae_[0-9a-f]{32}$"},
+                "object": {"type": "string", "enum": ["audit_event"]},
+                "created_at": {"type": "string", "format": "date-time"},
+                "actor": {"type": "string", "description": "The operator's id, `signal` for a reload, `cli` for a settlement run from the command line"},
+                "kind": {"type": "string", "enum": AuditKind::ALL.map(AuditKind::as_str)},
+                "target": {"type": ["string", "null"], "description": "The refund, batch or statement id acted on; null for a reload"},
+                "detail": {"type": "object", "description": "The reason or note given, counts, sections changed; never a secret"},
+            }},
+        "AuditEventList": {
+            "type": "object", "required": ["object", "data", "has_more"],
+            "properties": {
+                "object": {"type": "string", "enum": ["list"]},
+                "data": {"type": "array", "items": schema_ref("AuditEvent")},
+                "has_more": {"type": "boolean"},
             }},
         "WebhookReceipt": {
             "type": "object", "required": ["received"],
@@ -611,6 +658,7 @@ mod tests {
             BodyInvalid,
             ApiKeyMissing,
             ApiKeyInvalid,
+            ApiKeyExpired,
             RefundNotFound,
             RouteNotFound,
             MethodNotAllowed,

@@ -202,6 +202,25 @@ both_backends!(
         );
         assert_eq!(again["matched"], report["matched"]);
         assert_eq!(clearing(&app, "EUR").await.as_deref(), Some("-90.00"));
+
+        // Each settling import is in the audit log (DESIGN §18), the merchant's is not.
+        let audit = app
+            .get_json(OPERATOR_KEY, "/v1/audit_events?kind=statement.settled")
+            .await;
+        let entries = audit["data"].as_array().expect("entries");
+        assert_eq!(entries.len(), 2, "{audit}");
+        let (last, first) = (&entries[0], &entries[1]);
+        assert_eq!(first["actor"], "finance");
+        assert_eq!(first["target"], settled["statement_id"]);
+        assert!(first["target"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("st_")));
+        assert_eq!(first["detail"]["provider"], "scripted");
+        assert_eq!(first["detail"]["merchant"], "acme");
+        assert_eq!(first["detail"]["settled"], 2);
+        assert_eq!(last["target"], again["statement_id"]);
+        assert_eq!(last["detail"]["settled"], 0);
+        assert_eq!(last["detail"]["already_settled"], 2);
     }
 );
 
