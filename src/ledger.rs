@@ -35,7 +35,6 @@
 //! succeeded and are neither settled nor voided (what the provider still has to pay out),
 //! plus refunds voided after their settlement (money the provider owes back).
 
-use rust_decimal::Decimal;
 use serde::Serialize;
 
 use refund_provider::Currency;
@@ -139,9 +138,20 @@ pub(crate) fn fee_lines(provider: &str, currency: &str, fee_minor: i64) -> Vec<L
 }
 
 /// A signed count of minor units as an exact decimal with the currency's exponent:
-/// `1299` EUR → `"12.99"`, `-5` JPY → `"-5"`, `0` KWD → `"0.000"`.
-pub(crate) fn format_minor(minor: i64, currency: Currency) -> String {
-    Decimal::new(minor, currency.exponent()).to_string()
+/// `1299` EUR → `"12.99"`, `-5` JPY → `"-5"`, `0` KWD → `"0.000"`. Any i128 (a sum of a
+/// thousand of the largest amounts has 20 digits): formatted digit by digit, never through
+/// a type with a smaller range.
+pub(crate) fn format_minor(minor: impl Into<i128>, currency: Currency) -> String {
+    let minor: i128 = minor.into();
+    let exponent = currency.exponent() as usize;
+    let sign = if minor < 0 { "-" } else { "" };
+    let digits = minor.unsigned_abs().to_string();
+    if exponent == 0 {
+        return format!("{sign}{digits}");
+    }
+    let padded = format!("{digits:0>width$}", width = exponent + 1);
+    let (units, fraction) = padded.split_at(padded.len() - exponent);
+    format!("{sign}{units}.{fraction}")
 }
 
 /// An amount in one currency as reports render it.
@@ -155,7 +165,8 @@ pub(crate) struct CurrencyAmount {
 impl CurrencyAmount {
     /// Renders `minor` of `currency`; a currency code the ISO table does not know (corrupt
     /// data) is rendered in minor units rather than guessed.
-    pub(crate) fn new(currency: &str, minor: i64) -> Self {
+    pub(crate) fn new(currency: &str, minor: impl Into<i128>) -> Self {
+        let minor: i128 = minor.into();
         let amount = Currency::parse(currency)
             .map(|c| format_minor(minor, c))
             .unwrap_or_else(|_| minor.to_string());
@@ -166,14 +177,15 @@ impl CurrencyAmount {
     }
 }
 
-/// Totals in minor units kept apart per currency, never mixed.
+/// Totals in minor units kept apart per currency, never mixed. Kept in i128: a sum of
+/// i64 amounts cannot reach its limit before 2^64 of them, so it is always exact.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Totals(std::collections::BTreeMap<String, i64>);
+pub(crate) struct Totals(std::collections::BTreeMap<String, i128>);
 
 impl Totals {
-    pub(crate) fn add(&mut self, currency: &str, minor: i64) {
+    pub(crate) fn add(&mut self, currency: &str, minor: impl Into<i128>) {
         let slot = self.0.entry(currency.to_owned()).or_insert(0);
-        *slot = slot.saturating_add(minor);
+        *slot = slot.saturating_add(minor.into());
     }
 
     /// One entry per currency, sorted by code.
@@ -213,6 +225,13 @@ mod tests {
         assert_eq!(format_minor(1299, cur("KWD")), "1.299");
         assert_eq!(format_minor(0, cur("KWD")), "0.000");
         assert_eq!(format_minor(5, cur("EUR")), "0.05");
+        assert_eq!(format_minor(-5, cur("KWD")), "-0.005");
+        // 1,000 × 999999999999.9999 CLF: beyond i64 and beyond 12 integer digits.
+        assert_eq!(
+            format_minor(9_999_999_999_999_999_000_i128, cur("CLF")),
+            "999999999999999.9000"
+        );
+        assert_eq!(format_minor(i128::MIN, cur("EUR")).len(), 41);
     }
 
     #[test]

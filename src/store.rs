@@ -22,6 +22,7 @@ pub mod records;
 pub mod refunds;
 pub mod retention;
 mod sqlite;
+pub(crate) mod sums;
 #[cfg(test)]
 mod vocabulary_tests;
 pub mod work;

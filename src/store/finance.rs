@@ -1,8 +1,8 @@
 //! Finance reads: the aggregates of the reconciliation summary, a payment's refunds, and
 //! the batched lookups and streamed scan of statement reconciliation. Everything is
 //! computed by the database (GROUP BY, batched `IN` lookups, a streamed cursor), never by
-//! loading every refund into memory. Sums are cast to BIGINT so both backends return an
-//! integer (PostgreSQL's SUM of BIGINT is NUMERIC).
+//! loading every refund into memory. Amounts are summed by `sums.rs`, exact whatever the
+//! amounts (never an overflow on SQLite, never a wrapped i64).
 
 pub mod matcher;
 
@@ -13,7 +13,7 @@ use sqlx::Row;
 
 use super::ledger::placeholders;
 use super::refunds::{refund_from_row, REFUND_COLUMNS};
-use super::{RefundRecord, Store, StoreError};
+use super::{sums, RefundRecord, Store, StoreError};
 use crate::ledger::{REFUND_CANCELED, REFUND_SUCCEEDED};
 
 /// Counts and amounts of one provider × currency × status.
@@ -23,7 +23,7 @@ pub(crate) struct StatusGroup {
     pub(crate) currency: String,
     pub(crate) status: String,
     pub(crate) count: i64,
-    pub(crate) amount_minor: i64,
+    pub(crate) amount_minor: i128,
     /// Full refunds whose amount the provider has not reported yet (not in the amount).
     pub(crate) amount_unknown: i64,
 }
@@ -33,7 +33,7 @@ pub(crate) struct StatusGroup {
 pub(crate) struct ProviderBalance {
     pub(crate) provider: String,
     pub(crate) currency: String,
-    pub(crate) balance_minor: i64,
+    pub(crate) balance_minor: i128,
 }
 
 /// Open refunds of one status by age.
@@ -112,13 +112,13 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Vec<StatusGroup>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT provider, currency, status, COUNT(*) AS n, \
-               CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total, \
+        let rows = sqlx::query(&format!(
+            "SELECT provider, currency, status, COUNT(*) AS n, {}, \
                CAST(COALESCE(SUM(CASE WHEN amount_minor IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS unknown \
              FROM refunds WHERE ($1 = '' OR merchant_id = $1) AND created_at >= $2 AND created_at < $3 \
              GROUP BY provider, currency, status ORDER BY provider, currency, status",
-        )
+            sums::exact_sum("amount_minor", "total")
+        ))
         .bind(merchant_id.unwrap_or(""))
         .bind(from)
         .bind(to)
@@ -131,7 +131,7 @@ impl Store {
                     currency: row.try_get("currency")?,
                     status: row.try_get("status")?,
                     count: row.try_get("n")?,
-                    amount_minor: row.try_get("total")?,
+                    amount_minor: sums::read(row, "total")?,
                     amount_unknown: row.try_get("unknown")?,
                 })
             })
@@ -146,14 +146,14 @@ impl Store {
         account: &str,
         to: i64,
     ) -> Result<Vec<ProviderBalance>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT r.provider AS provider, l.currency AS currency, \
-               CAST(COALESCE(SUM(l.amount_minor), 0) AS BIGINT) AS total \
+        let rows = sqlx::query(&format!(
+            "SELECT r.provider AS provider, l.currency AS currency, {} \
              FROM ledger_entries l JOIN refunds r ON r.id = l.refund_id \
              WHERE ($1 = '' OR r.merchant_id = $1) AND l.created_at < $2 \
                AND l.account = 'provider:' || r.provider || ':' || $3 || ':' || l.currency \
              GROUP BY r.provider, l.currency ORDER BY r.provider, l.currency",
-        )
+            sums::exact_sum("l.amount_minor", "total")
+        ))
         .bind(merchant_id.unwrap_or(""))
         .bind(to)
         .bind(account)
@@ -164,7 +164,7 @@ impl Store {
                 Ok(ProviderBalance {
                     provider: row.try_get("provider")?,
                     currency: row.try_get("currency")?,
-                    balance_minor: row.try_get("total")?,
+                    balance_minor: sums::read(row, "total")?,
                 })
             })
             .collect()

@@ -18,5 +18,6 @@ mod reconciliation;
 mod refunds;
 mod retention;
 mod stripe_webhooks;
+mod sums;
 mod sync;
 mod webhooks;

@@ -11,7 +11,7 @@ mod samples;
 use crate::helpers::TestApp;
 
 /// POSTs a statement of `provider` (`query`: e.g. `?merchant=acme`) with `key`.
-async fn post_statement(
+pub(crate) async fn post_statement(
     app: &TestApp,
     key: &str,
     provider: &str,

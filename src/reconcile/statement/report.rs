@@ -181,7 +181,7 @@ struct Count {
 }
 
 impl Count {
-    fn add(&mut self, amount: Option<(&str, i64)>) {
+    fn add(&mut self, amount: Option<(&str, i128)>) {
         self.count += 1;
         if let Some((currency, minor)) = amount {
             self.totals.add(currency, minor);
@@ -211,18 +211,18 @@ pub(super) struct Tally {
 
 impl Tally {
     /// A variance of `kind`, with the amount it is counted at (`None`: counted, no amount).
-    pub(super) fn variance(&mut self, kind: VarianceKind, amount: Option<(&str, i64)>) {
+    pub(super) fn variance(&mut self, kind: VarianceKind, amount: Option<(&str, i128)>) {
         self.kinds.entry(kind).or_default().add(amount);
     }
 
     /// A line (or batch member) matched without variance.
-    pub(super) fn matched(&mut self, amount: Option<(&str, i64)>) {
+    pub(super) fn matched(&mut self, amount: Option<(&str, i128)>) {
         self.matched.add(amount);
     }
 
     /// A fee the statement reports on a line.
     pub(super) fn fee(&mut self, currency: &str, minor: i64) {
-        self.fees.add(Some((currency, minor)));
+        self.fees.add(Some((currency, i128::from(minor))));
     }
 
     /// The summary: every kind listed (zero when absent), `settlement` only when the import

@@ -57,7 +57,7 @@ fn count(report: &Value, kind: &str) -> u64 {
     report["by_kind"][kind]["count"].as_u64().expect("count")
 }
 
-async fn balances(app: &TestApp) -> BTreeMap<String, i64> {
+async fn balances(app: &TestApp) -> BTreeMap<String, i128> {
     let store = Store::connect(&app.database_url, 1).await.expect("store");
     let balances = store
         .account_balances()
