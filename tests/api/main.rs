@@ -12,6 +12,7 @@ mod migration;
 mod openapi;
 mod operators;
 mod outbox;
+mod path_ids;
 mod payments;
 mod rate_limit;
 mod reconciliation;

@@ -319,8 +319,15 @@ impl RefundRequest {
 }
 
 /// `customer_id`, the wallet user: required by every AuthMS method.
+/// It is a path segment of every AuthMS URL (`wallets/{user_id}/…`), percent-encoded as one
+/// whole segment by [`endpoint`]; `.` and `..` would still name another path (URL parsers
+/// read them, encoded or not, as directory steps), so they are refused before sending.
 fn customer_id(req: &ProviderRefundRequest) -> Result<&str, RequestInvalid> {
     match req.customer_id.as_deref() {
+        Some(id) if refund_provider::is_dot_segment(id) => Err(RequestInvalid::invalid(
+            "customer_id",
+            "`customer_id` cannot be `.` or `..`: AuthMS's URL path carries it",
+        )),
         Some(id) if !id.trim().is_empty() => Ok(id),
         _ => Err(RequestInvalid::missing("customer_id")),
     }

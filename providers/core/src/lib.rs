@@ -30,7 +30,9 @@ pub mod testkit;
 
 pub use clock::{Clock, SharedClock};
 pub use error::{FailureCode, ProviderError};
-pub use ids::{is_printable_ascii, IdError, PaymentId, ProviderId, RefundId};
+pub use ids::{
+    is_dot_segment, is_path_safe_id, is_printable_ascii, IdError, PaymentId, ProviderId, RefundId,
+};
 pub use money::{Currency, MinorUnits, Money, MoneyError};
 pub use options::parse_options;
 pub use outcome::{BreakdownLine, Failure, ProviderRefund, ProviderRefundStatus};

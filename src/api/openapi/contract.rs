@@ -27,6 +27,14 @@ fn printable(max: u32) -> Value {
     json!({"type": "string", "minLength": 1, "maxLength": max, "pattern": format!("^[ -~]{{1,{max}}}$")})
 }
 
+/// `schema` that refuses `.` and `..` (ids a provider's URL path carries, DESIGN §16).
+fn not_a_dot_segment(mut schema: Value) -> Value {
+    if let Some(map) = schema.as_object_mut() {
+        map.insert("not".into(), json!({"enum": [".", ".."]}));
+    }
+    schema
+}
+
 /// Like [`printable`], or `null` (optional body fields take `null` as absent).
 fn nullable(mut schema: Value) -> Value {
     if let Some(map) = schema.as_object_mut() {
@@ -501,14 +509,15 @@ pub(crate) fn schemas() -> Value {
             "properties": {
                 "payment_id": {
                     "type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]{1,128}$",
-                    "description": "The provider's id of the original payment (AuthMS transaction_id, e-Buy outTradeNo (at most 32), eFundPay transaction id, Stripe PaymentIntent pi_… or charge id)"},
+                    "not": {"enum": [".", ".."]},
+                    "description": "The provider's id of the original payment (AuthMS transaction_id, e-Buy outTradeNo (at most 32), eFundPay transaction id, Stripe PaymentIntent pi_… or charge id); not `.` or `..` (a provider's URL path carries it)"},
                 "amount": amount("Omitted or null: a full refund (of what is left, when the payment amount is known), where the provider supports it; eFundPay needs one"),
                 "payment_amount": amount("The payment's captured amount, same currency; the first value given is kept"),
                 "currency": currency(),
                 "reason": nullable(text(1, 255)),
                 "provider": nullable(providers()),
                 "reference": nullable(printable(64)),
-                "customer_id": nullable(printable(128)),
+                "customer_id": not_a_dot_segment(nullable(printable(128))),
                 "metadata": {"type": ["object", "null"], "maxProperties": 20,
                     "propertyNames": {"minLength": 1, "maxLength": 40},
                     "additionalProperties": {"type": "string", "maxLength": 500},
@@ -521,7 +530,7 @@ pub(crate) fn schemas() -> Value {
                 "status": {"type": "string", "enum": ["succeeded", "failed"]},
                 "reason": {"allOf": [text(1, 255), {"pattern": "[^ \\t\\n\\r]"}],
                     "description": "Why; kept in the refund's history"},
-                "provider_refund_id": nullable(printable(255)),
+                "provider_refund_id": not_a_dot_segment(nullable(printable(255))),
                 "amount": amount("Only for a refund whose amount the provider never told"),
             }},
         "RefundList": {
