@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::api;
 use crate::api::rate_limit::RateLimits;
+use crate::api::webhook_rate::WebhookLimits;
 use crate::config::{Config, ConfigErrors};
 use crate::engine::Engine;
 use crate::metrics::Metrics;
@@ -83,6 +84,9 @@ impl Application {
             metrics: Arc::new(Metrics::default()),
         };
         let limits = Arc::new(RateLimits::new(engine.config.server.rate_limit_per_second));
+        let webhook_limits = Arc::new(WebhookLimits::new(
+            engine.config.server.webhook_rate_limit_per_second,
+        ));
         let workers = vec![
             tokio::spawn(limits.clone().run_tidy()),
             tokio::spawn(crate::engine::housekeeping::run(engine.clone())),
@@ -91,7 +95,11 @@ impl Application {
         ];
         Ok(Self {
             listener,
-            state: AppState { engine, limits },
+            state: AppState {
+                engine,
+                limits,
+                webhook_limits,
+            },
             workers,
         })
     }

@@ -6,11 +6,16 @@ use refund_provider::signature::sign_header;
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{spawn_live, Db, TestApp, ACME_KEY};
+use crate::helpers::{spawn_live_with, Db, TestApp, ACME_KEY};
 
 const SECRET: &str = "sandbox-efundpay-whsec";
 
 async fn setup(db: Db) -> Option<(TestApp, Sandbox, Value)> {
+    setup_with(db, "").await
+}
+
+/// [`setup`] with more `[server]` lines.
+async fn setup_with(db: Db, server_lines: &str) -> Option<(TestApp, Sandbox, Value)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -36,7 +41,7 @@ provider = "efundpay"
 "#,
         sandbox.base_url()
     );
-    let app = spawn_live(db, "", &tail).await?;
+    let app = spawn_live_with(db, server_lines, "", &tail).await?;
     let response = app
         .post_refund(ACME_KEY, None, &json!({"payment_id": "pay_wh", "amount": "12.99", "currency": "EUR", "reason": "Product return"}))
         .await;
@@ -273,6 +278,86 @@ both_backends!(
         assert_eq!(
             refund_now(&app, refund["id"].as_str().expect("id")).await["status"],
             "processing"
+        );
+        // Nothing stored (DESIGN §16): no receipt, so the same event again is not a
+        // "duplicate" either, and a flood of such events cannot fill the table.
+        let again = send(
+            &app,
+            &body,
+            Some(sign_header(SECRET.as_bytes(), now(), body.as_bytes())),
+        )
+        .await;
+        let again: Value = again.json().await.expect("json");
+        assert_eq!(again, json!({"received": true, "refund": null}));
+        assert_eq!(receipt_count(&app).await, 0);
+    }
+);
+
+/// Rows of the webhook receipts table.
+async fn receipt_count(app: &TestApp) -> i64 {
+    use sqlx::Row;
+    let store = refund_gateway::store::Store::connect(&app.database_url, 1)
+        .await
+        .expect("store");
+    let count = sqlx::query("SELECT COUNT(*) AS n FROM webhook_receipts")
+        .fetch_one(store.pool())
+        .await
+        .expect("count")
+        .try_get::<i64, _>("n")
+        .expect("n");
+    store.close().await;
+    count
+}
+
+both_backends!(
+    verified_events_beyond_the_accounts_rate_get_429_and_a_retry_applies_them,
+    |db: Db| async move {
+        let Some((app, _sandbox, refund)) =
+            setup_with(db, "webhook_rate_limit_per_second = 1").await
+        else {
+            return;
+        };
+        // A rate of 1 per second allows a burst of 2: the third event at once is refused.
+        let mut statuses = Vec::new();
+        for n in 0..3 {
+            let body = event(&format!("evt_rate_{n}"), "processing", &refund, 1299);
+            let response = send(
+                &app,
+                &body,
+                Some(sign_header(SECRET.as_bytes(), now(), body.as_bytes())),
+            )
+            .await;
+            let retry_after = response.headers().get("retry-after").cloned();
+            statuses.push(response.status().as_u16());
+            if n == 2 {
+                assert!(retry_after.is_some(), "429 says when to retry");
+                let error: Value = response.json().await.expect("json");
+                assert_eq!(error["error"]["code"], "rate_limited");
+            }
+        }
+        assert_eq!(statuses, [200, 200, 429]);
+        // A forged event is refused as before and does not count against the account.
+        let forged = event("evt_forged", "succeeded", &refund, 1299);
+        let response = send(
+            &app,
+            &forged,
+            Some(sign_header(b"not-the-secret", now(), forged.as_bytes())),
+        )
+        .await;
+        assert_eq!(response.status().as_u16(), 400);
+        // The provider's retry, a second later, is applied.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let body = event("evt_rate_2", "succeeded", &refund, 1299);
+        let response = send(
+            &app,
+            &body,
+            Some(sign_header(SECRET.as_bytes(), now(), body.as_bytes())),
+        )
+        .await;
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(
+            refund_now(&app, refund["id"].as_str().expect("id")).await["status"],
+            "succeeded"
         );
     }
 );

@@ -318,9 +318,9 @@ pub(crate) fn operation(method: &str, path_template: &str) -> Option<Value> {
             (
                 parameters,
                 Some(json!({"required": true,
-                        "description": "The provider's own webhook body, verified by its signature (eFundPay: header eFundPay-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>); anything not provably genuine is 400 webhook_invalid",
+                        "description": "The provider's own webhook body, verified by its signature (eFundPay: header eFundPay-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>); anything not provably genuine is 400 webhook_invalid; verified events beyond server.webhook_rate_limit_per_second per provider account are 429 (retry after Retry-After)",
                         "content": {"application/json": {"schema": {"type": "object"}}}})),
-                json!({"200": answer("Received (applied once; a repeated event is acknowledged)", "application/json", schema_ref("WebhookReceipt"))}),
+                json!({"200": answer("Received (applied once; a repeated event is acknowledged; an event for a refund this gateway does not know is acknowledged with refund null and stores nothing)", "application/json", schema_ref("WebhookReceipt"))}),
                 &[400, 404, 408, 413, 429, 503],
                 open,
             )
