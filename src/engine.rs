@@ -164,6 +164,7 @@ impl Engine {
             self.emits_events(&refund.merchant_id),
         );
         change.idempotency_key = idempotency_key.map(str::to_owned);
+        crate::ledger::note_reversal(&mut change, refund, report);
         change
     }
 

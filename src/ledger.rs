@@ -37,9 +37,10 @@
 
 use serde::Serialize;
 
-use refund_provider::Currency;
+use refund_provider::{Currency, ProviderRefund};
 
-use crate::store::{LedgerLine, RefundRecord};
+use crate::domain::RefundStatus;
+use crate::store::{Change, LedgerLine, RefundRecord};
 
 /// Entry kind of the lines a succeeded refund posts.
 pub(crate) const REFUND_SUCCEEDED: &str = "refund_succeeded";
@@ -135,6 +136,37 @@ pub(crate) fn fee_lines(provider: &str, currency: &str, fee_minor: i64) -> Vec<L
         fee_minor,
     ));
     lines
+}
+
+/// The key of a `requires_attention` event's detail that says which status the provider
+/// reported when it reversed a succeeded refund (`canceled` for a void, `failed` for a
+/// failure after success).
+pub(crate) const REVERSED_TO: &str = "reversed_to";
+
+/// When `change` reverses a succeeded refund's lines (a void, or a failure reported after
+/// success: both are one [`REFUND_CANCELED`] reversal, posted once whichever comes), notes
+/// in its flag event which status the provider reported, so that reconciliation matches the
+/// refund against a statement saying `canceled` for a void and `failed` for a failure
+/// (`Store::reversals`), not `canceled` for both.
+pub(crate) fn note_reversal(change: &mut Change, refund: &RefundRecord, report: &ProviderRefund) {
+    let reversal = change
+        .ledger
+        .iter()
+        .any(|l| l.entry_kind == REFUND_CANCELED);
+    let reported = RefundStatus::from_provider(report.status);
+    let (true, RefundStatus::Succeeded, Some(reported)) = (reversal, refund.status, reported)
+    else {
+        return;
+    };
+    for event in change
+        .events
+        .iter_mut()
+        .filter(|e| e.kind == "requires_attention")
+    {
+        if let Some(detail) = event.detail.as_object_mut() {
+            detail.insert(REVERSED_TO.into(), reported.as_str().into());
+        }
+    }
 }
 
 /// A signed count of minor units as an exact decimal with the currency's exponent:

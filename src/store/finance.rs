@@ -14,7 +14,8 @@ use sqlx::Row;
 use super::ledger::placeholders;
 use super::refunds::{refund_from_row, REFUND_COLUMNS};
 use super::{sums, RefundRecord, Store, StoreError};
-use crate::ledger::{REFUND_CANCELED, REFUND_SUCCEEDED};
+use crate::domain::RefundStatus;
+use crate::ledger::{REFUND_CANCELED, REFUND_SUCCEEDED, REVERSED_TO};
 
 /// Counts and amounts of one provider × currency × status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,8 +71,13 @@ pub struct MatchRow {
     pub(crate) status: String,
     /// A `refund_settled` posting exists (an earlier statement settled it).
     pub(crate) settled: bool,
-    /// A `refund_canceled` posting exists (the provider voided it after success).
+    /// A `refund_canceled` posting exists (the provider voided it, or reported it failed,
+    /// after success).
     pub(crate) voided: bool,
+    /// For a `voided` refund: the statuses the provider reported when it reversed it
+    /// (`canceled`, `failed`; see `crate::ledger::note_reversal`), filled in by
+    /// [`Store::reversals`]; empty otherwise.
+    pub(crate) reversed_to: Vec<RefundStatus>,
 }
 
 /// The match columns with the refund's settlement and void postings, looked up by the
@@ -94,6 +100,7 @@ fn match_row(row: &AnyRow) -> Result<MatchRow, StoreError> {
         status: row.try_get("status")?,
         settled: row.try_get::<i64, _>("settled")? != 0,
         voided: row.try_get::<i64, _>("voided")? != 0,
+        reversed_to: Vec::new(),
     })
 }
 
@@ -381,4 +388,51 @@ impl Store {
 pub(crate) enum MatchColumn {
     ProviderReference,
     ProviderRefundId,
+}
+
+impl Store {
+    /// For each of `refund_ids` (refunds whose succeeded lines were reversed), the statuses
+    /// the provider reported when it reversed them, oldest first, read from their flag
+    /// events; `canceled` for a reversal recorded before events said which (a void was the
+    /// only reversal then). Only reversed refunds are looked up, a handful per statement.
+    pub(crate) async fn reversals(
+        &self,
+        refund_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<RefundStatus>>, StoreError> {
+        let mut found: std::collections::HashMap<String, Vec<RefundStatus>> =
+            std::collections::HashMap::new();
+        for chunk in refund_ids.chunks(500) {
+            let sql = format!(
+                "SELECT refund_id, detail FROM refund_events WHERE kind = 'requires_attention' \
+                 AND refund_id IN ({}) ORDER BY id",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let refund_id: String = row.try_get("refund_id")?;
+                let detail: String = row.try_get("detail")?;
+                let detail: serde_json::Value = serde_json::from_str(&detail)
+                    .map_err(|e| StoreError::Corrupt(format!("event detail: {e}")))?;
+                let reported = detail
+                    .get(REVERSED_TO)
+                    .and_then(serde_json::Value::as_str)
+                    .and_then(RefundStatus::parse);
+                if let Some(status) = reported {
+                    let statuses = found.entry(refund_id).or_default();
+                    if !statuses.contains(&status) {
+                        statuses.push(status);
+                    }
+                }
+            }
+        }
+        for id in refund_ids {
+            found
+                .entry(id.clone())
+                .or_insert_with(|| vec![RefundStatus::Canceled]);
+        }
+        Ok(found)
+    }
 }

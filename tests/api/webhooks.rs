@@ -361,3 +361,78 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    a_refund_that_failed_after_succeeding_matches_a_statement_saying_failed_and_a_void_one_saying_canceled,
+    |db: Db| async move {
+        let Some((app, _sandbox, failed_later)) = setup(db).await else {
+            return;
+        };
+        let response = app
+            .post_refund(ACME_KEY, None, &json!({"payment_id": "pay_wh", "amount": "12.99", "currency": "EUR", "reason": "Product return"}))
+            .await;
+        let voided: Value = response.json().await.expect("json");
+        // Both succeed, then one fails later and the other is voided: each keeps
+        // `succeeded`, flagged, its lines reversed.
+        for (refund, later) in [(&failed_later, "failed"), (&voided, "voided")] {
+            for (n, status) in ["succeeded", later].into_iter().enumerate() {
+                let body = event(
+                    &format!("evt_{n}_{}", refund["id"].as_str().expect("id")),
+                    status,
+                    refund,
+                    1299,
+                );
+                let response = send(
+                    &app,
+                    &body,
+                    Some(sign_header(SECRET.as_bytes(), now(), body.as_bytes())),
+                )
+                .await;
+                assert_eq!(response.status().as_u16(), 200);
+            }
+            let now = refund_now(&app, refund["id"].as_str().expect("id")).await;
+            assert_eq!(now["status"], "succeeded");
+            assert_eq!(now["requires_attention"], true);
+        }
+        let refreshed = |refund: &Value| {
+            let app = &app;
+            let id = refund["id"].as_str().expect("id").to_owned();
+            async move { refund_now(app, &id).await }
+        };
+        let failed_later = refreshed(&failed_later).await;
+        let voided = refreshed(&voided).await;
+        let line = |refund: &Value, status: &str| {
+            format!(
+                "{},{},12.99,EUR,{status},\n",
+                refund["provider_refund_id"].as_str().expect("provider id"),
+                refund["id"].as_str().expect("id"),
+            )
+        };
+        let header = "provider_refund_id,provider_reference,amount,currency,status,settled_at\n";
+        // What the provider's statement says of each: no variance.
+        let csv = format!("{header}{}{}", line(&failed_later, "failed"), line(&voided, "canceled"));
+        let report = import(&app, csv).await;
+        assert_eq!(report["by_kind"]["status_mismatch"]["count"], 0, "{report}");
+        assert_eq!(report["matched"]["count"], 2, "{report}");
+        // The other way round, both are status mismatches.
+        let csv = format!("{header}{}{}", line(&failed_later, "canceled"), line(&voided, "failed"));
+        let report = import(&app, csv).await;
+        assert_eq!(report["by_kind"]["status_mismatch"]["count"], 2, "{report}");
+        let expected: Vec<&str> = report["variances"]
+            .as_array()
+            .expect("variances")
+            .iter()
+            .filter(|v| v["kind"] == "status_mismatch")
+            .filter_map(|v| v["expected"].as_str())
+            .collect();
+        assert_eq!(expected, ["failed", "canceled"], "{report}");
+    }
+);
+
+/// Imports an eFundPay statement in the gateway's CSV format as the merchant; the report.
+async fn import(app: &TestApp, csv: String) -> Value {
+    let response =
+        crate::reconciliation::post_statement(app, ACME_KEY, "efundpay", "", csv, "text/csv").await;
+    assert_eq!(response.status().as_u16(), 200);
+    response.json().await.expect("json")
+}

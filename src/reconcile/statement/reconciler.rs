@@ -231,9 +231,24 @@ impl<'a> Reconciler<'a> {
         lookup: Lookup,
         sink: &mut (dyn ReportSink + Send),
     ) -> Result<(), StatementError> {
-        let (chunk, rows) = lookup
+        let (chunk, mut rows) = lookup
             .await
             .map_err(|e| StoreError::Corrupt(format!("a statement lookup failed: {e}")))??;
+        // A reversed refund matches the status the provider reported when it reversed it
+        // (`canceled` for a void, `failed` for a failure after success): looked up for those
+        // refunds only, a handful.
+        let reversed: Vec<String> = rows
+            .iter()
+            .flatten()
+            .filter(|row| row.voided)
+            .map(|row| row.id.clone())
+            .collect();
+        if !reversed.is_empty() {
+            let statuses = self.store.reversals(&reversed).await?;
+            for row in rows.iter_mut().flatten().filter(|row| row.voided) {
+                row.reversed_to = statuses.get(&row.id).cloned().unwrap_or_default();
+            }
+        }
         let mut to_settle = Vec::new();
         let mut fees = Vec::new();
         for (line, row) in chunk.iter().zip(&rows) {
