@@ -357,6 +357,16 @@ pub(crate) fn operation(method: &str, path_template: &str) -> Option<Value> {
                     date_time("RFC 3339"),
                     "End of that period (an empty period when not after `from`)",
                 ),
+                query(
+                    "missing_offset",
+                    json!({"type": "integer", "minimum": 0, "default": 0}),
+                    "How many missing_in_statement variances to skip before listing (paging: the previous page's offset + listed)",
+                ),
+                query(
+                    "missing_limit",
+                    json!({"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000}),
+                    "At most this many missing_in_statement variances are listed; all are counted in by_kind",
+                ),
                 merchant_query(),
             ],
             Some(json!({"required": true,
@@ -473,7 +483,7 @@ pub(crate) fn schemas() -> Value {
     let report = json!({
         "type": "object",
         "required": ["object", "provider", "period", "lines", "matched", "by_kind", "batches", "fees",
-            "malformed_count", "settlement", "variances", "malformed"],
+            "malformed_count", "settlement", "variances", "malformed", "missing_in_statement_page"],
         "properties": {
             "object": {"type": "string", "enum": ["reconciliation_report"]},
             "provider": {"type": "string"},
@@ -488,9 +498,17 @@ pub(crate) fn schemas() -> Value {
             "fees": count_and_amounts,
             "malformed_count": {"type": "integer", "minimum": 0},
             "settlement": settlement,
-            "variances": {"type": "array", "items": variance},
+            "variances": {"type": "array", "items": variance,
+                "description": "Every variance of the statement's lines and batches, and one page of the missing_in_statement ones (missing_in_statement_page)"},
             "malformed": {"type": "array", "items": {"type": "object", "required": ["line", "message"],
-                "properties": {"line": {"type": "integer", "minimum": 0}, "message": {"type": "string"}}}}}});
+                "properties": {"line": {"type": "integer", "minimum": 0}, "message": {"type": "string"}}}},
+            "missing_in_statement_page": {"type": "object", "required": ["offset", "limit", "listed", "has_more"],
+                "description": "Which missing_in_statement variances `variances` lists: a period may hold any number, so an answer lists at most `limit` after the first `offset`; ask again with missing_offset = offset + listed while has_more (re-importing settles nothing twice)",
+                "properties": {
+                    "offset": {"type": "integer", "minimum": 0},
+                    "limit": {"type": "integer", "minimum": 1},
+                    "listed": {"type": "integer", "minimum": 0},
+                    "has_more": {"type": "boolean"}}}}});
     json!({
         "ReconciliationReport": report,
         "Error": {
