@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use refund_provider::{FailureCode, ProviderError};
 
-use super::today;
+use super::noon_of;
 use crate::both_backends;
 use crate::helpers::{
     assert_error, fake, spawn_app, Db, Script, TestApp, ACME_KEY, GLOBEX_KEY, OPERATOR_KEY,
@@ -84,7 +84,7 @@ both_backends!(
         assert_eq!(f["status"], "processing");
         assert_eq!(clearing(&app, "EUR").await.as_deref(), Some("-100.00"));
 
-        let at = today();
+        let at = noon_of(&a);
         let csv = format!(
             "{HEADER}\
          prov_{a},{a},10.00,EUR,succeeded,{at}\n\
@@ -215,7 +215,7 @@ both_backends!(
         let csv = format!(
             "{HEADER}prov_{a},{a},10.00,EUR,succeeded,{at}\n",
             a = id(&a),
-            at = today()
+            at = noon_of(&a)
         );
         let report: Value = post_statement(&app, GLOBEX_KEY, "scripted", "", csv)
             .await
@@ -232,7 +232,7 @@ both_backends!(
         let csv = format!(
             "{HEADER}prov_{a},{a},10.00,EUR,succeeded,{at}\n",
             a = id(&a),
-            at = today()
+            at = noon_of(&a)
         );
         let report: Value = post_statement(&app, OPERATOR_KEY, "scripted", "?merchant=globex", csv)
             .await
