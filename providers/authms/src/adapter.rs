@@ -1,6 +1,13 @@
 //! `AuthMsProvider`: the `RefundProvider` for the AuthMS internal wallet — wallet refunds
 //! against the original transaction, merchant-funded transfers, the status query, and the
 //! one function that classifies every failure AuthMS can answer with.
+//!
+//! Units (DESIGN §16 "Currencies as each provider counts them"): the wallet refund document
+//! types `amount` as a string with the example `50.00` ("amount string No 50.00 金额", and
+//! `TransactionResponse.amount` "100.00"), and the transfer document likewise: a decimal
+//! string in major units. So amounts go out with exactly the currency's ISO 4217 exponent of
+//! decimals (`Money::to_major_string`: "50.00" CNY, "500" JPY, "1.500" KWD), never rounded,
+//! and answers are read back with the same exponent.
 
 use std::time::Duration;
 
