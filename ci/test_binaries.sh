@@ -56,7 +56,8 @@ case "$mode" in
     shift $(( $# < 2 ? $# : 2 ))
     extra=("$@")
     if ! command -v faketime >/dev/null; then
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get install -y -qq faketime >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq faketime >/dev/null; }
     fi
     echo "every test at $instant UTC (TZ=$zone)"
     # FAKETIME_DONT_RESET: a process a test starts (the gateway of tests/recovery) keeps
