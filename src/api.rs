@@ -16,6 +16,7 @@ pub mod payments;
 pub mod rate_limit;
 pub mod reconciliation;
 pub mod refunds;
+pub(crate) mod webhook_rate;
 pub mod webhooks;
 
 use std::time::{Duration, Instant};

@@ -336,19 +336,24 @@ mod tests {
         assert_eq!(config.server.header_read_timeout, Duration::from_secs(10));
         assert_eq!(config.server.max_connections, 1024);
         assert_eq!(config.server.rate_limit_per_second, 200);
+        assert_eq!(config.server.webhook_rate_limit_per_second, 100);
         assert_eq!(config.retention.period, Duration::from_secs(90 * 86_400));
-        let off = Config::from_toml("[server]\nrate_limit_per_second = 0\n[retention]\ndays = 7\n")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let off = Config::from_toml(
+            "[server]\nrate_limit_per_second = 0\nwebhook_rate_limit_per_second = 0\n[retention]\ndays = 7\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(off.server.rate_limit_per_second, 0);
+        assert_eq!(off.server.webhook_rate_limit_per_second, 0);
         assert_eq!(off.retention.period, Duration::from_secs(7 * 86_400));
         let err = Config::from_toml(
-            "[server]\nmax_connections = 0\nheader_read_timeout_ms = 5\n[retention]\ndays = 0\n",
+            "[server]\nmax_connections = 0\nheader_read_timeout_ms = 5\nwebhook_rate_limit_per_second = 2000000\n[retention]\ndays = 0\n",
         )
         .expect_err("invalid");
         let keys: Vec<_> = err.0.iter().map(|p| p.key.as_str()).collect();
         for key in [
             "server.max_connections",
             "server.header_read_timeout_ms",
+            "server.webhook_rate_limit_per_second",
             "retention.days",
         ] {
             assert!(keys.contains(&key), "{key} missing from {keys:?}");

@@ -154,6 +154,11 @@ impl Engine {
         &self.snapshot.limits
     }
 
+    /// The provider webhook limiter of the snapshot this engine reads.
+    pub(crate) fn webhook_limits(&self) -> &Arc<crate::api::webhook_rate::WebhookLimits> {
+        &self.snapshot.webhook_limits
+    }
+
     /// The snapshot this engine reads.
     pub fn snapshot(&self) -> &Arc<Snapshot> {
         &self.snapshot
@@ -250,6 +255,7 @@ impl Engine {
             self.answers_carry_amount(refund),
         );
         change.idempotency_key = idempotency_key.map(str::to_owned);
+        crate::ledger::note_reversal(&mut change, refund, report);
         change
     }
 

@@ -35,12 +35,12 @@
 //! succeeded and are neither settled nor voided (what the provider still has to pay out),
 //! plus refunds voided after their settlement (money the provider owes back).
 
-use rust_decimal::Decimal;
 use serde::Serialize;
 
-use refund_provider::Currency;
+use refund_provider::{Currency, ProviderRefund};
 
-use crate::store::{LedgerLine, RefundRecord};
+use crate::domain::RefundStatus;
+use crate::store::{Change, LedgerLine, RefundRecord};
 
 /// Entry kind of the lines a succeeded refund posts.
 pub(crate) const REFUND_SUCCEEDED: &str = "refund_succeeded";
@@ -138,10 +138,52 @@ pub(crate) fn fee_lines(provider: &str, currency: &str, fee_minor: i64) -> Vec<L
     lines
 }
 
+/// The key of a `requires_attention` event's detail that says which status the provider
+/// reported when it reversed a succeeded refund (`canceled` for a void, `failed` for a
+/// failure after success).
+pub(crate) const REVERSED_TO: &str = "reversed_to";
+
+/// When `change` reverses a succeeded refund's lines (a void, or a failure reported after
+/// success: both are one [`REFUND_CANCELED`] reversal, posted once whichever comes), notes
+/// in its flag event which status the provider reported, so that reconciliation matches the
+/// refund against a statement saying `canceled` for a void and `failed` for a failure
+/// (`Store::reversals`), not `canceled` for both.
+pub(crate) fn note_reversal(change: &mut Change, refund: &RefundRecord, report: &ProviderRefund) {
+    let reversal = change
+        .ledger
+        .iter()
+        .any(|l| l.entry_kind == REFUND_CANCELED);
+    let reported = RefundStatus::from_provider(report.status);
+    let (true, RefundStatus::Succeeded, Some(reported)) = (reversal, refund.status, reported)
+    else {
+        return;
+    };
+    for event in change
+        .events
+        .iter_mut()
+        .filter(|e| e.kind == "requires_attention")
+    {
+        if let Some(detail) = event.detail.as_object_mut() {
+            detail.insert(REVERSED_TO.into(), reported.as_str().into());
+        }
+    }
+}
+
 /// A signed count of minor units as an exact decimal with the currency's exponent:
-/// `1299` EUR → `"12.99"`, `-5` JPY → `"-5"`, `0` KWD → `"0.000"`.
-pub(crate) fn format_minor(minor: i64, currency: Currency) -> String {
-    Decimal::new(minor, currency.exponent()).to_string()
+/// `1299` EUR → `"12.99"`, `-5` JPY → `"-5"`, `0` KWD → `"0.000"`. Any i128 (a sum of a
+/// thousand of the largest amounts has 20 digits): formatted digit by digit, never through
+/// a type with a smaller range.
+pub(crate) fn format_minor(minor: impl Into<i128>, currency: Currency) -> String {
+    let minor: i128 = minor.into();
+    let exponent = currency.exponent() as usize;
+    let sign = if minor < 0 { "-" } else { "" };
+    let digits = minor.unsigned_abs().to_string();
+    if exponent == 0 {
+        return format!("{sign}{digits}");
+    }
+    let padded = format!("{digits:0>width$}", width = exponent + 1);
+    let (units, fraction) = padded.split_at(padded.len() - exponent);
+    format!("{sign}{units}.{fraction}")
 }
 
 /// An amount in one currency as reports render it.
@@ -155,7 +197,8 @@ pub(crate) struct CurrencyAmount {
 impl CurrencyAmount {
     /// Renders `minor` of `currency`; a currency code the ISO table does not know (corrupt
     /// data) is rendered in minor units rather than guessed.
-    pub(crate) fn new(currency: &str, minor: i64) -> Self {
+    pub(crate) fn new(currency: &str, minor: impl Into<i128>) -> Self {
+        let minor: i128 = minor.into();
         let amount = Currency::parse(currency)
             .map(|c| format_minor(minor, c))
             .unwrap_or_else(|_| minor.to_string());
@@ -166,14 +209,15 @@ impl CurrencyAmount {
     }
 }
 
-/// Totals in minor units kept apart per currency, never mixed.
+/// Totals in minor units kept apart per currency, never mixed. Kept in i128: a sum of
+/// i64 amounts cannot reach its limit before 2^64 of them, so it is always exact.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Totals(std::collections::BTreeMap<String, i64>);
+pub(crate) struct Totals(std::collections::BTreeMap<String, i128>);
 
 impl Totals {
-    pub(crate) fn add(&mut self, currency: &str, minor: i64) {
+    pub(crate) fn add(&mut self, currency: &str, minor: impl Into<i128>) {
         let slot = self.0.entry(currency.to_owned()).or_insert(0);
-        *slot = slot.saturating_add(minor);
+        *slot = slot.saturating_add(minor.into());
     }
 
     /// One entry per currency, sorted by code.
@@ -213,6 +257,13 @@ mod tests {
         assert_eq!(format_minor(1299, cur("KWD")), "1.299");
         assert_eq!(format_minor(0, cur("KWD")), "0.000");
         assert_eq!(format_minor(5, cur("EUR")), "0.05");
+        assert_eq!(format_minor(-5, cur("KWD")), "-0.005");
+        // 1,000 × 999999999999.9999 CLF: beyond i64 and beyond 12 integer digits.
+        assert_eq!(
+            format_minor(9_999_999_999_999_999_000_i128, cur("CLF")),
+            "999999999999999.9000"
+        );
+        assert_eq!(format_minor(i128::MIN, cur("EUR")).len(), 41);
     }
 
     #[test]

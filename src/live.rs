@@ -1,5 +1,5 @@
 //! The live configuration (DESIGN §18): one immutable [`Snapshot`] — the configuration, the
-//! provider registry built from it, the rate limiters it sets, its generation — that every
+//! provider registry built from it, the rate limiters it sets (API keys, provider webhooks), its generation — that every
 //! request and every engine step reads whole, and that a reload replaces whole.
 //!
 //! Why a snapshot and not fields behind locks: a reload that adds a merchant key and the
@@ -21,6 +21,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::api::rate_limit::RateLimits;
+use crate::api::webhook_rate::WebhookLimits;
 use crate::config::Config;
 use crate::providers::ProviderRegistry;
 
@@ -32,6 +33,9 @@ pub struct Snapshot {
     /// The per-key and per-address limiters of `server.rate_limit_per_second`; kept across a
     /// reload that leaves that value alone (their counts survive).
     pub(crate) limits: Arc<RateLimits>,
+    /// The per-provider-account limiter of `server.webhook_rate_limit_per_second`; kept
+    /// across a reload that leaves that value alone.
+    pub(crate) webhook_limits: Arc<WebhookLimits>,
     /// 1 for the configuration the process started with, +1 per applied reload.
     pub generation: u64,
 }
@@ -40,10 +44,14 @@ impl Snapshot {
     /// The first generation, from the configuration the process starts with.
     pub(crate) fn first(config: Config, providers: ProviderRegistry) -> Self {
         let limits = Arc::new(RateLimits::new(config.server.rate_limit_per_second));
+        let webhook_limits = Arc::new(WebhookLimits::new(
+            config.server.webhook_rate_limit_per_second,
+        ));
         Self {
             config: Arc::new(config),
             providers: Arc::new(providers),
             limits,
+            webhook_limits,
             generation: 1,
         }
     }
@@ -57,10 +65,17 @@ impl Snapshot {
         } else {
             Arc::new(RateLimits::new(rate))
         };
+        let webhook_rate = config.server.webhook_rate_limit_per_second;
+        let webhook_limits = if webhook_rate == self.config.server.webhook_rate_limit_per_second {
+            self.webhook_limits.clone()
+        } else {
+            Arc::new(WebhookLimits::new(webhook_rate))
+        };
         Self {
             config: Arc::new(config),
             providers: Arc::new(providers),
             limits,
+            webhook_limits,
             generation: self.generation + 1,
         }
     }

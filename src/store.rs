@@ -24,6 +24,7 @@ pub mod refunds;
 mod resends;
 pub mod retention;
 mod sqlite;
+pub(crate) mod sums;
 #[cfg(test)]
 mod vocabulary_tests;
 pub mod work;

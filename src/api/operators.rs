@@ -5,7 +5,7 @@ use axum::extract::Path;
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-use refund_provider::{is_printable_ascii, Currency, Money, MoneyError, RefundId};
+use refund_provider::{is_path_safe_id, Currency, Money, MoneyError, RefundId};
 
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, JsonObject, OperatorAuth, PresentedKey};
@@ -79,10 +79,10 @@ fn parse_resolve(
     };
     let provider_refund_id = match text_field(body, "provider_refund_id")? {
         None => None,
-        Some(id) if id.is_empty() || id.len() > 255 || !is_printable_ascii(id) => {
+        Some(id) if id.is_empty() || id.len() > 255 || !is_path_safe_id(id) => {
             return Err(ApiError::new(
                 ErrorCode::ParameterInvalid,
-                "`provider_refund_id` must be 1-255 printable ASCII characters",
+                "`provider_refund_id` must be 1-255 printable ASCII characters, and not `.` or `..`",
             )
             .with_param("provider_refund_id"))
         }

@@ -253,7 +253,7 @@ pub(crate) async fn enforce(state: AppState, request: Request, next: Next) -> Re
 }
 
 /// `429 rate_limited` with `Retry-After` in whole seconds (rounded up, at least 1).
-fn too_many(wait: Duration) -> Response {
+pub(crate) fn too_many(wait: Duration) -> Response {
     let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
     let mut response = ApiError::new(
         ErrorCode::RateLimited,

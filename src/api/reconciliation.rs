@@ -8,6 +8,11 @@
 //! (GBK), `application/octet-stream`, of at most `STATEMENT_BODY_LIMIT` (8 MiB, about
 //! 100,000 lines); this route sits outside the API's 64 KiB JSON limit with a limit of its
 //! own. Larger statements go through `refund-gateway reconcile`, which streams.
+//!
+//! The refunds of the period missing from a statement can be any number whatever its size:
+//! an answer lists one page of them (`?missing_offset=&missing_limit=`, at most 1,000 by
+//! default, 10,000 at most; `missing_in_statement_page` says which and whether more follow)
+//! and counts them all (`by_kind`), so memory and the answer stay bounded (`PagedSink`).
 
 use std::collections::HashMap;
 
@@ -23,7 +28,7 @@ use refund_provider::ProviderId;
 
 use super::error::{ApiError, ErrorCode};
 use super::extract::Caller;
-use crate::reconcile::statement::{reconcile, CollectSink, Options};
+use crate::reconcile::statement::{reconcile, MissingPage, Options, PagedSink};
 use crate::reconcile::summary::{summary, Summary};
 use crate::state::AppState;
 
@@ -37,6 +42,23 @@ type QueryResult = Result<Query<HashMap<String, String>>, axum::extract::rejecti
 
 fn invalid(param: &str, message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::ParameterInvalid, message).with_param(param)
+}
+
+/// A whole-number query parameter `name` in `0..=max` (`default` when absent).
+fn count_param(
+    query: &HashMap<String, String>,
+    name: &str,
+    default: u64,
+    max: u64,
+) -> Result<u64, ApiError> {
+    match query.get(name) {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| invalid(name, format!("`{name}` must be a whole number up to {max}"))),
+    }
 }
 
 /// `?from=&to=` in Unix ms, and the whole query for other parameters.
@@ -117,7 +139,18 @@ pub(crate) async fn import_statement(
     query: QueryResult,
     request: Request,
 ) -> Result<Json<Value>, ApiError> {
-    let PeriodQuery { from, to, query } = parse_period(query, &["from", "to", "merchant"])?;
+    let PeriodQuery { from, to, query } = parse_period(
+        query,
+        &["from", "to", "merchant", "missing_offset", "missing_limit"],
+    )?;
+    let missing_offset = count_param(&query, "missing_offset", 0, u64::MAX)?;
+    let missing_limit = count_param(
+        &query,
+        "missing_limit",
+        MissingPage::DEFAULT_LIMIT,
+        MissingPage::MAX_LIMIT,
+    )?
+    .max(1);
     let scope = caller.scope(query.get("merchant").map(String::as_str), &state)?;
     let registry = &state.engine.providers();
     let known = ProviderId::parse(&provider)
@@ -213,7 +246,7 @@ pub(crate) async fn import_statement(
         settle,
         format,
     };
-    let mut sink = CollectSink::default();
+    let mut sink = PagedSink::new(missing_offset, missing_limit);
     let report = reconcile(
         &state.engine.store,
         options,
@@ -246,6 +279,10 @@ pub(crate) async fn import_statement(
         map.insert(
             "malformed".into(),
             serde_json::to_value(&sink.malformed).unwrap_or_default(),
+        );
+        map.insert(
+            "missing_in_statement_page".into(),
+            serde_json::to_value(sink.page()).unwrap_or_default(),
         );
     }
     Ok(Json(value))

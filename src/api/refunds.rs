@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use refund_provider::{is_printable_ascii, Currency, Money, PaymentId, RefundId};
+use refund_provider::{is_path_safe_id, is_printable_ascii, Currency, Money, PaymentId, RefundId};
 
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, IdempotencyKeyHeader, JsonObject, MerchantAuth};
@@ -111,7 +111,7 @@ pub fn parse_create(
     let payment_id = PaymentId::parse(&payment_id).map_err(|_| {
         invalid(
             "payment_id",
-            "`payment_id` must be 1-128 printable ASCII characters",
+            "`payment_id` must be 1-128 printable ASCII characters, and not `.` or `..`",
         )
     })?;
     let currency_text = required(&body, "currency")?;
@@ -132,10 +132,11 @@ pub fn parse_create(
     }
     let customer_id = string_field(&body, "customer_id")?;
     if let Some(c) = &customer_id {
-        if c.is_empty() || c.len() > 128 || !is_printable_ascii(c) {
+        // AuthMS's URL path carries it (`wallets/{user_id}`): `.` and `..` are refused.
+        if c.is_empty() || c.len() > 128 || !is_path_safe_id(c) {
             return Err(invalid(
                 "customer_id",
-                "`customer_id` must be 1-128 printable ASCII characters",
+                "`customer_id` must be 1-128 printable ASCII characters, and not `.` or `..`",
             ));
         }
     }

@@ -8,18 +8,23 @@
 //! between makes the provider's retry apply it again harmlessly, never lose it. An event the
 //! adapter acknowledges and ignores (an event type about something else than a refund's
 //! status, e.g. Stripe's `charge.refunded`) is answered 200 `{"received": true, "ignored":
-//! true}`, logged at debug only, and changes nothing (no refund, no receipt).
+//! true}`, logged at debug only, and changes nothing (no refund, no receipt). An event for a
+//! refund this gateway does not know is acknowledged (`"refund": null`) and stores nothing
+//! either (DESIGN §16). Verified events count against their account's rate
+//! (`webhook_rate.rs`): beyond it, `429` and the provider delivers the event again later.
 
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::json;
 use time::OffsetDateTime;
 
 use refund_provider::{ProviderError, ProviderId};
 
 use super::error::{ApiError, ErrorCode};
+use super::rate_limit::{too_many, Verdict};
 use crate::engine::WebhookApplied;
 use crate::providers::Account;
 use crate::state::AppState;
@@ -31,7 +36,7 @@ pub(crate) async fn provider_webhook(
     Path(provider): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     receive(&state, &provider, Account::Default, &headers, &body).await
 }
 
@@ -43,7 +48,7 @@ pub(crate) async fn merchant_account_webhook(
     Path((provider, merchant_id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     receive(
         &state,
         &provider,
@@ -63,7 +68,7 @@ async fn receive(
     account: Account,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     if body.len() > super::BODY_LIMIT {
         return Err(ApiError::from_status(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
@@ -91,6 +96,11 @@ async fn receive(
                 format!("webhook refused: {message}"),
             )
         })?;
+    // Counted once verified, so only configured accounts are keys (`webhook_rate.rs`).
+    if let Verdict::Refuse(wait) = state.engine.webhook_limits().event(id.as_str(), &account) {
+        tracing::debug!(provider = %id, account = %account, "webhook over the account's rate");
+        return Ok(too_many(wait));
+    }
     let event_id = webhook.event_id.clone();
     let event_type = webhook.event_type.clone();
     match state
@@ -100,15 +110,17 @@ async fn receive(
     {
         WebhookApplied::Ignored => {
             tracing::debug!(provider = %id, account = %account, event_id = %event_id, event_type = %event_type, "webhook acknowledged and ignored");
-            Ok(Json(json!({"received": true, "ignored": true})))
+            Ok(Json(json!({"received": true, "ignored": true})).into_response())
         }
-        WebhookApplied::Duplicate => Ok(Json(json!({"received": true, "duplicate": true}))),
+        WebhookApplied::Duplicate => {
+            Ok(Json(json!({"received": true, "duplicate": true})).into_response())
+        }
         WebhookApplied::UnknownRefund => {
             tracing::warn!(provider = %id, account = %account, event_id = %event_id, "webhook for an unknown refund");
-            Ok(Json(json!({"received": true, "refund": null})))
+            Ok(Json(json!({"received": true, "refund": null})).into_response())
         }
-        WebhookApplied::Refund(refund) => Ok(Json(
-            json!({"received": true, "refund": refund.id.to_string()}),
-        )),
+        WebhookApplied::Refund(refund) => {
+            Ok(Json(json!({"received": true, "refund": refund.id.to_string()})).into_response())
+        }
     }
 }

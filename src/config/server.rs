@@ -30,6 +30,10 @@ pub(crate) struct RawServer {
     /// Requests per second per API key, with a burst of twice that; default 200, at most
     /// 1000000, `0` turns rate limiting off.
     rate_limit_per_second: Option<u32>,
+    /// Verified provider webhook events per second per provider account, with a burst of
+    /// twice that (beyond: `429`, which the provider retries later); default 100, at most
+    /// 1000000, `0` turns it off.
+    webhook_rate_limit_per_second: Option<u32>,
     /// How log lines are written to standard output: `"text"` (default, for a terminal) or
     /// `"json"` (one JSON object per line, with the request's id, for a log collector).
     /// Applied at start.
@@ -65,6 +69,9 @@ pub struct ServerConfig {
     pub(crate) rate_limit_per_second: u32,
     /// How log lines are written (applied at start).
     pub log_format: LogFormat,
+    /// Verified provider webhook events per second per provider account (burst twice
+    /// that); `0` turns the limit off (DESIGN §16).
+    pub(crate) webhook_rate_limit_per_second: u32,
 }
 
 impl RawServer {
@@ -118,6 +125,13 @@ impl RawServer {
                 LogFormat::Text
             }
         };
+        let webhook_rate_limit_per_second = within(
+            problems,
+            "server.webhook_rate_limit_per_second",
+            self.webhook_rate_limit_per_second.unwrap_or(100).into(),
+            0..=1_000_000,
+            "must be at most 1000000 (0 turns the webhook rate limit off)",
+        );
         ServerConfig {
             log_format,
             listen,
@@ -126,6 +140,8 @@ impl RawServer {
             header_read_timeout,
             max_connections: usize::try_from(max_connections).unwrap_or(1024),
             rate_limit_per_second: u32::try_from(rate_limit_per_second).unwrap_or(1_000_000),
+            webhook_rate_limit_per_second: u32::try_from(webhook_rate_limit_per_second)
+                .unwrap_or(1_000_000),
         }
     }
 }

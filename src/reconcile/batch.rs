@@ -65,10 +65,11 @@ pub struct Batch {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     pub(crate) matched: bool,
-    /// The members' sum as the gateway knows them (of those found with an amount).
-    pub(crate) expected: i64,
+    /// The members' sum as the gateway knows them (of those found with an amount); i128,
+    /// so that no number of members can overflow it.
+    pub(crate) expected: i128,
     /// The statement's total, when it can be known.
-    pub(crate) actual: Option<i64>,
+    pub(crate) actual: Option<i128>,
 }
 
 impl Batch {
@@ -93,15 +94,15 @@ impl Batch {
 
     /// The statement's total: the total line's, else the members' own amounts when every
     /// member carries one.
-    pub(crate) fn statement_total(&self) -> Option<i64> {
+    pub(crate) fn statement_total(&self) -> Option<i128> {
         if let Some((total, _)) = self.total {
-            return Some(total);
+            return Some(i128::from(total));
         }
         if self.members.is_empty() {
             return None;
         }
-        self.members.iter().try_fold(0i64, |sum, m| {
-            m.statement_minor.map(|a| sum.saturating_add(a))
+        self.members.iter().try_fold(0i128, |sum, m| {
+            m.statement_minor.map(|a| sum.saturating_add(i128::from(a)))
         })
     }
 
@@ -111,7 +112,7 @@ impl Batch {
             .members
             .iter()
             .filter_map(|m| m.refund.as_ref().and_then(|f| f.gateway_minor))
-            .fold(0i64, i64::saturating_add);
+            .fold(0i128, |sum, minor| sum.saturating_add(i128::from(minor)));
         let actual = self.statement_total();
         let all_known = !self.members.is_empty()
             && self
@@ -120,7 +121,7 @@ impl Batch {
                 .all(|m| m.refund.as_ref().is_some_and(|f| f.gateway_minor.is_some()));
         let matched = all_known
             && !self.mixed_currency
-            && actual.is_some_and(|total| (expected.saturating_sub(total)).abs() <= tolerance);
+            && actual.is_some_and(|total| (expected - total).abs() <= i128::from(tolerance));
         Verdict {
             matched,
             expected,

@@ -51,8 +51,8 @@ pub use super::reader::{Malformed, StatementLine, StatementReader};
 pub use compare::{batch_mismatch, compare, missing_in_gateway, missing_in_statement, LineVerdict};
 pub use reconciler::Reconciler;
 pub use report::{
-    BatchCounts, BatchMemberNote, CollectSink, CountAndAmounts, Period, ReportSink, ReportSummary,
-    SettlementCounts, Variance, VarianceKind,
+    BatchCounts, BatchMemberNote, CollectSink, CountAndAmounts, MissingPage, PagedSink, Period,
+    ReportSink, ReportSummary, SettlementCounts, Variance, VarianceKind,
 };
 
 use crate::config::statements::StatementFormat;

@@ -226,7 +226,10 @@ pub(crate) struct MaybeAmount {
 /// Per currency: the captured amounts of the payment rows and what is left of them (each
 /// `None` as soon as one row's is unknown).
 fn payment_amounts(rows: &[PaymentRow]) -> (Vec<MaybeAmount>, Vec<MaybeAmount>) {
-    let mut by_currency: BTreeMap<&str, (Option<i64>, Option<i64>)> = BTreeMap::new();
+    // i128 throughout: the refunds of a payment whose captured amount was given late may
+    // add up to more than an i64 holds (`store/sums.rs`); these sums of a few i64 values
+    // cannot reach i128's limit.
+    let mut by_currency: BTreeMap<&str, (Option<i128>, Option<i128>)> = BTreeMap::new();
     for row in rows {
         let slot = by_currency
             .entry(row.currency.as_str())
@@ -235,15 +238,15 @@ fn payment_amounts(rows: &[PaymentRow]) -> (Vec<MaybeAmount>, Vec<MaybeAmount>) 
         // the create check.
         let rest = row.amount_minor.map(|captured| {
             row.used_minor
-                .map_or(0, |used| captured.saturating_sub(used).max(0))
+                .map_or(0, |used| (i128::from(captured) - used).max(0))
         });
         slot.0 = slot
             .0
             .zip(row.amount_minor)
-            .map(|(a, b)| a.saturating_add(b));
+            .map(|(a, b)| a.saturating_add(i128::from(b)));
         slot.1 = slot.1.zip(rest).map(|(a, b)| a.saturating_add(b));
     }
-    let render = |currency: &str, minor: Option<i64>| MaybeAmount {
+    let render = |currency: &str, minor: Option<i128>| MaybeAmount {
         currency: currency.to_owned(),
         amount: minor.map(|m| CurrencyAmount::new(currency, m).amount),
     };
@@ -265,7 +268,7 @@ pub(crate) fn payment_refunds(
     let (payment_amount, refundable) = payment_amounts(rows);
     let has_more = refunds.len() > PAYMENT_REFUNDS_LIMIT;
     refunds.truncate(PAYMENT_REFUNDS_LIMIT);
-    let mut totals: BTreeMap<(String, &'static str), (u64, i64)> = BTreeMap::new();
+    let mut totals: BTreeMap<(String, &'static str), (u64, i128)> = BTreeMap::new();
     let mut refunded = Totals::default();
     let mut in_flight = Totals::default();
     for refund in &refunds {
@@ -274,7 +277,7 @@ pub(crate) fn payment_refunds(
             .entry((refund.currency.clone(), refund.status.as_str()))
             .or_default();
         slot.0 += 1;
-        slot.1 = slot.1.saturating_add(minor);
+        slot.1 = slot.1.saturating_add(i128::from(minor));
         match refund.status.as_str() {
             "succeeded" => refunded.add(&refund.currency, minor),
             "pending" | "processing" => in_flight.add(&refund.currency, minor),

@@ -169,9 +169,11 @@ impl Store {
                             .filter(|refund| &refund.account == account),
                         None => None,
                     };
+                    // An event for a refund we do not know stores nothing (DESIGN §16): a
+                    // signed sender cannot fill the receipts table with events of refunds
+                    // that are not ours.
                     let Some(refund) = refund else {
-                        insert_webhook_receipt(conn, provider, account, event_id, None, now)?;
-                        return Ok((WebhookApplied::UnknownRefund, true));
+                        return Ok((WebhookApplied::UnknownRefund, false));
                     };
                     let mut change = decide(&refund, now);
                     let modified = if change == Change::default() {
@@ -222,7 +224,7 @@ impl Store {
         let id: Option<String> = row.try_get("id")?;
         let account: Option<String> = row.try_get("account")?;
         if reference.is_none() || id.is_none() || account.as_deref() != Some(&receipt.account) {
-            self.record_webhook_receipt(&receipt, None).await?;
+            // Nothing stored for a refund we do not know (as on SQLite above).
             return Ok(WebhookApplied::UnknownRefund);
         }
         let mut refund = super::refunds::refund_from_row(&row)?;

@@ -291,6 +291,20 @@ async fn create_postgres(
     let Some(payment) = &step.payment else {
         return Ok((CreateOutcome::ReferenceInUse, false));
     };
+    // The merchant's own reference is checked before anything about the payment, as on
+    // SQLite: checked after, a taken reference would answer `reference_in_use` for a payment
+    // of its own and `payment_not_found` for another merchant's, telling who owns it.
+    if let Some(reference) = &refund.reference {
+        let taken = sqlx::query(REFERENCE_TAKEN)
+            .bind(&refund.merchant_id)
+            .bind(reference)
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_some();
+        if taken {
+            return Ok((CreateOutcome::ReferenceInUse, false));
+        }
+    }
     let locked = LockedPayment {
         owner: row.try_get("owner")?,
         currency: row.try_get("payment_currency")?,

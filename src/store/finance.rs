@@ -1,8 +1,8 @@
 //! Finance reads: the aggregates of the reconciliation summary, a payment's refunds, and
 //! the batched lookups and streamed scan of statement reconciliation. Everything is
 //! computed by the database (GROUP BY, batched `IN` lookups, a streamed cursor), never by
-//! loading every refund into memory. Sums are cast to BIGINT so both backends return an
-//! integer (PostgreSQL's SUM of BIGINT is NUMERIC).
+//! loading every refund into memory. Amounts are summed by `sums.rs`, exact whatever the
+//! amounts (never an overflow on SQLite, never a wrapped i64).
 
 pub mod matcher;
 
@@ -13,8 +13,9 @@ use sqlx::Row;
 
 use super::ledger::placeholders;
 use super::refunds::{refund_from_row, REFUND_COLUMNS};
-use super::{RefundRecord, Store, StoreError};
-use crate::ledger::{REFUND_CANCELED, REFUND_SUCCEEDED};
+use super::{sums, RefundRecord, Store, StoreError};
+use crate::domain::RefundStatus;
+use crate::ledger::{REFUND_CANCELED, REFUND_SUCCEEDED, REVERSED_TO};
 
 /// Counts and amounts of one provider × currency × status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +24,7 @@ pub(crate) struct StatusGroup {
     pub(crate) currency: String,
     pub(crate) status: String,
     pub(crate) count: i64,
-    pub(crate) amount_minor: i64,
+    pub(crate) amount_minor: i128,
     /// Full refunds whose amount the provider has not reported yet (not in the amount).
     pub(crate) amount_unknown: i64,
 }
@@ -33,7 +34,7 @@ pub(crate) struct StatusGroup {
 pub(crate) struct ProviderBalance {
     pub(crate) provider: String,
     pub(crate) currency: String,
-    pub(crate) balance_minor: i64,
+    pub(crate) balance_minor: i128,
 }
 
 /// Open refunds of one status by age.
@@ -70,8 +71,13 @@ pub struct MatchRow {
     pub(crate) status: String,
     /// A `refund_settled` posting exists (an earlier statement settled it).
     pub(crate) settled: bool,
-    /// A `refund_canceled` posting exists (the provider voided it after success).
+    /// A `refund_canceled` posting exists (the provider voided it, or reported it failed,
+    /// after success).
     pub(crate) voided: bool,
+    /// For a `voided` refund: the statuses the provider reported when it reversed it
+    /// (`canceled`, `failed`; see `crate::ledger::note_reversal`), filled in by
+    /// [`Store::reversals`]; empty otherwise.
+    pub(crate) reversed_to: Vec<RefundStatus>,
 }
 
 /// The match columns with the refund's settlement and void postings, looked up by the
@@ -94,6 +100,7 @@ fn match_row(row: &AnyRow) -> Result<MatchRow, StoreError> {
         status: row.try_get("status")?,
         settled: row.try_get::<i64, _>("settled")? != 0,
         voided: row.try_get::<i64, _>("voided")? != 0,
+        reversed_to: Vec::new(),
     })
 }
 
@@ -112,13 +119,13 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Vec<StatusGroup>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT provider, currency, status, COUNT(*) AS n, \
-               CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total, \
+        let rows = sqlx::query(&format!(
+            "SELECT provider, currency, status, COUNT(*) AS n, {}, \
                CAST(COALESCE(SUM(CASE WHEN amount_minor IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS unknown \
              FROM refunds WHERE ($1 = '' OR merchant_id = $1) AND created_at >= $2 AND created_at < $3 \
              GROUP BY provider, currency, status ORDER BY provider, currency, status",
-        )
+            sums::exact_sum("amount_minor", "total")
+        ))
         .bind(merchant_id.unwrap_or(""))
         .bind(from)
         .bind(to)
@@ -131,7 +138,7 @@ impl Store {
                     currency: row.try_get("currency")?,
                     status: row.try_get("status")?,
                     count: row.try_get("n")?,
-                    amount_minor: row.try_get("total")?,
+                    amount_minor: sums::read(row, "total")?,
                     amount_unknown: row.try_get("unknown")?,
                 })
             })
@@ -146,14 +153,14 @@ impl Store {
         account: &str,
         to: i64,
     ) -> Result<Vec<ProviderBalance>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT r.provider AS provider, l.currency AS currency, \
-               CAST(COALESCE(SUM(l.amount_minor), 0) AS BIGINT) AS total \
+        let rows = sqlx::query(&format!(
+            "SELECT r.provider AS provider, l.currency AS currency, {} \
              FROM ledger_entries l JOIN refunds r ON r.id = l.refund_id \
              WHERE ($1 = '' OR r.merchant_id = $1) AND l.created_at < $2 \
                AND l.account = 'provider:' || r.provider || ':' || $3 || ':' || l.currency \
              GROUP BY r.provider, l.currency ORDER BY r.provider, l.currency",
-        )
+            sums::exact_sum("l.amount_minor", "total")
+        ))
         .bind(merchant_id.unwrap_or(""))
         .bind(to)
         .bind(account)
@@ -164,7 +171,7 @@ impl Store {
                 Ok(ProviderBalance {
                     provider: row.try_get("provider")?,
                     currency: row.try_get("currency")?,
-                    balance_minor: row.try_get("total")?,
+                    balance_minor: sums::read(row, "total")?,
                 })
             })
             .collect()
@@ -381,4 +388,51 @@ impl Store {
 pub(crate) enum MatchColumn {
     ProviderReference,
     ProviderRefundId,
+}
+
+impl Store {
+    /// For each of `refund_ids` (refunds whose succeeded lines were reversed), the statuses
+    /// the provider reported when it reversed them, oldest first, read from their flag
+    /// events; `canceled` for a reversal recorded before events said which (a void was the
+    /// only reversal then). Only reversed refunds are looked up, a handful per statement.
+    pub(crate) async fn reversals(
+        &self,
+        refund_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<RefundStatus>>, StoreError> {
+        let mut found: std::collections::HashMap<String, Vec<RefundStatus>> =
+            std::collections::HashMap::new();
+        for chunk in refund_ids.chunks(500) {
+            let sql = format!(
+                "SELECT refund_id, detail FROM refund_events WHERE kind = 'requires_attention' \
+                 AND refund_id IN ({}) ORDER BY id",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let refund_id: String = row.try_get("refund_id")?;
+                let detail: String = row.try_get("detail")?;
+                let detail: serde_json::Value = serde_json::from_str(&detail)
+                    .map_err(|e| StoreError::Corrupt(format!("event detail: {e}")))?;
+                let reported = detail
+                    .get(REVERSED_TO)
+                    .and_then(serde_json::Value::as_str)
+                    .and_then(RefundStatus::parse);
+                if let Some(status) = reported {
+                    let statuses = found.entry(refund_id).or_default();
+                    if !statuses.contains(&status) {
+                        statuses.push(status);
+                    }
+                }
+            }
+        }
+        for id in refund_ids {
+            found
+                .entry(id.clone())
+                .or_insert_with(|| vec![RefundStatus::Canceled]);
+        }
+        Ok(found)
+    }
 }

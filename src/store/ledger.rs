@@ -8,7 +8,7 @@
 
 use sqlx::Row;
 
-use super::{Bind, LedgerLine, Store, StoreError};
+use super::{sums, Bind, LedgerLine, Store, StoreError};
 use crate::ledger::{FEE_SETTLED, REFUND_SETTLED, SETTLEMENT_FEE};
 
 /// A matched refund to settle: the lines of `crate::ledger::settled_lines` for its
@@ -73,25 +73,28 @@ pub(crate) fn placeholders(from: usize, count: usize) -> String {
 }
 
 impl Store {
-    /// The sum of every ledger line per currency (always zero when the books balance).
-    pub async fn ledger_sums_by_currency(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT currency, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total \
-             FROM ledger_entries GROUP BY currency ORDER BY currency",
-        )
+    /// The sum of every ledger line per currency (always zero when the books balance),
+    /// exact whatever the amounts (`sums.rs`).
+    pub async fn ledger_sums_by_currency(&self) -> Result<Vec<(String, i128)>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT currency, {} FROM ledger_entries GROUP BY currency ORDER BY currency",
+            sums::exact_sum("amount_minor", "total")
+        ))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| Ok((row.try_get("currency")?, row.try_get("total")?)))
+            .map(|row| Ok((row.try_get("currency")?, sums::read(row, "total")?)))
             .collect()
     }
 
-    /// The balance of every account: `(account, currency, balance in minor units)`.
-    pub async fn account_balances(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT account, currency, CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total \
-             FROM ledger_entries GROUP BY account, currency ORDER BY account",
-        )
+    /// The balance of every account: `(account, currency, balance in minor units)`, exact
+    /// whatever the amounts (`sums.rs`).
+    pub async fn account_balances(&self) -> Result<Vec<(String, String, i128)>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT account, currency, {} FROM ledger_entries \
+             GROUP BY account, currency ORDER BY account",
+            sums::exact_sum("amount_minor", "total")
+        ))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -99,7 +102,7 @@ impl Store {
                 Ok((
                     row.try_get("account")?,
                     row.try_get("currency")?,
-                    row.try_get("total")?,
+                    sums::read(row, "total")?,
                 ))
             })
             .collect()

@@ -29,7 +29,7 @@ use refund_provider::{Currency, MinorUnits, Money};
 
 use super::sqlite::prepare;
 use super::writer::sqlite_error;
-use super::{Change, CreateOutcome, NewEvent, PaymentClaim, RefundRecord, Store, StoreError};
+use super::{sums, Change, CreateOutcome, NewEvent, PaymentClaim, RefundRecord, Store, StoreError};
 use crate::domain::{AttentionReason, EventSource};
 
 /// What the payment check concluded.
@@ -52,8 +52,12 @@ const UPSERT_PAYMENT: &str = "INSERT INTO payments (provider, account, payment_i
        updated_at = excluded.updated_at \
      RETURNING merchant_id, currency, amount_minor";
 
-/// What the payment's counted refunds take, and how many of them have no amount yet.
-const USED: &str = "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS used, \
+/// What the payment's counted refunds take, and how many of them have no amount yet. The
+/// sum is split as `sums.rs` explains (`used_hi`, `used_lo`), so refunds booked before the
+/// captured amount was known, or learnt larger later, can never overflow it.
+const USED: &str =
+    "SELECT CAST(COALESCE(SUM(amount_minor / 4294967296), 0) AS BIGINT) AS used_hi, \
+       CAST(COALESCE(SUM(amount_minor % 4294967296), 0) AS BIGINT) AS used_lo, \
        COUNT(*) - COUNT(amount_minor) AS unknown_amounts \
      FROM refunds WHERE provider = $1 AND account = $2 AND payment_id = $3 \
        AND status IN ('pending', 'processing', 'succeeded')";
@@ -93,14 +97,15 @@ pub(super) fn row_check(
 /// unsized, each taking the whole payment) are taken, and whether `refund` fits in it.
 fn rest_check(
     captured: i64,
-    used: i64,
+    used: i128,
     unknown_amounts: i64,
     refund: &RefundRecord,
 ) -> PaymentCheck {
     let rest = if unknown_amounts > 0 {
         0
     } else {
-        captured.saturating_sub(used).max(0)
+        // In [0, captured], so it fits an i64.
+        i64::try_from((i128::from(captured) - used).max(0)).unwrap_or(0)
     };
     let exceeds = match refund.amount_minor {
         Some(asked) => asked > rest,
@@ -153,7 +158,12 @@ pub(super) fn check_payment_sqlite(
     let (used, unknown_amounts) = prepare(conn, USED)?
         .query_row(
             params![refund.provider, refund.account, refund.payment_id],
-            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
+            |row| {
+                Ok((
+                    sums::combine(row.get::<_, i64>(0)?, row.get::<_, i64>(1)?),
+                    row.get::<_, i64>(2)?,
+                ))
+            },
         )
         .map_err(sqlite_error)?;
     Ok(rest_check(captured, used, unknown_amounts, refund))
@@ -174,7 +184,7 @@ pub(super) async fn count_postgres(
         .await?;
     Ok(rest_check(
         captured,
-        used.try_get("used")?,
+        sums::read(&used, "used")?,
         used.try_get("unknown_amounts")?,
         refund,
     ))
@@ -293,7 +303,7 @@ pub struct PaymentRow {
     pub(crate) amount_minor: Option<i64>,
     /// What its `pending`, `processing` and `succeeded` refunds take; `None` when one of
     /// them has no known amount yet.
-    pub used_minor: Option<i64>,
+    pub used_minor: Option<i128>,
 }
 
 impl Store {
@@ -343,9 +353,12 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT p.provider AS provider, p.account AS account, p.currency AS currency, \
                     p.amount_minor AS amount_minor, \
-                    (SELECT CAST(COALESCE(SUM(r.amount_minor), 0) AS BIGINT) FROM refunds r \
+                    (SELECT CAST(COALESCE(SUM(r.amount_minor / 4294967296), 0) AS BIGINT) FROM refunds r \
                       WHERE r.provider = p.provider AND r.account = p.account \
-                        AND r.payment_id = p.payment_id AND r.status IN ({COUNTED})) AS used, \
+                        AND r.payment_id = p.payment_id AND r.status IN ({COUNTED})) AS used_hi, \
+                    (SELECT CAST(COALESCE(SUM(r.amount_minor % 4294967296), 0) AS BIGINT) FROM refunds r \
+                      WHERE r.provider = p.provider AND r.account = p.account \
+                        AND r.payment_id = p.payment_id AND r.status IN ({COUNTED})) AS used_lo, \
                     (SELECT COUNT(*) - COUNT(r.amount_minor) FROM refunds r \
                       WHERE r.provider = p.provider AND r.account = p.account \
                         AND r.payment_id = p.payment_id AND r.status IN ({COUNTED})) AS unknown_amounts \
@@ -359,7 +372,7 @@ impl Store {
         rows.iter()
             .map(|row| {
                 let unknown_amounts: i64 = row.try_get("unknown_amounts")?;
-                let used: i64 = row.try_get("used")?;
+                let used = sums::read(row, "used")?;
                 Ok(PaymentRow {
                     provider: row.try_get("provider")?,
                     account: row.try_get("account")?,

@@ -161,14 +161,29 @@ async fn spawn_registry(
 /// Starts the gateway with the real adapters from `tail` (provider sections, routes, sync
 /// settings) and merchant `acme` with `merchant_extra` lines (e.g. its webhook_url).
 pub async fn spawn_live(db: Db, merchant_extra: &str, tail: &str) -> Option<TestApp> {
+    spawn_live_with(db, "", merchant_extra, tail).await
+}
+
+/// [`spawn_live`] with more `[server]` lines; the app knows its database URL.
+pub async fn spawn_live_with(
+    db: Db,
+    server_lines: &str,
+    merchant_extra: &str,
+    tail: &str,
+) -> Option<TestApp> {
     let database_url = fresh_database(db).await?;
-    let server = config::server("127.0.0.1:0", "request_timeout_ms = 10000");
+    let server = config::server(
+        "127.0.0.1:0",
+        &format!("request_timeout_ms = 10000\n{server_lines}"),
+    );
     let database = config::database(&database_url, "");
     let acme = config::merchant("acme", ACME_KEY, merchant_extra);
     // globex uses no provider here: the providers' default accounts are acme's alone.
     let globex = config::merchant("globex", GLOBEX_KEY, "providers = []");
     let toml = format!("{server}\n{database}\n{acme}\n{globex}\n{tail}\n");
-    Some(spawn_config(&toml).await)
+    let mut app = spawn_config(&toml).await;
+    app.database_url = database_url;
+    Some(app)
 }
 
 /// Starts the gateway on a whole config file's text, with the real adapters it names.

@@ -81,6 +81,43 @@ both_backends!(
 );
 
 both_backends!(
+    a_taken_reference_answers_the_same_whoever_owns_the_payment,
+    |db: Db| async move {
+        let provider = fake(Script::Succeed);
+        let Some(app) = spawn_app(db, provider.clone()).await else {
+            return;
+        };
+        created(
+            &app,
+            ACME_KEY,
+            &refund_body("pay_acmes", Some("5.00"), None),
+        )
+        .await;
+        let mut own = refund_body("pay_globex", Some("1.00"), None);
+        own["reference"] = json!("ref-1");
+        created(&app, GLOBEX_KEY, &own).await;
+        // globex reuses its reference on its own payment, on a new one and on acme's: the
+        // same 409 each time, so the answer never says who owns a payment.
+        for (payment, captured) in [
+            ("pay_globex", None),
+            ("pay_new", None),
+            ("pay_acmes", None),
+            ("pay_acmes", Some("100.00")),
+        ] {
+            let mut body = refund_body(payment, Some("1.00"), captured);
+            body["reference"] = json!("ref-1");
+            assert_error(
+                app.post_refund(GLOBEX_KEY, None, &body).await,
+                409,
+                "reference_in_use",
+            )
+            .await;
+        }
+        assert_eq!(provider.calls(), 2, "nothing more was sent");
+    }
+);
+
+both_backends!(
     a_refund_in_another_currency_than_the_payments_is_refused,
     |db: Db| async move {
         let provider = fake(Script::Succeed);

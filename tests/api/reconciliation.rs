@@ -11,7 +11,7 @@ mod samples;
 use crate::helpers::TestApp;
 
 /// POSTs a statement of `provider` (`query`: e.g. `?merchant=acme`) with `key`.
-async fn post_statement(
+pub(crate) async fn post_statement(
     app: &TestApp,
     key: &str,
     provider: &str,
@@ -32,13 +32,10 @@ async fn post_statement(
         .expect("request")
 }
 
-/// Noon today (UTC), as a statement line's `settled_at`.
-fn today() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02}T12:00:00Z",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    )
+/// Noon (UTC) of the day `refund` was created, as a statement line's `settled_at`: the
+/// statement's period (the whole UTC days its `settled_at` values span) is then the day of the
+/// test's refunds at any hour, never the day after because the clock passed midnight since.
+fn noon_of(refund: &serde_json::Value) -> String {
+    let created = refund["created_at"].as_str().expect("created_at");
+    format!("{}T12:00:00Z", &created[..10])
 }

@@ -6,11 +6,16 @@ use refund_provider::signature::sign_header;
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{spawn_live, Db, TestApp, ACME_KEY};
+use crate::helpers::{spawn_live_with, Db, TestApp, ACME_KEY};
 
 const SECRET: &str = "sandbox-efundpay-whsec";
 
 async fn setup(db: Db) -> Option<(TestApp, Sandbox, Value)> {
+    setup_with(db, "").await
+}
+
+/// [`setup`] with more `[server]` lines.
+async fn setup_with(db: Db, server_lines: &str) -> Option<(TestApp, Sandbox, Value)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -36,7 +41,7 @@ provider = "efundpay"
 "#,
         sandbox.base_url()
     );
-    let app = spawn_live(db, "", &tail).await?;
+    let app = spawn_live_with(db, server_lines, "", &tail).await?;
     let response = app
         .post_refund(ACME_KEY, None, &json!({"payment_id": "pay_wh", "amount": "12.99", "currency": "EUR", "reason": "Product return"}))
         .await;
@@ -274,5 +279,160 @@ both_backends!(
             refund_now(&app, refund["id"].as_str().expect("id")).await["status"],
             "processing"
         );
+        // Nothing stored (DESIGN §16): no receipt, so the same event again is not a
+        // "duplicate" either, and a flood of such events cannot fill the table.
+        let again = send(
+            &app,
+            &body,
+            Some(sign_header(SECRET.as_bytes(), now(), body.as_bytes())),
+        )
+        .await;
+        let again: Value = again.json().await.expect("json");
+        assert_eq!(again, json!({"received": true, "refund": null}));
+        assert_eq!(receipt_count(&app).await, 0);
     }
 );
+
+/// Rows of the webhook receipts table.
+async fn receipt_count(app: &TestApp) -> i64 {
+    use sqlx::Row;
+    let store = refund_gateway::store::Store::connect(&app.database_url, 1)
+        .await
+        .expect("store");
+    let count = sqlx::query("SELECT COUNT(*) AS n FROM webhook_receipts")
+        .fetch_one(store.pool())
+        .await
+        .expect("count")
+        .try_get::<i64, _>("n")
+        .expect("n");
+    store.close().await;
+    count
+}
+
+both_backends!(
+    verified_events_beyond_the_accounts_rate_get_429_and_a_retry_applies_them,
+    |db: Db| async move {
+        let Some((app, _sandbox, refund)) =
+            setup_with(db, "webhook_rate_limit_per_second = 1").await
+        else {
+            return;
+        };
+        // A rate of 1 per second allows a burst of 2: the third event at once is refused.
+        let mut statuses = Vec::new();
+        for n in 0..3 {
+            let body = event(&format!("evt_rate_{n}"), "processing", &refund, 1299);
+            let response = send(
+                &app,
+                &body,
+                Some(sign_header(SECRET.as_bytes(), now(), body.as_bytes())),
+            )
+            .await;
+            let retry_after = response.headers().get("retry-after").cloned();
+            statuses.push(response.status().as_u16());
+            if n == 2 {
+                assert!(retry_after.is_some(), "429 says when to retry");
+                let error: Value = response.json().await.expect("json");
+                assert_eq!(error["error"]["code"], "rate_limited");
+            }
+        }
+        assert_eq!(statuses, [200, 200, 429]);
+        // A forged event is refused as before and does not count against the account.
+        let forged = event("evt_forged", "succeeded", &refund, 1299);
+        let response = send(
+            &app,
+            &forged,
+            Some(sign_header(b"not-the-secret", now(), forged.as_bytes())),
+        )
+        .await;
+        assert_eq!(response.status().as_u16(), 400);
+        // The provider's retry, a second later, is applied.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let body = event("evt_rate_2", "succeeded", &refund, 1299);
+        let response = send(
+            &app,
+            &body,
+            Some(sign_header(SECRET.as_bytes(), now(), body.as_bytes())),
+        )
+        .await;
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(
+            refund_now(&app, refund["id"].as_str().expect("id")).await["status"],
+            "succeeded"
+        );
+    }
+);
+
+both_backends!(
+    a_refund_that_failed_after_succeeding_matches_a_statement_saying_failed_and_a_void_one_saying_canceled,
+    |db: Db| async move {
+        let Some((app, _sandbox, failed_later)) = setup(db).await else {
+            return;
+        };
+        let response = app
+            .post_refund(ACME_KEY, None, &json!({"payment_id": "pay_wh", "amount": "12.99", "currency": "EUR", "reason": "Product return"}))
+            .await;
+        let voided: Value = response.json().await.expect("json");
+        // Both succeed, then one fails later and the other is voided: each keeps
+        // `succeeded`, flagged, its lines reversed.
+        for (refund, later) in [(&failed_later, "failed"), (&voided, "voided")] {
+            for (n, status) in ["succeeded", later].into_iter().enumerate() {
+                let body = event(
+                    &format!("evt_{n}_{}", refund["id"].as_str().expect("id")),
+                    status,
+                    refund,
+                    1299,
+                );
+                let response = send(
+                    &app,
+                    &body,
+                    Some(sign_header(SECRET.as_bytes(), now(), body.as_bytes())),
+                )
+                .await;
+                assert_eq!(response.status().as_u16(), 200);
+            }
+            let now = refund_now(&app, refund["id"].as_str().expect("id")).await;
+            assert_eq!(now["status"], "succeeded");
+            assert_eq!(now["requires_attention"], true);
+        }
+        let refreshed = |refund: &Value| {
+            let app = &app;
+            let id = refund["id"].as_str().expect("id").to_owned();
+            async move { refund_now(app, &id).await }
+        };
+        let failed_later = refreshed(&failed_later).await;
+        let voided = refreshed(&voided).await;
+        let line = |refund: &Value, status: &str| {
+            format!(
+                "{},{},12.99,EUR,{status},\n",
+                refund["provider_refund_id"].as_str().expect("provider id"),
+                refund["id"].as_str().expect("id"),
+            )
+        };
+        let header = "provider_refund_id,provider_reference,amount,currency,status,settled_at\n";
+        // What the provider's statement says of each: no variance.
+        let csv = format!("{header}{}{}", line(&failed_later, "failed"), line(&voided, "canceled"));
+        let report = import(&app, csv).await;
+        assert_eq!(report["by_kind"]["status_mismatch"]["count"], 0, "{report}");
+        assert_eq!(report["matched"]["count"], 2, "{report}");
+        // The other way round, both are status mismatches.
+        let csv = format!("{header}{}{}", line(&failed_later, "canceled"), line(&voided, "failed"));
+        let report = import(&app, csv).await;
+        assert_eq!(report["by_kind"]["status_mismatch"]["count"], 2, "{report}");
+        let expected: Vec<&str> = report["variances"]
+            .as_array()
+            .expect("variances")
+            .iter()
+            .filter(|v| v["kind"] == "status_mismatch")
+            .filter_map(|v| v["expected"].as_str())
+            .collect();
+        assert_eq!(expected, ["failed", "canceled"], "{report}");
+    }
+);
+
+/// Imports an eFundPay statement in the gateway's CSV format as the merchant; the report.
+async fn import(app: &TestApp, csv: String) -> Value {
+    let response =
+        crate::reconciliation::post_statement(app, ACME_KEY, "efundpay", "", csv, "text/csv").await;
+    assert_eq!(response.status().as_u16(), 200);
+    response.json().await.expect("json")
+}

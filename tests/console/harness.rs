@@ -201,8 +201,12 @@ impl Browser {
             return None;
         };
         let port = free_port();
+        // Chromium does not start under libfaketime (CI runs the suite again at fixed UTC
+        // hours through it, ci/test_binaries.sh): the browser keeps the machine's clock.
         let child = Command::new(driver)
             .arg(format!("--port={port}"))
+            .env_remove("LD_PRELOAD")
+            .env_remove("FAKETIME")
             .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -67,7 +67,7 @@ async fn start_merchant_endpoint(seen: Deliveries) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_processes_with_faults_retries_and_a_crash_pay_nothing_twice() {
+async fn two_processes_with_faults_retries_and_a_crash_pay_nothing_twice_on_postgres() {
     let total = env_count("INSTANCES_REFUNDS", 120);
     let started = Instant::now();
     let dirs = [temp_dir(), temp_dir()];

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::harness::{database_url, temp_dir, Gateway, API_KEY};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn partial_refunds_through_two_processes_never_exceed_the_payment() {
+async fn partial_refunds_through_two_processes_never_exceed_the_payment_on_postgres() {
     const REQUESTS: usize = 24;
     let dir_a = temp_dir();
     let dir_b = temp_dir();

@@ -1,6 +1,13 @@
 //! `AuthMsProvider`: the `RefundProvider` for the AuthMS internal wallet — wallet refunds
 //! against the original transaction, merchant-funded transfers, the status query, and the
 //! one function that classifies every failure AuthMS can answer with.
+//!
+//! Units (DESIGN §16 "Currencies as each provider counts them"): the wallet refund document
+//! types `amount` as a string with the example `50.00` ("amount string No 50.00 金额", and
+//! `TransactionResponse.amount` "100.00"), and the transfer document likewise: a decimal
+//! string in major units. So amounts go out with exactly the currency's ISO 4217 exponent of
+//! decimals (`Money::to_major_string`: "50.00" CNY, "500" JPY, "1.500" KWD), never rounded,
+//! and answers are read back with the same exponent.
 
 use std::time::Duration;
 
@@ -334,8 +341,15 @@ impl RefundRequest {
 }
 
 /// `customer_id`, the wallet user: required by every AuthMS method.
+/// It is a path segment of every AuthMS URL (`wallets/{user_id}/…`), percent-encoded as one
+/// whole segment by [`endpoint`]; `.` and `..` would still name another path (URL parsers
+/// read them, encoded or not, as directory steps), so they are refused before sending.
 fn customer_id(req: &ProviderRefundRequest) -> Result<&str, RequestInvalid> {
     match req.customer_id.as_deref() {
+        Some(id) if refund_provider::is_dot_segment(id) => Err(RequestInvalid::invalid(
+            "customer_id",
+            "`customer_id` cannot be `.` or `..`: AuthMS's URL path carries it",
+        )),
         Some(id) if !id.trim().is_empty() => Ok(id),
         _ => Err(RequestInvalid::missing("customer_id")),
     }

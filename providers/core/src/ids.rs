@@ -98,6 +98,20 @@ pub fn is_printable_ascii(value: &str) -> bool {
     value.bytes().all(|b| (0x20..=0x7e).contains(&b))
 }
 
+/// True for `.` and `..`: ids that, placed in a provider's URL path, would name the current
+/// or the parent directory however they are encoded (URL parsers read `%2E` as `.` there),
+/// so they are refused before anything is recorded or sent (DESIGN §16 "Ids in provider
+/// URLs"). Every other id is percent-encoded as one whole path segment.
+pub fn is_dot_segment(value: &str) -> bool {
+    value == "." || value == ".."
+}
+
+/// Printable ASCII and not a dot segment: what a client-given id that a provider's URL
+/// path carries must be.
+pub fn is_path_safe_id(value: &str) -> bool {
+    is_printable_ascii(value) && !is_dot_segment(value)
+}
+
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $max:expr, $check:expr, $why:literal) => {
         $(#[$doc])*
@@ -167,12 +181,13 @@ string_id!(
 
 string_id!(
     /// The provider's id of the original payment (AuthMS transaction_id, e-Buy outTradeNo,
-    /// eFundPay transaction id): 1-128 printable ASCII.
+    /// eFundPay transaction id): 1-128 printable ASCII, not `.` or `..` (eFundPay's URL path
+    /// carries it).
     PaymentId,
     "payment_id",
     128,
-    is_printable_ascii,
-    "expected 1-128 printable ASCII characters"
+    is_path_safe_id,
+    "expected 1-128 printable ASCII characters, not `.` or `..`"
 );
 
 impl ProviderId {
@@ -223,5 +238,12 @@ mod tests {
         assert!(PaymentId::parse("").is_err());
         assert!(PaymentId::parse("tab\there").is_err());
         assert!(PaymentId::parse("café").is_err());
+        assert!(PaymentId::parse(".").is_err());
+        assert!(PaymentId::parse("..").is_err());
+        assert!(PaymentId::parse("...").is_ok());
+        assert!(
+            PaymentId::parse("a/..").is_ok(),
+            "encoded as one segment: a%2F.."
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! `Simulator` abstraction and what the provider simulators share. The integrator's guide is
 //! `providers/README.md`.
 
+pub mod clock;
 pub mod error;
 pub mod http;
 pub mod ids;
@@ -28,8 +29,11 @@ pub mod simulator;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use clock::{Clock, SharedClock};
 pub use error::{FailureCode, ProviderError};
-pub use ids::{is_printable_ascii, IdError, PaymentId, ProviderId, RefundId};
+pub use ids::{
+    is_dot_segment, is_path_safe_id, is_printable_ascii, IdError, PaymentId, ProviderId, RefundId,
+};
 pub use money::{Currency, MinorUnits, Money, MoneyError};
 pub use options::parse_options;
 pub use outcome::{BreakdownLine, Failure, ProviderRefund, ProviderRefundStatus};

@@ -19,7 +19,7 @@ use refund_provider::http::{classify_common_status, client, send, HttpAnswer};
 use refund_provider::{
     Capabilities, ExposeSecret, FailureCode, InvalidCode, Proofs, ProviderError, ProviderId,
     ProviderRefund, ProviderRefundRequest, ProviderWebhook, RefundId, RefundProvider,
-    RequestInvalid, RestRefund, SecretString,
+    RequestInvalid, RestRefund, SecretString, SharedClock,
 };
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -55,6 +55,8 @@ pub struct EbuyProvider {
     app_id: String,
     app_secret: SecretString,
     lang: String,
+    /// Today's date in China for the envelope's `uuid` comes from it (tests set it).
+    clock: SharedClock,
 }
 
 impl fmt::Debug for EbuyProvider {
@@ -90,7 +92,15 @@ impl EbuyProvider {
             app_id: app_id.to_owned(),
             app_secret,
             lang: lang.to_owned(),
+            clock: refund_provider::clock::system(),
         })
+    }
+
+    /// The same adapter reading the time from `clock` (tests run it at any hour).
+    #[must_use]
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn base_url(&self) -> &str {
@@ -207,7 +217,7 @@ impl EbuyProvider {
         action: &str,
         content: Value,
     ) -> Result<HttpAnswer, ProviderError> {
-        let envelope = self.envelope(action, content, OffsetDateTime::now_utc())?;
+        let envelope = self.envelope(action, content, self.clock.now())?;
         let body = serde_json::to_vec(&Value::Object(envelope)).map_err(|e| {
             ProviderError::misconfigured(format!("cannot encode the envelope: {e}"))
         })?;

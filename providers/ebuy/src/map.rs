@@ -12,6 +12,13 @@
 //!   one) nor a failure (the ledger would miss what did move). It stays open, the sync
 //!   worker keeps asking and, if e-Buy never settles it, flags it for finance;
 //! - no line at all is not a readable refund: the caller reports an unknown outcome.
+//!
+//! Units (DESIGN §16 "Currencies as each provider counts them"): the e-Buy document types
+//! the request's `refundAmount` as an integer ("具体资产类型的退款金额", the refund amount of
+//! that asset type, `"type": "integer"`) and the answer's as a string of at most 11 digits,
+//! without naming a unit; an integer amount of a CNY-only service is in fen (分, 1/100
+//! yuan), which DESIGN §7 fixes. So requests carry CNY minor units (`1250` for 12.50 CNY)
+//! and answers are read back as fen; e-Buy takes CNY only, so no other exponent arises.
 
 use refund_provider::{
     BreakdownLine, Currency, Failure, FailureCode, Money, ProviderRefund, ProviderRefundStatus,

@@ -24,8 +24,8 @@ use std::time::Duration;
 
 use refund_provider::sandbox_kit::{lock, BoundedSet, FaultCell, Hang, Running};
 use refund_provider::{
-    AppliedEffect, Currency, Money, PaymentId, ProviderRefundRequest, RefundId, Simulator,
-    SimulatorOptions,
+    AppliedEffect, Currency, Money, PaymentId, ProviderRefundRequest, RefundId, SharedClock,
+    Simulator, SimulatorOptions,
 };
 use serde::{Deserialize, Serialize};
 
@@ -155,6 +155,9 @@ struct Shared {
     uuids: Mutex<BoundedSet<String>>,
     /// Cut short when the sandbox is dropped.
     hang: Hang,
+    /// China's "today" (a defaulted `tradeTime`, the newest `tradeTime` taken) comes from it
+    /// (tests set it).
+    clock: SharedClock,
 }
 
 impl Shared {
@@ -176,6 +179,15 @@ impl Sandbox {
         listener: tokio::net::TcpListener,
         config: SandboxConfig,
     ) -> std::io::Result<Sandbox> {
+        Self::start_with_clock(listener, config, refund_provider::clock::system()).await
+    }
+
+    /// [`Sandbox::start`] reading the time from `clock`.
+    pub async fn start_with_clock(
+        listener: tokio::net::TcpListener,
+        config: SandboxConfig,
+        clock: SharedClock,
+    ) -> std::io::Result<Sandbox> {
         let running = Running::new(listener.local_addr()?);
         let book = Book::new(
             config.default_order,
@@ -189,6 +201,7 @@ impl Sandbox {
             uuids: Mutex::new(BoundedSet::new(config.max_refunds)),
             hang: Hang::until_stopped(config.hang_ms, running.stopped()),
             config,
+            clock,
         });
         let app = server::router(shared.clone());
         let serve = axum::serve(listener, app).with_graceful_shutdown(running.stop_signal());
@@ -267,7 +280,7 @@ impl Simulator for Sandbox {
             "payment_id": order_for(tag),
             "amount": "8.00",
             "currency": "CNY",
-            "provider_options": {"ebuy": {"asset_type": "cash", "trade_date": today()}},
+            "provider_options": {"ebuy": {"asset_type": "cash", "trade_date": trade_date_at(time::OffsetDateTime::now_utc())}},
         })
     }
 
@@ -281,15 +294,11 @@ fn order_for(tag: &str) -> String {
     format!("ORDER{tag}").chars().take(32).collect()
 }
 
-/// Today (UTC) as e-Buy's `tradeTime`, `YYYYMMDD`.
-fn today() -> String {
-    let date = time::OffsetDateTime::now_utc().date();
-    format!(
-        "{:04}{:02}{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
+/// The date in China at `now` as e-Buy's `tradeTime`, `YYYYMMDD`: a payment made "today"
+/// from e-Buy's point of view, never one dated after it (16:30 UTC is already tomorrow in
+/// China; the UTC date would be yesterday there, still valid but not today).
+pub fn trade_date_at(now: time::OffsetDateTime) -> String {
+    crate::reference::yyyymmdd(crate::reference::china_date(now))
 }
 
 /// An 8.00 CNY cash refund of order `ORDER{tag}` (at most 32 characters), which the
@@ -303,6 +312,23 @@ pub fn sample_request(tag: &str) -> ProviderRefundRequest {
     let mut request = ProviderRefundRequest::new(refund_id, payment_id, currency);
     request.provider_reference = crate::refund_trade_no(&refund_id);
     request.amount = Money::parse("8.00", currency).ok();
-    request.options = serde_json::json!({"asset_type": "cash", "trade_date": today()});
+    request.options = serde_json::json!({
+        "asset_type": "cash",
+        "trade_date": trade_date_at(time::OffsetDateTime::now_utc()),
+    });
     request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn bench_and_sample_trade_dates_are_chinas_date_at_any_hour() {
+        assert_eq!(trade_date_at(datetime!(2025-03-16 15:59 UTC)), "20250316");
+        assert_eq!(trade_date_at(datetime!(2025-03-16 16:30 UTC)), "20250317");
+        assert_eq!(trade_date_at(datetime!(2025-03-16 23:59 UTC)), "20250317");
+        assert_eq!(trade_date_at(datetime!(2025-12-31 23:59 UTC)), "20260101");
+    }
 }

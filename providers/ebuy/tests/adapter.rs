@@ -6,10 +6,12 @@ mod helpers;
 
 use helpers::{fixture, provider, request, signed, FIXTURE_APP_ID, FIXTURE_SECRET};
 use provider_ebuy::sign;
+use refund_provider::clock::FixedClock;
 use refund_provider::{
     ProviderError, ProviderRefund, ProviderRefundStatus, RefundId, RefundProvider,
 };
 use serde_json::{json, Value};
+use time::macros::datetime;
 use time::OffsetDateTime;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -56,16 +58,17 @@ fn rejected_code(result: &Result<ProviderRefund, ProviderError>) -> Option<Strin
 async fn a_refund_posts_one_signed_envelope_with_the_documented_fields() {
     let server =
         server_answering("/api/refund", 200, fixture("refund-response-success.json")).await;
-    let before = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    // 16:30 UTC: already the next day in China, whose date the envelope carries.
+    let now = datetime!(2025-03-16 16:30:00.123 UTC);
     let req = request(
         Some("12.50"),
         json!({"trade_date": "20250317", "goods": {"goods_id": "G1", "goods_name": "马克杯", "quantity": 3}}),
     );
     provider(&server.uri(), FIXTURE_SECRET)
+        .with_clock(FixedClock::at(now))
         .refund(&req)
         .await
         .expect("refund");
-    let after = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
 
     let requests = server.received_requests().await.expect("recording");
     assert_eq!(requests.len(), 1);
@@ -109,13 +112,9 @@ async fn a_refund_posts_one_signed_envelope_with_the_documented_fields() {
             .as_i64()
             .expect("timestamp is a JSON integer"),
     );
-    assert!(
-        before <= ts && ts <= after,
-        "timestamp {ts} is not now in ms"
-    );
+    assert_eq!(ts, now.unix_timestamp_nanos() / 1_000_000, "now in ms");
     let uuid = body["uuid"].as_str().expect("uuid");
-    let today = provider_ebuy::reference::yyyymmdd(OffsetDateTime::now_utc().date());
-    assert!(uuid.starts_with(&format!("{today}-")), "{uuid}");
+    assert!(uuid.starts_with("20250317-"), "{uuid}");
     assert!(
         uuid.len() == 41
             && uuid[9..]
@@ -136,6 +135,36 @@ async fn a_refund_posts_one_signed_envelope_with_the_documented_fields() {
     assert_eq!(sign::verify(&body, FIXTURE_SECRET), Ok(()));
     // Chinese text travels as UTF-8, not as \u escapes.
     assert!(String::from_utf8_lossy(&sent.body).contains("马克杯"));
+}
+
+#[tokio::test]
+async fn the_envelope_uuid_carries_chinas_date_at_any_hour_of_the_utc_day() {
+    // China is UTC+8 all year: its date turns at 16:00 UTC.
+    for (now, china) in [
+        (datetime!(2025-03-16 00:00 UTC), "20250316"),
+        (datetime!(2025-03-16 15:59:59 UTC), "20250316"),
+        (datetime!(2025-03-16 16:00 UTC), "20250317"),
+        (datetime!(2025-03-16 16:30 UTC), "20250317"),
+        (datetime!(2025-03-16 23:59 UTC), "20250317"),
+        (datetime!(2024-12-31 23:59 UTC), "20250101"),
+        (datetime!(2024-02-28 16:30 UTC), "20240229"),
+    ] {
+        let server =
+            server_answering("/api/refund", 200, fixture("refund-response-success.json")).await;
+        provider(&server.uri(), FIXTURE_SECRET)
+            .with_clock(FixedClock::at(now))
+            .refund(&request(Some("12.50"), Value::Null))
+            .await
+            .expect("refund");
+        let bodies = received_bodies(&server).await;
+        let uuid = bodies[0]["uuid"].as_str().expect("uuid");
+        assert_eq!(&uuid[..9], format!("{china}-"), "{now}");
+        // refundTradeNo is dated by the refund id, never by the clock: the same on a retry.
+        assert_eq!(
+            bodies[0]["content"]["refundTradeNo"], "20250317352352304040865490029918",
+            "{now}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -10,11 +10,13 @@ use std::time::Duration;
 
 use provider_ebuy::sandbox::{magic, Sandbox, SandboxConfig, APP_ID, APP_SECRET};
 use provider_ebuy::{sign, EbuyProvider};
+use refund_provider::clock::FixedClock;
 use refund_provider::{
     ProviderError, ProviderRefund, ProviderRefundRequest, ProviderRefundStatus, RefundId,
     RefundProvider, SecretString,
 };
 use serde_json::{json, Map, Value};
+use time::macros::datetime;
 use time::OffsetDateTime;
 
 async fn sandbox() -> Sandbox {
@@ -207,32 +209,48 @@ async fn an_asset_type_without_an_amount_refunds_all_of_that_asset_and_leaves_th
 
 #[tokio::test]
 async fn the_sandbox_defaults_trade_time_to_the_china_date_and_refuses_a_future_one() {
-    let sandbox = sandbox().await;
-    let adapter = adapter(&sandbox);
-    adapter
-        .refund(&refund_request("ORDER-DATED", Some("1.00"), Value::Null))
-        .await
-        .expect("refund");
-    let today = provider_ebuy::reference::yyyymmdd(provider_ebuy::reference::china_date(
-        OffsetDateTime::now_utc(),
-    ));
-    let effects = sandbox.effects();
-    assert_eq!(effects[0].trade_time, today);
+    // At 16:30 and 23:59 UTC China is a day ahead; at 15:59 UTC it is not yet.
+    for (now, today, tomorrow) in [
+        (datetime!(2025-03-16 15:59 UTC), "20250316", "20250317"),
+        (datetime!(2025-03-16 16:30 UTC), "20250317", "20250318"),
+        (datetime!(2025-03-16 23:59 UTC), "20250317", "20250318"),
+    ] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let sandbox =
+            Sandbox::start_with_clock(listener, SandboxConfig::default(), FixedClock::at(now))
+                .await
+                .expect("sandbox");
+        let adapter = adapter(&sandbox).with_clock(FixedClock::at(now));
+        adapter
+            .refund(&refund_request("ORDER-DATED", Some("1.00"), Value::Null))
+            .await
+            .expect("refund");
+        assert_eq!(sandbox.effects()[0].trade_time, today, "{now}");
 
-    let tomorrow = provider_ebuy::reference::yyyymmdd(provider_ebuy::reference::china_date(
-        OffsetDateTime::now_utc() + time::Duration::days(1),
-    ));
-    let future = adapter
-        .refund(&refund_request(
-            "ORDER-DATED",
-            Some("1.00"),
-            json!({"trade_date": tomorrow}),
-        ))
-        .await;
-    assert_eq!(
-        rejection(&future).map(|(c, m)| (c, m.starts_with("PARAM_ERROR"))),
-        Some(("provider_rejected".to_owned(), true))
-    );
+        // China's today is taken; its tomorrow is not.
+        let dated = adapter
+            .refund(&refund_request(
+                "ORDER-DATED",
+                Some("1.00"),
+                json!({"trade_date": today}),
+            ))
+            .await;
+        assert!(dated.is_ok(), "{now}: {dated:?}");
+        let future = adapter
+            .refund(&refund_request(
+                "ORDER-DATED",
+                Some("1.00"),
+                json!({"trade_date": tomorrow}),
+            ))
+            .await;
+        assert_eq!(
+            rejection(&future).map(|(c, m)| (c, m.starts_with("PARAM_ERROR"))),
+            Some(("provider_rejected".to_owned(), true)),
+            "{now}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -6,6 +6,12 @@
 //! refund with our `external_identifier` already exists (a re-send after an unknown outcome):
 //! the adapter then answers with that refund, found by the status query. This is what makes
 //! re-sending safe for eFundPay (`deduplicates_by_reference`).
+//!
+//! Units (DESIGN §16 "Currencies as each provider counts them"): the create-refund document
+//! says `amount` is an integer "退款金额,单位为最小货币单位,比如1美金为100美分" (the refund
+//! amount in the currency's smallest unit, e.g. 1 USD is 100 cents), `x >= 1`. So amounts
+//! go out as integer minor units by the ISO 4217 exponent (`1299` for 12.99 EUR, `500` for
+//! 500 JPY) and answers' `amount` is read back the same way.
 
 use std::fmt;
 use std::time::Duration;

@@ -191,8 +191,9 @@ impl StripeProvider {
     /// request), else found among the payment's refunds.
     async fn lookup(&self, req: &ProviderRefundRequest) -> Result<ProviderRefund, ProviderError> {
         match req.provider_refund_id.as_deref() {
-            Some(id) => self.retrieve(req, id).await,
-            None => self.find(req).await,
+            // `.`/`..` would name another path even percent-encoded: found by listing.
+            Some(id) if !refund_provider::is_dot_segment(id) => self.retrieve(req, id).await,
+            _ => self.find(req).await,
         }
     }
 

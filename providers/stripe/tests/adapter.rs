@@ -292,6 +292,43 @@ async fn a_known_stripe_refund_id_is_read_directly_without_listing_the_payment()
 }
 
 #[tokio::test]
+async fn a_stripe_refund_id_is_one_whole_path_segment_and_a_dot_segment_is_never_put_in_the_path() {
+    // An id with `/`, `?` or `%` stays one segment of /v1/refunds/{id}.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/refunds"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(vec![ours("pending")], false)))
+        .mount(&server)
+        .await;
+    let adapter = provider(&server.uri(), None, None);
+    let mut req = documented_request();
+    req.provider_refund_id = Some("re_1/../x?y%".into());
+    let _ = adapter.refund_status(&req).await;
+    // `.` and `..` would name /v1/refunds or /v1 however encoded: the payment's refunds are
+    // listed instead.
+    for dots in [".", ".."] {
+        req.provider_refund_id = Some(dots.into());
+        let found = adapter.refund_status(&req).await.expect(dots);
+        assert_eq!(found.status, ProviderRefundStatus::Processing, "{dots}");
+    }
+    let paths: Vec<String> = server
+        .received_requests()
+        .await
+        .expect("recording")
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/v1/refunds/re_1%2F..%2Fx%3Fy%25",
+            "/v1/refunds",
+            "/v1/refunds"
+        ]
+    );
+}
+
+#[tokio::test]
 async fn a_charge_is_queried_by_charge() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

@@ -158,6 +158,9 @@ async fn amounts_go_out_in_stripes_units_for_zero_three_decimal_and_special_curr
         ("JPY", "500", "500"),
         ("KWD", "5.120", "5120"),
         ("ISK", "5", "500"),
+        // Stripe's special case: two-decimal for backwards compatibility, not zero-decimal.
+        ("UGX", "500", "50000"),
+        ("HUF", "10.45", "1045"),
         ("EUR", "12.99", "1299"),
     ] {
         let mut answer = fixture("refund-ours.json");

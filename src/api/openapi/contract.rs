@@ -27,6 +27,14 @@ fn printable(max: u32) -> Value {
     json!({"type": "string", "minLength": 1, "maxLength": max, "pattern": format!("^[ -~]{{1,{max}}}$")})
 }
 
+/// `schema` that refuses `.` and `..` (ids a provider's URL path carries, DESIGN §16).
+fn not_a_dot_segment(mut schema: Value) -> Value {
+    if let Some(map) = schema.as_object_mut() {
+        map.insert("not".into(), json!({"enum": [".", ".."]}));
+    }
+    schema
+}
+
 /// Like [`printable`], or `null` (optional body fields take `null` as absent).
 fn nullable(mut schema: Value) -> Value {
     if let Some(map) = schema.as_object_mut() {
@@ -336,9 +344,9 @@ pub(crate) fn operation(method: &str, path_template: &str) -> Option<Value> {
             (
                 parameters,
                 Some(json!({"required": true,
-                        "description": "The provider's own webhook body, verified by its signature (eFundPay: header eFundPay-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>); anything not provably genuine is 400 webhook_invalid",
+                        "description": "The provider's own webhook body, verified by its signature (eFundPay: header eFundPay-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>); anything not provably genuine is 400 webhook_invalid; verified events beyond server.webhook_rate_limit_per_second per provider account are 429 (retry after Retry-After)",
                         "content": {"application/json": {"schema": {"type": "object"}}}})),
-                json!({"200": answer("Received (applied once; a repeated event is acknowledged)", "application/json", schema_ref("WebhookReceipt"))}),
+                json!({"200": answer("Received (applied once; a repeated event is acknowledged; an event for a refund this gateway does not know is acknowledged with refund null and stores nothing)", "application/json", schema_ref("WebhookReceipt"))}),
                 &[400, 404, 408, 413, 429, 503],
                 open,
             )
@@ -374,6 +382,16 @@ pub(crate) fn operation(method: &str, path_template: &str) -> Option<Value> {
                     "to",
                     date_time("RFC 3339"),
                     "End of that period (an empty period when not after `from`)",
+                ),
+                query(
+                    "missing_offset",
+                    json!({"type": "integer", "minimum": 0, "default": 0}),
+                    "How many missing_in_statement variances to skip before listing (paging: the previous page's offset + listed)",
+                ),
+                query(
+                    "missing_limit",
+                    json!({"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000}),
+                    "At most this many missing_in_statement variances are listed; all are counted in by_kind",
                 ),
                 merchant_query(),
             ],
@@ -491,7 +509,7 @@ pub(crate) fn schemas() -> Value {
     let report = json!({
         "type": "object",
         "required": ["object", "provider", "period", "lines", "matched", "by_kind", "batches", "fees",
-            "malformed_count", "settlement", "variances", "malformed"],
+            "malformed_count", "settlement", "variances", "malformed", "missing_in_statement_page"],
         "properties": {
             "object": {"type": "string", "enum": ["reconciliation_report"]},
             "provider": {"type": "string"},
@@ -506,9 +524,17 @@ pub(crate) fn schemas() -> Value {
             "fees": count_and_amounts,
             "malformed_count": {"type": "integer", "minimum": 0},
             "settlement": settlement,
-            "variances": {"type": "array", "items": variance},
+            "variances": {"type": "array", "items": variance,
+                "description": "Every variance of the statement's lines and batches, and one page of the missing_in_statement ones (missing_in_statement_page)"},
             "malformed": {"type": "array", "items": {"type": "object", "required": ["line", "message"],
-                "properties": {"line": {"type": "integer", "minimum": 0}, "message": {"type": "string"}}}}}});
+                "properties": {"line": {"type": "integer", "minimum": 0}, "message": {"type": "string"}}}},
+            "missing_in_statement_page": {"type": "object", "required": ["offset", "limit", "listed", "has_more"],
+                "description": "Which missing_in_statement variances `variances` lists: a period may hold any number, so an answer lists at most `limit` after the first `offset`; ask again with missing_offset = offset + listed while has_more (re-importing settles nothing twice)",
+                "properties": {
+                    "offset": {"type": "integer", "minimum": 0},
+                    "limit": {"type": "integer", "minimum": 1},
+                    "listed": {"type": "integer", "minimum": 0},
+                    "has_more": {"type": "boolean"}}}}});
     json!({
         "ReconciliationReport": report,
         "Error": {
@@ -527,14 +553,15 @@ pub(crate) fn schemas() -> Value {
             "properties": {
                 "payment_id": {
                     "type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]{1,128}$",
-                    "description": "The provider's id of the original payment (AuthMS transaction_id, e-Buy outTradeNo (at most 32), eFundPay transaction id, Stripe PaymentIntent pi_… or charge id)"},
+                    "not": {"enum": [".", ".."]},
+                    "description": "The provider's id of the original payment (AuthMS transaction_id, e-Buy outTradeNo (at most 32), eFundPay transaction id, Stripe PaymentIntent pi_… or charge id); not `.` or `..` (a provider's URL path carries it)"},
                 "amount": amount("Omitted or null: a full refund (of what is left, when the payment amount is known), where the provider supports it; eFundPay needs one"),
                 "payment_amount": amount("The payment's captured amount, same currency; the first value given is kept"),
                 "currency": currency(),
                 "reason": nullable(text(1, 255)),
                 "provider": nullable(providers()),
                 "reference": nullable(printable(64)),
-                "customer_id": nullable(printable(128)),
+                "customer_id": not_a_dot_segment(nullable(printable(128))),
                 "metadata": {"type": ["object", "null"], "maxProperties": 20,
                     "propertyNames": {"minLength": 1, "maxLength": 40},
                     "additionalProperties": {"type": "string", "maxLength": 500},
@@ -547,7 +574,7 @@ pub(crate) fn schemas() -> Value {
                 "status": {"type": "string", "enum": ["succeeded", "failed"]},
                 "reason": {"allOf": [text(1, 255), {"pattern": "[^ \\t\\n\\r]"}],
                     "description": "Why; kept in the refund's history"},
-                "provider_refund_id": nullable(printable(255)),
+                "provider_refund_id": not_a_dot_segment(nullable(printable(255))),
                 "amount": amount("Only for a refund whose amount the provider never told"),
             }},
         "RefundList": {

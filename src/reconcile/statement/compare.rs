@@ -21,8 +21,9 @@ pub struct LineVerdict {
 }
 
 /// Compares a line with the refund it matched: currency first (a currency mismatch is
-/// reported alone), then amount (when the line carries one) and status. A refund voided
-/// after success counts as `canceled`. Settles when clean and both sides say `succeeded`.
+/// reported alone), then amount (when the line carries one) and status. A refund reversed
+/// after success counts as the status the provider reported then (`canceled` for a void,
+/// `failed` for a failure). Settles when clean and both sides say `succeeded`.
 pub fn compare(line: &StatementLine, row: &MatchRow) -> LineVerdict {
     let currency = line.currency;
     let base = Variance {
@@ -58,8 +59,14 @@ pub fn compare(line: &StatementLine, row: &MatchRow) -> LineVerdict {
             });
         }
     }
+    // A reversed refund is what the provider reported when reversing it: `canceled` for a
+    // void, `failed` for a failure after success (either, when it reported both).
     let gateway_status = if row.voided {
-        "canceled"
+        match row.reversed_to.first() {
+            _ if row.reversed_to.contains(&line.status) => line.status.as_str(),
+            Some(first) => first.as_str(),
+            None => RefundStatus::Canceled.as_str(),
+        }
     } else {
         row.status.as_str()
     };
@@ -172,6 +179,7 @@ mod tests {
             status: status.into(),
             settled: false,
             voided: false,
+            reversed_to: Vec::new(),
         }
     }
 
@@ -226,11 +234,40 @@ mod tests {
     fn a_voided_refund_counts_as_canceled_and_a_member_without_amount_is_not_compared() {
         let voided = MatchRow {
             voided: true,
+            reversed_to: vec![RefundStatus::Canceled],
             ..row(1299, "succeeded")
         };
         let judged = compare(&line(None, "EUR", RefundStatus::Canceled), &voided);
         assert!(judged.clean, "{:?}", judged.variances);
         assert_eq!(judged.settle, Settle::No, "only succeeded lines settle");
+        // A void is not a failure.
+        let judged = compare(&line(None, "EUR", RefundStatus::Failed), &voided);
+        assert_eq!(judged.variances[0].kind, VarianceKind::StatusMismatch);
+        assert_eq!(judged.variances[0].expected.as_deref(), Some("canceled"));
+    }
+
+    #[test]
+    fn a_refund_that_failed_after_succeeding_matches_a_statement_that_says_failed() {
+        let failed_later = MatchRow {
+            voided: true,
+            reversed_to: vec![RefundStatus::Failed],
+            ..row(1299, "succeeded")
+        };
+        let judged = compare(&line(None, "EUR", RefundStatus::Failed), &failed_later);
+        assert!(judged.clean, "{:?}", judged.variances);
+        let judged = compare(&line(None, "EUR", RefundStatus::Canceled), &failed_later);
+        assert_eq!(judged.variances[0].expected.as_deref(), Some("failed"));
+        // Reported both ways (voided, then failed): either statement status matches.
+        let both = MatchRow {
+            reversed_to: vec![RefundStatus::Canceled, RefundStatus::Failed],
+            ..failed_later
+        };
+        for status in [RefundStatus::Canceled, RefundStatus::Failed] {
+            assert!(
+                compare(&line(None, "EUR", status), &both).clean,
+                "{status:?}"
+            );
+        }
     }
 
     #[test]

@@ -153,7 +153,7 @@ impl<'a> Reconciler<'a> {
     fn report(
         &mut self,
         variance: Variance,
-        amount: Option<(&str, i64)>,
+        amount: Option<(&str, i128)>,
         sink: &mut (dyn ReportSink + Send),
     ) -> Result<(), StatementError> {
         self.tally.variance(variance.kind, amount);
@@ -231,14 +231,29 @@ impl<'a> Reconciler<'a> {
         lookup: Lookup,
         sink: &mut (dyn ReportSink + Send),
     ) -> Result<(), StatementError> {
-        let (chunk, rows) = lookup
+        let (chunk, mut rows) = lookup
             .await
             .map_err(|e| StoreError::Corrupt(format!("a statement lookup failed: {e}")))??;
+        // A reversed refund matches the status the provider reported when it reversed it
+        // (`canceled` for a void, `failed` for a failure after success): looked up for those
+        // refunds only, a handful.
+        let reversed: Vec<String> = rows
+            .iter()
+            .flatten()
+            .filter(|row| row.voided)
+            .map(|row| row.id.clone())
+            .collect();
+        if !reversed.is_empty() {
+            let statuses = self.store.reversals(&reversed).await?;
+            for row in rows.iter_mut().flatten().filter(|row| row.voided) {
+                row.reversed_to = statuses.get(&row.id).cloned().unwrap_or_default();
+            }
+        }
         let mut to_settle = Vec::new();
         let mut fees = Vec::new();
         for (line, row) in chunk.iter().zip(&rows) {
             let currency = line.currency.code();
-            let line_amount = line.amount_minor.map(|m| (currency, m));
+            let line_amount = line.amount_minor.map(|m| (currency, i128::from(m)));
             let Some(row) = row else {
                 if let Some(batch) = &line.batch {
                     let member = Member {
@@ -388,8 +403,11 @@ impl<'a> Reconciler<'a> {
                 if !found.clean {
                     continue;
                 }
-                self.tally
-                    .matched(found.gateway_minor.map(|minor| (currency, minor)));
+                self.tally.matched(
+                    found
+                        .gateway_minor
+                        .map(|minor| (currency, i128::from(minor))),
+                );
                 self.queue_settlement(
                     &found.refund_id,
                     currency,
@@ -435,7 +453,9 @@ impl<'a> Reconciler<'a> {
         let mut rows = matcher.succeeded_unseen(from, to, seen);
         while let Some(row) = rows.next().await {
             let row = row?;
-            let amount = row.amount_minor.map(|m| (row.currency.as_str(), m));
+            let amount = row
+                .amount_minor
+                .map(|m| (row.currency.as_str(), i128::from(m)));
             self.report(missing_in_statement(&row), amount, sink)?;
         }
         Ok(())

@@ -123,6 +123,80 @@ impl ReportSink for CollectSink {
     }
 }
 
+/// The page of `missing_in_statement` variances an answer lists: a statement's period may
+/// hold any number of refunds the statement does not name, so an answer lists at most
+/// `limit` of them, after the first `offset`; every one is counted (`by_kind`) whatever the
+/// page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MissingPage {
+    pub offset: u64,
+    pub limit: u64,
+    /// How many this answer lists.
+    pub listed: u64,
+    /// Whether more come after this page (ask again with `offset + listed`).
+    pub has_more: bool,
+}
+
+impl MissingPage {
+    /// Listed by default, and at most, per answer.
+    pub const DEFAULT_LIMIT: u64 = 1_000;
+    pub const MAX_LIMIT: u64 = 10_000;
+}
+
+/// A sink for the API: every line variance and malformed line (the statement's body limit
+/// bounds those) but only one [`MissingPage`] of the `missing_in_statement` variances, so
+/// memory and the answer stay bounded whatever the period.
+#[derive(Debug)]
+pub struct PagedSink {
+    pub variances: Vec<Variance>,
+    pub malformed: Vec<Malformed>,
+    offset: u64,
+    limit: u64,
+    /// `missing_in_statement` variances seen so far.
+    missing: u64,
+}
+
+impl PagedSink {
+    pub fn new(offset: u64, limit: u64) -> Self {
+        Self {
+            variances: Vec::new(),
+            malformed: Vec::new(),
+            offset,
+            limit,
+            missing: 0,
+        }
+    }
+
+    /// The page this sink kept.
+    pub fn page(&self) -> MissingPage {
+        let listed = self.missing.saturating_sub(self.offset).min(self.limit);
+        MissingPage {
+            offset: self.offset,
+            limit: self.limit,
+            listed,
+            has_more: self.missing > self.offset.saturating_add(listed),
+        }
+    }
+}
+
+impl ReportSink for PagedSink {
+    fn variance(&mut self, variance: &Variance) -> std::io::Result<()> {
+        if variance.kind == VarianceKind::MissingInStatement {
+            self.missing += 1;
+            let index = self.missing - 1;
+            if index < self.offset || index >= self.offset.saturating_add(self.limit) {
+                return Ok(());
+            }
+        }
+        self.variances.push(variance.clone());
+        Ok(())
+    }
+    fn malformed(&mut self, malformed: &Malformed) -> std::io::Result<()> {
+        self.malformed.push(malformed.clone());
+        Ok(())
+    }
+}
+
 /// A count and its amounts per currency.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CountAndAmounts {
@@ -181,7 +255,7 @@ struct Count {
 }
 
 impl Count {
-    fn add(&mut self, amount: Option<(&str, i64)>) {
+    fn add(&mut self, amount: Option<(&str, i128)>) {
         self.count += 1;
         if let Some((currency, minor)) = amount {
             self.totals.add(currency, minor);
@@ -211,18 +285,18 @@ pub(super) struct Tally {
 
 impl Tally {
     /// A variance of `kind`, with the amount it is counted at (`None`: counted, no amount).
-    pub(super) fn variance(&mut self, kind: VarianceKind, amount: Option<(&str, i64)>) {
+    pub(super) fn variance(&mut self, kind: VarianceKind, amount: Option<(&str, i128)>) {
         self.kinds.entry(kind).or_default().add(amount);
     }
 
     /// A line (or batch member) matched without variance.
-    pub(super) fn matched(&mut self, amount: Option<(&str, i64)>) {
+    pub(super) fn matched(&mut self, amount: Option<(&str, i128)>) {
         self.matched.add(amount);
     }
 
     /// A fee the statement reports on a line.
     pub(super) fn fee(&mut self, currency: &str, minor: i64) {
-        self.fees.add(Some((currency, minor)));
+        self.fees.add(Some((currency, i128::from(minor))));
     }
 
     /// The summary: every kind listed (zero when absent), `settlement` only when the import
@@ -285,5 +359,34 @@ mod tests {
         assert_eq!(summary.fees.count, 1);
         assert_eq!(summary.settlement, None, "a report-only import says null");
         assert_eq!(summary.period, None);
+    }
+
+    #[test]
+    fn a_paged_sink_keeps_one_page_of_missing_refunds_and_every_other_variance() {
+        let mut sink = PagedSink::new(2, 3);
+        for _ in 0..7 {
+            sink.variance(&Variance::new(VarianceKind::MissingInStatement))
+                .expect("sink");
+        }
+        sink.variance(&Variance::new(VarianceKind::AmountMismatch))
+            .expect("sink");
+        assert_eq!(sink.variances.len(), 4);
+        assert_eq!(
+            sink.page(),
+            MissingPage {
+                offset: 2,
+                limit: 3,
+                listed: 3,
+                has_more: true
+            }
+        );
+        let mut last = PagedSink::new(5, 3);
+        for _ in 0..7 {
+            last.variance(&Variance::new(VarianceKind::MissingInStatement))
+                .expect("sink");
+        }
+        assert_eq!((last.page().listed, last.page().has_more), (2, false));
+        let beyond = PagedSink::new(50, 3);
+        assert_eq!((beyond.page().listed, beyond.page().has_more), (0, false));
     }
 }

@@ -88,6 +88,7 @@ fn match_row(row: &rusqlite::Row<'_>) -> Result<MatchRow, StoreError> {
         status: row.get(6).map_err(sqlite_error)?,
         settled: flags & 1 != 0,
         voided: flags & 2 != 0,
+        reversed_to: Vec::new(),
     })
 }
 

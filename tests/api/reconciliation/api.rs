@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use refund_provider::{FailureCode, ProviderError};
 
-use super::today;
+use super::noon_of;
 use crate::both_backends;
 use crate::helpers::{
     assert_error, fake, spawn_app, Db, Script, TestApp, ACME_KEY, GLOBEX_KEY, OPERATOR_KEY,
@@ -84,7 +84,7 @@ both_backends!(
         assert_eq!(f["status"], "processing");
         assert_eq!(clearing(&app, "EUR").await.as_deref(), Some("-100.00"));
 
-        let at = today();
+        let at = noon_of(&a);
         let csv = format!(
             "{HEADER}\
          prov_{a},{a},10.00,EUR,succeeded,{at}\n\
@@ -234,7 +234,7 @@ both_backends!(
         let csv = format!(
             "{HEADER}prov_{a},{a},10.00,EUR,succeeded,{at}\n",
             a = id(&a),
-            at = today()
+            at = noon_of(&a)
         );
         let report: Value = post_statement(&app, GLOBEX_KEY, "scripted", "", csv)
             .await
@@ -251,7 +251,7 @@ both_backends!(
         let csv = format!(
             "{HEADER}prov_{a},{a},10.00,EUR,succeeded,{at}\n",
             a = id(&a),
-            at = today()
+            at = noon_of(&a)
         );
         let report: Value = post_statement(&app, OPERATOR_KEY, "scripted", "?merchant=globex", csv)
             .await
@@ -303,6 +303,102 @@ both_backends!(
             .expect("json");
         assert_eq!(report["period"], Value::Null);
         assert_eq!(report["variances"], json!([]));
+    }
+);
+
+both_backends!(
+    refunds_missing_from_a_statement_are_listed_a_page_at_a_time_and_all_counted,
+    |db: Db| async move {
+        let Some(app) = spawn_app(db, fake(Script::Succeed)).await else {
+            return;
+        };
+        let mut made = Vec::new();
+        for n in 0..7 {
+            made.push(id(&refund(
+                &app,
+                ACME_KEY,
+                &format!("pay_{n}"),
+                "1.00",
+                "EUR",
+            )
+            .await));
+        }
+        made.sort();
+        let period = "from=2020-01-01T00:00:00Z&to=2100-01-01T00:00:00Z";
+        let mut listed = Vec::new();
+        let mut offset = 0;
+        loop {
+            let query = format!("?{period}&missing_limit=3&missing_offset={offset}");
+            let report: Value =
+                post_statement(&app, ACME_KEY, "scripted", &query, HEADER.to_owned())
+                    .await
+                    .json()
+                    .await
+                    .expect("json");
+            // Every one is counted, whatever the page.
+            assert_eq!(report["by_kind"]["missing_in_statement"]["count"], 7);
+            assert_eq!(
+                report["by_kind"]["missing_in_statement"]["amounts"],
+                json!([{"currency": "EUR", "amount": "7.00"}])
+            );
+            let page = &report["missing_in_statement_page"];
+            let ids: Vec<String> = kinds(&report)
+                .into_iter()
+                .filter_map(|(kind, id)| (kind == "missing_in_statement").then_some(id).flatten())
+                .collect();
+            assert_eq!(page["listed"], ids.len(), "{report}");
+            assert!(ids.len() <= 3);
+            listed.extend(ids);
+            if page["has_more"] == false {
+                break;
+            }
+            offset =
+                page["offset"].as_u64().expect("offset") + page["listed"].as_u64().expect("listed");
+        }
+        listed.sort();
+        assert_eq!(
+            listed, made,
+            "the pages together list each missing refund once"
+        );
+        // The default page and the bounds of the parameters.
+        let report: Value = post_statement(
+            &app,
+            ACME_KEY,
+            "scripted",
+            &format!("?{period}"),
+            HEADER.to_owned(),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+        assert_eq!(
+            report["missing_in_statement_page"],
+            json!({"offset": 0, "limit": 1000, "listed": 7, "has_more": false})
+        );
+        for bad in [
+            "missing_limit=10001",
+            "missing_limit=x",
+            "missing_offset=-1",
+        ] {
+            let error = assert_error(
+                post_statement(
+                    &app,
+                    ACME_KEY,
+                    "scripted",
+                    &format!("?{period}&{bad}"),
+                    HEADER.to_owned(),
+                )
+                .await,
+                400,
+                "parameter_invalid",
+            )
+            .await;
+            assert!(
+                error["param"].as_str().is_some_and(|p| bad.starts_with(p)),
+                "{bad}: {error}"
+            );
+        }
     }
 );
 

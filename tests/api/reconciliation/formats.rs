@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use refund_gateway::store::Store;
 
-use super::today;
+use super::noon_of;
 use crate::both_backends;
 use crate::helpers::{
     assert_error, fake, spawn_app_with, Db, Script, TestApp, ACME_KEY, OPERATOR_KEY,
@@ -57,7 +57,7 @@ fn count(report: &Value, kind: &str) -> u64 {
     report["by_kind"][kind]["count"].as_u64().expect("count")
 }
 
-async fn balances(app: &TestApp) -> BTreeMap<String, i64> {
+async fn balances(app: &TestApp) -> BTreeMap<String, i128> {
     let store = Store::connect(&app.database_url, 1).await.expect("store");
     let balances = store
         .account_balances()
@@ -90,7 +90,7 @@ both_backends!(
         let i = refund(&app, "pay_i", "9.00", "EUR").await;
         provider.then(Script::Processing);
         let g = refund(&app, "pay_g", "3.00", "EUR").await;
-        let at = today();
+        let at = noon_of(&app.get_json(ACME_KEY, &format!("/v1/refunds/{a}")).await);
         // Line numbers: the header is 1.
         let statement = format!(
             "batch;id;ref;cents;cur;state;at;fee\n\

@@ -363,7 +363,7 @@ async fn balances(store: &Store, kind: &str, with_zero: bool) -> BTreeMap<String
         .expect("balances")
         .into_iter()
         .filter(|(account, _, balance)| account.contains(kind) && (with_zero || *balance != 0))
-        .map(|(account, _, balance)| (account, balance))
+        .map(|(account, _, balance)| (account, i64::try_from(balance).expect("small balance")))
         .collect()
 }
 

@@ -337,7 +337,7 @@ fn apply_refund(shared: &Shared, content: &Value) -> Result<Value, Refusal> {
     let content: RefundContent = serde_json::from_value(content.clone())
         .map_err(|e| param_error(format!("content 不合法: {e}")))?;
     check_trade_numbers(&content.out_trade_no, &content.refund_trade_no)?;
-    let wall = OffsetDateTime::now_utc();
+    let wall = shared.clock.now();
     if let Some(trade_time) = &content.trade_time {
         match parse_yyyymmdd(trade_time) {
             None => return Err(param_error("tradeTime 格式应为 YYYYMMDD")),
