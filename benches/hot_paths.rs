@@ -153,12 +153,12 @@ fn create_refund(c: &mut Criterion) {
         let mut registry = ProviderRegistry::default();
         // The test kit's fake, accepting every refund at once: the bench measures the gateway.
         registry.insert(Arc::new(FakeProvider::new("instant", Script::Succeed)));
-        Engine {
+        Engine::new(
             store,
-            providers: Arc::new(registry),
-            config: Arc::new(config.clone()),
-            metrics: Arc::new(Metrics::default()),
-        }
+            Arc::new(registry),
+            Arc::new(config.clone()),
+            Arc::new(Metrics::default()),
+        )
     });
     let merchant = config.merchants[0].clone();
     let eur = Currency::parse("EUR").expect("EUR");

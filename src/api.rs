@@ -4,6 +4,7 @@
 //! 64 KiB body limit. The finance console's files are served under `/console/`
 //! (`console.rs`).
 
+pub mod cancel;
 pub mod console;
 pub mod error;
 pub mod export;
@@ -59,6 +60,7 @@ pub(crate) fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/v1/refunds/{id}", get(refunds::get_refund))
         .route("/v1/refunds/{id}/events", get(refunds::list_refund_events))
         .route("/v1/refunds/{id}/resolve", post(operators::resolve_refund))
+        .route("/v1/refunds/{id}/cancel", post(cancel::cancel_refund))
         .route("/v1/me", get(operators::me))
         .route("/v1/webhooks/{provider}", post(webhooks::provider_webhook))
         .route(

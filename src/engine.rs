@@ -2,10 +2,12 @@
 //! provider reports (create answers, status queries, webhooks) and the errors it reports to
 //! the API layer.
 
+pub mod breaker;
 pub mod create;
 pub mod decide;
 pub mod housekeeping;
 pub mod outbox;
+pub mod queue;
 pub mod resolve;
 pub mod sync;
 
@@ -60,6 +62,8 @@ pub enum EngineError {
     },
     #[error("the refund is already {status}: a final refund never moves")]
     RefundFinal { status: crate::domain::RefundStatus },
+    #[error("the refund was already sent to the provider: only a refund still queued can be canceled")]
+    RefundSent,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the refund changed concurrently too many times")]
@@ -99,6 +103,8 @@ pub struct Engine {
     pub providers: Arc<ProviderRegistry>,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
+    /// Each provider account's circuit breaker in this process (DESIGN §17).
+    pub breakers: Arc<breaker::Breakers>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -108,6 +114,28 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
+    /// An engine over `store` and `providers`, with a closed breaker for every provider
+    /// account as configured.
+    pub fn new(
+        store: Store,
+        providers: Arc<ProviderRegistry>,
+        config: Arc<Config>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let breakers = Arc::new(breaker::Breakers::new(config.breakers.clone()));
+        // Every configured account shows in the metrics and the console from the start.
+        for (provider, account) in providers.accounts() {
+            breakers.saw_queue(&provider, &account, 0, None);
+        }
+        Self {
+            store,
+            providers,
+            config,
+            metrics,
+            breakers,
+        }
+    }
+
     /// Whether merchant events should be written for this merchant (it has a webhook URL).
     pub(crate) fn emits_events(&self, merchant_id: &str) -> bool {
         self.config

@@ -1,6 +1,7 @@
 //! Prometheus metrics (`GET /metrics`): HTTP requests by route and status with latency
 //! histograms, refund transitions by provider and status, provider call latency by outcome,
-//! misconfiguration errors and panics caught. prometheus-client is the official Rust client
+//! misconfiguration errors and panics caught; per provider account, its circuit breaker's
+//! state and its queue of refunds never sent (depth, oldest age; DESIGN §17). prometheus-client is the official Rust client
 //! and brings no HTTP stack of its own.
 //!
 //! Every label value comes from a closed set (DESIGN §15), so no client can grow the
@@ -12,6 +13,8 @@ use std::time::Duration;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use std::sync::atomic::AtomicU64;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -26,6 +29,9 @@ pub struct Metrics {
     provider_calls: Family<Labels, Histogram>,
     provider_misconfigured: Family<Labels, Counter>,
     panics: Counter,
+    breaker_state: Family<Labels, Gauge>,
+    queue_depth: Family<Labels, Gauge>,
+    queue_oldest_age: Family<Labels, Gauge<f64, AtomicU64>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -52,6 +58,24 @@ impl Default for Metrics {
         );
         let provider_misconfigured = Family::<Labels, Counter>::default();
         let panics = Counter::default();
+        let breaker_state = Family::<Labels, Gauge>::default();
+        let queue_depth = Family::<Labels, Gauge>::default();
+        let queue_oldest_age = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "breaker_state",
+            "Each provider account's circuit breaker: 1 for its current state (closed, open, half_open), 0 for the others",
+            breaker_state.clone(),
+        );
+        registry.register(
+            "queue_depth",
+            "Refunds waiting unsent in each provider account's queue",
+            queue_depth.clone(),
+        );
+        registry.register(
+            "queue_oldest_age_seconds",
+            "How long the oldest refund of each provider account's queue has waited",
+            queue_oldest_age.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route, method and status",
@@ -90,6 +114,9 @@ impl Default for Metrics {
             provider_calls,
             provider_misconfigured,
             panics,
+            breaker_state,
+            queue_depth,
+            queue_oldest_age,
         }
     }
 }
@@ -153,6 +180,35 @@ impl Metrics {
             self.provider_misconfigured
                 .get_or_create(&vec![("provider", provider.to_owned())])
                 .inc();
+        }
+    }
+
+    /// Publishes every provider account's breaker and queue as this process sees them at
+    /// `now` (Unix ms). Labels come from the configured providers and accounts only.
+    pub(crate) fn breakers(&self, views: &[crate::engine::breaker::AccountView], now: i64) {
+        use crate::engine::breaker::BreakerState;
+        for view in views {
+            let account = || {
+                vec![
+                    ("provider", view.provider.clone()),
+                    ("account", view.account.clone()),
+                ]
+            };
+            for state in BreakerState::ALL {
+                let mut labels = account();
+                labels.push(("state", state.as_str().to_owned()));
+                self.breaker_state
+                    .get_or_create(&labels)
+                    .set(i64::from(view.state == state));
+            }
+            self.queue_depth
+                .get_or_create(&account())
+                .set(i64::try_from(view.queued).unwrap_or(i64::MAX));
+            let age = view
+                .oldest_queued_at
+                .filter(|_| view.queued > 0)
+                .map_or(0.0, |at| (now - at).max(0) as f64 / 1000.0);
+            self.queue_oldest_age.get_or_create(&account()).set(age);
         }
     }
 

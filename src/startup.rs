@@ -76,18 +76,19 @@ impl Application {
         registry: ProviderRegistry,
     ) -> Result<Self, StartError> {
         let store = Store::connect(&config.database.url, config.database.max_connections).await?;
-        let engine = Engine {
+        let engine = Engine::new(
             store,
-            providers: Arc::new(registry),
-            config: Arc::new(config),
-            metrics: Arc::new(Metrics::default()),
-        };
+            Arc::new(registry),
+            Arc::new(config),
+            Arc::new(Metrics::default()),
+        );
         let limits = Arc::new(RateLimits::new(engine.config.server.rate_limit_per_second));
         let workers = vec![
             tokio::spawn(limits.clone().run_tidy()),
             tokio::spawn(crate::engine::housekeeping::run(engine.clone())),
             tokio::spawn(engine.clone().run_sync()),
             tokio::spawn(engine.clone().run_outbox()),
+            tokio::spawn(engine.clone().run_drain()),
         ];
         Ok(Self {
             listener,

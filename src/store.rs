@@ -18,6 +18,7 @@ mod create;
 pub mod finance;
 pub mod ledger;
 pub mod payments;
+pub mod queue;
 pub mod records;
 pub mod refunds;
 pub mod retention;

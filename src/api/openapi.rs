@@ -11,7 +11,7 @@ use axum::Json;
 use serde_json::{json, Value};
 use utoipa::OpenApi;
 
-use super::{export, health, operators, payments, reconciliation, refunds, webhooks};
+use super::{cancel, export, health, operators, payments, reconciliation, refunds, webhooks};
 use crate::domain::refund_object::RefundObject;
 use crate::domain::RefundStatus;
 
@@ -26,6 +26,7 @@ use crate::domain::RefundStatus;
         refunds::get_refund,
         refunds::list_refund_events,
         refunds::list_refunds,
+        cancel::cancel_refund,
         operators::resolve_refund,
         operators::me,
         webhooks::provider_webhook,
