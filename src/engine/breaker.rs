@@ -294,6 +294,14 @@ impl Breakers {
         self.with(provider, account, |b| b.permit(caller, now))
     }
 
+    /// Whether this account's breaker is closed (or off) now. Takes nothing.
+    pub(crate) fn is_closed(&self, provider: &str, account: &str) -> bool {
+        let now = crate::store::now_ms();
+        self.with(provider, account, |b| {
+            !b.config.enabled || b.state(now) == BreakerState::Closed
+        })
+    }
+
     /// Records the result of a call made under `permit`, logging a change of state.
     pub(crate) fn report(
         &self,

@@ -347,16 +347,17 @@ impl Engine {
                 crate::store::now_ms(),
             );
             match result {
+                // A retry is an ordinary call, never a probe: only while the breaker is closed.
                 Err(ProviderError::NotSent { ref cause })
-                    if retry && attempt < NOT_SENT_BACKOFF.len() =>
+                    if retry
+                        && attempt < NOT_SENT_BACKOFF.len()
+                        && self.breakers.is_closed(id.as_str(), account) =>
                 {
                     tokio::time::sleep(NOT_SENT_BACKOFF[attempt]).await;
-                    permit =
-                        self.breakers
-                            .permit(id.as_str(), account, Caller::New, crate::store::now_ms());
-                    if !permit.allows() {
+                    if !self.breakers.is_closed(id.as_str(), account) {
                         break result;
                     }
+                    permit = Permit::Call;
                     tracing::warn!(refund_id = %request.refund_id, provider = %id, cause = %cause, attempt, "provider unreachable; retrying");
                     attempt += 1;
                 }

@@ -2,6 +2,7 @@
 //! against SQLite and PostgreSQL.
 
 mod accounts;
+mod breaker;
 mod connections;
 mod console;
 mod helpers;
