@@ -48,6 +48,18 @@ impl Gateway {
         merchant_lines: &str,
         providers_and_routes: &str,
     ) -> Gateway {
+        let filter = std::env::var("GATEWAY_TEST_LOG").unwrap_or_else(|_| "warn".into());
+        Self::start_logging(dir, database_url, merchant_lines, providers_and_routes, &filter).await
+    }
+
+    /// [`Gateway::start_with`], logging at `filter` (RUST_LOG syntax) from the start.
+    pub async fn start_logging(
+        dir: &Path,
+        database_url: &str,
+        merchant_lines: &str,
+        providers_and_routes: &str,
+        filter: &str,
+    ) -> Gateway {
         let port = free_port();
         let server = config::server(&format!("127.0.0.1:{port}"), "request_timeout_ms = 2000");
         let database = config::database(database_url, "");
@@ -72,7 +84,7 @@ not_found_grace_ms = 1500
             url: format!("http://127.0.0.1:{port}"),
             config_path,
             log_path: dir.join("gateway.log"),
-            log_filter: std::env::var("GATEWAY_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            log_filter: filter.to_owned(),
             child: None,
         };
         gateway.spawn().await;

@@ -8,4 +8,5 @@ mod crash;
 mod harness;
 mod instances;
 mod logs;
+mod outage;
 mod two_processes;
