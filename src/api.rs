@@ -13,6 +13,7 @@ pub mod health;
 pub mod openapi;
 pub mod operators;
 pub mod payments;
+pub mod provider_accounts;
 pub mod rate_limit;
 pub mod reconciliation;
 pub mod refunds;
@@ -62,6 +63,10 @@ pub(crate) fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/v1/refunds/{id}/resolve", post(operators::resolve_refund))
         .route("/v1/refunds/{id}/cancel", post(cancel::cancel_refund))
         .route("/v1/me", get(operators::me))
+        .route(
+            "/v1/provider_accounts",
+            get(provider_accounts::list_provider_accounts),
+        )
         .route("/v1/webhooks/{provider}", post(webhooks::provider_webhook))
         .route(
             "/v1/webhooks/{provider}/{merchant_id}",

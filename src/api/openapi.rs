@@ -11,7 +11,7 @@ use axum::Json;
 use serde_json::{json, Value};
 use utoipa::OpenApi;
 
-use super::{cancel, export, health, operators, payments, reconciliation, refunds, webhooks};
+use super::{cancel, export, health, operators, payments, provider_accounts, reconciliation, refunds, webhooks};
 use crate::domain::refund_object::RefundObject;
 use crate::domain::RefundStatus;
 
@@ -29,6 +29,7 @@ use crate::domain::RefundStatus;
         cancel::cancel_refund,
         operators::resolve_refund,
         operators::me,
+        provider_accounts::list_provider_accounts,
         webhooks::provider_webhook,
         webhooks::merchant_account_webhook,
         reconciliation::get_summary,
@@ -39,7 +40,7 @@ use crate::domain::RefundStatus;
         health::readyz,
         health::metrics,
     ),
-    components(schemas(RefundObject, RefundStatus))
+    components(schemas(RefundObject, RefundStatus, provider_accounts::ProviderAccount))
 )]
 pub(crate) struct ApiDoc;
 

@@ -41,6 +41,9 @@ use crate::store::{now_ms, Change, Modified, NewEvent, RefundRecord};
 /// How often the drain looks at the queues.
 const TICK: Duration = Duration::from_millis(100);
 
+/// How long a drain's claim keeps other processes off the claimed refunds.
+const CLAIM_LEASE_MS: i64 = 3_000;
+
 /// The change that puts `refund` in the queue (or back in it) since `since`, saying why.
 pub(crate) fn enqueue(refund: &RefundRecord, since: i64, cause: &str) -> Change {
     Change {
@@ -140,7 +143,10 @@ impl Engine {
             if limit == 0 {
                 continue;
             }
-            let lease = now + millis(self.config.server.request_timeout) + 5_000;
+            // The lease only needs to outlast the claim-to-dequeue step (the dequeue clears
+            // it); exactly-once rests on the dequeue's version guard, not on the lease, so a
+            // short one lets a restarted process resume a dead one's claims quickly.
+            let lease = now + CLAIM_LEASE_MS;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             let claimed = self
                 .store

@@ -294,6 +294,13 @@ pub(crate) fn operation(method: &str, path_template: &str) -> Option<Value> {
             &[401, 403, 404, 408, 409, 429, 503],
             bearer,
         ),
+        ("get", "/v1/provider_accounts") => (
+            vec![],
+            None,
+            json!({"200": answer("Each provider account's circuit breaker (as this process sees it) and its queue of refunds never sent", "application/json", json!({"type": "object", "required": ["object", "data"], "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": schema_ref("ProviderAccount")}}}))}),
+            &[401, 408, 429],
+            bearer,
+        ),
         ("get", "/v1/me") => (
             vec![],
             None,
