@@ -62,7 +62,9 @@ pub enum EngineError {
     },
     #[error("the refund is already {status}: a final refund never moves")]
     RefundFinal { status: crate::domain::RefundStatus },
-    #[error("the refund was already sent to the provider: only a refund still queued can be canceled")]
+    #[error(
+        "the refund was already sent to the provider: only a refund still queued can be canceled"
+    )]
     RefundSent,
     #[error(transparent)]
     Store(#[from] StoreError),

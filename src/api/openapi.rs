@@ -11,7 +11,10 @@ use axum::Json;
 use serde_json::{json, Value};
 use utoipa::OpenApi;
 
-use super::{cancel, export, health, operators, payments, provider_accounts, reconciliation, refunds, webhooks};
+use super::{
+    cancel, export, health, operators, payments, provider_accounts, reconciliation, refunds,
+    webhooks,
+};
 use crate::domain::refund_object::RefundObject;
 use crate::domain::RefundStatus;
 

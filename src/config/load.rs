@@ -8,8 +8,8 @@ use std::sync::Arc;
 use refund_provider::{ConfigProblem, Problems};
 use serde::de::DeserializeOwned;
 
-use super::callers::one_key_per_caller;
 use super::breaker::{RawBreaker, BREAKER_KEY};
+use super::callers::one_key_per_caller;
 use super::database::RawDatabase;
 use super::idempotency::RawIdempotency;
 use super::merchants::{self, RawMerchant};
@@ -116,8 +116,7 @@ impl RawSections {
         let merchants = each(problems, "merchants", merchants);
         let operators = entries(problems, "operators", section("operators"));
         let operators = each(problems, "operators", operators);
-        let mut providers: ProviderSections =
-            optional(problems, "providers", section("providers"));
+        let mut providers: ProviderSections = optional(problems, "providers", section("providers"));
         let breakers = take_breakers(problems, &mut providers);
         let routes = entries(problems, "routes", section("routes"));
         let routes = each(problems, "routes", routes);

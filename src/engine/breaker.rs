@@ -284,13 +284,7 @@ impl Breakers {
     }
 
     /// Whether `caller` may call this account's provider now.
-    pub(crate) fn permit(
-        &self,
-        provider: &str,
-        account: &str,
-        caller: Caller,
-        now: i64,
-    ) -> Permit {
+    pub(crate) fn permit(&self, provider: &str, account: &str, caller: Caller, now: i64) -> Permit {
         self.with(provider, account, |b| b.permit(caller, now))
     }
 
@@ -319,22 +313,31 @@ impl Breakers {
         });
         match changed {
             Some((before, BreakerState::Open, Phase::Open { open_ms, .. }, queued)) => {
-                tracing::warn!(provider, account, from = before.as_str(), open_ms, queued, "circuit breaker opened: new refunds are queued, status queries wait");
+                tracing::warn!(
+                    provider,
+                    account,
+                    from = before.as_str(),
+                    open_ms,
+                    queued,
+                    "circuit breaker opened: new refunds are queued, status queries wait"
+                );
             }
             Some((before, after, _, queued)) => {
-                tracing::info!(provider, account, from = before.as_str(), to = after.as_str(), queued, "circuit breaker closed: sending again, the queue drains");
+                tracing::info!(
+                    provider,
+                    account,
+                    from = before.as_str(),
+                    to = after.as_str(),
+                    queued,
+                    "circuit breaker closed: sending again, the queue drains"
+                );
             }
             None => {}
         }
     }
 
     /// Gives back a probe that was not used.
-    pub(crate) fn release(
-        &self,
-        provider: &str,
-        account: &str,
-        permit: Permit,
-    ) {
+    pub(crate) fn release(&self, provider: &str, account: &str, permit: Permit) {
         self.with(provider, account, |b| b.release(permit));
     }
 
@@ -432,7 +435,10 @@ mod tests {
         assert!(!b.permit(Caller::Query, 102).allows());
         let probe = b.permit(Caller::Drain, 102);
         assert_eq!(probe, Permit::Probe);
-        assert!(!b.permit(Caller::Drain, 103).allows(), "one probe at a time");
+        assert!(
+            !b.permit(Caller::Drain, 103).allows(),
+            "one probe at a time"
+        );
         assert_eq!(
             b.report(probe, Health::Answered, 110),
             Some(BreakerState::Closed)
@@ -447,7 +453,10 @@ mod tests {
             fail(&mut b, t);
         }
         let probe = b.permit(Caller::Drain, 102);
-        assert_eq!(b.report(probe, Health::Failed, 105), Some(BreakerState::Open));
+        assert_eq!(
+            b.report(probe, Health::Failed, 105),
+            Some(BreakerState::Open)
+        );
         assert_eq!(b.permit(Caller::New, 106), Permit::Wait { until: 305 });
         let probe = b.permit(Caller::Drain, 305);
         b.report(probe, Health::Failed, 305);

@@ -128,9 +128,7 @@ impl Engine {
             let tokens = drain.tokens.entry(key.clone()).or_insert(rate);
             *tokens = (*tokens + rate * elapsed.as_secs_f64()).min(rate);
             let in_flight = drain.in_flight.entry(key).or_default().clone();
-            let permit = self
-                .breakers
-                .permit(provider, account, Caller::Drain, now);
+            let permit = self.breakers.permit(provider, account, Caller::Drain, now);
             let room = usize::try_from(config.drain_per_second)
                 .unwrap_or(usize::MAX)
                 .saturating_sub(in_flight.load(Ordering::SeqCst));

@@ -142,12 +142,9 @@ impl Engine {
         };
         let request = request_for(&refund)?;
         // An open breaker: the query waits for it (DESIGN §17), costing the provider nothing.
-        let permit = self.breakers.permit(
-            &refund.provider,
-            &refund.account,
-            Caller::Query,
-            now_ms(),
-        );
+        let permit =
+            self.breakers
+                .permit(&refund.provider, &refund.account, Caller::Query, now_ms());
         if let Permit::Wait { until } = permit {
             return self.defer(id, until).await;
         }

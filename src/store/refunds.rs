@@ -110,7 +110,12 @@ pub(super) fn bind_refund<'q>(
         .bind(refund.updated_at)
         .bind(refund.next_sync_at)
         .bind(refund.sync_attempts)
-        .bind(refund.pending_reason.as_ref().map(|r| r.as_str().to_owned()))
+        .bind(
+            refund
+                .pending_reason
+                .as_ref()
+                .map(|r| r.as_str().to_owned()),
+        )
         .bind(refund.queued_at)
 }
 

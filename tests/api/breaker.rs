@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::{
-    assert_error, fake, spawn_app_with, wait_for_refund, Db, Script, TestApp, ACME_KEY,
-    GLOBEX_KEY, OPERATOR_KEY,
+    assert_error, fake, spawn_app_with, wait_for_refund, Db, Script, TestApp, ACME_KEY, GLOBEX_KEY,
+    OPERATOR_KEY,
 };
 
 /// A breaker that opens after two failures and probes after `open_ms`; sync polls often.
@@ -38,7 +38,9 @@ async fn cancel(app: &TestApp, key: &str, id: &str) -> reqwest::Response {
 
 /// Two refunds that could not be sent: the second finds the breaker open.
 async fn two_queued(app: &TestApp) -> (Value, Value) {
-    let first = app.create(ACME_KEY, Some("first"), &body("pay_q", "10.00")).await;
+    let first = app
+        .create(ACME_KEY, Some("first"), &body("pay_q", "10.00"))
+        .await;
     let second = app.create(ACME_KEY, None, &body("pay_q", "20.00")).await;
     (first, second)
 }
@@ -58,9 +60,15 @@ both_backends!(
             assert_eq!(queued["pending_reason"], "provider_unavailable", "{queued}");
             assert_eq!(queued["failure_code"], Value::Null, "{queued}");
         }
-        assert_eq!(provider.calls(), 2, "the second failure opened it: no third try, and the second refund was not sent");
+        assert_eq!(
+            provider.calls(),
+            2,
+            "the second failure opened it: no third try, and the second refund was not sent"
+        );
         // A retry of the first answers the queued refund it was given.
-        let replay = app.post_refund(ACME_KEY, Some("first"), &body("pay_q", "10.00")).await;
+        let replay = app
+            .post_refund(ACME_KEY, Some("first"), &body("pay_q", "10.00"))
+            .await;
         assert_eq!(replay.status().as_u16(), 200);
         let replay: Value = replay.json().await.expect("json");
         assert_eq!(replay["pending_reason"], "provider_unavailable");
@@ -81,9 +89,17 @@ both_backends!(
             .collect();
         let first_id = first["id"].as_str().expect("id");
         let second_id = second["id"].as_str().expect("id");
-        assert_eq!(sent.iter().filter(|id| *id == second_id).count(), 1, "{sent:?}");
+        assert_eq!(
+            sent.iter().filter(|id| *id == second_id).count(),
+            1,
+            "{sent:?}"
+        );
         // Two refused attempts (never left), then the one that went out.
-        assert_eq!(sent.iter().filter(|id| *id == first_id).count(), 3, "{sent:?}");
+        assert_eq!(
+            sent.iter().filter(|id| *id == first_id).count(),
+            3,
+            "{sent:?}"
+        );
         assert_eq!(sent[2], first_id, "the oldest queued refund is the probe");
         let events = app
             .get_json(ACME_KEY, &format!("/v1/refunds/{second_id}/events"))
@@ -94,7 +110,10 @@ both_backends!(
             .iter()
             .filter_map(|e| e["kind"].as_str())
             .collect();
-        assert!(kinds.contains(&"queued") && kinds.contains(&"sent_from_queue"), "{kinds:?}");
+        assert!(
+            kinds.contains(&"queued") && kinds.contains(&"sent_from_queue"),
+            "{kinds:?}"
+        );
     }
 );
 
@@ -135,7 +154,11 @@ both_backends!(
         };
         let unknown = app.create(ACME_KEY, None, &body("pay_u", "10.00")).await;
         assert_eq!(unknown["status"], "pending");
-        assert_eq!(unknown["pending_reason"], Value::Null, "sent, outcome unknown: not queued");
+        assert_eq!(
+            unknown["pending_reason"],
+            Value::Null,
+            "sent, outcome unknown: not queued"
+        );
         let id = unknown["id"].as_str().expect("id");
         assert_error(cancel(&app, ACME_KEY, id).await, 409, "refund_sent").await;
     }
@@ -151,14 +174,20 @@ both_backends!(
             return;
         };
         for n in 0..2 {
-            let refund = app.create(ACME_KEY, None, &body(&format!("pay_w{n}"), "1.00")).await;
+            let refund = app
+                .create(ACME_KEY, None, &body(&format!("pay_w{n}"), "1.00"))
+                .await;
             assert_eq!(refund["status"], "pending");
         }
         // Two timeouts opened it: a third refund is queued, and nothing is queried.
         let third = app.create(ACME_KEY, None, &body("pay_w2", "1.00")).await;
         assert_eq!(third["pending_reason"], "provider_unavailable");
         tokio::time::sleep(Duration::from_millis(1_500)).await;
-        assert_eq!(provider.status_calls(), 0, "no query storm on a provider that is down");
+        assert_eq!(
+            provider.status_calls(),
+            0,
+            "no query storm on a provider that is down"
+        );
         assert_eq!(provider.calls(), 2);
         let metrics = app
             .request(reqwest::Method::GET, "/metrics")
@@ -175,11 +204,21 @@ both_backends!(
             "{metrics}"
         );
         assert!(
-            metrics.contains("refund_gateway_queue_depth{provider=\"scripted\",account=\"default\"} 1"),
+            metrics.contains(
+                "refund_gateway_queue_depth{provider=\"scripted\",account=\"default\"} 1"
+            ),
             "{metrics}"
         );
-        let ready = app.request(reqwest::Method::GET, "/readyz").send().await.expect("readyz");
-        assert_eq!(ready.status().as_u16(), 200, "the gateway works; a provider does not");
+        let ready = app
+            .request(reqwest::Method::GET, "/readyz")
+            .send()
+            .await
+            .expect("readyz");
+        assert_eq!(
+            ready.status().as_u16(),
+            200,
+            "the gateway works; a provider does not"
+        );
     }
 );
 
@@ -195,7 +234,10 @@ both_backends!(
         };
         let queued = app.create(ACME_KEY, None, &body("pay_old", "5.00")).await;
         let id = queued["id"].as_str().expect("id");
-        let done = wait_for_refund(&app, id, Duration::from_secs(10), |r| r["status"] == "failed").await;
+        let done = wait_for_refund(&app, id, Duration::from_secs(10), |r| {
+            r["status"] == "failed"
+        })
+        .await;
         assert_eq!(done["failure_code"], "provider_unavailable", "{done}");
         assert_eq!(done["pending_reason"], Value::Null);
         assert_eq!(provider.calls(), 2, "never sent");

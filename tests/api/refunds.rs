@@ -5,8 +5,8 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::{
-    assert_error, assert_error_named, fake, spawn_app, spawn_app_with, Db, Script, TestApp, ACME_KEY, GLOBEX_KEY,
-    OPERATOR_KEY,
+    assert_error, assert_error_named, fake, spawn_app, spawn_app_with, Db, Script, TestApp,
+    ACME_KEY, GLOBEX_KEY, OPERATOR_KEY,
 };
 
 fn body(amount: &str, currency: &str) -> Value {

@@ -177,9 +177,20 @@ async fn the_overview_shows_an_open_breaker_and_its_queue() {
         .wait_for_text("section.outages", "Open (queueing)")
         .await;
     assert!(section.contains("1 open, 6 queued"), "{section}");
-    let table = browser.find("table.breakers").await.text().await.unwrap_or_default();
-    assert!(table.contains("authms") && table.contains("default"), "{table}");
-    assert!(!table.contains("efundpay"), "accounts sending normally are left out: {table}");
+    let table = browser
+        .find("table.breakers")
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        table.contains("authms") && table.contains("default"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("efundpay"),
+        "accounts sending normally are left out: {table}"
+    );
     assert_eq!(browser.csp_violations().await, json!([]));
     browser.close().await;
     let id = last["id"].as_str().unwrap_or_default();

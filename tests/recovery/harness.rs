@@ -49,7 +49,14 @@ impl Gateway {
         providers_and_routes: &str,
     ) -> Gateway {
         let filter = std::env::var("GATEWAY_TEST_LOG").unwrap_or_else(|_| "warn".into());
-        Self::start_logging(dir, database_url, merchant_lines, providers_and_routes, &filter).await
+        Self::start_logging(
+            dir,
+            database_url,
+            merchant_lines,
+            providers_and_routes,
+            &filter,
+        )
+        .await
     }
 
     /// [`Gateway::start_with`], logging at `filter` (RUST_LOG syntax) from the start.

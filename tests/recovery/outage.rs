@@ -135,10 +135,12 @@ provider = "stripe"
         kill_while_draining(&mut gateway, &client).await;
     }
 
-    let clients = Arc::try_unwrap(clients)
-        .expect("one owner")
-        .into_inner();
-    assert_eq!(clients.ids.len(), load.refunds, "every client got an answer");
+    let clients = Arc::try_unwrap(clients).expect("one owner").into_inner();
+    assert_eq!(
+        clients.ids.len(),
+        load.refunds,
+        "every client got an answer"
+    );
     let deadline = recovered_at + Duration::from_secs(60);
     let refunds = loop {
         let refunds = gateway.all_refunds(&client).await;
@@ -280,9 +282,7 @@ async fn queue_depth(gateway: &Gateway, client: &reqwest::Client) -> u64 {
     };
     let text = response.text().await.unwrap_or_default();
     text.lines()
-        .find(|l| {
-            l.starts_with("refund_gateway_queue_depth{") && l.contains("provider=\"stripe\"")
-        })
+        .find(|l| l.starts_with("refund_gateway_queue_depth{") && l.contains("provider=\"stripe\""))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)

@@ -184,9 +184,12 @@ impl Sandbox {
         });
         let app = server::router(shared.clone());
         let outages = shared.faults.outages();
-        let running = running.serve_with_outages("AuthMS sandbox", listener, outages, move |listener, stop| {
-            axum::serve(listener, app.clone()).with_graceful_shutdown(stop)
-        });
+        let running = running.serve_with_outages(
+            "AuthMS sandbox",
+            listener,
+            outages,
+            move |listener, stop| axum::serve(listener, app.clone()).with_graceful_shutdown(stop),
+        );
         Ok(Sandbox { running, shared })
     }
 

@@ -192,10 +192,12 @@ impl Sandbox {
         });
         let app = server::router(shared.clone());
         let outages = shared.faults.outages();
-        let running =
-            running.serve_with_outages("e-Buy sandbox", listener, outages, move |listener, stop| {
-                axum::serve(listener, app.clone()).with_graceful_shutdown(stop)
-            });
+        let running = running.serve_with_outages(
+            "e-Buy sandbox",
+            listener,
+            outages,
+            move |listener, stop| axum::serve(listener, app.clone()).with_graceful_shutdown(stop),
+        );
         Ok(Sandbox { running, shared })
     }
 

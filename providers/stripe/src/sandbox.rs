@@ -164,10 +164,12 @@ impl Sandbox {
         let shared = Arc::new(Shared::new(config, running.stopped())?);
         let app = server::router(Arc::clone(&shared));
         let outages = shared.faults.outages();
-        let running =
-            running.serve_with_outages("stripe sandbox", listener, outages, move |listener, stop| {
-                axum::serve(listener, app.clone()).with_graceful_shutdown(stop)
-            });
+        let running = running.serve_with_outages(
+            "stripe sandbox",
+            listener,
+            outages,
+            move |listener, stop| axum::serve(listener, app.clone()).with_graceful_shutdown(stop),
+        );
         Ok(Sandbox { running, shared })
     }
 

@@ -167,9 +167,7 @@ async fn outages(simulator: &dyn Simulator, provider: &dyn RefundProvider) -> Fa
     let req = request(2);
     let result = provider.refund(&req).await;
     if !matches!(result, Err(ProviderError::NotSent { .. })) {
-        failures.push(format!(
-            "outage refuse: expected NotSent, got {result:?}"
-        ));
+        failures.push(format!("outage refuse: expected NotSent, got {result:?}"));
     }
     let mut back = false;
     for _ in 0..40 {

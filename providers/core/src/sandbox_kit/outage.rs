@@ -250,7 +250,10 @@ mod tests {
                 Some(Effect::ApplyThenRefuse)
             ]
         );
-        assert_eq!(switch.shown().map(|o| o.mode), Some(OutageMode::Unavailable));
+        assert_eq!(
+            switch.shown().map(|o| o.mode),
+            Some(OutageMode::Unavailable)
+        );
         switch.start(Outage {
             mode: OutageMode::Unavailable,
             seconds: 0,
