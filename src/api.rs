@@ -5,6 +5,7 @@
 //! (`console.rs`).
 
 pub mod audit;
+pub mod cancel;
 pub mod console;
 pub mod error;
 pub mod export;
@@ -13,6 +14,7 @@ pub mod health;
 pub mod openapi;
 pub mod operators;
 pub mod payments;
+pub mod provider_accounts;
 pub mod rate_limit;
 pub mod reconciliation;
 pub mod refunds;
@@ -62,8 +64,13 @@ pub(crate) fn router(state: LiveState, request_timeout: Duration) -> Router {
         .route("/v1/refunds/{id}", get(refunds::get_refund))
         .route("/v1/refunds/{id}/events", get(refunds::list_refund_events))
         .route("/v1/refunds/{id}/resolve", post(operators::resolve_refund))
+        .route("/v1/refunds/{id}/cancel", post(cancel::cancel_refund))
         .route("/v1/me", get(operators::me))
         .route("/v1/audit_events", get(audit::list_audit_events))
+        .route(
+            "/v1/provider_accounts",
+            get(provider_accounts::list_provider_accounts),
+        )
         .route("/v1/webhooks/{provider}", post(webhooks::provider_webhook))
         .route(
             "/v1/webhooks/{provider}/{merchant_id}",

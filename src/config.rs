@@ -10,6 +10,7 @@
 //! sections are kept as raw TOML here and built by [`crate::providers`], so adding a provider
 //! does not touch this module.
 
+mod breaker;
 mod callers;
 mod database;
 mod idempotency;
@@ -31,6 +32,7 @@ use std::path::Path;
 
 use refund_provider::ConfigProblem;
 
+pub use breaker::BreakerConfig;
 pub use callers::{hash_api_key, ApiKey};
 pub use database::{redacted_url, DatabaseConfig};
 pub use idempotency::IdempotencyConfig;
@@ -61,6 +63,9 @@ pub struct Config {
     /// Each provider's raw section (its connection and default account), built into
     /// adapters by [`crate::providers::ProviderRegistry::build`].
     pub(crate) providers: BTreeMap<String, toml::Value>,
+    /// Each provider's circuit breaker settings (`[providers.<name>.breaker]`, DESIGN §17),
+    /// taken out of its section; every configured provider has one.
+    pub(crate) breakers: BTreeMap<String, BreakerConfig>,
     pub(crate) routes: Vec<Route>,
     pub(crate) sync: SyncConfig,
     pub(crate) idempotency: IdempotencyConfig,
@@ -80,6 +85,7 @@ impl std::fmt::Debug for Config {
             .field("merchants", &self.merchants)
             .field("operators", &self.operators)
             .field("providers", &section_keys(&self.providers))
+            .field("breakers", &self.breakers)
             .field("routes", &self.routes)
             .field("sync", &self.sync)
             .field("idempotency", &self.idempotency)

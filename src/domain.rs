@@ -1,11 +1,12 @@
 //! The gateway's own value types: refund statuses and their allowed transitions, idempotency
-//! keys, merchant ids, history event sources, and the rule for vocabulary words read back from
+//! keys, merchant ids, history event sources, why a pending refund is unsent, and the rule for vocabulary words read back from
 //! the database (`stored`). Ids and money shared with adapters live in `refund-provider`.
 
 pub mod attention;
 pub mod audit;
 pub mod event_source;
 pub mod idempotency;
+pub mod pending_reason;
 pub mod refund;
 pub mod refund_object;
 pub mod stored;
@@ -14,5 +15,6 @@ pub use attention::AttentionReason;
 pub use audit::{AuditEvent, AuditKind, NewAuditEvent};
 pub use event_source::EventSource;
 pub use idempotency::IdempotencyKey;
+pub use pending_reason::PendingReason;
 pub use refund::RefundStatus;
 pub use stored::Stored;

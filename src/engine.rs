@@ -2,10 +2,12 @@
 //! provider reports (create answers, status queries, webhooks) and the errors it reports to
 //! the API layer.
 
+pub mod breaker;
 pub mod create;
 pub mod decide;
 pub mod housekeeping;
 pub mod outbox;
+pub mod queue;
 pub mod resolve;
 pub mod sync;
 
@@ -64,6 +66,10 @@ pub enum EngineError {
     },
     #[error("the refund is already {status}: a final refund never moves")]
     RefundFinal { status: crate::domain::RefundStatus },
+    #[error(
+        "the refund was already sent to the provider: only a refund still queued can be canceled"
+    )]
+    RefundSent,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the refund changed concurrently too many times")]
@@ -107,6 +113,9 @@ pub struct Engine {
     pub metrics: Arc<Metrics>,
     snapshot: Arc<Snapshot>,
     live: Arc<Live>,
+    /// Each provider account's circuit breaker in this process (DESIGN §17); kept across
+    /// reloads, which only change their settings.
+    pub breakers: Arc<breaker::Breakers>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -119,12 +128,18 @@ impl Engine {
     /// An engine on `store` whose live configuration starts as `first`.
     pub(crate) fn new(store: Store, metrics: Arc<Metrics>, first: Snapshot) -> Self {
         metrics.set_config_generation(first.generation);
+        let breakers = Arc::new(breaker::Breakers::new(first.config.breakers.clone()));
+        // Every configured account shows in the metrics and the console from the start.
+        for (provider, account) in first.providers.accounts() {
+            breakers.saw_queue(&provider, &account, 0, None);
+        }
         let live = Arc::new(Live::new(first));
         Self {
             store,
             metrics,
             snapshot: live.load(),
             live,
+            breakers,
         }
     }
 
@@ -172,6 +187,7 @@ impl Engine {
             metrics: self.metrics.clone(),
             snapshot: self.live.load(),
             live: self.live.clone(),
+            breakers: self.breakers.clone(),
         }
     }
 
@@ -179,6 +195,12 @@ impl Engine {
     /// the one they began with.
     pub(crate) fn publish(&self, next: Snapshot) {
         self.metrics.set_config_generation(next.generation);
+        self.breakers.reconfigure(next.config.breakers.clone());
+        for (provider, account) in next.providers.accounts() {
+            if !self.breakers.is_known(&provider, &account) {
+                self.breakers.saw_queue(&provider, &account, 0, None);
+            }
+        }
         self.live.publish(next);
     }
 

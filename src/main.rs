@@ -230,8 +230,10 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(args) => {
             init_quiet_tracing();
-            let report = refund_gateway::cli::bench::run(&args).await?;
-            print!("{}", report.render());
+            print!(
+                "{}",
+                refund_gateway::cli::bench::run_and_render(&args).await?
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -1,7 +1,8 @@
 //! Prometheus metrics (`GET /metrics`): HTTP requests by route and status with latency
 //! histograms, refund transitions by provider and status, provider call latency by outcome,
 //! misconfiguration errors and panics caught, configuration reloads and the generation in
-//! force, trace spans dropped. prometheus-client is the official Rust client
+//! force, trace spans dropped; per provider account, its circuit breaker's state and its
+//! queue of refunds never sent (depth, oldest age; DESIGN §17). prometheus-client is the official Rust client
 //! and brings no HTTP stack of its own.
 //!
 //! Every label value comes from a closed set (DESIGN §15), so no client can grow the
@@ -16,6 +17,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -30,6 +32,9 @@ pub struct Metrics {
     panics: Counter,
     config_reloads: Family<Labels, Counter>,
     config_generation: Gauge,
+    breaker_state: Family<Labels, Gauge>,
+    queue_depth: Family<Labels, Gauge>,
+    queue_oldest_age: Family<Labels, Gauge<f64, AtomicU64>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -56,6 +61,24 @@ impl Default for Metrics {
         );
         let provider_misconfigured = Family::<Labels, Counter>::default();
         let panics = Counter::default();
+        let breaker_state = Family::<Labels, Gauge>::default();
+        let queue_depth = Family::<Labels, Gauge>::default();
+        let queue_oldest_age = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "breaker_state",
+            "Each provider account's circuit breaker: 1 for its current state (closed, open, half_open), 0 for the others",
+            breaker_state.clone(),
+        );
+        registry.register(
+            "queue_depth",
+            "Refunds waiting unsent in each provider account's queue",
+            queue_depth.clone(),
+        );
+        registry.register(
+            "queue_oldest_age_seconds",
+            "How long the oldest refund of each provider account's queue has waited",
+            queue_oldest_age.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route, method and status",
@@ -113,6 +136,9 @@ impl Default for Metrics {
             provider_calls,
             provider_misconfigured,
             panics,
+            breaker_state,
+            queue_depth,
+            queue_oldest_age,
         }
     }
 }
@@ -190,6 +216,35 @@ impl Metrics {
     pub(crate) fn set_config_generation(&self, generation: u64) {
         self.config_generation
             .set(i64::try_from(generation).unwrap_or(i64::MAX));
+    }
+
+    /// Publishes every provider account's breaker and queue as this process sees them at
+    /// `now` (Unix ms). Labels come from the configured providers and accounts only.
+    pub(crate) fn breakers(&self, views: &[crate::engine::breaker::AccountView], now: i64) {
+        use crate::engine::breaker::BreakerState;
+        for view in views {
+            let account = || {
+                vec![
+                    ("provider", view.provider.clone()),
+                    ("account", view.account.clone()),
+                ]
+            };
+            for state in BreakerState::ALL {
+                let mut labels = account();
+                labels.push(("state", state.as_str().to_owned()));
+                self.breaker_state
+                    .get_or_create(&labels)
+                    .set(i64::from(view.state == state));
+            }
+            self.queue_depth
+                .get_or_create(&account())
+                .set(i64::try_from(view.queued).unwrap_or(i64::MAX));
+            let age = view
+                .oldest_queued_at
+                .filter(|_| view.queued > 0)
+                .map_or(0.0, |at| (now - at).max(0) as f64 / 1000.0);
+            self.queue_oldest_age.get_or_create(&account()).set(age);
+        }
     }
 
     pub(crate) fn panic_caught(&self) {

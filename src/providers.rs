@@ -191,6 +191,20 @@ impl ProviderRegistry {
         self.providers.keys()
     }
 
+    /// Every configured account: (provider, stored account key).
+    pub(crate) fn accounts(&self) -> Vec<(String, String)> {
+        let mut all = Vec::new();
+        for (id, accounts) in &self.providers {
+            if accounts.default.is_some() {
+                all.push((id.to_string(), Account::Default.key()));
+            }
+            for merchant in accounts.merchants.keys() {
+                all.push((id.to_string(), Account::Merchant(merchant.clone()).key()));
+            }
+        }
+        all
+    }
+
     /// What `check-config` should warn about (a default account shared by merchants).
     pub(crate) fn warnings(&self) -> &[ConfigProblem] {
         &self.warnings

@@ -92,6 +92,7 @@ impl Application {
             tokio::spawn(crate::engine::housekeeping::run(engine.clone())),
             tokio::spawn(engine.clone().run_sync()),
             tokio::spawn(engine.clone().run_outbox()),
+            tokio::spawn(engine.clone().run_drain()),
         ];
         Ok(Self {
             listener,

@@ -19,6 +19,7 @@ mod create;
 pub mod finance;
 pub mod ledger;
 pub mod payments;
+pub mod queue;
 pub mod records;
 pub mod refunds;
 mod resends;

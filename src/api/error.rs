@@ -43,6 +43,7 @@ pub enum ErrorCode {
     IdempotencyInProgress,
     ReferenceInUse,
     RefundFinal,
+    RefundSent,
     OperatorOnly,
     MerchantOnly,
     PaymentNotFound,
@@ -126,6 +127,7 @@ impl ErrorCode {
             IdempotencyInProgress => (StatusCode::CONFLICT, "conflict", "idempotency_in_progress"),
             ReferenceInUse => (StatusCode::CONFLICT, "conflict", "reference_in_use"),
             RefundFinal => (StatusCode::CONFLICT, "conflict", "refund_final"),
+            RefundSent => (StatusCode::CONFLICT, "conflict", "refund_sent"),
             OperatorOnly => (StatusCode::FORBIDDEN, "permission", "operator_only"),
             MerchantOnly => (StatusCode::FORBIDDEN, "permission", "merchant_only"),
             PaymentNotFound => (StatusCode::NOT_FOUND, "not_found", "payment_not_found"),
@@ -344,6 +346,7 @@ impl From<EngineError> for ApiError {
                     .with_param("amount")
             }
             EngineError::RefundFinal { .. } => Self::new(ErrorCode::RefundFinal, error.to_string()),
+            EngineError::RefundSent => Self::new(ErrorCode::RefundSent, error.to_string()),
             EngineError::Store(e) => e.into(),
             EngineError::Contention => Self::new(
                 ErrorCode::StoreUnavailable,

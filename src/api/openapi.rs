@@ -11,7 +11,10 @@ use axum::Json;
 use serde_json::{json, Value};
 use utoipa::OpenApi;
 
-use super::{audit, export, health, operators, payments, reconciliation, refunds, webhooks};
+use super::{
+    audit, cancel, export, health, operators, payments, provider_accounts, reconciliation, refunds,
+    webhooks,
+};
 use crate::domain::refund_object::RefundObject;
 use crate::domain::RefundStatus;
 
@@ -26,9 +29,11 @@ use crate::domain::RefundStatus;
         refunds::get_refund,
         refunds::list_refund_events,
         refunds::list_refunds,
+        cancel::cancel_refund,
         operators::resolve_refund,
         operators::me,
         audit::list_audit_events,
+        provider_accounts::list_provider_accounts,
         webhooks::provider_webhook,
         webhooks::merchant_account_webhook,
         reconciliation::get_summary,
@@ -39,7 +44,7 @@ use crate::domain::RefundStatus;
         health::readyz,
         health::metrics,
     ),
-    components(schemas(RefundObject, RefundStatus))
+    components(schemas(RefundObject, RefundStatus, provider_accounts::ProviderAccount))
 )]
 pub(crate) struct ApiDoc;
 

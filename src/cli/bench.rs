@@ -17,6 +17,7 @@
 
 mod child;
 pub mod load;
+pub mod outage;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -90,6 +91,16 @@ pub struct BenchArgs {
     /// otlp_endpoint`), to measure what tracing costs; default: no export.
     #[arg(long)]
     pub(crate) otlp_endpoint: Option<String>,
+    /// Instead of the throughput run: refunds at `--rate` while the provider refuses
+    /// connections this long (`10s`), then the drain (DESIGN §17; see `bench/outage.rs`).
+    #[arg(long, value_parser = parse_duration)]
+    pub(crate) outage: Option<Duration>,
+    /// With `--outage`: refunds asked per second, before and during the outage.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=5000))]
+    pub(crate) rate: u32,
+    /// With `--outage`: the breaker's `drain_per_second`.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub(crate) drain_per_second: u32,
 }
 
 /// `10`, `10s`, `1500ms`: at most 300 s.
@@ -443,6 +454,14 @@ fn run_id() -> String {
     id.chars().take(10).collect()
 }
 
+/// The run `args` ask for (the throughput run, or the outage run with `--outage`), rendered.
+pub async fn run_and_render(args: &BenchArgs) -> Result<String, BenchError> {
+    match args.outage {
+        Some(outage) => Ok(outage::run(args, outage).await?.render()),
+        None => Ok(run(args).await?.render()),
+    }
+}
+
 /// One bench run: the direct phase, then the gateway phase.
 pub async fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
     if args.instances > 1 && args.db == BenchDb::Sqlite {
@@ -614,6 +633,9 @@ mod tests {
             max_connections: Some(4),
             instances: 1,
             otlp_endpoint: Some("http://127.0.0.1:4318".into()),
+            outage: None,
+            rate: 50,
+            drain_per_second: 50,
         };
         let section = "[providers.efundpay]\nbase_url = \"http://127.0.0.1:1\"\ntoken = \"t\"\n\
                        merchant_account_id = \"m\"\nwebhook_secret = \"s\"\n";

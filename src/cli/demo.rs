@@ -17,10 +17,15 @@
 //! GBK) and posted to the statement import, where the embedded default's
 //! `[statements.<provider>]` formats read them; every line must match.
 //!
-//! One deliberate change to the embedded default: the status sync worker's first query is
+//! Last, a provider outage (DESIGN §17): AuthMS's simulator refuses connections for 2 s;
+//! the refunds asked meanwhile are answered `201 pending` and queued (`pending_reason`
+//! `provider_unavailable`), then sent, once each, when it is back.
+//!
+//! Two deliberate changes to the embedded default: the status sync worker's first query is
 //! pushed back to 5 s, so that refunds of providers that send webhooks are visibly completed
 //! by the simulator's signed webhook (sent about 200 ms after it answers) and not by a status
-//! query.
+//! query; and AuthMS's circuit breaker opens at the first failure and probes after 500 ms, so
+//! the outage takes seconds instead of the defaults' minutes.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -43,6 +48,11 @@ pub(crate) const SANDBOX_API_KEY: &str = "sk_sandbox_demo";
 const WEBHOOK_WAIT: Duration = Duration::from_secs(10);
 /// Upper bound on the whole tour.
 const TOUR_LIMIT: Duration = Duration::from_secs(40);
+/// The provider whose simulator the tour takes down, and for how long.
+const OUTAGE_PROVIDER: &str = "authms";
+const OUTAGE_SECONDS: u64 = 2;
+/// How many refunds are asked while it is down.
+const OUTAGE_REFUNDS: usize = 3;
 /// Upper bound on one HTTP request to the gateway.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -196,6 +206,11 @@ fn demo_config(dir: &Path) -> Result<Config, ConfigErrors> {
     config.server.public_base_url = None;
     config.database.url = format!("sqlite://{}/demo.db", dir.display());
     config.sync.first_retry = config.sync.first_retry.max(Duration::from_secs(5));
+    if let Some(breaker) = config.breakers.get_mut(OUTAGE_PROVIDER) {
+        breaker.failures = 1;
+        breaker.open = Duration::from_millis(500);
+        breaker.max_open = Duration::from_millis(1_000);
+    }
     Ok(config)
 }
 
@@ -488,7 +503,100 @@ impl Tour {
         self.statement_step("efundpay", "text/csv").await;
         self.statement_step("ebuy", "application/octet-stream")
             .await;
+        self.outage_step().await;
         self.steps
+    }
+
+    /// Takes AuthMS's simulator down (refusing connections), asks for refunds meanwhile
+    /// (queued, `201 pending`), then waits for each to be sent once and succeed.
+    async fn outage_step(&mut self) {
+        let name = format!("AuthMS down {OUTAGE_SECONDS} s: {OUTAGE_REFUNDS} refunds asked");
+        let expected = format!("{OUTAGE_REFUNDS} × 201 pending, queued (provider_unavailable)");
+        let Some(base) = self
+            .simulators
+            .iter()
+            .find(|(id, _)| id == OUTAGE_PROVIDER)
+            .map(|(_, url)| url.trim_end_matches('/').to_owned())
+        else {
+            self.record(&name, expected, "no simulator", false);
+            return;
+        };
+        let down = self
+            .client
+            .post(format!("{base}/_sandbox/faults"))
+            .json(&json!({"outage": {"mode": "refuse", "seconds": OUTAGE_SECONDS}}))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status);
+        if let Err(error) = down {
+            self.record(&name, expected, format!("simulator: {error}"), false);
+            return;
+        }
+        // The simulator closes its socket as the outage starts.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut queued = Vec::new();
+        let mut got = Vec::new();
+        for n in 0..OUTAGE_REFUNDS {
+            let body = json!({"payment_id": format!("txn_demo_outage_{n}"), "amount": "5.00",
+                              "currency": "CNY", "customer_id": "usr_demo"});
+            match self.post_refund(None, &body).await {
+                Ok(answer) => {
+                    let reason = answer.body["pending_reason"].as_str().unwrap_or("null");
+                    got.push(format!("{} {reason}", answer.status.as_u16()));
+                    if answer.status == StatusCode::CREATED
+                        && answer.field("status") == "pending"
+                        && reason == "provider_unavailable"
+                    {
+                        queued.push(answer.field("id").to_owned());
+                    }
+                }
+                Err(error) => got.push(error),
+            }
+        }
+        let ok = queued.len() == OUTAGE_REFUNDS;
+        self.record(&name, expected, got.join(", "), ok);
+
+        let name = "AuthMS back: the queue drains, oldest first";
+        let expected = format!("{OUTAGE_REFUNDS} succeeded, each applied once by AuthMS");
+        let deadline = Instant::now() + Duration::from_secs(OUTAGE_SECONDS) + WEBHOOK_WAIT;
+        let mut settled = 0;
+        while Instant::now() < deadline {
+            settled = 0;
+            for id in &queued {
+                let path = format!("/v1/refunds/{id}");
+                if let Ok(answer) = self.call(Method::GET, &path, None, None).await {
+                    settled += usize::from(answer.field("status") == "succeeded");
+                }
+            }
+            if settled == queued.len() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // What the provider applied: each refund exactly once (a probe refused while it was
+        // still down never reached it).
+        let effects: Vec<Value> = match self
+            .client
+            .get(format!("{base}/_sandbox/effects"))
+            .send()
+            .await
+        {
+            Ok(response) => response.json().await.unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        let sent_once = queued
+            .iter()
+            .filter(|id| {
+                effects
+                    .iter()
+                    .filter(|e| e["reference"].as_str() == Some(id.as_str()))
+                    .count()
+                    == 1
+            })
+            .count();
+        let got = format!("{settled} succeeded, {sent_once} applied once by AuthMS");
+        let ok = ok && settled == OUTAGE_REFUNDS && sent_once == OUTAGE_REFUNDS;
+        self.record(name, expected, got, ok);
     }
 
     /// Fetches `provider`'s statement from its simulator and imports it as the merchant:

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use refund_provider::{ConfigProblem, Problems};
 use serde::de::DeserializeOwned;
 
+use super::breaker::{RawBreaker, BREAKER_KEY};
 use super::callers::one_key_per_caller;
 use super::database::RawDatabase;
 use super::idempotency::RawIdempotency;
@@ -49,6 +50,9 @@ pub(crate) struct RawSections {
     merchant_ids: Vec<String>,
     operators: Vec<Option<RawOperator>>,
     providers: ProviderSections,
+    /// Each provider's `[providers.<name>.breaker]`, taken out of its section (`None` when
+    /// its type error was reported).
+    breakers: BTreeMap<String, Option<RawBreaker>>,
     routes: Vec<Option<RawRoute>>,
     sync: RawSync,
     idempotency: RawIdempotency,
@@ -116,7 +120,8 @@ impl RawSections {
         let merchants = each(problems, "merchants", merchants);
         let operators = entries(problems, "operators", section("operators"));
         let operators = each(problems, "operators", operators);
-        let providers = optional(problems, "providers", section("providers"));
+        let mut providers: ProviderSections = optional(problems, "providers", section("providers"));
+        let breakers = take_breakers(problems, &mut providers);
         let routes = entries(problems, "routes", section("routes"));
         let routes = each(problems, "routes", routes);
         let sync = optional(problems, "sync", section("sync"));
@@ -139,6 +144,7 @@ impl RawSections {
             merchant_ids,
             operators,
             providers,
+            breakers,
             routes,
             sync,
             idempotency,
@@ -171,6 +177,15 @@ impl RawSections {
         let idempotency = self.idempotency.validate(problems);
         let retention = self.retention.validate(problems);
         provider_sections::timeouts_within_grace(problems, &self.providers, sync.not_found_grace);
+        let mut raw_breakers = self.breakers;
+        let mut breakers = BTreeMap::new();
+        for name in self.providers.keys() {
+            let breaker = match raw_breakers.remove(name) {
+                Some(Some(raw)) => raw.validate(problems, name),
+                _ => super::BreakerConfig::default(),
+            };
+            breakers.insert(name.clone(), breaker);
+        }
         let mut statements = BTreeMap::new();
         for (name, format) in self.statements {
             let key = format!("statements.{name}");
@@ -186,6 +201,7 @@ impl RawSections {
             merchants,
             operators,
             providers: self.providers,
+            breakers,
             routes,
             sync,
             idempotency,
@@ -194,6 +210,25 @@ impl RawSections {
             telemetry,
         }
     }
+}
+
+/// Takes each provider's `breaker` table out of its section (the gateway's, not the
+/// adapter's: see `config/breaker.rs`), typed at `providers.<name>.breaker`.
+fn take_breakers(
+    problems: &mut Problems,
+    providers: &mut ProviderSections,
+) -> BTreeMap<String, Option<RawBreaker>> {
+    let mut breakers = BTreeMap::new();
+    for (name, section) in providers.iter_mut() {
+        let Some(table) = section.as_table_mut() else {
+            continue;
+        };
+        if let Some(value) = table.remove(BREAKER_KEY) {
+            let key = format!("providers.{name}.{BREAKER_KEY}");
+            breakers.insert(name.clone(), typed(problems, &key, value));
+        }
+    }
+    breakers
 }
 
 /// `value` typed as `T`, or `None` with its type error reported at `key` plus the path

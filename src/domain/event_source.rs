@@ -18,16 +18,22 @@ pub enum EventSource {
     Operator,
     /// The merchant-event outbox (a delivery attempt).
     Outbox,
+    /// The merchant acting on its own refund (a cancel, DESIGN §17).
+    Merchant,
+    /// The queue of refunds never sent (DESIGN §17): queued, sent from it, expired.
+    Queue,
 }
 
 impl EventSource {
-    pub(crate) const ALL: [EventSource; 6] = [
+    pub(crate) const ALL: [EventSource; 8] = [
         Self::Api,
         Self::Provider,
         Self::Webhook,
         Self::Sync,
         Self::Operator,
         Self::Outbox,
+        Self::Merchant,
+        Self::Queue,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -38,6 +44,8 @@ impl EventSource {
             Self::Sync => "sync",
             Self::Operator => "operator",
             Self::Outbox => "outbox",
+            Self::Merchant => "merchant",
+            Self::Queue => "queue",
         }
     }
 

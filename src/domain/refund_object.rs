@@ -41,6 +41,10 @@ pub(crate) struct RefundObject {
     /// (`detail.reason`: `provider_has_no_record`, `amount_mismatch`, `exceeds_refundable`,
     /// `answer_contradicts_request`, `contradicts_final_status`, `sync_gave_up`).
     pub(crate) requires_attention: bool,
+    /// Why a `pending` refund has not been sent (DESIGN §17): `provider_unavailable` while
+    /// it waits in its provider account's queue (it may then be canceled); null otherwise.
+    #[schema(example = json!(null))]
+    pub(crate) pending_reason: Option<String>,
     pub(crate) created_at: String,
     pub(crate) updated_at: String,
 }
@@ -74,6 +78,7 @@ impl From<&RefundRecord> for RefundObject {
             metadata: r.metadata.clone(),
             breakdown: r.breakdown.clone(),
             requires_attention: r.requires_attention,
+            pending_reason: r.pending_reason.as_ref().map(|p| p.as_str().to_owned()),
             created_at: rfc3339_ms(r.created_at),
             updated_at: rfc3339_ms(r.updated_at),
         }

@@ -4,8 +4,11 @@
 //!    adapter validate it (a 400 that records nothing), then in ONE transaction claim the
 //!    idempotency key and insert the refund as `pending`. Commit before any provider call.
 //! 2. Call the provider in a task of its own, so a client hanging up cannot cut the call
-//!    between sending and recording. Only `NotSent` is retried (twice, short backoff): it
-//!    provably never left. Every retry carries the same refund id and reference.
+//!    between sending and recording. Only `NotSent` is retried (twice, short backoff, while
+//!    the account's breaker stays closed): it provably never left. Every retry carries the
+//!    same refund id and reference. Still not sent, it joins the queue (DESIGN §17; it
+//!    fails `provider_unavailable` only where the breaker is turned off). While the breaker
+//!    is open, step 1 records the refund queued instead and nothing is called (`queue.rs`).
 //! 3. In one transaction: the outcome's status, its history line, ledger lines, the merchant
 //!    event and the idempotent answer.
 //! 4. `Unknown` leaves the refund `pending` with a next sync time; the sync worker settles it.
@@ -21,10 +24,11 @@ use refund_provider::{
     RefundId, RefundProvider, RestRefund,
 };
 
+use super::breaker::{Caller, Health, Permit};
 use super::decide::transition;
 use super::{millis, Engine, EngineError};
 use crate::config::MerchantConfig;
-use crate::domain::{EventSource, IdempotencyKey, RefundStatus};
+use crate::domain::{EventSource, IdempotencyKey, PendingReason, RefundStatus, Stored};
 use crate::routing::{route, RouteError, RouteInput};
 use crate::store::{Change, CreateOutcome, IdempotencyClaim, NewEvent, PaymentClaim, RefundRecord};
 use crate::telemetry::spans;
@@ -149,6 +153,11 @@ impl Engine {
         provider.validate(&request)?;
         request.amount = command.amount;
 
+        // The account's breaker decides now: open, the refund is recorded queued, unsent.
+        let permit = self
+            .breakers
+            .permit(provider_id.as_str(), &account_key, Caller::New, now);
+        let queued = !permit.allows();
         let mut record = RefundRecord {
             id: refund_id,
             merchant_id: merchant.id.clone(),
@@ -177,9 +186,13 @@ impl Engine {
             version: 0,
             created_at: now,
             updated_at: now,
-            // Should this process die before step 3, the sync worker picks the refund up.
-            next_sync_at: Some(now + millis(self.config().server.request_timeout) + 1_000),
+            // Should this process die before step 3, the sync worker picks the refund up. A
+            // queued refund was never sent: nothing is to be queried.
+            next_sync_at: (!queued)
+                .then(|| now + millis(self.config().server.request_timeout) + 1_000),
             sync_attempts: 0,
+            pending_reason: queued.then_some(Stored::Known(PendingReason::ProviderUnavailable)),
+            queued_at: queued.then_some(now),
         };
         let payment = PaymentClaim {
             payment_amount_minor: command.payment_amount.map(|m| m.minor_units().get()),
@@ -202,12 +215,16 @@ impl Engine {
                 |m| Money::from_minor(m, currency).to_major_string(),
             )
         };
-        match self
+        let outcome = self
             .store
             .create_refund(&record, claim.as_ref(), Some(&payment), emit)
             .instrument(spans::store_write("store.create_refund"))
-            .await?
-        {
+            .await;
+        if !matches!(outcome, Ok(CreateOutcome::Created { .. })) {
+            self.breakers
+                .release(provider_id.as_str(), &record.account, permit);
+        }
+        match outcome? {
             CreateOutcome::Created { amount_minor } => {
                 let rest = amount_minor
                     .filter(|_| record.amount_minor.is_none())
@@ -251,6 +268,9 @@ impl Engine {
         }
         self.metrics
             .refund_transition(provider_id.as_str(), "pending");
+        if queued {
+            return self.record_queued(record).await.map(CreateResult::Created);
+        }
 
         // Steps 2-3 run in their own task: if the client hangs up, the call still completes
         // and is recorded.
@@ -259,7 +279,7 @@ impl Engine {
         let task = tokio::spawn(
             async move {
                 engine
-                    .send_and_record(provider, &request, key.as_deref(), Some(record))
+                    .send_new(provider, &request, permit, key.as_deref(), record)
                     .await
             }
             .in_current_span(),
@@ -272,25 +292,110 @@ impl Engine {
         }
     }
 
-    /// Calls the provider (retrying only what provably never left) and records the outcome.
-    /// `stored` is the refund as this process just wrote it, if it has it (see
-    /// `Store::modify_known_refund`).
-    pub(crate) async fn send_and_record(
+    /// A refund just recorded queued: its history line and the idempotent answer (the
+    /// queued refund), in one change.
+    async fn record_queued(&self, record: RefundRecord) -> Result<RefundRecord, EngineError> {
+        let key = record.idempotency_key.clone();
+        self.apply_with_known(record, move |_, refund, _now| {
+            let since = refund.queued_at.unwrap_or(refund.created_at);
+            let mut change = super::queue::enqueue(refund, since, "circuit breaker open");
+            change.idempotency_key = key.clone();
+            change
+        })
+        .await
+    }
+
+    /// Sends a new refund under `permit` and records the outcome; one that provably never
+    /// left joins the queue where the account's breaker is on. `stored` is the refund as
+    /// this process just wrote it (see `Store::modify_known_refund`).
+    pub(crate) async fn send_new(
         &self,
         provider: Arc<dyn RefundProvider>,
         request: &ProviderRefundRequest,
+        permit: Permit,
         idempotency_key: Option<&str>,
-        stored: Option<RefundRecord>,
+        stored: RefundRecord,
     ) -> Result<RefundRecord, EngineError> {
-        let account = stored
-            .as_ref()
-            .map_or_else(String::new, |refund| refund.account.clone());
-        let result = self.send(&provider, &account, request).await;
-        self.record(&provider, request, result, idempotency_key, stored)
-            .await
+        let account = stored.account.clone();
+        let result = self
+            .send_guarded(&provider, &account, request, permit, true)
+            .await;
+        let breaker_on = self.breakers.config(provider.id().as_str()).enabled;
+        match result {
+            Err(ProviderError::NotSent { cause }) if breaker_on => {
+                tracing::warn!(refund_id = %request.refund_id, provider = %provider.id(), account = %account, cause = %cause, "provider unreachable; refund queued");
+                let key = idempotency_key.map(str::to_owned);
+                self.apply_with_known(stored, move |_, refund, now| {
+                    if refund.status != RefundStatus::Pending {
+                        return Change::default();
+                    }
+                    let mut change = super::queue::enqueue(refund, now, &cause);
+                    change.idempotency_key = key.clone();
+                    change
+                })
+                .await
+            }
+            result => {
+                self.record(&provider, request, result, idempotency_key, Some(stored))
+                    .await
+            }
+        }
     }
 
-    /// The provider's answer to the refund, retrying only what provably never left.
+    /// The provider's answer to a refund sent under `permit` on `account`, each call's
+    /// result told to the account's breaker. With `retry`, a `NotSent` is tried again (twice,
+    /// short backoff) while the breaker lets calls through.
+    pub(crate) async fn send_guarded(
+        &self,
+        provider: &Arc<dyn RefundProvider>,
+        account: &str,
+        request: &ProviderRefundRequest,
+        mut permit: Permit,
+        retry: bool,
+    ) -> Result<refund_provider::ProviderRefund, ProviderError> {
+        let span = spans::provider_call(provider.id().as_str(), account, "provider.refund");
+        let started = std::time::Instant::now();
+        let id = provider.id();
+        let mut attempt = 0;
+        let result = loop {
+            let result = provider.refund(request).instrument(span.clone()).await;
+            self.breakers.report(
+                id.as_str(),
+                account,
+                permit,
+                Health::of(&result),
+                crate::store::now_ms(),
+            );
+            match result {
+                // A retry is an ordinary call, never a probe: only while the breaker is closed.
+                Err(ProviderError::NotSent { ref cause })
+                    if retry
+                        && attempt < NOT_SENT_BACKOFF.len()
+                        && self.breakers.is_closed(id.as_str(), account) =>
+                {
+                    tokio::time::sleep(NOT_SENT_BACKOFF[attempt]).await;
+                    if !self.breakers.is_closed(id.as_str(), account) {
+                        break result;
+                    }
+                    permit = Permit::Call;
+                    tracing::warn!(refund_id = %request.refund_id, provider = %id, cause = %cause, attempt, "provider unreachable; retrying");
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        };
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => e.kind(),
+        };
+        self.metrics
+            .provider_call(id.as_str(), outcome, started.elapsed());
+        spans::call_outcome(&span, outcome, started.elapsed());
+        result
+    }
+
+    /// The provider's answer to the refund, retrying only what provably never left (no
+    /// breaker: the sync worker's re-send, whose status query the breaker already let by).
     pub(crate) async fn send(
         &self,
         provider: &Arc<dyn RefundProvider>,

@@ -31,6 +31,7 @@ use refund_provider::{
 
 use refund_provider::proof::{after_no_record, NoRecord};
 
+use super::breaker::{Caller, Health, Permit};
 use super::decide::transition;
 use super::{millis, Engine, EngineError};
 use crate::domain::{AttentionReason, EventSource, RefundStatus};
@@ -171,7 +172,21 @@ impl Engine {
             return Ok(());
         };
         let request = request_for(&refund)?;
+        // An open breaker: the query waits for it (DESIGN §17), costing the provider nothing.
+        let permit =
+            self.breakers
+                .permit(&refund.provider, &refund.account, Caller::Query, now_ms());
+        if let Permit::Wait { until } = permit {
+            return self.defer(id, until).await;
+        }
         let result = status_query(&provider, &refund.account, &request).await;
+        self.breakers.report(
+            &refund.provider,
+            &refund.account,
+            permit,
+            Health::of(&result),
+            now_ms(),
+        );
         match result {
             Ok(report) if report.status != ProviderRefundStatus::NotFound => {
                 self.apply_with(id, move |engine, current, now| {
@@ -351,6 +366,20 @@ impl Engine {
         Ok(())
     }
 
+    /// Puts off a refund's status query until its account's breaker may let it through
+    /// (its own backoff when later), without counting an attempt or writing history.
+    async fn defer(&self, id: &RefundId, until: i64) -> Result<(), EngineError> {
+        self.apply_with(id, move |engine, current, now| {
+            let own = now + millis(engine.next_sync_delay(current.sync_attempts));
+            Change {
+                next_sync_at: Some(Some(until.max(own))),
+                ..Change::default()
+            }
+        })
+        .await?;
+        Ok(())
+    }
+
     /// Records an inconclusive query and schedules the next one.
     async fn reschedule(
         &self,
@@ -430,6 +459,8 @@ mod tests {
             updated_at: 1_700_000_000_000,
             next_sync_at: None,
             sync_attempts: 0,
+            pending_reason: None,
+            queued_at: None,
         }
     }
 

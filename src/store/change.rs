@@ -37,7 +37,8 @@ const WEBHOOK_REFUND_COLUMNS: &str =
      r.customer_id AS customer_id, r.metadata AS metadata, r.provider_options AS provider_options, \
      r.breakdown AS breakdown, r.requires_attention AS requires_attention, \
      r.idempotency_key AS idempotency_key, r.version AS version, r.created_at AS created_at, \
-     r.updated_at AS updated_at, r.next_sync_at AS next_sync_at, r.sync_attempts AS sync_attempts";
+     r.updated_at AS updated_at, r.next_sync_at AS next_sync_at, r.sync_attempts AS sync_attempts, \
+     r.pending_reason AS pending_reason, r.queued_at AS queued_at";
 
 /// A provider webhook to record as received with the change it brings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -369,12 +370,15 @@ impl ChangeStatement {
             Bind::Int(Some(now)),
             Bind::Text(Some(before.id.to_string())),
             Bind::Int(Some(before.version)),
+            Bind::Text(after.pending_reason.as_ref().map(|r| r.as_str().to_owned())),
+            Bind::Int(after.queued_at),
         ];
         let mut sql = String::from(
             "WITH updated AS (UPDATE refunds SET status = $1, provider_refund_id = $2, \
              amount = $3, amount_minor = $4, breakdown = $5, failure_code = $6, \
              failure_message = $7, requires_attention = $8, next_sync_at = $9, \
-             sync_attempts = $10, version = $11, lease_until = NULL, updated_at = $12 \
+             sync_attempts = $10, version = $11, lease_until = NULL, updated_at = $12, \
+             pending_reason = $15, queued_at = $16 \
              WHERE id = $13 AND version = $14 RETURNING id)",
         );
         let push = |binds: &mut Vec<Bind>, value: Bind| {

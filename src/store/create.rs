@@ -71,12 +71,17 @@ impl Store {
 
 /// The creation event of a refund.
 fn created_event(refund: &RefundRecord) -> NewEvent {
+    let mut detail = serde_json::json!({"provider": refund.provider, "provider_reference": refund.provider_reference});
+    if let Some(reason) = &refund.pending_reason {
+        // Recorded unsent, in the queue (DESIGN §17).
+        detail["pending_reason"] = serde_json::Value::from(reason.as_str());
+    }
     NewEvent {
         kind: "created",
         status: Some(RefundStatus::Pending),
         previous_status: None,
         source: EventSource::Api,
-        detail: serde_json::json!({"provider": refund.provider, "provider_reference": refund.provider_reference}),
+        detail,
     }
 }
 
@@ -232,10 +237,10 @@ fn sized_for_payment<'a>(
 
 /// The column types of `REFUND_COLUMNS`, in order, for the casts of the fast path's
 /// parameters (PostgreSQL cannot infer a parameter's type inside `INSERT … SELECT`).
-const REFUND_COLUMN_TYPES: [&str; 26] = [
+const REFUND_COLUMN_TYPES: [&str; 28] = [
     "text", "text", "text", "text", "text", "text", "text", "text", "bigint", "text", "text",
     "text", "text", "text", "text", "text", "text", "text", "text", "bigint", "text", "bigint",
-    "bigint", "bigint", "bigint", "bigint",
+    "bigint", "bigint", "bigint", "bigint", "text", "bigint",
 ];
 
 /// The create step on PostgreSQL, on `conn` inside a transaction: its outcome and whether
@@ -340,11 +345,11 @@ async fn create_postgres(
 }
 
 /// The fast path's statement for this step's shape (idempotency key or not, payment claim
-/// or not, merchant event or not). Parameters: `$1`-`$26` the refund's columns, then the
+/// or not, merchant event or not). Parameters: `$1`-`$28` the refund's columns, then the
 /// key's `idem_key, fingerprint, expires_at`, the `payment_amount`, the creation event's
 /// detail, and the merchant event's `event_id, payload`.
 fn fast_create_sql(step: &CreateStep) -> String {
-    let mut next = 27;
+    let mut next = 29;
     let mut param = || {
         let n = next;
         next += 1;

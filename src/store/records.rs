@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use refund_provider::{FailureCode, RefundId};
 
-use crate::domain::{AttentionReason, EventSource, RefundStatus, Stored};
+use crate::domain::{AttentionReason, EventSource, PendingReason, RefundStatus, Stored};
 
 /// A refund as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +38,18 @@ pub struct RefundRecord {
     pub updated_at: i64,
     pub next_sync_at: Option<i64>,
     pub sync_attempts: i64,
+    /// Why this pending refund has not been sent (DESIGN §17); `None` once it was sent.
+    pub pending_reason: Option<Stored<PendingReason>>,
+    /// When it joined the queue of refunds never sent; `None` when it is not queued.
+    pub queued_at: Option<i64>,
+}
+
+impl RefundRecord {
+    /// Whether the refund waits in the queue of refunds never sent: it never reached its
+    /// provider, so it may be sent (once) or canceled.
+    pub(crate) fn is_queued(&self) -> bool {
+        self.status == RefundStatus::Pending && self.queued_at.is_some()
+    }
 }
 
 /// An idempotency key to claim together with the refund insert.
@@ -150,6 +162,9 @@ pub struct Change {
     /// `Some(None)` clears the next sync time; `Some(Some(t))` sets it.
     pub(crate) next_sync_at: Option<Option<i64>>,
     pub(crate) sync_attempts: Option<i64>,
+    /// `Some(Some((reason, since)))` puts the refund in the queue of refunds never sent;
+    /// `Some(None)` takes it out (it is being sent, or was canceled).
+    pub(crate) queue: Option<Option<(PendingReason, i64)>>,
     pub(crate) events: Vec<NewEvent>,
     pub(crate) ledger: Vec<LedgerLine>,
     pub(crate) outbox: Option<OutboxMessage>,
@@ -191,6 +206,22 @@ impl Change {
         }
         if let Some(attempts) = self.sync_attempts {
             after.sync_attempts = attempts;
+        }
+        match self.queue {
+            Some(Some((reason, since))) => {
+                after.pending_reason = Some(Stored::Known(reason));
+                after.queued_at = Some(since);
+            }
+            Some(None) => {
+                after.pending_reason = None;
+                after.queued_at = None;
+            }
+            None => {}
+        }
+        // Only a pending refund waits unsent: whatever moves it on takes it off the queue.
+        if after.status != RefundStatus::Pending {
+            after.pending_reason = None;
+            after.queued_at = None;
         }
         after.version += 1;
         after.updated_at = now;
@@ -284,6 +315,8 @@ impl RefundRecord {
             updated_at: 0,
             next_sync_at: None,
             sync_attempts: 0,
+            pending_reason: None,
+            queued_at: None,
         }
     }
 }
@@ -337,5 +370,29 @@ mod tests {
         let nothing = Change::default().apply_to(&refund(), 99);
         assert_eq!(nothing.next_sync_at, Some(10), "no schedule given: kept");
         assert_eq!(nothing.status, RefundStatus::Pending);
+    }
+
+    #[test]
+    fn a_refund_leaves_the_queue_when_dequeued_or_when_it_moves_on() {
+        let queue = Change {
+            queue: Some(Some((PendingReason::ProviderUnavailable, 7))),
+            ..Change::default()
+        };
+        let queued = queue.apply_to(&refund(), 8);
+        assert!(queued.is_queued());
+        assert_eq!(queued.queued_at, Some(7));
+        let sent = Change {
+            queue: Some(None),
+            ..Change::default()
+        }
+        .apply_to(&queued, 9);
+        assert!(!sent.is_queued());
+        assert_eq!(sent.pending_reason, None);
+        let canceled = Change {
+            status: Some(RefundStatus::Canceled),
+            ..Change::default()
+        }
+        .apply_to(&queued, 9);
+        assert_eq!((canceled.pending_reason, canceled.queued_at), (None, None));
     }
 }

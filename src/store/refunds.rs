@@ -15,7 +15,8 @@ pub(super) const REFUND_COLUMNS: &str =
     "id, merchant_id, provider, account, provider_refund_id, provider_reference, \
     payment_id, amount, amount_minor, currency, status, failure_code, failure_message, reason, \
     reference, customer_id, metadata, provider_options, breakdown, requires_attention, \
-    idempotency_key, version, created_at, updated_at, next_sync_at, sync_attempts";
+    idempotency_key, version, created_at, updated_at, next_sync_at, sync_attempts, \
+    pending_reason, queued_at";
 
 fn json_column(row: &AnyRow, name: &str) -> Result<serde_json::Value, StoreError> {
     let text: String = row.try_get(name)?;
@@ -55,6 +56,10 @@ pub(super) fn refund_from_row(row: &AnyRow) -> Result<RefundRecord, StoreError> 
         updated_at: row.try_get("updated_at")?,
         next_sync_at: row.try_get("next_sync_at")?,
         sync_attempts: row.try_get("sync_attempts")?,
+        pending_reason: row
+            .try_get::<Option<String>, _>("pending_reason")?
+            .map(Stored::read),
+        queued_at: row.try_get("queued_at")?,
     })
 }
 
@@ -65,7 +70,7 @@ pub(super) async fn insert_refund_postgres(
 ) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO refunds ({REFUND_COLUMNS}) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"
     );
     bind_refund(sqlx::query(&sql), refund)
         .execute(&mut *conn)
@@ -73,7 +78,7 @@ pub(super) async fn insert_refund_postgres(
     Ok(())
 }
 
-/// Binds the refund's 26 columns, in `REFUND_COLUMNS` order, as `$1`…`$26`.
+/// Binds the refund's 28 columns, in `REFUND_COLUMNS` order, as `$1`…`$28`.
 pub(super) fn bind_refund<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     refund: &RefundRecord,
@@ -105,6 +110,13 @@ pub(super) fn bind_refund<'q>(
         .bind(refund.updated_at)
         .bind(refund.next_sync_at)
         .bind(refund.sync_attempts)
+        .bind(
+            refund
+                .pending_reason
+                .as_ref()
+                .map(|r| r.as_str().to_owned()),
+        )
+        .bind(refund.queued_at)
 }
 
 pub(super) async fn insert_event(

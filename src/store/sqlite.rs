@@ -64,6 +64,11 @@ pub(super) fn refund_from_row(row: &Row<'_>) -> Result<RefundRecord, StoreError>
         updated_at: row.get("updated_at").map_err(sqlite_error)?,
         next_sync_at: row.get("next_sync_at").map_err(sqlite_error)?,
         sync_attempts: row.get("sync_attempts").map_err(sqlite_error)?,
+        pending_reason: row
+            .get::<_, Option<String>>("pending_reason")
+            .map_err(sqlite_error)?
+            .map(Stored::read),
+        queued_at: row.get("queued_at").map_err(sqlite_error)?,
     })
 }
 
@@ -160,7 +165,7 @@ pub(super) fn insert_refund(conn: &Connection, refund: &RefundRecord) -> Result<
         conn,
         &format!(
             "INSERT INTO refunds ({REFUND_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"
         ),
     )?
     .execute(params![
@@ -189,7 +194,9 @@ pub(super) fn insert_refund(conn: &Connection, refund: &RefundRecord) -> Result<
         refund.created_at,
         refund.updated_at,
         refund.next_sync_at,
-        refund.sync_attempts
+        refund.sync_attempts,
+        refund.pending_reason.as_ref().map(Stored::as_str),
+        refund.queued_at
     ]);
     match inserted {
         Ok(_) => Ok(true),
@@ -217,7 +224,8 @@ pub(super) fn write_change(
         "UPDATE refunds SET status = $1, provider_refund_id = $2, amount = $3, amount_minor = $4, \
            breakdown = $5, failure_code = $6, failure_message = $7, requires_attention = $8, \
            next_sync_at = $9, sync_attempts = $10, version = $11, lease_until = NULL, \
-           updated_at = $12 WHERE id = $13 AND version = $14",
+           updated_at = $12, pending_reason = $15, queued_at = $16 \
+           WHERE id = $13 AND version = $14",
     )?
     .execute(params![
         after.status.as_str(),
@@ -233,7 +241,9 @@ pub(super) fn write_change(
         after.version,
         now,
         after.id.to_string(),
-        before.version
+        before.version,
+        after.pending_reason.as_ref().map(Stored::as_str),
+        after.queued_at
     ])
     .map_err(sqlite_error)?;
     if updated != 1 {

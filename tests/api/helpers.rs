@@ -369,6 +369,8 @@ pub fn pending_record(
         updated_at: now,
         next_sync_at: None,
         sync_attempts: 0,
+        pending_reason: None,
+        queued_at: None,
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit;
+mod breaker;
 mod connections;
 mod console;
 mod helpers;

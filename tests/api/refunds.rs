@@ -5,8 +5,8 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::{
-    assert_error, assert_error_named, fake, spawn_app, Db, Script, TestApp, ACME_KEY, GLOBEX_KEY,
-    OPERATOR_KEY,
+    assert_error, assert_error_named, fake, spawn_app, spawn_app_with, Db, Script, TestApp,
+    ACME_KEY, GLOBEX_KEY, OPERATOR_KEY,
 };
 
 fn body(amount: &str, currency: &str) -> Value {
@@ -113,10 +113,11 @@ both_backends!(
 );
 
 both_backends!(
-    a_request_that_never_left_is_retried_twice_then_fails_unavailable,
+    with_the_breaker_off_a_request_that_never_left_is_retried_twice_then_fails_unavailable,
     |db: Db| async move {
         let provider = fake(Script::Fail(ProviderError::not_sent("connection refused")));
-        let Some(app) = spawn_app(db, provider.clone()).await else {
+        let breaker_off = "[providers.scripted.breaker]\nenabled = false\n";
+        let Some(app) = spawn_app_with(db, provider.clone(), "", breaker_off).await else {
             return;
         };
         let refund: Value = app.create(ACME_KEY, None, &body("1.00", "EUR")).await;

@@ -141,3 +141,58 @@ async fn upload(browser: &Browser, file: &std::path::Path) {
         .unwrap_or_else(|e| panic!("{e}"));
     browser.click("#st-upload").await;
 }
+
+#[tokio::test]
+async fn the_overview_shows_an_open_breaker_and_its_queue() {
+    let _one = exclusive().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let gateway = Gateway::start().await;
+    let authms = gateway
+        .simulators
+        .iter()
+        .find(|(id, _)| id == "authms")
+        .map(|(_, url)| url.clone())
+        .unwrap_or_else(|| panic!("no authms simulator"));
+    let outage = gateway
+        .http
+        .post(format!("{authms}/_sandbox/faults"))
+        .json(&json!({"outage": {"mode": "refuse", "seconds": 120}}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(outage.status().is_success());
+    // Five refused refunds open AuthMS's breaker; each is queued, never failed.
+    let mut last = json!(null);
+    for n in 0..6 {
+        last = gateway
+            .refund(json!({"payment_id": format!("txn_outage_{n}"), "amount": "5.00", "currency": "CNY", "customer_id": "usr_abc123"}))
+            .await;
+        assert_eq!(last["pending_reason"], "provider_unavailable", "{last}");
+    }
+
+    browser.sign_in(&gateway, OPERATOR_KEY).await;
+    let section = browser
+        .wait_for_text("section.outages", "Open (queueing)")
+        .await;
+    assert!(section.contains("1 open, 6 queued"), "{section}");
+    let table = browser
+        .find("table.breakers")
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        table.contains("authms") && table.contains("default"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("efundpay"),
+        "accounts sending normally are left out: {table}"
+    );
+    assert_eq!(browser.csp_violations().await, json!([]));
+    browser.close().await;
+    let id = last["id"].as_str().unwrap_or_default();
+    assert!(!id.is_empty());
+}

@@ -287,7 +287,7 @@ async fn provider_refusals_become_failed_refunds_with_the_mapped_failure_code() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_provider_nobody_listens_for_fails_the_refund_as_provider_unavailable() {
+async fn a_refund_to_a_provider_nobody_listens_for_waits_in_the_queue() {
     let sims = Sims::start().await;
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -297,6 +297,8 @@ async fn a_provider_nobody_listens_for_fails_the_refund_as_provider_unavailable(
     let app = spawn_on(sims, &[("authms", &nowhere)]).await;
     let (status, refund) = app.create(&app.sims.sample("authms", &tag())).await;
     assert_eq!(status, 201, "{refund}");
-    assert_eq!(refund["status"], "failed", "{refund}");
-    assert_eq!(refund["failure_code"], "provider_unavailable", "{refund}");
+    // Never sent (connection refused): queued, not failed (DESIGN §17).
+    assert_eq!(refund["status"], "pending", "{refund}");
+    assert_eq!(refund["pending_reason"], "provider_unavailable", "{refund}");
+    assert_eq!(refund["failure_code"], Value::Null, "{refund}");
 }

@@ -81,6 +81,25 @@ not_found_grace_ms = 1500
         )
     }
 
+    /// [`Gateway::start_with`], logging at `filter` (RUST_LOG syntax) from the start.
+    pub async fn start_logging(
+        dir: &Path,
+        database_url: &str,
+        merchant_lines: &str,
+        providers_and_routes: &str,
+        filter: &str,
+    ) -> Gateway {
+        Self::start_full(
+            dir,
+            database_url,
+            "",
+            merchant_lines,
+            providers_and_routes,
+            filter,
+        )
+        .await
+    }
+
     /// [`Gateway::start_with`] with more `[server]` lines (e.g. `log_format = "json"`).
     pub async fn start_configured(
         dir: &Path,
@@ -88,6 +107,26 @@ not_found_grace_ms = 1500
         server_lines: &str,
         merchant_lines: &str,
         providers_and_routes: &str,
+    ) -> Gateway {
+        let filter = std::env::var("GATEWAY_TEST_LOG").unwrap_or_else(|_| "warn".into());
+        Self::start_full(
+            dir,
+            database_url,
+            server_lines,
+            merchant_lines,
+            providers_and_routes,
+            &filter,
+        )
+        .await
+    }
+
+    async fn start_full(
+        dir: &Path,
+        database_url: &str,
+        server_lines: &str,
+        merchant_lines: &str,
+        providers_and_routes: &str,
+        filter: &str,
     ) -> Gateway {
         let port = free_port();
         let config = Self::config_text(
@@ -103,7 +142,7 @@ not_found_grace_ms = 1500
             url: format!("http://127.0.0.1:{port}"),
             config_path,
             log_path: dir.join("gateway.log"),
-            log_filter: std::env::var("GATEWAY_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            log_filter: filter.to_owned(),
             child: None,
         };
         gateway.spawn().await;

@@ -9,4 +9,5 @@ mod harness;
 mod instances;
 mod logs;
 mod operating;
+mod outage;
 mod two_processes;

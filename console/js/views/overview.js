@@ -1,5 +1,6 @@
 // Overview: the reconciliation summary of a period (provider × currency × status), clearing
-// balances, the ageing of open refunds as a chart, and the refunds that need attention.
+// balances, the ageing of open refunds as a chart, the refunds that need attention, and the
+// provider accounts whose circuit breaker is open or whose queue holds refunds never sent.
 
 import { getJson } from '../api.js';
 import { h, table, badge, message, errorMessage } from '../dom.js';
@@ -74,6 +75,27 @@ function duplicates(summary) {
     table(null, ['Refund', 'May duplicate', 'Payment', 'Amount', 'Created'], rows, { numeric: [3] }));
 }
 
+const BREAKER_WORDS = { closed: 'Closed (sending)', open: 'Open (queueing)', half_open: 'Half-open (probing)' };
+
+/** Provider accounts that are not sending normally: an open breaker, or refunds queued. */
+function outages(accounts) {
+  if (!accounts) return null;
+  const notable = accounts.filter((a) => a.breaker !== 'closed' || a.queued > 0);
+  const open = accounts.filter((a) => a.breaker !== 'closed').length;
+  const queued = accounts.reduce((sum, a) => sum + (a.queued ?? 0), 0);
+  const rows = notable.map((a) => [
+    a.provider, h('span', { class: 'mono' }, a.account),
+    h('span', { class: `badge breaker-${a.breaker}` }, BREAKER_WORDS[a.breaker] ?? a.breaker),
+    String(a.queued ?? 0),
+    a.oldest_queued_at ? timeElement(a.oldest_queued_at) : '—',
+  ]);
+  return h('section', { 'aria-labelledby': 'outages-h', class: 'outages' },
+    h('h2', { id: 'outages-h' }, `Provider outages (${open} open, ${queued} queued)`),
+    h('p', { class: 'hint' }, 'While an account\'s breaker is open its new refunds wait unsent in its queue (pending, provider_unavailable); they go out oldest first once it closes. A queued refund may still be canceled.'),
+    rows.length ? table(null, ['Provider', 'Account', 'Breaker', 'Queued', 'Oldest queued'], rows, { numeric: [3], className: 'breakers' })
+      : h('p', { class: 'empty' }, `Every provider account is sending normally (${accounts.length} account(s)); no refund is queued.`));
+}
+
 /** The overview of the period in `params` (`from`, `to`: local days). */
 export async function overviewView(params, { go }) {
   const period = { from: params.from ?? '', to: params.to ?? '' };
@@ -87,6 +109,8 @@ export async function overviewView(params, { go }) {
     go('/overview', readPeriod(form));
   });
   let summary;
+  const accounts = getJson('/v1/provider_accounts', {}, { scoped: false })
+    .then((list) => list.data ?? [], () => null);
   try {
     summary = await getJson('/v1/reconciliation/summary', periodParams(period));
   } catch (error) {
@@ -99,6 +123,7 @@ export async function overviewView(params, { go }) {
       summary.merchant_id ? ` · merchant ${summary.merchant_id}` : ''),
     form,
     summary.by_status === undefined ? message('error', 'The summary has an unexpected shape.') : null,
+    outages(await accounts),
     h('div', { class: 'grid-2' }, byStatus(summary, period), balances(summary)),
     h('div', { class: 'grid-2' }, ageing(summary), h('div', {}, attention(summary), duplicates(summary))));
 }

@@ -183,7 +183,13 @@ impl Sandbox {
             config,
         });
         let app = server::router(shared.clone());
-        let running = running.spawn("AuthMS sandbox", axum::serve(listener, app));
+        let outages = shared.faults.outages();
+        let running = running.serve_with_outages(
+            "AuthMS sandbox",
+            listener,
+            outages,
+            move |listener, stop| axum::serve(listener, app.clone()).with_graceful_shutdown(stop),
+        );
         Ok(Sandbox { running, shared })
     }
 

@@ -29,6 +29,8 @@ pub enum FailureCode {
     ProviderFailed,
     /// An operator resolved the refund as failed by hand (DESIGN §14).
     ResolvedByOperator,
+    /// The merchant canceled a queued refund before it was ever sent (DESIGN §17).
+    CanceledByMerchant,
     /// A request the pre-flight checks refuse, met again when refunding ([`InvalidCode`]).
     ParameterMissing,
     ParameterInvalid,
@@ -37,7 +39,7 @@ pub enum FailureCode {
 }
 
 impl FailureCode {
-    pub const ALL: [FailureCode; 12] = [
+    pub const ALL: [FailureCode; 13] = [
         Self::InsufficientBalance,
         Self::AmountInvalid,
         Self::ProviderDeclined,
@@ -46,6 +48,7 @@ impl FailureCode {
         Self::ProviderUnavailable,
         Self::ProviderFailed,
         Self::ResolvedByOperator,
+        Self::CanceledByMerchant,
         Self::ParameterMissing,
         Self::ParameterInvalid,
         Self::CurrencyUnsupported,
@@ -62,6 +65,7 @@ impl FailureCode {
             Self::ProviderUnavailable => "provider_unavailable",
             Self::ProviderFailed => "provider_failed",
             Self::ResolvedByOperator => "resolved_by_operator",
+            Self::CanceledByMerchant => "canceled_by_merchant",
             Self::ParameterMissing => "parameter_missing",
             Self::ParameterInvalid => "parameter_invalid",
             Self::CurrencyUnsupported => "currency_unsupported",

@@ -1,8 +1,8 @@
 //! What every provider simulator shares (feature `sandbox-kit`): the counted faults a request
 //! draws (and the webhook switches of the simulators that send webhooks), the hang that a
 //! stopping sandbox cuts short, the answer broken after its effect, the running server behind
-//! a `Sandbox` value, and the cap on what a simulator retains; its statements and webhook
-//! deliveries in [`statement`] and [`webhook`].
+//! a `Sandbox` value, and the cap on what a simulator retains; its statements, webhook
+//! deliveries and outages in [`statement`], [`webhook`] and [`outage`].
 //!
 //! A handler draws once per request and brackets its work with the draw:
 //!
@@ -15,8 +15,11 @@
 //! draw.finish(response, &shared.hang).await
 //! ```
 
+pub mod outage;
 pub mod statement;
 pub mod webhook;
+
+pub use outage::{Outage, OutageMode, OutageSwitch};
 
 use std::collections::{HashSet, VecDeque};
 use std::future::IntoFuture;
@@ -50,6 +53,9 @@ pub struct FaultCounters {
     /// Apply this many requests, then break the answer, so the client sees a transport
     /// error after the effect happened.
     pub drop_after_apply_next: u32,
+    /// An outage starting now (see [`outage`]); shown with the seconds it has left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outage: Option<Outage>,
 }
 
 /// The faults of a simulator that sends webhooks: the counters of [`FaultCounters`] and
@@ -68,6 +74,9 @@ pub struct WebhookFaults {
     pub apply_then_hang_next: u32,
     /// Apply this many requests, then break the answer.
     pub drop_after_apply_next: u32,
+    /// An outage starting now (see [`outage`]); shown with the seconds it has left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outage: Option<Outage>,
     /// Send every webhook twice, with the same event id.
     pub duplicate_webhooks: bool,
     /// After a refund's final event, send a stale earlier one (new id, older timestamp);
@@ -87,6 +96,7 @@ impl Default for WebhookFaults {
             timeout_next: 0,
             apply_then_hang_next: 0,
             drop_after_apply_next: 0,
+            outage: None,
             duplicate_webhooks: false,
             out_of_order_webhooks: false,
             webhooks_enabled: true,
@@ -106,6 +116,10 @@ pub enum FaultPlan {
     ApplyThenHang,
     /// Applied, then the answer is broken.
     DropAfterApply,
+    /// An outage: answered 503, not applied.
+    OutageRefuse,
+    /// An outage: applied, then answered 503.
+    OutageApplyThenRefuse,
 }
 
 /// A set of faults with the four counters of [`FaultCounters`]; a sandbox whose `Faults`
@@ -125,6 +139,10 @@ pub trait CountedFaults {
     /// Replaces the extra latency and the four counters with `counted`'s; switches of the
     /// provider's own (webhook faults) stay as they are (what `Simulator::set_faults` does).
     fn set_counters(&mut self, counted: FaultCounters);
+
+    /// The `outage` field: taken out when the faults are set (it starts then), filled in
+    /// with the outage in force when they are shown.
+    fn outage_mut(&mut self) -> &mut Option<Outage>;
 
     /// The fault the next request takes, counting its counter down.
     fn take(&mut self) -> FaultPlan {
@@ -171,7 +189,12 @@ macro_rules! counted_faults {
                     timeout_next: self.timeout_next,
                     apply_then_hang_next: self.apply_then_hang_next,
                     drop_after_apply_next: self.drop_after_apply_next,
+                    outage: self.outage,
                 }
+            }
+
+            fn outage_mut(&mut self) -> &mut Option<$crate::sandbox_kit::Outage> {
+                &mut self.outage
             }
 
             fn set_counters(&mut self, counted: $crate::sandbox_kit::FaultCounters) {
@@ -180,6 +203,9 @@ macro_rules! counted_faults {
                 self.timeout_next = counted.timeout_next;
                 self.apply_then_hang_next = counted.apply_then_hang_next;
                 self.drop_after_apply_next = counted.drop_after_apply_next;
+                if counted.outage.is_some() {
+                    self.outage = counted.outage;
+                }
             }
         }
     };
@@ -201,48 +227,81 @@ pub fn sends_json(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.starts_with("application/json"))
 }
 
-/// The faults in force, shared by the handlers and the `Sandbox` value.
+/// The faults in force, shared by the handlers and the `Sandbox` value, and the outage
+/// switch its server loop listens to.
 #[derive(Debug, Default)]
-pub struct FaultCell<F>(Mutex<F>);
+pub struct FaultCell<F> {
+    faults: Mutex<F>,
+    outages: OutageSwitch,
+}
 
 impl<F: CountedFaults + Clone> FaultCell<F> {
     pub fn new(faults: F) -> Self {
-        Self(Mutex::new(faults))
+        let cell = Self {
+            faults: Mutex::new(faults.clone()),
+            outages: OutageSwitch::default(),
+        };
+        cell.set(faults);
+        cell
     }
 
     fn lock(&self) -> MutexGuard<'_, F> {
-        lock(&self.0)
+        lock(&self.faults)
     }
 
-    /// Replaces the faults in force.
-    pub fn set(&self, faults: F) {
+    /// Replaces the faults in force; an `outage` among them starts now (one in force goes
+    /// on when none is given; `seconds: 0` ends it).
+    pub fn set(&self, mut faults: F) {
+        if let Some(outage) = faults.outage_mut().take() {
+            self.outages.start(outage);
+        }
         *self.lock() = faults;
     }
 
-    /// The faults in force, counters as they stand.
+    /// The faults in force, counters as they stand, the outage with the seconds it has left.
     pub fn get(&self) -> F {
-        self.lock().clone()
+        let mut faults = self.lock().clone();
+        *faults.outage_mut() = self.outages.shown();
+        faults
     }
 
     /// The counted faults in force, counters as they stand (for `Simulator::faults`).
     pub fn counters(&self) -> FaultCounters {
-        self.lock().counters()
+        FaultCounters {
+            outage: self.outages.shown(),
+            ..self.lock().counters()
+        }
     }
 
     /// Replaces the counted faults and the extra latency in one step, leaving the
-    /// provider's own switches as they are (for `Simulator::set_faults`).
-    pub fn set_counters(&self, counted: FaultCounters) {
+    /// provider's own switches as they are (for `Simulator::set_faults`); an outage among
+    /// them starts now.
+    pub fn set_counters(&self, mut counted: FaultCounters) {
+        if let Some(outage) = counted.outage.take() {
+            self.outages.start(outage);
+        }
         self.lock().set_counters(counted);
     }
 
+    /// The switch the server loop watches for `refuse` outages.
+    pub fn outages(&self) -> OutageSwitch {
+        self.outages.clone()
+    }
+
     /// What the next request draws: `base_latency_ms` (the sandbox's own) plus the faults'
-    /// latency, and its counted fault.
+    /// latency, and its fault: an outage's while one is in force (no counter is taken),
+    /// else a counted one.
     pub fn draw(&self, base_latency_ms: u64) -> Draw {
         let mut faults = self.lock();
         let latency = base_latency_ms.saturating_add(faults.latency_ms());
+        let plan = match self.outages.effect() {
+            Some(outage::Effect::Refuse) => FaultPlan::OutageRefuse,
+            Some(outage::Effect::ApplyThenRefuse) => FaultPlan::OutageApplyThenRefuse,
+            None => faults.take(),
+        };
         Draw {
             latency: Duration::from_millis(latency),
-            plan: faults.take(),
+            plan,
         }
     }
 }
@@ -262,12 +321,15 @@ impl Draw {
             tokio::time::sleep(self.latency).await;
         }
         match self.plan {
-            FaultPlan::Fail => Err(FaultPlan::Fail),
+            FaultPlan::Fail | FaultPlan::OutageRefuse => Err(self.plan),
             FaultPlan::Timeout => {
                 hang.wait().await;
                 Err(FaultPlan::Timeout)
             }
-            FaultPlan::None | FaultPlan::ApplyThenHang | FaultPlan::DropAfterApply => Ok(()),
+            FaultPlan::None
+            | FaultPlan::ApplyThenHang
+            | FaultPlan::DropAfterApply
+            | FaultPlan::OutageApplyThenRefuse => Ok(()),
         }
     }
 
@@ -280,14 +342,38 @@ impl Draw {
         self.plan == FaultPlan::DropAfterApply
     }
 
-    /// [`Draw::after_apply`], breaking the answer with [`break_answer`] when it must be.
+    /// True when the request was applied under an outage and must be answered 503 (see
+    /// [`outage_answer`]).
+    pub fn unavailable_after_apply(&self) -> bool {
+        self.plan == FaultPlan::OutageApplyThenRefuse
+    }
+
+    /// [`Draw::after_apply`], breaking the answer with [`break_answer`] when it must be, or
+    /// replacing it with [`outage_answer`] under an outage.
     pub async fn finish(&self, response: Response, hang: &Hang) -> Response {
+        if self.unavailable_after_apply() {
+            return outage_answer();
+        }
         if self.after_apply(hang).await {
             break_answer(response).await
         } else {
             response
         }
     }
+}
+
+/// The 503 of a request applied during an `unavailable` outage: any provider's client reads
+/// a 5xx as an unknown outcome, whatever its body.
+pub fn outage_answer() -> Response {
+    let mut response = Response::new(Body::from(
+        "{\"error\":{\"message\":\"sandbox outage: service unavailable\"}}",
+    ));
+    *response.status_mut() = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// How long a hanging request hangs, cut short when its sandbox stops (if it has a stop
@@ -391,6 +477,28 @@ impl Running {
                 tracing::error!(error = %e, "{name} stopped");
             }
         }));
+        self
+    }
+
+    /// Serves with `make(listener, stop)` (an `axum::serve(..).with_graceful_shutdown(stop)`)
+    /// in a task, through `outages`: a `refuse` outage closes the socket and listens again
+    /// when it ends (see [`outage`]). `name` is logged if it fails.
+    pub fn serve_with_outages<M, S>(
+        mut self,
+        name: &'static str,
+        listener: tokio::net::TcpListener,
+        outages: OutageSwitch,
+        make: M,
+    ) -> Self
+    where
+        M: Fn(tokio::net::TcpListener, outage::StopSignal) -> S + Send + 'static,
+        S: IntoFuture<Output = std::io::Result<()>> + 'static,
+        S::IntoFuture: Send + 'static,
+    {
+        let stopped = self.stopped();
+        self.task = Some(tokio::spawn(outage::serve_with_outages(
+            name, listener, self.addr, outages, stopped, make,
+        )));
         self
     }
 
@@ -657,6 +765,7 @@ mod tests {
                 timeout_next: 2,
                 apply_then_hang_next: 3,
                 drop_after_apply_next: 4,
+                outage: None,
             }
         );
         let unknown: Result<FaultCounters, _> =
@@ -672,6 +781,7 @@ mod tests {
         timeout_next: u32,
         apply_then_hang_next: u32,
         drop_after_apply_next: u32,
+        outage: Option<Outage>,
         duplicate_webhooks: bool,
     }
 

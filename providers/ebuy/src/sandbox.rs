@@ -204,8 +204,13 @@ impl Sandbox {
             clock,
         });
         let app = server::router(shared.clone());
-        let serve = axum::serve(listener, app).with_graceful_shutdown(running.stop_signal());
-        let running = running.spawn("e-Buy sandbox", serve);
+        let outages = shared.faults.outages();
+        let running = running.serve_with_outages(
+            "e-Buy sandbox",
+            listener,
+            outages,
+            move |listener, stop| axum::serve(listener, app.clone()).with_graceful_shutdown(stop),
+        );
         Ok(Sandbox { running, shared })
     }
 

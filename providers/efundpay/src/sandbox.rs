@@ -144,9 +144,15 @@ impl Sandbox {
         let shared = Arc::new(Shared::new(config, running.stopped())?);
         let app =
             server::router(Arc::clone(&shared)).into_make_service_with_connect_info::<ConnHandle>();
-        let serve = axum::serve(KillableListener(listener), app)
-            .with_graceful_shutdown(running.stop_signal());
-        let running = running.spawn("efundpay sandbox", serve);
+        let outages = shared.faults.outages();
+        let running = running.serve_with_outages(
+            "efundpay sandbox",
+            listener,
+            outages,
+            move |listener, stop| {
+                axum::serve(KillableListener(listener), app.clone()).with_graceful_shutdown(stop)
+            },
+        );
         Ok(Sandbox { running, shared })
     }
 

@@ -163,8 +163,13 @@ impl Sandbox {
         let running = Running::new(listener.local_addr()?);
         let shared = Arc::new(Shared::new(config, running.stopped())?);
         let app = server::router(Arc::clone(&shared));
-        let serve = axum::serve(listener, app).with_graceful_shutdown(running.stop_signal());
-        let running = running.spawn("stripe sandbox", serve);
+        let outages = shared.faults.outages();
+        let running = running.serve_with_outages(
+            "stripe sandbox",
+            listener,
+            outages,
+            move |listener, stop| axum::serve(listener, app.clone()).with_graceful_shutdown(stop),
+        );
         Ok(Sandbox { running, shared })
     }
 

@@ -3,10 +3,13 @@
 //! classification and uses up its counter; nothing refused is applied (the status query finds
 //! nothing); a refund applied then dropped is applied exactly once, found by the status
 //! query, and (where the provider deduplicates by reference) not applied again when re-sent.
+//! The outage fault (DESIGN §17): `unavailable` answers 503 (`Unknown`) while applying every
+//! second refund; `refuse` refuses connections (`NotSent`, nothing applied), and the
+//! simulator answers again once it ends.
 
 use std::time::Duration;
 
-use crate::sandbox_kit::FaultCounters;
+use crate::sandbox_kit::{FaultCounters, Outage, OutageMode};
 use crate::simulator::{pending_faults, Simulator, SimulatorOptions};
 use crate::{
     BuildContext, ProviderError, ProviderRefundRequest, ProviderRefundStatus, RefundProvider,
@@ -73,6 +76,7 @@ const NONE: FaultCounters = FaultCounters {
     timeout_next: 0,
     apply_then_hang_next: 0,
     drop_after_apply_next: 0,
+    outage: None,
 };
 
 pub(super) async fn check(target: &dyn ConformanceTarget) -> Failures {
@@ -124,6 +128,59 @@ pub(super) async fn check(target: &dyn ConformanceTarget) -> Failures {
             .await,
         );
     }
+    failures.extend(outages(simulator.as_ref(), provider.as_ref()).await);
+    failures
+}
+
+/// The outage rows: see the module doc.
+async fn outages(simulator: &dyn Simulator, provider: &dyn RefundProvider) -> Failures {
+    let mut failures = Failures::new();
+    let outage = |mode, seconds| FaultCounters {
+        outage: Some(Outage { mode, seconds }),
+        ..NONE
+    };
+    let request = |n: u32| {
+        let mut req = simulator.sample_request(&format!("out{n}{}", short_tag()));
+        req.provider_reference = provider.provider_reference(&req.refund_id);
+        req
+    };
+    simulator.set_faults(outage(OutageMode::Unavailable, 60));
+    for (n, applied) in [(0, 0), (1, 1)] {
+        let req = request(n);
+        let result = provider.refund(&req).await;
+        if !matches!(result, Err(ProviderError::Unknown { .. })) {
+            failures.push(format!(
+                "outage unavailable, request {n}: expected Unknown, got {result:?}"
+            ));
+        }
+        let effects = simulator.effects_for(&req.provider_reference);
+        if effects != applied {
+            failures.push(format!(
+                "outage unavailable, request {n}: applied {effects} times, expected {applied}"
+            ));
+        }
+    }
+    simulator.set_faults(outage(OutageMode::Unavailable, 0));
+    simulator.set_faults(outage(OutageMode::Refuse, 1));
+    // The server stops accepting and closes its idle connections.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let req = request(2);
+    let result = provider.refund(&req).await;
+    if !matches!(result, Err(ProviderError::NotSent { .. })) {
+        failures.push(format!("outage refuse: expected NotSent, got {result:?}"));
+    }
+    let mut back = false;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if provider.refund(&req).await.is_ok() {
+            back = true;
+            break;
+        }
+    }
+    if !back {
+        failures.push("outage refuse: the simulator did not answer again after it".into());
+    }
+    simulator.set_faults(NONE);
     failures
 }
 

@@ -103,6 +103,9 @@ async fn with_faults(
         }
     }
     let response = apply();
+    if draw.unavailable_after_apply() {
+        return refund_provider::sandbox_kit::outage_answer();
+    }
     if draw.after_apply(&shared.hang).await {
         conn.kill();
     }
