@@ -191,18 +191,18 @@ impl BenchReport {
         self.gateway.quantile_ms(0.50) - self.direct.quantile_ms(0.50)
     }
 
-    /// PostgreSQL commits per refund in the window.
+    /// PostgreSQL transactions that wrote (durable commits) per refund in the window.
     fn commits_per_refund(&self) -> Option<f64> {
         match &self.pg {
             Some(Ok(cost)) if self.gateway.completed > 0 => {
-                Some(cost.commits as f64 / self.gateway.completed as f64)
+                Some(cost.write_transactions as f64 / self.gateway.completed as f64)
             }
             _ => None,
         }
     }
 
-    /// gateway refunds/s × commits per refund ÷ pgbench transactions/s: the share of the
-    /// server's commit rate the gateway reached.
+    /// gateway refunds/s × durable commits per refund ÷ pgbench transactions/s (each of
+    /// which writes): the share of the server's commit rate the gateway reached.
     pub(crate) fn pgbench_ratio(&self) -> Option<f64> {
         let tps = self.pgbench_tps.as_ref()?.as_ref().ok()?;
         (*tps > 0.0).then(|| self.gateway.rps() * self.commits_per_refund().unwrap_or(0.0) / tps)
@@ -305,7 +305,7 @@ impl BenchReport {
         }
         match &self.pgbench_tps {
             Some(Ok(tps)) => out.push_str(&format!(
-                "pgbench -N (same concurrency and window): {tps:.1} transactions/s; gateway {:.1} refunds/s × {} commits per refund ÷ that = {}\n",
+                "pgbench -N (same concurrency and window): {tps:.1} transactions/s; gateway {:.1} refunds/s × {} durable commits per refund ÷ that = {}\n",
                 self.gateway.rps(),
                 self.commits_per_refund().map_or_else(|| "?".to_owned(), |c| format!("{c:.2}")),
                 self.pgbench_ratio().map_or_else(|| "?".to_owned(), |r| format!("{r:.3}")),

@@ -48,8 +48,22 @@ impl Gateway {
         merchant_lines: &str,
         providers_and_routes: &str,
     ) -> Gateway {
+        Self::start_full(dir, database_url, "", merchant_lines, providers_and_routes).await
+    }
+
+    /// [`Gateway::start_with`] with more lines for `[server]` too (e.g. `public_base_url`).
+    pub async fn start_full(
+        dir: &Path,
+        database_url: &str,
+        server_lines: &str,
+        merchant_lines: &str,
+        providers_and_routes: &str,
+    ) -> Gateway {
         let port = free_port();
-        let server = config::server(&format!("127.0.0.1:{port}"), "request_timeout_ms = 2000");
+        let server = config::server(
+            &format!("127.0.0.1:{port}"),
+            &format!("request_timeout_ms = 2000\n{server_lines}"),
+        );
         let database = config::database(database_url, "");
         let acme = config::merchant("acme", API_KEY, merchant_lines);
         let config = format!(

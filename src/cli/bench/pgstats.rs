@@ -28,6 +28,8 @@ use super::child::{stat_cpu_ticks, TICKS_PER_SECOND};
 pub(crate) struct PgSnapshot {
     commits: i64,
     rollbacks: i64,
+    /// The next transaction id to be assigned: only transactions that write take one.
+    next_xid: i64,
     wal_records: i64,
     wal_fpi: i64,
     wal_bytes: f64,
@@ -50,8 +52,11 @@ pub(crate) struct StatementCost {
 /// What the window cost, from two snapshots.
 #[derive(Debug, Clone)]
 pub(crate) struct PgCost {
+    /// Transactions committed in the database, read-only ones included.
     pub(crate) commits: i64,
     pub(crate) rollbacks: i64,
+    /// Transactions that wrote (took a transaction id), cluster-wide.
+    pub(crate) write_transactions: i64,
     pub(crate) wal_records: i64,
     pub(crate) wal_fpi: i64,
     pub(crate) wal_bytes: f64,
@@ -68,6 +73,7 @@ impl Default for PgSnapshot {
         Self {
             commits: 0,
             rollbacks: 0,
+            next_xid: 0,
             wal_records: 0,
             wal_fpi: 0,
             wal_bytes: 0.0,
@@ -135,7 +141,8 @@ impl PgProbe {
         .await
         .map_err(err)?;
         let wal = sqlx::query(&format!(
-            "{OWN_MARK} SELECT wal_records, wal_fpi, wal_bytes::float8 AS wal_bytes FROM pg_stat_wal"
+            "{OWN_MARK} SELECT wal_records, wal_fpi, wal_bytes::float8 AS wal_bytes, \
+             pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS next_xid FROM pg_stat_wal"
         ))
         .fetch_one(&self.pool)
         .await
@@ -166,6 +173,7 @@ impl PgProbe {
         Ok(PgSnapshot {
             commits: database.try_get("xact_commit").map_err(err)?,
             rollbacks: database.try_get("xact_rollback").map_err(err)?,
+            next_xid: wal.try_get("next_xid").map_err(err)?,
             wal_records: wal.try_get("wal_records").map_err(err)?,
             wal_fpi: wal.try_get("wal_fpi").map_err(err)?,
             wal_bytes: wal.try_get("wal_bytes").map_err(err)?,
@@ -294,6 +302,7 @@ impl PgCost {
         Self {
             commits: end.commits - start.commits,
             rollbacks: end.rollbacks - start.rollbacks,
+            write_transactions: end.next_xid - start.next_xid,
             wal_records: end.wal_records - start.wal_records,
             wal_fpi: end.wal_fpi - start.wal_fpi,
             wal_bytes: end.wal_bytes - start.wal_bytes,
@@ -329,6 +338,7 @@ impl PgCost {
             .collect();
         json!({
             "commits_per_refund": per(self.commits as f64),
+            "write_transactions_per_refund": per(self.write_transactions as f64),
             "rollbacks_per_refund": per(self.rollbacks as f64),
             "wal_bytes_per_refund": per(self.wal_bytes),
             "wal_records_per_refund": per(self.wal_records as f64),
@@ -347,8 +357,9 @@ impl PgCost {
     pub(crate) fn render(&self, refunds: u64) -> String {
         let n = refunds.max(1) as f64;
         let mut out = format!(
-            "PostgreSQL in the window ({refunds} refunds): {:.2} commits, {:.0} WAL bytes ({:.1} records, {:.2} full pages) per refund{}\n",
+            "PostgreSQL in the window ({refunds} refunds): {:.2} transactions ({:.2} that wrote), {:.0} WAL bytes ({:.1} records, {:.2} full pages) per refund{}\n",
             self.commits as f64 / n,
+            self.write_transactions as f64 / n,
             self.wal_bytes / n,
             self.wal_records as f64 / n,
             self.wal_fpi as f64 / n,
@@ -429,6 +440,7 @@ mod tests {
     fn snapshot(commits: i64, calls: i64, hot: i64) -> PgSnapshot {
         PgSnapshot {
             commits,
+            next_xid: commits / 2,
             wal_bytes: commits as f64 * 1000.0,
             tables: HashMap::from([("refunds".to_owned(), [commits, 2 * commits, hot])]),
             statements: Ok(HashMap::from([
@@ -459,6 +471,7 @@ mod tests {
         assert_eq!(cost.cpu_ticks, Some(50 + 5 + 10));
         let per = cost.per_refund(100);
         assert_eq!(per["commits_per_refund"], 2.0);
+        assert_eq!(per["write_transactions_per_refund"], 1.0);
         assert_eq!(per["wal_bytes_per_refund"], 2000.0);
         assert_eq!(
             per["statements_per_refund"], 3.0,
