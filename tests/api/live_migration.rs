@@ -134,18 +134,19 @@ async fn plan(pool: &AnyPool, sql: &str) -> String {
 }
 
 /// Every query of the product that reads refunds by a key, as the store sends it (with
-/// literals), and the index its plan must use.
+/// literals), and the index its plan must use (`|` between equally good ones: a merchant's
+/// newest refunds may be read from the primary key backwards when the merchant has many).
 const PRODUCT_QUERIES: &[(&str, &str, &str)] = &[
     (
         "a merchant's list, newest first",
         "SELECT id FROM refunds WHERE merchant_id = 'm7' ORDER BY id DESC LIMIT 21",
-        "refunds_by_merchant",
+        "refunds_by_merchant|refunds_pkey",
     ),
     (
         "the list with filters and a cursor",
         "SELECT id FROM refunds WHERE merchant_id = 'm7' AND provider = 'efundpay' AND status = 'succeeded' \
          AND currency = 'EUR' AND created_at >= 1700000000000 AND id < 'rf_0190000000007000' ORDER BY id DESC LIMIT 21",
-        "refunds_by_merchant",
+        "refunds_by_merchant|refunds_pkey",
     ),
     (
         "the list by payment",
@@ -299,7 +300,10 @@ async fn run(rows: i64) {
     for (what, sql, index) in PRODUCT_QUERIES {
         let plan = plan(store.pool(), sql).await;
         println!("{what}: {plan}");
-        assert!(plan.contains(index), "{what} should use {index}: {plan}");
+        assert!(
+            index.split('|').any(|index| plan.contains(index)),
+            "{what} should use {index}: {plan}"
+        );
         assert!(
             !plan.contains("Seq Scan on refunds"),
             "{what} reads every refund: {plan}"
