@@ -18,6 +18,7 @@ mod change;
 mod create;
 pub mod finance;
 pub mod ledger;
+mod migrate;
 pub mod payments;
 pub mod queue;
 pub mod records;
@@ -66,6 +67,9 @@ pub enum StoreError {
     Sqlite(rusqlite::Error),
 }
 
+/// A pooled connection idle at least this long is pinged before it is used again.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(5);
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -102,6 +106,19 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx pings every connection it hands out by default: a round trip (and a wake-up
+            // of the server process) before every statement. Only a connection that sat idle
+            // long enough to have been cut (a restarted server, a proxy's idle timeout) is
+            // checked; a busy one proves itself on its next statement.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for < IDLE_BEFORE_PING {
+                        return Ok(true);
+                    }
+                    Ok(sqlx::Connection::ping(conn).await.is_ok())
+                })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -129,11 +146,11 @@ impl Store {
         Ok(store)
     }
 
-    /// Applies the embedded migrations of this backend.
+    /// Applies the embedded migrations of this backend (PostgreSQL: see `migrate.rs`).
     pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
         match self.backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => migrate::run_postgres(&self.pool, &POSTGRES_MIGRATIONS).await?,
         }
         Ok(())
     }

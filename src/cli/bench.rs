@@ -18,6 +18,9 @@
 mod child;
 pub mod load;
 pub mod outage;
+mod pgbench;
+mod pgstats;
+mod prefill;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,6 +36,7 @@ use crate::config::Config;
 use crate::providers::{plugin, ProviderRegistry, SandboxMode, PLUGINS};
 use child::GatewayChild;
 use load::{drive, Call, LoadStats};
+use pgstats::{PgCost, PgProbe};
 
 /// The bench's API key (merchant `bench`).
 const API_KEY: &str = "sk_bench";
@@ -101,6 +105,14 @@ pub struct BenchArgs {
     /// With `--outage`: the breaker's `drain_per_second`.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub(crate) drain_per_second: u32,
+    /// PostgreSQL only: also run `pgbench -N` (same concurrency, same window) on a database
+    /// of its own after the gateway phase, as the server's own ceiling.
+    #[arg(long)]
+    pub(crate) pgbench: bool,
+    /// Settled refunds written into the store (with their history, payments, receipts,
+    /// ledger lines and a day of idempotency keys) before the gateway phase.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) prefill: u64,
 }
 
 /// `10`, `10s`, `1500ms`: at most 300 s.
@@ -154,6 +166,14 @@ pub struct BenchReport {
     pub(crate) peak_rss_mb: f64,
     /// The gateway child's RSS high-water mark once started, before any load.
     pub(crate) idle_rss_mb: f64,
+    /// PostgreSQL's own count of the window's work (`Err`: why there is none).
+    pub(crate) pg: Option<Result<PgCost, String>>,
+    /// `pgbench -N` transactions/s of the same run (`Err`: why there is none).
+    pub(crate) pgbench_tps: Option<Result<f64, String>>,
+    /// Refunds written into the store before the load.
+    pub(crate) prefill: u64,
+    /// The store's size on disk after the load, in bytes.
+    pub(crate) disk_bytes: Option<u64>,
 }
 
 fn round(value: f64, digits: i32) -> f64 {
@@ -186,6 +206,31 @@ impl BenchReport {
         self.gateway.quantile_ms(0.50) - self.direct.quantile_ms(0.50)
     }
 
+    /// PostgreSQL transactions that wrote (durable commits) per refund in the window.
+    fn commits_per_refund(&self) -> Option<f64> {
+        match &self.pg {
+            Some(Ok(cost)) if self.gateway.completed > 0 => {
+                Some(cost.write_transactions as f64 / self.gateway.completed as f64)
+            }
+            _ => None,
+        }
+    }
+
+    /// gateway refunds/s × durable commits per refund ÷ pgbench transactions/s (each of
+    /// which writes): the share of the server's commit rate the gateway reached.
+    pub(crate) fn pgbench_ratio(&self) -> Option<f64> {
+        let tps = self.pgbench_tps.as_ref()?.as_ref().ok()?;
+        (*tps > 0.0).then(|| self.gateway.rps() * self.commits_per_refund().unwrap_or(0.0) / tps)
+    }
+
+    /// Disk per refund held: the store's size over the refunds in it.
+    fn disk_bytes_per_refund(&self) -> Option<f64> {
+        let refunds = self.prefill + self.gateway.completed;
+        self.disk_bytes
+            .filter(|_| refunds > 0)
+            .map(|bytes| bytes as f64 / refunds as f64)
+    }
+
     /// Errors of both phases (a clean run has none).
     pub(crate) fn errors(&self) -> u64 {
         self.gateway.errors + self.direct.errors
@@ -208,6 +253,15 @@ impl BenchReport {
             "gateway_cpu_ms_per_refund": self.gateway_cpu_ms_per_refund().map(|ms| round(ms, 3)),
             "errors": self.errors(),
             "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "prefill": self.prefill,
+            "disk_bytes_per_refund": self.disk_bytes_per_refund().map(|b| round(b, 0)),
+            "pg": match &self.pg {
+                None => Value::Null,
+                Some(Ok(cost)) => cost.per_refund(self.gateway.completed),
+                Some(Err(why)) => json!({"missing": why}),
+            },
+            "pgbench_tps": self.pgbench_tps.as_ref().and_then(|t| t.as_ref().ok()).map(|t| round(*t, 1)),
+            "pgbench_ratio": self.pgbench_ratio().map(|r| round(r, 3)),
         })
     }
 
@@ -247,6 +301,33 @@ impl BenchReport {
             self.idle_rss_mb,
             self.peak_rss_mb
         ));
+        if self.prefill > 0 || self.disk_bytes.is_some() {
+            out.push_str(&format!(
+                "store: {} prefilled refunds; {} on disk{}\n",
+                self.prefill,
+                self.disk_bytes.map_or_else(
+                    || "?".to_owned(),
+                    |b| format!("{:.1} MiB", b as f64 / 1048576.0)
+                ),
+                self.disk_bytes_per_refund()
+                    .map_or_else(String::new, |b| format!(", {b:.0} bytes per refund")),
+            ));
+        }
+        match &self.pg {
+            Some(Ok(cost)) => out.push_str(&cost.render(self.gateway.completed)),
+            Some(Err(why)) => out.push_str(&format!("PostgreSQL statistics: unknown: {why}\n")),
+            None => {}
+        }
+        match &self.pgbench_tps {
+            Some(Ok(tps)) => out.push_str(&format!(
+                "pgbench -N (same concurrency and window): {tps:.1} transactions/s; gateway {:.1} refunds/s × {} durable commits per refund ÷ that = {}\n",
+                self.gateway.rps(),
+                self.commits_per_refund().map_or_else(|| "?".to_owned(), |c| format!("{c:.2}")),
+                self.pgbench_ratio().map_or_else(|| "?".to_owned(), |r| format!("{r:.3}")),
+            )),
+            Some(Err(why)) => out.push_str(&format!("pgbench: unknown: {why}\n")),
+            None => {}
+        }
         for (name, stats) in [("direct", &self.direct), ("gateway", &self.gateway)] {
             if let Some(error) = &stats.first_error {
                 out.push_str(&format!("first {name} error: {error}\n"));
@@ -448,6 +529,57 @@ fn direct_call(adapter: Arc<dyn RefundProvider>, simulator: Arc<dyn Simulator>, 
     })
 }
 
+/// Writes `--prefill` refunds into the fresh store (migrated by the gateway, still idle).
+async fn prefill_store(database: &FreshDatabase, args: &BenchArgs) -> Result<(), BenchError> {
+    let dialect = match args.db {
+        BenchDb::Sqlite => prefill::Dialect::Sqlite,
+        BenchDb::Postgres => prefill::Dialect::Postgres,
+    };
+    let pool = sqlx::AnyPool::connect(&database.url)
+        .await
+        .map_err(|e| BenchError::Database(e.to_string()))?;
+    let result = prefill::prefill(&pool, dialect, &args.provider, args.prefill).await;
+    pool.close().await;
+    result.map_err(|e| BenchError::Database(format!("prefill: {e}")))
+}
+
+/// The SQLite store's files (database and WAL) in `dir`, in bytes.
+fn sqlite_bytes(dir: &std::path::Path) -> Option<u64> {
+    ["gateway.db", "gateway.db-wal"]
+        .iter()
+        .map(|name| std::fs::metadata(dir.join(name)).map(|m| m.len()).ok())
+        .sum()
+}
+
+/// `pgbench -N` on a database of its own on the bench's server, dropped afterwards.
+async fn pgbench_reference(
+    database: &FreshDatabase,
+    args: &BenchArgs,
+    run: &str,
+) -> Result<f64, String> {
+    let Some((base, _)) = &database.postgres else {
+        return Err("pgbench needs PostgreSQL".into());
+    };
+    let name = format!("rg_bench_{run}_pgbench");
+    let pool = sqlx::AnyPool::connect(base)
+        .await
+        .map_err(|e| e.to_string())?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = match base.rsplit_once('/') {
+        Some((prefix, _)) => format!("{prefix}/{name}"),
+        None => return Err("the PostgreSQL URL has no database path".into()),
+    };
+    let tps = pgbench::tps(&url, args.concurrency, args.duration).await;
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&pool)
+        .await;
+    pool.close().await;
+    tps
+}
+
 /// A short random run id (database name, payment ids, keys).
 fn run_id() -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
@@ -468,6 +600,11 @@ pub async fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
         return Err(BenchError::Config(
             "several gateway processes share a PostgreSQL database, not SQLite: add --db postgres"
                 .into(),
+        ));
+    }
+    if args.pgbench && args.db == BenchDb::Sqlite {
+        return Err(BenchError::Config(
+            "--pgbench measures a PostgreSQL server: add --db postgres".into(),
         ));
     }
     let plugin =
@@ -528,6 +665,13 @@ pub async fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
                 .fold(0.0, f64::max)
         };
         let idle_rss_mb = peak(&gateways);
+        if args.prefill > 0 {
+            prefill_store(&database, args).await?;
+        }
+        let probe = match args.db {
+            BenchDb::Postgres => Some(PgProbe::connect(&database.url).await),
+            BenchDb::Sqlite => None,
+        };
         let urls: Vec<String> = gateways.iter().map(|g| g.base_url.clone()).collect();
         // Providers whose webhook endpoint is set on their side (Stripe) post to the gateway.
         if let Some(first) = urls.first() {
@@ -540,12 +684,50 @@ pub async fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
                 .map(GatewayChild::cpu_ticks)
                 .sum::<Option<u64>>()
         };
+        // PostgreSQL's statistics at the window's start and end (the driver's own clock
+        // starts now too).
+        let window = probe
+            .as_ref()
+            .and_then(|p| p.as_ref().ok())
+            .cloned()
+            .map(|probe| {
+                let (warmup, duration) = (args.warmup, args.duration);
+                tokio::spawn(async move {
+                    tokio::time::sleep(warmup).await;
+                    let start = probe.snapshot().await;
+                    tokio::time::sleep(duration).await;
+                    let end = probe.snapshot().await;
+                    start.and_then(|start| end.map(|end| PgCost::between(&start, &end)))
+                })
+            });
         let stats = drive(call, concurrency, args.warmup, args.duration, Some(&cpu)).await;
+        let pg = match (window, &probe) {
+            (Some(task), _) => Some(
+                task.await
+                    .unwrap_or_else(|e| Err(format!("statistics task failed: {e}"))),
+            ),
+            (None, Some(Err(why))) => Some(Err(why.clone())),
+            (None, _) => None,
+        };
         let peak_rss_mb = peak(&gateways);
         for gateway in gateways {
             gateway.stop().await;
         }
         drop(simulator);
+        let disk_bytes = match &probe {
+            Some(Ok(probe)) => {
+                let bytes = probe.database_bytes().await;
+                probe.close().await;
+                bytes.and_then(|b| u64::try_from(b).ok())
+            }
+            Some(Err(_)) => None,
+            None => sqlite_bytes(&dir),
+        };
+        let pgbench_tps = if args.pgbench {
+            Some(pgbench_reference(&database, args, &run).await)
+        } else {
+            None
+        };
         Ok::<_, BenchError>(BenchReport {
             db: args.db,
             provider: plugin.id(),
@@ -555,6 +737,10 @@ pub async fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
             direct,
             peak_rss_mb,
             idle_rss_mb,
+            pg,
+            pgbench_tps,
+            prefill: args.prefill,
+            disk_bytes,
         })
     }
     .await;
@@ -589,6 +775,10 @@ mod tests {
             direct: LoadStats::default(),
             peak_rss_mb: 12.34,
             idle_rss_mb: 10.0,
+            pg: None,
+            pgbench_tps: None,
+            prefill: 0,
+            disk_bytes: None,
         };
         let json = report.json();
         let mut keys: Vec<&str> = json
@@ -605,6 +795,7 @@ mod tests {
                 "direct_p50_ms",
                 "direct_p99_ms",
                 "direct_rps",
+                "disk_bytes_per_refund",
                 "errors",
                 "gateway_cpu_ms_per_refund",
                 "gateway_rps",
@@ -612,6 +803,10 @@ mod tests {
                 "p50_ms",
                 "p99_ms",
                 "peak_rss_mb",
+                "pg",
+                "pgbench_ratio",
+                "pgbench_tps",
+                "prefill",
                 "ratio"
             ]
         );
@@ -636,6 +831,8 @@ mod tests {
             outage: None,
             rate: 50,
             drain_per_second: 50,
+            pgbench: false,
+            prefill: 0,
         };
         let section = "[providers.efundpay]\nbase_url = \"http://127.0.0.1:1\"\ntoken = \"t\"\n\
                        merchant_account_id = \"m\"\nwebhook_secret = \"s\"\n";

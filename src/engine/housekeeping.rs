@@ -1,6 +1,7 @@
-//! Periodic housekeeping, once a minute: expired idempotency keys are purged once their
-//! retention ends, and history past `[retention] days` (webhook receipts, the non-essential
-//! events of final refunds; see `store::retention` for what is kept) in bounded batches.
+//! Periodic housekeeping, once a minute: idempotency keys once their retention ends, and
+//! history past `[retention] days` (webhook receipts, the non-essential events of final
+//! refunds; see `store::retention` for what is kept), each table in bounded batches of small
+//! statements, so the tables stop growing without a long delete ever holding up a refund.
 
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ pub(crate) const PURGE_BATCHES_PER_TICK: u32 = 10;
 /// What one retention pass deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Purged {
+    pub idempotency_keys: u64,
     pub webhook_receipts: u64,
     pub refund_events: u64,
 }
@@ -28,14 +30,10 @@ pub(crate) async fn run(engine: Engine) {
         tick.tick().await;
         let engine = engine.current();
         let now = crate::store::now_ms();
-        match engine.store.purge_expired_idempotency_keys(now).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(purged = n, "expired idempotency keys purged"),
-            Err(e) => tracing::warn!(error = %e, "idempotency key purge failed"),
-        }
         match purge_history(&engine.store, engine.config().retention.period, now).await {
             Ok(purged) if purged == Purged::default() => {}
             Ok(purged) => tracing::info!(
+                idempotency_keys = purged.idempotency_keys,
                 webhook_receipts = purged.webhook_receipts,
                 refund_events = purged.refund_events,
                 "history past its retention purged"
@@ -46,7 +44,8 @@ pub(crate) async fn run(engine: Engine) {
 }
 
 /// One retention pass at `now` (Unix ms): at most [`PURGE_BATCHES_PER_TICK`] batches of
-/// [`PURGE_BATCH`] rows per table, older than `retention`.
+/// [`PURGE_BATCH`] rows per table: idempotency keys past their own expiry, history older
+/// than `retention`.
 pub async fn purge_history(
     store: &Store,
     retention: Duration,
@@ -54,6 +53,15 @@ pub async fn purge_history(
 ) -> Result<Purged, StoreError> {
     let before = now.saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
     let mut purged = Purged::default();
+    for _ in 0..PURGE_BATCHES_PER_TICK {
+        let n = store
+            .purge_expired_idempotency_keys(now, PURGE_BATCH)
+            .await?;
+        purged.idempotency_keys += n;
+        if n < u64::from(PURGE_BATCH) {
+            break;
+        }
+    }
     for _ in 0..PURGE_BATCHES_PER_TICK {
         let n = store.purge_webhook_receipts(before, PURGE_BATCH).await?;
         purged.webhook_receipts += n;

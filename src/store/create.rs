@@ -55,6 +55,9 @@ impl Store {
         if let Some(writer) = &self.sqlite {
             return writer.write(move |conn| create_sqlite(conn, &step)).await;
         }
+        if let Some(outcome) = self.create_in_one_statement(&step).await? {
+            return Ok(outcome);
+        }
         let mut tx = self.pool.begin().await?;
         let (outcome, keep) = create_postgres(&mut tx, &step).await?;
         if !keep {
@@ -66,6 +69,74 @@ impl Store {
             Err(e) if is_unique_violation(&e) => Ok(CreateOutcome::ReferenceInUse),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+impl Store {
+    /// PostgreSQL's common case in ONE statement and one commit, without a transaction block
+    /// (see [`single_statement_sql`]): `Some` outcome when it decided (created, or the key's
+    /// earlier answer), `None` when the step needs the transaction of [`create_postgres`]
+    /// (a payment whose captured amount is known or given, a refusal, a race). When it says
+    /// `None` it has written nothing.
+    async fn create_in_one_statement(
+        &self,
+        step: &CreateStep,
+    ) -> Result<Option<CreateOutcome>, StoreError> {
+        if step
+            .payment
+            .as_ref()
+            .is_some_and(|p| p.payment_amount_minor.is_some())
+        {
+            return Ok(None);
+        }
+        let refund = &step.refund;
+        let sql = single_statement_sql(step);
+        let mut query = bind_refund(sqlx::query(&sql), refund);
+        if let Some(claim) = &step.claim {
+            query = query
+                .bind(&claim.key)
+                .bind(&claim.fingerprint)
+                .bind(claim.expires_at);
+        }
+        query = query.bind(created_event(refund).detail.to_string());
+        if step.emit_created {
+            let event_id = new_event_id();
+            let payload = merchant_event(&event_id, "refund.created", refund.created_at, refund);
+            query = query.bind(event_id).bind(payload);
+        }
+        let row = match query.fetch_one(&self.pool).await {
+            Ok(row) => row,
+            Err(e) if is_rolled_back(&e) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        if row.try_get::<i64, _>("inserted")? == 1 {
+            return Ok(Some(CreateOutcome::Created {
+                amount_minor: refund.amount_minor,
+            }));
+        }
+        match &step.claim {
+            Some(claim) if row.try_get::<i64, _>("key_live")? > 0 => {
+                let mut conn = self.pool.acquire().await?;
+                let (outcome, _) =
+                    existing_claim_postgres(&mut conn, claim, refund, refund.created_at).await?;
+                Ok(Some(outcome))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// The text PostgreSQL reports when the single statement undid itself (see
+/// [`single_statement_sql`]).
+const ROLLED_BACK: &str = "refund not inserted: the statement is rolled back";
+
+/// Whether `error` is the single statement undoing itself (nothing of it was written).
+fn is_rolled_back(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            db.code().is_some_and(|c| c == "22P02") && db.message().contains(ROLLED_BACK)
+        }
+        _ => false,
     }
 }
 
@@ -424,6 +495,97 @@ fn fast_create_sql(step: &CreateStep) -> String {
     };
     format!(
         "WITH {} SELECT {claimed} AS claimed, (SELECT COUNT(*) FROM ins) AS inserted, {payment_select}",
+        ctes.join(", ")
+    )
+}
+
+/// The create step as ONE statement run outside any transaction block (PostgreSQL commits
+/// it on its own: one round trip and one commit, against three round trips for BEGIN, the
+/// statement and COMMIT). Every write in it is conditional, so it writes all or nothing:
+///
+/// - `live`: whether the idempotency key is taken and unexpired in the statement's snapshot
+///   (a replay: nothing below runs, `key_live` says so);
+/// - `pay`: creates the payment row (this merchant's, this currency, captured amount
+///   unknown) or, for an existing one that is this merchant's in this currency with no
+///   captured amount (nothing to count), touches it, which also takes its row lock; any other
+///   payment writes nothing and the caller goes the transactional way;
+/// - `claim`, `ins`, `created`, `announced`: the key, the refund, its creation event and its
+///   merchant event, each only if the one before it wrote;
+/// - if a write happened and the refund was still not inserted (another request took the
+///   key or the merchant's reference between the snapshot and the write), the final SELECT
+///   fails on purpose with [`ROLLED_BACK`], which undoes the whole statement: nothing
+///   written, the caller goes the transactional way and reports what it finds.
+///
+/// Parameters: `$1`-`$26` the refund's columns, then the key's `idem_key, fingerprint,
+/// expires_at`, the creation event's detail, and the merchant event's `event_id, payload`.
+fn single_statement_sql(step: &CreateStep) -> String {
+    let mut next = 27;
+    let mut param = || {
+        let n = next;
+        next += 1;
+        format!("${n}")
+    };
+    let values: Vec<String> = REFUND_COLUMN_TYPES
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| format!("${}::{kind}", i + 1))
+        .collect();
+    let mut ctes = Vec::new();
+    // The condition for the next write: the writes happen in chain order.
+    let mut gate = "TRUE".to_owned();
+    let mut first_write = None;
+    let mut key_params = None;
+    if step.claim.is_some() {
+        let (key, fingerprint, expires) = (param(), param(), param());
+        ctes.push(format!(
+            "live AS (SELECT 1 AS one FROM idempotency_keys              WHERE merchant_id = $2 AND idem_key = {key} AND expires_at > $23::bigint)"
+        ));
+        gate = "NOT EXISTS (SELECT 1 FROM live)".to_owned();
+        key_params = Some((key, fingerprint, expires));
+    }
+    if step.payment.is_some() {
+        ctes.push(format!(
+            "pay AS (INSERT INTO payments (provider, account, payment_id, merchant_id, currency, amount_minor, created_at, updated_at)              SELECT $3, $4, $7, $2, $10, NULL, $23, $23 WHERE {gate}              ON CONFLICT (provider, account, payment_id) DO UPDATE SET updated_at = excluded.updated_at              WHERE payments.merchant_id = excluded.merchant_id AND payments.currency = excluded.currency                AND payments.amount_minor IS NULL              RETURNING 1 AS one)"
+        ));
+        gate = "EXISTS (SELECT 1 FROM pay)".to_owned();
+        first_write.get_or_insert("pay");
+    }
+    if let Some((key, fingerprint, expires)) = &key_params {
+        ctes.push(format!(
+            "claim AS (INSERT INTO idempotency_keys (merchant_id, idem_key, fingerprint, refund_id, created_at, expires_at)              SELECT $2, {key}, {fingerprint}, $1, $23, {expires} WHERE {gate}              ON CONFLICT (merchant_id, idem_key) DO UPDATE SET                fingerprint = excluded.fingerprint, refund_id = excluded.refund_id,                response_status = NULL, response_body = NULL,                created_at = excluded.created_at, expires_at = excluded.expires_at              WHERE idempotency_keys.expires_at <= excluded.created_at RETURNING 1 AS one)"
+        ));
+        gate = "EXISTS (SELECT 1 FROM claim)".to_owned();
+        first_write.get_or_insert("claim");
+    }
+    ctes.push(format!(
+        "ins AS (INSERT INTO refunds ({REFUND_COLUMNS}) SELECT {} WHERE {gate}          ON CONFLICT DO NOTHING RETURNING id)",
+        values.join(", ")
+    ));
+    let detail = param();
+    ctes.push(format!(
+        "created AS (INSERT INTO refund_events (refund_id, kind, status, previous_status, source, detail, created_at)          SELECT id, 'created', 'pending', NULL, 'api', {detail}::text, $23::bigint FROM ins)"
+    ));
+    if step.emit_created {
+        let (event_id, payload) = (param(), param());
+        ctes.push(format!(
+            "announced AS (INSERT INTO outbox (event_id, merchant_id, refund_id, event_type, payload, created_at, next_attempt_at)              SELECT {event_id}::text, $2::text, id, 'refund.created', {payload}::text, $23::bigint, $23::bigint FROM ins)"
+        ));
+    }
+    let key_live = if key_params.is_some() {
+        "(SELECT COUNT(*) FROM live)"
+    } else {
+        "0"
+    };
+    // A scalar subquery, so the cast runs (and fails) only when the case is taken, never
+    // while planning.
+    let undo = match first_write {
+        Some(writer) => format!(
+            "CASE WHEN EXISTS (SELECT 1 FROM {writer}) AND NOT EXISTS (SELECT 1 FROM ins)              THEN CAST((SELECT '{ROLLED_BACK}'::text) AS bigint) ELSE 0 END"
+        ),
+        None => "0".to_owned(),
+    };
+    format!(
+        "WITH {} SELECT {key_live} AS key_live, (SELECT COUNT(*) FROM ins) AS inserted, {undo} AS undone",
         ctes.join(", ")
     )
 }

@@ -277,11 +277,20 @@ impl Store {
         rows.iter().map(event_from_row).collect()
     }
 
-    /// Deletes idempotency keys past their retention; returns how many.
-    pub async fn purge_expired_idempotency_keys(&self, now: i64) -> Result<u64, StoreError> {
+    /// Deletes at most `batch` idempotency keys past their retention (oldest first, by the
+    /// `idempotency_keys_by_expiry` index); returns how many. One small statement, so a
+    /// backlog never holds the writer or a lock for long.
+    pub async fn purge_expired_idempotency_keys(
+        &self,
+        now: i64,
+        batch: u32,
+    ) -> Result<u64, StoreError> {
         self.write_statement(
-            "DELETE FROM idempotency_keys WHERE expires_at <= $1".to_owned(),
-            vec![Bind::Int(Some(now))],
+            "DELETE FROM idempotency_keys WHERE (merchant_id, idem_key) IN \
+             (SELECT merchant_id, idem_key FROM idempotency_keys \
+              WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2)"
+                .to_owned(),
+            vec![Bind::Int(Some(now)), Bind::Int(Some(i64::from(batch)))],
         )
         .await
     }

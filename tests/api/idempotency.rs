@@ -210,7 +210,7 @@ async fn an_expired_idempotency_key_can_be_used_again() {
     );
     assert_eq!(
         store
-            .purge_expired_idempotency_keys(now + 1_000)
+            .purge_expired_idempotency_keys(now + 1_000, 1_000)
             .await
             .expect("purge"),
         1

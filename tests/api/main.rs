@@ -8,6 +8,7 @@ mod connections;
 mod console;
 mod helpers;
 mod idempotency;
+mod live_migration;
 mod malformed;
 mod metrics;
 mod migration;

@@ -134,6 +134,7 @@ both_backends!(
         assert_eq!(
             purged,
             Purged {
+                idempotency_keys: 0,
                 webhook_receipts: 1,
                 refund_events: 1
             }
@@ -206,6 +207,28 @@ both_backends!(
                 .expect("purge"),
             1
         );
+
+        for i in 0..3 {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (merchant_id, idem_key, fingerprint, created_at, expires_at) \
+                 VALUES ('acme', $1, 'f', $2, $2)",
+            )
+            .bind(format!("expired-{i}"))
+            .bind(old + i)
+            .execute(store.pool())
+            .await
+            .expect("an expired key");
+        }
+        let mut counts = Vec::new();
+        for _ in 0..3 {
+            counts.push(
+                store
+                    .purge_expired_idempotency_keys(now, 2)
+                    .await
+                    .expect("purge"),
+            );
+        }
+        assert_eq!(counts, [2, 1, 0], "expired keys go two at a time");
         store.close().await;
     }
 );

@@ -1,6 +1,7 @@
 //! Crash recovery and chaos: the gateway binary run as a child process, killed with SIGKILL
 //! mid-flight and restarted, against the provider simulators in this process.
 
+mod balanced;
 mod chaos;
 mod chaos_kit;
 mod cli;

@@ -137,7 +137,7 @@ pub(crate) const TICKS_PER_SECOND: u64 = 100;
 
 /// `utime + stime` of a `/proc/<pid>/stat` line (fields 14 and 15, counted after the
 /// command name, which may itself hold spaces and parentheses).
-fn stat_cpu_ticks(stat: &str) -> Option<u64> {
+pub(crate) fn stat_cpu_ticks(stat: &str) -> Option<u64> {
     let after_name = &stat[stat.rfind(')')? + 1..];
     let mut fields = after_name.split_whitespace().skip(11);
     let utime: u64 = fields.next()?.parse().ok()?;
