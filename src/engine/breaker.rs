@@ -451,7 +451,9 @@ mod tests {
         for t in 0..3 {
             fail(&mut b, t);
         }
-        assert_eq!(b.state(101), BreakerState::HalfOpen);
+        // Opened by the third failure, at 2, for open_ms (100).
+        assert_eq!(b.state(101), BreakerState::Open);
+        assert_eq!(b.state(102), BreakerState::HalfOpen);
         // The queue is not empty: the probe is the drain's, new refunds and queries wait.
         assert!(!b.permit(Caller::New, 102).allows());
         assert!(!b.permit(Caller::Query, 102).allows());
