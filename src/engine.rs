@@ -133,6 +133,8 @@ impl Engine {
         for (provider, account) in first.providers.accounts() {
             breakers.saw_queue(&provider, &account, 0, None);
         }
+        let now = crate::store::now_ms();
+        metrics.breakers(&breakers.views(now), now);
         let live = Arc::new(Live::new(first));
         Self {
             store,

@@ -420,7 +420,7 @@ async fn create_postgres(
 /// key's `idem_key, fingerprint, expires_at`, the `payment_amount`, the creation event's
 /// detail, and the merchant event's `event_id, payload`.
 fn fast_create_sql(step: &CreateStep) -> String {
-    let mut next = 29;
+    let mut next = REFUND_COLUMN_TYPES.len() + 1;
     let mut param = || {
         let n = next;
         next += 1;
@@ -516,10 +516,10 @@ fn fast_create_sql(step: &CreateStep) -> String {
 ///   fails on purpose with [`ROLLED_BACK`], which undoes the whole statement: nothing
 ///   written, the caller goes the transactional way and reports what it finds.
 ///
-/// Parameters: `$1`-`$26` the refund's columns, then the key's `idem_key, fingerprint,
+/// Parameters: `$1`-`$28` the refund's columns, then the key's `idem_key, fingerprint,
 /// expires_at`, the creation event's detail, and the merchant event's `event_id, payload`.
 fn single_statement_sql(step: &CreateStep) -> String {
-    let mut next = 27;
+    let mut next = REFUND_COLUMN_TYPES.len() + 1;
     let mut param = || {
         let n = next;
         next += 1;
