@@ -535,6 +535,8 @@ async fn prefill_store(database: &FreshDatabase, args: &BenchArgs) -> Result<(),
         BenchDb::Sqlite => prefill::Dialect::Sqlite,
         BenchDb::Postgres => prefill::Dialect::Postgres,
     };
+    // On SQLite nothing in the bench process has used sqlx's Any drivers yet.
+    sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&database.url)
         .await
         .map_err(|e| BenchError::Database(e.to_string()))?;
