@@ -232,8 +232,10 @@ pub(crate) async fn import_statement(
     }
     let period = match (from, to) {
         (None, None) => None,
+        // Without `from`, the period starts at the Unix epoch (no refund is older), so the
+        // report's `period.from` is a real time.
         (from, to) => Some((
-            from.unwrap_or(i64::MIN),
+            from.unwrap_or(0),
             to.unwrap_or_else(crate::store::now_ms),
         )),
     };

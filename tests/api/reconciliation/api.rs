@@ -295,6 +295,19 @@ both_backends!(
             .await
             .expect("json");
         assert_eq!(report["by_kind"]["missing_in_statement"]["count"], 1);
+        // Only `to`: the period starts at the Unix epoch, a real time in the report (it was
+        // an empty string, which no date-time schema accepts).
+        let until = "?to=2100-01-01T00:00:00Z";
+        let report: Value = post_statement(&app, ACME_KEY, "scripted", until, HEADER.to_owned())
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(
+            report["period"],
+            json!({"from": "1970-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"})
+        );
+        assert_eq!(report["by_kind"]["missing_in_statement"]["count"], 1);
         // Without a period or any settled_at there is nothing to call missing.
         let report: Value = post_statement(&app, ACME_KEY, "scripted", "", HEADER.to_owned())
             .await
