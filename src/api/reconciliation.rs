@@ -234,10 +234,7 @@ pub(crate) async fn import_statement(
         (None, None) => None,
         // Without `from`, the period starts at the Unix epoch (no refund is older), so the
         // report's `period.from` is a real time.
-        (from, to) => Some((
-            from.unwrap_or(0),
-            to.unwrap_or_else(crate::store::now_ms),
-        )),
+        (from, to) => Some((from.unwrap_or(0), to.unwrap_or_else(crate::store::now_ms))),
     };
     let format = state.engine.config().statement_format(&provider);
     let merchant = scope.clone();

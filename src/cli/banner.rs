@@ -1,6 +1,7 @@
 //! The banner `refund-gateway serve` prints (DESIGN §12): on a configuration with in-process
-//! simulators it says it is the sandbox and shows the URL, the merchant key (when it is the
-//! embedded default's), the routes and the simulators; otherwise one line with the URL.
+//! simulators it says it is the sandbox and shows the URL, the merchant key and the operator
+//! key (when they are the embedded default's), the console's URL, the routes and the
+//! simulators; otherwise one line with the URL and the console's.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -8,6 +9,9 @@ use std::net::SocketAddr;
 use refund_provider::ProviderId;
 
 use super::demo::SANDBOX_API_KEY;
+
+/// The embedded default's operator key (`config/gateway.toml`, operator `finance`).
+pub(crate) const SANDBOX_OPERATOR_KEY: &str = "sk_sandbox_operator";
 use crate::config::{hash_api_key, Config, Route};
 
 /// The banner for a gateway serving `config` (read from `source`) on `addr`, with the given
@@ -22,7 +26,7 @@ pub fn banner(
     if !config.uses_sandbox() {
         let _ = writeln!(
             out,
-            "refund-gateway listening on http://{addr} (config: {source})"
+            "refund-gateway listening on http://{addr} (config: {source}); console at http://{addr}/console/"
         );
         return out;
     }
@@ -49,6 +53,27 @@ pub fn banner(
             let _ = writeln!(out, "  api key:   the merchants' keys from {source}");
         }
     }
+    let operator_key = hash_api_key(SANDBOX_OPERATOR_KEY);
+    match config
+        .operators
+        .iter()
+        .find(|o| o.api_keys.iter().any(|k| k.sha256 == operator_key))
+    {
+        Some(operator) => {
+            let _ = writeln!(
+                out,
+                "  operator:  {SANDBOX_OPERATOR_KEY}   (operator `{}`: every merchant, statements, resolve)",
+                operator.id
+            );
+        }
+        None => {
+            let _ = writeln!(out, "  operator:  the operators' keys from {source}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  console:   http://{addr}/console/   (the finance console: sign in with a key above)"
+    );
     let _ = writeln!(out, "  routes:    {}", describe_routes(&config.routes));
     for (provider, url) in simulators {
         let _ = writeln!(out, "  {:<10} simulator at {url}", provider.as_str());
@@ -119,6 +144,14 @@ mod tests {
             "{text}"
         );
         assert!(
+            text.contains("operator:  sk_sandbox_operator   (operator `finance`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("console:   http://127.0.0.1:8080/console/"),
+            "{text}"
+        );
+        assert!(
             text.contains("routes:    txn_… → authms, CNY → ebuy, everything else → efundpay"),
             "{text}"
         );
@@ -132,11 +165,18 @@ mod tests {
 
     #[test]
     fn a_sandbox_config_with_other_keys_does_not_advertise_the_demo_key() {
-        let text = EMBEDDED_DEFAULT.replace("sk_sandbox_demo", "sk_other");
+        let text = EMBEDDED_DEFAULT
+            .replace("sk_sandbox_demo", "sk_other")
+            .replace("sk_sandbox_operator", "sk_other_operator");
         let config = Config::from_toml(&text).expect("config");
         let addr = SocketAddr::from(([127, 0, 0, 1], 8080));
         let out = banner(&config, "custom.toml", addr, &[]);
         assert!(!out.contains("sk_sandbox_demo"), "{out}");
+        assert!(!out.contains("sk_sandbox_operator"), "{out}");
+        assert!(
+            out.contains("the operators' keys from custom.toml"),
+            "{out}"
+        );
         assert!(
             out.contains("the merchants' keys from custom.toml"),
             "{out}"
@@ -158,7 +198,7 @@ mod tests {
         );
         assert_eq!(
             out,
-            "refund-gateway listening on http://127.0.0.1:80 (config: prod.toml)\n"
+            "refund-gateway listening on http://127.0.0.1:80 (config: prod.toml); console at http://127.0.0.1:80/console/\n"
         );
     }
 }
