@@ -45,7 +45,12 @@ pub struct Gateway {
 
 impl Gateway {
     pub async fn start() -> Self {
-        let mut config = Config::from_toml(EMBEDDED_DEFAULT).unwrap_or_else(|e| panic!("{e}"));
+        Self::start_from(EMBEDDED_DEFAULT).await
+    }
+
+    /// A gateway on `toml` (the embedded default, edited), on a fresh SQLite file.
+    pub async fn start_from(toml: &str) -> Self {
+        let mut config = Config::from_toml(toml).unwrap_or_else(|e| panic!("{e}"));
         config.server.listen = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
         config.database.url = sqlite_url(&temp_dir("refund-gateway-console-"));
         let app = Application::build(config)

@@ -30,9 +30,11 @@ export function signInView({ after, params, onSignedIn }) {
       session.signIn(key, principal);
       onSignedIn(after, params);
     } catch (error) {
-      feedback.append(error.status === 401
-        ? message('error', 'That key was refused: it is not an operator or merchant key of this gateway.')
-        : errorMessage(error));
+      feedback.append(error.code === 'api_key_expired'
+        ? message('error', `That key has expired (${error.message}). Sign in with the key that replaced it.`)
+        : error.status === 401
+          ? message('error', 'That key was refused: it is not an operator or merchant key of this gateway.')
+          : errorMessage(error));
       input.select();
       input.focus();
     } finally {
