@@ -106,8 +106,8 @@ pub(crate) fn router(state: LiveState, request_timeout: Duration) -> Router {
         .layer(CatchPanicLayer::custom(
             move |_panic: Box<dyn std::any::Any + Send>| {
                 panic_metrics.panic_caught();
-                tracing::error!("a request handler panicked");
-                ApiError::new(ErrorCode::Internal, "an internal error occurred").into_response()
+                // Logged once, with the request id, by the error layer.
+                ApiError::internal(HandlerPanicked).into_response()
             },
         ))
         // Inside render_errors, so a 429 gets the API's error shape (and keeps Retry-After).
@@ -134,6 +134,12 @@ pub(crate) fn router(state: LiveState, request_timeout: Duration) -> Router {
         .with_state(state)
 }
 
+/// The cause logged for a request whose handler panicked (the panic's message is not
+/// repeated: it may quote what the client sent).
+#[derive(Debug, thiserror::Error)]
+#[error("a request handler panicked")]
+struct HandlerPanicked;
+
 /// Renders every error response in the API's shape with the request id, converts axum's and
 /// tower-http's plain rejections, and records request metrics.
 async fn render_errors(state: AppState, request: Request, next: Next) -> Response {
@@ -159,9 +165,7 @@ async fn render_errors(state: AppState, request: Request, next: Next) -> Respons
             .remove::<ApiError>()
             .unwrap_or_else(|| ApiError::from_status(status));
         let (status, _, _) = error.code.describe();
-        if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(request_id = %request_id, "internal error answered");
-        }
+        error.log_answered(&request_id);
         let mut rendered = Response::new(Body::from(error.body(&request_id)));
         *rendered.status_mut() = status;
         rendered

@@ -285,18 +285,33 @@ pub(crate) fn cause_chain(error: &(dyn StdError + 'static)) -> String {
     text
 }
 
-impl IntoResponse for ApiError {
-    /// The one place an error's cause is logged.
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The one log line of an answered error that has a cause or is a 500 (the API's error
+    /// layer calls it once per response, with the request's id): one line per failure, never
+    /// one per layer it passed.
+    pub(crate) fn log_answered(&self, request_id: &str) {
         let (status, _, code) = self.code.describe();
-        if let Some(cause) = &self.cause {
-            tracing::error!(
+        match &self.cause {
+            Some(cause) => tracing::error!(
+                request_id,
                 code,
                 status = status.as_u16(),
                 error = %cause_chain(cause.as_ref()),
                 "error answered"
-            );
+            ),
+            None if status == StatusCode::INTERNAL_SERVER_ERROR => {
+                tracing::error!(request_id, code, status = status.as_u16(), "error answered")
+            }
+            None => {}
         }
+    }
+}
+
+impl IntoResponse for ApiError {
+    /// The error travels in the response's extensions to the API's error layer, which
+    /// renders and logs it ([`ApiError::log_answered`]); nothing is logged here.
+    fn into_response(self) -> Response {
+        let (status, _, _) = self.code.describe();
         let mut response = status.into_response();
         response.extensions_mut().insert(self);
         response
@@ -406,6 +421,56 @@ mod tests {
             cause_chain(&Outer::Repeats(Disk)),
             "writing the report failed: disk full"
         );
+    }
+
+    /// Log lines written while `f` runs, in tracing's plain format.
+    fn logged(f: impl FnOnce()) -> Vec<String> {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Lines(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let bytes = lines.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn an_answered_500_is_one_log_line_with_its_cause_and_request_id() {
+        let lines = logged(|| {
+            let response = ApiError::internal(Outer::Write(Disk)).into_response();
+            let error = response
+                .extensions()
+                .get::<ApiError>()
+                .cloned()
+                .unwrap_or_else(|| ApiError::new(ErrorCode::Internal, "lost"));
+            error.log_answered("req_42");
+        });
+        assert_eq!(lines.len(), 1, "{lines:#?}");
+        assert!(lines[0].contains("req_42"), "{lines:#?}");
+        assert!(lines[0].contains("disk full"), "{lines:#?}");
+        // A client's mistake has no cause to log.
+        let quiet = logged(|| ApiError::new(ErrorCode::BodyInvalid, "no").log_answered("r"));
+        assert_eq!(quiet, Vec::<String>::new());
     }
 
     #[test]
