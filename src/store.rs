@@ -83,6 +83,10 @@ pub struct Store {
     /// them run beside the writer).
     sqlite: Option<writer::SqliteWriter>,
     backend: Backend,
+    /// SQLite: read-only rusqlite connections the statement matcher borrows and gives back
+    /// (`finance/matcher.rs`), so an import reuses one with its prepared statements and
+    /// page cache instead of opening its own.
+    lookups: finance::matcher::IdleLookups,
 }
 
 impl Store {
@@ -138,6 +142,7 @@ impl Store {
             pool,
             sqlite: None,
             backend,
+            lookups: finance::matcher::IdleLookups::default(),
         };
         store.migrate().await?;
         if let Some(path) = sqlite_path {

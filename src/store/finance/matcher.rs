@@ -62,7 +62,67 @@ pub(crate) struct StatementMatcher {
     store: Store,
     provider: String,
     merchant: Option<String>,
-    sqlite: Option<Arc<Mutex<Connection>>>,
+    sqlite: Option<Arc<Mutex<Borrowed>>>,
+}
+
+/// Read-only lookup connections waiting for the next import: at most [`IDLE_LOOKUPS`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct IdleLookups(Arc<Mutex<Vec<Connection>>>);
+
+/// Idle lookup connections kept; more imports at once open more, closed when done.
+const IDLE_LOOKUPS: usize = 2;
+
+impl IdleLookups {
+    fn take(&self) -> Option<Connection> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+    }
+
+    /// How many wait now.
+    #[cfg(test)]
+    pub(crate) fn idle(&self) -> usize {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+}
+
+/// A lookup connection borrowed from [`IdleLookups`] for one import, given back when the
+/// import's matcher (every clone of it) is gone.
+#[derive(Debug)]
+pub(crate) struct Borrowed {
+    conn: Option<Connection>,
+    home: IdleLookups,
+}
+
+impl std::ops::Deref for Borrowed {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        // Some until dropped.
+        self.conn
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("a borrowed lookup is held"))
+    }
+}
+
+impl Drop for Borrowed {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        let mut idle = self
+            .home
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if idle.len() < IDLE_LOOKUPS {
+            idle.push(conn);
+        }
+    }
 }
 
 impl std::fmt::Debug for StatementMatcher {
@@ -92,7 +152,7 @@ fn match_row(row: &rusqlite::Row<'_>) -> Result<MatchRow, StoreError> {
     })
 }
 
-fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
+fn lock(conn: &Mutex<Borrowed>) -> std::sync::MutexGuard<'_, Borrowed> {
     conn.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -107,29 +167,14 @@ impl Store {
         let sqlite = match self.backend() {
             Backend::Postgres => None,
             Backend::Sqlite => {
-                let path: String =
-                    sqlx::query("SELECT file FROM pragma_database_list WHERE name = 'main'")
-                        .fetch_one(self.pool())
-                        .await?
-                        .try_get("file")?;
-                let conn =
-                    tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
-                        let conn = Connection::open_with_flags(
-                            &path,
-                            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                        )
-                        .map_err(sqlite_error)?;
-                        conn.execute_batch(&format!(
-                            "PRAGMA busy_timeout = 10000; PRAGMA cache_size = -{CACHE_KIB};"
-                        ))
-                        .map_err(sqlite_error)?;
-                        Ok(conn)
-                    })
-                    .await
-                    .map_err(|e| {
-                        StoreError::Corrupt(format!("the matcher did not start: {e}"))
-                    })??;
-                Some(Arc::new(Mutex::new(conn)))
+                let conn = match self.lookups.take() {
+                    Some(conn) => conn,
+                    None => self.open_lookup().await?,
+                };
+                Some(Arc::new(Mutex::new(Borrowed {
+                    conn: Some(conn),
+                    home: self.lookups.clone(),
+                })))
             }
         };
         Ok(StatementMatcher {
@@ -138,6 +183,36 @@ impl Store {
             merchant: merchant.map(str::to_owned),
             sqlite,
         })
+    }
+}
+
+impl Store {
+    /// A new read-only connection to this SQLite store's file, for statement lookups.
+    async fn open_lookup(&self) -> Result<Connection, StoreError> {
+        let path: String = sqlx::query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_one(self.pool())
+            .await?
+            .try_get("file")?;
+        tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
+            let conn = Connection::open_with_flags(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(sqlite_error)?;
+            conn.execute_batch(&format!(
+                "PRAGMA busy_timeout = 10000; PRAGMA cache_size = -{CACHE_KIB};"
+            ))
+            .map_err(sqlite_error)?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("the matcher did not start: {e}")))?
+    }
+
+    /// Lookup connections idle now (SQLite).
+    #[cfg(test)]
+    pub(crate) fn idle_lookups(&self) -> usize {
+        self.lookups.idle()
     }
 }
 
@@ -333,5 +408,49 @@ impl StatementMatcher {
             rx.recv().await.map(|item| (item, rx))
         })
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn imports_one_after_another_reuse_one_lookup_connection() {
+        let dir = refund_test_support::temp_dir("refund-gateway-matcher-");
+        let store = Store::connect(&refund_test_support::sqlite_url(&dir), 2)
+            .await
+            .expect("store");
+        assert_eq!(store.idle_lookups(), 0);
+        for _ in 0..3 {
+            let matcher = store
+                .statement_matcher("efundpay", None)
+                .await
+                .expect("matcher");
+            // A clone (the reconciler hands them around) keeps it borrowed.
+            let clone = matcher.clone();
+            drop(matcher);
+            assert_eq!(store.idle_lookups(), 0, "borrowed while a clone lives");
+            let (_, rows) = clone
+                .lookup_items(vec!["rf_none"], |id| (Some(*id), None))
+                .await
+                .expect("lookup");
+            assert_eq!(rows.len(), 1);
+            drop(clone);
+            assert_eq!(
+                store.idle_lookups(),
+                1,
+                "given back, never a second one opened"
+            );
+        }
+        // Two imports at once each get one; both come back, at most IDLE_LOOKUPS kept.
+        let (a, b, c) = (
+            store.statement_matcher("efundpay", None).await.expect("a"),
+            store.statement_matcher("efundpay", None).await.expect("b"),
+            store.statement_matcher("efundpay", None).await.expect("c"),
+        );
+        drop((a, b, c));
+        assert_eq!(store.idle_lookups(), IDLE_LOOKUPS);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
