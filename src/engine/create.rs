@@ -151,6 +151,7 @@ impl Engine {
             request.amount = captured;
         }
         provider.validate(&request)?;
+        check_every_providers_options(&command.provider_options, self.providers())?;
         request.amount = command.amount;
 
         // The account's breaker decides now: open, the refund is recorded queued, unsent.
@@ -516,4 +517,33 @@ fn failure_change(
             }
         }
     }
+}
+
+/// Every `provider_options.<id>` of a request, checked by that provider's own parsing
+/// whatever provider the refund goes to (a request may carry options for several, DESIGN
+/// §5): a mistake in another provider's options is refused, never silently carried; a key
+/// that names no provider the gateway knows or runs is refused too (a misspelt provider
+/// would otherwise be ignored).
+fn check_every_providers_options(
+    options: &Value,
+    running: &crate::providers::ProviderRegistry,
+) -> Result<(), refund_provider::RequestInvalid> {
+    let Some(map) = options.as_object() else {
+        return Ok(());
+    };
+    for (id, value) in map {
+        if let Some(plugin) = crate::providers::plugin(id) {
+            plugin.check_options(value)?;
+        } else if !running.ids().any(|known| known.as_str() == id) {
+            let mut known: Vec<&str> = crate::providers::PLUGINS.iter().map(|p| p.id()).collect();
+            known.extend(running.ids().map(refund_provider::ProviderId::as_str));
+            known.sort_unstable();
+            known.dedup();
+            return Err(refund_provider::RequestInvalid::invalid(
+                &format!("provider_options.{id}"),
+                format!("no provider has this name (known: {})", known.join(", ")),
+            ));
+        }
+    }
+    Ok(())
 }

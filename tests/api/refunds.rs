@@ -687,3 +687,70 @@ both_backends!(
         }
     }
 );
+
+both_backends!(
+    options_for_another_provider_are_checked_too_and_a_misspelt_provider_is_refused,
+    |db| async move {
+        let provider = fake(Script::Succeed);
+        let Some(app) = spawn_app(db, provider.clone()).await else {
+            return;
+        };
+        // Routed to the scripted provider; eFundPay's options are still eFundPay's to read.
+        let body = |options: Value| {
+            json!({"payment_id": "pay_opts", "amount": "1.00", "currency": "EUR",
+                   "provider_options": options})
+        };
+        let error = assert_error(
+            app.post_refund(
+                ACME_KEY,
+                None,
+                &body(json!({"efundpay": {"payment_method": "promptpay",
+                                          "bank_detail": ["014", "Jack", "5015377989"]}})),
+            )
+            .await,
+            400,
+            "parameter_invalid",
+        )
+        .await;
+        assert_eq!(error["param"], "provider_options.efundpay.bank_detail");
+        let error = assert_error(
+            app.post_refund(
+                ACME_KEY,
+                None,
+                &body(json!({"authms": {"method": "cheque"}})),
+            )
+            .await,
+            400,
+            "parameter_invalid",
+        )
+        .await;
+        assert_eq!(error["param"], "provider_options.authms.method");
+        let error = assert_error(
+            app.post_refund(ACME_KEY, None, &body(json!({"efundpey": {}})))
+                .await,
+            400,
+            "parameter_invalid",
+        )
+        .await;
+        assert_eq!(error["param"], "provider_options.efundpey");
+        // Nothing of a refused request was recorded or sent.
+        assert_eq!(provider.calls(), 0);
+        let listed = app
+            .get_json(ACME_KEY, "/v1/refunds?payment_id=pay_opts")
+            .await;
+        assert_eq!(listed["data"], json!([]));
+        // Options valid for every provider they name are carried as before.
+        let created = app
+            .post_refund(
+                ACME_KEY,
+                None,
+                &body(json!({"authms": {"method": "transfer"},
+                             "efundpay": {"bank_detail": {"bank_code": "014",
+                                 "bank_account_name": "Jack", "bank_account_no": "5015377989"},
+                                 "payment_method": "promptpay"}})),
+            )
+            .await;
+        assert_eq!(created.status().as_u16(), 201);
+        assert_eq!(provider.calls(), 1);
+    }
+);

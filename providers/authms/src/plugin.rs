@@ -22,6 +22,10 @@ const SANDBOX_TRANSFER_SOURCE: &str = "usr_merchant";
 
 #[async_trait]
 impl ProviderPlugin for AuthMsPlugin {
+    fn check_options(&self, options: &Value) -> Result<(), refund_provider::RequestInvalid> {
+        crate::options::AuthMsOptions::parse(options).map(|_| ())
+    }
+
     fn id(&self) -> &'static str {
         crate::PROVIDER_ID
     }

@@ -13,13 +13,19 @@
 //!   unknown enum word, a `deserialize_with`/`try_from` check) is `parameter_invalid` at the
 //!   path of the field, with serde's message. An unknown field's path is the field itself.
 //!
+//! - A nested struct given as an array (serde would read its fields in order) is
+//!   `parameter_invalid` at its path: a struct is read only from an object (`strict.rs`).
+//!
 //! Adapters put their checks in the type (`deny_unknown_fields`, enums, `deserialize_with`
 //! for lengths and formats), so the path comes for free.
+
+mod strict;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::RequestInvalid;
+use strict::Strict;
 
 /// Reads `provider_options.<provider>` as `T`, or says which field is wrong and why.
 pub fn parse_options<T: DeserializeOwned>(
@@ -30,7 +36,8 @@ pub fn parse_options<T: DeserializeOwned>(
     let options = match options {
         Value::Null => &empty,
         Value::Object(_) => options,
-        // serde would read a struct from an array too: refuse anything but an object here.
+        // serde would read a struct from an array too: refuse anything but an object here
+        // (and at every depth below, through `Strict`).
         _ => {
             return Err(RequestInvalid::invalid(
                 &format!("provider_options.{provider}"),
@@ -38,7 +45,7 @@ pub fn parse_options<T: DeserializeOwned>(
             ))
         }
     };
-    serde_path_to_error::deserialize(options).map_err(|error| {
+    serde_path_to_error::deserialize(Strict(options)).map_err(|error| {
         let mut param = format!("provider_options.{provider}");
         for segment in error.path().iter() {
             use serde_path_to_error::Segment;
@@ -113,13 +120,54 @@ mod tests {
 
     #[derive(Debug, Deserialize)]
     struct NeedsOne {
-        #[allow(dead_code)]
         one: u8,
     }
 
     fn refusal<T: DeserializeOwned + std::fmt::Debug>(value: Value) -> (&'static str, String) {
         let e = parse_options::<T>("demo", &value).expect_err("refused");
         (e.code.as_str(), e.param.unwrap_or_default())
+    }
+
+    #[test]
+    fn a_nested_struct_is_read_from_an_object_only_never_from_an_array() {
+        // serde_json::from_value would take ["014", "Jack"] as Inner { code, name }.
+        assert_eq!(
+            refusal::<Demo>(json!({"inner": ["014", "Jack"]})),
+            (
+                "parameter_invalid",
+                "provider_options.demo.inner".to_owned()
+            )
+        );
+        assert_eq!(
+            refusal::<Demo>(json!({"list": [["014"]]})),
+            (
+                "parameter_invalid",
+                "provider_options.demo.list[0]".to_owned()
+            )
+        );
+        // Sequences of values, numbers and nested objects still read as before.
+        let read = parse_options::<Demo>(
+            "demo",
+            &json!({"inner": {"code": "014", "name": "Jack"}, "list": [{"code": "1"}]}),
+        );
+        assert_eq!(
+            read.map(|d| (d.inner, d.list.len())),
+            Ok((
+                Some(Inner {
+                    code: "014".into(),
+                    name: Some("Jack".into())
+                }),
+                1
+            ))
+        );
+        assert_eq!(
+            parse_options::<NeedsOne>("demo", &json!({"one": 7})).map(|n| n.one),
+            Ok(7)
+        );
+        assert_eq!(
+            refusal::<NeedsOne>(json!({"one": 300})),
+            ("parameter_invalid", "provider_options.demo.one".to_owned())
+        );
     }
 
     #[test]

@@ -46,6 +46,15 @@ pub trait ProviderPlugin: Send + Sync + 'static {
         serde_json::json!({"type": ["object", "null"]})
     }
 
+    /// Checks `provider_options.<id>` of a merchant's refund request whatever provider the
+    /// refund goes to (a request may carry options for several), with the adapter's own
+    /// parsing, so a mistake is refused even when another provider is routed. The default
+    /// accepts any object or null.
+    fn check_options(&self, options: &Value) -> Result<(), crate::RequestInvalid> {
+        let _ = options;
+        Ok(())
+    }
+
     /// The whole `[providers.<id>]` section pointing at a simulator at `base_url`.
     fn sandbox_section(&self, base_url: &str) -> Value {
         let mut section = self.sandbox_settings();

@@ -22,6 +22,10 @@ const SANDBOX_APP_SECRET: &str = "sandbox-ebuy-secret";
 
 #[async_trait]
 impl ProviderPlugin for EbuyPlugin {
+    fn check_options(&self, options: &Value) -> Result<(), refund_provider::RequestInvalid> {
+        crate::options::EbuyOptions::parse(options).map(|_| ())
+    }
+
     fn id(&self) -> &'static str {
         crate::PROVIDER_ID
     }

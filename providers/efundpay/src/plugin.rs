@@ -18,6 +18,10 @@ pub static PROVIDER: EfundpayPlugin = EfundpayPlugin;
 
 #[async_trait]
 impl ProviderPlugin for EfundpayPlugin {
+    fn check_options(&self, options: &Value) -> Result<(), refund_provider::RequestInvalid> {
+        crate::request::EfundpayOptions::parse(options).map(|_| ())
+    }
+
     fn id(&self) -> &'static str {
         crate::PROVIDER_ID
     }

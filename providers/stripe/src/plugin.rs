@@ -23,6 +23,10 @@ pub const SANDBOX_WEBHOOK_SECRET: &str = "whsec_sandbox_stripe";
 
 #[async_trait]
 impl ProviderPlugin for StripePlugin {
+    fn check_options(&self, options: &Value) -> Result<(), refund_provider::RequestInvalid> {
+        crate::options::StripeOptions::parse(options).map(|_| ())
+    }
+
     fn id(&self) -> &'static str {
         crate::PROVIDER_ID
     }

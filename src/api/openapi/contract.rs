@@ -132,9 +132,9 @@ fn provider_options() -> Value {
         .collect();
     json!({
         "type": ["object", "null"],
-        "description": "Options per provider; only those of the provider the refund goes to are used",
+        "description": "Options per provider, keyed by provider id; only those of the provider the refund goes to are used, but every provider's are checked (a mistake in any is 400 parameter_invalid at its path, and so is a key that names no provider)",
         "properties": properties,
-        "additionalProperties": {"type": "object"},
+        "additionalProperties": false,
     })
 }
 
