@@ -22,6 +22,7 @@ use refund_provider::{
 use crate::api::rate_limit::RateLimits;
 use crate::config::Config;
 use crate::domain::EventSource;
+use crate::faults::Faults;
 use crate::live::{Live, Snapshot};
 use crate::metrics::Metrics;
 use crate::providers::{Account, ProviderRegistry};
@@ -89,7 +90,7 @@ impl From<RequestInvalid> for EngineError {
 
 /// What a provider webhook did.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum WebhookApplied {
+pub enum WebhookApplied {
     /// A genuine event the provider sends but the gateway need not act on
     /// (`ProviderWebhook::ignored`, e.g. Stripe's `charge.refunded`): acknowledged, nothing
     /// read or written.
@@ -309,7 +310,8 @@ impl Engine {
     /// a receipt exists to apply an event once, and an event that applies nothing is harmless
     /// however often it comes, so recording it would only cost a durable write per event (the
     /// provider sends one with every refund) and rows for retention to purge.
-    pub(crate) async fn apply_webhook(
+    #[doc(hidden)]
+    pub async fn apply_webhook(
         &self,
         provider: &ProviderId,
         account: String,
@@ -345,7 +347,23 @@ impl Engine {
                         return Err(EngineError::Contention);
                     }
                 };
-                WebhookApplied::Refund(Box::new(self.modified(&id, modified)?))
+                let refund = self.modified(&id, modified)?;
+                if Faults::on(&self.store.faults.webhook_applied_twice)
+                    && refund.status == crate::domain::RefundStatus::Succeeded
+                {
+                    // The planted bug (`crate::faults`): the event applied a second time,
+                    // past the final-status guard, posts the success's lines again.
+                    return Ok(WebhookApplied::Refund(Box::new(
+                        self.apply_with(&id, |_, refund, _| Change {
+                            ledger: refund.amount_minor.map_or_else(Vec::new, |minor| {
+                                decide::succeeded_ledger_lines(refund, minor)
+                            }),
+                            ..Change::default()
+                        })
+                        .await?,
+                    )));
+                }
+                WebhookApplied::Refund(Box::new(refund))
             }
         })
     }

@@ -1,0 +1,40 @@
+//! Deliberate money bugs for the model test (`tests/model`) to prove that it finds them.
+//!
+//! Every switch is off unless a test turns it on, on the one [`Store`](crate::store::Store)
+//! it runs against (each store holds its own [`Faults`], so a test that plants a bug never
+//! touches another test's histories). Production code never sets one. Each switch is read
+//! at exactly one point, named on it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The planted bugs; all off by default.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// `store/create.rs`: a refund beyond what is refundable is inserted anyway (the
+    /// refundable check skipped, as if made without the payment's lock).
+    pub skip_refundable_check: AtomicBool,
+    /// `engine/sync.rs`: "no record" after the grace period is taken as proof of absence
+    /// and the refund is re-sent, whatever the provider proves.
+    pub resend_without_proof: AtomicBool,
+    /// `engine/sync.rs`: "no record" after the grace period fails the refund, whatever the
+    /// provider proves.
+    pub fail_without_proof: AtomicBool,
+    /// `engine.rs`: a provider webhook is applied twice (receipt dedupe ignored), and a
+    /// success reported again about a succeeded refund posts its ledger lines again.
+    pub webhook_applied_twice: AtomicBool,
+    /// `store/change.rs`: the last ledger line of a change is dropped.
+    pub drop_ledger_line: AtomicBool,
+}
+
+impl Faults {
+    /// Whether `switch` is on.
+    pub fn on(switch: &AtomicBool) -> bool {
+        switch.load(Ordering::Relaxed)
+    }
+
+    /// Turns `switch` on.
+    pub fn set(switch: &AtomicBool) {
+        switch.store(true, Ordering::Relaxed);
+    }
+}
