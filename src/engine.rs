@@ -326,6 +326,7 @@ impl Engine {
             event_id: webhook.event_id,
         };
         let report = webhook.refund;
+        let again = report.clone();
         let reference = report.provider_reference.clone();
         let engine = self.clone();
         let applied = self
@@ -348,20 +349,24 @@ impl Engine {
                     }
                 };
                 let refund = self.modified(&id, modified)?;
-                if Faults::on(&self.store.faults.webhook_applied_twice)
-                    && refund.status == crate::domain::RefundStatus::Succeeded
-                {
+                if Faults::on(&self.store.faults.webhook_applied_twice) {
                     // The planted bug (`crate::faults`): the event applied a second time,
-                    // past the final-status guard, posts the success's lines again.
-                    return Ok(WebhookApplied::Refund(Box::new(
-                        self.apply_with(&id, |_, refund, _| Change {
-                            ledger: refund.amount_minor.map_or_else(Vec::new, |minor| {
-                                decide::succeeded_ledger_lines(refund, minor)
-                            }),
-                            ..Change::default()
+                    // as if the refund were still open (the final-status guard skipped).
+                    let report = again;
+                    let refund = self
+                        .apply_with(&id, move |engine, refund, now| {
+                            let mut reopened = refund.clone();
+                            reopened.status = crate::domain::RefundStatus::Pending;
+                            engine.report_change(
+                                &reopened,
+                                &report,
+                                EventSource::Webhook,
+                                None,
+                                now,
+                            )
                         })
-                        .await?,
-                    )));
+                        .await?;
+                    return Ok(WebhookApplied::Refund(Box::new(refund)));
                 }
                 WebhookApplied::Refund(Box::new(refund))
             }

@@ -20,8 +20,10 @@ pub struct Faults {
     /// `engine/sync.rs`: "no record" after the grace period fails the refund, whatever the
     /// provider proves.
     pub fail_without_proof: AtomicBool,
-    /// `engine.rs`: a provider webhook is applied twice (receipt dedupe ignored), and a
-    /// success reported again about a succeeded refund posts its ledger lines again.
+    /// `engine.rs`: a provider webhook is applied a second time as if its refund were still
+    /// open (the final-status guard skipped), so a late or repeated event moves a final
+    /// refund. (Posting a success's lines twice is no bug to plant: the ledger's unique key
+    /// per refund, kind and account makes a second posting a no-op.)
     pub webhook_applied_twice: AtomicBool,
     /// `store/change.rs`: the last ledger line of a change is dropped.
     pub drop_ledger_line: AtomicBool,
