@@ -526,10 +526,13 @@ fn fast_create_sql(step: &CreateStep) -> String {
 ///   fails on purpose with [`ROLLED_BACK`], which undoes the whole statement: nothing
 ///   written, the caller goes the transactional way and reports what it finds.
 ///
-/// Parameters: `$1`-`$26` the refund's columns, then the key's `idem_key, fingerprint,
-/// expires_at`, the creation event's detail, and the merchant event's `event_id, payload`.
+/// Parameters: `$1`-`$28` the refund's columns (`REFUND_COLUMN_TYPES`, as `bind_refund`
+/// binds them), then the key's `idem_key, fingerprint, expires_at`, the creation event's
+/// detail, and the merchant event's `event_id, payload`.
 fn single_statement_sql(step: &CreateStep) -> String {
-    let mut next = 27;
+    // Numbered after every refund column: counted from the list, so a column added later
+    // cannot make the next parameters read the refund's last columns (as `$27` once did).
+    let mut next = REFUND_COLUMN_TYPES.len() + 1;
     let mut param = || {
         let n = next;
         next += 1;
