@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use sqlx::Row as _;
 use time::macros::datetime;
 
 use refund_gateway::config::Config;
@@ -24,6 +25,16 @@ use crate::invariants::{self, Model, Row};
 use crate::provider::{lock, money, Made, ModelProvider, RefundMode, SharedWorld, StatusMode};
 use crate::receiver::Receiver;
 use crate::steps::{Create, Step};
+
+thread_local! {
+    /// What the histories run on this thread exercised (a search runs on one thread).
+    pub static STATS: std::cell::RefCell<BTreeMap<String, i64>> =
+        const { std::cell::RefCell::new(BTreeMap::new()) };
+}
+
+fn count(key: &str) {
+    STATS.with(|stats| *stats.borrow_mut().entry(key.to_owned()).or_default() += 1);
+}
 
 /// Which store a history runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,12 +152,49 @@ impl Harness {
         // The end: every merchant event is delivered, at least once and in order.
         let end = |e: String| (history.len(), format!("at the end: {e}"));
         self.quiesce().await.map_err(end)?;
-        self.check_outbox(true).await.map_err(end)
+        self.check_outbox(true).await.map_err(end)?;
+        self.tally().await.map_err(end)
+    }
+
+    /// Adds what this history exercised to this thread's [`STATS`].
+    async fn tally(&self) -> Result<(), String> {
+        let mut counts: Vec<(String, i64)> = Vec::new();
+        for (sql, prefix) in [
+            (
+                "SELECT status AS k, COUNT(*) AS n FROM refunds GROUP BY status",
+                "refunds ",
+            ),
+            (
+                "SELECT kind AS k, COUNT(*) AS n FROM refund_events GROUP BY kind",
+                "events ",
+            ),
+        ] {
+            let rows = sqlx::query(sql)
+                .fetch_all(self.store.pool())
+                .await
+                .map_err(|e| format!("tally: {e}"))?;
+            for row in rows {
+                let key: String = row.try_get("k").map_err(|e| e.to_string())?;
+                let n: i64 = row.try_get("n").map_err(|e| e.to_string())?;
+                counts.push((format!("{prefix}{key}"), n));
+            }
+        }
+        let flagged = self.rows().await?.iter().filter(|r| r.attention).count();
+        counts.push(("refunds flagged requires_attention".into(), flagged as i64));
+        counts.push(("histories".into(), 1));
+        STATS.with(|stats| {
+            let mut stats = stats.borrow_mut();
+            for (key, n) in counts {
+                *stats.entry(key).or_default() += n;
+            }
+        });
+        Ok(())
     }
 
     /// Drops the engine (its breakers, its drain's state) and builds a new one on the same
     /// store, as a restarted process would.
     fn crash(&mut self) {
+        count("crashes (engine rebuilt)");
         lock(&self.world).crashed = false;
         self.engine = engine(&self.store, &self.config, &self.world);
         self.drain = Drain::default();
@@ -313,6 +361,7 @@ impl Harness {
             }
         };
         let (provider, webhook) = webhook;
+        count("provider webhooks delivered");
         self.engine
             .apply_webhook(
                 &ProviderId::from_static(provider),
@@ -414,6 +463,7 @@ impl Harness {
             self.after(result.map(|r| r.map(|_| ())))?;
         }
         let now = self.store.now();
+        count("give-up checks");
         for row in self.rows().await? {
             if now - row.created_at > GIVE_UP_MS && !row.status.is_final() && !row.attention {
                 return Err(format!(

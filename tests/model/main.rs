@@ -137,12 +137,18 @@ fn assert_no_failure(db: Db, cases: u32, persist: &'static str) {
         return;
     }
     let started = Instant::now();
+    harness::STATS.with(|stats| stats.borrow_mut().clear());
     let found = search(db, cases, Some(persist), false, 512, no_bug);
     println!(
-        "{db:?}: {} histories in {:.1} s",
+        "{db:?}: {} histories in {:.1} s; what they exercised:",
         found.ran,
         started.elapsed().as_secs_f64()
     );
+    harness::STATS.with(|stats| {
+        for (what, n) in stats.borrow().iter() {
+            println!("  {what}: {n}");
+        }
+    });
     if let Some(failure) = found.failure {
         panic!("the model found a failing history on {db:?}:\n{failure}");
     }
