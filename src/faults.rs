@@ -5,7 +5,7 @@
 //! touches another test's histories). Production code never sets one. Each switch is read
 //! at exactly one point, named on it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 /// The planted bugs; all off by default.
 #[doc(hidden)]
@@ -27,6 +27,12 @@ pub struct Faults {
     pub webhook_applied_twice: AtomicBool,
     /// `store/change.rs`: the last ledger line of a change is dropped.
     pub drop_ledger_line: AtomicBool,
+    /// `store/writer.rs` (SQLite): a simulated crash, armed with [`Faults::crash_after`]:
+    /// that many more writes commit, then none (as if the process died there) until
+    /// [`Faults::recover`].
+    crash_armed: AtomicBool,
+    writes_left: AtomicI64,
+    crashed: AtomicBool,
 }
 
 impl Faults {
@@ -38,5 +44,37 @@ impl Faults {
     /// Turns `switch` on.
     pub fn set(switch: &AtomicBool) {
         switch.store(true, Ordering::Relaxed);
+    }
+
+    /// Arms the simulated crash: `writes` more writes commit, the next ones fail.
+    pub fn crash_after(&self, writes: i64) {
+        self.writes_left.store(writes, Ordering::SeqCst);
+        self.crashed.store(false, Ordering::SeqCst);
+        self.crash_armed.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the armed crash happened (a write was refused since).
+    pub fn has_crashed(&self) -> bool {
+        self.crashed.load(Ordering::SeqCst)
+    }
+
+    /// Disarms the crash: the restarted process writes again.
+    pub fn recover(&self) {
+        self.crash_armed.store(false, Ordering::SeqCst);
+        self.crashed.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether the next write may commit (always, unless a crash is armed and due).
+    pub(crate) fn write_allowed(&self) -> bool {
+        if !self.crash_armed.load(Ordering::Relaxed) {
+            return true;
+        }
+        if self.crashed.load(Ordering::SeqCst)
+            || self.writes_left.fetch_sub(1, Ordering::SeqCst) <= 0
+        {
+            self.crashed.store(true, Ordering::SeqCst);
+            return false;
+        }
+        true
     }
 }

@@ -154,7 +154,7 @@ impl Store {
         };
         store.migrate().await?;
         if let Some(path) = sqlite_path {
-            store.sqlite = Some(writer::SqliteWriter::start(&path)?);
+            store.sqlite = Some(writer::SqliteWriter::start(&path, store.faults.clone())?);
         }
         Ok(store)
     }

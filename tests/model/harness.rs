@@ -143,7 +143,16 @@ impl Harness {
     async fn run(&mut self, history: &[Step]) -> Result<(), (usize, String)> {
         for (i, step) in history.iter().enumerate() {
             let failed = |e: String| (i + 1, format!("after step {i} ({step:?}): {e}"));
-            self.step(step).await.map_err(failed)?;
+            let result = self.step(step).await;
+            if self.store.faults.has_crashed() {
+                // The process died at a write in this step: whatever the step reported, a
+                // new process takes over the store.
+                self.store.faults.recover();
+                count("crashes at a store write");
+                self.crash();
+            } else {
+                result.map_err(failed)?;
+            }
             let rows = self.rows().await.map_err(failed)?;
             let ledger = self.ledger().await.map_err(failed)?;
             invariants::check(&mut self.model, &rows, &self.world, &ledger).map_err(failed)?;
@@ -151,6 +160,7 @@ impl Harness {
         }
         // The end: every merchant event is delivered, at least once and in order.
         let end = |e: String| (history.len(), format!("at the end: {e}"));
+        self.store.faults.recover();
         self.quiesce().await.map_err(end)?;
         self.check_outbox(true).await.map_err(end)?;
         self.tally().await.map_err(end)
@@ -258,6 +268,10 @@ impl Harness {
             Step::Cancel { nth } => self.cancel(*nth).await,
             Step::Crash => {
                 self.crash();
+                Ok(())
+            }
+            Step::CrashAfterWrites { writes } => {
+                self.store.faults.crash_after(i64::from(*writes));
                 Ok(())
             }
             Step::GiveUp => self.give_up().await,
@@ -450,6 +464,10 @@ impl Harness {
     /// Past the give-up, with healthy providers: a few rounds of drain and sync, then every
     /// refund older than the give-up is final or flagged.
     async fn give_up(&mut self) -> Result<(), String> {
+        if self.store.faults.has_crashed() {
+            self.crash();
+        }
+        self.store.faults.recover();
         lock(&self.world).outage = false;
         self.clock
             .advance(time::Duration::milliseconds(GIVE_UP_MS + 1_000));

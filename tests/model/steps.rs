@@ -68,6 +68,10 @@ pub enum Step {
     Cancel { nth: usize },
     /// The process dies between two steps: the engine is dropped and rebuilt on the store.
     Crash,
+    /// The process will die after `writes` more store writes, wherever that falls (SQLite:
+    /// the writer refuses every write from then on; the engine is rebuilt after the step).
+    /// On PostgreSQL, whose writes do not pass one point, this does nothing.
+    CrashAfterWrites { writes: u8 },
     /// The clock moves past the give-up; the providers are healthy for a few rounds of
     /// drain and sync, after which every old refund must be final or flagged.
     GiveUp,
@@ -137,7 +141,8 @@ fn step() -> impl Strategy<Value = Step> {
         4 => prop::bool::weighted(0.6).prop_map(|on| Step::Outage { on }),
         4 => (0usize..8).prop_map(|nth| Step::Resolve { nth }),
         3 => (0usize..8).prop_map(|nth| Step::Cancel { nth }),
-        3 => Just(Step::Crash),
+        2 => Just(Step::Crash),
+        3 => (0u8..8).prop_map(|writes| Step::CrashAfterWrites { writes }),
         1 => Just(Step::GiveUp),
     ]
 }
