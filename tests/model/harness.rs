@@ -63,6 +63,7 @@ fn config_toml(url: &str, receiver: &str) -> String {
          webhook_url = \"{receiver}/acme\"\nwebhook_secret = \"whsec_acme\"\n\n\
          [[merchants]]\nid = \"globex\"\napi_key = \"sk_test_globex\"\n\
          webhook_url = \"{receiver}/globex\"\nwebhook_secret = \"whsec_globex\"\n\n\
+         [idempotency]\nretention_hours = 1\n\n\
          [sync]\npoll_interval_ms = 1000\nfirst_retry_ms = 1000\nmax_retry_ms = {MAX_RETRY_MS}\n\
          give_up_after_hours = 1\nnot_found_grace_ms = 5000\n\n\
          {}\n{}\n[[routes]]\nprovider = \"plain\"\ncurrency = [\"EUR\"]\n",

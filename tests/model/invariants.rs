@@ -11,6 +11,7 @@
 //! 5. Each refund's ledger lines balance; each provider's clearing account and each
 //!    merchant's expense account equal the succeeded refunds' amounts.
 //! 6. A final status never changes.
+//! 7. One refund per merchant and Idempotency-Key while the key is retained.
 //!
 //! (The give-up and the merchant events are checked in `harness.rs`.)
 
@@ -46,12 +47,13 @@ pub struct Row {
     pub attention: bool,
     pub queued: bool,
     pub created_at: i64,
+    pub idempotency_key: Option<String>,
 }
 
 pub async fn rows(store: &Store) -> Result<Vec<Row>, String> {
     let rows = sqlx::query(
         "SELECT id, merchant_id, provider, provider_reference, payment_id, amount_minor, status, \
-                requires_attention, pending_reason, created_at \
+                requires_attention, pending_reason, created_at, idempotency_key \
          FROM refunds ORDER BY created_at, id",
     )
     .fetch_all(store.pool())
@@ -75,6 +77,7 @@ pub async fn rows(store: &Store) -> Result<Vec<Row>, String> {
                     .map_err(get)?
                     .is_some(),
                 created_at: row.try_get("created_at").map_err(get)?,
+                idempotency_key: row.try_get("idempotency_key").map_err(get)?,
             })
         })
         .collect()
@@ -120,7 +123,10 @@ pub async fn outbox(store: &Store) -> Result<Vec<(String, String, String, bool)>
         .collect()
 }
 
-/// Invariants 1-6 (see the module doc).
+/// `[idempotency] retention_hours` in the model's config, in milliseconds.
+pub const KEY_RETENTION_MS: i64 = 3_600_000;
+
+/// Invariants 1-7 (see the module doc).
 pub fn check(
     model: &mut Model,
     rows: &[Row],
@@ -210,6 +216,25 @@ pub fn check(
                  more than its {CAPTURED} captured"
             ));
         }
+    }
+    // 7. A key makes one refund until it expires (rows are in creation order).
+    let mut last_of_key: BTreeMap<(String, String), (String, i64)> = BTreeMap::new();
+    for row in rows {
+        let Some(key) = &row.idempotency_key else {
+            continue;
+        };
+        let slot = (row.merchant_id.clone(), key.clone());
+        if let Some((earlier, at)) = last_of_key.get(&slot) {
+            if row.created_at - at < KEY_RETENTION_MS {
+                return Err(format!(
+                    "Idempotency-Key {key} of {} made refund {earlier} and, {} ms later, refund {}",
+                    row.merchant_id,
+                    row.created_at - at,
+                    row.id
+                ));
+            }
+        }
+        last_of_key.insert(slot, (row.id.clone(), row.created_at));
     }
     // 5. Balanced lines per refund; the accounts equal what succeeded.
     let mut per_refund: BTreeMap<String, i64> = BTreeMap::new();
