@@ -13,7 +13,7 @@ use time::macros::datetime;
 use refund_gateway::config::Config;
 use refund_gateway::domain::{IdempotencyKey, RefundStatus};
 use refund_gateway::engine::queue::Drain;
-use refund_gateway::engine::{CreateCommand, CreateResult, Engine, EngineError, ResolveCommand};
+use refund_gateway::engine::{CreateCommand, Engine, EngineError, ResolveCommand};
 use refund_gateway::faults::Faults;
 use refund_gateway::metrics::Metrics;
 use refund_gateway::providers::ProviderRegistry;
@@ -34,6 +34,78 @@ thread_local! {
 
 fn count(key: &str) {
     STATS.with(|stats| *stats.borrow_mut().entry(key.to_owned()).or_default() += 1);
+}
+
+thread_local! {
+    /// The PostgreSQL database of this thread's search and its store: made once, emptied
+    /// before each history (far cheaper than a database per history), dropped at the end.
+    static POSTGRES_DATABASE: std::cell::RefCell<Option<(String, Store)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// This thread's PostgreSQL database and store, emptied.
+async fn postgres_store() -> Result<(String, Store), String> {
+    let known = POSTGRES_DATABASE.with(|db| db.borrow().clone());
+    let (url, store) = match known {
+        Some(known) => known,
+        None => {
+            let url = refund_test_support::fresh_postgres_database()
+                .await
+                .ok_or("no PostgreSQL")?;
+            let store = Store::connect(&url, 4)
+                .await
+                .map_err(|e| format!("store: {e}"))?;
+            POSTGRES_DATABASE.with(|db| *db.borrow_mut() = Some((url.clone(), store.clone())));
+            (url, store)
+        }
+    };
+    empty_postgres(&store).await?;
+    Ok((url, store))
+}
+
+/// Empties every table but the migrations' (the schema stays, made once): small tables,
+/// so row deletes (the refunds last: others refer to them) beat a TRUNCATE's file work.
+async fn empty_postgres(store: &Store) -> Result<(), String> {
+    let tables: Vec<String> = sqlx::query(
+        "SELECT tablename::text AS name FROM pg_tables \
+         WHERE schemaname = current_schema() AND tablename <> '_sqlx_migrations'",
+    )
+    .fetch_all(store.pool())
+    .await
+    .map_err(|e| format!("list tables: {e}"))?
+    .iter()
+    .map(|row| row.try_get("name"))
+    .collect::<Result<_, _>>()
+    .map_err(|e| format!("list tables: {e}"))?;
+    let (refunds, others): (Vec<String>, Vec<String>) =
+        tables.into_iter().partition(|t| t == "refunds");
+    for table in others.iter().chain(&refunds) {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(store.pool())
+            .await
+            .map_err(|e| format!("empty {table}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Drops this thread's PostgreSQL database, if it made one.
+pub async fn drop_postgres_database() {
+    let (Some((url, store)), Some(base)) = (
+        POSTGRES_DATABASE.with(|db| db.borrow_mut().take()),
+        refund_test_support::postgres_url(),
+    ) else {
+        return;
+    };
+    store.close().await;
+    let Some((_, name)) = url.rsplit_once('/') else {
+        return;
+    };
+    if let Ok(pool) = sqlx::AnyPool::connect(&base).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&pool)
+            .await;
+        pool.close().await;
+    }
 }
 
 /// Which store a history runs on.
@@ -95,34 +167,54 @@ pub async fn run_history(
     history: &[Step],
     plant: fn(&Faults),
 ) -> Result<(), (usize, String)> {
+    let slow = std::env::var_os("MODEL_SLOW").is_some();
+    let started = std::time::Instant::now();
     let mut harness = Harness::new(db, plant).await.map_err(|e| (0, e))?;
+    let set_up = started.elapsed();
     let result = harness.run(history).await;
-    harness.store.close().await;
+    let ran = started.elapsed();
+    if db == Db::Sqlite {
+        harness.store.close().await;
+    }
+    if slow {
+        println!(
+            "history of {} steps: set up {:?}, ran {:?}, closed {:?}",
+            history.len(),
+            set_up,
+            ran - set_up,
+            started.elapsed() - ran
+        );
+    }
     result
 }
 
 impl Harness {
     async fn new(db: Db, plant: fn(&Faults)) -> Result<Self, String> {
-        let (url, dir) = match db {
+        let (url, dir, shared) = match db {
             Db::Sqlite => {
                 let dir = refund_test_support::TempDir::new("refund-gateway-model-");
-                (refund_test_support::sqlite_url(dir.path()), Some(dir))
+                (refund_test_support::sqlite_url(dir.path()), Some(dir), None)
             }
-            Db::Postgres => (
-                refund_test_support::fresh_postgres_database()
-                    .await
-                    .ok_or("no PostgreSQL")?,
-                None,
-            ),
+            Db::Postgres => {
+                let (url, store) = postgres_store().await?;
+                (url, None, Some(store))
+            }
         };
         let receiver = Receiver::start().await;
         let config = Config::from_toml(&config_toml(&url, &receiver.base_url))
             .map_err(|e| format!("model config: {e}"))?;
         let clock = FixedClock::at(datetime!(2026-03-16 10:00 UTC));
-        let store = Store::connect(&url, 4)
-            .await
-            .map_err(|e| format!("store: {e}"))?
-            .with_clock(clock.clone());
+        let store = match shared {
+            None => Store::connect(&url, 4)
+                .await
+                .map_err(|e| format!("store: {e}"))?,
+            Some(mut store) => {
+                // This history's own switches, whatever an earlier one planted.
+                store.faults = Arc::default();
+                store
+            }
+        }
+        .with_clock(clock.clone());
         plant(&store.faults);
         let world = SharedWorld::default();
         let engine = engine(&store, &config, &world);
@@ -144,7 +236,11 @@ impl Harness {
     async fn run(&mut self, history: &[Step]) -> Result<(), (usize, String)> {
         for (i, step) in history.iter().enumerate() {
             let failed = |e: String| (i + 1, format!("after step {i} ({step:?}): {e}"));
+            let started = std::time::Instant::now();
             let result = self.step(step).await;
+            if std::env::var_os("MODEL_SLOW").is_some() && started.elapsed().as_millis() > 300 {
+                println!("slow step ({} ms): {step:?}", started.elapsed().as_millis());
+            }
             if self.store.faults.has_crashed() {
                 // The process died at a write in this step: whatever the step reported, a
                 // new process takes over the store.
@@ -230,6 +326,20 @@ impl Harness {
                 }
                 self.create(create, *mode).await
             }
+            Step::Together {
+                first,
+                second,
+                mode,
+            } => {
+                self.keyed.extend(
+                    [first, second]
+                        .into_iter()
+                        .filter(|c| c.key.is_some())
+                        .cloned(),
+                );
+                self.create_all(&[first.clone(), second.clone()], *mode)
+                    .await
+            }
             Step::Retry { nth, mode } => {
                 if self.keyed.is_empty() {
                     return Ok(());
@@ -294,61 +404,64 @@ impl Harness {
                 self.crash();
                 Ok(())
             }
+            // The process died at a store write: `run` restarts it after the step.
+            Ok(Err(_)) if self.store.faults.has_crashed() => Ok(()),
             Ok(Err(e)) => Err(format!("engine error: {e}")),
             Ok(Ok(())) => Ok(()),
         }
     }
 
     async fn create(&mut self, create: &Create, mode: RefundMode) -> Result<(), String> {
+        self.create_all(std::slice::from_ref(create), mode).await
+    }
+
+    /// Sends `creates` at once (each in a task of its own), the provider treating every
+    /// call as `mode` says.
+    async fn create_all(&mut self, creates: &[Create], mode: RefundMode) -> Result<(), String> {
         self.set_modes(mode, StatusMode::Truthful);
-        let merchant = self.config.merchants[usize::from(create.merchant)].clone();
-        let eur = Currency::parse("EUR").expect("EUR");
-        let command = CreateCommand {
-            payment_id: PaymentId::parse(&format!("pay_{}", create.payment)).expect("payment id"),
-            amount: create.amount.map(money),
-            payment_amount: create
-                .payment_amount
-                .then(|| money(crate::provider::CAPTURED)),
-            currency: eur,
-            reason: None,
-            reference: None,
-            customer_id: None,
-            metadata: json!({}),
-            provider: Some(create.provider.name().to_owned()),
-            provider_options: Value::Null,
-            idempotency_key: create
-                .key
-                .and_then(|k| IdempotencyKey::parse(&format!("key-{k}"))),
-            fingerprint: format!(
-                "{}/{}/{:?}/{}/{:?}",
-                create.merchant,
-                create.payment,
-                create.amount,
-                create.payment_amount,
-                create.provider
-            ),
-        };
         let before: BTreeSet<(String, String)> = self.model.payments.keys().cloned().collect();
-        let engine = self.engine.clone();
-        let result =
-            tokio::spawn(async move { engine.create_refund(&merchant, command).await }).await;
-        let result = match result {
-            Ok(Ok(CreateResult::Created(_) | CreateResult::Replayed(_))) => Ok(Ok(())),
-            Ok(Ok(CreateResult::ReplayedRefund(_))) => Ok(Ok(())),
-            Ok(Err(
-                EngineError::PaymentNotFound
-                | EngineError::AmountExceedsRefundable { .. }
-                | EngineError::PaymentAmountMismatch { .. }
-                | EngineError::IdempotencyInProgress
-                | EngineError::IdempotencyKeyReused
-                | EngineError::InvalidRequest { .. },
-            )) => Ok(Ok(())),
-            Ok(Err(e)) => Ok(Err(e)),
-            Err(join) => Err(join),
-        };
-        self.after(result)?;
+        let tasks: Vec<_> = creates
+            .iter()
+            .map(|create| {
+                let merchant = self.config.merchants[usize::from(create.merchant)].clone();
+                let command = command(create);
+                let engine = self.engine.clone();
+                tokio::spawn(async move { engine.create_refund(&merchant, command).await })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await);
+        }
+        // A crash in one request's call is the whole process's: every request then in
+        // flight dies with it.
+        let died = results.iter().any(Result::is_err) || self.crashed();
+        let mut failure = None;
+        for result in results {
+            match result {
+                Ok(Ok(_))
+                | Ok(Err(
+                    EngineError::PaymentNotFound
+                    | EngineError::AmountExceedsRefundable { .. }
+                    | EngineError::PaymentAmountMismatch { .. }
+                    | EngineError::IdempotencyInProgress
+                    | EngineError::IdempotencyKeyReused
+                    | EngineError::InvalidRequest { .. },
+                ))
+                | Err(_) => {}
+                Ok(Err(_)) if died || self.store.faults.has_crashed() => {}
+                Ok(Err(e)) => {
+                    failure.get_or_insert(format!("engine error: {e}"));
+                }
+            }
+        }
+        if died {
+            self.crash();
+        }
         // The first refund of a payment decides whether its captured amount was known from
-        // the start (only then must the refundable hold for every refund of it).
+        // the start (only then must the refundable hold for every refund of it); of requests
+        // sent at once, only if each of them gave it.
+        let known = creates.iter().all(|c| c.payment_amount);
         let rows = self.rows().await?;
         for row in &rows {
             let key = (row.provider.clone(), row.payment_id.clone());
@@ -356,10 +469,10 @@ impl Harness {
                 self.model
                     .payments
                     .entry(key)
-                    .or_insert((row.merchant_id.clone(), create.payment_amount));
+                    .or_insert((row.merchant_id.clone(), known));
             }
         }
-        Ok(())
+        failure.map_or(Ok(()), Err)
     }
 
     async fn webhook(&mut self, nth: usize, keep: bool) -> Result<(), String> {
@@ -568,6 +681,31 @@ impl Harness {
             }
         }
         Ok(())
+    }
+}
+
+/// The engine's command for a model request.
+fn command(create: &Create) -> CreateCommand {
+    CreateCommand {
+        payment_id: PaymentId::parse(&format!("pay_{}", create.payment)).expect("payment id"),
+        amount: create.amount.map(money),
+        payment_amount: create
+            .payment_amount
+            .then(|| money(crate::provider::CAPTURED)),
+        currency: Currency::parse("EUR").expect("EUR"),
+        reason: None,
+        reference: None,
+        customer_id: None,
+        metadata: json!({}),
+        provider: Some(create.provider.name().to_owned()),
+        provider_options: Value::Null,
+        idempotency_key: create
+            .key
+            .and_then(|k| IdempotencyKey::parse(&format!("key-{k}"))),
+        fingerprint: format!(
+            "{}/{}/{:?}/{}/{:?}",
+            create.merchant, create.payment, create.amount, create.payment_amount, create.provider
+        ),
     }
 }
 

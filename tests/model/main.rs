@@ -110,6 +110,11 @@ fn search(
         }
     });
     let steps_run = steps_run.load(Ordering::SeqCst);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(harness::drop_postgres_database());
     let first = first_failure_at.load(Ordering::SeqCst);
     Search {
         ran: ran.load(Ordering::SeqCst),
@@ -257,7 +262,9 @@ fn replay(db: Db, history: &[steps::Step]) {
         .enable_all()
         .build()
         .expect("runtime");
-    if let Err((_, failure)) = runtime.block_on(harness::run_history(db, history, no_bug)) {
+    let result = runtime.block_on(harness::run_history(db, history, no_bug));
+    runtime.block_on(harness::drop_postgres_database());
+    if let Err((_, failure)) = result {
         panic!("{failure}");
     }
 }

@@ -182,11 +182,11 @@ impl World {
         self.notify(name, &reference);
     }
 
-    /// What the provider has refunded of `payment` (made and not failed).
-    fn refunded(&self, payment: &str) -> i64 {
+    /// What `provider` has refunded of `payment` (made and not failed).
+    fn refunded(&self, provider: &str, payment: &str) -> i64 {
         self.applied
             .values()
-            .filter(|a| a.payment == payment && a.status != Made::Failed)
+            .filter(|a| a.provider == provider && a.payment == payment && a.status != Made::Failed)
             .map(|a| a.amount_minor * i64::from(a.times))
             .sum()
     }
@@ -272,7 +272,7 @@ impl RefundProvider for ModelProvider {
             // `plain` has no idea it is the same refund: it pays again.
             applied.times += 1;
         } else {
-            let left = CAPTURED - world.refunded(&payment);
+            let left = CAPTURED - world.refunded(self.name, &payment);
             let amount_minor = req.amount.map_or(left, |m| m.minor_units().get());
             if mode == RefundMode::Refuse || amount_minor <= 0 || amount_minor > left {
                 return Err(ProviderError::rejected(

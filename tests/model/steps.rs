@@ -43,6 +43,13 @@ pub struct Create {
 pub enum Step {
     /// A new refund request; the provider treats its call as `mode` says.
     Create { create: Create, mode: RefundMode },
+    /// Two requests at once; `second` refunds the same payment of the same provider as
+    /// `first` (the refundable check and the insert must be one serialized step).
+    Together {
+        first: Create,
+        second: Create,
+        mode: RefundMode,
+    },
     /// The `nth` earlier request with a key, sent again verbatim (a client's retry).
     Retry { nth: usize, mode: RefundMode },
     /// One status sync pass.
@@ -130,6 +137,11 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         24 => (create(), refund_mode()).prop_map(|(create, mode)| Step::Create { create, mode }),
         5 => (0usize..8, refund_mode()).prop_map(|(nth, mode)| Step::Retry { nth, mode }),
+        4 => (create(), create(), refund_mode()).prop_map(|(first, mut second, mode)| {
+            second.payment = first.payment;
+            second.provider = first.provider;
+            Step::Together { first, second, mode }
+        }),
         16 => (refund_mode(), status_mode()).prop_map(|(refund, status)| Step::Sync { refund, status }),
         12 => prop_oneof![
             Just(500i64), Just(1_500), Just(6_000), Just(40_000), Just(120_000)
