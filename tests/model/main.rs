@@ -3,7 +3,7 @@
 //! lost or refused or wrong, status queries that find or hide, webhooks duplicated and out of
 //! order, sync and drain passes, clock jumps past the grace period and the give-up, crashes,
 //! operator resolves, merchant cancels, outages), runs each against the real engine on the
-//! real store (a SQLite temp file, or a fresh PostgreSQL database) with only the provider
+//! real store (a SQLite temp file, or one PostgreSQL database emptied between histories) with only the provider
 //! modelled ([`provider`]), and checks the invariants of money after every step
 //! ([`invariants`]). A failing history shrinks, and its seed is kept under
 //! `tests/model/regressions/` and replayed first on every later run.
@@ -12,6 +12,7 @@
 //!   (skipped without `REFUND_GATEWAY_TEST_POSTGRES_URL`), and one test per planted bug
 //!   (`refund_gateway::faults`) asserting that the model finds it.
 //! - `MODEL_CASES=100000 cargo test --test model -- --ignored --nocapture`: the long search.
+//! - `MODEL_SLOW=1`: each history's set-up and run time, and any step over 300 ms.
 
 mod harness;
 mod invariants;
