@@ -377,6 +377,7 @@ impl Harness {
             }
             Step::Resolve { nth } => self.resolve(*nth).await,
             Step::Cancel { nth } => self.cancel(*nth).await,
+            Step::Settle { nth } => self.settle(*nth).await,
             Step::Crash => {
                 self.crash();
                 Ok(())
@@ -555,6 +556,33 @@ impl Harness {
             }
             Err(e) => Err(format!("resolve: {e}")),
         }
+    }
+
+    async fn settle(&mut self, nth: usize) -> Result<(), String> {
+        let rows = self.rows().await?;
+        let listed: Vec<String> = {
+            let world = lock(&self.world);
+            rows.into_iter()
+                .filter(|r| {
+                    r.status == RefundStatus::Succeeded
+                        && world
+                            .applied
+                            .get(&(r.provider.clone(), r.reference.clone()))
+                            .is_some_and(|m| m.status == Made::Succeeded)
+                })
+                .map(|r| r.id)
+                .collect()
+        };
+        if listed.is_empty() {
+            return Ok(());
+        }
+        count("settlements");
+        let id = listed[nth % listed.len()].clone();
+        self.store
+            .settle(&[id], self.store.now())
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("settle: {e}"))
     }
 
     async fn cancel(&mut self, nth: usize) -> Result<(), String> {

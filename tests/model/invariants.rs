@@ -9,7 +9,9 @@
 //! 4. Per payment whose captured amount was known from its first refund, succeeded +
 //!    pending + processing never exceed it; a payment belongs to one merchant.
 //! 5. Each refund's ledger lines balance; each provider's clearing account and each
-//!    merchant's expense account equal the succeeded refunds' amounts.
+//!    merchant's expense account equal the succeeded refunds' amounts (less, on clearing,
+//!    what was settled into the provider's settled account); only a succeeded refund is
+//!    settled.
 //! 6. A final status never changes.
 //! 7. One refund per merchant and Idempotency-Key while the key is retained.
 //!
@@ -236,10 +238,23 @@ pub fn check(
         }
         last_of_key.insert(slot, (row.id.clone(), row.created_at));
     }
-    // 5. Balanced lines per refund; the accounts equal what succeeded.
+    // 5. Balanced lines per refund; the accounts equal what succeeded and was settled.
     let mut per_refund: BTreeMap<String, i64> = BTreeMap::new();
     let mut accounts: BTreeMap<String, i64> = BTreeMap::new();
     for (refund, account, amount) in ledger {
+        if account.contains(":settled:") {
+            let refund = refund.clone().unwrap_or_default();
+            let Some(row) = rows
+                .iter()
+                .find(|r| r.id == refund && r.status == RefundStatus::Succeeded)
+            else {
+                return Err(format!("refund {refund} is settled but not succeeded"));
+            };
+            *booked
+                .entry(format!("provider:{}:clearing:EUR", row.provider))
+                .or_default() -= amount;
+            *booked.entry(account.clone()).or_default() += amount;
+        }
         *per_refund
             .entry(refund.clone().unwrap_or_default())
             .or_default() += amount;

@@ -71,6 +71,10 @@ pub enum Step {
     Outage { on: bool },
     /// An operator resolves the `nth` open refund as the provider's records say.
     Resolve { nth: usize },
+    /// An operator settles the `nth` refund that the provider's statement lists as paid (the
+    /// lines a settling import posts, `Store::settle`; parsing and matching a statement
+    /// file are not modelled).
+    Settle { nth: usize },
     /// A merchant cancels the `nth` queued refund.
     Cancel { nth: usize },
     /// The process dies between two steps: the engine is dropped and rebuilt on the store.
@@ -153,6 +157,7 @@ fn step() -> impl Strategy<Value = Step> {
         4 => prop::bool::weighted(0.6).prop_map(|on| Step::Outage { on }),
         4 => (0usize..8).prop_map(|nth| Step::Resolve { nth }),
         3 => (0usize..8).prop_map(|nth| Step::Cancel { nth }),
+        3 => (0usize..8).prop_map(|nth| Step::Settle { nth }),
         2 => Just(Step::Crash),
         3 => (0u8..8).prop_map(|writes| Step::CrashAfterWrites { writes }),
         1 => Just(Step::GiveUp),
