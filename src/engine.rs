@@ -269,6 +269,25 @@ impl Engine {
         now: i64,
     ) -> Change {
         let next = now + millis(self.next_sync_delay(refund.sync_attempts));
+        // A planted bug (`crate::faults`): a reported amount other than the one asked is
+        // booked, as if nothing had been asked.
+        let forgetful;
+        let refund = match report.amount {
+            Some(reported)
+                if Faults::on(&self.store.faults.book_reported_amount)
+                    && refund
+                        .amount_minor
+                        .is_some_and(|asked| asked != reported.minor_units().get()) =>
+            {
+                forgetful = RefundRecord {
+                    amount: None,
+                    amount_minor: None,
+                    ..refund.clone()
+                };
+                &forgetful
+            }
+            _ => refund,
+        };
         let mut change = decide::decide(
             refund,
             report,

@@ -27,6 +27,16 @@ pub struct Faults {
     pub webhook_applied_twice: AtomicBool,
     /// `store/change.rs`: the last ledger line of a change is dropped.
     pub drop_ledger_line: AtomicBool,
+    /// `engine.rs`: a success reporting another amount than asked is booked at the reported
+    /// amount (the asked one forgotten) instead of flagged.
+    pub book_reported_amount: AtomicBool,
+    /// `engine/create.rs`: the Idempotency-Key is not claimed, so a retry refunds again.
+    pub idempotency_key_ignored: AtomicBool,
+    /// `engine/sync.rs`: a refund open past `give_up_after_hours` is never flagged.
+    pub never_give_up: AtomicBool,
+    /// `store/work.rs`: a refund's merchant events are claimed without waiting for its
+    /// earlier ones.
+    pub outbox_unordered: AtomicBool,
     /// `store/writer.rs` (SQLite): a simulated crash, armed with [`Faults::crash_after`]:
     /// that many more writes commit, then none (as if the process died there) until
     /// [`Faults::recover`].

@@ -28,6 +28,7 @@ use super::decide::transition;
 use super::{millis, Engine, EngineError};
 use crate::config::MerchantConfig;
 use crate::domain::{EventSource, IdempotencyKey, PendingReason, RefundStatus, Stored};
+use crate::faults::Faults;
 use crate::routing::{route, RouteError, RouteInput};
 use crate::store::{Change, CreateOutcome, IdempotencyClaim, NewEvent, PaymentClaim, RefundRecord};
 use crate::telemetry::spans;
@@ -200,6 +201,8 @@ impl Engine {
         let claim = command
             .idempotency_key
             .as_ref()
+            // A planted bug (`crate::faults`): the key not claimed at all.
+            .filter(|_| !Faults::on(&self.store.faults.idempotency_key_ignored))
             .map(|key| IdempotencyClaim {
                 key: key.as_str().to_owned(),
                 fingerprint: command.fingerprint.clone(),

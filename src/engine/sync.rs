@@ -425,7 +425,11 @@ impl Engine {
         if stays_open {
             change.next_sync_at = Some(Some(now + millis(self.next_sync_delay(attempts))));
             let open_for = now - refund.created_at;
-            if open_for > millis(self.config().sync.give_up_after) && !refund.requires_attention {
+            // A planted bug (`crate::faults`) never gives up.
+            if open_for > millis(self.config().sync.give_up_after)
+                && !refund.requires_attention
+                && !Faults::on(&self.store.faults.never_give_up)
+            {
                 change.flag_requires_attention = true;
                 change.events.push(NewEvent {
                     kind: "requires_attention",

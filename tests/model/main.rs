@@ -289,3 +289,31 @@ fn regression_a_first_refund_without_payment_amount_is_recorded_with_its_merchan
     replay(Db::Postgres, &history);
     replay(Db::Sqlite, &history);
 }
+
+#[test]
+fn the_model_finds_a_wrong_amount_booked() {
+    assert_found("book_reported_amount", BUG_BUDGET, |f| {
+        Faults::set(&f.book_reported_amount)
+    });
+}
+
+#[test]
+fn the_model_finds_an_idempotency_key_ignored() {
+    assert_found("idempotency_key_ignored", BUG_BUDGET, |f| {
+        Faults::set(&f.idempotency_key_ignored)
+    });
+}
+
+#[test]
+fn the_model_finds_a_sync_that_never_gives_up() {
+    assert_found("never_give_up", BUG_BUDGET, |f| {
+        Faults::set(&f.never_give_up)
+    });
+}
+
+#[test]
+fn the_model_finds_merchant_events_out_of_order() {
+    assert_found("outbox_unordered", BUG_BUDGET, |f| {
+        Faults::set(&f.outbox_unordered)
+    });
+}
