@@ -443,19 +443,11 @@ fn fast_create_sql(step: &CreateStep) -> String {
         .collect();
     let mut ctes = Vec::new();
     let mut conditions = Vec::new();
-    if step.claim.is_some() {
-        let (key, fingerprint, expires) = (param(), param(), param());
-        ctes.push(format!(
-            "claim AS (INSERT INTO idempotency_keys (merchant_id, idem_key, fingerprint, refund_id, created_at, expires_at) \
-             VALUES ($2, {key}, {fingerprint}, $1, $23, {expires}) \
-             ON CONFLICT (merchant_id, idem_key) DO UPDATE SET \
-               fingerprint = excluded.fingerprint, refund_id = excluded.refund_id, \
-               response_status = NULL, response_body = NULL, \
-               created_at = excluded.created_at, expires_at = excluded.expires_at \
-             WHERE idempotency_keys.expires_at <= excluded.created_at RETURNING 1 AS one)"
-        ));
-        conditions.push("EXISTS (SELECT 1 FROM claim)".to_owned());
-    }
+    // Parameters are numbered in binding order (key, then payment amount); the statements
+    // run payment first, then key, as the one-statement path does: two creates of one
+    // payment with one key would otherwise take the two locks in opposite orders and
+    // deadlock (found by the model test, two requests at once).
+    let key_params = step.claim.is_some().then(|| (param(), param(), param()));
     let payment_select = if step.payment.is_some() {
         let amount = param();
         ctes.push(format!(
@@ -476,6 +468,25 @@ fn fast_create_sql(step: &CreateStep) -> String {
     } else {
         "NULL AS owner, NULL AS payment_currency, NULL AS captured"
     };
+    if let Some((key, fingerprint, expires)) = key_params {
+        // The upsert always returns the payment row: gating the key on it changes nothing
+        // but the order.
+        let after_payment = if step.payment.is_some() {
+            " WHERE EXISTS (SELECT 1 FROM pay)"
+        } else {
+            ""
+        };
+        ctes.push(format!(
+            "claim AS (INSERT INTO idempotency_keys (merchant_id, idem_key, fingerprint, refund_id, created_at, expires_at) \
+             SELECT $2, {key}, {fingerprint}, $1, $23, {expires}{after_payment} \
+             ON CONFLICT (merchant_id, idem_key) DO UPDATE SET \
+               fingerprint = excluded.fingerprint, refund_id = excluded.refund_id, \
+               response_status = NULL, response_body = NULL, \
+               created_at = excluded.created_at, expires_at = excluded.expires_at \
+             WHERE idempotency_keys.expires_at <= excluded.created_at RETURNING 1 AS one)"
+        ));
+        conditions.insert(0, "EXISTS (SELECT 1 FROM claim)".to_owned());
+    }
     let condition = if conditions.is_empty() {
         String::new()
     } else {

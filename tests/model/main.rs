@@ -317,3 +317,29 @@ fn the_model_finds_merchant_events_out_of_order() {
         Faults::set(&f.outbox_unordered)
     });
 }
+
+/// Found on PostgreSQL by two requests at once with one Idempotency-Key on one payment, one
+/// with `payment_amount` (the transactional path: key, then payment) and one without (the
+/// one-statement path: payment, then key): the opposite lock orders deadlocked and one
+/// request failed. Both paths now take the payment first.
+#[test]
+fn regression_two_requests_with_one_key_on_one_payment_do_not_deadlock() {
+    // Each pair on a payment and key of its own (first uses of both, as in the history).
+    let create = |n: u8, amount, payment_amount| steps::Create {
+        merchant: 1,
+        payment: n,
+        amount: Some(amount),
+        payment_amount,
+        key: Some(n),
+        provider: steps::Prov::Plain,
+    };
+    let history: Vec<_> = (10..130)
+        .map(|n| steps::Step::Together {
+            first: create(n, 3_000, true),
+            second: create(n, 7_000, false),
+            mode: provider::RefundMode::Timeout,
+        })
+        .collect();
+    replay(Db::Postgres, &history);
+    replay(Db::Sqlite, &history);
+}
