@@ -1,6 +1,6 @@
 //! Runs one history: an empty store (a new SQLite temp file, or the search's PostgreSQL
-//! database emptied) on a clock the test moves, the real engine with the two model providers, the merchants' webhook
-//! endpoint; each step, then every invariant.
+//! database emptied) on a clock the test moves, the real engine with the two model
+//! providers, the merchants' webhook endpoint; each step, then every invariant.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

@@ -2,11 +2,11 @@
 //! proptest generates histories of steps (creates and retries, provider answers applied or
 //! lost or refused or wrong, status queries that find or hide, webhooks duplicated and out of
 //! order, sync and drain passes, clock jumps past the grace period and the give-up, crashes,
-//! operator resolves, merchant cancels, outages), runs each against the real engine on the
-//! real store (a SQLite temp file, or one PostgreSQL database emptied between histories) with only the provider
-//! modelled ([`provider`]), and checks the invariants of money after every step
-//! ([`invariants`]). A failing history shrinks, and its seed is kept under
-//! `tests/model/regressions/` and replayed first on every later run.
+//! operator resolves and settlements, merchant cancels, outages), runs each against the
+//! real engine on the real store (a SQLite temp file, or one PostgreSQL database emptied
+//! between histories) with only the provider modelled ([`provider`]), and checks the
+//! invariants of money after every step ([`invariants`]). A failing history shrinks, and
+//! its seed is kept under `tests/model/regressions/` and replayed first on every later run.
 //!
 //! - `cargo test --test model`: 256 histories of up to 60 steps on SQLite, 64 on PostgreSQL
 //!   (skipped without `REFUND_GATEWAY_TEST_POSTGRES_URL`), and one test per planted bug
