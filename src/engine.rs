@@ -22,6 +22,7 @@ use refund_provider::{
 use crate::api::rate_limit::RateLimits;
 use crate::config::Config;
 use crate::domain::EventSource;
+use crate::faults::Faults;
 use crate::live::{Live, Snapshot};
 use crate::metrics::Metrics;
 use crate::providers::{Account, ProviderRegistry};
@@ -89,7 +90,7 @@ impl From<RequestInvalid> for EngineError {
 
 /// What a provider webhook did.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum WebhookApplied {
+pub enum WebhookApplied {
     /// A genuine event the provider sends but the gateway need not act on
     /// (`ProviderWebhook::ignored`, e.g. Stripe's `charge.refunded`): acknowledged, nothing
     /// read or written.
@@ -270,6 +271,25 @@ impl Engine {
         now: i64,
     ) -> Change {
         let next = now + millis(self.next_sync_delay(refund.sync_attempts));
+        // A planted bug (`crate::faults`): a reported amount other than the one asked is
+        // booked, as if nothing had been asked.
+        let forgetful;
+        let refund = match report.amount {
+            Some(reported)
+                if Faults::on(&self.store.faults.book_reported_amount)
+                    && refund
+                        .amount_minor
+                        .is_some_and(|asked| asked != reported.minor_units().get()) =>
+            {
+                forgetful = RefundRecord {
+                    amount: None,
+                    amount_minor: None,
+                    ..refund.clone()
+                };
+                &forgetful
+            }
+            _ => refund,
+        };
         let mut change = decide::decide(
             refund,
             report,
@@ -311,7 +331,8 @@ impl Engine {
     /// a receipt exists to apply an event once, and an event that applies nothing is harmless
     /// however often it comes, so recording it would only cost a durable write per event (the
     /// provider sends one with every refund) and rows for retention to purge.
-    pub(crate) async fn apply_webhook(
+    #[doc(hidden)]
+    pub async fn apply_webhook(
         &self,
         provider: &ProviderId,
         account: String,
@@ -326,6 +347,7 @@ impl Engine {
             event_id: webhook.event_id,
         };
         let report = webhook.refund;
+        let again = report.clone();
         let reference = report.provider_reference.clone();
         let engine = self.clone();
         let applied = self
@@ -347,7 +369,27 @@ impl Engine {
                         return Err(EngineError::Contention);
                     }
                 };
-                WebhookApplied::Refund(Box::new(self.modified(&id, modified)?))
+                let refund = self.modified(&id, modified)?;
+                if Faults::on(&self.store.faults.webhook_applied_twice) {
+                    // The planted bug (`crate::faults`): the event applied a second time,
+                    // as if the refund were still open (the final-status guard skipped).
+                    let report = again;
+                    let refund = self
+                        .apply_with(&id, move |engine, refund, now| {
+                            let mut reopened = refund.clone();
+                            reopened.status = crate::domain::RefundStatus::Pending;
+                            engine.report_change(
+                                &reopened,
+                                &report,
+                                EventSource::Webhook,
+                                None,
+                                now,
+                            )
+                        })
+                        .await?;
+                    return Ok(WebhookApplied::Refund(Box::new(refund)));
+                }
+                WebhookApplied::Refund(Box::new(refund))
             }
         })
     }

@@ -5,6 +5,8 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod engine;
+#[doc(hidden)]
+pub mod faults;
 pub mod ledger;
 pub mod live;
 pub mod metrics;

@@ -33,10 +33,15 @@ pub mod work;
 pub(crate) mod writer;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
+
+use refund_provider::SharedClock;
+
+use crate::faults::Faults;
 
 pub use audit::AuditFilter;
 pub use change::Receipt;
@@ -87,6 +92,12 @@ pub struct Store {
     /// (`finance/matcher.rs`), so an import reuses one with its prepared statements and
     /// page cache instead of opening its own.
     lookups: finance::matcher::IdleLookups,
+    /// What "now" is for every row this store writes and every engine step on it: the
+    /// machine's clock, or a test's (`with_clock`).
+    clock: SharedClock,
+    /// Deliberate bugs a model test may plant (all off; see `crate::faults`).
+    #[doc(hidden)]
+    pub faults: Arc<Faults>,
 }
 
 impl Store {
@@ -143,10 +154,12 @@ impl Store {
             sqlite: None,
             backend,
             lookups: finance::matcher::IdleLookups::default(),
+            clock: refund_provider::clock::system(),
+            faults: Arc::default(),
         };
         store.migrate().await?;
         if let Some(path) = sqlite_path {
-            store.sqlite = Some(writer::SqliteWriter::start(&path)?);
+            store.sqlite = Some(writer::SqliteWriter::start(&path, store.faults.clone())?);
         }
         Ok(store)
     }
@@ -158,6 +171,23 @@ impl Store {
             Backend::Postgres => migrate::run_postgres(&self.pool, &POSTGRES_MIGRATIONS).await?,
         }
         Ok(())
+    }
+
+    /// The same store reading `clock` for "now" (tests that move time).
+    #[must_use]
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Unix milliseconds now, by this store's clock.
+    pub fn now(&self) -> i64 {
+        millis_of(self.clock.now())
+    }
+
+    /// This store's clock.
+    pub(crate) fn clock(&self) -> SharedClock {
+        self.clock.clone()
     }
 
     pub(crate) fn backend(&self) -> Backend {
@@ -259,8 +289,12 @@ fn sqlite_url(url: &str) -> Result<(String, std::path::PathBuf), StoreError> {
 
 /// Unix milliseconds now.
 pub fn now_ms() -> i64 {
-    let now = time::OffsetDateTime::now_utc();
-    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    millis_of(time::OffsetDateTime::now_utc())
+}
+
+/// Unix milliseconds of an instant.
+pub(crate) fn millis_of(at: time::OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// True for a unique-key violation, whichever backend raised it.

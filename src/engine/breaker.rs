@@ -305,8 +305,7 @@ impl Breakers {
     }
 
     /// Whether this account's breaker is closed (or off) now. Takes nothing.
-    pub(crate) fn is_closed(&self, provider: &str, account: &str) -> bool {
-        let now = crate::store::now_ms();
+    pub(crate) fn is_closed(&self, provider: &str, account: &str, now: i64) -> bool {
         self.with(provider, account, |b| {
             !b.config.enabled || b.state(now) == BreakerState::Closed
         })

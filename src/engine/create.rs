@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 
 use refund_provider::{
     Currency, FailureCode, MinorUnits, Money, PaymentId, ProviderError, ProviderRefundRequest,
@@ -29,6 +28,7 @@ use super::decide::transition;
 use super::{millis, Engine, EngineError};
 use crate::config::MerchantConfig;
 use crate::domain::{EventSource, IdempotencyKey, PendingReason, RefundStatus, Stored};
+use crate::faults::Faults;
 use crate::routing::{route, RouteError, RouteInput};
 use crate::store::{Change, CreateOutcome, IdempotencyClaim, NewEvent, PaymentClaim, RefundRecord};
 use crate::telemetry::spans;
@@ -109,7 +109,7 @@ impl Engine {
         span.record("refund_id", tracing::field::display(&refund_id));
         span.record("provider", provider_id.as_str());
         span.record("account", account_key.as_str());
-        let now = crate::store::now_ms();
+        let now = self.store.now();
         let options = command
             .provider_options
             .get(provider_id.as_str())
@@ -124,7 +124,7 @@ impl Engine {
             reason: command.reason.clone(),
             customer_id: command.customer_id.clone(),
             options: options.clone(),
-            created_at: OffsetDateTime::now_utc(),
+            created_at: self.store.clock().now(),
             merchant_id: Some(merchant.id.clone()),
             metadata: super::sync::metadata_pairs(&command.metadata),
             provider_refund_id: None,
@@ -202,6 +202,8 @@ impl Engine {
         let claim = command
             .idempotency_key
             .as_ref()
+            // A planted bug (`crate::faults`): the key not claimed at all.
+            .filter(|_| !Faults::on(&self.store.faults.idempotency_key_ignored))
             .map(|key| IdempotencyClaim {
                 key: key.as_str().to_owned(),
                 fingerprint: command.fingerprint.clone(),
@@ -365,17 +367,22 @@ impl Engine {
                 account,
                 permit,
                 Health::of(&result),
-                crate::store::now_ms(),
+                self.store.now(),
             );
             match result {
                 // A retry is an ordinary call, never a probe: only while the breaker is closed.
                 Err(ProviderError::NotSent { ref cause })
                     if retry
                         && attempt < NOT_SENT_BACKOFF.len()
-                        && self.breakers.is_closed(id.as_str(), account) =>
+                        && self
+                            .breakers
+                            .is_closed(id.as_str(), account, self.store.now()) =>
                 {
                     tokio::time::sleep(NOT_SENT_BACKOFF[attempt]).await;
-                    if !self.breakers.is_closed(id.as_str(), account) {
+                    if !self
+                        .breakers
+                        .is_closed(id.as_str(), account, self.store.now())
+                    {
                         break result;
                     }
                     permit = Permit::Call;

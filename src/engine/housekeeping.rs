@@ -29,7 +29,7 @@ pub(crate) async fn run(engine: Engine) {
     loop {
         tick.tick().await;
         let engine = engine.current();
-        let now = crate::store::now_ms();
+        let now = engine.store.now();
         match purge_history(&engine.store, engine.config().retention.period, now).await {
             Ok(purged) if purged == Purged::default() => {}
             Ok(purged) => tracing::info!(

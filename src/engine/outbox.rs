@@ -10,7 +10,6 @@ use refund_provider::signature::sign_header_with_all;
 use refund_provider::ExposeSecret;
 
 use super::{millis, Engine, EngineError};
-use crate::store::now_ms;
 use crate::store::work::{Delivery, OutboxRow, Queue};
 
 /// The header carrying the signature of a merchant webhook.
@@ -60,15 +59,16 @@ impl Engine {
     }
 
     /// Delivers the events that are due; returns how many were attempted.
-    pub(crate) async fn outbox_pass(&self, client: &reqwest::Client) -> Result<usize, EngineError> {
-        let now = now_ms();
+    #[doc(hidden)]
+    pub async fn outbox_pass(&self, client: &reqwest::Client) -> Result<usize, EngineError> {
+        let now = self.store.now();
         let lease = now + millis(DELIVERY_TIMEOUT) + 5_000;
         let rows = self.store.claim_due_outbox(now, lease, BATCH).await?;
         let mut count = 0;
         for row in rows {
             // Deliver only while the lease is still ours (see `Store::renew_lease`): two
             // processes never deliver one event at once.
-            let now = now_ms();
+            let now = self.store.now();
             let until = now + millis(DELIVERY_TIMEOUT) + 5_000;
             if !self
                 .store
@@ -80,13 +80,15 @@ impl Engine {
             }
             count += 1;
             let outcome = self.deliver(client, &row).await;
-            self.store.record_delivery(&row, &outcome, now_ms()).await?;
+            self.store
+                .record_delivery(&row, &outcome, self.store.now())
+                .await?;
         }
         Ok(count)
     }
 
     async fn deliver(&self, client: &reqwest::Client, row: &OutboxRow) -> Delivery {
-        let now = now_ms();
+        let now = self.store.now();
         let retry_or_give_up = |error: String| {
             if now - row.created_at > millis(DELIVERY_WINDOW) {
                 Delivery::GaveUp { error }

@@ -36,7 +36,7 @@ use super::decide::transition;
 use super::sync::request_for;
 use super::{millis, Engine, EngineError};
 use crate::domain::{EventSource, PendingReason, RefundStatus};
-use crate::store::{now_ms, Change, Modified, NewEvent, RefundRecord};
+use crate::store::{Change, Modified, NewEvent, RefundRecord};
 
 /// How often the drain looks at the queues.
 const TICK: Duration = Duration::from_millis(100);
@@ -74,10 +74,28 @@ enum NotQueued {
 }
 
 /// The drain's state between ticks: per account, its token bucket and its calls in flight.
+#[doc(hidden)]
 #[derive(Debug, Default)]
-struct Drain {
+pub struct Drain {
     tokens: HashMap<(String, String), f64>,
     in_flight: HashMap<(String, String), Arc<AtomicUsize>>,
+    /// The sends under way (finished ones are dropped each pass).
+    sends: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drain {
+    /// Waits for every send under way; returns how many ended in a panic (a test's
+    /// provider standing in for a crash).
+    #[doc(hidden)]
+    pub async fn settle(&mut self) -> usize {
+        let mut panicked = 0;
+        for send in self.sends.drain(..) {
+            if send.await.is_err() {
+                panicked += 1;
+            }
+        }
+        panicked
+    }
 }
 
 impl Engine {
@@ -97,9 +115,15 @@ impl Engine {
 
     /// One look at every queue: expire what waited too long, then send what the breakers
     /// and the rate allow; publish each account's state in the metrics.
-    async fn drain_pass(&self, drain: &mut Drain, elapsed: Duration) -> Result<(), EngineError> {
+    #[doc(hidden)]
+    pub async fn drain_pass(
+        &self,
+        drain: &mut Drain,
+        elapsed: Duration,
+    ) -> Result<(), EngineError> {
+        drain.sends.retain(|send| !send.is_finished());
         let stats = self.store.queue_stats().await?;
-        let now = now_ms();
+        let now = self.store.now();
         // Accounts whose queue emptied: tell their breakers (an empty queue lets a new
         // refund or a query be the probe).
         for view in self.breakers.views(now) {
@@ -160,12 +184,12 @@ impl Engine {
                 in_flight.fetch_add(1, Ordering::SeqCst);
                 let engine = self.clone();
                 let in_flight = in_flight.clone();
-                tokio::spawn(async move {
+                drain.sends.push(tokio::spawn(async move {
                     if let Err(e) = engine.send_queued(&id, permit).await {
                         tracing::warn!(refund_id = %id, error = %e, "sending a queued refund failed");
                     }
                     in_flight.fetch_sub(1, Ordering::SeqCst);
-                });
+                }));
             }
         }
         self.metrics.breakers(&self.breakers.views(now), now);
@@ -174,7 +198,7 @@ impl Engine {
 
     /// Fails every refund of one account's queue that joined it before `before`.
     async fn expire(&self, provider: &str, account: &str, before: i64) -> Result<(), EngineError> {
-        let now = now_ms();
+        let now = self.store.now();
         let lease = now + 60_000;
         let expired = self
             .store
@@ -275,7 +299,8 @@ impl Engine {
     }
 
     /// Cancels a refund of `merchant_id` that waits in the queue (DESIGN §17).
-    pub(crate) async fn cancel(
+    #[doc(hidden)]
+    pub async fn cancel(
         &self,
         id: &RefundId,
         merchant_id: &str,

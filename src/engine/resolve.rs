@@ -27,6 +27,23 @@ pub struct ResolveCommand {
     pub(crate) amount: Option<Money>,
 }
 
+impl ResolveCommand {
+    /// An operator's decision, as the API builds it from the request (tests and embedders).
+    pub fn new(
+        status: RefundStatus,
+        reason: String,
+        provider_refund_id: Option<String>,
+        amount: Option<Money>,
+    ) -> Self {
+        Self {
+            status,
+            reason,
+            provider_refund_id,
+            amount,
+        }
+    }
+}
+
 /// The change resolving `refund` as `command` says, or why it cannot be. `refundable` is
 /// what was left of the payment for this refund (`None` when its captured amount is
 /// unknown): an amount the operator gives never books more (DESIGN §16).
@@ -135,7 +152,8 @@ pub(crate) fn resolution(
 impl Engine {
     /// Resolves a refund by hand, atomically with the refund as it is when the change is
     /// written (a refund that became final meanwhile is `refund_final`).
-    pub(crate) async fn resolve(
+    #[doc(hidden)]
+    pub async fn resolve(
         &self,
         id: &RefundId,
         operator_id: &str,

@@ -35,8 +35,9 @@ use super::breaker::{Caller, Health, Permit};
 use super::decide::transition;
 use super::{millis, Engine, EngineError};
 use crate::domain::{AttentionReason, EventSource, RefundStatus};
+use crate::faults::Faults;
 use crate::store::work::Queue;
-use crate::store::{now_ms, Change, NewEvent, RefundRecord, StoreError};
+use crate::store::{Change, NewEvent, RefundRecord, StoreError};
 use crate::telemetry::spans;
 
 /// How many refunds one pass claims.
@@ -121,15 +122,16 @@ impl Engine {
     }
 
     /// Claims the refunds that are due and queries each; returns how many were looked at.
-    pub(crate) async fn sync_pass(&self) -> Result<usize, EngineError> {
-        let now = now_ms();
+    #[doc(hidden)]
+    pub async fn sync_pass(&self) -> Result<usize, EngineError> {
+        let now = self.store.now();
         let lease = now + millis(self.config().server.request_timeout) + 5_000;
         let due = self.store.claim_due_refunds(now, lease, BATCH).await?;
         let mut count = 0;
         for id in due {
             // The batch's lease may have run out while earlier refunds were queried: work on
             // this one only if it is still ours, for one more query's time.
-            let now = now_ms();
+            let now = self.store.now();
             let until = now + millis(self.config().server.request_timeout) + 5_000;
             if !self
                 .store
@@ -173,9 +175,12 @@ impl Engine {
         };
         let request = request_for(&refund)?;
         // An open breaker: the query waits for it (DESIGN §17), costing the provider nothing.
-        let permit =
-            self.breakers
-                .permit(&refund.provider, &refund.account, Caller::Query, now_ms());
+        let permit = self.breakers.permit(
+            &refund.provider,
+            &refund.account,
+            Caller::Query,
+            self.store.now(),
+        );
         if let Permit::Wait { until } = permit {
             return self.defer(id, until).await;
         }
@@ -185,7 +190,7 @@ impl Engine {
             &refund.account,
             permit,
             Health::of(&result),
-            now_ms(),
+            self.store.now(),
         );
         match result {
             Ok(report) if report.status != ProviderRefundStatus::NotFound => {
@@ -227,7 +232,7 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let id = &refund.id;
         let resent_at = self.store.resent_at(id).await?;
-        let now = now_ms();
+        let now = self.store.now();
         let silent_for = now
             - resent_at
                 .unwrap_or(refund.created_at)
@@ -239,7 +244,16 @@ impl Engine {
                 .reschedule(id, "provider_not_found", json!({"age_ms": silent_for}))
                 .await;
         }
-        let proofs = self.providers().proofs(provider.as_ref());
+        let mut proofs = self.providers().proofs(provider.as_ref());
+        // Planted bugs for the model test (`crate::faults`); never set outside it.
+        if Faults::on(&self.store.faults.resend_without_proof) {
+            proofs.not_found_proves_absence = true;
+            proofs.resend_is_deduplicated = true;
+        }
+        if Faults::on(&self.store.faults.fail_without_proof) {
+            proofs.not_found_proves_absence = true;
+            proofs.resend_is_deduplicated = false;
+        }
         let proven = json!({
             "age_ms": silent_for,
             "not_found_proves_absence": proofs.not_found_proves_absence,
@@ -411,7 +425,11 @@ impl Engine {
         if stays_open {
             change.next_sync_at = Some(Some(now + millis(self.next_sync_delay(attempts))));
             let open_for = now - refund.created_at;
-            if open_for > millis(self.config().sync.give_up_after) && !refund.requires_attention {
+            // A planted bug (`crate::faults`) never gives up.
+            if open_for > millis(self.config().sync.give_up_after)
+                && !refund.requires_attention
+                && !Faults::on(&self.store.faults.never_give_up)
+            {
                 change.flag_requires_attention = true;
                 change.events.push(NewEvent {
                     kind: "requires_attention",

@@ -112,7 +112,7 @@ pub(crate) fn insert_sqlite(
 impl Store {
     /// Appends one entry on its own; returns it as stored.
     pub async fn append_audit(&self, new: NewAuditEvent) -> Result<AuditEvent, StoreError> {
-        let now = super::now_ms();
+        let now = self.now();
         if let Some(writer) = &self.sqlite {
             return writer
                 .write(move |conn| Ok((insert_sqlite(conn, &new, now)?, true)))

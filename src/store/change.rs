@@ -23,6 +23,7 @@ use super::sqlite::{
 };
 use super::{Bind, Change, Modified, RefundRecord, Store, StoreError, WebhookApplied};
 use crate::domain::refund_object::{merchant_event, new_event_id, RefundObject};
+use crate::faults::Faults;
 
 /// How many times PostgreSQL's guarded write is retried when another writer got there first.
 const MAX_ATTEMPTS: usize = 8;
@@ -89,19 +90,24 @@ impl Store {
         E: Send + 'static,
         F: Fn(&RefundRecord, i64) -> Result<Change, E> + Send + Sync + 'static,
     {
+        let clock = self.clock();
+        let drop_line = Faults::on(&self.faults.drop_ledger_line);
         if let Some(writer) = &self.sqlite {
             return writer
                 .write(move |conn| {
                     let Some(refund) = read_refund(conn, &id)? else {
                         return Ok((Ok(Modified::Missing), false));
                     };
-                    let now = super::now_ms();
+                    let now = super::millis_of(clock.now());
                     match decide(&refund, now) {
                         Err(refusal) => Ok((Err(refusal), false)),
                         Ok(change) if change == Change::default() => {
                             Ok((Ok(Modified::Unchanged(refund)), false))
                         }
                         Ok(mut change) => {
+                            if drop_line {
+                                change.ledger.pop();
+                            }
                             check_learnt_amount_sqlite(conn, &refund, &mut change)?;
                             let after = write_change(conn, &refund, &change, now)?;
                             let before = refund.status;
@@ -119,7 +125,7 @@ impl Store {
                     None => return Ok(Ok(Modified::Missing)),
                 },
             };
-            let now = super::now_ms();
+            let now = self.now();
             let mut change = match decide(&refund, now) {
                 Err(refusal) => return Ok(Err(refusal)),
                 Ok(change) if change == Change::default() => {
@@ -127,6 +133,9 @@ impl Store {
                 }
                 Ok(change) => change,
             };
+            if drop_line {
+                change.ledger.pop();
+            }
             self.check_learnt_amount_postgres(&refund, &mut change)
                 .await?;
             if let Some(after) = self
@@ -153,6 +162,7 @@ impl Store {
     where
         F: Fn(&RefundRecord, i64) -> Change + Send + Sync + 'static,
     {
+        let clock = self.clock();
         if let Some(writer) = &self.sqlite {
             return writer
                 .write(move |conn| {
@@ -164,7 +174,7 @@ impl Store {
                     if webhook_seen(conn, provider, account, event_id)? {
                         return Ok((WebhookApplied::Duplicate, false));
                     }
-                    let now = super::now_ms();
+                    let now = super::millis_of(clock.now());
                     let refund = match &reference {
                         Some(reference) => read_refund_by_reference(conn, provider, reference)?
                             .filter(|refund| &refund.account == account),
@@ -230,7 +240,7 @@ impl Store {
         }
         let mut refund = super::refunds::refund_from_row(&row)?;
         for _ in 0..MAX_ATTEMPTS {
-            let now = super::now_ms();
+            let now = self.now();
             let mut change = decide(&refund, now);
             if change == Change::default() {
                 self.record_webhook_receipt(&receipt, Some(&refund.id))
@@ -283,7 +293,7 @@ impl Store {
         receipt: &Receipt,
         refund_id: Option<&RefundId>,
     ) -> Result<(), StoreError> {
-        let now = super::now_ms();
+        let now = self.now();
         if let Some(writer) = &self.sqlite {
             let receipt = receipt.clone();
             let refund_id = refund_id.copied();

@@ -126,7 +126,11 @@ impl Store {
         lease_until: i64,
         limit: i64,
     ) -> Result<Vec<OutboxRow>, StoreError> {
-        let sql = self.claim_sql(CLAIM_OUTBOX);
+        let mut sql = self.claim_sql(CLAIM_OUTBOX);
+        if crate::faults::Faults::on(&self.faults.outbox_unordered) {
+            // A planted bug (`crate::faults`): a refund's later event does not wait.
+            sql = sql.replace("WHERE e.refund_id = o.refund_id", "WHERE FALSE");
+        }
         let mut claimed = if let Some(writer) = &self.sqlite {
             writer
                 .write(move |conn| {

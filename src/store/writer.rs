@@ -51,6 +51,8 @@ pub(crate) struct SqliteWriter {
     jobs: mpsc::Sender<Job>,
     /// Held by every handle; the checkpointer stops once the last handle is gone.
     _alive: std::sync::Arc<()>,
+    /// The model test's simulated crash (`crate::faults`): once it trips, no write commits.
+    faults: std::sync::Arc<crate::faults::Faults>,
 }
 
 /// SQL written with PostgreSQL's `$N` placeholders in SQLite's `?N` form (the same
@@ -80,7 +82,10 @@ pub(crate) fn sqlite_error(error: rusqlite::Error) -> StoreError {
 
 impl SqliteWriter {
     /// Starts the writer thread on its own connection to the SQLite file at `path`.
-    pub(crate) fn start(path: &Path) -> Result<Self, StoreError> {
+    pub(crate) fn start(
+        path: &Path,
+        faults: std::sync::Arc<crate::faults::Faults>,
+    ) -> Result<Self, StoreError> {
         let conn = open(path)?;
         // Checkpoints are the checkpointer's job (below), not the writer's: an automatic one
         // runs inside the commit that crosses the threshold, copying the WAL into the
@@ -102,6 +107,7 @@ impl SqliteWriter {
         Ok(Self {
             jobs,
             _alive: alive,
+            faults,
         })
     }
 
@@ -112,6 +118,11 @@ impl SqliteWriter {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<(T, bool), StoreError> + Send + 'static,
     {
+        if !self.faults.write_allowed() {
+            return Err(StoreError::NotCommitted(
+                "the process died before this write (simulated crash)".into(),
+            ));
+        }
         let (reply, answer) = oneshot::channel::<Result<T, StoreError>>();
         let job: Job = Box::new(move |conn| {
             let result = match std::panic::catch_unwind(AssertUnwindSafe(|| step(conn))) {
