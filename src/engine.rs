@@ -134,7 +134,7 @@ impl Engine {
         for (provider, account) in first.providers.accounts() {
             breakers.saw_queue(&provider, &account, 0, None);
         }
-        let now = crate::store::now_ms();
+        let now = store.now();
         metrics.breakers(&breakers.views(now), now);
         let live = Arc::new(Live::new(first));
         Self {
