@@ -519,7 +519,8 @@ fn fast_create_sql(step: &CreateStep) -> String {
 /// Parameters: `$1`-`$26` the refund's columns, then the key's `idem_key, fingerprint,
 /// expires_at`, the creation event's detail, and the merchant event's `event_id, payload`.
 fn single_statement_sql(step: &CreateStep) -> String {
-    let mut next = 27;
+    // The refund's columns are $1..$N (N = REFUND_COLUMN_TYPES.len()); the rest follow.
+    let mut next = REFUND_COLUMN_TYPES.len() + 1;
     let mut param = || {
         let n = next;
         next += 1;
