@@ -4,6 +4,7 @@
 //! 64 KiB body limit. The finance console's files are served under `/console/`
 //! (`console.rs`).
 
+pub mod approvals;
 pub mod audit;
 pub mod cancel;
 pub mod console;
@@ -65,6 +66,8 @@ pub(crate) fn router(state: LiveState, request_timeout: Duration) -> Router {
         .route("/v1/refunds/{id}/events", get(refunds::list_refund_events))
         .route("/v1/refunds/{id}/resolve", post(operators::resolve_refund))
         .route("/v1/refunds/{id}/cancel", post(cancel::cancel_refund))
+        .route("/v1/refunds/{id}/approve", post(approvals::approve_refund))
+        .route("/v1/refunds/{id}/reject", post(approvals::reject_refund))
         .route("/v1/me", get(operators::me))
         .route("/v1/audit_events", get(audit::list_audit_events))
         .route(

@@ -2,6 +2,7 @@
 //! provider reports (create answers, status queries, webhooks) and the errors it reports to
 //! the API layer.
 
+pub mod approval;
 pub mod breaker;
 pub mod create;
 pub mod decide;
@@ -70,6 +71,8 @@ pub enum EngineError {
         "the refund was already sent to the provider: only a refund still queued can be canceled"
     )]
     RefundSent,
+    #[error("the refund is not awaiting approval")]
+    NotAwaitingApproval,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the refund changed concurrently too many times")]

@@ -44,6 +44,8 @@ pub enum ErrorCode {
     ReferenceInUse,
     RefundFinal,
     RefundSent,
+    NotAwaitingApproval,
+    BatchInvalid,
     OperatorOnly,
     MerchantOnly,
     PaymentNotFound,
@@ -128,6 +130,8 @@ impl ErrorCode {
             ReferenceInUse => (StatusCode::CONFLICT, "conflict", "reference_in_use"),
             RefundFinal => (StatusCode::CONFLICT, "conflict", "refund_final"),
             RefundSent => (StatusCode::CONFLICT, "conflict", "refund_sent"),
+            NotAwaitingApproval => (StatusCode::CONFLICT, "conflict", "not_awaiting_approval"),
+            BatchInvalid => (StatusCode::BAD_REQUEST, "invalid_request", "batch_invalid"),
             OperatorOnly => (StatusCode::FORBIDDEN, "permission", "operator_only"),
             MerchantOnly => (StatusCode::FORBIDDEN, "permission", "merchant_only"),
             PaymentNotFound => (StatusCode::NOT_FOUND, "not_found", "payment_not_found"),
@@ -347,6 +351,9 @@ impl From<EngineError> for ApiError {
             }
             EngineError::RefundFinal { .. } => Self::new(ErrorCode::RefundFinal, error.to_string()),
             EngineError::RefundSent => Self::new(ErrorCode::RefundSent, error.to_string()),
+            EngineError::NotAwaitingApproval => {
+                Self::new(ErrorCode::NotAwaitingApproval, error.to_string())
+            }
             EngineError::Store(e) => e.into(),
             EngineError::Contention => Self::new(
                 ErrorCode::StoreUnavailable,

@@ -12,6 +12,10 @@
 //! 3. In one transaction: the outcome's status, its history line, ledger lines, the merchant
 //!    event and the idempotent answer.
 //! 4. `Unknown` leaves the refund `pending` with a next sync time; the sync worker settles it.
+//!
+//! A refund an `[[approval_rules]]` rule holds (DESIGN §19) stops after step 1: recorded
+//! `pending` with `pending_reason` `awaiting_approval` (its amount counts against the
+//! payment), no sync time, nothing called; `approval.rs` sends it once an operator approves.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +32,7 @@ use super::breaker::{Caller, Health, Permit};
 use super::decide::transition;
 use super::{millis, Engine, EngineError};
 use crate::config::MerchantConfig;
+use crate::domain::approval::{matching_rule, ApprovalInput};
 use crate::domain::{EventSource, IdempotencyKey, PendingReason, RefundStatus, Stored};
 use crate::routing::{route, RouteError, RouteInput};
 use crate::store::{Change, CreateOutcome, IdempotencyClaim, NewEvent, PaymentClaim, RefundRecord};
@@ -153,10 +158,25 @@ impl Engine {
         provider.validate(&request)?;
         request.amount = command.amount;
 
+        // An approval rule may hold it (DESIGN §19): recorded awaiting approval, unsent, and
+        // the breaker is not asked (nothing is called now).
+        let held = matching_rule(
+            &self.config().approval_rules,
+            ApprovalInput {
+                merchant: &merchant.id,
+                provider: &provider_id,
+                currency: command.currency,
+                amount_minor: command.amount.or(captured).map(|m| m.minor_units().get()),
+            },
+        )
+        .is_some();
         // The account's breaker decides now: open, the refund is recorded queued, unsent.
-        let permit = self
-            .breakers
-            .permit(provider_id.as_str(), &account_key, Caller::New, now);
+        let permit = if held {
+            Permit::Call
+        } else {
+            self.breakers
+                .permit(provider_id.as_str(), &account_key, Caller::New, now)
+        };
         let queued = !permit.allows();
         let mut record = RefundRecord {
             id: refund_id,
@@ -188,10 +208,14 @@ impl Engine {
             updated_at: now,
             // Should this process die before step 3, the sync worker picks the refund up. A
             // queued refund was never sent: nothing is to be queried.
-            next_sync_at: (!queued)
+            next_sync_at: (!queued && !held)
                 .then(|| now + millis(self.config().server.request_timeout) + 1_000),
             sync_attempts: 0,
-            pending_reason: queued.then_some(Stored::Known(PendingReason::ProviderUnavailable)),
+            pending_reason: if held {
+                Some(Stored::Known(PendingReason::AwaitingApproval))
+            } else {
+                queued.then_some(Stored::Known(PendingReason::ProviderUnavailable))
+            },
             queued_at: queued.then_some(now),
         };
         let payment = PaymentClaim {
@@ -268,6 +292,12 @@ impl Engine {
         }
         self.metrics
             .refund_transition(provider_id.as_str(), "pending");
+        if held {
+            return self
+                .record_awaiting(record)
+                .await
+                .map(CreateResult::Created);
+        }
         if queued {
             return self.record_queued(record).await.map(CreateResult::Created);
         }

@@ -2,6 +2,7 @@
 //! against SQLite and PostgreSQL.
 
 mod accounts;
+mod approvals;
 mod audit;
 mod breaker;
 mod connections;

@@ -166,7 +166,7 @@ pub(crate) const ERROR_ANSWERS: [(u16, &str, &str); 10] = [
     (403, "Forbidden", "permission: operator_only (a merchant key on an operator action or naming another merchant), merchant_only (an operator key creating a refund)"),
     (404, "NotFound", "not_found: refund_not_found, payment_not_found, route_not_found"),
     (408, "RequestTimeout", "unavailable: request_timeout (the request took longer than server.request_timeout_ms; a provider call carries on and is recorded)"),
-    (409, "Conflict", "conflict: idempotency_in_progress, reference_in_use, refund_final, refund_sent (a cancel of a refund that was already sent)"),
+    (409, "Conflict", "conflict: idempotency_in_progress, reference_in_use, refund_final, refund_sent (a cancel of a refund that was already sent), not_awaiting_approval (an approve or reject of a refund no approval rule holds, or one already decided)"),
     (413, "PayloadTooLarge", "invalid_request: body_too_large (JSON bodies over 64 KiB, statements over 8 MiB)"),
     (422, "UnprocessableEntity", "invalid_request: idempotency_key_reused, no_route"),
     (429, "TooManyRequests", "rate_limited: over server.rate_limit_per_second for this API key, or too many failed authentications from this address; retry after Retry-After seconds"),
@@ -226,6 +226,11 @@ pub(crate) fn operation(method: &str, path_template: &str) -> Option<Value> {
                     "reference",
                     printable(64),
                     "Only the refund with this merchant reference",
+                ),
+                query(
+                    "pending_reason",
+                    json!({"type": "string", "enum": ["provider_unavailable", "awaiting_approval"]}),
+                    "Only pending refunds unsent for this reason (awaiting_approval: the approval queue)",
                 ),
                 limit_query(10),
                 query(
@@ -292,6 +297,21 @@ pub(crate) fn operation(method: &str, path_template: &str) -> Option<Value> {
                 "The final status an operator settles a stuck refund with",
             )),
             json!({"200": answer("The refund, now final", "application/json", schema_ref("RefundObject"))}),
+            &[400, 401, 403, 404, 408, 409, 413, 429, 503],
+            bearer,
+        ),
+        ("post", "/v1/refunds/{id}/approve") => (
+            vec![refund_id_path()],
+            Some(json!({"required": false, "description": "An optional note, kept in the refund's history and the audit log",
+                "content": {"application/json": {"schema": schema_ref("ApproveRequest")}}})),
+            json!({"200": answer("The refund, approved and sent at once as a new refund would be (or queued while its provider account's breaker is open)", "application/json", schema_ref("RefundObject"))}),
+            &[400, 401, 403, 404, 408, 409, 413, 429, 503],
+            bearer,
+        ),
+        ("post", "/v1/refunds/{id}/reject") => (
+            vec![refund_id_path()],
+            Some(json_body("RejectRequest", "Why the refund is rejected")),
+            json!({"200": answer("The refund, now canceled (failure_code rejected_by_operator; never sent, its amount is refundable again)", "application/json", schema_ref("RefundObject"))}),
             &[400, 401, 403, 404, 408, 409, 413, 429, 503],
             bearer,
         ),
@@ -581,6 +601,18 @@ pub(crate) fn schemas() -> Value {
                     "additionalProperties": {"type": "string", "maxLength": 500},
                     "description": "At most 20 string pairs; keys 1-40 characters, values at most 500"},
                 "provider_options": options,
+            }},
+        "ApproveRequest": {
+            "type": "object", "additionalProperties": false,
+            "properties": {
+                "note": {"anyOf": [{"allOf": [text(1, 255), {"pattern": "[^ \\t\\n\\r]"}]}, {"type": "null"}],
+                    "description": "Kept in the refund's history and the audit entry"},
+            }},
+        "RejectRequest": {
+            "type": "object", "additionalProperties": false, "required": ["reason"],
+            "properties": {
+                "reason": {"allOf": [text(1, 255), {"pattern": "[^ \\t\\n\\r]"}],
+                    "description": "Why; becomes the failure_message, kept in the history and the audit entry"},
             }},
         "ResolveRequest": {
             "type": "object", "additionalProperties": false, "required": ["status", "reason"],
