@@ -32,7 +32,7 @@ use crate::store::{
 use crate::telemetry::spans;
 use tracing::Instrument;
 
-pub use create::{CreateCommand, CreateResult};
+pub use create::{CreateCommand, CreateResult, Preview};
 pub use resolve::ResolveCommand;
 
 /// Errors the engine hands to the API layer, each mapped to one API error code there.

@@ -206,6 +206,8 @@ pub struct ApiError {
     pub(crate) param: Option<String>,
     /// What went wrong underneath, logged when the answer is made; never in the body.
     pub(crate) cause: Option<Cause>,
+    /// More members of the error object (`batch_invalid`'s `rows`, DESIGN §19).
+    pub(crate) details: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl ApiError {
@@ -215,6 +217,7 @@ impl ApiError {
             message: message.into(),
             param: None,
             cause: None,
+            details: None,
         }
     }
 
@@ -226,6 +229,15 @@ impl ApiError {
     /// Attaches the cause to log when this error is answered.
     pub(crate) fn caused_by(mut self, cause: impl StdError + Send + Sync + 'static) -> Self {
         self.cause = Some(Arc::new(cause));
+        self
+    }
+
+    /// Adds members to the error object (never `type`, `code`, `message` or `request_id`).
+    pub(crate) fn with_details(
+        mut self,
+        details: serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
+        self.details = Some(details);
         self
     }
 
@@ -245,6 +257,11 @@ impl ApiError {
         });
         if let (Some(param), Some(map)) = (&self.param, error.as_object_mut()) {
             map.insert("param".into(), json!(param));
+        }
+        if let (Some(details), Some(map)) = (&self.details, error.as_object_mut()) {
+            for (name, value) in details {
+                map.entry(name.clone()).or_insert_with(|| value.clone());
+            }
         }
         json!({ "error": error }).to_string()
     }
@@ -319,6 +336,7 @@ impl From<EngineError> for ApiError {
                 message,
                 param,
                 cause: None,
+                details: None,
             },
             EngineError::ProviderUnsupported(_) => {
                 Self::new(ErrorCode::ProviderUnsupported, error.to_string()).with_param("provider")

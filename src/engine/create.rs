@@ -73,7 +73,107 @@ pub enum CreateResult {
     ReplayedRefund(RefundRecord),
 }
 
+/// What a new refund would do, without doing it (a batch's dry run, DESIGN §19).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preview {
+    /// The provider and account routing picked.
+    pub provider: String,
+    pub account: String,
+    /// The amount it would be recorded for, when known (the rest of the payment for a
+    /// refund without an amount).
+    pub amount: Option<Money>,
+    /// Whether an approval rule would hold it.
+    pub awaiting_approval: bool,
+    /// What is left to refund of the payment before it, when the captured amount is known.
+    pub refundable_minor: Option<i128>,
+}
+
 impl Engine {
+    /// Routes and checks `command` as [`Engine::create_refund`] would (routing, the
+    /// provider's pre-flight checks, approval rules) and reads what is left of its payment;
+    /// records nothing and calls nobody.
+    pub async fn preview_refund(
+        &self,
+        merchant: &MerchantConfig,
+        command: &CreateCommand,
+    ) -> Result<Preview, EngineError> {
+        let provider_id = route(
+            &self.config().routes,
+            RouteInput {
+                merchant,
+                explicit: command.provider.as_deref(),
+                currency: command.currency,
+                payment_id: command.payment_id.as_str(),
+            },
+            |id| self.providers().for_merchant(id, &merchant.id).is_some(),
+        )
+        .map_err(|e| match e {
+            RouteError::NoRoute => EngineError::NoRoute,
+            RouteError::ProviderUnsupported(name) => EngineError::ProviderUnsupported(name),
+        })?;
+        let (account, provider) = self
+            .providers()
+            .for_merchant(&provider_id, &merchant.id)
+            .map(|(account, provider)| (account, provider.clone()))
+            .ok_or(EngineError::NoRoute)?;
+        let account = account.key();
+        let refundable_minor = self
+            .store
+            .payment_refundable(
+                provider_id.as_str(),
+                &account,
+                command.payment_id.as_str(),
+                command.payment_amount.map(|m| m.minor_units().get()),
+            )
+            .await?;
+        let rest = refundable_minor
+            .filter(|_| command.amount.is_none())
+            .and_then(|minor| i64::try_from(minor).ok())
+            .and_then(MinorUnits::new)
+            .map(|minor| Money::from_minor(minor, command.currency));
+        let amount = command.amount.or(rest);
+        let refund_id = RefundId::generate();
+        let mut request = ProviderRefundRequest {
+            refund_id,
+            provider_reference: provider.provider_reference(&refund_id),
+            payment_id: command.payment_id.clone(),
+            currency: command.currency,
+            amount: command.amount,
+            reason: command.reason.clone(),
+            customer_id: command.customer_id.clone(),
+            options: command
+                .provider_options
+                .get(provider_id.as_str())
+                .cloned()
+                .unwrap_or(Value::Null),
+            created_at: OffsetDateTime::now_utc(),
+            merchant_id: Some(merchant.id.clone()),
+            metadata: super::sync::metadata_pairs(&command.metadata),
+            provider_refund_id: None,
+        };
+        if provider.rest_refund(&request) == RestRefund::SendAmount {
+            request.amount = amount;
+        }
+        provider.validate(&request)?;
+        let awaiting_approval = matching_rule(
+            &self.config().approval_rules,
+            ApprovalInput {
+                merchant: &merchant.id,
+                provider: &provider_id,
+                currency: command.currency,
+                amount_minor: amount.map(|m| m.minor_units().get()),
+            },
+        )
+        .is_some();
+        Ok(Preview {
+            provider: provider_id.to_string(),
+            account,
+            amount,
+            awaiting_approval,
+            refundable_minor,
+        })
+    }
+
     pub async fn create_refund(
         &self,
         merchant: &MerchantConfig,

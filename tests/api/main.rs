@@ -4,6 +4,7 @@
 mod accounts;
 mod approvals;
 mod audit;
+mod batches;
 mod breaker;
 mod connections;
 mod console;
