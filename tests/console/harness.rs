@@ -45,7 +45,14 @@ pub struct Gateway {
 
 impl Gateway {
     pub async fn start() -> Self {
-        let mut config = Config::from_toml(EMBEDDED_DEFAULT).unwrap_or_else(|e| panic!("{e}"));
+        Self::start_with("").await
+    }
+
+    /// [`Gateway::start`] with `extra` appended to the embedded default (tables only, e.g.
+    /// `[[approval_rules]]` or `[batches]`).
+    pub async fn start_with(extra: &str) -> Self {
+        let text = format!("{EMBEDDED_DEFAULT}\n{extra}\n");
+        let mut config = Config::from_toml(&text).unwrap_or_else(|e| panic!("{e}"));
         config.server.listen = "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}"));
         config.database.url = sqlite_url(&temp_dir("refund-gateway-console-"));
         let app = Application::build(config)
@@ -131,6 +138,16 @@ impl Gateway {
             "refund {id} never became {status}: {refund}"
         );
         refund
+    }
+
+    /// An eFundPay refund of `amount` EUR of a new payment, as answered (not waited for).
+    pub async fn efundpay_refund_now(&self, amount: &str) -> Value {
+        self.refund(json!({
+            "payment_id": unique("pay_"), "amount": amount, "currency": "EUR",
+            "reason": "Product return", "reference": unique("ref-"),
+            "metadata": {"order": "A-1001"}
+        }))
+        .await
     }
 
     /// An eFundPay refund of `amount` EUR of a new payment, settled to `status` by the sandbox.

@@ -7,6 +7,7 @@
 //! `CONSOLE_SCREENSHOT=docs/console-overview.png cargo test --test console overview` writes
 //! the README's screenshot of the overview.
 
+mod finance_ops;
 mod harness;
 mod merchant;
 mod operator;
