@@ -25,8 +25,8 @@ use crate::engine::{CreateResult, Engine, EngineError};
 use crate::store::batches::{PendingRow, RowFailure};
 use crate::store::now_ms;
 
-/// How often the worker looks for a running batch.
-const TICK: Duration = Duration::from_millis(100);
+/// How often the worker looks for a running batch (one indexed read when none runs).
+const TICK: Duration = Duration::from_millis(250);
 /// How long a claim keeps other processes off a batch (extended while it runs).
 const LEASE_MS: i64 = 10_000;
 

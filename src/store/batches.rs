@@ -301,6 +301,18 @@ impl Store {
         now: i64,
         lease_until: i64,
     ) -> Result<Option<(String, String)>, StoreError> {
+        // Nearly always nothing runs: a read through the pool (the partial index of running
+        // batches) says so without a write step (on SQLite, the writer thread's commit).
+        let runnable: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM refund_batches WHERE status = 'running' \
+             AND (lease_until IS NULL OR lease_until <= $1) LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        if runnable.is_none() {
+            return Ok(None);
+        }
         let lock = if self.sqlite.is_some() {
             ""
         } else {
