@@ -214,6 +214,29 @@ both_backends!(
             "not_awaiting_approval",
         )
         .await;
+        // A held refund is not resolved by hand, and its merchant may cancel it (never sent).
+        let other = app.create(ACME_KEY, None, &body("pay_r2", "120.00")).await;
+        let other = other["id"].as_str().expect("id");
+        assert_error(
+            decide(
+                &app,
+                OPERATOR_KEY,
+                other,
+                "resolve",
+                Some(json!({"status": "succeeded", "reason": "x"})),
+            )
+            .await,
+            400,
+            "parameter_invalid",
+        )
+        .await;
+        let canceled = decide(&app, ACME_KEY, other, "cancel", None).await;
+        assert_eq!(canceled.status().as_u16(), 200);
+        let canceled: Value = canceled.json().await.expect("json");
+        assert_eq!(
+            canceled["failure_code"], "canceled_by_merchant",
+            "{canceled}"
+        );
         // The whole 200.00 is refundable again (held again: it is over the threshold).
         let again = app
             .post_refund(ACME_KEY, None, &body("pay_r", "200.00"))
