@@ -113,3 +113,60 @@ pub(crate) fn expires_after(problems: &mut Problems, hours: Option<i64>) -> Dura
     };
     Duration::from_secs(3600u64.saturating_mul(hours))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    const BASE: &str = "[[merchants]]\nid = \"acme\"\napi_key = \"sk_acme\"\n\n\
+        [providers.efundpay]\nbase_url = \"sandbox\"\n\n[[routes]]\nprovider = \"efundpay\"\n";
+
+    fn problems(text: &str) -> Vec<String> {
+        match Config::from_toml(text) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.0.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn rules_and_the_expiry_are_read_with_their_defaults() {
+        let text = format!(
+            "approval_expires_after_hours = 24\n{BASE}\n[[approval_rules]]\ncurrency = \"JPY\"\namount_at_least = \"10000\"\nmerchant = \"acme\"\nprovider = \"efundpay\"\n"
+        );
+        let config = Config::from_toml(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.approval_rules.len(), 1);
+        assert_eq!(
+            config.approval_rules[0].amount_at_least.minor_units().get(),
+            10_000
+        );
+        assert_eq!(config.approval_expires_after.as_secs(), 24 * 3600);
+        let defaults = Config::from_toml(BASE).unwrap_or_else(|e| panic!("{e}"));
+        assert!(defaults.approval_rules.is_empty());
+        assert_eq!(defaults.approval_expires_after.as_secs(), 168 * 3600);
+    }
+
+    #[test]
+    fn every_bad_rule_is_reported_at_its_key_path() {
+        let text = format!(
+            "approval_expires_after_hours = 0\n{BASE}\n\
+             [[approval_rules]]\ncurrency = \"EUR\"\namount_at_least = \"1.001\"\n\n\
+             [[approval_rules]]\ncurrency = \"XXX\"\namount_at_least = \"1\"\n\n\
+             [[approval_rules]]\ncurrency = \"EUR\"\namount_at_least = \"1\"\nmerchant = \"nobody\"\nprovider = \"ebuy\"\n\n\
+             [[approval_rules]]\ncurrency = \"EUR\"\n"
+        );
+        let found = problems(&text);
+        for key in [
+            "approval_expires_after_hours",
+            "approval_rules[0].amount_at_least",
+            "approval_rules[1].currency",
+            "approval_rules[2].merchant",
+            "approval_rules[2].provider",
+            "approval_rules[3]",
+        ] {
+            assert!(
+                found.iter().any(|p| p.starts_with(key)),
+                "{key} not in {found:?}"
+            );
+        }
+    }
+}
