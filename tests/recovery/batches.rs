@@ -1,6 +1,8 @@
 //! A bulk-refund batch (DESIGN §19) interrupted by SIGKILL while its rows are being created,
-//! then resumed by the restarted gateway: every row refunded exactly once at the provider,
-//! none skipped, the batch completed. The CI variant has 2,000 rows; the 10,000-row one is
+//! then resumed by the restarted gateway: every row has exactly one refund, none is skipped
+//! and none is refunded twice at the provider; the few whose call the kill cut off before it
+//! reached the provider (at most the rows in flight) are flagged for finance, never re-sent
+//! blindly (DESIGN §8, §16), and every other row is refunded once. The batch completes. The CI variant has 2,000 rows; the 10,000-row one is
 //! `#[ignore]`d (run it with `cargo test --test recovery -- --ignored batch`).
 
 use std::collections::{HashMap, HashSet};
@@ -111,26 +113,53 @@ async fn killed_mid_batch_then_resumed(postgres: bool, rows: usize) {
     );
     assert_eq!(done["failed_rows"], 0, "{done}");
 
-    // Exactly one effect per row at the provider, and one refund per row in the gateway.
+    // One refund per row in the gateway; at most one effect per row at the provider.
+    let settled = poll_until(
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+        || gateway.all_refunds(&client),
+        |refunds: &Vec<Value>| {
+            refunds
+                .iter()
+                .all(|r| r["status"] != "pending" || r["requires_attention"] == true)
+        },
+    )
+    .await;
+    assert_eq!(settled.len(), rows, "one refund per row");
+    let payments: HashSet<&str> = settled
+        .iter()
+        .filter_map(|r| r["payment_id"].as_str())
+        .collect();
+    assert_eq!(payments.len(), rows, "no row made two refunds");
     let effects = sandbox.effects();
     let mut per_payment: HashMap<String, usize> = HashMap::new();
     for effect in &effects {
         *per_payment.entry(effect.payment_id.clone()).or_default() += 1;
     }
     let twice: Vec<_> = per_payment.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "refunded twice: {twice:?}");
-    assert_eq!(
-        per_payment.len(),
-        rows,
-        "every row refunded at the provider"
+    assert!(
+        twice.is_empty(),
+        "refunded twice at the provider: {twice:?}"
     );
-    let refunds = gateway.all_refunds(&client).await;
-    assert_eq!(refunds.len(), rows, "one refund per row");
-    let payments: HashSet<&str> = refunds
-        .iter()
-        .filter_map(|r| r["payment_id"].as_str())
-        .collect();
-    assert_eq!(payments.len(), rows);
+    // Every refund the provider applied is succeeded; a refund whose call the kill cut off
+    // before it reached the provider (at most the rows in flight then) was never re-sent
+    // blindly: it is flagged for finance (AuthMS cannot prove absence, DESIGN §16).
+    let mut cut_off = 0;
+    for refund in &settled {
+        let payment = refund["payment_id"].as_str().unwrap_or_default();
+        if per_payment.contains_key(payment) {
+            assert_eq!(refund["status"], "succeeded", "{refund}");
+        } else {
+            cut_off += 1;
+            assert_ne!(refund["status"], "succeeded", "{refund}");
+            assert_eq!(refund["requires_attention"], true, "{refund}");
+        }
+    }
+    assert!(
+        cut_off <= 16,
+        "{cut_off} refunds cut off: more than were in flight at the kill"
+    );
+    eprintln!("{} of {rows} rows refunded at the provider once; {cut_off} cut off mid-call by the kill, flagged", per_payment.len());
     let results = client
         .get(format!(
             "{}/v1/refund_batches/{id}/results?format=jsonl",
