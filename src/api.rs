@@ -4,7 +4,9 @@
 //! 64 KiB body limit. The finance console's files are served under `/console/`
 //! (`console.rs`).
 
+pub mod approvals;
 pub mod audit;
+pub mod batches;
 pub mod cancel;
 pub mod console;
 pub mod error;
@@ -65,6 +67,13 @@ pub(crate) fn router(state: LiveState, request_timeout: Duration) -> Router {
         .route("/v1/refunds/{id}/events", get(refunds::list_refund_events))
         .route("/v1/refunds/{id}/resolve", post(operators::resolve_refund))
         .route("/v1/refunds/{id}/cancel", post(cancel::cancel_refund))
+        .route("/v1/refunds/{id}/approve", post(approvals::approve_refund))
+        .route("/v1/refunds/{id}/reject", post(approvals::reject_refund))
+        .route("/v1/refund_batches/{id}", get(batches::get_batch))
+        .route(
+            "/v1/refund_batches/{id}/results",
+            get(batches::batch_results),
+        )
         .route("/v1/me", get(operators::me))
         .route("/v1/audit_events", get(audit::list_audit_events))
         .route(
@@ -99,6 +108,8 @@ pub(crate) fn router(state: LiveState, request_timeout: Duration) -> Router {
             "/v1/reconciliation/statements/{provider}",
             post(reconciliation::import_statement),
         )
+        // A batch file has its own limit too (batches::BATCH_BODY_LIMIT).
+        .route("/v1/refund_batches", post(batches::create_batch))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,

@@ -10,6 +10,8 @@
 //! sections are kept as raw TOML here and built by [`crate::providers`], so adding a provider
 //! does not touch this module.
 
+mod approvals;
+mod batches;
 mod breaker;
 mod callers;
 mod database;
@@ -32,6 +34,8 @@ use std::path::Path;
 
 use refund_provider::ConfigProblem;
 
+pub use approvals::ApprovalRule;
+pub use batches::BatchesConfig;
 pub use breaker::BreakerConfig;
 pub use callers::{hash_api_key, ApiKey};
 pub use database::{redacted_url, DatabaseConfig};
@@ -75,6 +79,13 @@ pub struct Config {
     pub(crate) statements: BTreeMap<String, std::sync::Arc<statements::StatementFormat>>,
     /// OpenTelemetry trace export (`[telemetry]`, DESIGN §18).
     pub telemetry: TelemetryConfig,
+    /// Which refunds wait for an operator's approval (`[[approval_rules]]`, DESIGN §19).
+    pub(crate) approval_rules: Vec<ApprovalRule>,
+    /// How long a refund may await approval before it is canceled
+    /// (`approval_expires_after_hours`, default 168 h).
+    pub(crate) approval_expires_after: std::time::Duration,
+    /// Bulk refunds (`[batches]`, DESIGN §19).
+    pub(crate) batches: BatchesConfig,
 }
 
 impl std::fmt::Debug for Config {
@@ -92,6 +103,9 @@ impl std::fmt::Debug for Config {
             .field("retention", &self.retention)
             .field("statements", &self.statements)
             .field("telemetry", &self.telemetry)
+            .field("approval_rules", &self.approval_rules)
+            .field("approval_expires_after", &self.approval_expires_after)
+            .field("batches", &self.batches)
             .finish()
     }
 }

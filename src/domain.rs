@@ -2,6 +2,7 @@
 //! keys, merchant ids, history event sources, why a pending refund is unsent, and the rule for vocabulary words read back from
 //! the database (`stored`). Ids and money shared with adapters live in `refund-provider`.
 
+pub mod approval;
 pub mod attention;
 pub mod audit;
 pub mod event_source;

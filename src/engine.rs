@@ -2,6 +2,7 @@
 //! provider reports (create answers, status queries, webhooks) and the errors it reports to
 //! the API layer.
 
+pub mod approval;
 pub mod breaker;
 pub mod create;
 pub mod decide;
@@ -32,7 +33,7 @@ use crate::store::{
 use crate::telemetry::spans;
 use tracing::Instrument;
 
-pub use create::{CreateCommand, CreateResult};
+pub use create::{CreateCommand, CreateResult, Preview};
 pub use resolve::ResolveCommand;
 
 /// Errors the engine hands to the API layer, each mapped to one API error code there.
@@ -71,6 +72,8 @@ pub enum EngineError {
         "the refund was already sent to the provider: only a refund still queued can be canceled"
     )]
     RefundSent,
+    #[error("the refund is not awaiting approval")]
+    NotAwaitingApproval,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the refund changed concurrently too many times")]

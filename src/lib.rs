@@ -1,6 +1,7 @@
 //! refund-gateway: one refund API in front of several payment providers (see DESIGN.md).
 
 pub mod api;
+pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod domain;

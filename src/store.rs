@@ -14,6 +14,7 @@
 //! (`change.rs`).
 
 pub mod audit;
+pub mod batches;
 mod change;
 mod create;
 pub mod finance;

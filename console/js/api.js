@@ -65,10 +65,11 @@ export function apiUrl(path, params = {}, { scoped = true } = {}) {
   return url;
 }
 
-async function request(path, { method = 'GET', params, body, contentType, key, scoped = true } = {}) {
+async function request(path, { method = 'GET', params, body, contentType, key, scoped = true, idempotencyKey } = {}) {
   const bearer = key ?? session.key();
   const headers = { Authorization: `Bearer ${bearer}`, Accept: 'application/json' };
   if (contentType) headers['Content-Type'] = contentType;
+  if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
   let response;
   try {
     response = await fetch(apiUrl(path, params, { scoped }), {
@@ -86,6 +87,8 @@ async function request(path, { method = 'GET', params, body, contentType, key, s
     }
     const failure = new ApiError(response.status, error.code ?? `http_${response.status}`,
       error.message ?? response.statusText, error.param, error.request_id);
+    // The whole error object: some carry more (batch_invalid's `rows`, `invalid_rows`).
+    failure.details = error;
     if (response.status === 401 && key === undefined) onUnauthorized(failure);
     throw failure;
   }
@@ -117,6 +120,12 @@ export async function postJson(path, body) {
 export async function postCsv(path, file, params) {
   const response = await request(path, { method: 'POST', params, body: file, contentType: 'text/csv' });
   return response.json();
+}
+
+/** POST a file as the body with its content type; the status and the JSON answer. */
+export async function postFile(path, file, contentType, params, idempotencyKey) {
+  const response = await request(path, { method: 'POST', params, body: file, contentType, scoped: false, idempotencyKey });
+  return { status: response.status, body: await response.json() };
 }
 
 /** Every page of a list answer (`has_more`, `starting_after` = the last item's id). */

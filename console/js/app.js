@@ -11,6 +11,8 @@ import { refundView } from './views/refund.js';
 import { statementsView } from './views/statements.js';
 import { exportView } from './views/export.js';
 import { auditView } from './views/audit.js';
+import { approvalsView } from './views/approvals.js';
+import { batchesView } from './views/batches.js';
 
 const main = document.getElementById('main');
 let renderToken = 0;
@@ -45,6 +47,8 @@ function routeOf(path) {
     '/statements': [statementsView, 'Statements'],
     '/export': [exportView, 'Export'],
     '/audit': [auditView, 'Audit'],
+    '/approvals': [approvalsView, 'Approvals'],
+    '/batches': [batchesView, 'Bulk refunds'],
   };
   const [view, title] = views[path] ?? [null, 'Not found'];
   return { view, title, args: [], nav: path };
@@ -59,6 +63,8 @@ function renderHeader() {
   if (!signedIn) return;
   const role = principal.role === 'operator' ? 'Operator' : 'Merchant';
   document.getElementById('nav-audit').hidden = principal.role !== 'operator';
+  document.getElementById('nav-approvals').hidden = principal.role !== 'operator';
+  document.getElementById('nav-batches').hidden = principal.role === 'operator';
   document.getElementById('principal').textContent = principal.id ? `${role} ${principal.id}` : role;
   const scope = document.getElementById('scope');
   scope.hidden = principal.role !== 'operator';

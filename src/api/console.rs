@@ -82,6 +82,8 @@ pub(crate) const ASSETS: &[Asset] = &[
     asset!("js/views/statements.js", JS),
     asset!("js/views/export.js", JS),
     asset!("js/views/audit.js", JS),
+    asset!("js/views/approvals.js", JS),
+    asset!("js/views/batches.js", JS),
 ];
 
 /// The generated exponent table's path under `/console/`.

@@ -44,6 +44,8 @@ pub enum ErrorCode {
     ReferenceInUse,
     RefundFinal,
     RefundSent,
+    NotAwaitingApproval,
+    BatchInvalid,
     OperatorOnly,
     MerchantOnly,
     PaymentNotFound,
@@ -128,6 +130,8 @@ impl ErrorCode {
             ReferenceInUse => (StatusCode::CONFLICT, "conflict", "reference_in_use"),
             RefundFinal => (StatusCode::CONFLICT, "conflict", "refund_final"),
             RefundSent => (StatusCode::CONFLICT, "conflict", "refund_sent"),
+            NotAwaitingApproval => (StatusCode::CONFLICT, "conflict", "not_awaiting_approval"),
+            BatchInvalid => (StatusCode::BAD_REQUEST, "invalid_request", "batch_invalid"),
             OperatorOnly => (StatusCode::FORBIDDEN, "permission", "operator_only"),
             MerchantOnly => (StatusCode::FORBIDDEN, "permission", "merchant_only"),
             PaymentNotFound => (StatusCode::NOT_FOUND, "not_found", "payment_not_found"),
@@ -202,6 +206,8 @@ pub struct ApiError {
     pub(crate) param: Option<String>,
     /// What went wrong underneath, logged when the answer is made; never in the body.
     pub(crate) cause: Option<Cause>,
+    /// More members of the error object (`batch_invalid`'s `rows`, DESIGN §19).
+    pub(crate) details: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl ApiError {
@@ -211,6 +217,7 @@ impl ApiError {
             message: message.into(),
             param: None,
             cause: None,
+            details: None,
         }
     }
 
@@ -222,6 +229,15 @@ impl ApiError {
     /// Attaches the cause to log when this error is answered.
     pub(crate) fn caused_by(mut self, cause: impl StdError + Send + Sync + 'static) -> Self {
         self.cause = Some(Arc::new(cause));
+        self
+    }
+
+    /// Adds members to the error object (never `type`, `code`, `message` or `request_id`).
+    pub(crate) fn with_details(
+        mut self,
+        details: serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
+        self.details = Some(details);
         self
     }
 
@@ -241,6 +257,11 @@ impl ApiError {
         });
         if let (Some(param), Some(map)) = (&self.param, error.as_object_mut()) {
             map.insert("param".into(), json!(param));
+        }
+        if let (Some(details), Some(map)) = (&self.details, error.as_object_mut()) {
+            for (name, value) in details {
+                map.entry(name.clone()).or_insert_with(|| value.clone());
+            }
         }
         json!({ "error": error }).to_string()
     }
@@ -330,6 +351,7 @@ impl From<EngineError> for ApiError {
                 message,
                 param,
                 cause: None,
+                details: None,
             },
             EngineError::ProviderUnsupported(_) => {
                 Self::new(ErrorCode::ProviderUnsupported, error.to_string()).with_param("provider")
@@ -362,6 +384,9 @@ impl From<EngineError> for ApiError {
             }
             EngineError::RefundFinal { .. } => Self::new(ErrorCode::RefundFinal, error.to_string()),
             EngineError::RefundSent => Self::new(ErrorCode::RefundSent, error.to_string()),
+            EngineError::NotAwaitingApproval => {
+                Self::new(ErrorCode::NotAwaitingApproval, error.to_string())
+            }
             EngineError::Store(e) => e.into(),
             EngineError::Contention => Self::new(
                 ErrorCode::StoreUnavailable,

@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 use utoipa::OpenApi;
 
 use super::{
-    audit, cancel, export, health, operators, payments, provider_accounts, reconciliation, refunds,
-    webhooks,
+    approvals, audit, batches, cancel, export, health, operators, payments, provider_accounts,
+    reconciliation, refunds, webhooks,
 };
 use crate::domain::refund_object::RefundObject;
 use crate::domain::RefundStatus;
@@ -30,6 +30,11 @@ use crate::domain::RefundStatus;
         refunds::list_refund_events,
         refunds::list_refunds,
         cancel::cancel_refund,
+        approvals::approve_refund,
+        approvals::reject_refund,
+        batches::create_batch,
+        batches::get_batch,
+        batches::batch_results,
         operators::resolve_refund,
         operators::me,
         audit::list_audit_events,
@@ -118,7 +123,7 @@ mod tests {
     fn every_annotated_operation_has_a_contract_entry() {
         let doc = build().unwrap_or_else(|unknown| panic!("no contract for {unknown:?}"));
         let paths = doc["paths"].as_object().expect("paths");
-        assert_eq!(paths.len(), 17, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(paths.len(), 22, "{:?}", paths.keys().collect::<Vec<_>>());
         for (path, item) in paths {
             for (method, operation) in item.as_object().expect("item") {
                 let responses = operation["responses"].as_object().expect("responses");

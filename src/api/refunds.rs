@@ -373,8 +373,9 @@ pub(crate) async fn list_refund_events(
     ))
 }
 
-const LIST_PARAMS: [&str; 10] = [
+const LIST_PARAMS: [&str; 11] = [
     "merchant",
+    "pending_reason",
     "provider",
     "status",
     "currency",
@@ -461,8 +462,21 @@ fn parse_list(query: &HashMap<String, String>) -> Result<ListFilter, ApiError> {
             }
         })
         .transpose()?;
+    // The approval queue is `?pending_reason=awaiting_approval` (DESIGN §19).
+    let pending_reason = query
+        .get("pending_reason")
+        .map(|r| {
+            crate::domain::PendingReason::parse(r).ok_or_else(|| {
+                invalid(
+                    "pending_reason",
+                    "`pending_reason` must be provider_unavailable or awaiting_approval",
+                )
+            })
+        })
+        .transpose()?;
     Ok(ListFilter {
         provider: query.get("provider").cloned(),
+        pending_reason,
         status,
         currency,
         created_gte: query

@@ -15,6 +15,7 @@
 //! A request counts as an error unless it is answered 201 with a `processing` or `succeeded`
 //! refund (the simulator's answer to its sample refund).
 
+pub mod batch;
 mod child;
 pub mod load;
 pub mod outage;
@@ -105,6 +106,14 @@ pub struct BenchArgs {
     /// With `--outage`: the breaker's `drain_per_second`.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub(crate) drain_per_second: u32,
+    /// Instead of the throughput run: one bulk-refund batch of this many rows (1-10000),
+    /// timed from its acceptance to its completion, with the gateway's peak RSS (DESIGN §19;
+    /// see `bench/batch.rs`).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub(crate) batch: Option<u32>,
+    /// With `--batch`: the gateway's `[batches] rows_per_second`.
+    #[arg(long, default_value_t = 10000, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub(crate) batch_rate: u32,
     /// PostgreSQL only: also run `pgbench -N` (same concurrency, same window) on a database
     /// of its own after the gateway phase, as the server's own ceiling.
     #[arg(long)]
@@ -590,6 +599,9 @@ fn run_id() -> String {
 
 /// The run `args` ask for (the throughput run, or the outage run with `--outage`), rendered.
 pub async fn run_and_render(args: &BenchArgs) -> Result<String, BenchError> {
+    if let Some(rows) = args.batch {
+        return Ok(batch::run(args, rows).await?.render());
+    }
     match args.outage {
         Some(outage) => Ok(outage::run(args, outage).await?.render()),
         None => Ok(run(args).await?.render()),
@@ -831,6 +843,8 @@ mod tests {
             instances: 1,
             otlp_endpoint: Some("http://127.0.0.1:4318".into()),
             outage: None,
+            batch: None,
+            batch_rate: 10_000,
             rate: 50,
             drain_per_second: 50,
             pgbench: false,

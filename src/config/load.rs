@@ -8,6 +8,8 @@ use std::sync::Arc;
 use refund_provider::{ConfigProblem, Problems};
 use serde::de::DeserializeOwned;
 
+use super::approvals::{self, RawApprovalRule};
+use super::batches::RawBatches;
 use super::breaker::{RawBreaker, BREAKER_KEY};
 use super::callers::one_key_per_caller;
 use super::database::RawDatabase;
@@ -25,6 +27,9 @@ use super::{section_keys, syntax, Config};
 
 /// The file's top-level sections.
 const SECTIONS: &[&str] = &[
+    "approval_expires_after_hours",
+    "approval_rules",
+    "batches",
     "server",
     "database",
     "merchants",
@@ -59,6 +64,9 @@ pub(crate) struct RawSections {
     retention: RawRetention,
     statements: BTreeMap<String, Option<RawStatementFormat>>,
     telemetry: RawTelemetry,
+    approval_rules: Vec<Option<RawApprovalRule>>,
+    approval_expires_after_hours: Option<i64>,
+    batches: RawBatches,
 }
 
 impl std::fmt::Debug for RawSections {
@@ -75,6 +83,12 @@ impl std::fmt::Debug for RawSections {
             .field("retention", &self.retention)
             .field("statements", &self.statements.keys().collect::<Vec<_>>())
             .field("telemetry", &self.telemetry)
+            .field("approval_rules", &self.approval_rules)
+            .field(
+                "approval_expires_after_hours",
+                &self.approval_expires_after_hours,
+            )
+            .field("batches", &self.batches)
             .finish()
     }
 }
@@ -128,6 +142,11 @@ impl RawSections {
         let idempotency = optional(problems, "idempotency", section("idempotency"));
         let retention = optional(problems, "retention", section("retention"));
         let telemetry = optional(problems, "telemetry", section("telemetry"));
+        let approval_rules = entries(problems, "approval_rules", section("approval_rules"));
+        let approval_rules = each(problems, "approval_rules", approval_rules);
+        let approval_expires_after_hours = section("approval_expires_after_hours")
+            .and_then(|value| typed(problems, "approval_expires_after_hours", value));
+        let batches = optional(problems, "batches", section("batches"));
         let statements: BTreeMap<String, toml::Value> =
             optional(problems, "statements", section("statements"));
         let statements = statements
@@ -151,6 +170,9 @@ impl RawSections {
             retention,
             statements,
             telemetry,
+            approval_rules,
+            approval_expires_after_hours,
+            batches,
         }
     }
 
@@ -195,6 +217,15 @@ impl RawSections {
             }
         }
         let telemetry = self.telemetry.validate(problems);
+        let approval_rules = approvals::validate_all(
+            problems,
+            self.approval_rules,
+            &self.merchant_ids,
+            &self.providers,
+        );
+        let approval_expires_after =
+            approvals::expires_after(problems, self.approval_expires_after_hours);
+        let batches = self.batches.validate(problems);
         Config {
             server,
             database,
@@ -208,6 +239,9 @@ impl RawSections {
             retention,
             statements,
             telemetry,
+            approval_rules,
+            approval_expires_after,
+            batches,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Why a `pending` refund has not been sent to its provider: the `pending_reason` of the
-//! refund object (DESIGN §5, §17). Null for every refund that was sent, whatever its outcome:
+//! refund object (DESIGN §5, §17, §19). Null for every refund that was sent, whatever its outcome:
 //! a refund whose outcome is unknown is pending *without* a reason, and is never cancellable.
 
 use std::fmt;
@@ -11,14 +11,18 @@ pub enum PendingReason {
     /// Queued while its provider account's circuit breaker is open, or because the call
     /// provably never left (DESIGN §17); sent when the breaker lets it go.
     ProviderUnavailable,
+    /// Matched an `[[approval_rules]]` rule (DESIGN §19): held, unsent, until an operator
+    /// approves it (then sent as a new refund would be), rejects it, or it expires.
+    AwaitingApproval,
 }
 
 impl PendingReason {
-    pub(crate) const ALL: [PendingReason; 1] = [Self::ProviderUnavailable];
+    pub(crate) const ALL: [PendingReason; 2] = [Self::ProviderUnavailable, Self::AwaitingApproval];
 
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::ProviderUnavailable => "provider_unavailable",
+            Self::AwaitingApproval => "awaiting_approval",
         }
     }
 

@@ -41,8 +41,9 @@ pub(crate) struct RefundObject {
     /// (`detail.reason`: `provider_has_no_record`, `amount_mismatch`, `exceeds_refundable`,
     /// `answer_contradicts_request`, `contradicts_final_status`, `sync_gave_up`).
     pub(crate) requires_attention: bool,
-    /// Why a `pending` refund has not been sent (DESIGN §17): `provider_unavailable` while
-    /// it waits in its provider account's queue (it may then be canceled); null otherwise.
+    /// Why a `pending` refund has not been sent (DESIGN §17, §19): `provider_unavailable` while
+    /// it waits in its provider account's queue (it may then be canceled),
+    /// `awaiting_approval` while it waits for an operator's approval; null otherwise.
     #[schema(example = json!(null))]
     pub(crate) pending_reason: Option<String>,
     pub(crate) created_at: String,

@@ -12,6 +12,10 @@
 //! 3. In one transaction: the outcome's status, its history line, ledger lines, the merchant
 //!    event and the idempotent answer.
 //! 4. `Unknown` leaves the refund `pending` with a next sync time; the sync worker settles it.
+//!
+//! A refund an `[[approval_rules]]` rule holds (DESIGN §19) stops after step 1: recorded
+//! `pending` with `pending_reason` `awaiting_approval` (its amount counts against the
+//! payment), no sync time, nothing called; `approval.rs` sends it once an operator approves.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +31,7 @@ use super::breaker::{Caller, Health, Permit};
 use super::decide::transition;
 use super::{millis, Engine, EngineError};
 use crate::config::MerchantConfig;
+use crate::domain::approval::{matching_rule, ApprovalInput};
 use crate::domain::{EventSource, IdempotencyKey, PendingReason, RefundStatus, Stored};
 use crate::faults::Faults;
 use crate::routing::{route, RouteError, RouteInput};
@@ -68,7 +73,107 @@ pub enum CreateResult {
     ReplayedRefund(RefundRecord),
 }
 
+/// What a new refund would do, without doing it (a batch's dry run, DESIGN §19).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preview {
+    /// The provider and account routing picked.
+    pub provider: String,
+    pub account: String,
+    /// The amount it would be recorded for, when known (the rest of the payment for a
+    /// refund without an amount).
+    pub amount: Option<Money>,
+    /// Whether an approval rule would hold it.
+    pub awaiting_approval: bool,
+    /// What is left to refund of the payment before it, when the captured amount is known.
+    pub refundable_minor: Option<i128>,
+}
+
 impl Engine {
+    /// Routes and checks `command` as [`Engine::create_refund`] would (routing, the
+    /// provider's pre-flight checks, approval rules) and reads what is left of its payment;
+    /// records nothing and calls nobody.
+    pub async fn preview_refund(
+        &self,
+        merchant: &MerchantConfig,
+        command: &CreateCommand,
+    ) -> Result<Preview, EngineError> {
+        let provider_id = route(
+            &self.config().routes,
+            RouteInput {
+                merchant,
+                explicit: command.provider.as_deref(),
+                currency: command.currency,
+                payment_id: command.payment_id.as_str(),
+            },
+            |id| self.providers().for_merchant(id, &merchant.id).is_some(),
+        )
+        .map_err(|e| match e {
+            RouteError::NoRoute => EngineError::NoRoute,
+            RouteError::ProviderUnsupported(name) => EngineError::ProviderUnsupported(name),
+        })?;
+        let (account, provider) = self
+            .providers()
+            .for_merchant(&provider_id, &merchant.id)
+            .map(|(account, provider)| (account, provider.clone()))
+            .ok_or(EngineError::NoRoute)?;
+        let account = account.key();
+        let refundable_minor = self
+            .store
+            .payment_refundable(
+                provider_id.as_str(),
+                &account,
+                command.payment_id.as_str(),
+                command.payment_amount.map(|m| m.minor_units().get()),
+            )
+            .await?;
+        let rest = refundable_minor
+            .filter(|_| command.amount.is_none())
+            .and_then(|minor| i64::try_from(minor).ok())
+            .and_then(MinorUnits::new)
+            .map(|minor| Money::from_minor(minor, command.currency));
+        let amount = command.amount.or(rest);
+        let refund_id = RefundId::generate();
+        let mut request = ProviderRefundRequest {
+            refund_id,
+            provider_reference: provider.provider_reference(&refund_id),
+            payment_id: command.payment_id.clone(),
+            currency: command.currency,
+            amount: command.amount,
+            reason: command.reason.clone(),
+            customer_id: command.customer_id.clone(),
+            options: command
+                .provider_options
+                .get(provider_id.as_str())
+                .cloned()
+                .unwrap_or(Value::Null),
+            created_at: self.store.clock().now(),
+            merchant_id: Some(merchant.id.clone()),
+            metadata: super::sync::metadata_pairs(&command.metadata),
+            provider_refund_id: None,
+        };
+        if provider.rest_refund(&request) == RestRefund::SendAmount {
+            request.amount = amount;
+        }
+        provider.validate(&request)?;
+        let awaiting_approval = matching_rule(
+            &self.config().approval_rules,
+            ApprovalInput {
+                merchant: &merchant.id,
+                provider: &provider_id,
+                currency: command.currency,
+                amount_minor: amount.map(|m| m.minor_units().get()),
+            },
+        )
+        .is_some();
+        Ok(Preview {
+            provider: provider_id.to_string(),
+            account,
+            amount,
+            awaiting_approval,
+            refundable_minor,
+        })
+    }
+
     pub async fn create_refund(
         &self,
         merchant: &MerchantConfig,
@@ -154,10 +259,25 @@ impl Engine {
         check_every_providers_options(&command.provider_options, self.providers())?;
         request.amount = command.amount;
 
+        // An approval rule may hold it (DESIGN §19): recorded awaiting approval, unsent, and
+        // the breaker is not asked (nothing is called now).
+        let held = matching_rule(
+            &self.config().approval_rules,
+            ApprovalInput {
+                merchant: &merchant.id,
+                provider: &provider_id,
+                currency: command.currency,
+                amount_minor: command.amount.or(captured).map(|m| m.minor_units().get()),
+            },
+        )
+        .is_some();
         // The account's breaker decides now: open, the refund is recorded queued, unsent.
-        let permit = self
-            .breakers
-            .permit(provider_id.as_str(), &account_key, Caller::New, now);
+        let permit = if held {
+            Permit::Call
+        } else {
+            self.breakers
+                .permit(provider_id.as_str(), &account_key, Caller::New, now)
+        };
         let queued = !permit.allows();
         let mut record = RefundRecord {
             id: refund_id,
@@ -189,10 +309,14 @@ impl Engine {
             updated_at: now,
             // Should this process die before step 3, the sync worker picks the refund up. A
             // queued refund was never sent: nothing is to be queried.
-            next_sync_at: (!queued)
+            next_sync_at: (!queued && !held)
                 .then(|| now + millis(self.config().server.request_timeout) + 1_000),
             sync_attempts: 0,
-            pending_reason: queued.then_some(Stored::Known(PendingReason::ProviderUnavailable)),
+            pending_reason: if held {
+                Some(Stored::Known(PendingReason::AwaitingApproval))
+            } else {
+                queued.then_some(Stored::Known(PendingReason::ProviderUnavailable))
+            },
             queued_at: queued.then_some(now),
         };
         let payment = PaymentClaim {
@@ -271,6 +395,12 @@ impl Engine {
         }
         self.metrics
             .refund_transition(provider_id.as_str(), "pending");
+        if held {
+            return self
+                .record_awaiting(record)
+                .await
+                .map(CreateResult::Created);
+        }
         if queued {
             return self.record_queued(record).await.map(CreateResult::Created);
         }

@@ -1,4 +1,5 @@
-//! Periodic housekeeping, once a minute: idempotency keys once their retention ends, and
+//! Periodic housekeeping, once a minute: refunds that awaited approval too long are canceled
+//! (`approval_expired`, DESIGN §19; see `approval.rs`), idempotency keys once their retention ends, and
 //! history past `[retention] days` (webhook receipts, the non-essential events of final
 //! refunds; see `store::retention` for what is kept), each table in bounded batches of small
 //! statements, so the tables stop growing without a long delete ever holding up a refund.
@@ -30,6 +31,9 @@ pub(crate) async fn run(engine: Engine) {
         tick.tick().await;
         let engine = engine.current();
         let now = engine.store.now();
+        if let Err(e) = engine.expire_approvals(now).await {
+            tracing::warn!(error = %e, "approval expiry pass failed");
+        }
         match purge_history(&engine.store, engine.config().retention.period, now).await {
             Ok(purged) if purged == Purged::default() => {}
             Ok(purged) => tracing::info!(

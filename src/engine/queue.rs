@@ -298,7 +298,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Cancels a refund of `merchant_id` that waits in the queue (DESIGN §17).
+    /// Cancels a refund of `merchant_id` that waits in the queue (DESIGN §17) or for an
+    /// operator's approval (§19): never sent, so nothing is undone at the provider.
     #[doc(hidden)]
     pub async fn cancel(
         &self,
@@ -315,19 +316,20 @@ impl Engine {
                         status: refund.status,
                     });
                 }
-                if !refund.is_queued() {
+                // Never sent either way: queued, or awaiting an operator's approval (§19).
+                if !refund.is_queued() && !super::approval::is_awaiting_approval(refund) {
                     return Err(EngineError::RefundSent);
                 }
                 let mut change = transition(
                     refund,
                     RefundStatus::Canceled,
                     EventSource::Merchant,
-                    json!({"merchant": merchant, "reason": "canceled_by_merchant", "queued_at": refund.queued_at}),
+                    json!({"merchant": merchant, "reason": "canceled_by_merchant", "queued_at": refund.queued_at, "pending_reason": refund.pending_reason.as_ref().map(|r| r.as_str().to_owned())}),
                     engine.emits_events(&refund.merchant_id),
                 );
                 change.failure = Some((
                     FailureCode::CanceledByMerchant,
-                    "canceled by the merchant while queued; it was never sent".to_owned(),
+                    "canceled by the merchant before it was sent; it was never sent".to_owned(),
                 ));
                 Ok(change)
             })

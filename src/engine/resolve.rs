@@ -59,6 +59,14 @@ pub(crate) fn resolution(
             status: refund.status,
         });
     }
+    // Never sent: there is no outcome to settle by hand; it is approved or rejected (§19).
+    if super::approval::is_awaiting_approval(refund) {
+        return Err(EngineError::InvalidRequest {
+            code: InvalidCode::ParameterInvalid,
+            message: "this refund awaits approval and was never sent: approve or reject it".into(),
+            param: Some("status".into()),
+        });
+    }
     let invalid = |code: InvalidCode, message: String| EngineError::InvalidRequest {
         code,
         message,

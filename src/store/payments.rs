@@ -328,6 +328,32 @@ impl Store {
         Ok(refundable_for(captured.flatten(), &others))
     }
 
+    /// What is left to refund of a payment (a dry run's estimate, DESIGN §19): its captured
+    /// amount (or `given`, the captured amount a request states, when none is stored) less
+    /// what its counted refunds take; `None` when the captured amount is unknown.
+    pub(crate) async fn payment_refundable(
+        &self,
+        provider: &str,
+        account: &str,
+        payment_id: &str,
+        given: Option<i64>,
+    ) -> Result<Option<i128>, StoreError> {
+        let captured: Option<Option<i64>> = sqlx::query_scalar(CAPTURED)
+            .bind(provider)
+            .bind(account)
+            .bind(payment_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let others: Vec<Option<i64>> = sqlx::query_scalar(OTHERS_COUNTED)
+            .bind(provider)
+            .bind(account)
+            .bind(payment_id)
+            .bind("")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(refundable_for(captured.flatten().or(given), &others))
+    }
+
     /// PostgreSQL, before writing `change`: flags it if the amount it teaches exceeds what
     /// was refundable. (Read just before the guarded write rather than under the payment's
     /// lock: the flag asks finance to look at money that already moved; it refuses nothing.)

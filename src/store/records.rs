@@ -261,6 +261,8 @@ pub enum WebhookApplied {
 pub struct ListFilter {
     pub(crate) provider: Option<String>,
     pub(crate) status: Option<RefundStatus>,
+    /// Why a pending refund is unsent (the approval queue: `awaiting_approval`).
+    pub(crate) pending_reason: Option<PendingReason>,
     pub(crate) currency: Option<String>,
     pub(crate) created_gte: Option<i64>,
     pub(crate) created_lt: Option<i64>,

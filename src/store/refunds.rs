@@ -226,6 +226,12 @@ impl Store {
         if let Some(status) = filter.status {
             add("status =", Bind::Text(Some(status.as_str().to_owned())));
         }
+        if let Some(reason) = filter.pending_reason {
+            add(
+                "status = 'pending' AND pending_reason =",
+                Bind::Text(Some(reason.as_str().to_owned())),
+            );
+        }
         if let Some(currency) = &filter.currency {
             add("currency =", Bind::Text(Some(currency.clone())));
         }
@@ -255,6 +261,29 @@ impl Store {
         }
         let rows = query.fetch_all(&self.pool).await?;
         rows.iter().map(refund_from_row).collect()
+    }
+
+    /// Up to `limit` refunds that have awaited approval since before `before`, oldest first
+    /// (the `refunds_awaiting_approval` partial index), for the expiry pass (DESIGN §19).
+    pub(crate) async fn awaiting_approval_before(
+        &self,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<RefundId>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id FROM refunds WHERE pending_reason = 'awaiting_approval' \
+             AND status = 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                RefundId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect()
     }
 
     /// One page of a refund's history, oldest first: the events after event `after` (from the

@@ -46,6 +46,8 @@ pub struct TestApp {
     pub database_url: String,
     pub client: reqwest::Client,
     pub provider: Arc<FakeProvider>,
+    /// The running gateway's engine (to drive time-based passes at a chosen time).
+    pub engine: refund_gateway::engine::Engine,
     shutdown: Shutdown,
 }
 
@@ -147,6 +149,7 @@ async fn spawn_registry(
         .await
         .expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let engine = app.engine().clone();
     let (shutdown, signal) = shutdown_signal();
     tokio::spawn(app.run_until(signal));
     TestApp {
@@ -154,6 +157,7 @@ async fn spawn_registry(
         database_url: url,
         client: reqwest::Client::new(),
         provider,
+        engine,
         shutdown,
     }
 }
@@ -191,6 +195,7 @@ pub async fn spawn_config(toml: &str) -> TestApp {
     let config = Config::from_toml(toml).unwrap_or_else(|e| panic!("test config: {e}"));
     let app = Application::build(config).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let engine = app.engine().clone();
     let (shutdown, signal) = shutdown_signal();
     tokio::spawn(app.run_until(signal));
     TestApp {
@@ -198,6 +203,7 @@ pub async fn spawn_config(toml: &str) -> TestApp {
         database_url: String::new(),
         client: reqwest::Client::new(),
         provider: Arc::new(FakeProvider::new("unused", Script::Succeed)),
+        engine,
         shutdown,
     }
 }
@@ -223,6 +229,7 @@ pub async fn spawn_reloadable(
         database_url: String::new(),
         client: reqwest::Client::new(),
         provider: Arc::new(FakeProvider::new("unused", Script::Succeed)),
+        engine: engine.clone(),
         shutdown,
     };
     (test, reloader, engine)

@@ -2,7 +2,9 @@
 //! against SQLite and PostgreSQL.
 
 mod accounts;
+mod approvals;
 mod audit;
+mod batches;
 mod breaker;
 mod connections;
 mod console;

@@ -51,7 +51,15 @@ both_backends!(
         };
         // Every label value these requests can produce exists after the first round.
         odd_requests(&app, 0..2).await;
-        metrics_text(&app).await;
+        // The background workers publish their series (the breakers') on their first pass,
+        // which may come after the first requests when the pool is still connecting.
+        refund_test_support::poll_until(
+            std::time::Duration::from_secs(10),
+            std::time::Duration::from_millis(20),
+            || metrics_text(&app),
+            |text: &String| text.contains("refund_gateway_breaker_state{"),
+        )
+        .await;
         let before = metrics_text(&app).await;
         odd_requests(&app, 2..62).await;
         let after = metrics_text(&app).await;

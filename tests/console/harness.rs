@@ -45,7 +45,13 @@ pub struct Gateway {
 
 impl Gateway {
     pub async fn start() -> Self {
-        Self::start_from(EMBEDDED_DEFAULT).await
+        Self::start_with("").await
+    }
+
+    /// [`Gateway::start`] with `extra` appended to the embedded default (tables only, e.g.
+    /// `[[approval_rules]]` or `[batches]`).
+    pub async fn start_with(extra: &str) -> Self {
+        Self::start_from(&format!("{EMBEDDED_DEFAULT}\n{extra}\n")).await
     }
 
     /// A gateway on `toml` (the embedded default, edited), on a fresh SQLite file.
@@ -136,6 +142,16 @@ impl Gateway {
             "refund {id} never became {status}: {refund}"
         );
         refund
+    }
+
+    /// An eFundPay refund of `amount` EUR of a new payment, as answered (not waited for).
+    pub async fn efundpay_refund_now(&self, amount: &str) -> Value {
+        self.refund(json!({
+            "payment_id": unique("pay_"), "amount": amount, "currency": "EUR",
+            "reason": "Product return", "reference": unique("ref-"),
+            "metadata": {"order": "A-1001"}
+        }))
+        .await
     }
 
     /// An eFundPay refund of `amount` EUR of a new payment, settled to `status` by the sandbox.

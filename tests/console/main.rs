@@ -8,6 +8,7 @@
 //! the README's screenshot of the overview.
 
 mod audit;
+mod finance_ops;
 mod harness;
 mod merchant;
 mod operator;

@@ -2,6 +2,7 @@
 //! mid-flight and restarted, against the provider simulators in this process.
 
 mod balanced;
+mod batches;
 mod chaos;
 mod chaos_kit;
 mod cli;

@@ -31,6 +31,11 @@ pub enum FailureCode {
     ResolvedByOperator,
     /// The merchant canceled a queued refund before it was ever sent (DESIGN §17).
     CanceledByMerchant,
+    /// An operator rejected a refund awaiting approval before it was ever sent (DESIGN §19).
+    RejectedByOperator,
+    /// A refund awaited approval longer than `approval_expires_after_hours` and was canceled
+    /// unsent (DESIGN §19).
+    ApprovalExpired,
     /// A request the pre-flight checks refuse, met again when refunding ([`InvalidCode`]).
     ParameterMissing,
     ParameterInvalid,
@@ -39,7 +44,7 @@ pub enum FailureCode {
 }
 
 impl FailureCode {
-    pub const ALL: [FailureCode; 13] = [
+    pub const ALL: [FailureCode; 15] = [
         Self::InsufficientBalance,
         Self::AmountInvalid,
         Self::ProviderDeclined,
@@ -49,6 +54,8 @@ impl FailureCode {
         Self::ProviderFailed,
         Self::ResolvedByOperator,
         Self::CanceledByMerchant,
+        Self::RejectedByOperator,
+        Self::ApprovalExpired,
         Self::ParameterMissing,
         Self::ParameterInvalid,
         Self::CurrencyUnsupported,
@@ -66,6 +73,8 @@ impl FailureCode {
             Self::ProviderFailed => "provider_failed",
             Self::ResolvedByOperator => "resolved_by_operator",
             Self::CanceledByMerchant => "canceled_by_merchant",
+            Self::RejectedByOperator => "rejected_by_operator",
+            Self::ApprovalExpired => "approval_expired",
             Self::ParameterMissing => "parameter_missing",
             Self::ParameterInvalid => "parameter_invalid",
             Self::CurrencyUnsupported => "currency_unsupported",

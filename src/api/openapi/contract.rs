@@ -161,12 +161,12 @@ fn schema_ref(name: &str) -> Value {
 
 /// The reusable error answers, by status: (component name, description).
 pub(crate) const ERROR_ANSWERS: [(u16, &str, &str); 10] = [
-    (400, "BadRequest", "invalid_request: parameter_missing, parameter_invalid, amount_invalid, currency_unsupported, provider_unsupported, coupon_partial_refund, body_invalid (malformed JSON, wrong types, unknown field, wrong Content-Type), amount_exceeds_refundable, payment_amount_mismatch, currency_mismatch, webhook_invalid"),
+    (400, "BadRequest", "invalid_request: batch_invalid (a refund batch file with an invalid row: error.rows lists the first 100 with row, column, code and message), parameter_missing, parameter_invalid, amount_invalid, currency_unsupported, provider_unsupported, coupon_partial_refund, body_invalid (malformed JSON, wrong types, unknown field, wrong Content-Type), amount_exceeds_refundable, payment_amount_mismatch, currency_mismatch, webhook_invalid"),
     (401, "Unauthorized", "authentication: api_key_missing, api_key_invalid, api_key_expired"),
     (403, "Forbidden", "permission: operator_only (a merchant key on an operator action or naming another merchant), merchant_only (an operator key creating a refund)"),
     (404, "NotFound", "not_found: refund_not_found, payment_not_found, route_not_found"),
     (408, "RequestTimeout", "unavailable: request_timeout (the request took longer than server.request_timeout_ms; a provider call carries on and is recorded)"),
-    (409, "Conflict", "conflict: idempotency_in_progress, reference_in_use, refund_final, refund_sent (a cancel of a refund that was already sent)"),
+    (409, "Conflict", "conflict: idempotency_in_progress, reference_in_use, refund_final, refund_sent (a cancel of a refund that was already sent), not_awaiting_approval (an approve or reject of a refund no approval rule holds, or one already decided)"),
     (413, "PayloadTooLarge", "invalid_request: body_too_large (JSON bodies over 64 KiB, statements over 8 MiB)"),
     (422, "UnprocessableEntity", "invalid_request: idempotency_key_reused, no_route"),
     (429, "TooManyRequests", "rate_limited: over server.rate_limit_per_second for this API key, or too many failed authentications from this address; retry after Retry-After seconds"),
@@ -226,6 +226,11 @@ pub(crate) fn operation(method: &str, path_template: &str) -> Option<Value> {
                     "reference",
                     printable(64),
                     "Only the refund with this merchant reference",
+                ),
+                query(
+                    "pending_reason",
+                    json!({"type": "string", "enum": ["provider_unavailable", "awaiting_approval"]}),
+                    "Only pending refunds unsent for this reason (awaiting_approval: the approval queue)",
                 ),
                 limit_query(10),
                 query(
@@ -292,6 +297,57 @@ pub(crate) fn operation(method: &str, path_template: &str) -> Option<Value> {
                 "The final status an operator settles a stuck refund with",
             )),
             json!({"200": answer("The refund, now final", "application/json", schema_ref("RefundObject"))}),
+            &[400, 401, 403, 404, 408, 409, 413, 429, 503],
+            bearer,
+        ),
+        ("post", "/v1/refund_batches") => (
+            vec![
+                json!({"name": "Idempotency-Key", "in": "header", "required": false,
+                    "schema": {"type": "string", "pattern": "^[!-~]([ -~]{0,253}[!-~])?$"},
+                    "description": "The same file with the same key answers the same batch (200, Idempotent-Replayed: true); another file with it is 422 idempotency_key_reused"}),
+                query("skip_invalid", json!({"type": "string", "enum": ["true", "false"]}), "Create the valid rows and record the invalid ones as failed, instead of refusing the file"),
+                query("dry_run", json!({"type": "string", "enum": ["true", "false"]}), "Answer what each row would do (provider, amount, or its error) and create nothing"),
+            ],
+            Some(json!({"required": true, "description": "At most 10,000 rows and 8 MiB. CSV: a header row of refund fields (payment_id required), metadata.<key> columns, provider_options as a JSON cell, an optional idempotency_key; NDJSON: one POST /v1/refunds body a line, with an optional idempotency_key",
+                "content": {"text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"type": "string"}}}})),
+            json!({
+                "202": answer("The batch, created; its rows become refunds in the background", "application/json", schema_ref("RefundBatch")),
+                "200": {"description": "A dry run's preview (object refund_batch_preview, one entry per row), or an idempotent replay of the batch (header Idempotent-Replayed: true)",
+                        "content": {"application/json": {"schema": {"type": "object"}}}},
+            }),
+            &[400, 401, 403, 408, 413, 422, 429, 503],
+            bearer,
+        ),
+        ("get", "/v1/refund_batches/{id}") => (
+            vec![path("id", json!({"type": "string", "examples": ["rb_0192f5e4c1b87a3e9d5c2f1a0b3c4d5e"]}), "Batch id")],
+            None,
+            json!({"200": answer("The batch's progress", "application/json", schema_ref("RefundBatch"))}),
+            &[401, 404, 408, 429, 503],
+            bearer,
+        ),
+        ("get", "/v1/refund_batches/{id}/results") => (
+            vec![
+                path("id", json!({"type": "string", "examples": ["rb_0192f5e4c1b87a3e9d5c2f1a0b3c4d5e"]}), "Batch id"),
+                query("format", json!({"type": "string", "enum": ["csv", "jsonl"]}), "csv (default) or jsonl"),
+            ],
+            None,
+            json!({"200": {"description": "One line per row in row order: row, refund_id, status (the refund's now; failed_row for a row that made none), error_code, error_param, error_message",
+                "content": {"text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"type": "string"}}}}}),
+            &[400, 401, 404, 408, 429, 503],
+            bearer,
+        ),
+        ("post", "/v1/refunds/{id}/approve") => (
+            vec![refund_id_path()],
+            Some(json!({"required": false, "description": "An optional note, kept in the refund's history and the audit log",
+                "content": {"application/json": {"schema": schema_ref("ApproveRequest")}}})),
+            json!({"200": answer("The refund, approved and sent at once as a new refund would be (or queued while its provider account's breaker is open)", "application/json", schema_ref("RefundObject"))}),
+            &[400, 401, 403, 404, 408, 409, 413, 429, 503],
+            bearer,
+        ),
+        ("post", "/v1/refunds/{id}/reject") => (
+            vec![refund_id_path()],
+            Some(json_body("RejectRequest", "Why the refund is rejected")),
+            json!({"200": answer("The refund, now canceled (failure_code rejected_by_operator; never sent, its amount is refundable again)", "application/json", schema_ref("RefundObject"))}),
             &[400, 401, 403, 404, 408, 409, 413, 429, 503],
             bearer,
         ),
@@ -581,6 +637,32 @@ pub(crate) fn schemas() -> Value {
                     "additionalProperties": {"type": "string", "maxLength": 500},
                     "description": "At most 20 string pairs; keys 1-40 characters, values at most 500"},
                 "provider_options": options,
+            }},
+        "RefundBatch": {
+            "type": "object", "required": ["id", "object", "status", "total", "created", "failed_rows", "counts"],
+            "properties": {
+                "id": {"type": "string", "examples": ["rb_0192f5e4c1b87a3e9d5c2f1a0b3c4d5e"]},
+                "object": {"const": "refund_batch"},
+                "merchant_id": {"type": "string"},
+                "status": {"type": "string", "enum": ["running", "completed"]},
+                "total": {"type": "integer", "description": "Rows in the file"},
+                "created": {"type": "integer", "description": "Rows that became a refund"},
+                "failed_rows": {"type": "integer", "description": "Rows refused (at validation with skip_invalid, or when created)"},
+                "counts": {"type": "object", "additionalProperties": {"type": "integer"}, "description": "The batch's refunds by their status now"},
+                "created_at": {"type": "string", "format": "date-time"},
+                "completed_at": {"type": ["string", "null"], "format": "date-time"},
+            }},
+        "ApproveRequest": {
+            "type": "object", "additionalProperties": false,
+            "properties": {
+                "note": {"anyOf": [{"allOf": [text(1, 255), {"pattern": "[^ \\t\\n\\r]"}]}, {"type": "null"}],
+                    "description": "Kept in the refund's history and the audit entry"},
+            }},
+        "RejectRequest": {
+            "type": "object", "additionalProperties": false, "required": ["reason"],
+            "properties": {
+                "reason": {"allOf": [text(1, 255), {"pattern": "[^ \\t\\n\\r]"}],
+                    "description": "Why; becomes the failure_message, kept in the history and the audit entry"},
             }},
         "ResolveRequest": {
             "type": "object", "additionalProperties": false, "required": ["status", "reason"],
