@@ -5,7 +5,7 @@
 //! except under `CI=true`, where that is a failure (`.ci/run` installs them). The tests take
 //! one browser at a time (`harness::exclusive`): two cores do not run several Chromiums well.
 //! `CONSOLE_SCREENSHOT=docs/console-overview.png cargo test --test console overview` writes
-//! the README's screenshot of the overview.
+//! the screenshot of the overview in docs/finance.md.
 
 mod audit;
 mod finance_ops;

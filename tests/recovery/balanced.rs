@@ -1,4 +1,4 @@
-//! Three gateway processes on one PostgreSQL behind nginx (DESIGN §8, README › "Running
+//! Three gateway processes on one PostgreSQL behind nginx (DESIGN §8, docs/operating.md › "Running
 //! several gateway processes"), one of them SIGKILLed every 5 s and restarted, under an
 //! open-loop load of refunds (100 a second in the full run). Clients retry with their idempotency keys until
 //! they get an answer. Afterwards: every refund asked for exists exactly once, every one is
