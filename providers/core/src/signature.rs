@@ -205,6 +205,20 @@ mod tests {
     }
 
     #[test]
+    fn a_genuine_mac_in_uppercase_hex_verifies_and_a_wrong_one_in_any_case_does_not() {
+        let header = sign_header(SECRET, 1_800_000_000, BODY);
+        let upper = header.replace(&v1_of(&header), &v1_of(&header).to_ascii_uppercase());
+        assert_ne!(upper, header);
+        assert_eq!(
+            verify_header(Some(&upper), &[SECRET], BODY, 1_800_000_000, 300),
+            Ok(1_800_000_000)
+        );
+        let other = sign_header(b"whsec_other", 1_800_000_000, BODY).to_ascii_uppercase();
+        let other = other.replace("T=", "t=").replace("V1=", "v1=");
+        assert!(verify_header(Some(&other), &[SECRET], BODY, 1_800_000_000, 300).is_err());
+    }
+
+    #[test]
     fn a_signed_header_verifies() {
         let header = sign_header(SECRET, 1_700_000_000, BODY);
         assert_eq!(
