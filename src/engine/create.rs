@@ -89,14 +89,13 @@ pub struct Preview {
 }
 
 impl Engine {
-    /// Routes and checks `command` as [`Engine::create_refund`] would (routing, the
-    /// provider's pre-flight checks, approval rules) and reads what is left of its payment;
-    /// records nothing and calls nobody.
-    pub async fn preview_refund(
+    /// The provider a merchant's request goes to (the routes, or its explicit `provider`),
+    /// that provider's account key for the merchant, and its adapter.
+    fn routed(
         &self,
         merchant: &MerchantConfig,
         command: &CreateCommand,
-    ) -> Result<Preview, EngineError> {
+    ) -> Result<(refund_provider::ProviderId, String, Arc<dyn RefundProvider>), EngineError> {
         let provider_id = route(
             &self.config().routes,
             RouteInput {
@@ -116,7 +115,18 @@ impl Engine {
             .for_merchant(&provider_id, &merchant.id)
             .map(|(account, provider)| (account, provider.clone()))
             .ok_or(EngineError::NoRoute)?;
-        let account = account.key();
+        Ok((provider_id, account.key(), provider))
+    }
+
+    /// Routes and checks `command` as [`Engine::create_refund`] would (routing, the
+    /// provider's pre-flight checks, approval rules) and reads what is left of its payment;
+    /// records nothing and calls nobody.
+    pub async fn preview_refund(
+        &self,
+        merchant: &MerchantConfig,
+        command: &CreateCommand,
+    ) -> Result<Preview, EngineError> {
+        let (provider_id, account, provider) = self.routed(merchant, command)?;
         let refundable_minor = self
             .store
             .payment_refundable(
@@ -188,26 +198,7 @@ impl Engine {
         merchant: &MerchantConfig,
         command: CreateCommand,
     ) -> Result<CreateResult, EngineError> {
-        let provider_id = route(
-            &self.config().routes,
-            RouteInput {
-                merchant,
-                explicit: command.provider.as_deref(),
-                currency: command.currency,
-                payment_id: command.payment_id.as_str(),
-            },
-            |id| self.providers().for_merchant(id, &merchant.id).is_some(),
-        )
-        .map_err(|e| match e {
-            RouteError::NoRoute => EngineError::NoRoute,
-            RouteError::ProviderUnsupported(name) => EngineError::ProviderUnsupported(name),
-        })?;
-        let (account, provider) = self
-            .providers()
-            .for_merchant(&provider_id, &merchant.id)
-            .map(|(account, provider)| (account, provider.clone()))
-            .ok_or(EngineError::NoRoute)?;
-        let account_key = account.key();
+        let (provider_id, account_key, provider) = self.routed(merchant, &command)?;
 
         let refund_id = RefundId::generate();
         let span = tracing::Span::current();
