@@ -39,19 +39,8 @@ use serde::Serialize;
 
 use refund_provider::{Currency, ProviderRefund};
 
-use crate::domain::RefundStatus;
+use crate::domain::{EntryKind, EventKind, RefundStatus};
 use crate::store::{Change, LedgerLine, RefundRecord};
-
-/// Entry kind of the lines a succeeded refund posts.
-pub(crate) const REFUND_SUCCEEDED: &str = "refund_succeeded";
-/// Entry kind of the reversal of a succeeded refund the provider voided or reported failed.
-pub(crate) const REFUND_CANCELED: &str = "refund_canceled";
-/// Entry kind of the move from clearing to settled for a matched statement line.
-pub(crate) const REFUND_SETTLED: &str = "refund_settled";
-/// Entry kind of a provider's fee reported by a settling statement (fees against clearing).
-pub(crate) const SETTLEMENT_FEE: &str = "settlement_fee";
-/// Entry kind of that fee's settlement (clearing to settled).
-pub(crate) const FEE_SETTLED: &str = "fee_settled";
 
 pub(crate) fn expense_account(merchant_id: &str, currency: &str) -> String {
     format!("merchant:{merchant_id}:refund_expense:{currency}")
@@ -71,7 +60,7 @@ pub(crate) fn fees_account(provider: &str, currency: &str) -> String {
 }
 
 fn pair(
-    kind: &'static str,
+    kind: EntryKind,
     debit: String,
     credit: String,
     currency: &str,
@@ -97,7 +86,7 @@ fn pair(
 /// it failed.
 pub(crate) fn canceled_lines(refund: &RefundRecord, amount_minor: i64) -> Vec<LedgerLine> {
     pair(
-        REFUND_CANCELED,
+        EntryKind::RefundCanceled,
         clearing_account(&refund.provider, &refund.currency),
         expense_account(&refund.merchant_id, &refund.currency),
         &refund.currency,
@@ -108,7 +97,7 @@ pub(crate) fn canceled_lines(refund: &RefundRecord, amount_minor: i64) -> Vec<Le
 /// The move from clearing to settled for a refund a statement line confirmed.
 pub fn settled_lines(provider: &str, currency: &str, amount_minor: i64) -> Vec<LedgerLine> {
     pair(
-        REFUND_SETTLED,
+        EntryKind::RefundSettled,
         clearing_account(provider, currency),
         settled_account(provider, currency),
         currency,
@@ -122,14 +111,14 @@ pub fn settled_lines(provider: &str, currency: &str, amount_minor: i64) -> Vec<L
 #[cfg(test)]
 pub(crate) fn fee_lines(provider: &str, currency: &str, fee_minor: i64) -> Vec<LedgerLine> {
     let mut lines = pair(
-        SETTLEMENT_FEE,
+        EntryKind::SettlementFee,
         fees_account(provider, currency),
         clearing_account(provider, currency),
         currency,
         fee_minor,
     );
     lines.extend(pair(
-        FEE_SETTLED,
+        EntryKind::FeeSettled,
         clearing_account(provider, currency),
         settled_account(provider, currency),
         currency,
@@ -144,7 +133,7 @@ pub(crate) fn fee_lines(provider: &str, currency: &str, fee_minor: i64) -> Vec<L
 pub(crate) const REVERSED_TO: &str = "reversed_to";
 
 /// When `change` reverses a succeeded refund's lines (a void, or a failure reported after
-/// success: both are one [`REFUND_CANCELED`] reversal, posted once whichever comes), notes
+/// success: both are one [`EntryKind::RefundCanceled`] reversal, posted once whichever comes), notes
 /// in its flag event which status the provider reported, so that reconciliation matches the
 /// refund against a statement saying `canceled` for a void and `failed` for a failure
 /// (`Store::reversals`), not `canceled` for both.
@@ -152,7 +141,7 @@ pub(crate) fn note_reversal(change: &mut Change, refund: &RefundRecord, report: 
     let reversal = change
         .ledger
         .iter()
-        .any(|l| l.entry_kind == REFUND_CANCELED);
+        .any(|l| l.entry_kind == EntryKind::RefundCanceled);
     let reported = RefundStatus::from_provider(report.status);
     let (true, RefundStatus::Succeeded, Some(reported)) = (reversal, refund.status, reported)
     else {
@@ -161,7 +150,7 @@ pub(crate) fn note_reversal(change: &mut Change, refund: &RefundRecord, report: 
     for event in change
         .events
         .iter_mut()
-        .filter(|e| e.kind == "requires_attention")
+        .filter(|e| e.kind == EventKind::RequiresAttention)
     {
         if let Some(detail) = event.detail.as_object_mut() {
             detail.insert(REVERSED_TO.into(), reported.as_str().into());
@@ -298,10 +287,10 @@ mod tests {
         assert_eq!(balance("provider:efundpay:fees:EUR"), 45);
         assert_eq!(balance("provider:efundpay:clearing:EUR"), 0);
         assert_eq!(balance("provider:efundpay:settled:EUR"), -45);
-        assert_eq!(lines[0].entry_kind, SETTLEMENT_FEE);
+        assert_eq!(lines[0].entry_kind, EntryKind::SettlementFee);
         assert_eq!(lines[1].account, "provider:efundpay:clearing:EUR");
         assert_eq!(lines[1].amount_minor, -45);
-        assert_eq!(lines[3].entry_kind, FEE_SETTLED);
+        assert_eq!(lines[3].entry_kind, EntryKind::FeeSettled);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! A word of a closed vocabulary (a failure code, an event source) read back from the
-//! database, where it is TEXT.
+//! A word of a closed vocabulary (a failure code, a history line's kind or source, a merchant
+//! event type) read back from the database, where it is TEXT.
 //!
 //! The rule at the store boundary: the gateway writes only words its enums know; a word read
 //! back that this build does not know (written by another version, or by hand) is kept
@@ -16,6 +16,59 @@ pub trait Word: Copy {
     fn as_str(self) -> &'static str;
     fn parse(text: &str) -> Option<Self>;
 }
+
+/// Declares a closed vocabulary from one table of `Variant => "text"` lines: the enum, every
+/// word in order (`ALL`), the one text of each (`as_str`, also its `Display`: the text
+/// stored, served and shown), `parse` (the word a text names, `None` for any other text)
+/// and [`Word`], so a stored text reads back as a [`Stored`] word.
+macro_rules! vocabulary {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$word_meta:meta])* $word:ident => $text:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        $vis enum $name {
+            $( $(#[$word_meta])* $word, )+
+        }
+
+        impl $name {
+            /// Every word, in the order of the table.
+            pub const ALL: &'static [$name] = &[$(Self::$word),+];
+
+            /// The word's one text.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$word => $text,)+
+                }
+            }
+
+            /// The word `text` names; `None` for any other text.
+            pub fn parse(text: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|word| word.as_str() == text)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl $crate::domain::stored::Word for $name {
+            fn as_str(self) -> &'static str {
+                self.as_str()
+            }
+
+            fn parse(text: &str) -> Option<Self> {
+                Self::parse(text)
+            }
+        }
+    };
+}
+pub(crate) use vocabulary;
 
 impl Word for FailureCode {
     fn as_str(self) -> &'static str {
@@ -68,6 +121,28 @@ impl<W: Word> Serialize for Stored<W> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
+}
+
+/// The test every [`vocabulary!`] enum passes: its words spell exactly `texts` (the
+/// documented ones, in order), each text reads back as its word and shows as itself, and a
+/// text of another case or an empty one names nothing.
+#[cfg(test)]
+pub(crate) fn assert_vocabulary<W>(words: &[W], texts: &[&str])
+where
+    W: Word + fmt::Debug + fmt::Display + PartialEq,
+{
+    let spelt: Vec<&str> = words.iter().map(|word| word.as_str()).collect();
+    assert_eq!(spelt, texts);
+    for word in words.iter().copied() {
+        assert_eq!(W::parse(word.as_str()), Some(word));
+        assert_eq!(word.to_string(), word.as_str());
+        assert_eq!(W::parse(&word.as_str().to_uppercase()), None, "{word}");
+        assert_eq!(
+            Stored::<W>::read(word.as_str().to_owned()),
+            Stored::Known(word)
+        );
+    }
+    assert_eq!(W::parse(""), None);
 }
 
 #[cfg(test)]

@@ -26,7 +26,10 @@ use super::breaker::Caller;
 use super::decide::transition;
 use super::sync::request_for;
 use super::{millis, Engine, EngineError};
-use crate::domain::{AuditKind, EventSource, NewAuditEvent, PendingReason, RefundStatus, Stored};
+use crate::domain::{
+    AuditKind, EventKind, EventSource, MerchantEventType, NewAuditEvent, PendingReason,
+    RefundStatus, Stored,
+};
 use crate::store::{Change, NewEvent, OutboxMessage, RefundRecord};
 
 /// Refunds canceled per expiry pass, at most (the next pass takes the rest).
@@ -63,7 +66,7 @@ impl Engine {
         let emit = self.emits_events(&record.merchant_id);
         self.apply_with_known(record, move |_, refund, _now| Change {
             events: vec![NewEvent {
-                kind: "awaiting_approval",
+                kind: EventKind::AwaitingApproval,
                 status: None,
                 previous_status: None,
                 source: EventSource::Api,
@@ -74,7 +77,7 @@ impl Engine {
                 }),
             }],
             outbox: emit.then_some(OutboxMessage {
-                event_type: "refund.awaiting_approval",
+                event_type: MerchantEventType::AwaitingApproval,
             }),
             idempotency_key: key.clone(),
             ..Change::default()
@@ -104,7 +107,7 @@ impl Engine {
                     queue: Some(None),
                     next_sync_at: Some(Some(now + request_timeout + 1_000)),
                     events: vec![NewEvent {
-                        kind: "approved",
+                        kind: EventKind::Approved,
                         status: None,
                         previous_status: None,
                         source: EventSource::Operator,

@@ -32,7 +32,7 @@ use super::decide::transition;
 use super::{millis, Engine, EngineError};
 use crate::config::MerchantConfig;
 use crate::domain::approval::{matching_rule, ApprovalInput};
-use crate::domain::{EventSource, IdempotencyKey, PendingReason, RefundStatus, Stored};
+use crate::domain::{EventKind, EventSource, IdempotencyKey, PendingReason, RefundStatus, Stored};
 use crate::faults::Faults;
 use crate::routing::{route, RouteError, RouteInput};
 use crate::store::{Change, CreateOutcome, IdempotencyClaim, NewEvent, PaymentClaim, RefundRecord};
@@ -635,7 +635,7 @@ fn failure_change(
             Change {
                 next_sync_at: Some(Some(now + millis(engine.config().sync.first_retry))),
                 events: vec![NewEvent {
-                    kind: "provider_unknown",
+                    kind: EventKind::ProviderUnknown,
                     status: None,
                     previous_status: None,
                     source: EventSource::Provider,

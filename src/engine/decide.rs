@@ -16,24 +16,16 @@ use serde_json::json;
 use refund_provider::proof::{proven_amount, AmountMismatch, Asked};
 use refund_provider::{Currency, FailureCode, ProviderRefund};
 
-use crate::domain::{AttentionReason, EventSource, RefundStatus};
+use crate::domain::{
+    AttentionReason, EntryKind, EventKind, EventSource, MerchantEventType, RefundStatus,
+};
 use crate::store::{Change, LedgerLine, NewEvent, OutboxMessage, RefundRecord};
-
-/// The merchant event type for a move into `status`.
-pub(crate) fn event_type_for(status: RefundStatus) -> &'static str {
-    match status {
-        RefundStatus::Succeeded => "refund.succeeded",
-        RefundStatus::Failed => "refund.failed",
-        RefundStatus::Canceled => "refund.canceled",
-        RefundStatus::Pending | RefundStatus::Processing => "refund.updated",
-    }
-}
 
 /// The balanced lines a succeeded refund posts (DESIGN §10).
 pub(crate) fn succeeded_ledger_lines(refund: &RefundRecord, amount_minor: i64) -> Vec<LedgerLine> {
     vec![
         LedgerLine {
-            entry_kind: "refund_succeeded",
+            entry_kind: EntryKind::RefundSucceeded,
             account: format!(
                 "merchant:{}:refund_expense:{}",
                 refund.merchant_id, refund.currency
@@ -42,7 +34,7 @@ pub(crate) fn succeeded_ledger_lines(refund: &RefundRecord, amount_minor: i64) -
             amount_minor,
         },
         LedgerLine {
-            entry_kind: "refund_succeeded",
+            entry_kind: EntryKind::RefundSucceeded,
             account: format!("provider:{}:clearing:{}", refund.provider, refund.currency),
             currency: refund.currency.clone(),
             amount_minor: -amount_minor,
@@ -64,7 +56,7 @@ pub(crate) fn transition(
         ..Change::default()
     };
     change.events.push(NewEvent {
-        kind: "status_changed",
+        kind: EventKind::StatusChanged,
         status: Some(next),
         previous_status: Some(refund.status),
         source,
@@ -80,7 +72,7 @@ pub(crate) fn transition(
     }
     if emit_events {
         change.outbox = Some(OutboxMessage {
-            event_type: event_type_for(next),
+            event_type: MerchantEventType::for_move_to(next),
         });
     }
     change
@@ -108,7 +100,7 @@ pub fn decide(
 
     let Some(target) = RefundStatus::from_provider(report.status) else {
         change.events.push(NewEvent {
-            kind: "provider_not_found",
+            kind: EventKind::ProviderNotFound,
             status: None,
             previous_status: None,
             source,
@@ -210,7 +202,7 @@ pub fn decide(
                 NewEvent::attention(AttentionReason::ContradictsFinalStatus, source, detail)
             } else {
                 NewEvent {
-                    kind: "ignored",
+                    kind: EventKind::Ignored,
                     status: None,
                     previous_status: None,
                     source,
@@ -259,7 +251,7 @@ pub fn decide(
         }
     } else {
         change.events.push(NewEvent {
-            kind: "provider_answer",
+            kind: EventKind::ProviderAnswer,
             status: None,
             previous_status: None,
             source,
@@ -317,7 +309,7 @@ mod tests {
         change
             .events
             .iter()
-            .find(|e| e.kind == "requires_attention")
+            .find(|e| e.kind == EventKind::RequiresAttention)
             .and_then(|e| e.detail["reason"].as_str().map(str::to_owned))
     }
 
@@ -436,7 +428,7 @@ mod tests {
             true,
         );
         assert!(!change.flag_requires_attention);
-        assert_eq!(change.events[0].kind, "ignored");
+        assert_eq!(change.events[0].kind.as_str(), "ignored");
     }
 
     #[test]
@@ -456,7 +448,7 @@ mod tests {
         assert_eq!(change.provider_refund_id.as_deref(), Some("prov_1"));
         assert_eq!(change.next_sync_at, Some(None));
         assert_eq!(
-            change.outbox.map(|o| o.event_type),
+            change.outbox.map(|o| o.event_type.as_str()),
             Some("refund.succeeded")
         );
     }
@@ -472,7 +464,7 @@ mod tests {
             assert_eq!(change.status, None);
             assert!(change.flag_requires_attention);
             assert!(change.ledger.is_empty());
-            assert_eq!(change.events[0].kind, "requires_attention");
+            assert_eq!(change.events[0].kind.as_str(), "requires_attention");
         }
     }
 
@@ -489,7 +481,7 @@ mod tests {
         );
         assert_eq!(late.status, None);
         assert!(!late.flag_requires_attention);
-        assert_eq!(late.events[0].kind, "ignored");
+        assert_eq!(late.events[0].kind.as_str(), "ignored");
         let voided = decide(
             &r,
             &report(ProviderRefundStatus::Canceled, None, "EUR"),
@@ -504,7 +496,7 @@ mod tests {
         assert!(voided
             .ledger
             .iter()
-            .all(|l| l.entry_kind == "refund_canceled"));
+            .all(|l| l.entry_kind == EntryKind::RefundCanceled));
     }
 
     #[test]
@@ -519,7 +511,7 @@ mod tests {
         assert_eq!(change.status, None, "a final status never moves");
         assert_eq!(change.failure, None);
         assert!(change.flag_requires_attention);
-        assert_eq!(change.events[0].kind, "requires_attention");
+        assert_eq!(change.events[0].kind.as_str(), "requires_attention");
         assert_eq!(
             change.events[0].detail["reason"],
             "contradicts_final_status"
@@ -528,7 +520,7 @@ mod tests {
         let lines: Vec<(&str, &str, i64)> = change
             .ledger
             .iter()
-            .map(|l| (l.entry_kind, l.account.as_str(), l.amount_minor))
+            .map(|l| (l.entry_kind.as_str(), l.account.as_str(), l.amount_minor))
             .collect();
         assert_eq!(
             lines,
@@ -579,7 +571,7 @@ mod tests {
             true,
         );
         assert_eq!(change.status, None);
-        assert_eq!(change.events[0].kind, "provider_not_found");
+        assert_eq!(change.events[0].kind.as_str(), "provider_not_found");
     }
 
     #[test]

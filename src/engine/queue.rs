@@ -35,7 +35,7 @@ use super::breaker::{Caller, Permit};
 use super::decide::transition;
 use super::sync::request_for;
 use super::{millis, Engine, EngineError};
-use crate::domain::{EventSource, PendingReason, RefundStatus};
+use crate::domain::{EventKind, EventSource, PendingReason, RefundStatus};
 use crate::store::{Change, Modified, NewEvent, RefundRecord};
 
 /// How often the drain looks at the queues.
@@ -50,7 +50,7 @@ pub(crate) fn enqueue(refund: &RefundRecord, since: i64, cause: &str) -> Change 
         queue: Some(Some((PendingReason::ProviderUnavailable, since))),
         next_sync_at: Some(None),
         events: vec![NewEvent {
-            kind: "queued",
+            kind: EventKind::Queued,
             status: None,
             previous_status: None,
             source: EventSource::Queue,
@@ -258,7 +258,7 @@ impl Engine {
                     // sync worker settles it, as for any refund sent.
                     next_sync_at: Some(Some(now + request_timeout + 1_000)),
                     events: vec![NewEvent {
-                        kind: "sent_from_queue",
+                        kind: EventKind::SentFromQueue,
                         status: None,
                         previous_status: None,
                         source: EventSource::Queue,

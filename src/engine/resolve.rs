@@ -241,7 +241,7 @@ mod tests {
         assert_eq!(change.provider_refund_id.as_deref(), Some("re_123"));
         assert_eq!(change.next_sync_at, Some(None));
         assert_eq!(
-            change.outbox.map(|o| o.event_type),
+            change.outbox.map(|o| o.event_type.as_str()),
             Some("refund.succeeded")
         );
     }

@@ -34,7 +34,7 @@ use refund_provider::proof::{after_no_record, NoRecord};
 use super::breaker::{Caller, Health, Permit};
 use super::decide::transition;
 use super::{millis, Engine, EngineError};
-use crate::domain::{AttentionReason, EventSource, RefundStatus};
+use crate::domain::{AttentionReason, EventKind, EventSource, RefundStatus};
 use crate::faults::Faults;
 use crate::store::work::Queue;
 use crate::store::{Change, NewEvent, RefundRecord, StoreError};
@@ -167,7 +167,7 @@ impl Engine {
             tracing::error!(refund_id = %id, provider = %refund.provider, account = %refund.account, "refund's provider account is not configured; cannot sync");
             self.reschedule(
                 id,
-                "provider_not_configured",
+                EventKind::ProviderNotConfigured,
                 json!({"provider": refund.provider, "account": refund.account}),
             )
             .await?;
@@ -208,7 +208,7 @@ impl Engine {
                 }
                 self.reschedule(
                     id,
-                    "status_query_failed",
+                    EventKind::StatusQueryFailed,
                     json!({"error": error.kind(), "cause": error.to_string()}),
                 )
                 .await?;
@@ -241,7 +241,11 @@ impl Engine {
             || refund.status != RefundStatus::Pending
         {
             return self
-                .reschedule(id, "provider_not_found", json!({"age_ms": silent_for}))
+                .reschedule(
+                    id,
+                    EventKind::ProviderNotFound,
+                    json!({"age_ms": silent_for}),
+                )
                 .await;
         }
         let mut proofs = self.providers().proofs(provider.as_ref());
@@ -278,7 +282,7 @@ impl Engine {
                         )
                     } else {
                         NewEvent {
-                            kind: "provider_not_found",
+                            kind: EventKind::ProviderNotFound,
                             status: None,
                             previous_status: None,
                             source: EventSource::Sync,
@@ -297,13 +301,15 @@ impl Engine {
             NoRecord::Resend => {
                 if !self.store.claim_resend(id, now).await? {
                     // Another process claimed the one re-send first: it sends it.
-                    return self.reschedule(id, "provider_not_found", proven).await;
+                    return self
+                        .reschedule(id, EventKind::ProviderNotFound, proven)
+                        .await;
                 }
                 tracing::info!(refund_id = %id, provider = %refund.provider, "no record after the grace period, absence proven: re-sending once with the same reference");
                 self.apply_with(id, move |engine, current, now| {
                     let mut change = engine.scheduled(current, Change::default(), now);
                     change.events.push(NewEvent {
-                        kind: "resent",
+                        kind: EventKind::Resent,
                         status: None,
                         previous_status: None,
                         source: EventSource::Sync,
@@ -371,7 +377,7 @@ impl Engine {
             Err(error) => {
                 self.reschedule(
                     &id,
-                    "resend_refused_unconfirmed",
+                    EventKind::ResendRefusedUnconfirmed,
                     json!({"resend": result.err().map(|e| e.to_string()), "status_query": error.to_string()}),
                 )
                 .await?;
@@ -398,7 +404,7 @@ impl Engine {
     async fn reschedule(
         &self,
         id: &RefundId,
-        kind: &'static str,
+        kind: EventKind,
         detail: serde_json::Value,
     ) -> Result<(), EngineError> {
         self.apply_with(id, move |engine, current, now| {
@@ -432,7 +438,7 @@ impl Engine {
             {
                 change.flag_requires_attention = true;
                 change.events.push(NewEvent {
-                    kind: "requires_attention",
+                    kind: EventKind::RequiresAttention,
                     status: None,
                     previous_status: None,
                     source: EventSource::Sync,

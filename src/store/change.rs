@@ -402,7 +402,7 @@ impl ChangeStatement {
                 .map(|event| {
                     format!(
                         "({}::text, {}::text, {}::text, {}::text, {}::text)",
-                        push(&mut binds, Bind::Text(Some(event.kind.to_owned()))),
+                        push(&mut binds, Bind::Text(Some(event.kind.as_str().to_owned()))),
                         push(
                             &mut binds,
                             Bind::Text(event.status.map(|s| s.as_str().to_owned()))
@@ -433,7 +433,10 @@ impl ChangeStatement {
                 .map(|line| {
                     format!(
                         "({}::text, {}::text, {}::text, {}::bigint)",
-                        push(&mut binds, Bind::Text(Some(line.entry_kind.to_owned()))),
+                        push(
+                            &mut binds,
+                            Bind::Text(Some(line.entry_kind.as_str().to_owned()))
+                        ),
                         push(&mut binds, Bind::Text(Some(line.account.clone()))),
                         push(&mut binds, Bind::Text(Some(line.currency.clone()))),
                         push(&mut binds, Bind::Int(Some(line.amount_minor))),
@@ -449,13 +452,13 @@ impl ChangeStatement {
         }
         if let Some(outbox) = &change.outbox {
             let event_id = new_event_id();
-            let payload = merchant_event(&event_id, outbox.event_type, now, after);
+            let payload = merchant_event(&event_id, outbox.event_type.as_str(), now, after);
             sql.push_str(&format!(
                 ", outbox AS (INSERT INTO outbox (event_id, merchant_id, refund_id, event_type, payload, created_at, next_attempt_at) \
                  SELECT {}, {}, updated.id, {}, {}, $12, $12 FROM updated)",
                 push(&mut binds, Bind::Text(Some(event_id.clone()))),
                 push(&mut binds, Bind::Text(Some(after.merchant_id.clone()))),
-                push(&mut binds, Bind::Text(Some(outbox.event_type.to_owned()))),
+                push(&mut binds, Bind::Text(Some(outbox.event_type.as_str().to_owned()))),
                 push(&mut binds, Bind::Text(Some(payload))),
             ));
         }

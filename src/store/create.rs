@@ -24,7 +24,7 @@ use super::{
     Store, StoreError,
 };
 use crate::domain::refund_object::{merchant_event, new_event_id};
-use crate::domain::{EventSource, RefundStatus};
+use crate::domain::{EventKind, EventSource, RefundStatus};
 use crate::faults::Faults;
 
 /// What one create step writes.
@@ -152,7 +152,7 @@ fn created_event(refund: &RefundRecord) -> NewEvent {
         detail["pending_reason"] = serde_json::Value::from(reason.as_str());
     }
     NewEvent {
-        kind: "created",
+        kind: EventKind::Created,
         status: Some(RefundStatus::Pending),
         previous_status: None,
         source: EventSource::Api,

@@ -14,8 +14,8 @@ use sqlx::Row;
 use super::ledger::placeholders;
 use super::refunds::{refund_from_row, REFUND_COLUMNS};
 use super::{sums, RefundRecord, Store, StoreError};
-use crate::domain::RefundStatus;
-use crate::ledger::{REFUND_CANCELED, REFUND_SUCCEEDED, REVERSED_TO};
+use crate::domain::{EntryKind, RefundStatus};
+use crate::ledger::REVERSED_TO;
 
 /// Counts and amounts of one provider × currency × status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -371,12 +371,12 @@ impl Store {
                AND r.provider = $4 AND r.status = 'succeeded' AND ($5 = '' OR r.merchant_id = $5) \
                AND NOT EXISTS (SELECT 1 FROM ledger_entries c WHERE c.refund_id = r.id AND c.entry_kind = $6)";
         sqlx::query(SQL)
-            .bind(REFUND_SUCCEEDED)
+            .bind(EntryKind::RefundSucceeded.as_str())
             .bind(from)
             .bind(to)
             .bind(provider)
             .bind(merchant_id.unwrap_or(""))
-            .bind(REFUND_CANCELED)
+            .bind(EntryKind::RefundCanceled.as_str())
             .fetch(&self.pool)
             .map(|row| match_row(&row?))
             .boxed()

@@ -9,7 +9,7 @@
 use sqlx::Row;
 
 use super::{sums, Bind, LedgerLine, Store, StoreError};
-use crate::ledger::{FEE_SETTLED, REFUND_SETTLED, SETTLEMENT_FEE};
+use crate::domain::EntryKind;
 
 /// A matched refund to settle: the lines of `crate::ledger::settled_lines` for its
 /// provider, currency and recorded amount.
@@ -142,7 +142,7 @@ impl Store {
                     let mut inserted = 0;
                     for (sql, ids) in &statements {
                         let mut values: Vec<Bind> = vec![
-                            Bind::Text(Some(REFUND_SETTLED.to_owned())),
+                            Bind::Text(Some(EntryKind::RefundSettled.as_str().to_owned())),
                             Bind::Int(Some(now)),
                         ];
                         values.extend(ids.iter().map(|id| Bind::Text(Some(id.clone()))));
@@ -157,7 +157,9 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let mut inserted = 0;
         for (sql, ids) in &statements {
-            let mut query = sqlx::query(sql).bind(REFUND_SETTLED).bind(now);
+            let mut query = sqlx::query(sql)
+                .bind(EntryKind::RefundSettled.as_str())
+                .bind(now);
             for id in ids {
                 query = query.bind(id);
             }
@@ -185,8 +187,8 @@ impl Store {
                     let mut inserted = 0;
                     for fee in &fees {
                         let values = [
-                            Bind::Text(Some(SETTLEMENT_FEE.to_owned())),
-                            Bind::Text(Some(FEE_SETTLED.to_owned())),
+                            Bind::Text(Some(EntryKind::SettlementFee.as_str().to_owned())),
+                            Bind::Text(Some(EntryKind::FeeSettled.as_str().to_owned())),
                             Bind::Int(Some(now)),
                             Bind::Int(Some(fee.fee_minor)),
                             Bind::Text(Some(fee.refund_id.clone())),
@@ -203,8 +205,8 @@ impl Store {
         let mut inserted = 0;
         for fee in &fees {
             inserted += sqlx::query(FEE_SQL)
-                .bind(SETTLEMENT_FEE)
-                .bind(FEE_SETTLED)
+                .bind(EntryKind::SettlementFee.as_str())
+                .bind(EntryKind::FeeSettled.as_str())
                 .bind(now)
                 .bind(fee.fee_minor)
                 .bind(&fee.refund_id)
@@ -247,7 +249,7 @@ impl Store {
                         inserted += insert
                             .execute(rusqlite::params![
                                 refund_id,
-                                line.entry_kind,
+                                line.entry_kind.as_str(),
                                 line.account,
                                 line.currency,
                                 line.amount_minor,
@@ -268,7 +270,7 @@ impl Store {
                 for line in crate::ledger::settled_lines(&s.provider, &s.currency, s.amount_minor) {
                     query = query
                         .bind(s.refund_id.clone())
-                        .bind(line.entry_kind)
+                        .bind(line.entry_kind.as_str())
                         .bind(line.account)
                         .bind(line.currency)
                         .bind(line.amount_minor)

@@ -4,7 +4,10 @@ use serde_json::Value;
 
 use refund_provider::{FailureCode, RefundId};
 
-use crate::domain::{AttentionReason, EventSource, PendingReason, RefundStatus, Stored};
+use crate::domain::{
+    AttentionReason, EntryKind, EventKind, EventSource, MerchantEventType, PendingReason,
+    RefundStatus, Stored,
+};
 
 /// A refund as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,8 +107,7 @@ pub enum CreateOutcome {
 /// One line of a refund's history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
-    /// `created`, `status_changed`, `provider_answer`, `ignored`, `requires_attention`, …
-    pub(crate) kind: &'static str,
+    pub(crate) kind: EventKind,
     pub(crate) status: Option<RefundStatus>,
     pub(crate) previous_status: Option<RefundStatus>,
     pub(crate) source: EventSource,
@@ -125,7 +127,7 @@ impl NewEvent {
         };
         detail.insert("reason".into(), Value::String(reason.as_str().to_owned()));
         Self {
-            kind: "requires_attention",
+            kind: EventKind::RequiresAttention,
             status: None,
             previous_status: None,
             source,
@@ -137,7 +139,7 @@ impl NewEvent {
 /// One double-entry ledger line: debits positive, credits negative.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerLine {
-    pub entry_kind: &'static str,
+    pub entry_kind: EntryKind,
     pub account: String,
     pub currency: String,
     pub amount_minor: i64,
@@ -146,7 +148,7 @@ pub struct LedgerLine {
 /// A merchant event to deliver, rendered from the refund after the change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxMessage {
-    pub(crate) event_type: &'static str,
+    pub(crate) event_type: MerchantEventType,
 }
 
 /// A change to one refund, applied in one transaction if the refund is still at `version`.
@@ -278,7 +280,7 @@ pub struct ListFilter {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct EventRecord {
     pub(crate) id: i64,
-    pub(crate) kind: String,
+    pub(crate) kind: Stored<EventKind>,
     pub(crate) status: Option<String>,
     pub(crate) previous_status: Option<String>,
     pub(crate) source: Stored<EventSource>,

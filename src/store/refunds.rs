@@ -130,7 +130,7 @@ pub(super) async fn insert_event(
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(refund_id.to_string())
-    .bind(event.kind)
+    .bind(event.kind.as_str())
     .bind(event.status.map(|s| s.as_str()))
     .bind(event.previous_status.map(|s| s.as_str()))
     .bind(event.source.as_str())
@@ -328,7 +328,7 @@ impl Store {
 fn event_from_row(row: &sqlx::any::AnyRow) -> Result<EventRecord, StoreError> {
     Ok(EventRecord {
         id: row.try_get("id")?,
-        kind: row.try_get("kind")?,
+        kind: Stored::read(row.try_get("kind")?),
         status: row.try_get("status")?,
         previous_status: row.try_get("previous_status")?,
         source: Stored::read(row.try_get("source")?),

@@ -11,11 +11,16 @@
 //! event that old can never be replayed into the gateway).
 
 use super::{Bind, Store, StoreError};
+use crate::domain::EventKind;
 
 /// Event kinds never purged (the SQL below and both partial indexes name them; a test
 /// checks they agree).
 #[cfg_attr(not(test), allow(dead_code))]
-pub(crate) const KEPT_EVENT_KINDS: [&str; 3] = ["created", "status_changed", "requires_attention"];
+pub(crate) const KEPT_EVENT_KINDS: [EventKind; 3] = [
+    EventKind::Created,
+    EventKind::StatusChanged,
+    EventKind::RequiresAttention,
+];
 
 impl Store {
     /// Deletes at most `batch` webhook receipts received before `before` (Unix ms); returns

@@ -122,7 +122,7 @@ pub(super) fn insert_event(
     )?
     .execute(params![
         refund_id.to_string(),
-        event.kind,
+        event.kind.as_str(),
         event.status.map(|s| s.as_str()),
         event.previous_status.map(|s| s.as_str()),
         event.source.as_str(),
@@ -264,7 +264,7 @@ pub(super) fn write_change(
         )?
         .execute(params![
             after.id.to_string(),
-            line.entry_kind,
+            line.entry_kind.as_str(),
             line.account,
             line.currency,
             line.amount_minor,
@@ -273,7 +273,7 @@ pub(super) fn write_change(
         .map_err(sqlite_error)?;
     }
     if let Some(outbox) = &change.outbox {
-        insert_outbox(conn, &after, outbox.event_type, now)?;
+        insert_outbox(conn, &after, outbox.event_type.as_str(), now)?;
     }
     if let Some(key) = &change.idempotency_key {
         prepare(

@@ -14,6 +14,8 @@ use sqlx::Row;
 
 use refund_provider::RefundId;
 
+use crate::domain::{MerchantEventType, Stored};
+
 use super::sqlite::prepare;
 use super::writer::sqlite_error;
 use super::{Bind, Store, StoreError};
@@ -25,7 +27,7 @@ pub(crate) struct OutboxRow {
     pub(crate) event_id: String,
     pub(crate) merchant_id: String,
     pub(crate) refund_id: String,
-    pub(crate) event_type: String,
+    pub(crate) event_type: Stored<MerchantEventType>,
     pub(crate) payload: String,
     pub(crate) created_at: i64,
     pub(crate) attempts: i64,
@@ -142,7 +144,7 @@ impl Store {
                                 event_id: row.get(1)?,
                                 merchant_id: row.get(2)?,
                                 refund_id: row.get(3)?,
-                                event_type: row.get(4)?,
+                                event_type: Stored::read(row.get(4)?),
                                 payload: row.get(5)?,
                                 created_at: row.get(6)?,
                                 attempts: row.get(7)?,
@@ -168,7 +170,7 @@ impl Store {
                         event_id: row.try_get("event_id")?,
                         merchant_id: row.try_get("merchant_id")?,
                         refund_id: row.try_get("refund_id")?,
-                        event_type: row.try_get("event_type")?,
+                        event_type: Stored::read(row.try_get("event_type")?),
                         payload: row.try_get("payload")?,
                         created_at: row.try_get("created_at")?,
                         attempts: row.try_get("attempts")?,

@@ -24,7 +24,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use sqlx::Row;
 
 use super::{MatchColumn, MatchRow};
-use crate::ledger::{REFUND_CANCELED, REFUND_SETTLED, REFUND_SUCCEEDED};
+use crate::domain::EntryKind;
 use crate::store::writer::{sqlite_error, sqlite_sql};
 use crate::store::{Backend, Store, StoreError};
 
@@ -44,10 +44,11 @@ const CACHE_KIB: i64 = 16_384;
 /// (1 settled, 2 voided) from a single range of the ledger's unique index: every line of
 /// the refund, a handful, instead of one probe per kind.
 fn match_sql(column: &str) -> String {
+    let (settled, canceled) = (EntryKind::RefundSettled, EntryKind::RefundCanceled);
     sqlite_sql(&format!(
         "SELECT id, merchant_id, provider_refund_id, provider_reference, amount_minor, currency, status, \
-           (SELECT COALESCE(MAX(l.entry_kind = '{REFUND_SETTLED}'), 0) \
-                 + 2 * COALESCE(MAX(l.entry_kind = '{REFUND_CANCELED}'), 0) \
+           (SELECT COALESCE(MAX(l.entry_kind = '{settled}'), 0) \
+                 + 2 * COALESCE(MAX(l.entry_kind = '{canceled}'), 0) \
               FROM ledger_entries l WHERE l.refund_id = refunds.id) AS flags \
          FROM refunds WHERE provider = $1 AND {column} = $2 AND ($3 = '' OR merchant_id = $3) LIMIT 1"
     ))
@@ -377,7 +378,11 @@ impl StatementMatcher {
                     ))
                     .map_err(sqlite_error)?;
                 let mut rows = candidates
-                    .query(rusqlite::params![REFUND_SUCCEEDED, from, to])
+                    .query(rusqlite::params![
+                        EntryKind::RefundSucceeded.as_str(),
+                        from,
+                        to
+                    ])
                     .map_err(sqlite_error)?;
                 while let Some(row) = rows.next().map_err(sqlite_error)? {
                     let id: Option<String> = row.get(0).map_err(sqlite_error)?;
@@ -386,7 +391,12 @@ impl StatementMatcher {
                     };
                     let found = detail
                         .query_row(
-                            rusqlite::params![id, provider, merchant, REFUND_CANCELED],
+                            rusqlite::params![
+                                id,
+                                provider,
+                                merchant,
+                                EntryKind::RefundCanceled.as_str()
+                            ],
                             |row| Ok(match_row(row)),
                         )
                         .optional()

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use proptest::prelude::*;
 
 use refund_gateway::config::statements::StatementFormat;
-use refund_gateway::domain::EventSource;
 use refund_gateway::domain::RefundStatus;
+use refund_gateway::domain::{EntryKind, EventSource};
 use refund_gateway::engine::decide::decide;
 use refund_gateway::reconcile::statement::{reconcile, CollectSink, Options, VarianceKind};
 use refund_gateway::store::{now_ms, Modified, Store};
@@ -490,7 +490,10 @@ both_backends!(
         let posted: Vec<LedgerLine> = rows
             .iter()
             .map(|row| LedgerLine {
-                entry_kind: "refund_settled",
+                entry_kind: EntryKind::parse(
+                    &row.try_get::<String, _>("entry_kind").expect("kind"),
+                )
+                .expect("a known entry kind"),
                 account: row.try_get("account").expect("account"),
                 currency: row.try_get("currency").expect("currency"),
                 amount_minor: row.try_get("amount_minor").expect("amount"),
