@@ -1,12 +1,16 @@
 //! The gateway's own value types: refund statuses and their allowed transitions, idempotency
-//! keys, merchant ids, history event sources, why a pending refund is unsent, and the rule for vocabulary words read back from
-//! the database (`stored`). Ids and money shared with adapters live in `refund-provider`.
+//! keys, merchant ids, the kinds and sources of history lines, merchant event types, ledger
+//! entry kinds, why a pending refund is unsent, and the rule for vocabulary words read back
+//! from the database (`stored`). Ids and money shared with adapters live in `refund-provider`.
 
 pub mod approval;
 pub mod attention;
 pub mod audit;
+pub mod entry_kind;
+pub mod event_kind;
 pub mod event_source;
 pub mod idempotency;
+pub mod merchant_event_type;
 pub mod pending_reason;
 pub mod refund;
 pub mod refund_object;
@@ -14,8 +18,11 @@ pub mod stored;
 
 pub use attention::AttentionReason;
 pub use audit::{AuditEvent, AuditKind, NewAuditEvent};
+pub use entry_kind::EntryKind;
+pub use event_kind::EventKind;
 pub use event_source::EventSource;
 pub use idempotency::IdempotencyKey;
+pub use merchant_event_type::MerchantEventType;
 pub use pending_reason::PendingReason;
 pub use refund::RefundStatus;
 pub use stored::Stored;
