@@ -7,9 +7,12 @@ pub mod breaker;
 pub mod create;
 pub mod decide;
 pub mod housekeeping;
+mod intake;
 pub mod outbox;
+pub mod preview;
 pub mod queue;
 pub mod resolve;
+mod send;
 pub mod sync;
 
 use std::sync::Arc;
@@ -33,7 +36,7 @@ use crate::store::{
 use crate::telemetry::spans;
 use tracing::Instrument;
 
-pub use create::{CreateCommand, CreateResult, Preview};
+pub use create::{CreateCommand, CreateResult};
 pub use resolve::ResolveCommand;
 
 /// Errors the engine hands to the API layer, each mapped to one API error code there.

@@ -16,51 +16,31 @@
 //! A refund an `[[approval_rules]]` rule holds (DESIGN §19) stops after step 1: recorded
 //! `pending` with `pending_reason` `awaiting_approval` (its amount counts against the
 //! payment), no sync time, nothing called; `approval.rs` sends it once an operator approves.
+//!
+//! Here: step 1 and the choice between sending, holding and queueing. Routing and the
+//! pre-flight checks are `intake.rs` (shared with the dry run, `preview.rs`); steps 2-4,
+//! the call and the recording of its answer, are `send.rs`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use serde_json::{json, Value};
-
-use refund_provider::{
-    Currency, FailureCode, MinorUnits, Money, PaymentId, ProviderError, ProviderRefundRequest,
-    RefundId, RefundProvider, RestRefund,
-};
-
-use super::breaker::{Caller, Health, Permit};
-use super::decide::transition;
-use super::{millis, Engine, EngineError};
-use crate::config::MerchantConfig;
-use crate::domain::approval::{matching_rule, ApprovalInput};
-use crate::domain::{EventKind, EventSource, IdempotencyKey, PendingReason, RefundStatus, Stored};
-use crate::faults::Faults;
-use crate::routing::{route, RouteError, RouteInput};
-use crate::store::{Change, CreateOutcome, IdempotencyClaim, NewEvent, PaymentClaim, RefundRecord};
-use crate::telemetry::spans;
+use serde_json::json;
 use tracing::Instrument;
 
-/// Backoff before each retry of a request that was provably not sent.
-const NOT_SENT_BACKOFF: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(400)];
+use refund_provider::{
+    Currency, MinorUnits, Money, ProviderRefundRequest, RefundId, RefundProvider, RestRefund,
+};
 
-/// A validated create-refund request.
-#[derive(Debug, Clone)]
-pub struct CreateCommand {
-    pub payment_id: PaymentId,
-    pub amount: Option<Money>,
-    /// The payment's captured amount, as the merchant knows it (`payment_amount`).
-    pub payment_amount: Option<Money>,
-    pub currency: Currency,
-    pub reason: Option<String>,
-    pub reference: Option<String>,
-    pub customer_id: Option<String>,
-    pub metadata: Value,
-    pub provider: Option<String>,
-    /// The whole `provider_options` object (each adapter reads its own key).
-    pub provider_options: Value,
-    pub idempotency_key: Option<IdempotencyKey>,
-    /// Fingerprint of the request body, for idempotency.
-    pub fingerprint: String,
-}
+use super::breaker::{Caller, Permit};
+use super::intake::{check_every_providers_options, Routed};
+use super::{millis, Engine, EngineError};
+use crate::config::MerchantConfig;
+use crate::domain::{PendingReason, RefundStatus, Stored};
+use crate::faults::Faults;
+use crate::store::{CreateOutcome, IdempotencyClaim, PaymentClaim, RefundRecord};
+use crate::telemetry::spans;
+
+/// The request this module carries out, as the engine's callers know it.
+pub use super::intake::CreateCommand;
 
 /// What the API answers.
 #[derive(Debug)]
@@ -73,117 +53,16 @@ pub enum CreateResult {
     ReplayedRefund(RefundRecord),
 }
 
-/// What a new refund would do, without doing it (a batch's dry run, DESIGN §19).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Preview {
-    /// The provider and account routing picked.
-    pub provider: String,
-    pub account: String,
-    /// The amount it would be recorded for, when known (the rest of the payment for a
-    /// refund without an amount).
-    pub amount: Option<Money>,
-    /// Whether an approval rule would hold it.
-    pub awaiting_approval: bool,
-    /// What is left to refund of the payment before it, when the captured amount is known.
-    pub refundable_minor: Option<i128>,
+/// What step 1's transaction left to do.
+enum Recorded {
+    /// The refund is committed `pending`; for this amount when the store sized a refund
+    /// without an amount (the rest of the payment).
+    New { amount_minor: Option<i64> },
+    /// The idempotency key answers for an earlier request, with this.
+    Answered(Box<CreateResult>),
 }
 
 impl Engine {
-    /// The provider a merchant's request goes to (the routes, or its explicit `provider`),
-    /// that provider's account key for the merchant, and its adapter.
-    fn routed(
-        &self,
-        merchant: &MerchantConfig,
-        command: &CreateCommand,
-    ) -> Result<(refund_provider::ProviderId, String, Arc<dyn RefundProvider>), EngineError> {
-        let provider_id = route(
-            &self.config().routes,
-            RouteInput {
-                merchant,
-                explicit: command.provider.as_deref(),
-                currency: command.currency,
-                payment_id: command.payment_id.as_str(),
-            },
-            |id| self.providers().for_merchant(id, &merchant.id).is_some(),
-        )
-        .map_err(|e| match e {
-            RouteError::NoRoute => EngineError::NoRoute,
-            RouteError::ProviderUnsupported(name) => EngineError::ProviderUnsupported(name),
-        })?;
-        let (account, provider) = self
-            .providers()
-            .for_merchant(&provider_id, &merchant.id)
-            .map(|(account, provider)| (account, provider.clone()))
-            .ok_or(EngineError::NoRoute)?;
-        Ok((provider_id, account.key(), provider))
-    }
-
-    /// Routes and checks `command` as [`Engine::create_refund`] would (routing, the
-    /// provider's pre-flight checks, approval rules) and reads what is left of its payment;
-    /// records nothing and calls nobody.
-    pub async fn preview_refund(
-        &self,
-        merchant: &MerchantConfig,
-        command: &CreateCommand,
-    ) -> Result<Preview, EngineError> {
-        let (provider_id, account, provider) = self.routed(merchant, command)?;
-        let refundable_minor = self
-            .store
-            .payment_refundable(
-                provider_id.as_str(),
-                &account,
-                command.payment_id.as_str(),
-                command.payment_amount.map(|m| m.minor_units().get()),
-            )
-            .await?;
-        let rest = refundable_minor
-            .filter(|_| command.amount.is_none())
-            .and_then(|minor| i64::try_from(minor).ok())
-            .and_then(MinorUnits::new)
-            .map(|minor| Money::from_minor(minor, command.currency));
-        let amount = command.amount.or(rest);
-        let refund_id = RefundId::generate();
-        let mut request = ProviderRefundRequest {
-            refund_id,
-            provider_reference: provider.provider_reference(&refund_id),
-            payment_id: command.payment_id.clone(),
-            currency: command.currency,
-            amount: command.amount,
-            reason: command.reason.clone(),
-            customer_id: command.customer_id.clone(),
-            options: command
-                .provider_options
-                .get(provider_id.as_str())
-                .cloned()
-                .unwrap_or(Value::Null),
-            created_at: self.store.clock().now(),
-            merchant_id: Some(merchant.id.clone()),
-            metadata: super::sync::metadata_pairs(&command.metadata),
-            provider_refund_id: None,
-        };
-        if provider.rest_refund(&request) == RestRefund::SendAmount {
-            request.amount = amount;
-        }
-        provider.validate(&request)?;
-        let awaiting_approval = matching_rule(
-            &self.config().approval_rules,
-            ApprovalInput {
-                merchant: &merchant.id,
-                provider: &provider_id,
-                currency: command.currency,
-                amount_minor: amount.map(|m| m.minor_units().get()),
-            },
-        )
-        .is_some();
-        Ok(Preview {
-            provider: provider_id.to_string(),
-            account,
-            amount,
-            awaiting_approval,
-            refundable_minor,
-        })
-    }
-
     pub async fn create_refund(
         &self,
         merchant: &MerchantConfig,
@@ -193,50 +72,103 @@ impl Engine {
         self.create_in(merchant, command).instrument(span).await
     }
 
+    /// The steps of the module doc: route and check, decide whether it is sent now, record
+    /// it with its idempotency key, then hold it, queue it or send it.
     async fn create_in(
         &self,
         merchant: &MerchantConfig,
         command: CreateCommand,
     ) -> Result<CreateResult, EngineError> {
-        let (provider_id, account_key, provider) = self.routed(merchant, &command)?;
-
+        let routed = self.routed(merchant, &command)?;
         let refund_id = RefundId::generate();
         let span = tracing::Span::current();
         span.record("refund_id", tracing::field::display(&refund_id));
-        span.record("provider", provider_id.as_str());
-        span.record("account", account_key.as_str());
+        span.record("provider", routed.id.as_str());
+        span.record("account", routed.account.as_str());
         let now = self.store.now();
-        let options = command
-            .provider_options
-            .get(provider_id.as_str())
-            .cloned()
-            .unwrap_or(Value::Null);
-        let mut request = ProviderRefundRequest {
-            refund_id,
-            provider_reference: provider.provider_reference(&refund_id),
-            payment_id: command.payment_id.clone(),
-            currency: command.currency,
-            amount: command.amount,
-            reason: command.reason.clone(),
-            customer_id: command.customer_id.clone(),
-            options: options.clone(),
-            created_at: self.store.clock().now(),
-            merchant_id: Some(merchant.id.clone()),
-            metadata: super::sync::metadata_pairs(&command.metadata),
-            provider_refund_id: None,
+        let mut request = self.provider_request(merchant, &command, &routed, refund_id);
+        let rest_form = routed.provider.rest_refund(&request);
+        let captured = self
+            .preflight(&command, &routed, rest_form, &mut request)
+            .await?;
+
+        // An approval rule may hold it (DESIGN §19): recorded awaiting approval, unsent, and
+        // the breaker is not asked (nothing is called now). Else the account's breaker
+        // decides now: open, the refund is recorded queued, unsent.
+        let amount = command.amount.or(captured);
+        let (permit, unsent) =
+            if self.held_for_approval(merchant, &routed.id, command.currency, amount) {
+                (Permit::Call, Some(PendingReason::AwaitingApproval))
+            } else {
+                let permit =
+                    self.breakers
+                        .permit(routed.id.as_str(), &routed.account, Caller::New, now);
+                let queued = !permit.allows();
+                (permit, queued.then_some(PendingReason::ProviderUnavailable))
+            };
+        let claim = self.idempotency_claim(&command, now);
+        let payment = PaymentClaim {
+            payment_amount_minor: command.payment_amount.map(|m| m.minor_units().get()),
+            size_rest: rest_form != RestRefund::ProviderSized,
         };
-        // Without an amount, a refund of a payment whose captured amount is known refunds
-        // what is left (DESIGN §14). Until the create step has counted under the payment's
-        // lock, the captured amount stands in for it in the provider's pre-flight checks.
-        let rest_form = provider.rest_refund(&request);
+        let currency = command.currency;
+        let first_sync_at = now + millis(self.config().server.request_timeout) + 1_000;
+        let mut record = new_record(merchant, command, &routed, &request, unsent, now);
+        // Should this process die before step 3, the sync worker picks the refund up. A
+        // refund not sent now has nothing to query.
+        record.next_sync_at = unsent.is_none().then_some(first_sync_at);
+        let amount_minor = match self
+            .record_new(
+                merchant,
+                &record,
+                claim.as_ref(),
+                &payment,
+                permit,
+                currency,
+            )
+            .await?
+        {
+            Recorded::New { amount_minor } => amount_minor,
+            Recorded::Answered(answer) => return Ok(*answer),
+        };
+        size_rest(&mut record, &mut request, amount_minor, currency, rest_form);
+        self.metrics
+            .refund_transition(routed.id.as_str(), "pending");
+        match unsent {
+            Some(PendingReason::AwaitingApproval) => self
+                .record_awaiting(record)
+                .await
+                .map(CreateResult::Created),
+            Some(PendingReason::ProviderUnavailable) => {
+                self.record_queued(record).await.map(CreateResult::Created)
+            }
+            None => self
+                .send_in_own_task(routed.provider, request, permit, record)
+                .await
+                .map(CreateResult::Created),
+        }
+    }
+
+    /// The provider's pre-flight checks of `request` and the checks of every provider's
+    /// options: a refusal is a 400 that records nothing. Without an amount, a refund of a
+    /// payment whose captured amount is known refunds what is left (DESIGN §14): until the
+    /// create step has counted under the payment's lock, the captured amount (returned)
+    /// stands in for it in the checks.
+    async fn preflight(
+        &self,
+        command: &CreateCommand,
+        routed: &Routed,
+        rest_form: RestRefund,
+        request: &mut ProviderRefundRequest,
+    ) -> Result<Option<Money>, EngineError> {
         let captured = match (command.amount, command.payment_amount) {
             (Some(_), _) => None,
             (None, Some(given)) => Some(given),
             (None, None) => self
                 .store
                 .payment_captured_amount(
-                    provider_id.as_str(),
-                    &account_key,
+                    routed.id.as_str(),
+                    &routed.account,
                     command.payment_id.as_str(),
                 )
                 .await?
@@ -246,75 +178,15 @@ impl Engine {
         if rest_form == RestRefund::SendAmount && captured.is_some() {
             request.amount = captured;
         }
-        provider.validate(&request)?;
+        routed.provider.validate(request)?;
         check_every_providers_options(&command.provider_options, self.providers())?;
         request.amount = command.amount;
+        Ok(captured)
+    }
 
-        // An approval rule may hold it (DESIGN §19): recorded awaiting approval, unsent, and
-        // the breaker is not asked (nothing is called now).
-        let held = matching_rule(
-            &self.config().approval_rules,
-            ApprovalInput {
-                merchant: &merchant.id,
-                provider: &provider_id,
-                currency: command.currency,
-                amount_minor: command.amount.or(captured).map(|m| m.minor_units().get()),
-            },
-        )
-        .is_some();
-        // The account's breaker decides now: open, the refund is recorded queued, unsent.
-        let permit = if held {
-            Permit::Call
-        } else {
-            self.breakers
-                .permit(provider_id.as_str(), &account_key, Caller::New, now)
-        };
-        let queued = !permit.allows();
-        let mut record = RefundRecord {
-            id: refund_id,
-            merchant_id: merchant.id.clone(),
-            provider: provider_id.to_string(),
-            account: account_key,
-            provider_refund_id: None,
-            provider_reference: request.provider_reference.clone(),
-            payment_id: command.payment_id.to_string(),
-            amount: command.amount.map(|m| m.to_major_string()),
-            amount_minor: command.amount.map(|m| m.minor_units().get()),
-            currency: command.currency.to_string(),
-            status: RefundStatus::Pending,
-            failure_code: None,
-            failure_message: None,
-            reason: command.reason,
-            reference: command.reference,
-            customer_id: command.customer_id,
-            metadata: command.metadata,
-            provider_options: options,
-            breakdown: json!([]),
-            requires_attention: false,
-            idempotency_key: command
-                .idempotency_key
-                .as_ref()
-                .map(|k| k.as_str().to_owned()),
-            version: 0,
-            created_at: now,
-            updated_at: now,
-            // Should this process die before step 3, the sync worker picks the refund up. A
-            // queued refund was never sent: nothing is to be queried.
-            next_sync_at: (!queued && !held)
-                .then(|| now + millis(self.config().server.request_timeout) + 1_000),
-            sync_attempts: 0,
-            pending_reason: if held {
-                Some(Stored::Known(PendingReason::AwaitingApproval))
-            } else {
-                queued.then_some(Stored::Known(PendingReason::ProviderUnavailable))
-            },
-            queued_at: queued.then_some(now),
-        };
-        let payment = PaymentClaim {
-            payment_amount_minor: command.payment_amount.map(|m| m.minor_units().get()),
-            size_rest: rest_form != RestRefund::ProviderSized,
-        };
-        let claim = command
+    /// The idempotency key to claim with the refund, when the request has one.
+    fn idempotency_claim(&self, command: &CreateCommand, now: i64) -> Option<IdempotencyClaim> {
+        command
             .idempotency_key
             .as_ref()
             // A planted bug (`crate::faults`): the key not claimed at all.
@@ -324,80 +196,80 @@ impl Engine {
                 fingerprint: command.fingerprint.clone(),
                 expires_at: now + millis(self.config().idempotency.retention),
                 in_progress_grace_ms: millis(self.config().server.request_timeout) + 5_000,
-            });
+            })
+    }
+
+    /// Step 1's transaction: claims the idempotency key and records the refund `pending`
+    /// under its payment (DESIGN §8, §14). Anything but a new refund hands the breaker's
+    /// `permit` back; a refusal is the error the API answers.
+    async fn record_new(
+        &self,
+        merchant: &MerchantConfig,
+        record: &RefundRecord,
+        claim: Option<&IdempotencyClaim>,
+        payment: &PaymentClaim,
+        permit: Permit,
+        currency: Currency,
+    ) -> Result<Recorded, EngineError> {
         let emit = self.emits_events(&merchant.id);
-        let currency = command.currency;
+        let outcome = self
+            .store
+            .create_refund(record, claim, Some(payment), emit)
+            .instrument(spans::store_write("store.create_refund"))
+            .await;
+        if !matches!(outcome, Ok(CreateOutcome::Created { .. })) {
+            self.breakers
+                .release(&record.provider, &record.account, permit);
+        }
         let format = |minor: i64| {
             MinorUnits::new(minor).map_or_else(
                 || minor.to_string(),
                 |m| Money::from_minor(m, currency).to_major_string(),
             )
         };
-        let outcome = self
-            .store
-            .create_refund(&record, claim.as_ref(), Some(&payment), emit)
-            .instrument(spans::store_write("store.create_refund"))
-            .await;
-        if !matches!(outcome, Ok(CreateOutcome::Created { .. })) {
-            self.breakers
-                .release(provider_id.as_str(), &record.account, permit);
-        }
         match outcome? {
-            CreateOutcome::Created { amount_minor } => {
-                let rest = amount_minor
-                    .filter(|_| record.amount_minor.is_none())
-                    .and_then(MinorUnits::new)
-                    .map(|minor| Money::from_minor(minor, currency));
-                // What is left, sent as the amount unless the provider keeps its own form.
-                if rest_form == RestRefund::SendAmount && rest.is_some() {
-                    request.amount = rest;
-                }
-                // The row as stored, so recording the answer need not read it again.
-                if let Some(rest) = rest {
-                    record.amount = Some(rest.to_major_string());
-                    record.amount_minor = Some(rest.minor_units().get());
+            CreateOutcome::Created { amount_minor } => Ok(Recorded::New { amount_minor }),
+            CreateOutcome::Replay { body, .. } => {
+                Ok(Recorded::Answered(Box::new(CreateResult::Replayed(body))))
+            }
+            CreateOutcome::Abandoned { refund_id } => {
+                match self.store.merchant_refund(&merchant.id, &refund_id).await? {
+                    Some(refund) => Ok(Recorded::Answered(Box::new(CreateResult::ReplayedRefund(
+                        refund,
+                    )))),
+                    None => Err(EngineError::IdempotencyInProgress),
                 }
             }
-            CreateOutcome::PaymentNotFound => return Err(EngineError::PaymentNotFound),
+            CreateOutcome::PaymentNotFound => Err(EngineError::PaymentNotFound),
             CreateOutcome::CurrencyMismatch { payment_currency } => {
-                return Err(EngineError::CurrencyMismatch { payment_currency })
+                Err(EngineError::CurrencyMismatch { payment_currency })
             }
             CreateOutcome::PaymentAmountMismatch { known_minor } => {
-                return Err(EngineError::PaymentAmountMismatch {
+                Err(EngineError::PaymentAmountMismatch {
                     known: format(known_minor),
                 })
             }
             CreateOutcome::AmountExceedsRefundable { refundable_minor } => {
-                return Err(EngineError::AmountExceedsRefundable {
+                Err(EngineError::AmountExceedsRefundable {
                     refundable: format(refundable_minor),
                     currency: currency.to_string(),
                 })
             }
-            CreateOutcome::Replay { body, .. } => return Ok(CreateResult::Replayed(body)),
-            CreateOutcome::Abandoned { refund_id } => {
-                return match self.store.merchant_refund(&merchant.id, &refund_id).await? {
-                    Some(refund) => Ok(CreateResult::ReplayedRefund(refund)),
-                    None => Err(EngineError::IdempotencyInProgress),
-                }
-            }
-            CreateOutcome::InProgress => return Err(EngineError::IdempotencyInProgress),
-            CreateOutcome::KeyReused => return Err(EngineError::IdempotencyKeyReused),
-            CreateOutcome::ReferenceInUse => return Err(EngineError::ReferenceInUse),
+            CreateOutcome::InProgress => Err(EngineError::IdempotencyInProgress),
+            CreateOutcome::KeyReused => Err(EngineError::IdempotencyKeyReused),
+            CreateOutcome::ReferenceInUse => Err(EngineError::ReferenceInUse),
         }
-        self.metrics
-            .refund_transition(provider_id.as_str(), "pending");
-        if held {
-            return self
-                .record_awaiting(record)
-                .await
-                .map(CreateResult::Created);
-        }
-        if queued {
-            return self.record_queued(record).await.map(CreateResult::Created);
-        }
+    }
 
-        // Steps 2-3 run in their own task: if the client hangs up, the call still completes
-        // and is recorded.
+    /// Steps 2-3 in a task of their own: if the client hangs up, the call still completes
+    /// and is recorded.
+    async fn send_in_own_task(
+        &self,
+        provider: Arc<dyn RefundProvider>,
+        request: ProviderRefundRequest,
+        permit: Permit,
+        record: RefundRecord,
+    ) -> Result<RefundRecord, EngineError> {
         let engine = self.clone();
         let key = record.idempotency_key.clone();
         let task = tokio::spawn(
@@ -409,7 +281,7 @@ impl Engine {
             .in_current_span(),
         );
         match task.await {
-            Ok(result) => result.map(CreateResult::Created),
+            Ok(result) => result,
             Err(join_error) => Err(EngineError::Store(crate::store::StoreError::Corrupt(
                 format!("refund task failed: {join_error}"),
             ))),
@@ -428,250 +300,74 @@ impl Engine {
         })
         .await
     }
-
-    /// Sends a new refund under `permit` and records the outcome; one that provably never
-    /// left joins the queue where the account's breaker is on. `stored` is the refund as
-    /// this process just wrote it (see `Store::modify_known_refund`).
-    pub(crate) async fn send_new(
-        &self,
-        provider: Arc<dyn RefundProvider>,
-        request: &ProviderRefundRequest,
-        permit: Permit,
-        idempotency_key: Option<&str>,
-        stored: RefundRecord,
-    ) -> Result<RefundRecord, EngineError> {
-        let account = stored.account.clone();
-        let result = self
-            .send_guarded(&provider, &account, request, permit, true)
-            .await;
-        let breaker_on = self.breakers.config(provider.id().as_str()).enabled;
-        match result {
-            Err(ProviderError::NotSent { cause }) if breaker_on => {
-                tracing::warn!(refund_id = %request.refund_id, provider = %provider.id(), account = %account, cause = %cause, "provider unreachable; refund queued");
-                let key = idempotency_key.map(str::to_owned);
-                self.apply_with_known(stored, move |_, refund, now| {
-                    if refund.status != RefundStatus::Pending {
-                        return Change::default();
-                    }
-                    let mut change = super::queue::enqueue(refund, now, &cause);
-                    change.idempotency_key = key.clone();
-                    change
-                })
-                .await
-            }
-            result => {
-                self.record(&provider, request, result, idempotency_key, Some(stored))
-                    .await
-            }
-        }
-    }
-
-    /// The provider's answer to a refund sent under `permit` on `account`, each call's
-    /// result told to the account's breaker. With `retry`, a `NotSent` is tried again (twice,
-    /// short backoff) while the breaker lets calls through.
-    pub(crate) async fn send_guarded(
-        &self,
-        provider: &Arc<dyn RefundProvider>,
-        account: &str,
-        request: &ProviderRefundRequest,
-        mut permit: Permit,
-        retry: bool,
-    ) -> Result<refund_provider::ProviderRefund, ProviderError> {
-        let span = spans::provider_call(provider.id().as_str(), account, "provider.refund");
-        let started = std::time::Instant::now();
-        let id = provider.id();
-        let mut attempt = 0;
-        let result = loop {
-            let result = provider.refund(request).instrument(span.clone()).await;
-            self.breakers.report(
-                id.as_str(),
-                account,
-                permit,
-                Health::of(&result),
-                self.store.now(),
-            );
-            match result {
-                // A retry is an ordinary call, never a probe: only while the breaker is closed.
-                Err(ProviderError::NotSent { ref cause })
-                    if retry
-                        && attempt < NOT_SENT_BACKOFF.len()
-                        && self
-                            .breakers
-                            .is_closed(id.as_str(), account, self.store.now()) =>
-                {
-                    tokio::time::sleep(NOT_SENT_BACKOFF[attempt]).await;
-                    if !self
-                        .breakers
-                        .is_closed(id.as_str(), account, self.store.now())
-                    {
-                        break result;
-                    }
-                    permit = Permit::Call;
-                    tracing::warn!(refund_id = %request.refund_id, provider = %id, cause = %cause, attempt, "provider unreachable; retrying");
-                    attempt += 1;
-                }
-                other => break other,
-            }
-        };
-        let outcome = match &result {
-            Ok(_) => "ok",
-            Err(e) => e.kind(),
-        };
-        self.metrics
-            .provider_call(id.as_str(), outcome, started.elapsed());
-        spans::call_outcome(&span, outcome, started.elapsed());
-        result
-    }
-
-    /// The provider's answer to the refund, retrying only what provably never left (no
-    /// breaker: the sync worker's re-send, whose status query the breaker already let by).
-    pub(crate) async fn send(
-        &self,
-        provider: &Arc<dyn RefundProvider>,
-        account: &str,
-        request: &ProviderRefundRequest,
-    ) -> Result<refund_provider::ProviderRefund, ProviderError> {
-        let span = spans::provider_call(provider.id().as_str(), account, "provider.refund");
-        let started = std::time::Instant::now();
-        let mut attempt = 0;
-        let result = loop {
-            let result = provider.refund(request).instrument(span.clone()).await;
-            match result {
-                Err(ProviderError::NotSent { ref cause }) if attempt < NOT_SENT_BACKOFF.len() => {
-                    tracing::warn!(refund_id = %request.refund_id, provider = %provider.id(), cause = %cause, attempt, "provider unreachable; retrying");
-                    tokio::time::sleep(NOT_SENT_BACKOFF[attempt]).await;
-                    attempt += 1;
-                }
-                other => break other,
-            }
-        };
-        let outcome = match &result {
-            Ok(_) => "ok",
-            Err(e) => e.kind(),
-        };
-        self.metrics
-            .provider_call(provider.id().as_str(), outcome, started.elapsed());
-        spans::call_outcome(&span, outcome, started.elapsed());
-        result
-    }
-
-    /// Records a provider's answer to the refund (or why there is none).
-    pub(crate) async fn record(
-        &self,
-        provider: &Arc<dyn RefundProvider>,
-        request: &ProviderRefundRequest,
-        result: Result<refund_provider::ProviderRefund, ProviderError>,
-        idempotency_key: Option<&str>,
-        stored: Option<RefundRecord>,
-    ) -> Result<RefundRecord, EngineError> {
-        let id = request.refund_id;
-        match result {
-            Ok(report) => {
-                let key = idempotency_key.map(str::to_owned);
-                let build = move |engine: &Engine, refund: &RefundRecord, now| {
-                    engine.report_change(
-                        refund,
-                        &report,
-                        EventSource::Provider,
-                        key.as_deref(),
-                        now,
-                    )
-                };
-                match stored {
-                    Some(stored) => self.apply_with_known(stored, build).await,
-                    None => self.apply_with(&id, build).await,
-                }
-            }
-            Err(error) => {
-                if let ProviderError::Misconfigured { message } = &error {
-                    tracing::error!(refund_id = %id, provider = %provider.id(), message = %message, "provider configuration is wrong");
-                }
-                let key = idempotency_key.map(str::to_owned);
-                self.apply_with(&id, move |engine, refund, now| {
-                    let mut change = failure_change(engine, refund, &error, now);
-                    change.idempotency_key = key.clone();
-                    change
-                })
-                .await
-            }
-        }
-    }
 }
 
-/// The change a failed provider call leads to.
-fn failure_change(
-    engine: &Engine,
-    refund: &RefundRecord,
-    error: &ProviderError,
+/// The row a new refund is recorded as: `pending`, for the command's amount, with the
+/// reason it is not sent now (`unsent`: held for approval, or queued since `now`). Its
+/// sync time is the caller's.
+fn new_record(
+    merchant: &MerchantConfig,
+    command: CreateCommand,
+    routed: &Routed,
+    request: &ProviderRefundRequest,
+    unsent: Option<PendingReason>,
     now: i64,
-) -> Change {
-    let emit = engine.emits_events(&refund.merchant_id);
-    let fail = |code: FailureCode, message: &str| {
-        let mut change = if refund.status.can_move_to(RefundStatus::Failed) {
-            transition(
-                refund,
-                RefundStatus::Failed,
-                EventSource::Provider,
-                json!({"error": error.kind(), "failure_code": code, "message": message}),
-                emit,
-            )
-        } else {
-            Change::default()
-        };
-        change.failure = change.status.map(|_| (code, message.to_owned()));
-        change
-    };
-    match error {
-        ProviderError::Rejected { code, message } => fail(*code, message),
-        ProviderError::NotSent { cause } => fail(
-            FailureCode::ProviderUnavailable,
-            &format!("the provider could not be reached: {cause}"),
-        ),
-        ProviderError::Misconfigured { .. } => fail(
-            FailureCode::ProviderMisconfigured,
-            "the gateway's configuration for this provider is wrong; the refund was not made",
-        ),
-        ProviderError::Unknown { cause } | ProviderError::InvalidWebhook { message: cause } => {
-            Change {
-                next_sync_at: Some(Some(now + millis(engine.config().sync.first_retry))),
-                events: vec![NewEvent {
-                    kind: EventKind::ProviderUnknown,
-                    status: None,
-                    previous_status: None,
-                    source: EventSource::Provider,
-                    detail: json!({"cause": cause}),
-                }],
-                ..Change::default()
-            }
-        }
+) -> RefundRecord {
+    let queued = unsent == Some(PendingReason::ProviderUnavailable);
+    RefundRecord {
+        id: request.refund_id,
+        merchant_id: merchant.id.clone(),
+        provider: routed.id.to_string(),
+        account: routed.account.clone(),
+        provider_refund_id: None,
+        provider_reference: request.provider_reference.clone(),
+        payment_id: command.payment_id.to_string(),
+        amount: command.amount.map(|m| m.to_major_string()),
+        amount_minor: command.amount.map(|m| m.minor_units().get()),
+        currency: command.currency.to_string(),
+        status: RefundStatus::Pending,
+        failure_code: None,
+        failure_message: None,
+        reason: command.reason,
+        reference: command.reference,
+        customer_id: command.customer_id,
+        metadata: command.metadata,
+        provider_options: request.options.clone(),
+        breakdown: json!([]),
+        requires_attention: false,
+        idempotency_key: command
+            .idempotency_key
+            .as_ref()
+            .map(|k| k.as_str().to_owned()),
+        version: 0,
+        created_at: now,
+        updated_at: now,
+        next_sync_at: None,
+        sync_attempts: 0,
+        pending_reason: unsent.map(Stored::Known),
+        queued_at: queued.then_some(now),
     }
 }
 
-/// Every `provider_options.<id>` of a request, checked by that provider's own parsing
-/// whatever provider the refund goes to (a request may carry options for several, DESIGN
-/// §5): a mistake in another provider's options is refused, never silently carried; a key
-/// that names no provider the gateway knows or runs is refused too (a misspelt provider
-/// would otherwise be ignored).
-fn check_every_providers_options(
-    options: &Value,
-    running: &crate::providers::ProviderRegistry,
-) -> Result<(), refund_provider::RequestInvalid> {
-    let Some(map) = options.as_object() else {
-        return Ok(());
-    };
-    for (id, value) in map {
-        if let Some(plugin) = crate::providers::plugin(id) {
-            plugin.check_options(value)?;
-        } else if !running.ids().any(|known| known.as_str() == id) {
-            let mut known: Vec<&str> = crate::providers::PLUGINS.iter().map(|p| p.id()).collect();
-            known.extend(running.ids().map(refund_provider::ProviderId::as_str));
-            known.sort_unstable();
-            known.dedup();
-            return Err(refund_provider::RequestInvalid::invalid(
-                &format!("provider_options.{id}"),
-                format!("no provider has this name (known: {})", known.join(", ")),
-            ));
-        }
+/// A refund without an amount, recorded for what is left of its payment (`amount_minor`,
+/// when the store knew it): the row as stored, so recording the answer need not read it
+/// again, and the amount sent unless the provider keeps its own form for such a refund.
+fn size_rest(
+    record: &mut RefundRecord,
+    request: &mut ProviderRefundRequest,
+    amount_minor: Option<i64>,
+    currency: Currency,
+    rest_form: RestRefund,
+) {
+    let rest = amount_minor
+        .filter(|_| record.amount_minor.is_none())
+        .and_then(MinorUnits::new)
+        .map(|minor| Money::from_minor(minor, currency));
+    if rest_form == RestRefund::SendAmount && rest.is_some() {
+        request.amount = rest;
     }
-    Ok(())
+    if let Some(rest) = rest {
+        record.amount = Some(rest.to_major_string());
+        record.amount_minor = Some(rest.minor_units().get());
+    }
 }
