@@ -14,7 +14,7 @@
 use serde_json::json;
 
 use refund_provider::proof::{proven_amount, AmountMismatch, Asked};
-use refund_provider::{Currency, FailureCode, ProviderRefund};
+use refund_provider::{Currency, FailureCode, Money, ProviderRefund};
 
 use crate::domain::{
     AttentionReason, EntryKind, EventKind, EventSource, MerchantEventType, RefundStatus,
@@ -89,66 +89,118 @@ pub fn decide(
     emit_events: bool,
     answers_carry_amount: bool,
 ) -> Change {
-    let reported = json!({
-        "provider_status": report.raw_status,
-        "provider_refund_id": report.provider_refund_id,
-        "amount": report.amount.map(|m| m.to_major_string()),
-        "currency": report.amount.map(|m| m.currency().to_string()),
-    });
-    let mut change = Change::default();
-    let learn_id = refund.provider_refund_id.is_none() && report.provider_refund_id.is_some();
-
+    let decision = Decision {
+        refund,
+        report,
+        source,
+        next_sync_at,
+        reported: json!({
+            "provider_status": report.raw_status,
+            "provider_refund_id": report.provider_refund_id,
+            "amount": report.amount.map(|m| m.to_major_string()),
+            "currency": report.amount.map(|m| m.currency().to_string()),
+        }),
+    };
     let Some(target) = RefundStatus::from_provider(report.status) else {
-        change.events.push(NewEvent {
-            kind: EventKind::ProviderNotFound,
+        return decision.not_found();
+    };
+    let proven = match decision.proven_amount(answers_carry_amount) {
+        Ok(proven) => proven,
+        Err((reason, detail)) => return decision.unproven(reason, detail),
+    };
+    let mut change = if refund.status.is_final() {
+        decision.on_final(target)
+    } else {
+        match decision.on_open(target, proven, emit_events) {
+            Ok(change) => change,
+            Err((reason, detail)) => return decision.unproven(reason, detail),
+        }
+    };
+    decision.learn_id(&mut change);
+    change
+}
+
+/// Why a report proves nothing, and what the flag's history line says.
+type Unproven = (AttentionReason, serde_json::Value);
+
+/// One provider report being decided on, with what every rule reads.
+struct Decision<'a> {
+    refund: &'a RefundRecord,
+    report: &'a ProviderRefund,
+    source: EventSource,
+    next_sync_at: i64,
+    /// What the provider reported, as the history shows it.
+    reported: serde_json::Value,
+}
+
+impl Decision<'_> {
+    /// A report that the provider has no record of the refund: a history line, nothing
+    /// else (the sync worker decides what its silence means).
+    fn not_found(&self) -> Change {
+        let mut change = Change::default();
+        change
+            .events
+            .push(self.line(EventKind::ProviderNotFound, self.reported.clone()));
+        change
+    }
+
+    /// A history line of `kind` about this report that moves no status.
+    fn line(&self, kind: EventKind, detail: serde_json::Value) -> NewEvent {
+        NewEvent {
+            kind,
             status: None,
             previous_status: None,
-            source,
-            detail: reported,
-        });
-        return change;
-    };
+            source: self.source,
+            detail,
+        }
+    }
 
-    // A report that proves nothing moves nothing: it is flagged, the provider's id is
-    // learnt, and the sync goes on asking.
-    let unproven = |reason: AttentionReason, detail: serde_json::Value| {
+    /// The provider's refund id, learnt on `change` from the first report that brings it.
+    fn learn_id(&self, change: &mut Change) {
+        if self.refund.provider_refund_id.is_none() && self.report.provider_refund_id.is_some() {
+            change.provider_refund_id = self.report.provider_refund_id.clone();
+        }
+    }
+
+    /// A report that proves nothing moves nothing: it is flagged for `reason`, the
+    /// provider's id is learnt, and the sync goes on asking.
+    fn unproven(&self, reason: AttentionReason, detail: serde_json::Value) -> Change {
         let mut change = Change {
             flag_requires_attention: true,
-            next_sync_at: (!refund.status.is_final()).then_some(Some(next_sync_at)),
+            next_sync_at: (!self.refund.status.is_final()).then_some(Some(self.next_sync_at)),
             ..Change::default()
         };
         change
             .events
-            .push(NewEvent::attention(reason, source, detail));
-        if learn_id {
-            change.provider_refund_id = report.provider_refund_id.clone();
-        }
+            .push(NewEvent::attention(reason, self.source, detail));
+        self.learn_id(&mut change);
         change
-    };
-    if let Some(contradiction) = &report.contradiction {
-        return unproven(
-            AttentionReason::AnswerContradictsRequest,
-            json!({"contradiction": contradiction, "reported": reported}),
-        );
     }
-    // The amount the provider reports must be what was asked, in the same currency, its
-    // lines adding up to it; a success or processing report must carry one (DESIGN §16). A
-    // report about a final refund moves nothing, so only an amount it does carry is checked.
-    let Ok(currency) = Currency::parse(&refund.currency) else {
-        return unproven(
-            AttentionReason::AmountMismatch,
-            json!({"problem": "stored_currency_unreadable", "reported": reported}),
-        );
-    };
-    let asked = Asked {
-        currency,
-        amount_minor: refund.amount_minor,
-    };
-    let must_carry = answers_carry_amount && !refund.status.is_final();
-    let proven = match proven_amount(asked, report, must_carry) {
-        Ok(proven) => proven,
-        Err(problem) => {
-            return unproven(
+
+    /// The amount the report proves, if it carries one; `Err` when it proves nothing. The amount must be what was asked, in the same currency, its lines
+    /// adding up to it; a success or processing report must carry one (DESIGN §16). A report
+    /// about a final refund moves nothing, so only an amount it does carry is checked.
+    fn proven_amount(&self, answers_carry_amount: bool) -> Result<Option<Money>, Unproven> {
+        let (refund, report) = (self.refund, self.report);
+        if let Some(contradiction) = &report.contradiction {
+            return Err((
+                AttentionReason::AnswerContradictsRequest,
+                json!({"contradiction": contradiction, "reported": self.reported}),
+            ));
+        }
+        let Ok(currency) = Currency::parse(&refund.currency) else {
+            return Err((
+                AttentionReason::AmountMismatch,
+                json!({"problem": "stored_currency_unreadable", "reported": self.reported}),
+            ));
+        };
+        let asked = Asked {
+            currency,
+            amount_minor: refund.amount_minor,
+        };
+        let must_carry = answers_carry_amount && !refund.status.is_final();
+        proven_amount(asked, report, must_carry).map_err(|problem| {
+            (
                 AttentionReason::AmountMismatch,
                 json!({
                     "problem": problem.as_str(),
@@ -164,123 +216,147 @@ pub fn decide(
                     "provider_status": report.raw_status,
                 }),
             )
-        }
-    };
-    let learned_amount = proven
-        .filter(|_| refund.amount_minor.is_none())
-        .map(|amount| (amount.to_major_string(), amount.minor_units().get()));
+        })
+    }
 
-    if refund.status.is_final() {
-        if target != refund.status {
-            let contradicts = matches!(
-                (refund.status, target),
-                (
-                    RefundStatus::Succeeded,
-                    RefundStatus::Failed | RefundStatus::Canceled
-                ) | (
-                    RefundStatus::Failed | RefundStatus::Canceled,
-                    RefundStatus::Succeeded
-                )
-            );
-            change.flag_requires_attention = contradicts;
-            // A void or a failure of a succeeded refund reverses its lines in the same change
-            // (see crate::ledger; one reversal whichever comes, however often); the status
-            // stays final.
-            if let (
+    /// A report about a final refund: it never moves. A report of another final status
+    /// that contradicts it flags it; a void or a failure of a succeeded refund reverses its
+    /// lines in the same change (see `crate::ledger`; one reversal whichever comes, however
+    /// often). Anything else is noted as ignored.
+    fn on_final(&self, target: RefundStatus) -> Change {
+        let refund = self.refund;
+        let mut change = Change::default();
+        if target == refund.status {
+            return change;
+        }
+        let contradicts = matches!(
+            (refund.status, target),
+            (
                 RefundStatus::Succeeded,
-                RefundStatus::Canceled | RefundStatus::Failed,
-                Some(minor),
-            ) = (refund.status, target, refund.amount_minor)
-            {
-                change.ledger = crate::ledger::canceled_lines(refund, minor);
-            }
-            let detail = json!({
-                "final_status": refund.status.as_str(),
-                "reported": reported,
-            });
-            change.events.push(if contradicts {
-                NewEvent::attention(AttentionReason::ContradictsFinalStatus, source, detail)
-            } else {
-                NewEvent {
-                    kind: EventKind::Ignored,
-                    status: None,
-                    previous_status: None,
-                    source,
-                    detail: json!({
-                        "reason": "refund_already_final",
-                        "final_status": refund.status.as_str(),
-                        "reported": reported,
-                    }),
-                }
-            });
+                RefundStatus::Failed | RefundStatus::Canceled
+            ) | (
+                RefundStatus::Failed | RefundStatus::Canceled,
+                RefundStatus::Succeeded
+            )
+        );
+        change.flag_requires_attention = contradicts;
+        if let (
+            RefundStatus::Succeeded,
+            RefundStatus::Canceled | RefundStatus::Failed,
+            Some(minor),
+        ) = (refund.status, target, refund.amount_minor)
+        {
+            change.ledger = crate::ledger::canceled_lines(refund, minor);
         }
-        if learn_id {
-            change.provider_refund_id = report.provider_refund_id.clone();
-        }
-        return change;
+        let detail = json!({
+            "final_status": refund.status.as_str(),
+            "reported": self.reported,
+        });
+        change.events.push(if contradicts {
+            NewEvent::attention(AttentionReason::ContradictsFinalStatus, self.source, detail)
+        } else {
+            self.line(
+                EventKind::Ignored,
+                json!({
+                    "reason": "refund_already_final",
+                    "final_status": refund.status.as_str(),
+                    "reported": self.reported,
+                }),
+            )
+        });
+        change
     }
 
-    let mut with_amount = refund.clone();
-    if let Some((text, minor)) = &learned_amount {
-        with_amount.amount = Some(text.clone());
-        with_amount.amount_minor = Some(*minor);
-    }
-    if refund.status.can_move_to(target) {
-        if target == RefundStatus::Succeeded && with_amount.amount_minor.is_none() {
-            // A refund sent without an amount, reported succeeded without one by a provider
-            // whose answers carry none: nothing to post; keep it open and ask finance rather
-            // than book an unknown sum.
-            return unproven(
-                AttentionReason::AmountMismatch,
-                json!({"problem": AmountMismatch::Missing.as_str(), "reported": reported}),
-            );
+    /// A report about an open refund: a move to `target` where allowed (with the amount it
+    /// proved for a refund sent without one, its failure, and the sync kept going while it
+    /// stays open), else a history line; the asset lines it reports either way. `Err` for a
+    /// success without any amount to post.
+    fn on_open(
+        &self,
+        target: RefundStatus,
+        proven: Option<Money>,
+        emit_events: bool,
+    ) -> Result<Change, Unproven> {
+        let (refund, report) = (self.refund, self.report);
+        let learned_amount = proven
+            .filter(|_| refund.amount_minor.is_none())
+            .map(|amount| (amount.to_major_string(), amount.minor_units().get()));
+        let mut with_amount = refund.clone();
+        if let Some((text, minor)) = &learned_amount {
+            with_amount.amount = Some(text.clone());
+            with_amount.amount_minor = Some(*minor);
         }
-        change = transition(&with_amount, target, source, reported, emit_events);
+        let mut change = if refund.status.can_move_to(target) {
+            if target == RefundStatus::Succeeded && with_amount.amount_minor.is_none() {
+                // A refund sent without an amount, reported succeeded without one by a
+                // provider whose answers carry none: nothing to post; keep it open and ask
+                // finance rather than book an unknown sum.
+                return Err((
+                    AttentionReason::AmountMismatch,
+                    json!({"problem": AmountMismatch::Missing.as_str(), "reported": self.reported}),
+                ));
+            }
+            self.move_to(&with_amount, target, emit_events)
+        } else {
+            let mut change = Change::default();
+            change
+                .events
+                .push(self.line(EventKind::ProviderAnswer, self.reported.clone()));
+            change
+        };
+        if let Some(amount) = learned_amount {
+            change.amount = Some(amount);
+        }
+        if !report.breakdown.is_empty() {
+            change.breakdown = Some(breakdown(report));
+        }
+        Ok(change)
+    }
+
+    /// The move of the open refund (with any amount just learnt) into `target`.
+    fn move_to(&self, refund: &RefundRecord, target: RefundStatus, emit_events: bool) -> Change {
+        let mut change = transition(
+            refund,
+            target,
+            self.source,
+            self.reported.clone(),
+            emit_events,
+        );
         if target == RefundStatus::Failed {
-            let failure = report.failure.clone();
-            change.failure = Some(match failure {
+            change.failure = Some(match self.report.failure.clone() {
                 Some(f) => (f.code, f.message),
                 None => (
                     FailureCode::ProviderFailed,
-                    format!("the provider reported the refund {}", report.raw_status),
+                    format!(
+                        "the provider reported the refund {}",
+                        self.report.raw_status
+                    ),
                 ),
             });
         }
         if !target.is_final() {
-            change.next_sync_at = Some(Some(next_sync_at));
+            change.next_sync_at = Some(Some(self.next_sync_at));
         }
-    } else {
-        change.events.push(NewEvent {
-            kind: EventKind::ProviderAnswer,
-            status: None,
-            previous_status: None,
-            source,
-            detail: reported,
-        });
+        change
     }
-    if learn_id {
-        change.provider_refund_id = report.provider_refund_id.clone();
-    }
-    if let Some(amount) = learned_amount {
-        change.amount = Some(amount);
-    }
-    if !report.breakdown.is_empty() {
-        change.breakdown = Some(serde_json::Value::Array(
-            report
-                .breakdown
-                .iter()
-                .map(|line| {
-                    json!({
-                        "asset_type": line.asset_type,
-                        "amount": line.amount.to_major_string(),
-                        "status": RefundStatus::from_provider(line.status)
-                            .map_or("processing", RefundStatus::as_str),
-                    })
+}
+
+/// The asset lines of a report as the refund stores them, each with its own status.
+fn breakdown(report: &ProviderRefund) -> serde_json::Value {
+    serde_json::Value::Array(
+        report
+            .breakdown
+            .iter()
+            .map(|line| {
+                json!({
+                    "asset_type": line.asset_type,
+                    "amount": line.amount.to_major_string(),
+                    "status": RefundStatus::from_provider(line.status)
+                        .map_or("processing", RefundStatus::as_str),
                 })
-                .collect(),
-        ));
-    }
-    change
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]
