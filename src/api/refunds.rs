@@ -1,6 +1,8 @@
 //! `POST /v1/refunds`, `GET /v1/refunds/{id}`, `GET /v1/refunds/{id}/events` and
-//! `GET /v1/refunds`: parsing and validating merchant input into engine commands, and
-//! rendering refunds.
+//! `GET /v1/refunds`: parsing and validating merchant input into engine commands (the create
+//! body in `body.rs`), and rendering refunds.
+
+mod body;
 
 use std::collections::HashMap;
 
@@ -8,205 +10,21 @@ use axum::extract::{Path, Query};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use refund_provider::{is_path_safe_id, is_printable_ascii, Currency, Money, PaymentId, RefundId};
+use refund_provider::{is_printable_ascii, Currency, PaymentId, RefundId};
 
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, IdempotencyKeyHeader, JsonObject, MerchantAuth};
-use crate::domain::idempotency::fingerprint;
 use crate::domain::refund_object::{rfc3339_ms, RefundObject};
 use crate::domain::RefundStatus;
-use crate::engine::{CreateCommand, CreateResult};
+use crate::engine::CreateResult;
 use crate::state::AppState;
 use crate::store::ListFilter;
-
-const FIELDS: [&str; 10] = [
-    "payment_id",
-    "amount",
-    "payment_amount",
-    "currency",
-    "reason",
-    "provider",
-    "reference",
-    "customer_id",
-    "metadata",
-    "provider_options",
-];
-
-fn invalid(param: &str, message: impl Into<String>) -> ApiError {
-    ApiError::new(ErrorCode::ParameterInvalid, message).with_param(param)
-}
-
-/// A string field: absent or null → `None`; another type → `body_invalid`.
-fn string_field(body: &Map<String, Value>, name: &str) -> Result<Option<String>, ApiError> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(
-            ApiError::new(ErrorCode::BodyInvalid, format!("`{name}` must be a string"))
-                .with_param(name),
-        ),
-    }
-}
-
-fn required(body: &Map<String, Value>, name: &str) -> Result<String, ApiError> {
-    string_field(body, name)?.ok_or_else(|| {
-        ApiError::new(ErrorCode::ParameterMissing, format!("`{name}` is required")).with_param(name)
-    })
-}
-
-fn bounded_text(value: Option<String>, name: &str, max: usize) -> Result<Option<String>, ApiError> {
-    match value {
-        Some(text)
-            if text.is_empty()
-                || text.chars().count() > max
-                || text.chars().any(char::is_control) =>
-        {
-            Err(invalid(
-                name,
-                format!("`{name}` must be 1-{max} characters without control characters"),
-            ))
-        }
-        other => Ok(other),
-    }
-}
-
-/// An amount field: absent or null → `None`; a decimal string in major units with at most
-/// the currency's exponent → the amount; anything else (JSON numbers included) →
-/// `amount_invalid`, never rounded.
-fn money_field(
-    body: &Map<String, Value>,
-    name: &str,
-    currency: Currency,
-) -> Result<Option<Money>, ApiError> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Money::parse(text, currency)
-            .map(Some)
-            .map_err(|e| ApiError::new(ErrorCode::AmountInvalid, e.to_string()).with_param(name)),
-        Some(_) => Err(ApiError::new(
-            ErrorCode::AmountInvalid,
-            format!("`{name}` must be a decimal string in major units, such as \"12.99\""),
-        )
-        .with_param(name)),
-    }
-}
-
-/// Parses and validates the create body into an engine command. Pure (no I/O, no state):
-/// public so that the fuzz target `refund_body` can drive it with any JSON object.
-pub fn parse_create(
-    body: Map<String, Value>,
-    key: IdempotencyKeyHeader,
-) -> Result<CreateCommand, ApiError> {
-    if let Some(unknown) = body.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(
-            ApiError::new(ErrorCode::BodyInvalid, format!("unknown field `{unknown}`"))
-                .with_param(unknown.clone()),
-        );
-    }
-    let payment_id = required(&body, "payment_id")?;
-    let payment_id = PaymentId::parse(&payment_id).map_err(|_| {
-        invalid(
-            "payment_id",
-            "`payment_id` must be 1-128 printable ASCII characters, and not `.` or `..`",
-        )
-    })?;
-    let currency_text = required(&body, "currency")?;
-    let currency = Currency::parse(&currency_text).map_err(|e| {
-        ApiError::new(ErrorCode::CurrencyUnsupported, e.to_string()).with_param("currency")
-    })?;
-    let amount = money_field(&body, "amount", currency)?;
-    let payment_amount = money_field(&body, "payment_amount", currency)?;
-    let reason = bounded_text(string_field(&body, "reason")?, "reason", 255)?;
-    let reference = string_field(&body, "reference")?;
-    if let Some(r) = &reference {
-        if r.is_empty() || r.len() > 64 || !is_printable_ascii(r) {
-            return Err(invalid(
-                "reference",
-                "`reference` must be 1-64 printable ASCII characters",
-            ));
-        }
-    }
-    let customer_id = string_field(&body, "customer_id")?;
-    if let Some(c) = &customer_id {
-        // AuthMS's URL path carries it (`wallets/{user_id}`): `.` and `..` are refused.
-        if c.is_empty() || c.len() > 128 || !is_path_safe_id(c) {
-            return Err(invalid(
-                "customer_id",
-                "`customer_id` must be 1-128 printable ASCII characters, and not `.` or `..`",
-            ));
-        }
-    }
-    let provider = string_field(&body, "provider")?;
-    let metadata = match body.get("metadata") {
-        None | Some(Value::Null) => json!({}),
-        Some(Value::Object(map)) => {
-            if map.len() > 20 {
-                return Err(invalid("metadata", "`metadata` holds at most 20 pairs"));
-            }
-            for (k, v) in map {
-                let Value::String(v) = v else {
-                    return Err(ApiError::new(
-                        ErrorCode::BodyInvalid,
-                        "`metadata` values must be strings",
-                    )
-                    .with_param(format!("metadata.{k}")));
-                };
-                if k.is_empty() || k.chars().count() > 40 || v.chars().count() > 500 {
-                    return Err(invalid(
-                        "metadata",
-                        "`metadata` keys are 1-40 characters and values at most 500",
-                    ));
-                }
-            }
-            Value::Object(map.clone())
-        }
-        Some(_) => {
-            return Err(
-                ApiError::new(ErrorCode::BodyInvalid, "`metadata` must be an object")
-                    .with_param("metadata"),
-            )
-        }
-    };
-    let provider_options = match body.get("provider_options") {
-        None | Some(Value::Null) => json!({}),
-        Some(Value::Object(map)) => {
-            if let Some((name, _)) = map.iter().find(|(_, v)| !v.is_object()) {
-                return Err(ApiError::new(
-                    ErrorCode::BodyInvalid,
-                    format!("`provider_options.{name}` must be an object"),
-                )
-                .with_param(format!("provider_options.{name}")));
-            }
-            Value::Object(map.clone())
-        }
-        Some(_) => {
-            return Err(ApiError::new(
-                ErrorCode::BodyInvalid,
-                "`provider_options` must be an object",
-            )
-            .with_param("provider_options"))
-        }
-    };
-    let fingerprint = fingerprint(&Value::Object(body));
-    Ok(CreateCommand {
-        payment_id,
-        amount,
-        payment_amount,
-        currency,
-        reason,
-        reference,
-        customer_id,
-        metadata,
-        provider,
-        provider_options,
-        idempotency_key: key.0,
-        fingerprint,
-    })
-}
+use body::invalid;
+pub use body::parse_create;
 
 fn json_response(status: StatusCode, body: String, replayed: bool) -> Response {
     let mut response = (
