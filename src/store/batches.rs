@@ -6,9 +6,10 @@
 //! A batch's `Idempotency-Key` is unique per merchant (`refund_batches_key_once`): of two
 //! posts of a file with one key, one batch is created and the other reads it back.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 use sqlx::Row;
 
+use super::ledger::placeholders;
 use super::sqlite::prepare;
 use super::writer::sqlite_error;
 use super::{is_unique_violation, Bind, Store, StoreError};
@@ -104,14 +105,17 @@ fn row_state(row: &NewBatchRow) -> &'static str {
     }
 }
 
-impl Store {
-    /// Writes `batch` and every row in one transaction; with a key the merchant used before,
-    /// writes nothing and names the earlier batch.
-    pub async fn create_batch(
-        &self,
-        batch: NewBatch,
-        rows: Vec<NewBatchRow>,
-    ) -> Result<BatchCreated, StoreError> {
+/// What a new batch starts with: its rows, those refused at validation (failed from the
+/// start), and its status (`completed` when every row was refused).
+#[derive(Debug, Clone, Copy)]
+struct Start {
+    total: i64,
+    skipped: i64,
+    status: &'static str,
+}
+
+impl Start {
+    fn of(rows: &[NewBatchRow]) -> Self {
         let total = i64::try_from(rows.len()).unwrap_or(i64::MAX);
         let skipped =
             i64::try_from(rows.iter().filter(|r| r.error.is_some()).count()).unwrap_or(i64::MAX);
@@ -120,61 +124,48 @@ impl Store {
         } else {
             "running"
         };
+        Self {
+            total,
+            skipped,
+            status,
+        }
+    }
+}
+
+impl Store {
+    /// Writes `batch` and every row in one transaction; with a key the merchant used before,
+    /// writes nothing and names the earlier batch.
+    pub async fn create_batch(
+        &self,
+        batch: NewBatch,
+        rows: Vec<NewBatchRow>,
+    ) -> Result<BatchCreated, StoreError> {
+        let start = Start::of(&rows);
         if let Some(writer) = &self.sqlite {
             return writer
-                .write(move |conn| {
-                    if let Some(key) = &batch.idempotency_key {
-                        let existing = prepare(conn, EXISTING)?
-                            .query_row(params![batch.merchant_id, key], |row| {
-                                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-                            })
-                            .optional()
-                            .map_err(sqlite_error)?;
-                        if let Some((id, fingerprint)) = existing {
-                            return Ok((BatchCreated::Existing { id, fingerprint }, false));
-                        }
-                    }
-                    prepare(conn, INSERT_BATCH)?
-                        .execute(params![
-                            batch.id,
-                            batch.merchant_id,
-                            batch.idempotency_key,
-                            batch.fingerprint,
-                            status,
-                            total,
-                            skipped,
-                            batch.created_at
-                        ])
-                        .map_err(sqlite_error)?;
-                    let mut insert = prepare(conn, INSERT_ROW)?;
-                    for row in &rows {
-                        let error = row.error.as_ref();
-                        insert
-                            .execute(params![
-                                batch.id,
-                                row.row,
-                                row.body,
-                                row.idempotency_key,
-                                row_state(row),
-                                error.map(|e| e.code.as_str()),
-                                error.map(|e| e.message.as_str()),
-                                error.and_then(|e| e.param.as_deref()),
-                            ])
-                            .map_err(sqlite_error)?;
-                    }
-                    Ok((BatchCreated::Created, true))
-                })
+                .write(move |conn| create_batch_sqlite(conn, &batch, &rows, start))
                 .await;
         }
+        self.create_batch_postgres(&batch, &rows, start).await
+    }
+
+    /// [`Store::create_batch`] on PostgreSQL: the batch row first (the merchant's key, unique,
+    /// decides between two posts of one file), then its rows in multi-row inserts.
+    async fn create_batch_postgres(
+        &self,
+        batch: &NewBatch,
+        rows: &[NewBatchRow],
+        start: Start,
+    ) -> Result<BatchCreated, StoreError> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(INSERT_BATCH)
             .bind(&batch.id)
             .bind(&batch.merchant_id)
             .bind(&batch.idempotency_key)
             .bind(&batch.fingerprint)
-            .bind(status)
-            .bind(total)
-            .bind(skipped)
+            .bind(start.status)
+            .bind(start.total)
+            .bind(start.skipped)
             .bind(batch.created_at)
             .execute(&mut *tx)
             .await;
@@ -195,26 +186,7 @@ impl Store {
             Err(e) => return Err(e.into()),
         }
         for chunk in rows.chunks(PG_CHUNK) {
-            let mut sql = String::from(
-                "INSERT INTO refund_batch_rows (batch_id, row_number, body, idempotency_key, state, error_code, error_message, error_param) VALUES ",
-            );
-            for i in 0..chunk.len() {
-                let b = i * 8;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8
-                ));
-            }
+            let sql = insert_rows_sql(chunk.len());
             let mut query = sqlx::query(&sql);
             for row in chunk {
                 let error = row.error.as_ref();
@@ -463,4 +435,65 @@ impl Store {
         })
         .collect()
     }
+}
+
+/// [`Store::create_batch`] on the SQLite writer: with a key the merchant used before, the
+/// earlier batch; else the batch and each of its rows, in the writer's transaction.
+fn create_batch_sqlite(
+    conn: &Connection,
+    batch: &NewBatch,
+    rows: &[NewBatchRow],
+    start: Start,
+) -> Result<(BatchCreated, bool), StoreError> {
+    if let Some(key) = &batch.idempotency_key {
+        let existing = prepare(conn, EXISTING)?
+            .query_row(params![batch.merchant_id, key], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .optional()
+            .map_err(sqlite_error)?;
+        if let Some((id, fingerprint)) = existing {
+            return Ok((BatchCreated::Existing { id, fingerprint }, false));
+        }
+    }
+    prepare(conn, INSERT_BATCH)?
+        .execute(params![
+            batch.id,
+            batch.merchant_id,
+            batch.idempotency_key,
+            batch.fingerprint,
+            start.status,
+            start.total,
+            start.skipped,
+            batch.created_at
+        ])
+        .map_err(sqlite_error)?;
+    let mut insert = prepare(conn, INSERT_ROW)?;
+    for row in rows {
+        let error = row.error.as_ref();
+        insert
+            .execute(params![
+                batch.id,
+                row.row,
+                row.body,
+                row.idempotency_key,
+                row_state(row),
+                error.map(|e| e.code.as_str()),
+                error.map(|e| e.message.as_str()),
+                error.and_then(|e| e.param.as_deref()),
+            ])
+            .map_err(sqlite_error)?;
+    }
+    Ok((BatchCreated::Created, true))
+}
+
+/// A multi-row insert of `rows` batch rows (PostgreSQL), 8 parameters each.
+fn insert_rows_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|i| format!("({})", placeholders(i * 8 + 1, 8)))
+        .collect();
+    format!(
+        "INSERT INTO refund_batch_rows (batch_id, row_number, body, idempotency_key, state, error_code, error_message, error_param) VALUES {}",
+        values.join(", ")
+    )
 }
