@@ -363,7 +363,10 @@ async fn start_simulator(
     Ok(Arc::from(plugin.start_simulator(listener, options).await?))
 }
 
-/// The gateway's configuration for the run.
+/// The gateway's configuration for the run. Neither rate limit applies: the load generator is
+/// one merchant key, and the simulator posts one webhook per refund, far above the default
+/// 100 per second per provider account, so a limited run would measure 429s and the
+/// simulator's re-deliveries instead of refunds.
 fn gateway_toml(database_url: &str, provider_section: &str, args: &BenchArgs) -> String {
     let pool = args
         .max_connections
@@ -375,7 +378,7 @@ fn gateway_toml(database_url: &str, provider_section: &str, args: &BenchArgs) ->
         .map(|url| format!("\n[telemetry]\notlp_endpoint = \"{url}\"\n"))
         .unwrap_or_default();
     format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\nrate_limit_per_second = 0\n\n[database]\nurl = \"{database_url}\"\n{pool}\n\
+        "[server]\nlisten = \"127.0.0.1:0\"\nrate_limit_per_second = 0\nwebhook_rate_limit_per_second = 0\n\n[database]\nurl = \"{database_url}\"\n{pool}\n\
          [[merchants]]\nid = \"bench\"\napi_key = \"{API_KEY}\"\n\n{provider_section}\n\
          [[routes]]\nprovider = \"{}\"\n{telemetry}",
         args.provider
