@@ -3,6 +3,7 @@
 
 pub mod adapter;
 pub mod config;
+mod endpoint;
 pub mod map;
 pub mod options;
 pub mod plugin;
