@@ -32,9 +32,9 @@ use state::Shared;
 
 /// The secret key the simulator accepts (DESIGN §7), as `Authorization: Bearer …` or as the
 /// user of Basic auth.
-pub const SECRET_KEY: &str = crate::plugin::SANDBOX_SECRET_KEY;
+pub const SECRET_KEY: &str = crate::config::SANDBOX_SECRET_KEY;
 /// The secret the simulator signs webhooks with (DESIGN §7).
-pub const WEBHOOK_SECRET: &str = crate::plugin::SANDBOX_WEBHOOK_SECRET;
+pub const WEBHOOK_SECRET: &str = crate::config::SANDBOX_WEBHOOK_SECRET;
 /// A payment the simulator has not seen is one of this many minor units (10,000.00 in a
 /// two-decimal currency), on its first refund.
 pub const UNSEEN_PAYMENT_AMOUNT_MINOR: i64 = 1_000_000;
