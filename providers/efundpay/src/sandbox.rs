@@ -10,6 +10,7 @@
 //! values are in [`magic`] and the crate README.
 
 mod conn;
+mod error;
 pub mod magic;
 mod server;
 mod state;
