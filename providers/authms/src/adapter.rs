@@ -31,8 +31,7 @@ use crate::wire::{
     TransferDetailResponse, TransferRequest,
 };
 
-/// The provider id in config and in the API.
-pub const PROVIDER_ID: &str = "authms";
+pub use crate::identity::PROVIDER_ID;
 
 /// The AuthMS wallet adapter. Build it from [`crate::AuthMsSettings`] or with
 /// [`AuthMsProvider::new`].

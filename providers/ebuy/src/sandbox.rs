@@ -247,7 +247,7 @@ impl Sandbox {
 
 impl Simulator for Sandbox {
     fn provider(&self) -> &'static str {
-        crate::PROVIDER_ID
+        crate::identity::PROVIDER_ID
     }
 
     fn base_url(&self) -> String {
@@ -281,7 +281,7 @@ impl Simulator for Sandbox {
 
     fn sample_merchant_body(&self, tag: &str) -> serde_json::Value {
         serde_json::json!({
-            "provider": crate::PROVIDER_ID,
+            "provider": crate::identity::PROVIDER_ID,
             "payment_id": order_for(tag),
             "amount": "8.00",
             "currency": "CNY",
@@ -315,7 +315,7 @@ pub fn sample_request(tag: &str) -> ProviderRefundRequest {
     let payment_id = PaymentId::parse(&order_for(tag))
         .unwrap_or_else(|e| panic!("sample order id from tag `{tag}`: {e}"));
     let mut request = ProviderRefundRequest::new(refund_id, payment_id, currency);
-    request.provider_reference = crate::refund_trade_no(&refund_id);
+    request.provider_reference = crate::reference::refund_trade_no(&refund_id);
     request.amount = Money::parse("8.00", currency).ok();
     request.options = serde_json::json!({
         "asset_type": "cash",

@@ -211,7 +211,7 @@ impl Sandbox {
 
 impl Simulator for Sandbox {
     fn provider(&self) -> &'static str {
-        crate::PROVIDER_ID
+        crate::identity::PROVIDER_ID
     }
 
     fn base_url(&self) -> String {
@@ -246,7 +246,7 @@ impl Simulator for Sandbox {
 
     fn sample_merchant_body(&self, tag: &str) -> serde_json::Value {
         serde_json::json!({
-            "provider": crate::PROVIDER_ID,
+            "provider": crate::identity::PROVIDER_ID,
             "payment_id": format!("pi_{tag}"),
             "amount": "12.99",
             "currency": "EUR",
