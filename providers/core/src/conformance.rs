@@ -39,10 +39,11 @@ use time::OffsetDateTime;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::{
-    ProviderError, ProviderPlugin, ProviderRefund, ProviderRefundRequest, ProviderRefundStatus,
-    RefundProvider,
-};
+use crate::error::ProviderError;
+use crate::outcome::{ProviderRefund, ProviderRefundStatus};
+use crate::plugin::ProviderPlugin;
+use crate::provider::RefundProvider;
+use crate::request::ProviderRefundRequest;
 
 /// An HTTP answer a check serves to every request it receives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +76,7 @@ pub struct StatusCase {
     pub query: WireAnswer,
     pub expected: ProviderRefundStatus,
     /// The failure code a `failed` refund must carry.
-    pub failure_code: Option<crate::FailureCode>,
+    pub failure_code: Option<crate::error::FailureCode>,
 }
 
 /// A documented refusal of the create call and the code it must become.
@@ -85,7 +86,7 @@ pub struct RefusalCase {
     pub name: String,
     pub answer: WireAnswer,
     /// The `Rejected` failure code.
-    pub code: crate::FailureCode,
+    pub code: crate::error::FailureCode,
 }
 
 /// A webhook exactly as the provider would send it about the request's refund.
@@ -122,7 +123,7 @@ pub trait ConformanceTarget: Send + Sync {
     fn success_in_currency(
         &self,
         req: &ProviderRefundRequest,
-        currency: crate::Currency,
+        currency: crate::money::Currency,
     ) -> Option<WireAnswer>;
 
     /// The longest reference the provider takes (e.g. eFundPay's `external_identifier`: 50).

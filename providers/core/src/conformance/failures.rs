@@ -8,7 +8,9 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::{call, sample_for, unused_port, ConformanceTarget, Failures, Operation, TIMEOUT};
-use crate::{ProviderError, ProviderRefund, ProviderRefundRequest};
+use crate::error::ProviderError;
+use crate::outcome::ProviderRefund;
+use crate::request::ProviderRefundRequest;
 
 /// The kind of error a row expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

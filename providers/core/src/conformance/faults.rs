@@ -9,11 +9,13 @@
 
 use std::time::Duration;
 
+use crate::error::ProviderError;
+use crate::outcome::ProviderRefundStatus;
+use crate::provider::RefundProvider;
+use crate::request::ProviderRefundRequest;
 use crate::sandbox_kit::{FaultCounters, Outage, OutageMode};
+use crate::settings::BuildContext;
 use crate::simulator::{pending_faults, Simulator, SimulatorOptions};
-use crate::{
-    BuildContext, ProviderError, ProviderRefundRequest, ProviderRefundStatus, RefundProvider,
-};
 
 use super::{ConformanceTarget, Failures};
 

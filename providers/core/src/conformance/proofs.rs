@@ -1,7 +1,7 @@
 //! The proof table (DESIGN §16): what the engine concludes from an adapter's answers must
-//! follow from what the adapter declares its provider proves ([`crate::Proofs`]), never from
-//! an assumption. Each row drives the adapter through wiremock and feeds what it reports to
-//! the same pure rules the engine uses ([`crate::proof`]):
+//! follow from what the adapter declares its provider proves ([`crate::proof::Proofs`]),
+//! never from an assumption. Each row drives the adapter through wiremock and feeds what it
+//! reports to the same pure rules the engine uses ([`crate::proof`]):
 //!
 //! - an answer lost after the provider applied the refund (a delay past the timeout), then a
 //!   status query that finds nothing: the create must be `Unknown` and the query `NotFound`,
@@ -12,8 +12,10 @@
 //! - a success in another currency than asked: never a proven amount.
 
 use super::{sample_for, serve, ConformanceTarget, Failures, TIMEOUT};
+use crate::error::ProviderError;
+use crate::money::Currency;
 use crate::proof::{after_no_record, proven_amount, Asked, NoRecord};
-use crate::{Currency, ProviderError, ProviderRefundRequest};
+use crate::request::ProviderRefundRequest;
 
 pub(super) async fn check(target: &dyn ConformanceTarget) -> Failures {
     let mut failures = Failures::new();
@@ -80,7 +82,7 @@ async fn lost_then_not_found(
     let server = serve(&target.not_found_answer(sample)).await;
     let provider = target.build(&server.uri(), TIMEOUT);
     match provider.refund_status(sample).await {
-        Ok(found) if found.status == crate::ProviderRefundStatus::NotFound => {}
+        Ok(found) if found.status == crate::outcome::ProviderRefundStatus::NotFound => {}
         other => failures.push(format!(
             "proofs, the status query after a lost answer: expected NotFound, got {other:?}"
         )),

@@ -2,7 +2,7 @@
 //! `Rejected` with its failure code when it answers the create call.
 
 use super::{sample_for, serve, ConformanceTarget, Failures, TIMEOUT};
-use crate::ProviderError;
+use crate::error::ProviderError;
 
 pub(super) async fn check(target: &dyn ConformanceTarget) -> Failures {
     let mut failures = Failures::new();

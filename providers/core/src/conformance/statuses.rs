@@ -3,7 +3,7 @@
 //! an amount; and the provider's "no such refund" is `NotFound` from `refund_status`.
 
 use super::{call, sample_for, serve, ConformanceTarget, Failures, Operation, TIMEOUT};
-use crate::{ProviderRefund, ProviderRefundStatus};
+use crate::outcome::{ProviderRefund, ProviderRefundStatus};
 
 pub(super) async fn check(target: &dyn ConformanceTarget) -> Failures {
     let mut failures = Failures::new();
@@ -58,7 +58,7 @@ fn mismatches(
     row: &str,
     refund: &ProviderRefund,
     case: &super::StatusCase,
-    sample: &crate::ProviderRefundRequest,
+    sample: &crate::request::ProviderRefundRequest,
 ) -> Failures {
     let mut failures = Failures::new();
     if refund.status != case.expected {

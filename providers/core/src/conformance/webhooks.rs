@@ -4,7 +4,7 @@ use http::HeaderMap;
 use time::OffsetDateTime;
 
 use super::{sample_for, ConformanceTarget, Failures, TIMEOUT};
-use crate::ProviderError;
+use crate::error::ProviderError;
 
 pub(super) fn check(target: &dyn ConformanceTarget) -> Failures {
     let mut failures = Failures::new();

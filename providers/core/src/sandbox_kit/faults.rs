@@ -58,8 +58,6 @@ pub struct WebhookFaults {
     pub webhooks_enabled: bool,
 }
 
-crate::counted_faults!(WebhookFaults);
-
 impl Default for WebhookFaults {
     fn default() -> Self {
         Self {
@@ -183,7 +181,8 @@ macro_rules! counted_faults {
     };
 }
 
-crate::counted_faults!(FaultCounters);
+counted_faults!(FaultCounters);
+counted_faults!(WebhookFaults);
 
 #[cfg(test)]
 mod tests {
