@@ -19,7 +19,8 @@ use refund_provider::Currency;
 use serde_json::Value;
 use tokio::sync::watch;
 
-use super::{Effect, Faults, SandboxConfig, WebhookDelivery};
+use super::config::{Faults, SandboxConfig};
+use super::effect::{Effect, WebhookDelivery};
 use crate::wire::Refund;
 pub(crate) use idempotency::Begin;
 use idempotency::SavedAnswers;

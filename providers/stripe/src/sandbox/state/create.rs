@@ -12,8 +12,9 @@ use super::query::no_such;
 use super::{currency_in, payment_key, random_id, Inner, Outcome, Payment, Shared, Stored};
 use crate::currency::{HUNDREDTHS_OF_WHOLE_UNITS, THREE_DECIMAL};
 use crate::metadata::GATEWAY_REFUND_ID;
+use crate::sandbox::config::{Faults, SandboxConfig, UNSEEN_PAYMENT_AMOUNT_MINOR};
 use crate::sandbox::form::{CreateParams, PaymentRef, StripeError};
-use crate::sandbox::{magic, Faults, SandboxConfig, UNSEEN_PAYMENT_AMOUNT_MINOR};
+use crate::sandbox::magic;
 use crate::wire::{Refund, REFUND_OBJECT};
 
 /// A refund's status when created, and the status (with its failure reason) it moves to
