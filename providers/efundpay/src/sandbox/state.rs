@@ -14,8 +14,10 @@ use refund_provider::sandbox_kit::{lock, BoundedLog, FaultCell, Hang, Retention}
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
+use super::config::{Faults, SandboxConfig, UNSEEN_PAYMENT_AMOUNT_MINOR};
+use super::effect::{Effect, WebhookDelivery};
 use super::error::ApiError;
-use super::{magic, Effect, Faults, SandboxConfig, WebhookDelivery, UNSEEN_PAYMENT_AMOUNT_MINOR};
+use super::magic;
 use crate::request::BANK_DETAIL_METHODS;
 use crate::wire::{Refund, REFUND_OBJECT_TYPE};
 use body::{parse_fields, Fields};
