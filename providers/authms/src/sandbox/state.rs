@@ -24,7 +24,8 @@ use refund_provider::{Currency, MinorUnits, Money};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::{magic, SandboxConfig};
+use super::config::SandboxConfig;
+use super::magic;
 use crate::wire::{TransactionResponse, WalletResponse};
 
 /// The system wallet opening balances are funded from; never reachable through the API.
@@ -456,7 +457,7 @@ pub fn parse_amount(text: &str, currency: Currency) -> Result<i64, LedgerError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::SandboxConfig;
+    use crate::sandbox::config::SandboxConfig;
     use proptest::prelude::*;
 
     fn now() -> OffsetDateTime {

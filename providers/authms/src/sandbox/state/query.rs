@@ -4,7 +4,7 @@
 use time::OffsetDateTime;
 
 use super::{timestamp, Ledger, LedgerError};
-use crate::sandbox::Effect;
+use crate::sandbox::effect::Effect;
 use crate::wire::TransactionResponse;
 
 impl Ledger {
