@@ -10,7 +10,9 @@ use refund_provider::sandbox_kit::Retention;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::{magic, Effect, EffectLine, OrderAssets};
+use super::config::OrderAssets;
+use super::effect::{Effect, EffectLine};
+use super::magic;
 use crate::options::AssetType;
 use crate::reference::{china_date, yyyymmdd, CHINA};
 
