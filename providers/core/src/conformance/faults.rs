@@ -17,7 +17,7 @@ use crate::sandbox_kit::{FaultCounters, Outage, OutageMode};
 use crate::settings::BuildContext;
 use crate::simulator::{pending_faults, Simulator, SimulatorOptions};
 
-use super::{ConformanceTarget, Failures};
+use super::target::{ConformanceTarget, Failures};
 
 /// The adapter's timeout against the simulator; the simulator hangs much longer.
 const ADAPTER_TIMEOUT_MS: u64 = 1_000;

@@ -11,7 +11,8 @@
 //!   answers carry one (an error, or a report the engine refuses to book);
 //! - a success in another currency than asked: never a proven amount.
 
-use super::{sample_for, serve, ConformanceTarget, Failures, TIMEOUT};
+use super::harness::{sample_for, serve, TIMEOUT};
+use super::target::{ConformanceTarget, Failures};
 use crate::error::ProviderError;
 use crate::money::Currency;
 use crate::proof::{after_no_record, proven_amount, Asked, NoRecord};
@@ -66,7 +67,7 @@ async fn lost_then_not_found(
     sample: &ProviderRefundRequest,
 ) -> Failures {
     let mut failures = Failures::new();
-    let lost = super::WireAnswer {
+    let lost = super::target::WireAnswer {
         status: 200,
         body: String::new(),
         headers: Vec::new(),
@@ -110,7 +111,7 @@ async fn lost_then_not_found(
 }
 
 /// A wiremock server that answers `answer` only after the adapter's timeout.
-async fn serve_late(answer: &super::WireAnswer) -> wiremock::MockServer {
+async fn serve_late(answer: &super::target::WireAnswer) -> wiremock::MockServer {
     let server = wiremock::MockServer::start().await;
     wiremock::Mock::given(wiremock::matchers::any())
         .respond_with(

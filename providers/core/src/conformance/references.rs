@@ -4,7 +4,8 @@
 
 use std::collections::HashSet;
 
-use super::{ConformanceTarget, Failures, TIMEOUT};
+use super::harness::TIMEOUT;
+use super::target::{ConformanceTarget, Failures};
 use crate::ids::{is_printable_ascii, RefundId};
 
 /// How many refund ids the table derives references for.

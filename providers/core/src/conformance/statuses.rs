@@ -2,7 +2,8 @@
 //! failure code), from the create answer and from the status query, with our reference and
 //! an amount; and the provider's "no such refund" is `NotFound` from `refund_status`.
 
-use super::{call, sample_for, serve, ConformanceTarget, Failures, Operation, TIMEOUT};
+use super::harness::{call, sample_for, serve, Operation, TIMEOUT};
+use super::target::{ConformanceTarget, Failures};
 use crate::outcome::{ProviderRefund, ProviderRefundStatus};
 
 pub(super) async fn check(target: &dyn ConformanceTarget) -> Failures {
@@ -57,7 +58,7 @@ pub(super) async fn check(target: &dyn ConformanceTarget) -> Failures {
 fn mismatches(
     row: &str,
     refund: &ProviderRefund,
-    case: &super::StatusCase,
+    case: &super::target::StatusCase,
     sample: &crate::request::ProviderRefundRequest,
 ) -> Failures {
     let mut failures = Failures::new();

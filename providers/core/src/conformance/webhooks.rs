@@ -3,7 +3,8 @@
 use http::HeaderMap;
 use time::OffsetDateTime;
 
-use super::{sample_for, ConformanceTarget, Failures, TIMEOUT};
+use super::harness::{sample_for, TIMEOUT};
+use super::target::{ConformanceTarget, Failures};
 use crate::error::ProviderError;
 
 pub(super) fn check(target: &dyn ConformanceTarget) -> Failures {
