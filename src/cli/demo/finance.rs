@@ -105,12 +105,7 @@ impl Tour {
     pub(super) async fn statement_step(&mut self, provider: &str, content_type: &str) {
         let name = format!("{provider}'s own statement from its simulator, reconciled");
         let expected = "200, every line matched, no variance";
-        let Some(base) = self
-            .simulators
-            .iter()
-            .find(|(id, _)| id == provider)
-            .map(|(_, url)| url.trim_end_matches('/').to_owned())
-        else {
+        let Some(base) = self.simulator_url(provider) else {
             self.record(&name, expected, "no simulator", false);
             return;
         };

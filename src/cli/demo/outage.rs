@@ -20,12 +20,7 @@ impl Tour {
     pub(super) async fn outage_step(&mut self) {
         let name = format!("AuthMS down {OUTAGE_SECONDS} s: {OUTAGE_REFUNDS} refunds asked");
         let expected = format!("{OUTAGE_REFUNDS} × 201 pending, queued (provider_unavailable)");
-        let Some(base) = self
-            .simulators
-            .iter()
-            .find(|(id, _)| id == OUTAGE_PROVIDER)
-            .map(|(_, url)| url.trim_end_matches('/').to_owned())
-        else {
+        let Some(base) = self.simulator_url(OUTAGE_PROVIDER) else {
             self.record(&name, expected, "no simulator", false);
             return;
         };

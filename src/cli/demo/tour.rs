@@ -185,6 +185,14 @@ impl Tour {
         }
     }
 
+    /// `provider`'s in-process simulator's base URL, without a trailing slash.
+    pub(super) fn simulator_url(&self, provider: &str) -> Option<String> {
+        self.simulators
+            .iter()
+            .find(|(id, _)| id == provider)
+            .map(|(_, url)| url.trim_end_matches('/').to_owned())
+    }
+
     /// Counts a refund expected to end `succeeded`, with its amount for the summary.
     pub(super) fn expect_succeeded(&mut self, provider: &str, body: &Value) {
         self.recorded.succeeded += 1;
