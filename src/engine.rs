@@ -20,10 +20,11 @@ use refund_provider::{
     RequestInvalid,
 };
 
-use crate::api::rate_limit::RateLimits;
 use crate::config::Config;
 use crate::domain::EventSource;
 use crate::faults::Faults;
+use crate::limits::webhooks::WebhookLimits;
+use crate::limits::RateLimits;
 use crate::live::{Live, Snapshot};
 use crate::metrics::Metrics;
 use crate::providers::{Account, ProviderRegistry};
@@ -176,7 +177,7 @@ impl Engine {
     }
 
     /// The provider webhook limiter of the snapshot this engine reads.
-    pub(crate) fn webhook_limits(&self) -> &Arc<crate::api::webhook_rate::WebhookLimits> {
+    pub(crate) fn webhook_limits(&self) -> &Arc<WebhookLimits> {
         &self.snapshot.webhook_limits
     }
 

@@ -9,6 +9,7 @@ pub mod engine;
 #[doc(hidden)]
 pub mod faults;
 pub mod ledger;
+pub(crate) mod limits;
 pub mod live;
 pub mod metrics;
 pub mod providers;
