@@ -5,6 +5,7 @@
 pub mod approval;
 pub mod attention;
 pub mod audit;
+pub mod breaker_state;
 pub mod event_source;
 pub mod idempotency;
 pub mod pending_reason;

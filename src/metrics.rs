@@ -20,6 +20,8 @@ use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 use std::sync::OnceLock;
 
+use crate::domain::breaker_state::{AccountView, BreakerState};
+
 type Labels = Vec<(&'static str, String)>;
 
 /// Spans dropped by reason; one family for the process, registered by every `Metrics` and
@@ -235,8 +237,7 @@ impl Metrics {
 
     /// Publishes every provider account's breaker and queue as this process sees them at
     /// `now` (Unix ms). Labels come from the configured providers and accounts only.
-    pub(crate) fn breakers(&self, views: &[crate::engine::breaker::AccountView], now: i64) {
-        use crate::engine::breaker::BreakerState;
+    pub(crate) fn breakers(&self, views: &[AccountView], now: i64) {
         for view in views {
             let account = || {
                 vec![
