@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod pending_reason;
 pub mod refund;
 pub mod refund_object;
+pub mod refund_record;
 pub mod stored;
 
 pub use attention::AttentionReason;
@@ -19,4 +20,5 @@ pub use event_source::EventSource;
 pub use idempotency::IdempotencyKey;
 pub use pending_reason::PendingReason;
 pub use refund::RefundStatus;
+pub use refund_record::RefundRecord;
 pub use stored::Stored;

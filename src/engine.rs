@@ -21,16 +21,15 @@ use refund_provider::{
 };
 
 use crate::config::Config;
-use crate::domain::EventSource;
+use crate::domain::{EventSource, RefundRecord, RefundStatus};
 use crate::faults::Faults;
+use crate::ledger;
 use crate::limits::webhooks::WebhookLimits;
 use crate::limits::RateLimits;
 use crate::live::{Live, Snapshot};
 use crate::metrics::Metrics;
 use crate::providers::{Account, ProviderRegistry};
-use crate::store::{
-    Change, Modified, Receipt, RefundRecord, Store, StoreError, WebhookApplied as StoreWebhook,
-};
+use crate::store::{Change, Modified, Receipt, Store, StoreError, WebhookApplied as StoreWebhook};
 use crate::telemetry::spans;
 use tracing::Instrument;
 
@@ -68,7 +67,7 @@ pub enum EngineError {
         currency: String,
     },
     #[error("the refund is already {status}: a final refund never moves")]
-    RefundFinal { status: crate::domain::RefundStatus },
+    RefundFinal { status: RefundStatus },
     #[error(
         "the refund was already sent to the provider: only a refund still queued can be canceled"
     )]
@@ -303,7 +302,7 @@ impl Engine {
             self.answers_carry_amount(refund),
         );
         change.idempotency_key = idempotency_key.map(str::to_owned);
-        crate::ledger::note_reversal(&mut change, refund, report);
+        note_reversal(&mut change, refund, report);
         change
     }
 
@@ -381,7 +380,7 @@ impl Engine {
                     let refund = self
                         .apply_with(&id, move |engine, refund, now| {
                             let mut reopened = refund.clone();
-                            reopened.status = crate::domain::RefundStatus::Pending;
+                            reopened.status = RefundStatus::Pending;
                             engine.report_change(
                                 &reopened,
                                 &report,
@@ -437,6 +436,32 @@ impl Engine {
                 Ok(after)
             }
             Modified::Contended => Err(EngineError::Contention),
+        }
+    }
+}
+
+/// When `change` reverses a succeeded refund's lines (a void, or a failure reported after
+/// success: both are one [`REFUND_CANCELED`](crate::ledger::REFUND_CANCELED) reversal, posted once whichever comes), notes
+/// in its flag event which status the provider reported, so that reconciliation matches the
+/// refund against a statement saying `canceled` for a void and `failed` for a failure
+/// (`Store::reversals`), not `canceled` for both.
+fn note_reversal(change: &mut Change, refund: &RefundRecord, report: &ProviderRefund) {
+    let reversal = change
+        .ledger
+        .iter()
+        .any(|l| l.entry_kind == ledger::REFUND_CANCELED);
+    let reported = RefundStatus::from_provider(report.status);
+    let (true, RefundStatus::Succeeded, Some(reported)) = (reversal, refund.status, reported)
+    else {
+        return;
+    };
+    for event in change
+        .events
+        .iter_mut()
+        .filter(|e| e.kind == "requires_attention")
+    {
+        if let Some(detail) = event.detail.as_object_mut() {
+            detail.insert(ledger::REVERSED_TO.into(), reported.as_str().into());
         }
     }
 }

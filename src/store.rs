@@ -47,9 +47,11 @@ use crate::faults::Faults;
 pub use audit::AuditFilter;
 pub use change::Receipt;
 pub use records::{
-    Change, CreateOutcome, IdempotencyClaim, LedgerLine, ListFilter, Modified, NewEvent,
-    OutboxMessage, PaymentClaim, RefundRecord, WebhookApplied,
+    Change, CreateOutcome, IdempotencyClaim, ListFilter, Modified, NewEvent, OutboxMessage,
+    PaymentClaim, WebhookApplied,
 };
+// The refund as stored is the domain's; `create.rs` and `change.rs` name it through here.
+use crate::domain::RefundRecord;
 
 /// Which database the pool talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

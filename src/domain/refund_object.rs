@@ -8,7 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::store::RefundRecord;
+use super::RefundRecord;
 
 /// A refund as merchants see it.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -26,8 +26,10 @@ use super::breaker::Caller;
 use super::decide::transition;
 use super::sync::request_for;
 use super::{millis, Engine, EngineError};
-use crate::domain::{AuditKind, EventSource, NewAuditEvent, PendingReason, RefundStatus, Stored};
-use crate::store::{Change, NewEvent, OutboxMessage, RefundRecord};
+use crate::domain::{
+    AuditKind, EventSource, NewAuditEvent, PendingReason, RefundRecord, RefundStatus, Stored,
+};
+use crate::store::{Change, NewEvent, OutboxMessage};
 
 /// Refunds canceled per expiry pass, at most (the next pass takes the rest).
 const EXPIRE_BATCH: i64 = 256;

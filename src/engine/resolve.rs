@@ -9,8 +9,8 @@ use refund_provider::{FailureCode, InvalidCode, MinorUnits, Money, RefundId};
 
 use super::decide::transition;
 use super::{Engine, EngineError};
-use crate::domain::{AuditKind, EventSource, NewAuditEvent, RefundStatus};
-use crate::store::{Change, RefundRecord};
+use crate::domain::{AuditKind, EventSource, NewAuditEvent, RefundRecord, RefundStatus};
+use crate::store::Change;
 use crate::telemetry::spans;
 use tracing::Instrument;
 

@@ -34,10 +34,10 @@ use refund_provider::proof::{after_no_record, NoRecord};
 use super::breaker::{Caller, Health, Permit};
 use super::decide::transition;
 use super::{millis, Engine, EngineError};
-use crate::domain::{AttentionReason, EventSource, RefundStatus};
+use crate::domain::{AttentionReason, EventSource, RefundRecord, RefundStatus};
 use crate::faults::Faults;
 use crate::store::work::Queue;
-use crate::store::{Change, NewEvent, RefundRecord, StoreError};
+use crate::store::{Change, NewEvent, StoreError};
 use crate::telemetry::spans;
 
 /// How many refunds one pass claims.

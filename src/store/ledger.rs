@@ -8,8 +8,8 @@
 
 use sqlx::Row;
 
-use super::{sums, Bind, LedgerLine, Store, StoreError};
-use crate::ledger::{FEE_SETTLED, REFUND_SETTLED, SETTLEMENT_FEE};
+use super::{sums, Bind, Store, StoreError};
+use crate::ledger::{LedgerLine, FEE_SETTLED, REFUND_SETTLED, SETTLEMENT_FEE};
 
 /// A matched refund to settle: the lines of `crate::ledger::settled_lines` for its
 /// provider, currency and recorded amount.

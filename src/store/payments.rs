@@ -29,8 +29,8 @@ use refund_provider::{Currency, MinorUnits, Money};
 
 use super::sqlite::prepare;
 use super::writer::sqlite_error;
-use super::{sums, Change, CreateOutcome, NewEvent, PaymentClaim, RefundRecord, Store, StoreError};
-use crate::domain::{AttentionReason, EventSource};
+use super::{sums, Change, CreateOutcome, NewEvent, PaymentClaim, Store, StoreError};
+use crate::domain::{AttentionReason, EventSource, RefundRecord};
 
 /// What the payment check concluded.
 #[derive(Debug, Clone, PartialEq)]

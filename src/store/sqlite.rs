@@ -9,9 +9,9 @@ use refund_provider::RefundId;
 
 use super::refunds::REFUND_COLUMNS;
 use super::writer::{sqlite_error, sqlite_sql};
-use super::{Change, NewEvent, RefundRecord, StoreError};
+use super::{Change, NewEvent, StoreError};
 use crate::domain::refund_object::{merchant_event, new_event_id, RefundObject};
-use crate::domain::{RefundStatus, Stored};
+use crate::domain::{RefundRecord, RefundStatus, Stored};
 
 /// A cached prepared statement for `sql` (written with `$N` placeholders).
 pub(super) fn prepare<'c>(
