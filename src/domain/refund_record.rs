@@ -52,6 +52,13 @@ impl RefundRecord {
     pub(crate) fn is_queued(&self) -> bool {
         self.status == RefundStatus::Pending && self.queued_at.is_some()
     }
+
+    /// Whether the refund waits for an operator's approval (DESIGN §19): held `pending`, never
+    /// sent.
+    pub(crate) fn is_awaiting_approval(&self) -> bool {
+        self.status == RefundStatus::Pending
+            && self.pending_reason == Some(Stored::Known(PendingReason::AwaitingApproval))
+    }
 }
 
 /// A pending-or-other refund of 'acme' on efundpay's default account, for unit tests.

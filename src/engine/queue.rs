@@ -317,7 +317,7 @@ impl Engine {
                     });
                 }
                 // Never sent either way: queued, or awaiting an operator's approval (§19).
-                if !refund.is_queued() && !super::approval::is_awaiting_approval(refund) {
+                if !refund.is_queued() && !refund.is_awaiting_approval() {
                     return Err(EngineError::RefundSent);
                 }
                 let mut change = transition(
