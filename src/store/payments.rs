@@ -27,9 +27,8 @@ use sqlx::{AnyConnection, Row};
 
 use refund_provider::{Currency, MinorUnits, Money};
 
-use super::sqlite::prepare;
 use super::writer::sqlite_error;
-use super::{sums, Change, CreateOutcome, NewEvent, PaymentClaim, Store, StoreError};
+use super::{prepare, sums, Change, CreateOutcome, NewEvent, PaymentClaim, Store, StoreError};
 use crate::domain::{AttentionReason, EventSource, RefundRecord};
 
 /// What the payment check concluded.
