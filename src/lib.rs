@@ -4,6 +4,7 @@ pub mod api;
 pub mod batch;
 pub mod cli;
 pub mod config;
+pub mod config_check;
 pub mod domain;
 pub mod engine;
 #[doc(hidden)]
