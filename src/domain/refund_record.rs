@@ -6,7 +6,9 @@ use serde_json::Value;
 
 use refund_provider::{FailureCode, RefundId};
 
-use super::{PendingReason, RefundStatus, Stored};
+use super::pending_reason::PendingReason;
+use super::refund::RefundStatus;
+use super::stored::Stored;
 
 /// A refund as stored.
 #[derive(Debug, Clone, PartialEq)]
