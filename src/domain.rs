@@ -1,5 +1,7 @@
-//! The gateway's own value types: refund statuses and their allowed transitions, idempotency
-//! keys, merchant ids, history event sources, why a pending refund is unsent, and the rule for vocabulary words read back from
+//! The gateway's own value types: refund statuses and their allowed transitions, the refund
+//! as it is kept (`refund_record`) and as merchants see it (`refund_object`), idempotency
+//! keys, merchant ids, history event sources, why a pending refund is unsent, the approval
+//! rules, a provider account's breaker state, and the rule for vocabulary words read back from
 //! the database (`stored`). Ids and money shared with adapters live in `refund-provider`.
 
 pub mod approval;
