@@ -112,7 +112,7 @@ impl Engine {
     /// on the configuration current when it starts (a reload's poll interval applies from
     /// the next tick).
     pub(crate) async fn run_sync(self) {
-        let mut ticker = crate::engine::Ticker::new(|engine| engine.config().sync.poll_interval);
+        let mut ticker = super::ticker::Ticker::new(|engine| engine.config().sync.poll_interval);
         loop {
             let engine = ticker.tick(&self).await;
             if let Err(e) = engine.sync_pass().await {
