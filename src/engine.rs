@@ -442,10 +442,10 @@ impl Engine {
 }
 
 /// When `change` reverses a succeeded refund's lines (a void, or a failure reported after
-/// success: both are one [`REFUND_CANCELED`](crate::ledger::REFUND_CANCELED) reversal, posted once whichever comes), notes
-/// in its flag event which status the provider reported, so that reconciliation matches the
-/// refund against a statement saying `canceled` for a void and `failed` for a failure
-/// (`Store::reversals`), not `canceled` for both.
+/// success: both are one [`ledger::REFUND_CANCELED`] reversal, posted once whichever comes),
+/// notes in its flag event which status the provider reported, so that reconciliation
+/// matches the refund against a statement saying `canceled` for a void and `failed` for a
+/// failure (`Store::reversals`), not `canceled` for both.
 fn note_reversal(change: &mut Change, refund: &RefundRecord, report: &ProviderRefund) {
     let reversal = change
         .ledger

@@ -42,6 +42,8 @@ use sqlx::{AnyPool, Executor};
 
 use refund_provider::SharedClock;
 
+// The refund as stored is the domain's; `create.rs` and `change.rs` name it through here.
+use crate::domain::RefundRecord;
 use crate::faults::Faults;
 
 pub use audit::AuditFilter;
@@ -50,8 +52,6 @@ pub use records::{
     Change, CreateOutcome, IdempotencyClaim, ListFilter, Modified, NewEvent, OutboxMessage,
     PaymentClaim, WebhookApplied,
 };
-// The refund as stored is the domain's; `create.rs` and `change.rs` name it through here.
-use crate::domain::RefundRecord;
 
 /// Which database the pool talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
