@@ -1,15 +1,19 @@
-//! The gateway's own value types: refund statuses and their allowed transitions, idempotency
-//! keys, merchant ids, history event sources, why a pending refund is unsent, and the rule for vocabulary words read back from
+//! The gateway's own value types: refund statuses and their allowed transitions, the refund
+//! as it is kept (`refund_record`) and as merchants see it (`refund_object`), idempotency
+//! keys, merchant ids, history event sources, why a pending refund is unsent, the approval
+//! rules, a provider account's breaker state, and the rule for vocabulary words read back from
 //! the database (`stored`). Ids and money shared with adapters live in `refund-provider`.
 
 pub mod approval;
 pub mod attention;
 pub mod audit;
+pub mod breaker_state;
 pub mod event_source;
 pub mod idempotency;
 pub mod pending_reason;
 pub mod refund;
 pub mod refund_object;
+pub mod refund_record;
 pub mod stored;
 
 pub use attention::AttentionReason;
@@ -18,4 +22,5 @@ pub use event_source::EventSource;
 pub use idempotency::IdempotencyKey;
 pub use pending_reason::PendingReason;
 pub use refund::RefundStatus;
+pub use refund_record::RefundRecord;
 pub use stored::Stored;

@@ -32,10 +32,12 @@ use super::decide::transition;
 use super::{millis, Engine, EngineError};
 use crate::config::MerchantConfig;
 use crate::domain::approval::{matching_rule, ApprovalInput};
-use crate::domain::{EventSource, IdempotencyKey, PendingReason, RefundStatus, Stored};
+use crate::domain::{
+    EventSource, IdempotencyKey, PendingReason, RefundRecord, RefundStatus, Stored,
+};
 use crate::faults::Faults;
 use crate::routing::{route, RouteError, RouteInput};
-use crate::store::{Change, CreateOutcome, IdempotencyClaim, NewEvent, PaymentClaim, RefundRecord};
+use crate::store::{Change, CreateOutcome, IdempotencyClaim, NewEvent, PaymentClaim};
 use crate::telemetry::spans;
 use tracing::Instrument;
 

@@ -16,8 +16,9 @@ use serde_json::json;
 use refund_provider::proof::{proven_amount, AmountMismatch, Asked};
 use refund_provider::{Currency, FailureCode, ProviderRefund};
 
-use crate::domain::{AttentionReason, EventSource, RefundStatus};
-use crate::store::{Change, LedgerLine, NewEvent, OutboxMessage, RefundRecord};
+use crate::domain::{AttentionReason, EventSource, RefundRecord, RefundStatus};
+use crate::ledger::LedgerLine;
+use crate::store::{Change, NewEvent, OutboxMessage};
 
 /// The merchant event type for a move into `status`.
 pub(crate) fn event_type_for(status: RefundStatus) -> &'static str {

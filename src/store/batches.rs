@@ -9,9 +9,8 @@
 use rusqlite::{params, OptionalExtension};
 use sqlx::Row;
 
-use super::sqlite::prepare;
 use super::writer::sqlite_error;
-use super::{is_unique_violation, Bind, Store, StoreError};
+use super::{is_unique_violation, prepare, Bind, Store, StoreError};
 
 /// A batch to create.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,9 +14,8 @@ use sqlx::Row;
 
 use refund_provider::RefundId;
 
-use super::sqlite::prepare;
 use super::writer::sqlite_error;
-use super::{Bind, Store, StoreError};
+use super::{prepare, Bind, Store, StoreError};
 
 /// A merchant event claimed for delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
