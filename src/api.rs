@@ -20,7 +20,6 @@ pub mod provider_accounts;
 pub mod rate_limit;
 pub mod reconciliation;
 pub mod refunds;
-pub(crate) mod webhook_rate;
 pub mod webhooks;
 
 use std::time::{Duration, Instant};

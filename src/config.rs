@@ -34,7 +34,8 @@ use std::path::Path;
 
 use refund_provider::ConfigProblem;
 
-pub use approvals::ApprovalRule;
+use crate::domain::approval::ApprovalRule;
+
 pub use batches::BatchesConfig;
 pub use breaker::BreakerConfig;
 pub use callers::{hash_api_key, ApiKey};

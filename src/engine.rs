@@ -14,6 +14,7 @@ pub mod queue;
 pub mod resolve;
 mod send;
 pub mod sync;
+mod ticker;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,16 +24,16 @@ use refund_provider::{
     RequestInvalid,
 };
 
-use crate::api::rate_limit::RateLimits;
 use crate::config::Config;
-use crate::domain::EventSource;
+use crate::domain::{EntryKind, EventKind, EventSource, RefundRecord, RefundStatus};
 use crate::faults::Faults;
+use crate::ledger;
+use crate::limits::webhooks::WebhookLimits;
+use crate::limits::RateLimits;
 use crate::live::{Live, Snapshot};
 use crate::metrics::Metrics;
 use crate::providers::{Account, ProviderRegistry};
-use crate::store::{
-    Change, Modified, Receipt, RefundRecord, Store, StoreError, WebhookApplied as StoreWebhook,
-};
+use crate::store::{Change, Modified, Receipt, Store, StoreError, WebhookApplied as StoreWebhook};
 use crate::telemetry::spans;
 use tracing::Instrument;
 
@@ -70,7 +71,7 @@ pub enum EngineError {
         currency: String,
     },
     #[error("the refund is already {status}: a final refund never moves")]
-    RefundFinal { status: crate::domain::RefundStatus },
+    RefundFinal { status: RefundStatus },
     #[error(
         "the refund was already sent to the provider: only a refund still queued can be canceled"
     )]
@@ -179,7 +180,7 @@ impl Engine {
     }
 
     /// The provider webhook limiter of the snapshot this engine reads.
-    pub(crate) fn webhook_limits(&self) -> &Arc<crate::api::webhook_rate::WebhookLimits> {
+    pub(crate) fn webhook_limits(&self) -> &Arc<WebhookLimits> {
         &self.snapshot.webhook_limits
     }
 
@@ -305,7 +306,7 @@ impl Engine {
             self.answers_carry_amount(refund),
         );
         change.idempotency_key = idempotency_key.map(str::to_owned);
-        crate::ledger::note_reversal(&mut change, refund, report);
+        note_reversal(&mut change, refund, report);
         change
     }
 
@@ -383,7 +384,7 @@ impl Engine {
                     let refund = self
                         .apply_with(&id, move |engine, refund, now| {
                             let mut reopened = refund.clone();
-                            reopened.status = crate::domain::RefundStatus::Pending;
+                            reopened.status = RefundStatus::Pending;
                             engine.report_change(
                                 &reopened,
                                 &report,
@@ -443,42 +444,29 @@ impl Engine {
     }
 }
 
-/// The tick of a background loop whose period is a configuration value: each tick hands out
-/// the engine on the snapshot current then, and a reload that changed the period takes
-/// effect from the next tick.
-pub(crate) struct Ticker<F> {
-    period_of: F,
-    period: Option<Duration>,
-    interval: Option<tokio::time::Interval>,
-}
-
-impl<F: Fn(&Engine) -> Duration> Ticker<F> {
-    pub(crate) fn new(period_of: F) -> Self {
-        Self {
-            period_of,
-            period: None,
-            interval: None,
+/// When `change` reverses a succeeded refund's lines (a void, or a failure reported after
+/// success: both are one [`EntryKind::RefundCanceled`] reversal, posted once whichever comes),
+/// notes in its flag event which status the provider reported, so that reconciliation
+/// matches the refund against a statement saying `canceled` for a void and `failed` for a
+/// failure (`Store::reversals`), not `canceled` for both.
+fn note_reversal(change: &mut Change, refund: &RefundRecord, report: &ProviderRefund) {
+    let reversal = change
+        .ledger
+        .iter()
+        .any(|l| l.entry_kind == EntryKind::RefundCanceled);
+    let reported = RefundStatus::from_provider(report.status);
+    let (true, RefundStatus::Succeeded, Some(reported)) = (reversal, refund.status, reported)
+    else {
+        return;
+    };
+    for event in change
+        .events
+        .iter_mut()
+        .filter(|e| e.kind == EventKind::RequiresAttention)
+    {
+        if let Some(detail) = event.detail.as_object_mut() {
+            detail.insert(ledger::REVERSED_TO.into(), reported.as_str().into());
         }
-    }
-
-    /// Waits for the next tick; returns the engine on the snapshot current now.
-    pub(crate) async fn tick(&mut self, engine: &Engine) -> Engine {
-        let period = (self.period_of)(&engine.current());
-        if self.period != Some(period) || self.interval.is_none() {
-            let first = if self.period.is_none() {
-                tokio::time::Instant::now()
-            } else {
-                tokio::time::Instant::now() + period
-            };
-            let mut interval = tokio::time::interval_at(first, period);
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            self.period = Some(period);
-            self.interval = Some(interval);
-        }
-        if let Some(interval) = self.interval.as_mut() {
-            interval.tick().await;
-        }
-        engine.current()
     }
 }
 

@@ -37,10 +37,18 @@
 
 use serde::Serialize;
 
-use refund_provider::{Currency, ProviderRefund};
+use refund_provider::Currency;
 
-use crate::domain::{EntryKind, EventKind, RefundStatus};
-use crate::store::{Change, LedgerLine, RefundRecord};
+use crate::domain::{EntryKind, RefundRecord};
+
+/// One double-entry ledger line: debits positive, credits negative.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerLine {
+    pub entry_kind: EntryKind,
+    pub account: String,
+    pub currency: String,
+    pub amount_minor: i64,
+}
 
 pub(crate) fn expense_account(merchant_id: &str, currency: &str) -> String {
     format!("merchant:{merchant_id}:refund_expense:{currency}")
@@ -131,32 +139,6 @@ pub(crate) fn fee_lines(provider: &str, currency: &str, fee_minor: i64) -> Vec<L
 /// reported when it reversed a succeeded refund (`canceled` for a void, `failed` for a
 /// failure after success).
 pub(crate) const REVERSED_TO: &str = "reversed_to";
-
-/// When `change` reverses a succeeded refund's lines (a void, or a failure reported after
-/// success: both are one [`EntryKind::RefundCanceled`] reversal, posted once whichever comes), notes
-/// in its flag event which status the provider reported, so that reconciliation matches the
-/// refund against a statement saying `canceled` for a void and `failed` for a failure
-/// (`Store::reversals`), not `canceled` for both.
-pub(crate) fn note_reversal(change: &mut Change, refund: &RefundRecord, report: &ProviderRefund) {
-    let reversal = change
-        .ledger
-        .iter()
-        .any(|l| l.entry_kind == EntryKind::RefundCanceled);
-    let reported = RefundStatus::from_provider(report.status);
-    let (true, RefundStatus::Succeeded, Some(reported)) = (reversal, refund.status, reported)
-    else {
-        return;
-    };
-    for event in change
-        .events
-        .iter_mut()
-        .filter(|e| e.kind == EventKind::RequiresAttention)
-    {
-        if let Some(detail) = event.detail.as_object_mut() {
-            detail.insert(REVERSED_TO.into(), reported.as_str().into());
-        }
-    }
-}
 
 /// A signed count of minor units as an exact decimal with the currency's exponent:
 /// `1299` EUR → `"12.99"`, `-5` JPY → `"-5"`, `0` KWD → `"0.000"`. Any i128 (a sum of a

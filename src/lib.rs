@@ -4,11 +4,13 @@ pub mod api;
 pub mod batch;
 pub mod cli;
 pub mod config;
+pub mod config_check;
 pub mod domain;
 pub mod engine;
 #[doc(hidden)]
 pub mod faults;
 pub mod ledger;
+pub(crate) mod limits;
 pub mod live;
 pub mod metrics;
 pub mod providers;

@@ -20,9 +20,9 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::api::rate_limit::RateLimits;
-use crate::api::webhook_rate::WebhookLimits;
 use crate::config::Config;
+use crate::limits::webhooks::WebhookLimits;
+use crate::limits::RateLimits;
 use crate::providers::ProviderRegistry;
 
 /// One generation of the configuration and everything built from it.

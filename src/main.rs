@@ -178,7 +178,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 Err(errors) => return Ok(print_problems(&errors.0)),
             };
             let (config, problems) = Config::read_toml(&text);
-            let report = refund_gateway::cli::check_config::check(&config, problems).await;
+            let report = refund_gateway::config_check::check(&config, problems).await;
             if !report.problems.is_empty() {
                 return Ok(print_problems(&report.problems));
             }

@@ -18,8 +18,25 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
+use std::sync::OnceLock;
+
+use crate::domain::breaker_state::{AccountView, BreakerState};
 
 type Labels = Vec<(&'static str, String)>;
+
+/// Spans dropped by reason; one family for the process, registered by every `Metrics` and
+/// counted by the trace export (`crate::telemetry::export`), which holds no `Metrics`.
+pub(crate) fn dropped_spans() -> Family<Labels, Counter> {
+    static DROPPED: OnceLock<Family<Labels, Counter>> = OnceLock::new();
+    DROPPED.get_or_init(Family::default).clone()
+}
+
+/// Counts `n` spans dropped for `reason` (`queue_full`, `export_failed`).
+pub(crate) fn count_dropped(reason: &'static str, n: u64) {
+    dropped_spans()
+        .get_or_create(&vec![("reason", reason.to_owned())])
+        .inc_by(n);
+}
 
 /// The gateway's metrics.
 pub struct Metrics {
@@ -124,7 +141,7 @@ impl Default for Metrics {
         registry.register(
             "otel_spans_dropped",
             "Trace spans not exported, by reason: queue_full (the export queue was at its bound) or export_failed (the collector did not take them)",
-            crate::telemetry::dropped_spans(),
+            dropped_spans(),
         );
         Self {
             registry,
@@ -220,8 +237,7 @@ impl Metrics {
 
     /// Publishes every provider account's breaker and queue as this process sees them at
     /// `now` (Unix ms). Labels come from the configured providers and accounts only.
-    pub(crate) fn breakers(&self, views: &[crate::engine::breaker::AccountView], now: i64) {
-        use crate::engine::breaker::BreakerState;
+    pub(crate) fn breakers(&self, views: &[AccountView], now: i64) {
         for view in views {
             let account = || {
                 vec![

@@ -6,6 +6,7 @@
 
 pub(crate) mod audit;
 pub mod batch;
+pub mod error;
 pub mod export;
 pub mod preview;
 pub mod reader;

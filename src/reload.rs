@@ -1,6 +1,6 @@
 //! Reload without restart (DESIGN §18): `SIGHUP` (or [`Reloader::reload`]) re-reads the
 //! configuration file, validates it exactly as `check-config` does (one code path:
-//! [`crate::cli::check_config::check`]), and either applies it whole or changes nothing.
+//! [`crate::config_check::check`]), and either applies it whole or changes nothing.
 //!
 //! - Valid: the provider registry is rebuilt from it (keeping each in-process simulator
 //!   that is asked for with the same options: same port, same refunds), and one new
@@ -131,7 +131,7 @@ impl Reloader {
         if let Some(listen) = inner.source.listen_override {
             config.server.listen = listen;
         }
-        let report = crate::cli::check_config::check(&config, problems).await;
+        let report = crate::config_check::check(&config, problems).await;
         if !report.problems.is_empty() {
             return Err(self.refused(report.problems));
         }

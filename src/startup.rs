@@ -93,7 +93,7 @@ impl Application {
             tokio::spawn(engine.clone().run_sync()),
             tokio::spawn(engine.clone().run_outbox()),
             tokio::spawn(engine.clone().run_drain()),
-            tokio::spawn(crate::batch::worker::run(engine.clone())),
+            tokio::spawn(crate::batch::run(engine.clone())),
         ];
         Ok(Self {
             listener,

@@ -42,13 +42,15 @@ use sqlx::{AnyPool, Executor};
 
 use refund_provider::SharedClock;
 
+// The refund as stored is the domain's; `create.rs` and `change.rs` name it through here.
+use crate::domain::RefundRecord;
 use crate::faults::Faults;
 
 pub use audit::AuditFilter;
 pub use change::Receipt;
 pub use records::{
-    Change, CreateOutcome, IdempotencyClaim, LedgerLine, ListFilter, Modified, NewEvent,
-    OutboxMessage, PaymentClaim, RefundRecord, WebhookApplied,
+    Change, CreateOutcome, IdempotencyClaim, ListFilter, Modified, NewEvent, OutboxMessage,
+    PaymentClaim, WebhookApplied,
 };
 
 /// Which database the pool talks to.
@@ -225,6 +227,15 @@ impl rusqlite::ToSql for Bind {
     }
 }
 
+/// A cached prepared statement for `sql` (written with `$N` placeholders).
+fn prepare<'c>(
+    conn: &'c rusqlite::Connection,
+    sql: &str,
+) -> Result<rusqlite::CachedStatement<'c>, StoreError> {
+    conn.prepare_cached(&writer::sqlite_sql(sql))
+        .map_err(writer::sqlite_error)
+}
+
 impl Store {
     /// Runs one write statement (`$N` placeholders) where this backend writes: the writer
     /// thread on SQLite, the pool on PostgreSQL. Returns the rows it changed.
@@ -236,7 +247,7 @@ impl Store {
         if let Some(writer) = &self.sqlite {
             return writer
                 .write(move |conn| {
-                    let changed = sqlite::prepare(conn, &sql)?
+                    let changed = prepare(conn, &sql)?
                         .execute(rusqlite::params_from_iter(binds.iter()))
                         .map_err(writer::sqlite_error)?;
                     Ok((changed as u64, true))

@@ -15,31 +15,12 @@
 pub mod export;
 pub(crate) mod spans;
 
-use std::sync::OnceLock;
-
 use opentelemetry::trace::TracerProvider as _;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::{LogFormat, TelemetryConfig};
-
-type Labels = Vec<(&'static str, String)>;
-
-/// Spans dropped by reason; one family for the process, registered by every `Metrics`.
-pub(crate) fn dropped_spans() -> Family<Labels, Counter> {
-    static DROPPED: OnceLock<Family<Labels, Counter>> = OnceLock::new();
-    DROPPED.get_or_init(Family::default).clone()
-}
-
-/// Counts `n` spans dropped for `reason` (`queue_full`, `export_failed`).
-pub(crate) fn count_dropped(reason: &'static str, n: u64) {
-    dropped_spans()
-        .get_or_create(&vec![("reason", reason.to_owned())])
-        .inc_by(n);
-}
 
 /// Keeps the trace pipeline alive; [`Telemetry::shutdown`] exports what is queued.
 #[derive(Debug, Default)]

@@ -5,7 +5,11 @@
 //! (`?format=csv|jsonl`). The same file posted again with the same `Idempotency-Key` answers
 //! the same batch; another file with that key is `422 idempotency_key_reused`.
 //!
-//! The POST route has a body limit of its own (8 MiB), outside the API's 64 KiB.
+//! The POST route has a body limit of its own (8 MiB), outside the API's 64 KiB. The file
+//! is read by the `parse` module; the refunds are made later, in the background, by
+//! `crate::batch`.
+
+pub(crate) mod parse;
 
 use std::collections::HashMap;
 
@@ -19,12 +23,12 @@ use sha2::{Digest, Sha256};
 
 use super::error::{ApiError, ErrorCode};
 use super::extract::{Caller, IdempotencyKeyHeader, MerchantAuth};
-use crate::batch::parse::{parse, BatchFormat, BatchRow, FileError, RowError};
 use crate::domain::refund_object::rfc3339_ms;
 use crate::domain::{AuditKind, IdempotencyKey, NewAuditEvent};
 use crate::reconcile::export::spreadsheet_safe;
 use crate::state::AppState;
 use crate::store::batches::{BatchCreated, BatchRecord, NewBatch, NewBatchRow, RowFailure};
+use parse::{parse, BatchFormat, BatchRow, FileError, RowError};
 
 /// Largest file accepted.
 pub(crate) const BATCH_BODY_LIMIT: usize = 8 * 1024 * 1024;

@@ -152,26 +152,11 @@ pub(crate) async fn import_statement(
     )?
     .max(1);
     let scope = caller.scope(query.get("merchant").map(String::as_str), &state)?;
-    let registry = &state.engine.providers();
-    let known = ProviderId::parse(&provider)
-        .ok()
-        .filter(|id| match &caller {
-            Caller::Merchant(merchant) => {
-                merchant.may_use(id) && registry.for_merchant(id, &merchant.id).is_some()
-            }
-            Caller::Operator(_) => registry.get(id).is_some(),
-        });
-    let Some(provider_id) = known else {
-        return Err(ApiError::new(
-            ErrorCode::ProviderUnsupported,
-            "no such provider is configured for this caller",
-        )
-        .with_param("provider"));
-    };
+    let provider_id = statement_provider(&state, &caller, &provider)?;
     // Only an operator's import settles (DESIGN §14); a statement of a provider whose
     // merchants have accounts of their own is one merchant's statement.
     let settle = matches!(caller, Caller::Operator(_));
-    if settle && scope.is_none() && registry.has_merchant_accounts(&provider_id) {
+    if settle && scope.is_none() && state.engine.providers().has_merchant_accounts(&provider_id) {
         return Err(ApiError::new(
             ErrorCode::ParameterMissing,
             format!(
@@ -180,6 +165,79 @@ pub(crate) async fn import_statement(
         )
         .with_param("merchant"));
     }
+    let body = read_statement(request).await?;
+    let period = match (from, to) {
+        (None, None) => None,
+        // Without `from`, the period starts at the Unix epoch (no refund is older), so the
+        // report's `period.from` is a real time.
+        (from, to) => Some((from.unwrap_or(0), to.unwrap_or_else(crate::store::now_ms))),
+    };
+    let format = state.engine.config().statement_format(&provider);
+    let merchant = scope.clone();
+    let options = Options {
+        provider: provider.clone(),
+        merchant_id: scope,
+        period,
+        settle,
+        format,
+    };
+    let mut sink = PagedSink::new(missing_offset, missing_limit);
+    let report = reconcile(
+        &state.engine.store,
+        options,
+        body.as_slice(),
+        &mut sink,
+        |_| {},
+    )
+    .await?;
+    let mut value = serde_json::to_value(&report).map_err(ApiError::internal)?;
+    if let (Caller::Operator(operator), Some(settlement)) = (&caller, &report.settlement) {
+        let statement_id = crate::reconcile::audit::statement_id();
+        let entry = crate::reconcile::audit::settled(
+            &operator.id,
+            &statement_id,
+            &provider,
+            merchant.as_deref(),
+            &report,
+            settlement,
+        );
+        state.engine.store.append_audit(entry).await?;
+        if let Value::Object(map) = &mut value {
+            map.insert("statement_id".into(), Value::String(statement_id));
+        }
+    }
+    add_listed(&mut value, &sink);
+    Ok(Json(value))
+}
+
+/// The provider named in the path, when the caller may import its statements: one of a
+/// merchant's own providers, or any configured one for an operator.
+fn statement_provider(
+    state: &AppState,
+    caller: &Caller,
+    provider: &str,
+) -> Result<ProviderId, ApiError> {
+    let registry = &state.engine.providers();
+    ProviderId::parse(provider)
+        .ok()
+        .filter(|id| match caller {
+            Caller::Merchant(merchant) => {
+                merchant.may_use(id) && registry.for_merchant(id, &merchant.id).is_some()
+            }
+            Caller::Operator(_) => registry.get(id).is_some(),
+        })
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::ProviderUnsupported,
+                "no such provider is configured for this caller",
+            )
+            .with_param("provider")
+        })
+}
+
+/// The statement's bytes: `text/csv` or `application/octet-stream`, at most
+/// `STATEMENT_BODY_LIMIT`.
+async fn read_statement(request: Request) -> Result<Vec<u8>, ApiError> {
     let is_statement = request
         .headers()
         .get(CONTENT_TYPE)
@@ -230,47 +288,13 @@ pub(crate) async fn import_statement(
     if total > STATEMENT_BODY_LIMIT {
         return Err(too_large());
     }
-    let period = match (from, to) {
-        (None, None) => None,
-        // Without `from`, the period starts at the Unix epoch (no refund is older), so the
-        // report's `period.from` is a real time.
-        (from, to) => Some((from.unwrap_or(0), to.unwrap_or_else(crate::store::now_ms))),
-    };
-    let format = state.engine.config().statement_format(&provider);
-    let merchant = scope.clone();
-    let options = Options {
-        provider: provider.clone(),
-        merchant_id: scope,
-        period,
-        settle,
-        format,
-    };
-    let mut sink = PagedSink::new(missing_offset, missing_limit);
-    let report = reconcile(
-        &state.engine.store,
-        options,
-        body.as_slice(),
-        &mut sink,
-        |_| {},
-    )
-    .await?;
-    let mut value = serde_json::to_value(&report).map_err(ApiError::internal)?;
-    if let (Caller::Operator(operator), Some(settlement)) = (&caller, &report.settlement) {
-        let statement_id = crate::reconcile::audit::statement_id();
-        let entry = crate::reconcile::audit::settled(
-            &operator.id,
-            &statement_id,
-            &provider,
-            merchant.as_deref(),
-            &report,
-            settlement,
-        );
-        state.engine.store.append_audit(entry).await?;
-        if let Value::Object(map) = &mut value {
-            map.insert("statement_id".into(), Value::String(statement_id));
-        }
-    }
-    if let Value::Object(map) = &mut value {
+    Ok(body)
+}
+
+/// Adds to the report what the sink listed: the variances, the malformed lines and which
+/// page of the missing_in_statement ones.
+fn add_listed(report: &mut Value, sink: &PagedSink) {
+    if let Value::Object(map) = report {
         map.insert(
             "variances".into(),
             serde_json::to_value(&sink.variances).unwrap_or_default(),
@@ -284,5 +308,4 @@ pub(crate) async fn import_statement(
             serde_json::to_value(sink.page()).unwrap_or_default(),
         );
     }
-    Ok(Json(value))
 }

@@ -91,7 +91,7 @@ pub(crate) async fn visible_refund(
     state: &AppState,
     caller: &Caller,
     id: &str,
-) -> Result<crate::store::RefundRecord, ApiError> {
+) -> Result<crate::domain::RefundRecord, ApiError> {
     let id = parse_refund_id(id)?;
     let scope = caller.scope(None, state)?;
     state

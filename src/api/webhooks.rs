@@ -11,7 +11,7 @@
 //! true}`, logged at debug only, and changes nothing (no refund, no receipt). An event for a
 //! refund this gateway does not know is acknowledged (`"refund": null`) and stores nothing
 //! either (DESIGN §16). Verified events count against their account's rate
-//! (`webhook_rate.rs`): beyond it, `429` and the provider delivers the event again later.
+//! (`crate::limits::webhooks`): beyond it, `429` and the provider delivers the event again later.
 
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -24,8 +24,9 @@ use time::OffsetDateTime;
 use refund_provider::{ProviderError, ProviderId};
 
 use super::error::{ApiError, ErrorCode};
-use super::rate_limit::{too_many, Verdict};
+use super::rate_limit::too_many;
 use crate::engine::WebhookApplied;
+use crate::limits::Verdict;
 use crate::providers::Account;
 use crate::state::AppState;
 
@@ -96,7 +97,7 @@ async fn receive(
                 format!("webhook refused: {message}"),
             )
         })?;
-    // Counted once verified, so only configured accounts are keys (`webhook_rate.rs`).
+    // Counted once verified, so only configured accounts are keys (`crate::limits::webhooks`).
     if let Verdict::Refuse(wait) = state.engine.webhook_limits().event(id.as_str(), &account) {
         tracing::debug!(provider = %id, account = %account, "webhook over the account's rate");
         return Ok(too_many(wait));

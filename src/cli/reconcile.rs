@@ -7,8 +7,10 @@
 //! (indicatif) is drawn on stderr only when stderr is a terminal. `reconcile` exits 0 when
 //! the statement matches, 2 when it found variances or malformed lines, 1 on error.
 
+mod report;
+
 use std::fs::File;
-use std::io::{BufReader, IsTerminal, Write};
+use std::io::{BufReader, IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use futures_util::StreamExt;
@@ -17,20 +19,15 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::reconcile::export::{spreadsheet_safe, stream_export, ExportFormat};
-use crate::reconcile::statement::{
-    reconcile, Malformed, Options, ReportSink, ReportSummary, StatementError, Variance,
-    VarianceKind,
-};
+use crate::reconcile::export::{stream_export, ExportFormat};
+use crate::reconcile::statement::{reconcile, Options, ReportSummary, StatementError};
 use crate::store::{Backend, Store, StoreError};
+use report::{CsvSink, JsonSink, ReportWriter, TableSink};
 
 /// The SQLite writer's page cache while `reconcile` settles, KiB.
 const WRITER_CACHE_KIB: u32 = 16_384;
 /// The SQLite writer's WAL checkpoint interval while `reconcile` settles, pages (40 MiB).
 const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
-
-/// Malformed-line notes the json format keeps for the end of its document.
-pub(crate) const MALFORMED_LISTED: usize = 100_000;
 
 /// How `reconcile` writes its report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -159,210 +156,6 @@ fn progress_bar(len: u64) -> ProgressBar {
     bar
 }
 
-fn text(value: Option<&str>) -> &str {
-    value.unwrap_or("-")
-}
-
-/// Writes variances as an aligned table, then the summary.
-struct TableSink<W: Write> {
-    out: W,
-}
-
-impl<W: Write> TableSink<W> {
-    fn header(&mut self) -> std::io::Result<()> {
-        writeln!(
-            self.out,
-            "{:<20} {:<36} {:<38} {:>14} {:>14} {:<4} {:>8}",
-            "KIND", "REFUND_ID", "PROVIDER_REFUND_ID", "EXPECTED", "ACTUAL", "CUR", "LINE"
-        )
-    }
-}
-
-impl<W: Write> ReportSink for TableSink<W> {
-    fn variance(&mut self, v: &Variance) -> std::io::Result<()> {
-        let batch = v.batch.as_ref().map(|b| format!("batch {b}"));
-        let first = match v.kind {
-            VarianceKind::BatchMismatch => batch.as_deref(),
-            _ => v.refund_id.as_deref(),
-        };
-        writeln!(
-            self.out,
-            "{:<20} {:<36} {:<38} {:>14} {:>14} {:<4} {:>8}",
-            v.kind.as_str(),
-            text(first),
-            text(v.provider_refund_id.as_deref()),
-            text(v.expected.as_deref()),
-            text(v.actual.as_deref()),
-            text(v.currency.as_deref()),
-            v.line.map_or_else(|| "-".to_owned(), |l| l.to_string()),
-        )?;
-        for m in &v.members {
-            writeln!(
-                self.out,
-                "{:<20} {:<36} {:<38} {:>14} {:>14} {:<4} {:>8}",
-                "  member",
-                text(m.refund_id.as_deref()),
-                text(m.provider_refund_id.as_deref()),
-                text(m.expected.as_deref()),
-                text(m.actual.as_deref()),
-                text(v.currency.as_deref()),
-                m.line,
-            )?;
-        }
-        Ok(())
-    }
-    fn malformed(&mut self, m: &Malformed) -> std::io::Result<()> {
-        writeln!(
-            self.out,
-            "{:<20} line {}: {}",
-            "malformed", m.line, m.message
-        )
-    }
-}
-
-fn write_table_summary(out: &mut impl Write, s: &ReportSummary) -> std::io::Result<()> {
-    let amounts = |list: &[crate::ledger::CurrencyAmount]| {
-        list.iter()
-            .map(|a| format!("{} {}", a.amount, a.currency))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    writeln!(out)?;
-    writeln!(out, "provider:              {}", s.provider)?;
-    match &s.period {
-        Some(p) => writeln!(out, "period:                {} .. {}", p.from, p.to)?,
-        None => writeln!(out, "period:                none (no settled_at and no --from/--to: missing_in_statement not checked)")?,
-    }
-    writeln!(out, "lines:                 {}", s.lines)?;
-    writeln!(
-        out,
-        "matched:               {:>8}  {}",
-        s.matched.count,
-        amounts(&s.matched.amounts)
-    )?;
-    for (kind, total) in &s.by_kind {
-        writeln!(
-            out,
-            "{:<22} {:>8}  {}",
-            format!("{kind}:"),
-            total.count,
-            amounts(&total.amounts)
-        )?;
-    }
-    writeln!(
-        out,
-        "batches:               {:>8}  (matched: {})",
-        s.batches.count, s.batches.matched
-    )?;
-    writeln!(
-        out,
-        "fees:                  {:>8}  {}",
-        s.fees.count,
-        amounts(&s.fees.amounts)
-    )?;
-    writeln!(out, "malformed:             {:>8}", s.malformed_count)?;
-    match &s.settlement {
-        Some(settlement) => writeln!(
-            out,
-            "settled now:           {:>8}  (already settled: {}; fees posted: {})",
-            settlement.settled, settlement.already_settled, settlement.fees_posted
-        ),
-        None => writeln!(out, "settled now:           (report only)"),
-    }
-}
-
-const CSV_HEADER: [&str; 10] = [
-    "kind",
-    "refund_id",
-    "provider_refund_id",
-    "expected",
-    "actual",
-    "currency",
-    "line",
-    "message",
-    "batch",
-    "members",
-];
-
-/// A batch's members in one cell: `line:refund` (the gateway's id, else the statement's key),
-/// separated by spaces.
-pub(crate) fn members_cell(v: &Variance) -> String {
-    v.members
-        .iter()
-        .map(|m| {
-            let who = m
-                .refund_id
-                .as_deref()
-                .or(m.provider_refund_id.as_deref())
-                .unwrap_or("-");
-            format!("{}:{who}", m.line)
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Writes variances and malformed lines as CSV rows.
-struct CsvSink<W: Write> {
-    out: csv::Writer<W>,
-}
-
-fn csv_error(e: csv::Error) -> std::io::Error {
-    std::io::Error::other(e.to_string())
-}
-
-impl<W: Write> ReportSink for CsvSink<W> {
-    fn variance(&mut self, v: &Variance) -> std::io::Result<()> {
-        let line = v.line.map(|l| l.to_string()).unwrap_or_default();
-        let members = members_cell(v);
-        let cells = [
-            v.kind.as_str(),
-            v.refund_id.as_deref().unwrap_or_default(),
-            v.provider_refund_id.as_deref().unwrap_or_default(),
-            v.expected.as_deref().unwrap_or_default(),
-            v.actual.as_deref().unwrap_or_default(),
-            v.currency.as_deref().unwrap_or_default(),
-            &line,
-            "",
-            v.batch.as_deref().unwrap_or_default(),
-            &members,
-        ];
-        // Statement values are the provider's text: neutralized like every exported cell.
-        self.out
-            .write_record(cells.map(spreadsheet_safe).iter().map(|c| c.as_bytes()))
-            .map_err(csv_error)
-    }
-    fn malformed(&mut self, m: &Malformed) -> std::io::Result<()> {
-        let line = m.line.to_string();
-        let cells = ["malformed", "", "", "", "", "", &line, &m.message, "", ""];
-        self.out
-            .write_record(cells.map(spreadsheet_safe).iter().map(|c| c.as_bytes()))
-            .map_err(csv_error)
-    }
-}
-
-/// Streams variances inside one JSON document; malformed notes are appended at the end.
-struct JsonSink<W: Write> {
-    out: W,
-    first: bool,
-    malformed: Vec<Malformed>,
-}
-
-impl<W: Write> ReportSink for JsonSink<W> {
-    fn variance(&mut self, v: &Variance) -> std::io::Result<()> {
-        if !self.first {
-            self.out.write_all(b",")?;
-        }
-        self.first = false;
-        serde_json::to_writer(&mut self.out, v).map_err(std::io::Error::other)
-    }
-    fn malformed(&mut self, m: &Malformed) -> std::io::Result<()> {
-        if self.malformed.len() < MALFORMED_LISTED {
-            self.malformed.push(m.clone());
-        }
-        Ok(())
-    }
-}
-
 /// `refund-gateway reconcile`: returns whether the statement matched without variance.
 pub async fn run_reconcile(args: ReconcileArgs, config: &Config) -> Result<bool, CliError> {
     let from = parse_time("from", args.from.as_deref())?;
@@ -401,10 +194,6 @@ pub async fn run_reconcile(args: ReconcileArgs, config: &Config) -> Result<bool,
         format,
     };
     let bar = progress_bar(size);
-    let progress = {
-        let bar = bar.clone();
-        move |bytes| bar.set_position(bytes)
-    };
     // Read synchronously between batched store calls: the CLI runs nothing else on its
     // runtime, so short blocking reads of a local file cost nothing.
     let input = BufReader::with_capacity(256 * 1024, file);
@@ -412,46 +201,13 @@ pub async fn run_reconcile(args: ReconcileArgs, config: &Config) -> Result<bool,
     let out = std::io::BufWriter::with_capacity(64 * 1024, stdout);
     let summary = match args.format {
         ReportFormat::Table => {
-            let mut sink = TableSink { out };
-            sink.header()?;
-            let summary = reconcile(&store, options, input, &mut sink, progress).await?;
-            bar.finish_and_clear();
-            write_table_summary(&mut sink.out, &summary)?;
-            sink.out.flush()?;
-            summary
+            write_report(TableSink::start(out)?, &store, options, input, &bar).await?
         }
         ReportFormat::Csv => {
-            let mut writer = csv::Writer::from_writer(out);
-            writer.write_record(CSV_HEADER).map_err(csv_error)?;
-            let mut sink = CsvSink { out: writer };
-            let summary = reconcile(&store, options, input, &mut sink, progress).await?;
-            bar.finish_and_clear();
-            sink.out.flush()?;
-            let mut err = std::io::stderr().lock();
-            write_table_summary(&mut err, &summary)?;
-            summary
+            write_report(CsvSink::start(out)?, &store, options, input, &bar).await?
         }
         ReportFormat::Json => {
-            let mut out = out;
-            out.write_all(b"{\"variances\":[")?;
-            let mut sink = JsonSink {
-                out,
-                first: true,
-                malformed: Vec::new(),
-            };
-            let summary = reconcile(&store, options, input, &mut sink, progress).await?;
-            bar.finish_and_clear();
-            let mut out = sink.out;
-            out.write_all(b"],\"malformed\":")?;
-            serde_json::to_writer(&mut out, &sink.malformed).map_err(std::io::Error::other)?;
-            if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(&summary) {
-                for (key, value) in fields {
-                    write!(out, ",{}:{}", serde_json::Value::String(key), value)?;
-                }
-            }
-            out.write_all(b"}\n")?;
-            out.flush()?;
-            summary
+            write_report(JsonSink::start(out)?, &store, options, input, &bar).await?
         }
     };
     if let Some(settlement) = &summary.settlement {
@@ -469,6 +225,24 @@ pub async fn run_reconcile(args: ReconcileArgs, config: &Config) -> Result<bool,
     store.close().await;
     let clean = summary.malformed_count == 0 && summary.by_kind.values().all(|k| k.count == 0);
     Ok(clean)
+}
+
+/// Reconciles `input` with `report` as its sink, the progress on `bar`, then ends the report.
+async fn write_report(
+    mut report: impl ReportWriter,
+    store: &Store,
+    options: Options,
+    input: impl Read + Send,
+    bar: &ProgressBar,
+) -> Result<ReportSummary, CliError> {
+    let progress = {
+        let bar = bar.clone();
+        move |bytes| bar.set_position(bytes)
+    };
+    let summary = reconcile(store, options, input, &mut report, progress).await?;
+    bar.finish_and_clear();
+    report.finish(&summary)?;
+    Ok(summary)
 }
 
 /// `refund-gateway export`: returns how many bytes were written.

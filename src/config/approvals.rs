@@ -8,10 +8,11 @@
 
 use std::time::Duration;
 
-use refund_provider::{Currency, Money, Problems, ProviderId};
+use refund_provider::{Currency, Money, Problems};
 use serde::Deserialize;
 
 use super::provider_sections::{self, ProviderSections};
+use crate::domain::approval::ApprovalRule;
 
 /// How long a refund may await approval by default: 168 hours (a week).
 pub(crate) const DEFAULT_EXPIRES_AFTER_HOURS: u64 = 168;
@@ -29,17 +30,6 @@ pub(crate) struct RawApprovalRule {
     /// Refunds of at least this amount (a decimal string in major units, e.g. `"100.00"`)
     /// wait for approval (required).
     amount_at_least: String,
-}
-
-/// One validated approval rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApprovalRule {
-    /// The merchant whose refunds it holds; `None`: any.
-    pub(crate) merchant: Option<String>,
-    /// The provider whose refunds it holds; `None`: any.
-    pub(crate) provider: Option<ProviderId>,
-    /// The rule's threshold, in its currency.
-    pub(crate) amount_at_least: Money,
 }
 
 /// Every readable rule (a rule with a problem is reported and left out: the configuration

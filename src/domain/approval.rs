@@ -8,9 +8,18 @@
 //! has never seen, sized later by the provider) is held by every rule of its currency: four
 //! eyes cannot be skipped by leaving the amount out.
 
-use refund_provider::{Currency, ProviderId};
+use refund_provider::{Currency, Money, ProviderId};
 
-use crate::config::ApprovalRule;
+/// One approval rule, as `[[approval_rules]]` gives it once validated (`crate::config`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRule {
+    /// The merchant whose refunds it holds; `None`: any.
+    pub(crate) merchant: Option<String>,
+    /// The provider whose refunds it holds; `None`: any.
+    pub(crate) provider: Option<ProviderId>,
+    /// The rule's threshold, in its currency.
+    pub(crate) amount_at_least: Money,
+}
 
 /// What the rules are asked about one new refund.
 #[derive(Debug, Clone, Copy)]

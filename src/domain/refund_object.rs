@@ -8,7 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::store::RefundRecord;
+use super::refund_record::RefundRecord;
 
 /// A refund as merchants see it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -27,7 +27,7 @@ pub(crate) struct RefundObject {
     pub(crate) amount: Option<String>,
     pub(crate) currency: String,
     pub(crate) amount_minor: Option<i64>,
-    #[schema(value_type = crate::domain::RefundStatus)]
+    #[schema(value_type = super::refund::RefundStatus)]
     pub(crate) status: &'static str,
     pub(crate) failure_code: Option<String>,
     pub(crate) failure_message: Option<String>,

@@ -28,18 +28,12 @@ use super::sync::request_for;
 use super::{millis, Engine, EngineError};
 use crate::domain::{
     AuditKind, EventKind, EventSource, MerchantEventType, NewAuditEvent, PendingReason,
-    RefundStatus, Stored,
+    RefundRecord, RefundStatus,
 };
-use crate::store::{Change, NewEvent, OutboxMessage, RefundRecord};
+use crate::store::{Change, NewEvent, OutboxMessage};
 
 /// Refunds canceled per expiry pass, at most (the next pass takes the rest).
 const EXPIRE_BATCH: i64 = 256;
-
-/// Whether `refund` waits for an operator's approval.
-pub(crate) fn is_awaiting_approval(refund: &RefundRecord) -> bool {
-    refund.status == RefundStatus::Pending
-        && refund.pending_reason == Some(Stored::Known(PendingReason::AwaitingApproval))
-}
 
 /// The change that ends `refund`'s wait unsent: `canceled` with `code`, saying why.
 fn cancel_unsent(
@@ -98,7 +92,7 @@ impl Engine {
         let modified = self
             .store
             .modify_refund(*id, move |refund, now| {
-                if !is_awaiting_approval(refund) {
+                if !refund.is_awaiting_approval() {
                     return Err(EngineError::NotAwaitingApproval);
                 }
                 Ok(Change {
@@ -178,7 +172,7 @@ impl Engine {
         let modified = self
             .store
             .modify_refund(*id, move |refund, _now| {
-                if !is_awaiting_approval(refund) {
+                if !refund.is_awaiting_approval() {
                     return Err(EngineError::NotAwaitingApproval);
                 }
                 let mut change = cancel_unsent(
@@ -218,7 +212,7 @@ impl Engine {
             for id in ids {
                 let refund = self
                     .apply_with(&id, move |engine, refund, _now| {
-                        if !is_awaiting_approval(refund) || refund.created_at >= before {
+                        if !refund.is_awaiting_approval() || refund.created_at >= before {
                             return Change::default();
                         }
                         cancel_unsent(

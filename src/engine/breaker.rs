@@ -22,31 +22,12 @@ use std::sync::{Mutex, MutexGuard};
 use refund_provider::ProviderError;
 
 use crate::config::BreakerConfig;
+use crate::domain::breaker_state::{AccountView, BreakerState};
 
 use super::millis;
 
 /// A provider account: (provider id, stored account key).
 pub(crate) type AccountKey = (String, String);
-
-/// The state of one breaker, as metrics and the console show it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BreakerState {
-    Closed,
-    Open,
-    HalfOpen,
-}
-
-impl BreakerState {
-    pub(crate) const ALL: [BreakerState; 3] = [Self::Closed, Self::Open, Self::HalfOpen];
-
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Closed => "closed",
-            Self::Open => "open",
-            Self::HalfOpen => "half_open",
-        }
-    }
-}
 
 /// Who asks to call the provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,17 +218,6 @@ impl Breaker {
             *probe_out = false;
         }
     }
-}
-
-/// What metrics and the console show of one account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct AccountView {
-    pub(crate) provider: String,
-    pub(crate) account: String,
-    pub(crate) state: BreakerState,
-    pub(crate) enabled: bool,
-    pub(crate) queued: u64,
-    pub(crate) oldest_queued_at: Option<i64>,
 }
 
 /// Every account's breaker in this process.

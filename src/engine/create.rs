@@ -34,9 +34,9 @@ use super::breaker::{Caller, Permit};
 use super::intake::{check_every_providers_options, Routed};
 use super::{millis, Engine, EngineError};
 use crate::config::MerchantConfig;
-use crate::domain::{PendingReason, RefundStatus, Stored};
+use crate::domain::{PendingReason, RefundRecord, RefundStatus, Stored};
 use crate::faults::Faults;
-use crate::store::{CreateOutcome, IdempotencyClaim, PaymentClaim, RefundRecord};
+use crate::store::{CreateOutcome, IdempotencyClaim, PaymentClaim};
 use crate::telemetry::spans;
 
 /// The request this module carries out, as the engine's callers know it.

@@ -17,9 +17,11 @@ use refund_provider::proof::{proven_amount, AmountMismatch, Asked};
 use refund_provider::{Currency, FailureCode, Money, ProviderRefund};
 
 use crate::domain::{
-    AttentionReason, EntryKind, EventKind, EventSource, MerchantEventType, RefundStatus,
+    AttentionReason, EntryKind, EventKind, EventSource, MerchantEventType, RefundRecord,
+    RefundStatus,
 };
-use crate::store::{Change, LedgerLine, NewEvent, OutboxMessage, RefundRecord};
+use crate::ledger::LedgerLine;
+use crate::store::{Change, NewEvent, OutboxMessage};
 
 /// The balanced lines a succeeded refund posts (DESIGN §10).
 pub(crate) fn succeeded_ledger_lines(refund: &RefundRecord, amount_minor: i64) -> Vec<LedgerLine> {

@@ -43,7 +43,7 @@ impl Engine {
                 return;
             }
         };
-        let mut ticker = crate::engine::Ticker::new(|engine| {
+        let mut ticker = super::ticker::Ticker::new(|engine| {
             engine
                 .config()
                 .sync

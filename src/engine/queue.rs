@@ -35,8 +35,8 @@ use super::breaker::{Caller, Permit};
 use super::decide::transition;
 use super::sync::request_for;
 use super::{millis, Engine, EngineError};
-use crate::domain::{EventKind, EventSource, PendingReason, RefundStatus};
-use crate::store::{Change, Modified, NewEvent, RefundRecord};
+use crate::domain::{EventKind, EventSource, PendingReason, RefundRecord, RefundStatus};
+use crate::store::{Change, Modified, NewEvent};
 
 /// How often the drain looks at the queues.
 const TICK: Duration = Duration::from_millis(100);
@@ -317,7 +317,7 @@ impl Engine {
                     });
                 }
                 // Never sent either way: queued, or awaiting an operator's approval (§19).
-                if !refund.is_queued() && !super::approval::is_awaiting_approval(refund) {
+                if !refund.is_queued() && !refund.is_awaiting_approval() {
                     return Err(EngineError::RefundSent);
                 }
                 let mut change = transition(

@@ -9,8 +9,8 @@ use refund_provider::{FailureCode, InvalidCode, MinorUnits, Money, RefundId};
 
 use super::decide::transition;
 use super::{Engine, EngineError};
-use crate::domain::{AuditKind, EventSource, NewAuditEvent, RefundStatus};
-use crate::store::{Change, RefundRecord};
+use crate::domain::{AuditKind, EventSource, NewAuditEvent, RefundRecord, RefundStatus};
+use crate::store::Change;
 use crate::telemetry::spans;
 use tracing::Instrument;
 
@@ -60,7 +60,7 @@ pub(crate) fn resolution(
         });
     }
     // Never sent: there is no outcome to settle by hand; it is approved or rejected (§19).
-    if super::approval::is_awaiting_approval(refund) {
+    if refund.is_awaiting_approval() {
         return Err(EngineError::InvalidRequest {
             code: InvalidCode::ParameterInvalid,
             message: "this refund awaits approval and was never sent: approve or reject it".into(),

@@ -17,8 +17,8 @@ use refund_provider::{
 use super::breaker::{Health, Permit};
 use super::decide::transition;
 use super::{millis, Engine, EngineError};
-use crate::domain::{EventKind, EventSource, RefundStatus};
-use crate::store::{Change, NewEvent, RefundRecord};
+use crate::domain::{EventKind, EventSource, RefundRecord, RefundStatus};
+use crate::store::{Change, NewEvent};
 use crate::telemetry::spans;
 
 /// Backoff before each retry of a request that was provably not sent.

@@ -34,10 +34,10 @@ use refund_provider::proof::{after_no_record, NoRecord};
 use super::breaker::{Caller, Health, Permit};
 use super::decide::transition;
 use super::{millis, Engine, EngineError};
-use crate::domain::{AttentionReason, EventKind, EventSource, RefundStatus};
+use crate::domain::{AttentionReason, EventKind, EventSource, RefundRecord, RefundStatus};
 use crate::faults::Faults;
 use crate::store::work::Queue;
-use crate::store::{Change, NewEvent, RefundRecord, StoreError};
+use crate::store::{Change, NewEvent, StoreError};
 use crate::telemetry::spans;
 
 /// How many refunds one pass claims.
@@ -112,7 +112,7 @@ impl Engine {
     /// on the configuration current when it starts (a reload's poll interval applies from
     /// the next tick).
     pub(crate) async fn run_sync(self) {
-        let mut ticker = crate::engine::Ticker::new(|engine| engine.config().sync.poll_interval);
+        let mut ticker = super::ticker::Ticker::new(|engine| engine.config().sync.poll_interval);
         loop {
             let engine = ticker.tick(&self).await;
             if let Err(e) = engine.sync_pass().await {

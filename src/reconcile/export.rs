@@ -16,7 +16,8 @@ use axum::body::Bytes;
 use futures_util::stream::{self, Stream};
 
 use crate::domain::refund_object::{rfc3339_ms, RefundObject};
-use crate::store::{ListFilter, RefundRecord, Store, StoreError};
+use crate::domain::RefundRecord;
+use crate::store::{ListFilter, Store, StoreError};
 
 /// Refunds per page read from the store.
 pub(crate) const PAGE: u32 = 500;

@@ -10,8 +10,8 @@ use crate::config::statements::{AmountUnit, StatementEncoding, StatementFormat, 
 use crate::domain::refund_object::rfc3339_ms;
 use crate::ledger::format_minor;
 
+use super::error::StatementError;
 use super::reader::{StatementLine, StatementReader, FIELDS};
-use super::statement::StatementError;
 
 /// Lines shown when `--lines` is not given.
 pub(crate) const DEFAULT_LINES: usize = 20;

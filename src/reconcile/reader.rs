@@ -22,7 +22,7 @@ use refund_provider::{Currency, Money};
 use crate::config::statements::{AmountUnit, StatementEncoding, StatementFormat, TimeFormat};
 use crate::domain::RefundStatus;
 
-use super::statement::StatementError;
+use super::error::StatementError;
 
 /// The fields a line can carry, in the order of `Columns` and of the reader's index.
 pub(crate) const FIELDS: [&str; 8] = [

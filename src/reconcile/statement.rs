@@ -47,6 +47,7 @@ mod report;
 use std::io::Read;
 use std::sync::Arc;
 
+pub use super::error::StatementError;
 pub use super::reader::{Malformed, StatementLine, StatementReader};
 pub use compare::{batch_mismatch, compare, missing_in_gateway, missing_in_statement, LineVerdict};
 pub use reconciler::Reconciler;
@@ -57,7 +58,6 @@ pub use report::{
 
 use crate::config::statements::StatementFormat;
 use crate::store::Store;
-use crate::store::StoreError;
 
 /// Lines matched per round trip to the store.
 pub(crate) const CHUNK: usize = 1000;
@@ -66,21 +66,6 @@ pub(crate) const CHUNK: usize = 1000;
 /// but each step's savepoint keeps the pages it changes in memory (temp_store = MEMORY), so
 /// not too large (20,000 put the CLI's peak at 145 MiB).
 pub(crate) const SETTLE_EVERY: usize = 10_000;
-
-/// Why a statement could not be reconciled at all (a bad line is a `Malformed`, not this).
-#[derive(Debug, thiserror::Error)]
-pub enum StatementError {
-    #[error("the statement is empty: expected a header row {0}")]
-    NoHeader(String),
-    #[error("the header row lacks column `{column}` (expected {expected})")]
-    MissingColumn { column: String, expected: String },
-    #[error("the statement could not be read: {0}")]
-    Read(String),
-    #[error("writing the report failed: {0}")]
-    Write(#[from] std::io::Error),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 /// Who and what to reconcile.
 #[derive(Debug, Clone)]

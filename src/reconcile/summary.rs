@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::domain::refund_object::{rfc3339_ms, RefundObject};
+use crate::domain::RefundRecord;
 use crate::ledger::{CurrencyAmount, Totals};
 use crate::store::payments::PaymentRow;
-use crate::store::{RefundRecord, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Counts and amount of one provider × currency × status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -14,9 +14,8 @@
 use rusqlite::{params, Connection};
 use sqlx::Row;
 
-use super::sqlite::prepare;
 use super::writer::sqlite_error;
-use super::{Bind, Store, StoreError};
+use super::{prepare, Bind, Store, StoreError};
 use crate::domain::audit::new_audit_id;
 use crate::domain::{AuditEvent, AuditKind, NewAuditEvent};
 

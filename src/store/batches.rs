@@ -10,9 +10,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use sqlx::Row;
 
 use super::ledger::placeholders;
-use super::sqlite::prepare;
 use super::writer::sqlite_error;
-use super::{is_unique_violation, Bind, Store, StoreError};
+use super::{is_unique_violation, prepare, Bind, Store, StoreError};
 
 /// A batch to create.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,8 +13,8 @@ use sqlx::Row;
 
 use super::ledger::placeholders;
 use super::refunds::{refund_from_row, REFUND_COLUMNS};
-use super::{sums, RefundRecord, Store, StoreError};
-use crate::domain::{EntryKind, RefundStatus};
+use super::{sums, Store, StoreError};
+use crate::domain::{EntryKind, RefundRecord, RefundStatus};
 use crate::ledger::REVERSED_TO;
 
 /// Counts and amounts of one provider × currency × status.
@@ -75,7 +75,7 @@ pub struct MatchRow {
     /// after success).
     pub(crate) voided: bool,
     /// For a `voided` refund: the statuses the provider reported when it reversed it
-    /// (`canceled`, `failed`; see `crate::ledger::note_reversal`), filled in by
+    /// (`canceled`, `failed`; see `note_reversal` in `crate::engine`), filled in by
     /// [`Store::reversals`]; empty otherwise.
     pub(crate) reversed_to: Vec<RefundStatus>,
 }

@@ -8,8 +8,9 @@
 
 use sqlx::Row;
 
-use super::{sums, Bind, LedgerLine, Store, StoreError};
+use super::{sums, Bind, Store, StoreError};
 use crate::domain::EntryKind;
+use crate::ledger::LedgerLine;
 
 /// A matched refund to settle: the lines of `crate::ledger::settled_lines` for its
 /// provider, currency and recorded amount.
@@ -146,7 +147,7 @@ impl Store {
                             Bind::Int(Some(now)),
                         ];
                         values.extend(ids.iter().map(|id| Bind::Text(Some(id.clone()))));
-                        inserted += super::sqlite::prepare(conn, sql)?
+                        inserted += super::prepare(conn, sql)?
                             .execute(rusqlite::params_from_iter(values.iter()))
                             .map_err(super::writer::sqlite_error)?;
                     }
@@ -193,7 +194,7 @@ impl Store {
                             Bind::Int(Some(fee.fee_minor)),
                             Bind::Text(Some(fee.refund_id.clone())),
                         ];
-                        inserted += super::sqlite::prepare(conn, FEE_SQL)?
+                        inserted += super::prepare(conn, FEE_SQL)?
                             .execute(rusqlite::params_from_iter(values.iter()))
                             .map_err(super::writer::sqlite_error)?;
                     }
@@ -243,7 +244,7 @@ impl Store {
                 .collect();
             return writer
                 .write(move |conn| {
-                    let mut insert = super::sqlite::prepare(conn, LINE_SQL)?;
+                    let mut insert = super::prepare(conn, LINE_SQL)?;
                     let mut inserted = 0;
                     for (refund_id, line) in &lines {
                         inserted += insert

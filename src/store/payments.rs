@@ -27,10 +27,9 @@ use sqlx::{AnyConnection, Row};
 
 use refund_provider::{Currency, MinorUnits, Money};
 
-use super::sqlite::prepare;
 use super::writer::sqlite_error;
-use super::{sums, Change, CreateOutcome, NewEvent, PaymentClaim, RefundRecord, Store, StoreError};
-use crate::domain::{AttentionReason, EventSource};
+use super::{prepare, sums, Change, CreateOutcome, NewEvent, PaymentClaim, Store, StoreError};
+use crate::domain::{AttentionReason, EventSource, RefundRecord};
 
 /// What the payment check concluded.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,9 +13,8 @@ use sqlx::Row;
 
 use refund_provider::RefundId;
 
-use super::sqlite::prepare;
 use super::writer::sqlite_error;
-use super::{Store, StoreError};
+use super::{prepare, Store, StoreError};
 
 /// One provider account's queue, as the store holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,55 +5,10 @@ use serde_json::Value;
 use refund_provider::{FailureCode, RefundId};
 
 use crate::domain::{
-    AttentionReason, EntryKind, EventKind, EventSource, MerchantEventType, PendingReason,
+    AttentionReason, EventKind, EventSource, MerchantEventType, PendingReason, RefundRecord,
     RefundStatus, Stored,
 };
-
-/// A refund as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RefundRecord {
-    pub id: RefundId,
-    pub merchant_id: String,
-    pub provider: String,
-    /// The provider account it was made on: `default` or `merchant:<id>` (DESIGN §14).
-    pub account: String,
-    pub provider_refund_id: Option<String>,
-    pub provider_reference: String,
-    pub payment_id: String,
-    /// Major units with the currency's exponent; `None` for a full refund whose amount the
-    /// provider has not reported yet.
-    pub amount: Option<String>,
-    pub amount_minor: Option<i64>,
-    pub currency: String,
-    pub status: RefundStatus,
-    pub failure_code: Option<Stored<FailureCode>>,
-    pub failure_message: Option<String>,
-    pub reason: Option<String>,
-    pub reference: Option<String>,
-    pub customer_id: Option<String>,
-    pub metadata: Value,
-    pub provider_options: Value,
-    pub breakdown: Value,
-    pub requires_attention: bool,
-    pub idempotency_key: Option<String>,
-    pub version: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub next_sync_at: Option<i64>,
-    pub sync_attempts: i64,
-    /// Why this pending refund has not been sent (DESIGN §17); `None` once it was sent.
-    pub pending_reason: Option<Stored<PendingReason>>,
-    /// When it joined the queue of refunds never sent; `None` when it is not queued.
-    pub queued_at: Option<i64>,
-}
-
-impl RefundRecord {
-    /// Whether the refund waits in the queue of refunds never sent: it never reached its
-    /// provider, so it may be sent (once) or canceled.
-    pub(crate) fn is_queued(&self) -> bool {
-        self.status == RefundStatus::Pending && self.queued_at.is_some()
-    }
-}
+use crate::ledger::LedgerLine;
 
 /// An idempotency key to claim together with the refund insert.
 #[derive(Debug, Clone)]
@@ -134,15 +89,6 @@ impl NewEvent {
             detail: Value::Object(detail),
         }
     }
-}
-
-/// One double-entry ledger line: debits positive, credits negative.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LedgerLine {
-    pub entry_kind: EntryKind,
-    pub account: String,
-    pub currency: String,
-    pub amount_minor: i64,
 }
 
 /// A merchant event to deliver, rendered from the refund after the change.
@@ -286,43 +232,6 @@ pub(crate) struct EventRecord {
     pub(crate) source: Stored<EventSource>,
     pub(crate) detail: Value,
     pub(crate) created_at: i64,
-}
-
-/// A pending-or-other refund of 'acme' on efundpay's default account, for unit tests.
-#[cfg(test)]
-impl RefundRecord {
-    pub(crate) fn sample(status: RefundStatus, amount_minor: Option<i64>) -> Self {
-        Self {
-            id: RefundId::generate(),
-            merchant_id: "acme".into(),
-            provider: "efundpay".into(),
-            account: "default".into(),
-            provider_refund_id: None,
-            provider_reference: "ref".into(),
-            payment_id: "pay".into(),
-            amount: amount_minor.map(|m| format!("{}.{:02}", m / 100, m % 100)),
-            amount_minor,
-            currency: "EUR".into(),
-            status,
-            failure_code: None,
-            failure_message: None,
-            reason: None,
-            reference: None,
-            customer_id: None,
-            metadata: serde_json::json!({}),
-            provider_options: serde_json::json!(null),
-            breakdown: serde_json::json!([]),
-            requires_attention: false,
-            idempotency_key: None,
-            version: 0,
-            created_at: 0,
-            updated_at: 0,
-            next_sync_at: None,
-            sync_attempts: 0,
-            pending_reason: None,
-            queued_at: None,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -7,9 +7,9 @@ use sqlx::{AnyConnection, Row};
 use refund_provider::RefundId;
 
 use super::records::EventRecord;
-use super::{Bind, ListFilter, RefundRecord, Store, StoreError};
+use super::{Bind, ListFilter, Store, StoreError};
 use crate::domain::refund_object::{merchant_event, new_event_id};
-use crate::domain::{RefundStatus, Stored};
+use crate::domain::{RefundRecord, RefundStatus, Stored};
 
 pub(super) const REFUND_COLUMNS: &str =
     "id, merchant_id, provider, account, provider_refund_id, provider_reference, \

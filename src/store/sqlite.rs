@@ -8,18 +8,12 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use refund_provider::RefundId;
 
 use super::refunds::REFUND_COLUMNS;
-use super::writer::{sqlite_error, sqlite_sql};
-use super::{Change, NewEvent, RefundRecord, StoreError};
+use super::writer::sqlite_error;
+use super::{Change, NewEvent, StoreError};
+// `create.rs` takes `prepare` from here.
+pub(super) use super::prepare;
 use crate::domain::refund_object::{merchant_event, new_event_id, RefundObject};
-use crate::domain::{RefundStatus, Stored};
-
-/// A cached prepared statement for `sql` (written with `$N` placeholders).
-pub(super) fn prepare<'c>(
-    conn: &'c Connection,
-    sql: &str,
-) -> Result<rusqlite::CachedStatement<'c>, StoreError> {
-    conn.prepare_cached(&sqlite_sql(sql)).map_err(sqlite_error)
-}
+use crate::domain::{RefundRecord, RefundStatus, Stored};
 
 fn json(text: &str, column: &str) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))

@@ -14,11 +14,9 @@ use sqlx::Row;
 
 use refund_provider::RefundId;
 
-use crate::domain::{MerchantEventType, Stored};
-
-use super::sqlite::prepare;
 use super::writer::sqlite_error;
-use super::{Bind, Store, StoreError};
+use super::{prepare, Bind, Store, StoreError};
+use crate::domain::{MerchantEventType, Stored};
 
 /// A merchant event claimed for delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]

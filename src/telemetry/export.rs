@@ -16,8 +16,9 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{count_dropped, TelemetryError};
+use super::TelemetryError;
 use crate::config::{OtlpProtocol, TelemetryConfig};
+use crate::metrics::count_dropped;
 
 /// Most spans in one post.
 pub(crate) const BATCH: usize = 512;

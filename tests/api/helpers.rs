@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use refund_gateway::config::Config;
+use refund_gateway::domain::RefundRecord;
 use refund_gateway::domain::RefundStatus;
 use refund_gateway::providers::ProviderRegistry;
 use refund_gateway::startup::Application;
-use refund_gateway::store::{now_ms, RefundRecord};
+use refund_gateway::store::now_ms;
 pub use refund_provider::testkit::{FakeProvider, Script};
 use refund_provider::{Currency, MinorUnits, Money, RefundId, RefundProvider};
 use refund_test_support::{

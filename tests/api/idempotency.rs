@@ -157,7 +157,8 @@ async fn two_instances_on_one_postgres_make_one_refund() {
 /// A key past its retention is free again: the same key with another body makes a new refund.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_idempotency_key_can_be_used_again() {
-    use refund_gateway::store::{CreateOutcome, IdempotencyClaim, RefundRecord, Store};
+    use refund_gateway::domain::RefundRecord;
+    use refund_gateway::store::{CreateOutcome, IdempotencyClaim, Store};
 
     use crate::helpers::pending_record;
 

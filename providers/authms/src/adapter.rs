@@ -21,6 +21,7 @@ use reqwest::{StatusCode, Url};
 use secrecy::SecretString;
 use time::OffsetDateTime;
 
+use crate::endpoint::endpoint;
 use crate::map::refund_from_transaction;
 use crate::options::{AuthMsOptions, Method};
 use crate::status_query;
@@ -30,8 +31,7 @@ use crate::wire::{
     TransferDetailResponse, TransferRequest,
 };
 
-/// The provider id in config and in the API.
-pub const PROVIDER_ID: &str = "authms";
+pub use crate::identity::PROVIDER_ID;
 
 /// The AuthMS wallet adapter. Build it from [`crate::AuthMsSettings`] or with
 /// [`AuthMsProvider::new`].
@@ -355,15 +355,6 @@ fn customer_id(req: &ProviderRefundRequest) -> Result<&str, RequestInvalid> {
     }
 }
 
-/// `base` with `segments` appended, each percent-encoded as one path segment.
-pub(crate) fn endpoint(base: &Url, segments: &[&str]) -> Url {
-    let mut url = base.clone();
-    if let Ok(mut path) = url.path_segments_mut() {
-        path.pop_if_empty().extend(segments);
-    }
-    url
-}
-
 /// Every AuthMS answer, classified in this one place. HTTP status first, and on a 2xx the
 /// envelope's `code` when it names an error (AuthMS repeats the HTTP status in `code`; a 2xx
 /// whose `code` is 4xx/5xx is read as that status). The provider's `message` is kept.
@@ -559,14 +550,5 @@ mod tests {
                 "{not_authms}"
             );
         }
-    }
-
-    #[test]
-    fn paths_percent_encode_the_user_id() {
-        let base = Url::parse("http://127.0.0.1:1/base/").expect("url");
-        assert_eq!(
-            endpoint(&base, &["wallets", "a/b?c#d%", "refund"]).as_str(),
-            "http://127.0.0.1:1/base/wallets/a%2Fb%3Fc%23d%25/refund"
-        );
     }
 }

@@ -43,7 +43,7 @@ impl AuthMsOptions {
     /// Reads `provider_options.authms` (`Null` when absent). Only `method` is known; any
     /// other field, or a method AuthMS does not have, is `parameter_invalid` at its path.
     pub fn parse(options: &Value) -> Result<Self, RequestInvalid> {
-        let raw: RawOptions = parse_options(crate::PROVIDER_ID, options)?;
+        let raw: RawOptions = parse_options(crate::identity::PROVIDER_ID, options)?;
         let method = match raw.method {
             None | Some(MethodWord::Refund | MethodWord::Reversal) => Method::WalletRefund,
             Some(MethodWord::Transfer) => Method::Transfer,

@@ -17,6 +17,7 @@
 use refund_provider::ProviderError;
 use reqwest::Url;
 
+use crate::endpoint::endpoint;
 use crate::options::Method;
 use crate::transfer::is_transfer_of;
 use crate::wire::TransactionResponse;
@@ -27,7 +28,7 @@ pub const REFERENCE_PARAM: &str = "reference_id";
 /// `{base_url}/wallets/{user_id}/transactions?reference_id={reference}`, the user id
 /// percent-encoded as one path segment.
 pub fn url(base: &Url, user_id: &str, reference: &str) -> Url {
-    let mut url = crate::adapter::endpoint(base, &["wallets", user_id, "transactions"]);
+    let mut url = endpoint(base, &["wallets", user_id, "transactions"]);
     url.query_pairs_mut()
         .append_pair(REFERENCE_PARAM, reference);
     url

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::InvalidCode;
+use crate::request::InvalidCode;
 
 /// A machine-readable reason a refund failed, as shown to merchants in `failure_code`
 /// (DESIGN §5, §7, §14). Serialized as its text; `ALL`, `as_str` and `parse` say the same
@@ -177,8 +177,8 @@ impl ProviderError {
 /// A request that `validate` refuses, met again when refunding (the gateway sent it anyway):
 /// nothing was sent and nothing ever can be, so it is `Rejected` with the request's own code
 /// and message.
-impl From<crate::RequestInvalid> for ProviderError {
-    fn from(invalid: crate::RequestInvalid) -> Self {
+impl From<crate::request::RequestInvalid> for ProviderError {
+    fn from(invalid: crate::request::RequestInvalid) -> Self {
         Self::rejected(invalid.code.into(), invalid.message)
     }
 }
@@ -215,7 +215,7 @@ mod tests {
 
     #[test]
     fn an_invalid_request_met_when_refunding_is_rejected_with_its_code_and_message() {
-        let invalid = crate::RequestInvalid::missing("provider_options.demo.bank_detail");
+        let invalid = crate::request::RequestInvalid::missing("provider_options.demo.bank_detail");
         let message = invalid.message.clone();
         assert_eq!(
             ProviderError::from(invalid),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::ProviderError;
+use crate::error::ProviderError;
 
 /// Default provider timeout (`timeout_ms`).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(10_000);

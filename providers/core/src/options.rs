@@ -24,7 +24,7 @@ mod strict;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::RequestInvalid;
+use crate::request::RequestInvalid;
 use strict::Strict;
 
 /// Reads `provider_options.<provider>` as `T`, or says which field is wrong and why.

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{FailureCode, Money};
+use crate::error::FailureCode;
+use crate::money::Money;
 
 /// A provider's view of a refund, mapped to the gateway's vocabulary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -11,7 +11,8 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::{BuildContext, ConfigProblem, RefundProvider};
+use crate::provider::RefundProvider;
+use crate::settings::{BuildContext, ConfigProblem};
 
 /// One provider crate, as the gateway sees it.
 #[async_trait]
@@ -50,7 +51,7 @@ pub trait ProviderPlugin: Send + Sync + 'static {
     /// refund goes to (a request may carry options for several), with the adapter's own
     /// parsing, so a mistake is refused even when another provider is routed. The default
     /// accepts any object or null.
-    fn check_options(&self, options: &Value) -> Result<(), crate::RequestInvalid> {
+    fn check_options(&self, options: &Value) -> Result<(), crate::request::RequestInvalid> {
         let _ = options;
         Ok(())
     }
@@ -205,12 +206,12 @@ mod tests {
 
     #[async_trait]
     impl RefundProvider for Nothing {
-        fn id(&self) -> crate::ProviderId {
-            crate::ProviderId::from_static("nothing")
+        fn id(&self) -> crate::ids::ProviderId {
+            crate::ids::ProviderId::from_static("nothing")
         }
 
-        fn capabilities(&self) -> crate::Capabilities {
-            crate::Capabilities {
+        fn capabilities(&self) -> crate::provider::Capabilities {
+            crate::provider::Capabilities {
                 currencies: None,
                 partial: true,
                 full_without_amount: false,
@@ -219,8 +220,8 @@ mod tests {
             }
         }
 
-        fn proofs(&self) -> crate::Proofs {
-            crate::Proofs {
+        fn proofs(&self) -> crate::proof::Proofs {
+            crate::proof::Proofs {
                 not_found_proves_absence: false,
                 resend_is_deduplicated: false,
                 answers_carry_amount: false,
@@ -229,16 +230,16 @@ mod tests {
 
         async fn refund(
             &self,
-            _req: &crate::ProviderRefundRequest,
-        ) -> Result<crate::ProviderRefund, crate::ProviderError> {
-            Err(crate::ProviderError::not_sent("nothing"))
+            _req: &crate::request::ProviderRefundRequest,
+        ) -> Result<crate::outcome::ProviderRefund, crate::error::ProviderError> {
+            Err(crate::error::ProviderError::not_sent("nothing"))
         }
 
         async fn refund_status(
             &self,
-            _req: &crate::ProviderRefundRequest,
-        ) -> Result<crate::ProviderRefund, crate::ProviderError> {
-            Ok(crate::ProviderRefund::not_found())
+            _req: &crate::request::ProviderRefundRequest,
+        ) -> Result<crate::outcome::ProviderRefund, crate::error::ProviderError> {
+            Ok(crate::outcome::ProviderRefund::not_found())
         }
 
         fn parse_webhook(
@@ -246,8 +247,8 @@ mod tests {
             _headers: &http::HeaderMap,
             _body: &[u8],
             _now: time::OffsetDateTime,
-        ) -> Result<crate::ProviderWebhook, crate::ProviderError> {
-            Err(crate::ProviderError::invalid_webhook("nothing"))
+        ) -> Result<crate::webhook::ProviderWebhook, crate::error::ProviderError> {
+            Err(crate::error::ProviderError::invalid_webhook("nothing"))
         }
     }
 

@@ -15,7 +15,8 @@
 //!   provider's document defines one and the report carries it, in the refund's currency,
 //!   equal to what was asked (when something was), with asset lines that add up to it.
 
-use crate::{Currency, Money, ProviderRefund, ProviderRefundStatus};
+use crate::money::{Currency, Money};
+use crate::outcome::{ProviderRefund, ProviderRefundStatus};
 
 /// What a provider's answers prove, declared by its adapter (each fact with the sentence of
 /// the provider's document that grants it; without one, `false`).
@@ -168,7 +169,8 @@ pub fn proven_amount(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{BreakdownLine, MinorUnits};
+    use crate::money::MinorUnits;
+    use crate::outcome::BreakdownLine;
 
     fn cur(code: &str) -> Currency {
         Currency::parse(code).unwrap_or_else(|e| panic!("{e}"))

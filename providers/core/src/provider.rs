@@ -4,10 +4,13 @@ use async_trait::async_trait;
 use http::HeaderMap;
 use time::OffsetDateTime;
 
-use crate::{
-    Currency, InvalidCode, Proofs, ProviderError, ProviderId, ProviderRefund,
-    ProviderRefundRequest, ProviderWebhook, RefundId, RequestInvalid,
-};
+use crate::error::ProviderError;
+use crate::ids::{ProviderId, RefundId};
+use crate::money::Currency;
+use crate::outcome::ProviderRefund;
+use crate::proof::Proofs;
+use crate::request::{InvalidCode, ProviderRefundRequest, RequestInvalid};
+use crate::webhook::ProviderWebhook;
 
 /// What a provider supports; the gateway checks requests against it before any call.
 #[derive(Debug, Clone, PartialEq, Eq)]

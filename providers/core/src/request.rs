@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::{Currency, Money, PaymentId, RefundId};
+use crate::ids::{PaymentId, RefundId};
+use crate::money::{Currency, Money};
 
 /// A refund as handed to an adapter. The gateway builds it once, stores it, and hands the
 /// same values to every attempt, so a repeated call after a crash carries the same
@@ -15,7 +16,7 @@ pub struct ProviderRefundRequest {
     /// The gateway's refund id.
     pub refund_id: RefundId,
     /// The deterministic reference derived from `refund_id` by
-    /// [`crate::RefundProvider::provider_reference`] and stored before the first call.
+    /// [`crate::provider::RefundProvider::provider_reference`] and stored before the first call.
     pub provider_reference: String,
     /// The provider's id of the original payment.
     pub payment_id: PaymentId,
@@ -44,9 +45,9 @@ pub struct ProviderRefundRequest {
 impl ProviderRefundRequest {
     /// A full refund (no amount) of `payment_id` in `currency` for refund `refund_id`, with the
     /// refund id as its reference (adapters that derive another set it with
-    /// [`crate::RefundProvider::provider_reference`]), created now, and nothing else: set the
-    /// other fields on the value. Building requests through this (or the test kit's
-    /// `RequestBuilder`) keeps callers compiling when a field is added.
+    /// [`crate::provider::RefundProvider::provider_reference`]), created now, and nothing
+    /// else: set the other fields on the value. Building requests through this (or the test
+    /// kit's `RequestBuilder`) keeps callers compiling when a field is added.
     pub fn new(refund_id: RefundId, payment_id: PaymentId, currency: Currency) -> Self {
         Self {
             refund_id,

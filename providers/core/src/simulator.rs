@@ -1,6 +1,6 @@
 //! The `Simulator` abstraction (feature `sandbox-kit`): a running provider simulator as the
 //! gateway's sandbox, bench, demo and end-to-end helpers see it, whichever provider it
-//! simulates. Started through [`crate::ProviderPlugin::start_simulator`].
+//! simulates. Started through [`crate::plugin::ProviderPlugin::start_simulator`].
 
 use std::any::Any;
 use std::fmt;
@@ -8,8 +8,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::request::ProviderRefundRequest;
 use crate::sandbox_kit::FaultCounters;
-use crate::ProviderRefundRequest;
 
 /// The knobs every simulator has, for starting one without naming its `SandboxConfig`.
 /// `None` keeps the simulator's own default.

@@ -15,11 +15,16 @@ use http::HeaderMap;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::{
-    BuildContext, Capabilities, Currency, Money, PaymentId, Proofs, ProviderError, ProviderId,
-    ProviderPlugin, ProviderRefund, ProviderRefundRequest, ProviderRefundStatus, ProviderWebhook,
-    RefundId, RefundProvider,
-};
+use crate::error::ProviderError;
+use crate::ids::{PaymentId, ProviderId, RefundId};
+use crate::money::{Currency, Money};
+use crate::outcome::{ProviderRefund, ProviderRefundStatus};
+use crate::plugin::ProviderPlugin;
+use crate::proof::Proofs;
+use crate::provider::{Capabilities, RefundProvider};
+use crate::request::ProviderRefundRequest;
+use crate::settings::BuildContext;
+use crate::webhook::ProviderWebhook;
 
 /// Builds a `ProviderRefundRequest`: a new refund id (its string as the reference), no
 /// reason, customer or options, created now.

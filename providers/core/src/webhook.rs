@@ -4,8 +4,9 @@
 use http::HeaderMap;
 use time::OffsetDateTime;
 
+use crate::error::ProviderError;
+use crate::outcome::{ProviderRefund, ProviderRefundStatus};
 use crate::signature::{verify_header, SignatureError, DEFAULT_TOLERANCE_SECS};
-use crate::{ProviderError, ProviderRefund, ProviderRefundStatus};
 
 /// The `raw_status` of an acknowledged-only webhook (see [`ProviderWebhook::ignored`]).
 const IGNORED: &str = "ignored";

@@ -24,6 +24,7 @@ use refund_provider::{
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use crate::identity::PROVIDER_ID;
 use crate::map::{cny, to_provider_refund};
 use crate::options::{AssetType, EbuyOptions};
 use crate::reference::{refund_trade_no, request_uuid};
@@ -32,7 +33,6 @@ use crate::wire::{
     Answer, AnswerContent, GoodsDetail, QueryContent, RefundContent, RefundMethod, RequestEnvelope,
     ACTION_REFUND, ACTION_REFUND_QUERY, REFUND_PATH, REFUND_QUERY_PATH,
 };
-use crate::PROVIDER_ID;
 
 /// Longest `outTradeNo` (the merchant API's `payment_id`) e-Buy takes.
 pub const MAX_OUT_TRADE_NO: usize = 32;

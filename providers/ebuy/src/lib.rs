@@ -3,6 +3,7 @@
 
 pub mod adapter;
 pub mod config;
+mod identity;
 pub mod map;
 pub mod options;
 pub mod plugin;
@@ -16,13 +17,7 @@ pub mod sandbox;
 
 pub use adapter::EbuyProvider;
 pub use config::EbuySettings;
+pub use identity::{ACCOUNT_FIELDS, PROVIDER_ID};
 pub use options::{AssetType, EbuyOptions};
 pub use plugin::PROVIDER;
 pub use reference::refund_trade_no;
-
-/// The provider id in config and in the API.
-pub const PROVIDER_ID: &str = "ebuy";
-
-/// The keys of one e-Buy account (DESIGN §14): what `[merchants.providers.ebuy]` may give,
-/// replacing the default account's for every call made for that merchant.
-pub const ACCOUNT_FIELDS: &[&str] = &["app_id", "app_secret", "app_secret_env"];

@@ -83,7 +83,7 @@ pub struct EbuyOptions {
 impl EbuyOptions {
     /// Parses the options object; `null` (absent) means all defaults.
     pub fn parse(value: &Value) -> Result<Self, RequestInvalid> {
-        parse_options(crate::PROVIDER_ID, value)
+        parse_options(crate::identity::PROVIDER_ID, value)
     }
 
     /// The asset a partial refund comes from: the given one, else cash.

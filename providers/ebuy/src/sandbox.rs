@@ -13,158 +13,28 @@
 //! # Ok(()) }
 //! ```
 
+mod config;
+mod effect;
 pub mod magic;
 mod server;
+mod shared;
 pub mod state;
 pub mod statement;
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use refund_provider::sandbox_kit::{lock, BoundedSet, FaultCell, Hang, Running};
+use refund_provider::sandbox_kit::{BoundedSet, FaultCell, Hang, Running};
 use refund_provider::{
     AppliedEffect, Currency, Money, PaymentId, ProviderRefundRequest, RefundId, SharedClock,
-    Simulator, SimulatorOptions,
+    Simulator,
 };
-use serde::{Deserialize, Serialize};
 
+use shared::Shared;
 use state::Book;
 
-/// The `appId` the sandbox knows (DESIGN §12).
-pub const APP_ID: &str = "sandbox-app";
-/// The app secret the sandbox signs and verifies with (DESIGN §12).
-pub const APP_SECRET: &str = "sandbox-ebuy-secret";
-
-/// Faults injected into the next requests to `/api/refund` and `/api/refund/query`
-/// (control endpoints excluded): the shared counters, drawn in the order `fail_next`,
-/// `timeout_next`, `apply_then_hang_next`, `drop_after_apply_next`. A `fail_next` or
-/// `timeout_next` request is answered 503; a `drop_after_apply_next` answer is a 200 whose
-/// body stops short of its Content-Length.
-pub type Faults = refund_provider::sandbox_kit::FaultCounters;
-
-/// What an order holds per asset, in fen (points count as fen-valued units).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrderAssets {
-    pub cash: i64,
-    pub coupon: i64,
-    pub cashcard: i64,
-    pub points: i64,
-}
-
-impl Default for OrderAssets {
-    /// An order the sandbox has not seen: cash 1000.00, coupon 5.00, cash card 100.00,
-    /// points 10.00 (in fen: 100000, 500, 10000, 1000).
-    fn default() -> Self {
-        Self {
-            cash: 100_000,
-            coupon: 500,
-            cashcard: 10_000,
-            points: 1_000,
-        }
-    }
-}
-
-/// How the sandbox behaves.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SandboxConfig {
-    /// Delay before every answer, in milliseconds (added to `faults.latency_ms`).
-    pub latency_ms: u64,
-    /// How long a hanging request (`timeout_next`, `apply_then_hang_next`) hangs.
-    pub hang_ms: u64,
-    /// How long a `PROC…` refund reads `PROCESSING`.
-    pub settle_after_ms: u64,
-    /// Faults in force from the start.
-    pub faults: Faults,
-    /// What an order the sandbox has not seen is created with on its first refund.
-    pub default_order: OrderAssets,
-    /// Orders known from the start, by `outTradeNo`.
-    pub orders: BTreeMap<String, OrderAssets>,
-    /// The most refunds retained: beyond it the oldest settled refunds are forgotten, with
-    /// their order when it has no refund left (configured orders stay); refunds still
-    /// `PROCESSING` are never evicted. The envelope `uuid`s remembered against replays are
-    /// capped alike.
-    pub max_refunds: usize,
-}
-
-impl Default for SandboxConfig {
-    fn default() -> Self {
-        Self {
-            latency_ms: 0,
-            hang_ms: 30_000,
-            settle_after_ms: 1_000,
-            faults: Faults::default(),
-            default_order: OrderAssets::default(),
-            orders: BTreeMap::new(),
-            max_refunds: refund_provider::sandbox_kit::DEFAULT_MAX_REFUNDS,
-        }
-    }
-}
-
-impl SandboxConfig {
-    /// The defaults with the shared simulator options applied.
-    pub fn with_options(options: &SimulatorOptions) -> Self {
-        let defaults = Self::default();
-        Self {
-            latency_ms: options.latency_ms.unwrap_or(defaults.latency_ms),
-            hang_ms: options.hang_ms.unwrap_or(defaults.hang_ms),
-            settle_after_ms: options.settle_after_ms.unwrap_or(defaults.settle_after_ms),
-            max_refunds: options.max_refunds.unwrap_or(defaults.max_refunds),
-            ..defaults
-        }
-    }
-}
-
-/// One asset line of an applied refund.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EffectLine {
-    /// `cash`, `cashcard`, `coupon` or `points`.
-    pub asset_type: String,
-    pub amount_minor: i64,
-    /// `succeeded`, `processing` or `failed`.
-    pub status: String,
-}
-
-/// A refund the sandbox applied (including ones that report `FAIL`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Effect {
-    /// The `refundTradeNo`.
-    pub reference: String,
-    /// The `outTradeNo`.
-    pub payment_id: String,
-    /// Money that moved or is moving (lines not failed), in fen.
-    pub amount_minor: i64,
-    /// Always `CNY`.
-    pub currency: String,
-    /// `succeeded`, `processing`, `failed` or `partial` (some lines failed, others not).
-    pub status: String,
-    /// The original trade's date, `YYYYMMDD`: `tradeTime` as sent, or, when it was left
-    /// out, the date in China (UTC+8) when the refund was applied, as e-Buy defaults it.
-    #[serde(default)]
-    pub trade_time: String,
-    pub assets: Vec<EffectLine>,
-    pub created_at: String,
-}
-
-#[derive(Debug)]
-struct Shared {
-    config: SandboxConfig,
-    book: Mutex<Book>,
-    faults: FaultCell<Faults>,
-    /// Envelope `uuid`s seen, to refuse a replayed request (the newest `max_refunds`).
-    uuids: Mutex<BoundedSet<String>>,
-    /// Cut short when the sandbox is dropped.
-    hang: Hang,
-    /// China's "today" (a defaulted `tradeTime`, the newest `tradeTime` taken) comes from it
-    /// (tests set it).
-    clock: SharedClock,
-}
-
-impl Shared {
-    fn book(&self) -> MutexGuard<'_, Book> {
-        lock(&self.book)
-    }
-}
+pub use config::{Faults, OrderAssets, SandboxConfig, APP_ID, APP_SECRET};
+pub use effect::{Effect, EffectLine};
 
 /// A running e-Buy simulator; dropping it stops the server (hanging requests included).
 #[derive(Debug)]
@@ -247,7 +117,7 @@ impl Sandbox {
 
 impl Simulator for Sandbox {
     fn provider(&self) -> &'static str {
-        crate::PROVIDER_ID
+        crate::identity::PROVIDER_ID
     }
 
     fn base_url(&self) -> String {
@@ -281,7 +151,7 @@ impl Simulator for Sandbox {
 
     fn sample_merchant_body(&self, tag: &str) -> serde_json::Value {
         serde_json::json!({
-            "provider": crate::PROVIDER_ID,
+            "provider": crate::identity::PROVIDER_ID,
             "payment_id": order_for(tag),
             "amount": "8.00",
             "currency": "CNY",
@@ -315,7 +185,7 @@ pub fn sample_request(tag: &str) -> ProviderRefundRequest {
     let payment_id = PaymentId::parse(&order_for(tag))
         .unwrap_or_else(|e| panic!("sample order id from tag `{tag}`: {e}"));
     let mut request = ProviderRefundRequest::new(refund_id, payment_id, currency);
-    request.provider_reference = crate::refund_trade_no(&refund_id);
+    request.provider_reference = crate::reference::refund_trade_no(&refund_id);
     request.amount = Money::parse("8.00", currency).ok();
     request.options = serde_json::json!({
         "asset_type": "cash",

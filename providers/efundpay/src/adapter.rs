@@ -25,9 +25,10 @@ use refund_provider::{
 };
 use time::OffsetDateTime;
 
+use crate::identity::PROVIDER_ID;
 use crate::map::to_provider_refund;
 use crate::wire::{ErrorBody, Refund, RefundList};
-use crate::{request, webhook, PROVIDER_ID};
+use crate::{request, webhook};
 
 /// The header naming the merchant account a request is for.
 pub const MERCHANT_ACCOUNT_HEADER: &str = "x-merchant-account-id";

@@ -61,7 +61,7 @@ impl EfundpaySettings {
         );
         let webhook_secrets = problems.take(self.webhook_secrets(ctx));
         let timeout = problems.take(ctx.timeout(self.timeout_ms));
-        let webhooks_url = ctx.webhook_url(crate::PROVIDER_ID);
+        let webhooks_url = ctx.webhook_url(crate::identity::PROVIDER_ID);
         let provider = match (
             base_url,
             token,

@@ -3,6 +3,7 @@
 
 pub mod adapter;
 pub mod config;
+mod identity;
 pub mod map;
 pub mod plugin;
 pub mod proofs;
@@ -15,20 +16,6 @@ pub mod sandbox;
 
 pub use adapter::EfundpayProvider;
 pub use config::EfundpaySettings;
+pub use identity::{ACCOUNT_FIELDS, PROVIDER_ID};
 pub use plugin::PROVIDER;
 pub use webhook::SIGNATURE_HEADER;
-
-/// The provider id in config, the API and the webhook path (`/v1/webhooks/efundpay`).
-pub const PROVIDER_ID: &str = "efundpay";
-
-/// The keys of one eFundPay account (DESIGN §14): what `[merchants.providers.efundpay]`
-/// may give, replacing the default account's for every call made for that merchant.
-pub const ACCOUNT_FIELDS: &[&str] = &[
-    "token",
-    "token_env",
-    "merchant_account_id",
-    "webhook_secret",
-    "webhook_secret_env",
-    "webhook_secrets",
-    "webhook_secrets_env",
-];

@@ -23,11 +23,11 @@ impl ProviderPlugin for EfundpayPlugin {
     }
 
     fn id(&self) -> &'static str {
-        crate::PROVIDER_ID
+        crate::identity::PROVIDER_ID
     }
 
     fn account_fields(&self) -> &'static [&'static str] {
-        crate::ACCOUNT_FIELDS
+        crate::identity::ACCOUNT_FIELDS
     }
 
     fn build(

@@ -76,7 +76,7 @@ impl EfundpayOptions {
     /// Parses the options object (`Null` when absent), then checks that a PromptPay or Thai
     /// mobile banking refund has its `bank_detail`.
     pub fn parse(value: &Value) -> Result<Self, RequestInvalid> {
-        let options: Self = parse_options(crate::PROVIDER_ID, value)?;
+        let options: Self = parse_options(crate::identity::PROVIDER_ID, value)?;
         if let Some(method) = options.payment_method.as_deref() {
             if needs_bank_detail(method) && options.bank_detail.is_none() {
                 return Err(RequestInvalid::new(

@@ -9,7 +9,10 @@
 //! `GET /_sandbox/statement?from=&to=` writes eFundPay's settlement statement of them. The magic
 //! values are in [`magic`] and the crate README.
 
+mod config;
 mod conn;
+mod effect;
+mod error;
 pub mod magic;
 mod server;
 mod state;
@@ -22,111 +25,17 @@ use std::sync::Arc;
 use refund_provider::sandbox_kit::{FaultCounters, Running};
 use refund_provider::{
     AppliedEffect, Currency, Money, PaymentId, ProviderRefundRequest, RefundId, Simulator,
-    SimulatorOptions,
 };
-use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
 use conn::{ConnHandle, KillableListener};
 use state::Shared;
 
-/// The sandbox's bearer token (DESIGN §12).
-pub const TOKEN: &str = "sandbox-efundpay-token";
-/// The sandbox's merchant account, expected in `x-merchant-account-id` (DESIGN §12).
-pub const MERCHANT_ACCOUNT_ID: &str = "sandbox-merchant";
-/// The secret the sandbox signs webhooks with (DESIGN §12).
-pub const WEBHOOK_SECRET: &str = "sandbox-efundpay-whsec";
-/// A transaction the sandbox has not seen is a payment of this many minor units, in the
-/// currency of its first refund.
-pub const UNSEEN_PAYMENT_AMOUNT_MINOR: i64 = 1_000_000;
-
-/// Faults to inject (JSON `POST /_sandbox/faults`): counters consumed one per API request
-/// (create or list); `out_of_order_webhooks` sends, after the final event, a stale
-/// `processing` event (new id, older `created_at`).
-pub type Faults = refund_provider::sandbox_kit::WebhookFaults;
-
-/// A payment the sandbox starts with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SandboxPayment {
-    /// eFundPay's transaction id.
-    pub id: String,
-    pub amount_minor: i64,
-    pub currency: String,
-    /// `promptpay` or `thai_mobile_banking` make `bank_detail` required; default `card`.
-    #[serde(default)]
-    pub payment_method: Option<String>,
-}
-
-/// How the simulator behaves.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SandboxConfig {
-    /// Latency before every API answer.
-    pub latency_ms: u64,
-    /// Delay between answering `processing` and the final status (and its webhook).
-    pub webhook_delay_ms: u64,
-    /// Attempts per webhook delivery (a non-2xx answer or a transport error is retried).
-    pub webhook_attempts: u32,
-    /// Wait before the first retry, doubling after each.
-    pub webhook_retry_ms: u64,
-    /// How long `timeout_next` and `apply_then_hang_next` hang.
-    pub hang_ms: u64,
-    /// Faults in force from the start.
-    pub faults: Faults,
-    /// Payments known from the start (others appear on first use, see
-    /// [`UNSEEN_PAYMENT_AMOUNT_MINOR`]).
-    pub payments: Vec<SandboxPayment>,
-    /// The most refunds retained: beyond it the oldest settled refunds are forgotten, with
-    /// their payment when it has no refund left (configured payments stay); refunds still
-    /// `processing` are never evicted. The webhook delivery log keeps as many entries.
-    pub max_refunds: usize,
-}
-
-impl Default for SandboxConfig {
-    fn default() -> Self {
-        Self {
-            latency_ms: 0,
-            webhook_delay_ms: 200,
-            webhook_attempts: 4,
-            webhook_retry_ms: 100,
-            hang_ms: 30_000,
-            faults: Faults::default(),
-            payments: Vec::new(),
-            max_refunds: refund_provider::sandbox_kit::DEFAULT_MAX_REFUNDS,
-        }
-    }
-}
-
-/// A refund the sandbox recorded (accepted or not: `status` says), in creation order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Effect {
-    /// The `external_identifier` (the gateway's provider reference).
-    pub reference: String,
-    /// The transaction id.
-    pub payment_id: String,
-    pub amount_minor: i64,
-    pub currency: String,
-    /// The refund's current eFundPay status: `processing`, `succeeded`, `failed`,
-    /// `declined` or `voided`.
-    pub status: String,
-    /// eFundPay's refund id.
-    pub refund_id: String,
-    pub reason: String,
-    pub webhooks_url: String,
-    pub created_at: String,
-}
-
-/// One webhook delivery attempt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WebhookDelivery {
-    pub event_id: String,
-    /// The refund's status in the event.
-    pub status: String,
-    pub url: String,
-    /// 1 for the first attempt.
-    pub attempt: u32,
-    /// The receiver's HTTP status, or `None` when it could not be reached.
-    pub answer: Option<u16>,
-}
+pub use config::{
+    Faults, SandboxConfig, SandboxPayment, MERCHANT_ACCOUNT_ID, TOKEN, UNSEEN_PAYMENT_AMOUNT_MINOR,
+    WEBHOOK_SECRET,
+};
+pub use effect::{Effect, WebhookDelivery};
 
 /// A running simulator; dropping it stops it.
 #[derive(Debug)]
@@ -187,23 +96,9 @@ impl Sandbox {
     }
 }
 
-impl SandboxConfig {
-    /// The defaults with the shared simulator options applied.
-    pub fn with_options(options: &SimulatorOptions) -> Self {
-        let defaults = Self::default();
-        Self {
-            latency_ms: options.latency_ms.unwrap_or(defaults.latency_ms),
-            hang_ms: options.hang_ms.unwrap_or(defaults.hang_ms),
-            webhook_delay_ms: options.settle_after_ms.unwrap_or(defaults.webhook_delay_ms),
-            max_refunds: options.max_refunds.unwrap_or(defaults.max_refunds),
-            ..defaults
-        }
-    }
-}
-
 impl Simulator for Sandbox {
     fn provider(&self) -> &'static str {
-        crate::PROVIDER_ID
+        crate::identity::PROVIDER_ID
     }
 
     fn base_url(&self) -> String {
@@ -238,7 +133,7 @@ impl Simulator for Sandbox {
 
     fn sample_merchant_body(&self, tag: &str) -> serde_json::Value {
         serde_json::json!({
-            "provider": crate::PROVIDER_ID,
+            "provider": crate::identity::PROVIDER_ID,
             "payment_id": format!("pay_{tag}"),
             "amount": "12.99",
             "currency": "EUR",

@@ -28,10 +28,11 @@ use reqwest::Url;
 use time::OffsetDateTime;
 
 use crate::currency::to_stripe_amount;
+use crate::identity::PROVIDER_ID;
 use crate::map::{self, create_error, query_error, to_provider_refund, Conclusion};
 use crate::options::StripeOptions;
 use crate::wire::{ErrorBody, Refund, RefundList, LIST_OBJECT};
-use crate::{metadata, webhook, PROVIDER_ID};
+use crate::{metadata, webhook};
 
 /// Stripe keeps an `Idempotency-Key` for at least 24 hours; the adapter re-sends a refund
 /// only within 20 hours of its creation, leaving a margin.

@@ -7,6 +7,11 @@ use crate::adapter::{StripeAccount, StripeProvider};
 
 /// Stripe's API, when `base_url` is not given.
 pub const DEFAULT_BASE_URL: &str = "https://api.stripe.com";
+/// The simulator's secret key (DESIGN §7), also without the `sandbox` feature: the
+/// sandbox's config section names it.
+pub const SANDBOX_SECRET_KEY: &str = "sk_test_sandbox_stripe";
+/// The simulator's webhook signing secret (DESIGN §7).
+pub const SANDBOX_WEBHOOK_SECRET: &str = "whsec_sandbox_stripe";
 
 /// `[providers.stripe]`: where Stripe is, and the account to speak to it with.
 #[derive(Debug, Clone, Deserialize)]

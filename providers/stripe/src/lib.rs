@@ -5,6 +5,7 @@
 pub mod adapter;
 pub mod config;
 pub mod currency;
+mod identity;
 pub mod map;
 pub mod metadata;
 pub mod options;
@@ -18,17 +19,6 @@ pub mod sandbox;
 
 pub use adapter::StripeProvider;
 pub use config::StripeSettings;
+pub use identity::{ACCOUNT_FIELDS, PROVIDER_ID};
 pub use plugin::PROVIDER;
 pub use webhook::SIGNATURE_HEADER;
-
-/// The provider id in config, the API and the webhook path (`/v1/webhooks/stripe`).
-pub const PROVIDER_ID: &str = "stripe";
-
-/// The keys of one Stripe account (DESIGN §14): what `[merchants.providers.stripe]` may
-/// give, replacing the default account's for every call made for that merchant.
-pub const ACCOUNT_FIELDS: &[&str] = &[
-    "secret_key",
-    "secret_key_env",
-    "webhook_secret",
-    "webhook_secret_env",
-];

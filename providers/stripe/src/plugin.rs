@@ -16,10 +16,8 @@ pub struct StripePlugin;
 /// The Stripe plugin.
 pub static PROVIDER: StripePlugin = StripePlugin;
 
-/// The simulator's secret key (DESIGN §7), also without the `sandbox` feature.
-pub const SANDBOX_SECRET_KEY: &str = "sk_test_sandbox_stripe";
-/// The simulator's webhook signing secret (DESIGN §7).
-pub const SANDBOX_WEBHOOK_SECRET: &str = "whsec_sandbox_stripe";
+/// The simulator's credentials, which its config section names.
+pub use crate::config::{SANDBOX_SECRET_KEY, SANDBOX_WEBHOOK_SECRET};
 
 #[async_trait]
 impl ProviderPlugin for StripePlugin {
@@ -28,11 +26,11 @@ impl ProviderPlugin for StripePlugin {
     }
 
     fn id(&self) -> &'static str {
-        crate::PROVIDER_ID
+        crate::identity::PROVIDER_ID
     }
 
     fn account_fields(&self) -> &'static [&'static str] {
-        crate::ACCOUNT_FIELDS
+        crate::identity::ACCOUNT_FIELDS
     }
 
     fn build(

@@ -11,6 +11,8 @@
 //! `POST /_sandbox/webhook_endpoint` `{"url": …}` sets where events go. The magic values are
 //! in [`magic`] and the crate README.
 
+mod config;
+mod effect;
 mod form;
 pub mod magic;
 mod server;
@@ -23,132 +25,15 @@ use std::sync::Arc;
 use refund_provider::sandbox_kit::{FaultCounters, Running};
 use refund_provider::{
     AppliedEffect, Currency, Money, PaymentId, ProviderRefundRequest, RefundId, Simulator,
-    SimulatorOptions,
 };
-use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
 use state::Shared;
 
-/// The secret key the simulator accepts (DESIGN §7), as `Authorization: Bearer …` or as the
-/// user of Basic auth.
-pub const SECRET_KEY: &str = crate::plugin::SANDBOX_SECRET_KEY;
-/// The secret the simulator signs webhooks with (DESIGN §7).
-pub const WEBHOOK_SECRET: &str = crate::plugin::SANDBOX_WEBHOOK_SECRET;
-/// A payment the simulator has not seen is one of this many minor units (10,000.00 in a
-/// two-decimal currency), on its first refund.
-pub const UNSEEN_PAYMENT_AMOUNT_MINOR: i64 = 1_000_000;
-
-/// Faults to inject (JSON `POST /_sandbox/faults`): the shared counters, one per API request,
-/// and the webhook switches; `out_of_order_webhooks` sends, after a refund's final event, its
-/// creation-time `refund.updated` again (new id, older `created`).
-pub type Faults = refund_provider::sandbox_kit::WebhookFaults;
-
-/// A payment the simulator starts with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SandboxPayment {
-    /// `pi_…` or `ch_…`.
-    pub id: String,
-    /// In Stripe's minor units.
-    pub amount_minor: i64,
-    /// ISO code, either case.
-    pub currency: String,
-}
-
-/// How the simulator behaves.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SandboxConfig {
-    /// Latency before every API answer.
-    pub latency_ms: u64,
-    /// How long a refund stays `pending`/`requires_action` (or `succeeded` for
-    /// [`magic::AMOUNT_SUCCEEDS_THEN_FAILS`]) before it moves on.
-    pub settle_after_ms: u64,
-    /// Where events go (Stripe's webhook endpoint); none are sent without one.
-    pub webhook_url: Option<String>,
-    /// Attempts per event delivery (a non-2xx answer or a transport error is retried).
-    pub webhook_attempts: u32,
-    /// Wait before the first retry, doubling after each.
-    pub webhook_retry_ms: u64,
-    /// How long `timeout_next` and `apply_then_hang_next` hang.
-    pub hang_ms: u64,
-    /// Faults in force from the start.
-    pub faults: Faults,
-    /// Payments known from the start.
-    pub payments: Vec<SandboxPayment>,
-    /// The currency of a payment first seen without one in its id (lower case).
-    pub default_currency: String,
-    /// The most refunds retained: beyond it the oldest settled refunds are forgotten, with
-    /// their payment when it has no refund left (configured payments stay) — its refunded
-    /// total goes with it; refunds still `pending` or `requires_action` are never evicted.
-    /// Saved idempotency answers and the delivery log are capped alike.
-    pub max_refunds: usize,
-}
-
-impl Default for SandboxConfig {
-    fn default() -> Self {
-        Self {
-            latency_ms: 0,
-            settle_after_ms: 200,
-            webhook_url: None,
-            webhook_attempts: 4,
-            webhook_retry_ms: 100,
-            hang_ms: 30_000,
-            faults: Faults::default(),
-            payments: Vec::new(),
-            default_currency: "eur".into(),
-            max_refunds: refund_provider::sandbox_kit::DEFAULT_MAX_REFUNDS,
-        }
-    }
-}
-
-impl SandboxConfig {
-    /// The defaults with the shared simulator options applied.
-    pub fn with_options(options: &SimulatorOptions) -> Self {
-        let defaults = Self::default();
-        Self {
-            latency_ms: options.latency_ms.unwrap_or(defaults.latency_ms),
-            hang_ms: options.hang_ms.unwrap_or(defaults.hang_ms),
-            settle_after_ms: options.settle_after_ms.unwrap_or(defaults.settle_after_ms),
-            max_refunds: options.max_refunds.unwrap_or(defaults.max_refunds),
-            webhook_url: options.webhook_url.clone(),
-            ..defaults
-        }
-    }
-}
-
-/// A refund the simulator recorded, with its current status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Effect {
-    /// `metadata[gateway_refund_id]`, else the Idempotency-Key, else the refund id.
-    pub reference: String,
-    /// The payment as the request named it (`pi_…` or `ch_…`).
-    pub payment_id: String,
-    /// Stripe's refund id.
-    pub refund_id: String,
-    /// Stripe minor units.
-    pub amount_minor: i64,
-    /// Upper-case ISO code.
-    pub currency: String,
-    /// `pending`, `requires_action`, `succeeded`, `failed` or `canceled`.
-    pub status: String,
-    pub reason: Option<String>,
-    /// Unix seconds.
-    pub created: i64,
-}
-
-/// One event delivery attempt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WebhookDelivery {
-    pub event_id: String,
-    pub event_type: String,
-    /// The refund's status in the event (`""` for an event about another object).
-    pub status: String,
-    pub url: String,
-    /// 1 for the first attempt.
-    pub attempt: u32,
-    /// The receiver's HTTP status, `None` when it could not be reached.
-    pub answer: Option<u16>,
-}
+pub use config::{
+    Faults, SandboxConfig, SandboxPayment, SECRET_KEY, UNSEEN_PAYMENT_AMOUNT_MINOR, WEBHOOK_SECRET,
+};
+pub use effect::{Effect, WebhookDelivery};
 
 /// A running simulator; dropping it stops it.
 #[derive(Debug)]
@@ -211,7 +96,7 @@ impl Sandbox {
 
 impl Simulator for Sandbox {
     fn provider(&self) -> &'static str {
-        crate::PROVIDER_ID
+        crate::identity::PROVIDER_ID
     }
 
     fn base_url(&self) -> String {
@@ -246,7 +131,7 @@ impl Simulator for Sandbox {
 
     fn sample_merchant_body(&self, tag: &str) -> serde_json::Value {
         serde_json::json!({
-            "provider": crate::PROVIDER_ID,
+            "provider": crate::identity::PROVIDER_ID,
             "payment_id": format!("pi_{tag}"),
             "amount": "12.99",
             "currency": "EUR",

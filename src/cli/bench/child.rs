@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::process::{Child, Command};
 
-use super::BenchError;
+use super::setup::BenchError;
 
 /// A running gateway child; killed when dropped.
 #[derive(Debug)]

@@ -15,9 +15,10 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
+use super::args::BenchArgs;
 use super::child::GatewayChild;
-use super::{gateway_toml, run_id, start_simulator, start_sink, BenchArgs, BenchError};
-use super::{FreshDatabase, API_KEY};
+use super::setup::{gateway_toml, run_id, start_simulator, start_sink, BenchError};
+use super::setup::{FreshDatabase, API_KEY};
 use crate::providers::plugin;
 
 /// How long the normal phase (the reference) lasts.

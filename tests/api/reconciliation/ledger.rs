@@ -23,7 +23,7 @@ use refund_provider::{
 use sqlx::Row;
 
 use refund_gateway::ledger::settled_lines;
-use refund_gateway::store::LedgerLine;
+use refund_gateway::ledger::LedgerLine;
 
 use crate::both_backends;
 use crate::helpers::{fresh_database, pending_record, Db};

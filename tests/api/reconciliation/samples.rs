@@ -7,8 +7,9 @@
 use serde_json::{json, Value};
 
 use refund_gateway::config::{Config, EMBEDDED_DEFAULT};
+use refund_gateway::domain::RefundRecord;
 use refund_gateway::reconcile::statement::{reconcile, CollectSink, Options};
-use refund_gateway::store::{RefundRecord, Store};
+use refund_gateway::store::Store;
 use refund_provider::{ProviderRefundStatus, RefundId};
 
 use super::ledger::report;

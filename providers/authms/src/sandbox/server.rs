@@ -14,8 +14,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::config::{Faults, TOKEN};
+use super::shared::Shared;
 use super::state::{parse_amount, timestamp, LedgerError, RefundOrder};
-use super::{Faults, Shared, TOKEN};
 use crate::wire::{
     Envelope, RefundRequest, RefundResult, SimpleResponse, TransferRequest, TransferResult,
 };

@@ -5,6 +5,17 @@
 //!
 //! Amounts are integer minor units here; the major-unit strings of the wire are made only
 //! through `refund_provider::Money` (see [`major`] and [`parse_amount`]).
+//!
+//! This file holds the ledger's records and how a movement is posted; the operations on it
+//! are beside it: the refund book in [`refund`], transfers in [`transfer`], what it shows
+//! (the status query, the effects) in [`query`], the cap on what it retains in
+//! [`retention`], and the check that the books balance in [`books`].
+
+mod books;
+mod query;
+mod refund;
+mod retention;
+mod transfer;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,7 +24,8 @@ use refund_provider::{Currency, MinorUnits, Money};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::{magic, Effect, SandboxConfig};
+use super::config::SandboxConfig;
+use super::magic;
 use crate::wire::{TransactionResponse, WalletResponse};
 
 /// The system wallet opening balances are funded from; never reachable through the API.
@@ -346,368 +358,14 @@ impl Ledger {
         seq
     }
 
-    /// `POST /wallets/{user_id}/refund`: credits the customer from the merchant's settlement
-    /// wallet against the original transaction. Returns the customer's refund transaction and
-    /// wallet.
-    pub fn refund(
-        &mut self,
-        order: &RefundOrder<'_>,
-        now: OffsetDateTime,
-    ) -> Result<(TransactionResponse, WalletResponse), LedgerError> {
-        self.addressable(order.user_id)?;
-        if order.user_id == self.merchant_user_id {
-            return Err(LedgerError::BadRequest(
-                "the settlement wallet cannot be refunded".into(),
-            ));
-        }
-        let txn = order.transaction_id;
-        if txn.is_empty() {
-            return Err(LedgerError::BadRequest("transaction_id is required".into()));
-        }
-        match txn {
-            magic::PAYMENT_MISSING => {
-                return Err(LedgerError::NotFound(format!(
-                    "transaction {txn} not found"
-                )))
-            }
-            magic::PAYMENT_REJECTED => {
-                return Err(LedgerError::BadRequest(format!(
-                    "transaction {txn} cannot be refunded"
-                )))
-            }
-            magic::PAYMENT_INSUFFICIENT => {
-                return Err(LedgerError::InsufficientBalance(
-                    "insufficient balance in the settlement wallet".into(),
-                ))
-            }
-            magic::PAYMENT_SERVER_ERROR => {
-                return Err(LedgerError::Internal("internal error".into()))
-            }
-            _ => {}
-        }
-        if order.amount == Some(magic::AMOUNT_REJECTED_MINOR) {
-            return Err(LedgerError::AmountInvalid(
-                "amount rejected by risk control".into(),
-            ));
-        }
-        let unseen = self.unseen_payment_amount.max(order.amount.unwrap_or(0));
-        let payment = self
-            .payments
-            .entry(txn.to_owned())
-            .or_insert_with(|| Payment {
-                user_id: order.user_id.to_owned(),
-                amount: unseen,
-                refunded: 0,
-                operations: 0,
-                configured: false,
-            })
-            .clone();
-        if payment.user_id != order.user_id {
-            return Err(LedgerError::BadRequest(format!(
-                "transaction {txn} does not belong to user {}",
-                order.user_id
-            )));
-        }
-        let remaining = payment.amount - payment.refunded;
-        let amount = order.amount.unwrap_or(remaining);
-        if remaining <= 0 {
-            return Err(LedgerError::AmountInvalid(format!(
-                "transaction {txn} is already fully refunded"
-            )));
-        }
-        if amount > remaining {
-            return Err(LedgerError::AmountInvalid(format!(
-                "refund exceeds the refundable amount of transaction {txn}"
-            )));
-        }
-        let merchant = self.merchant_user_id.clone();
-        self.open_wallet(&merchant, now, false);
-        self.open_wallet(order.user_id, now, false);
-        let reference = order.reference_id.unwrap_or("");
-        let description = order.reason.unwrap_or("refund");
-        let entries = if txn == magic::PAYMENT_FAILED {
-            // Recorded, moves nothing.
-            vec![self.entry(
-                order.user_id,
-                &merchant,
-                0,
-                amount,
-                "refund",
-                reference,
-                description,
-                EntryStatus::Failed,
-                now,
-            )]
-        } else {
-            let available = self.wallets.get(&merchant).map_or(0, |w| w.balance);
-            if available < amount {
-                return Err(LedgerError::InsufficientBalance(
-                    "insufficient balance in the settlement wallet".into(),
-                ));
-            }
-            let status = if txn == magic::PAYMENT_PROCESSING {
-                EntryStatus::ProcessingUntil(now + self.settle_after)
-            } else {
-                EntryStatus::Completed
-            };
-            if let Some(p) = self.payments.get_mut(txn) {
-                p.refunded += amount;
-            }
-            let (debit, credit) = self.post(
-                &merchant,
-                order.user_id,
-                amount,
-                ("refund_out", "refund"),
-                reference,
-                description,
-                status,
-                now,
-            );
-            vec![credit, debit]
-        };
-        let entry = entries[0];
-        if let Some(p) = self.payments.get_mut(txn) {
-            p.operations += 1;
-        }
-        // The answer first: recording may evict this very operation beyond the cap.
-        let tx = self.transaction_view(entry, now);
-        let wallet = self
-            .wallet_view(order.user_id)
-            .ok_or_else(|| LedgerError::Internal("wallet vanished".into()))?;
-        self.record(
-            Operation {
-                kind: "refund",
-                reference: reference.to_owned(),
-                payment_id: txn.to_owned(),
-                user_id: order.user_id.to_owned(),
-                amount,
-                entry,
-                entries,
-            },
-            now,
-        );
-        Ok((tx, wallet))
-    }
-
-    /// `POST /wallets/transfer`: moves `amount` from one wallet to another. Returns the two
-    /// transactions and wallets (from, to).
-    pub fn transfer(
-        &mut self,
-        from: &str,
-        to: &str,
-        amount: i64,
-        description: Option<&str>,
-        now: OffsetDateTime,
-    ) -> Result<[(TransactionResponse, WalletResponse); 2], LedgerError> {
-        self.addressable(from)?;
-        self.addressable(to)?;
-        if from == to {
-            return Err(LedgerError::BadRequest(
-                "from_user_id and to_user_id must differ".into(),
-            ));
-        }
-        if amount == magic::AMOUNT_REJECTED_MINOR {
-            return Err(LedgerError::AmountInvalid(
-                "amount rejected by risk control".into(),
-            ));
-        }
-        self.open_wallet(from, now, false);
-        self.open_wallet(to, now, false);
-        let available = self.wallets.get(from).map_or(0, |w| w.balance);
-        if available < amount {
-            return Err(LedgerError::InsufficientBalance(format!(
-                "insufficient balance in the wallet of {from}"
-            )));
-        }
-        let description = description.unwrap_or("");
-        let (debit, credit) = self.post(
-            from,
-            to,
-            amount,
-            ("transfer_out", "transfer_in"),
-            "",
-            description,
-            EntryStatus::Completed,
-            now,
-        );
-        let view = |ledger: &Self, entry: u64, user: &str| {
-            ledger
-                .wallet_view(user)
-                .map(|w| (ledger.transaction_view(entry, now), w))
-                .ok_or_else(|| LedgerError::Internal("wallet vanished".into()))
-        };
-        // The answer first: recording may evict this very operation beyond the cap.
-        let answer = [view(self, debit, from)?, view(self, credit, to)?];
-        self.record(
-            Operation {
-                kind: "transfer",
-                reference: reference_in(description),
-                payment_id: String::new(),
-                user_id: to.to_owned(),
-                amount,
-                entry: credit,
-                entries: vec![credit, debit],
-            },
-            now,
-        );
-        Ok(answer)
-    }
-
-    /// The assumed status query: the user's transactions whose `reference_id` is `reference`
-    /// or whose description contains it (transfers carry no reference_id); all of them when
-    /// no reference is given. Oldest first.
-    pub fn transactions(
-        &self,
-        user_id: &str,
-        reference: Option<&str>,
-        now: OffsetDateTime,
-    ) -> Result<Vec<TransactionResponse>, LedgerError> {
-        self.addressable(user_id)?;
-        if !self.wallets.contains_key(user_id) {
-            return Err(LedgerError::NotFound(format!(
-                "wallet of user {user_id} not found"
-            )));
-        }
-        Ok(self
-            .entries
-            .iter()
-            .filter(|(_, e)| e.user_id == user_id)
-            .filter(|(_, e)| match reference.filter(|r| !r.is_empty()) {
-                None => true,
-                Some(r) => e.reference_id == r || e.description.contains(r),
-            })
-            .map(|(seq, _)| self.transaction_view(*seq, now))
-            .collect())
-    }
-
-    /// Every refund and transfer carried out, with its current status.
-    pub fn effects(&self, now: OffsetDateTime) -> Vec<Effect> {
-        self.operations
-            .values()
-            .filter_map(|op| {
-                let entry = self.entries.get(&op.entry)?;
-                Some(Effect {
-                    reference: op.reference.clone(),
-                    payment_id: op.payment_id.clone(),
-                    amount_minor: op.amount,
-                    currency: self.currency.code().to_owned(),
-                    status: entry.status.word(now).to_owned(),
-                    kind: op.kind.to_owned(),
-                    user_id: op.user_id.clone(),
-                    transaction_id: entry.id.clone(),
-                    created_at: timestamp(entry.created_at),
-                })
-            })
-            .collect()
-    }
-
     /// A wallet's balance in minor units.
     pub fn balance(&self, user_id: &str) -> Option<i64> {
         self.wallets.get(user_id).map(|w| w.balance)
     }
 
-    /// The books balance: every wallet's balance is what its evicted entries carried plus
-    /// the sum of its retained entries, every entry's after = before + delta (and, on a
-    /// wallet nothing was evicted from, each entry's before is the previous one's after),
-    /// all balances plus the retired wallets' sum to zero, no customer or merchant wallet is
-    /// negative, and no payment is refunded beyond what it was.
-    pub fn check(&self) -> Result<(), String> {
-        let mut sums: BTreeMap<&str, i64> = BTreeMap::new();
-        let mut running: BTreeMap<&str, i64> = BTreeMap::new();
-        for e in self.entries.values() {
-            *sums.entry(&e.user_id).or_default() += e.delta;
-            if e.balance_after != e.balance_before + e.delta {
-                return Err(format!("entry {} does not add up", e.id));
-            }
-            let chained = self.wallets.get(&e.user_id).is_some_and(|w| !w.gaps);
-            let before = running.entry(&e.user_id).or_default();
-            if chained && e.balance_before != *before {
-                return Err(format!(
-                    "entry {} does not chain its wallet's balance",
-                    e.id
-                ));
-            }
-            *before = e.balance_after;
-        }
-        let mut total = self.retired;
-        for (user, wallet) in &self.wallets {
-            let sum = wallet.carried + sums.get(user.as_str()).copied().unwrap_or(0);
-            if wallet.balance != sum {
-                return Err(format!(
-                    "wallet of {user}: balance {} but entries sum to {sum}",
-                    wallet.balance
-                ));
-            }
-            if !wallet.system && wallet.balance < 0 {
-                return Err(format!("wallet of {user} is negative: {}", wallet.balance));
-            }
-            total += wallet.balance;
-        }
-        if total != 0 {
-            return Err(format!("all balances sum to {total}, not 0"));
-        }
-        for (txn, p) in &self.payments {
-            if p.refunded > p.amount {
-                return Err(format!(
-                    "payment {txn} of {} refunded {}",
-                    p.amount, p.refunded
-                ));
-            }
-        }
-        Ok(())
-    }
-
     /// How many refunds and transfers are retained.
     pub fn retained(&self) -> usize {
         self.operations.len()
-    }
-
-    /// Records an operation and evicts the oldest settled ones beyond the cap.
-    fn record(&mut self, operation: Operation, now: OffsetDateTime) {
-        let seq = self.next_operation;
-        self.next_operation += 1;
-        self.operations.insert(seq, operation);
-        self.retention.push(seq);
-        let (operations, entries) = (&self.operations, &self.entries);
-        let evicted = self.retention.evict(|seq| {
-            operations
-                .get(seq)
-                .and_then(|op| entries.get(&op.entry))
-                .is_none_or(|entry| entry.status.word(now) != "processing")
-        });
-        for seq in evicted {
-            self.evict(seq);
-        }
-    }
-
-    /// Forgets an operation: its entries (their deltas carried by their wallets), its
-    /// payment when no retained operation is left on it (unless configured), and customer
-    /// wallets left without entries (their balance retired, so the books still balance).
-    fn evict(&mut self, seq: u64) {
-        let Some(op) = self.operations.remove(&seq) else {
-            return;
-        };
-        for entry_seq in &op.entries {
-            let Some(entry) = self.entries.remove(entry_seq) else {
-                continue;
-            };
-            let Some(wallet) = self.wallets.get_mut(&entry.user_id) else {
-                continue;
-            };
-            wallet.carried += entry.delta;
-            wallet.entries = wallet.entries.saturating_sub(1);
-            wallet.gaps = true;
-            if wallet.entries == 0 && !wallet.permanent {
-                self.retired += wallet.balance;
-                self.wallets.remove(&entry.user_id);
-            }
-        }
-        if let Some(payment) = self.payments.get_mut(&op.payment_id) {
-            payment.operations = payment.operations.saturating_sub(1);
-            if payment.operations == 0 && !payment.configured {
-                self.payments.remove(&op.payment_id);
-            }
-        }
     }
 
     fn transaction_view(&self, seq: u64, now: OffsetDateTime) -> TransactionResponse {
@@ -746,16 +404,6 @@ impl Ledger {
             wallet_id: Some(w.wallet_id.clone()),
         })
     }
-}
-
-/// The gateway refund id a transfer description carries (`refund rf_…: reason`), else the
-/// whole description.
-fn reference_in(description: &str) -> String {
-    description
-        .split(|c: char| c.is_whitespace() || c == ':')
-        .find(|word| word.starts_with("rf_"))
-        .unwrap_or(description)
-        .to_owned()
 }
 
 /// RFC 3339 time as AuthMS writes it.
@@ -809,7 +457,7 @@ pub fn parse_amount(text: &str, currency: Currency) -> Result<i64, LedgerError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::SandboxConfig;
+    use crate::sandbox::config::SandboxConfig;
     use proptest::prelude::*;
 
     fn now() -> OffsetDateTime {

@@ -18,7 +18,8 @@ use refund_provider::sandbox_kit::statement::{
 use refund_provider::{Currency, Money};
 use time::OffsetDateTime;
 
-use super::{Effect, Shared};
+use super::effect::Effect;
+use super::shared::Shared;
 
 /// The export's header row.
 pub const HEADER: [&str; 8] = [

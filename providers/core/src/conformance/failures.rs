@@ -7,8 +7,11 @@ use tokio::io::AsyncReadExt;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::{call, sample_for, unused_port, ConformanceTarget, Failures, Operation, TIMEOUT};
-use crate::{ProviderError, ProviderRefund, ProviderRefundRequest};
+use super::harness::{call, sample_for, unused_port, Operation, TIMEOUT};
+use super::target::{ConformanceTarget, Failures};
+use crate::error::ProviderError;
+use crate::outcome::ProviderRefund;
+use crate::request::ProviderRefundRequest;
 
 /// The kind of error a row expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

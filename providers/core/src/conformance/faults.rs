@@ -9,13 +9,15 @@
 
 use std::time::Duration;
 
+use crate::error::ProviderError;
+use crate::outcome::ProviderRefundStatus;
+use crate::provider::RefundProvider;
+use crate::request::ProviderRefundRequest;
 use crate::sandbox_kit::{FaultCounters, Outage, OutageMode};
+use crate::settings::BuildContext;
 use crate::simulator::{pending_faults, Simulator, SimulatorOptions};
-use crate::{
-    BuildContext, ProviderError, ProviderRefundRequest, ProviderRefundStatus, RefundProvider,
-};
 
-use super::{ConformanceTarget, Failures};
+use super::target::{ConformanceTarget, Failures};
 
 /// The adapter's timeout against the simulator; the simulator hangs much longer.
 const ADAPTER_TIMEOUT_MS: u64 = 1_000;

@@ -1,7 +1,7 @@
 //! The proof table (DESIGN §16): what the engine concludes from an adapter's answers must
-//! follow from what the adapter declares its provider proves ([`crate::Proofs`]), never from
-//! an assumption. Each row drives the adapter through wiremock and feeds what it reports to
-//! the same pure rules the engine uses ([`crate::proof`]):
+//! follow from what the adapter declares its provider proves ([`crate::proof::Proofs`]),
+//! never from an assumption. Each row drives the adapter through wiremock and feeds what it
+//! reports to the same pure rules the engine uses ([`crate::proof`]):
 //!
 //! - an answer lost after the provider applied the refund (a delay past the timeout), then a
 //!   status query that finds nothing: the create must be `Unknown` and the query `NotFound`,
@@ -11,9 +11,12 @@
 //!   answers carry one (an error, or a report the engine refuses to book);
 //! - a success in another currency than asked: never a proven amount.
 
-use super::{sample_for, serve, ConformanceTarget, Failures, TIMEOUT};
+use super::harness::{sample_for, serve, TIMEOUT};
+use super::target::{ConformanceTarget, Failures};
+use crate::error::ProviderError;
+use crate::money::Currency;
 use crate::proof::{after_no_record, proven_amount, Asked, NoRecord};
-use crate::{Currency, ProviderError, ProviderRefundRequest};
+use crate::request::ProviderRefundRequest;
 
 pub(super) async fn check(target: &dyn ConformanceTarget) -> Failures {
     let mut failures = Failures::new();
@@ -64,7 +67,7 @@ async fn lost_then_not_found(
     sample: &ProviderRefundRequest,
 ) -> Failures {
     let mut failures = Failures::new();
-    let lost = super::WireAnswer {
+    let lost = super::target::WireAnswer {
         status: 200,
         body: String::new(),
         headers: Vec::new(),
@@ -80,7 +83,7 @@ async fn lost_then_not_found(
     let server = serve(&target.not_found_answer(sample)).await;
     let provider = target.build(&server.uri(), TIMEOUT);
     match provider.refund_status(sample).await {
-        Ok(found) if found.status == crate::ProviderRefundStatus::NotFound => {}
+        Ok(found) if found.status == crate::outcome::ProviderRefundStatus::NotFound => {}
         other => failures.push(format!(
             "proofs, the status query after a lost answer: expected NotFound, got {other:?}"
         )),
@@ -108,7 +111,7 @@ async fn lost_then_not_found(
 }
 
 /// A wiremock server that answers `answer` only after the adapter's timeout.
-async fn serve_late(answer: &super::WireAnswer) -> wiremock::MockServer {
+async fn serve_late(answer: &super::target::WireAnswer) -> wiremock::MockServer {
     let server = wiremock::MockServer::start().await;
     wiremock::Mock::given(wiremock::matchers::any())
         .respond_with(

@@ -4,8 +4,9 @@
 
 use std::collections::HashSet;
 
-use super::{ConformanceTarget, Failures, TIMEOUT};
-use crate::{is_printable_ascii, RefundId};
+use super::harness::TIMEOUT;
+use super::target::{ConformanceTarget, Failures};
+use crate::ids::{is_printable_ascii, RefundId};
 
 /// How many refund ids the table derives references for.
 const SAMPLES: usize = 2_000;

@@ -1,8 +1,9 @@
 //! The documented-refusal table: each 4xx the provider documents as "not done" is
 //! `Rejected` with its failure code when it answers the create call.
 
-use super::{sample_for, serve, ConformanceTarget, Failures, TIMEOUT};
-use crate::ProviderError;
+use super::harness::{sample_for, serve, TIMEOUT};
+use super::target::{ConformanceTarget, Failures};
+use crate::error::ProviderError;
 
 pub(super) async fn check(target: &dyn ConformanceTarget) -> Failures {
     let mut failures = Failures::new();

@@ -2,8 +2,9 @@
 //! failure code), from the create answer and from the status query, with our reference and
 //! an amount; and the provider's "no such refund" is `NotFound` from `refund_status`.
 
-use super::{call, sample_for, serve, ConformanceTarget, Failures, Operation, TIMEOUT};
-use crate::{ProviderRefund, ProviderRefundStatus};
+use super::harness::{call, sample_for, serve, Operation, TIMEOUT};
+use super::target::{ConformanceTarget, Failures};
+use crate::outcome::{ProviderRefund, ProviderRefundStatus};
 
 pub(super) async fn check(target: &dyn ConformanceTarget) -> Failures {
     let mut failures = Failures::new();
@@ -57,8 +58,8 @@ pub(super) async fn check(target: &dyn ConformanceTarget) -> Failures {
 fn mismatches(
     row: &str,
     refund: &ProviderRefund,
-    case: &super::StatusCase,
-    sample: &crate::ProviderRefundRequest,
+    case: &super::target::StatusCase,
+    sample: &crate::request::ProviderRefundRequest,
 ) -> Failures {
     let mut failures = Failures::new();
     if refund.status != case.expected {

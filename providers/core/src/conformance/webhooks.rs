@@ -3,8 +3,9 @@
 use http::HeaderMap;
 use time::OffsetDateTime;
 
-use super::{sample_for, ConformanceTarget, Failures, TIMEOUT};
-use crate::ProviderError;
+use super::harness::{sample_for, TIMEOUT};
+use super::target::{ConformanceTarget, Failures};
+use crate::error::ProviderError;
 
 pub(super) fn check(target: &dyn ConformanceTarget) -> Failures {
     let mut failures = Failures::new();

@@ -22,8 +22,10 @@ use refund_provider::sandbox_kit::lock;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
+use super::config::{Faults, APP_ID, APP_SECRET};
+use super::magic;
+use super::shared::Shared;
 use super::state::{Refusal, Requested};
-use super::{magic, Faults, Shared, APP_ID, APP_SECRET};
 use crate::options::AssetType;
 use crate::reference::{china_date, parse_yyyymmdd};
 use crate::sign;
@@ -405,6 +407,6 @@ async fn get_faults(State(shared): State<Arc<Shared>>) -> Json<Faults> {
     Json(shared.faults.get())
 }
 
-async fn effects(State(shared): State<Arc<Shared>>) -> Json<Vec<super::Effect>> {
+async fn effects(State(shared): State<Arc<Shared>>) -> Json<Vec<super::effect::Effect>> {
     Json(shared.book().effects(Instant::now()))
 }

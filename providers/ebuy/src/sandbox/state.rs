@@ -10,7 +10,9 @@ use refund_provider::sandbox_kit::Retention;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::{magic, Effect, EffectLine, OrderAssets};
+use super::config::OrderAssets;
+use super::effect::{Effect, EffectLine};
+use super::magic;
 use crate::options::AssetType;
 use crate::reference::{china_date, yyyymmdd, CHINA};
 
@@ -304,63 +306,9 @@ impl Book {
             .entry(out_trade_no.to_owned())
             .or_insert(default_order);
 
-        let mut wanted: Vec<(AssetType, i64)> = match requested {
-            Requested::WholeOrder => remaining
-                .iter()
-                .filter(|(_, left)| **left > 0)
-                .map(|(asset, left)| (*asset, *left))
-                .collect(),
-            Requested::Asset(AssetType::Coupon, Some(_)) => {
-                return Err(Refusal::new(
-                    "COUPON_PARTIAL_REFUND",
-                    "优惠券不支持部分退款",
-                ));
-            }
-            Requested::Asset(asset, None) => {
-                let left = remaining.get(&asset).copied().unwrap_or(0);
-                vec![(asset, left)]
-            }
-            Requested::Asset(asset, Some(amount)) => {
-                let left = remaining.get(&asset).copied().unwrap_or(0);
-                if amount > left {
-                    return Err(Refusal::new(
-                        "REFUND_AMOUNT_EXCEEDED",
-                        format!("退款金额超过可退金额 (可退 {left})"),
-                    ));
-                }
-                vec![(asset, amount)]
-            }
-        };
-        wanted.retain(|(_, amount)| *amount > 0);
-        if wanted.is_empty() {
-            return Err(Refusal::new("ORDER_FULLY_REFUNDED", "订单已全额退款"));
-        }
-        // Keep a stable, documented order of lines: cash, cashcard, coupon, points.
-        wanted.sort_by_key(|(asset, _)| line_rank(*asset));
-
-        let magic_status = if out_trade_no.starts_with(magic::FAIL_PREFIX) {
-            Some(LineStatus::Fail)
-        } else if out_trade_no.starts_with(magic::PROCESSING_PREFIX) {
-            Some(LineStatus::Processing)
-        } else {
-            None
-        };
-        let partial = out_trade_no.starts_with(magic::PARTIAL_PREFIX) && wanted.len() > 1;
-        let lines: Vec<Line> = wanted
-            .into_iter()
-            .map(|(asset, amount)| {
-                let status = match magic_status {
-                    Some(status) => status,
-                    None if partial && asset == AssetType::Coupon => LineStatus::Fail,
-                    None => LineStatus::Success,
-                };
-                Line {
-                    asset,
-                    amount,
-                    status,
-                }
-            })
-            .collect();
+        let wanted = wanted_lines(remaining, requested)?;
+        let magic_status = magic_status(out_trade_no);
+        let lines = line_statuses(out_trade_no, magic_status, wanted);
         for line in lines.iter().filter(|l| l.status != LineStatus::Fail) {
             if let Some(left) = remaining.get_mut(&line.asset) {
                 *left -= line.amount;
@@ -441,6 +389,85 @@ fn china_time(wall: OffsetDateTime) -> String {
         t.minute(),
         t.second()
     )
+}
+
+/// The lines a refund asks for, in the documented order (cash, cashcard, coupon, points):
+/// every asset left for a whole-order refund, else the one asset asked (all of it left, or
+/// the amount asked, which may not exceed it; a coupon is never refunded in part).
+fn wanted_lines(
+    remaining: &BTreeMap<AssetType, i64>,
+    requested: Requested,
+) -> Result<Vec<(AssetType, i64)>, Refusal> {
+    let mut wanted: Vec<(AssetType, i64)> = match requested {
+        Requested::WholeOrder => remaining
+            .iter()
+            .filter(|(_, left)| **left > 0)
+            .map(|(asset, left)| (*asset, *left))
+            .collect(),
+        Requested::Asset(AssetType::Coupon, Some(_)) => {
+            return Err(Refusal::new(
+                "COUPON_PARTIAL_REFUND",
+                "优惠券不支持部分退款",
+            ));
+        }
+        Requested::Asset(asset, None) => {
+            let left = remaining.get(&asset).copied().unwrap_or(0);
+            vec![(asset, left)]
+        }
+        Requested::Asset(asset, Some(amount)) => {
+            let left = remaining.get(&asset).copied().unwrap_or(0);
+            if amount > left {
+                return Err(Refusal::new(
+                    "REFUND_AMOUNT_EXCEEDED",
+                    format!("退款金额超过可退金额 (可退 {left})"),
+                ));
+            }
+            vec![(asset, amount)]
+        }
+    };
+    wanted.retain(|(_, amount)| *amount > 0);
+    if wanted.is_empty() {
+        return Err(Refusal::new("ORDER_FULLY_REFUNDED", "订单已全额退款"));
+    }
+    // Keep a stable, documented order of lines: cash, cashcard, coupon, points.
+    wanted.sort_by_key(|(asset, _)| line_rank(*asset));
+    Ok(wanted)
+}
+
+/// The status every line of a magic order takes: `FAIL…` fails, `PROCESSING…` processes.
+fn magic_status(out_trade_no: &str) -> Option<LineStatus> {
+    if out_trade_no.starts_with(magic::FAIL_PREFIX) {
+        Some(LineStatus::Fail)
+    } else if out_trade_no.starts_with(magic::PROCESSING_PREFIX) {
+        Some(LineStatus::Processing)
+    } else {
+        None
+    }
+}
+
+/// Each wanted line with its status: the magic order's, else a success, except the coupon
+/// line of a `PARTIAL…` order of several lines, which fails.
+fn line_statuses(
+    out_trade_no: &str,
+    magic_status: Option<LineStatus>,
+    wanted: Vec<(AssetType, i64)>,
+) -> Vec<Line> {
+    let partial = out_trade_no.starts_with(magic::PARTIAL_PREFIX) && wanted.len() > 1;
+    wanted
+        .into_iter()
+        .map(|(asset, amount)| {
+            let status = match magic_status {
+                Some(status) => status,
+                None if partial && asset == AssetType::Coupon => LineStatus::Fail,
+                None => LineStatus::Success,
+            };
+            Line {
+                asset,
+                amount,
+                status,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -20,7 +20,8 @@ use refund_provider::sandbox_kit::statement::{
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
-use super::{Effect, Shared};
+use super::effect::Effect;
+use super::shared::Shared;
 
 /// The header row (after the two title rows).
 pub const HEADER: [&str; 6] = [

@@ -14,8 +14,10 @@ use serde_json::json;
 use super::conn::ConnHandle;
 use refund_provider::sandbox_kit::{sends_json, FaultPlan};
 
-use super::state::{ApiError, Shared};
-use super::{webhooks, Faults, MERCHANT_ACCOUNT_ID, TOKEN};
+use super::config::{Faults, MERCHANT_ACCOUNT_ID, TOKEN};
+use super::error::ApiError;
+use super::state::Shared;
+use super::webhooks;
 use crate::adapter::MERCHANT_ACCOUNT_HEADER;
 use crate::wire::RefundList;
 

@@ -1,5 +1,8 @@
 //! The simulator's state and rules: payments, refunds, faults, and what eFundPay checks on
-//! a create-refund request. Pure logic under one mutex (never held across an await).
+//! a create-refund request (its body field by field in [`body`]). Pure logic under one
+//! mutex (never held across an await).
+
+mod body;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -8,40 +11,16 @@ use std::time::Duration;
 
 use http::StatusCode;
 use refund_provider::sandbox_kit::{lock, BoundedLog, FaultCell, Hang, Retention};
-use refund_provider::Currency;
-use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use super::{magic, Effect, Faults, SandboxConfig, WebhookDelivery, UNSEEN_PAYMENT_AMOUNT_MINOR};
+use super::config::{Faults, SandboxConfig, UNSEEN_PAYMENT_AMOUNT_MINOR};
+use super::effect::{Effect, WebhookDelivery};
+use super::error::ApiError;
+use super::magic;
 use crate::request::BANK_DETAIL_METHODS;
 use crate::wire::{Refund, REFUND_OBJECT_TYPE};
-
-/// An error answer: `{"type": "error", "code", "message"}` with an HTTP status.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ApiError {
-    pub(crate) status: StatusCode,
-    pub(crate) code: &'static str,
-    pub(crate) message: String,
-}
-
-impl ApiError {
-    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-
-    fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-
-    fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-    }
-}
+use body::{parse_fields, Fields};
 
 #[derive(Debug)]
 struct Payment {
@@ -172,15 +151,6 @@ pub(crate) struct Shared {
     pub(crate) stopped: watch::Receiver<bool>,
 }
 
-const TOP_LEVEL_FIELDS: [&str; 6] = [
-    "amount",
-    "currency",
-    "reason",
-    "external_identifier",
-    "webhooks_url",
-    "bank_detail",
-];
-
 impl Shared {
     pub(crate) fn new(config: SandboxConfig, stopped: watch::Receiver<bool>) -> io::Result<Self> {
         let http = reqwest::Client::builder()
@@ -277,7 +247,9 @@ impl Shared {
         Some(settled)
     }
 
-    /// Checks and records a create-refund request, as eFundPay would.
+    /// Checks and records a create-refund request, as eFundPay would: the body, the
+    /// transaction, the external identifier never used before, the payment (found, or
+    /// assumed on first sight) and what it allows, then the refund recorded on its course.
     pub(crate) fn create(&self, transaction_id: &str, body: &[u8]) -> Result<Stored, ApiError> {
         let fields = parse_fields(body)?;
         if transaction_id == magic::PAYMENT_NOT_FOUND {
@@ -298,7 +270,38 @@ impl Shared {
                 ),
             ));
         }
-        let payment = inner
+        let transaction_external_identifier = inner.check_payment(transaction_id, &fields)?;
+        let (status, settles_to) = course(fields.amount);
+        let stored = Stored {
+            refund: Refund {
+                object_type: REFUND_OBJECT_TYPE.into(),
+                id: uuid_like(),
+                transaction_id: transaction_id.to_owned(),
+                status: status.into(),
+                currency: fields.currency,
+                amount: fields.amount,
+                reason: Some(fields.reason),
+                external_identifier: fields.external_identifier,
+                transaction_external_identifier: Some(transaction_external_identifier),
+                created_at: Some(timestamp(OffsetDateTime::now_utc())),
+            },
+            webhooks_url: fields.webhooks_url,
+            settles_to,
+            faults,
+        };
+        inner.insert(stored.clone());
+        Ok(stored)
+    }
+}
+
+impl Inner {
+    /// Checks the refund against its payment (found, or assumed on first sight: a card
+    /// payment, or PromptPay for a `promptpay_` id, in the refund's currency): the same
+    /// currency, a bank detail where the method needs one, the magic amounts refused on
+    /// purpose, and no more refunded in all than the payment. Returns the payment's external
+    /// identifier.
+    fn check_payment(&mut self, transaction_id: &str, fields: &Fields) -> Result<String, ApiError> {
+        let payment = self
             .payments
             .entry(transaction_id.to_owned())
             .or_insert_with(|| Payment {
@@ -327,25 +330,12 @@ impl Shared {
                 ),
             ));
         }
-        match fields.amount {
-            magic::AMOUNT_REJECTED => {
-                return Err(ApiError::unprocessable(
-                    "refund_not_allowed",
-                    "this transaction cannot be refunded",
-                ))
-            }
-            magic::AMOUNT_SERVER_ERROR => {
-                return Err(ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
-                    "something went wrong",
-                ))
-            }
-            _ => {}
+        if let Some(refusal) = refused_on_purpose(fields.amount) {
+            return Err(refusal);
         }
         let (limit, transaction_external_identifier) =
             (payment.amount_minor, payment.external_identifier.clone());
-        let refunded: i64 = inner
+        let refunded: i64 = self
             .of_transaction(transaction_id)
             .filter(|s| matches!(s.refund.status.as_str(), "processing" | "succeeded"))
             .map(|s| s.refund.amount)
@@ -359,34 +349,37 @@ impl Shared {
                 ),
             ));
         }
-        let (status, settles_to) = match fields.amount {
-            magic::AMOUNT_DECLINED => ("declined", None),
-            magic::AMOUNT_FAILED => ("failed", None),
-            magic::AMOUNT_SUCCEEDED_AT_ONCE => ("succeeded", None),
-            magic::AMOUNT_FAILS_LATER => ("processing", Some("failed")),
-            magic::AMOUNT_VOIDED_LATER => ("processing", Some("voided")),
-            magic::AMOUNT_STAYS_PROCESSING => ("processing", None),
-            _ => ("processing", Some("succeeded")),
-        };
-        let stored = Stored {
-            refund: Refund {
-                object_type: REFUND_OBJECT_TYPE.into(),
-                id: uuid_like(),
-                transaction_id: transaction_id.to_owned(),
-                status: status.into(),
-                currency: fields.currency,
-                amount: fields.amount,
-                reason: Some(fields.reason),
-                external_identifier: fields.external_identifier,
-                transaction_external_identifier: Some(transaction_external_identifier),
-                created_at: Some(timestamp(OffsetDateTime::now_utc())),
-            },
-            webhooks_url: fields.webhooks_url,
-            settles_to,
-            faults,
-        };
-        inner.insert(stored.clone());
-        Ok(stored)
+        Ok(transaction_external_identifier)
+    }
+}
+
+/// The magic amounts refused once the payment is checked.
+fn refused_on_purpose(amount: i64) -> Option<ApiError> {
+    match amount {
+        magic::AMOUNT_REJECTED => Some(ApiError::unprocessable(
+            "refund_not_allowed",
+            "this transaction cannot be refunded",
+        )),
+        magic::AMOUNT_SERVER_ERROR => Some(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "something went wrong",
+        )),
+        _ => None,
+    }
+}
+
+/// A refund's status when created, and the final status it settles to, if any: the magic
+/// amounts choose, any other is `processing` and then succeeds.
+fn course(amount: i64) -> (&'static str, Option<&'static str>) {
+    match amount {
+        magic::AMOUNT_DECLINED => ("declined", None),
+        magic::AMOUNT_FAILED => ("failed", None),
+        magic::AMOUNT_SUCCEEDED_AT_ONCE => ("succeeded", None),
+        magic::AMOUNT_FAILS_LATER => ("processing", Some("failed")),
+        magic::AMOUNT_VOIDED_LATER => ("processing", Some("voided")),
+        magic::AMOUNT_STAYS_PROCESSING => ("processing", None),
+        _ => ("processing", Some("succeeded")),
     }
 }
 
@@ -396,139 +389,6 @@ fn not_found(transaction_id: &str) -> ApiError {
         "transaction_not_found",
         format!("no transaction `{transaction_id}`"),
     )
-}
-
-/// A create-refund body, checked field by field.
-#[derive(Debug)]
-struct Fields {
-    amount: i64,
-    currency: String,
-    reason: String,
-    external_identifier: String,
-    webhooks_url: String,
-    has_bank_detail: bool,
-}
-
-fn parse_fields(body: &[u8]) -> Result<Fields, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request("invalid_json", format!("body is not JSON: {e}")))?;
-    let Value::Object(object) = value else {
-        return Err(ApiError::bad_request(
-            "invalid_json",
-            "body must be a JSON object",
-        ));
-    };
-    if let Some(unknown) = object
-        .keys()
-        .find(|k| !TOP_LEVEL_FIELDS.contains(&k.as_str()))
-    {
-        return Err(ApiError::bad_request(
-            "unknown_field",
-            format!("unknown field `{unknown}`"),
-        ));
-    }
-    let amount = match object.get("amount") {
-        None | Some(Value::Null) => return Err(missing("amount")),
-        // Integers only: 1299.0, 12.99 and "1299" are all refused.
-        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => match n.as_i64() {
-            Some(amount) if amount >= 1 => amount,
-            _ => {
-                return Err(ApiError::unprocessable(
-                    "invalid_amount",
-                    "amount must be an integer >= 1 in minor units",
-                ))
-            }
-        },
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_type",
-                "amount must be an integer in minor units",
-            ))
-        }
-    };
-    let currency = string(&object, "currency")?;
-    if Currency::parse(&currency).is_err() {
-        return Err(ApiError::unprocessable(
-            "invalid_currency",
-            format!("`{currency}` is not an ISO 4217 currency code"),
-        ));
-    }
-    let reason = limited(&object, "reason", 255)?;
-    let external_identifier = limited(&object, "external_identifier", 50)?;
-    let webhooks_url = string(&object, "webhooks_url")?;
-    let valid_url = reqwest::Url::parse(&webhooks_url)
-        .map(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
-        .unwrap_or(false);
-    if !valid_url {
-        return Err(ApiError::unprocessable(
-            "invalid_webhooks_url",
-            "webhooks_url must be an http(s) URL",
-        ));
-    }
-    let has_bank_detail = match object.get("bank_detail") {
-        None | Some(Value::Null) => false,
-        Some(Value::Object(detail)) => {
-            check_bank_detail(detail)?;
-            true
-        }
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_type",
-                "bank_detail must be an object or null",
-            ))
-        }
-    };
-    Ok(Fields {
-        amount,
-        currency,
-        reason,
-        external_identifier,
-        webhooks_url,
-        has_bank_detail,
-    })
-}
-
-fn missing(field: &str) -> ApiError {
-    ApiError::bad_request("missing_field", format!("`{field}` is required"))
-}
-
-fn string(object: &Map<String, Value>, field: &str) -> Result<String, ApiError> {
-    match object.get(field) {
-        None | Some(Value::Null) => Err(missing(field)),
-        Some(Value::String(text)) => Ok(text.clone()),
-        Some(_) => Err(ApiError::bad_request(
-            "invalid_type",
-            format!("`{field}` must be a string"),
-        )),
-    }
-}
-
-fn limited(object: &Map<String, Value>, field: &str, max: usize) -> Result<String, ApiError> {
-    let text = string(object, field)?;
-    let chars = text.chars().count();
-    if chars == 0 || chars > max {
-        return Err(ApiError::unprocessable(
-            "invalid_length",
-            format!("`{field}` must be 1-{max} characters"),
-        ));
-    }
-    Ok(text)
-}
-
-fn check_bank_detail(detail: &Map<String, Value>) -> Result<(), ApiError> {
-    const FIELDS: [&str; 3] = ["bank_code", "bank_account_name", "bank_account_no"];
-    let valid = detail.len() == FIELDS.len()
-        && FIELDS.iter().all(|name| {
-            matches!(detail.get(*name), Some(Value::String(text)) if !text.trim().is_empty())
-        });
-    if valid {
-        Ok(())
-    } else {
-        Err(ApiError::unprocessable(
-            "invalid_bank_detail",
-            "bank_detail needs exactly bank_code, bank_account_name and bank_account_no",
-        ))
-    }
 }
 
 /// A random id shaped like eFundPay's (`6a1d4e46-14ed-4fe1-a45f-eff4e025d211`).

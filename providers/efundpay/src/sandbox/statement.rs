@@ -20,8 +20,8 @@ use refund_provider::sandbox_kit::statement::{
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::effect::Effect;
 use super::state::Shared;
-use super::Effect;
 
 /// The statement's header row.
 pub const HEADER: [&str; 9] = [

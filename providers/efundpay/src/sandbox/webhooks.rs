@@ -9,8 +9,9 @@ use std::time::Duration;
 use refund_provider::sandbox_kit::webhook::{pause, WebhookPost};
 use time::OffsetDateTime;
 
+use super::config::WEBHOOK_SECRET;
+use super::effect::WebhookDelivery;
 use super::state::{event_id, timestamp, Shared, Stored};
-use super::{WebhookDelivery, WEBHOOK_SECRET};
 use crate::webhook::SIGNATURE_HEADER;
 use crate::wire::{WebhookEvent, REFUND_UPDATED};
 

@@ -14,9 +14,10 @@ use axum::{Json, Router};
 use refund_provider::sandbox_kit::FaultPlan;
 use serde::Deserialize;
 
+use super::config::{Faults, SECRET_KEY};
 use super::form::{create_params, fingerprint, PaymentRef, StripeError};
 use super::state::{Begin, Shared};
-use super::{webhooks, Faults, SECRET_KEY};
+use super::webhooks;
 use crate::adapter::{IDEMPOTENCY_HEADER, VERSION_HEADER};
 
 /// Longest Idempotency-Key Stripe takes.

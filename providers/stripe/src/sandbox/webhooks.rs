@@ -12,8 +12,9 @@ use refund_provider::sandbox_kit::webhook::{pause, WebhookPost};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use super::config::WEBHOOK_SECRET;
+use super::effect::WebhookDelivery;
 use super::state::{random_id, Shared, Stored};
-use super::{WebhookDelivery, WEBHOOK_SECRET};
 use crate::webhook::SIGNATURE_HEADER;
 use crate::wire::{Event, EventData, EVENT_OBJECT};
 

@@ -8,14 +8,14 @@
 //! configured accounts (`provider` + account key): a forger cannot grow the table, and an
 //! account's legitimate events are never refused because someone else sent garbage (those
 //! are `400 webhook_invalid`, bounded by the connection cap and the signature limits of
-//! DESIGN §15). The limiter is governor's keyed GCRA, as for API keys (`rate_limit.rs`).
+//! DESIGN §15). The limiter is governor's keyed GCRA, as for API keys ([`super::RateLimits`]).
 
 use std::num::NonZeroU32;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
-use super::rate_limit::Verdict;
+use super::Verdict;
 
 /// The provider-webhook limiter; `None` inside when turned off.
 pub(crate) struct WebhookLimits {

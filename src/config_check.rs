@@ -1,6 +1,8 @@
-//! `check-config`: every problem of a configuration in one pass, the gateway's own sections
-//! and the provider sections together (the registry is built on the configuration as far as
-//! it could be read), or the warnings and summary of one that passes.
+//! Every problem of a configuration in one pass, the gateway's own sections and the provider
+//! sections together (the registry is built on the configuration as far as it could be
+//! read), or the warnings and summary of one that passes. One code path for the two that ask:
+//! the `check-config` command and a reload (`crate::reload`), which applies nothing that
+//! fails it.
 
 use refund_provider::ConfigProblem;
 
