@@ -2,7 +2,7 @@
 //! `outbox.event_type` and sent as the body's `"type"`.
 
 use super::stored::vocabulary;
-use super::RefundStatus;
+use super::refund::RefundStatus;
 
 vocabulary! {
     /// What a merchant event announces.
