@@ -63,6 +63,45 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in the order of the enum (for tables and tests that must cover all).
+    pub const ALL: [ErrorCode; 33] = [
+        Self::ParameterMissing,
+        Self::ParameterInvalid,
+        Self::AmountInvalid,
+        Self::CurrencyUnsupported,
+        Self::ProviderUnsupported,
+        Self::CouponPartialRefund,
+        Self::BodyInvalid,
+        Self::ApiKeyMissing,
+        Self::ApiKeyInvalid,
+        Self::ApiKeyExpired,
+        Self::RefundNotFound,
+        Self::RouteNotFound,
+        Self::MethodNotAllowed,
+        Self::IdempotencyInProgress,
+        Self::ReferenceInUse,
+        Self::RefundFinal,
+        Self::RefundSent,
+        Self::NotAwaitingApproval,
+        Self::BatchInvalid,
+        Self::OperatorOnly,
+        Self::MerchantOnly,
+        Self::PaymentNotFound,
+        Self::AmountExceedsRefundable,
+        Self::PaymentAmountMismatch,
+        Self::CurrencyMismatch,
+        Self::BodyTooLarge,
+        Self::IdempotencyKeyReused,
+        Self::NoRoute,
+        Self::WebhookInvalid,
+        Self::RequestTimeout,
+        Self::RateLimited,
+        Self::StoreUnavailable,
+        Self::Internal,
+    ];
+}
+
+impl ErrorCode {
     /// The one table: code → (HTTP status, type, code text).
     pub fn describe(self) -> (StatusCode, &'static str, &'static str) {
         use ErrorCode::*;

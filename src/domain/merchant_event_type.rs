@@ -1,8 +1,8 @@
 //! The `type` of a merchant webhook event (DESIGN §9, §19), stored as its text in
 //! `outbox.event_type` and sent as the body's `"type"`.
 
-use super::stored::vocabulary;
 use super::refund::RefundStatus;
+use super::stored::vocabulary;
 
 vocabulary! {
     /// What a merchant event announces.

@@ -17,12 +17,15 @@ use sqlx::Row;
 
 use refund_provider::RefundId;
 
+mod statement;
+
+use statement::ChangeStatement;
+
 use super::payments::check_learnt_amount_sqlite;
 use super::sqlite::{
     insert_webhook_receipt, read_refund, read_refund_by_reference, webhook_seen, write_change,
 };
 use super::{Bind, Change, Modified, RefundRecord, Store, StoreError, WebhookApplied};
-use crate::domain::refund_object::{merchant_event, new_event_id, RefundObject};
 use crate::faults::Faults;
 
 /// How many times PostgreSQL's guarded write is retried when another writer got there first.
@@ -345,156 +348,5 @@ impl Store {
         }
         let applied: i64 = query.fetch_one(&self.pool).await?.try_get("applied")?;
         Ok((applied == 1).then_some(after))
-    }
-}
-
-/// The one PostgreSQL statement that writes a change: the guarded update, then (each only if
-/// the update happened) the history lines, ledger lines, merchant event, idempotent answer
-/// and webhook receipt.
-#[derive(Debug)]
-struct ChangeStatement {
-    sql: String,
-    binds: Vec<Bind>,
-}
-
-impl ChangeStatement {
-    fn new(
-        before: &RefundRecord,
-        after: &RefundRecord,
-        change: &Change,
-        receipt: Option<&Receipt>,
-        now: i64,
-    ) -> Self {
-        let mut binds = vec![
-            Bind::Text(Some(after.status.as_str().to_owned())),
-            Bind::Text(after.provider_refund_id.clone()),
-            Bind::Text(after.amount.clone()),
-            Bind::Int(after.amount_minor),
-            Bind::Text(Some(after.breakdown.to_string())),
-            Bind::Text(after.failure_code.as_ref().map(|c| c.as_str().to_owned())),
-            Bind::Text(after.failure_message.clone()),
-            Bind::Int(Some(i64::from(after.requires_attention))),
-            Bind::Int(after.next_sync_at),
-            Bind::Int(Some(after.sync_attempts)),
-            Bind::Int(Some(after.version)),
-            Bind::Int(Some(now)),
-            Bind::Text(Some(before.id.to_string())),
-            Bind::Int(Some(before.version)),
-            Bind::Text(after.pending_reason.as_ref().map(|r| r.as_str().to_owned())),
-            Bind::Int(after.queued_at),
-        ];
-        let mut sql = String::from(
-            "WITH updated AS (UPDATE refunds SET status = $1, provider_refund_id = $2, \
-             amount = $3, amount_minor = $4, breakdown = $5, failure_code = $6, \
-             failure_message = $7, requires_attention = $8, next_sync_at = $9, \
-             sync_attempts = $10, version = $11, lease_until = NULL, updated_at = $12, \
-             pending_reason = $15, queued_at = $16 \
-             WHERE id = $13 AND version = $14 RETURNING id)",
-        );
-        let push = |binds: &mut Vec<Bind>, value: Bind| {
-            binds.push(value);
-            format!("${}", binds.len())
-        };
-        if !change.events.is_empty() {
-            let rows: Vec<String> = change
-                .events
-                .iter()
-                .map(|event| {
-                    format!(
-                        "({}::text, {}::text, {}::text, {}::text, {}::text)",
-                        push(&mut binds, Bind::Text(Some(event.kind.as_str().to_owned()))),
-                        push(
-                            &mut binds,
-                            Bind::Text(event.status.map(|s| s.as_str().to_owned()))
-                        ),
-                        push(
-                            &mut binds,
-                            Bind::Text(event.previous_status.map(|s| s.as_str().to_owned()))
-                        ),
-                        push(
-                            &mut binds,
-                            Bind::Text(Some(event.source.as_str().to_owned()))
-                        ),
-                        push(&mut binds, Bind::Text(Some(event.detail.to_string()))),
-                    )
-                })
-                .collect();
-            sql.push_str(&format!(
-                ", events AS (INSERT INTO refund_events (refund_id, kind, status, previous_status, source, detail, created_at) \
-                 SELECT updated.id, v.kind, v.status, v.previous_status, v.source, v.detail, $12 \
-                 FROM updated, (VALUES {}) AS v(kind, status, previous_status, source, detail))",
-                rows.join(", ")
-            ));
-        }
-        if !change.ledger.is_empty() {
-            let rows: Vec<String> = change
-                .ledger
-                .iter()
-                .map(|line| {
-                    format!(
-                        "({}::text, {}::text, {}::text, {}::bigint)",
-                        push(
-                            &mut binds,
-                            Bind::Text(Some(line.entry_kind.as_str().to_owned()))
-                        ),
-                        push(&mut binds, Bind::Text(Some(line.account.clone()))),
-                        push(&mut binds, Bind::Text(Some(line.currency.clone()))),
-                        push(&mut binds, Bind::Int(Some(line.amount_minor))),
-                    )
-                })
-                .collect();
-            sql.push_str(&format!(
-                ", ledger AS (INSERT INTO ledger_entries (refund_id, entry_kind, account, currency, amount_minor, created_at) \
-                 SELECT updated.id, v.kind, v.account, v.currency, v.amount, $12 \
-                 FROM updated, (VALUES {}) AS v(kind, account, currency, amount) ON CONFLICT DO NOTHING)",
-                rows.join(", ")
-            ));
-        }
-        if let Some(outbox) = &change.outbox {
-            let event_id = new_event_id();
-            let payload = merchant_event(&event_id, outbox.event_type.as_str(), now, after);
-            sql.push_str(&format!(
-                ", outbox AS (INSERT INTO outbox (event_id, merchant_id, refund_id, event_type, payload, created_at, next_attempt_at) \
-                 SELECT {}, {}, updated.id, {}, {}, $12, $12 FROM updated)",
-                push(&mut binds, Bind::Text(Some(event_id.clone()))),
-                push(&mut binds, Bind::Text(Some(after.merchant_id.clone()))),
-                push(&mut binds, Bind::Text(Some(outbox.event_type.as_str().to_owned()))),
-                push(&mut binds, Bind::Text(Some(payload))),
-            ));
-        }
-        if let Some(key) = &change.idempotency_key {
-            sql.push_str(&format!(
-                ", answer AS (UPDATE idempotency_keys SET response_status = 201, response_body = {} \
-                 FROM updated WHERE merchant_id = {} AND idem_key = {} AND response_body IS NULL)",
-                push(&mut binds, Bind::Text(Some(RefundObject::from(after).to_json()))),
-                push(&mut binds, Bind::Text(Some(after.merchant_id.clone()))),
-                push(&mut binds, Bind::Text(Some(key.clone()))),
-            ));
-        }
-        if let Some(receipt) = receipt {
-            sql.push_str(&format!(
-                ", receipt AS (INSERT INTO webhook_receipts (provider, account, event_id, refund_id, received_at) \
-                 SELECT {}, {}, {}, updated.id, $12 FROM updated \
-                 ON CONFLICT (provider, account, event_id) DO NOTHING)",
-                push(&mut binds, Bind::Text(Some(receipt.provider.clone()))),
-                push(&mut binds, Bind::Text(Some(receipt.account.clone()))),
-                push(&mut binds, Bind::Text(Some(receipt.event_id.clone()))),
-            ));
-        }
-        if let Some(audit) = &change.audit {
-            let insert = super::audit::AuditInsert::new(audit, now);
-            let values: Vec<String> = insert
-                .binds()
-                .into_iter()
-                .map(|bind| push(&mut binds, bind))
-                .collect();
-            sql.push_str(&format!(
-                ", audit AS (INSERT INTO audit_events (id, created_at, actor, kind, target, detail) \
-                 SELECT {}::text, {}::bigint, {}::text, {}::text, {}::text, {}::text FROM updated)",
-                values[0], values[1], values[2], values[3], values[4], values[5]
-            ));
-        }
-        sql.push_str(" SELECT COUNT(*) AS applied FROM updated");
-        Self { sql, binds }
     }
 }

@@ -145,42 +145,8 @@ mod tests {
 
     #[test]
     fn every_documented_error_status_is_one_the_error_table_answers() {
-        use ErrorCode::*;
-        let all = [
-            ParameterMissing,
-            ParameterInvalid,
-            AmountInvalid,
-            CurrencyUnsupported,
-            ProviderUnsupported,
-            CouponPartialRefund,
-            BodyInvalid,
-            ApiKeyMissing,
-            ApiKeyInvalid,
-            ApiKeyExpired,
-            RefundNotFound,
-            RouteNotFound,
-            MethodNotAllowed,
-            IdempotencyInProgress,
-            ReferenceInUse,
-            RefundFinal,
-            RefundSent,
-            OperatorOnly,
-            MerchantOnly,
-            PaymentNotFound,
-            AmountExceedsRefundable,
-            PaymentAmountMismatch,
-            CurrencyMismatch,
-            BodyTooLarge,
-            IdempotencyKeyReused,
-            NoRoute,
-            WebhookInvalid,
-            RequestTimeout,
-            RateLimited,
-            StoreUnavailable,
-            Internal,
-        ];
         for (status, _, description) in ERROR_ANSWERS {
-            let codes: Vec<_> = all
+            let codes: Vec<_> = ErrorCode::ALL
                 .iter()
                 .map(|c| c.describe())
                 .filter(|(s, _, _)| s.as_u16() == status)
