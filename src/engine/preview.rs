@@ -1,10 +1,11 @@
 //! What a new refund would do, without doing it (a batch's dry run, DESIGN §19): the same
-//! routing, pre-flight checks and approval rules as `create.rs`, and what is left of the
+//! routing, pre-flight checks (every provider's `provider_options` among them) and approval
+//! rules as `create.rs`, and what is left of the
 //! payment; nothing is recorded and nobody is called.
 
 use refund_provider::{MinorUnits, Money, RefundId, RestRefund};
 
-use super::intake::CreateCommand;
+use super::intake::{check_every_providers_options, CreateCommand};
 use super::{Engine, EngineError};
 use crate::config::MerchantConfig;
 
@@ -53,6 +54,7 @@ impl Engine {
             request.amount = amount;
         }
         routed.provider.validate(&request)?;
+        check_every_providers_options(&command.provider_options, self.providers())?;
         let awaiting_approval =
             self.held_for_approval(merchant, &routed.id, command.currency, amount);
         Ok(Preview {

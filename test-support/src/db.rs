@@ -14,17 +14,17 @@ pub const POSTGRES_URL_VAR: &str = "REFUND_GATEWAY_TEST_POSTGRES_URL";
 pub const SKIPPED: &str = "skipped: REFUND_GATEWAY_TEST_POSTGRES_URL not set";
 
 /// The PostgreSQL server URL for tests; `None` (after printing [`SKIPPED`]) when it is not
-/// set outside CI.
+/// set, or set empty (`VAR= cargo test`), outside CI.
 ///
 /// # Panics
 /// When it is not set and `CI=true`.
 pub fn postgres_url() -> Option<String> {
-    match std::env::var(POSTGRES_URL_VAR) {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("CI").as_deref() == Ok("true") => {
+    match std::env::var(POSTGRES_URL_VAR).map(|url| url.trim().to_owned()) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
             panic!("CI=true but {POSTGRES_URL_VAR} is not set")
         }
-        Err(_) => {
+        _ => {
             eprintln!("{SKIPPED}");
             None
         }

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use refund_test_support::poll_until;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::{
@@ -277,7 +277,7 @@ both_backends!(
             .post_refund(
                 ACME_KEY,
                 Some("own-3"),
-                &serde_json::json!({"payment_id": "pay_n3", "amount": "2.00", "currency": "EUR"}),
+                &json!({"payment_id": "pay_n3", "amount": "2.00", "currency": "EUR"}),
             )
             .await;
         assert_eq!(replay.status().as_u16(), 200);
@@ -319,6 +319,61 @@ both_backends!(
             (Some(3), Some(2))
         );
         assert_eq!(refund_count(&app).await, 0);
+        assert_eq!(provider.calls(), 0);
+    }
+);
+
+both_backends!(
+    a_dry_run_checks_the_options_of_every_provider_as_a_create_does,
+    |db: Db| async move {
+        let provider = fake(Script::Succeed);
+        let Some(app) = spawn_app_with(db, provider.clone(), "", EXTRA).await else {
+            return;
+        };
+        // Routed to the scripted provider; eFundPay's and AuthMS's options are still checked.
+        let lines = "{\"payment_id\":\"pay_o1\",\"amount\":\"1.00\",\"currency\":\"EUR\",\"provider_options\":{\"efundpay\":{\"payment_method\":\"promptpay\",\"bank_detail\":[\"014\"]}}}\n\
+                     {\"payment_id\":\"pay_o2\",\"amount\":\"1.00\",\"currency\":\"EUR\",\"provider_options\":{\"authms\":{\"method\":\"cheque\"}}}\n\
+                     {\"payment_id\":\"pay_o3\",\"amount\":\"1.00\",\"currency\":\"EUR\",\"provider_options\":{\"efundpey\":{}}}\n\
+                     {\"payment_id\":\"pay_o4\",\"amount\":\"1.00\",\"currency\":\"EUR\"}\n";
+        let response = post_file(
+            &app,
+            ACME_KEY,
+            "?dry_run=true",
+            "application/x-ndjson",
+            lines.as_bytes().to_vec(),
+            None,
+        )
+        .await;
+        assert_eq!(response.status().as_u16(), 200);
+        let preview: Value = response.json().await.expect("json");
+        let rows = preview["rows"].as_array().expect("rows");
+        let params: Vec<_> = rows[..3]
+            .iter()
+            .map(|row| (row["error"]["code"].clone(), row["error"]["column"].clone()))
+            .collect();
+        assert_eq!(
+            params,
+            [
+                (
+                    json!("parameter_invalid"),
+                    json!("provider_options.efundpay.bank_detail")
+                ),
+                (
+                    json!("parameter_invalid"),
+                    json!("provider_options.authms.method")
+                ),
+                (
+                    json!("parameter_invalid"),
+                    json!("provider_options.efundpey")
+                ),
+            ],
+            "{preview}"
+        );
+        assert!(rows[3]["error"].is_null(), "{preview}");
+        assert_eq!(
+            (preview["valid"].as_i64(), preview["invalid"].as_i64()),
+            (Some(1), Some(3))
+        );
         assert_eq!(provider.calls(), 0);
     }
 );

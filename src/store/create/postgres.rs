@@ -4,7 +4,7 @@
 use refund_provider::RefundId;
 use sqlx::{AnyConnection, Row};
 
-use super::statements::{fast_create_sql, single_statement_sql};
+use super::statements::{fast_create_sql, single_statement_sql, ROLLED_BACK};
 use super::{
     created_event, existing_claim, sized_for_payment, CreateOutcome, CreateStep, IdempotencyClaim,
     RefundRecord, Store, StoreError, READ_KEY, REFERENCE_TAKEN, REFUND_STATUS,
@@ -69,10 +69,6 @@ impl Store {
         }
     }
 }
-
-/// The text PostgreSQL reports when the single statement undid itself (see
-/// [`single_statement_sql`]).
-pub(super) const ROLLED_BACK: &str = "refund not inserted: the statement is rolled back";
 
 /// Whether `error` is the single statement undoing itself (nothing of it was written).
 fn is_rolled_back(error: &sqlx::Error) -> bool {

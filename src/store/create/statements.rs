@@ -1,9 +1,12 @@
 //! The texts of PostgreSQL's create statements, built for each step's shape (idempotency
 //! key or not, payment claim or not, merchant event or not).
 
-use super::postgres::ROLLED_BACK;
 use super::CreateStep;
 use crate::store::refunds::REFUND_COLUMNS;
+
+/// The text PostgreSQL reports when the single statement undid itself (see
+/// [`single_statement_sql`]).
+pub(super) const ROLLED_BACK: &str = "refund not inserted: the statement is rolled back";
 
 /// The column types of `REFUND_COLUMNS`, in order, for the casts of the fast path's
 /// parameters (PostgreSQL cannot infer a parameter's type inside `INSERT … SELECT`).
