@@ -157,7 +157,7 @@ mod tests {
             assert_eq!(stored, Stored::Known(code));
             assert_eq!(stored.as_str(), code.as_str());
         }
-        for source in EventSource::ALL {
+        for &source in EventSource::ALL {
             let stored = Stored::<EventSource>::read(source.as_str().to_owned());
             assert_eq!(stored, Stored::Known(source));
             assert_eq!(stored.as_str(), source.as_str());

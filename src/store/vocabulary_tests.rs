@@ -124,7 +124,7 @@ async fn texts(store: &Store, column: &str, table: &str) -> Vec<String> {
 #[tokio::test]
 async fn every_failure_code_kind_and_source_reads_back_as_the_word_written() {
     for (store, _dir) in stores().await {
-        let sources = EventSource::ALL.into_iter().cycle();
+        let sources = EventSource::ALL.iter().copied().cycle();
         let kinds = EventKind::ALL.iter().copied().cycle();
         // As many refunds as the longest vocabulary, so every word of each is written.
         let rows = FailureCode::ALL.len().max(EventKind::ALL.len());
