@@ -8,6 +8,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::ids::{PaymentId, RefundId};
+use crate::money::{Currency, Money};
 use crate::request::ProviderRefundRequest;
 use crate::sandbox_kit::FaultCounters;
 
@@ -102,4 +104,20 @@ pub fn pending_faults(faults: &FaultCounters) -> u32 {
         .saturating_add(faults.timeout_next)
         .saturating_add(faults.apply_then_hang_next)
         .saturating_add(faults.drop_after_apply_next)
+}
+
+/// What every simulator's `sample_request` starts from: a refund of `amount` (major units,
+/// `"12.99"`) in `currency` of payment `payment_id`, with a fresh refund id. The values are
+/// the simulator's own, so one that does not parse is a bug in it: it panics naming it.
+pub fn sample_refund(payment_id: &str, amount: &str, currency: &str) -> ProviderRefundRequest {
+    let currency =
+        Currency::parse(currency).unwrap_or_else(|e| panic!("sample currency `{currency}`: {e}"));
+    let payment_id = PaymentId::parse(payment_id)
+        .unwrap_or_else(|e| panic!("sample payment id `{payment_id}`: {e}"));
+    let mut request = ProviderRefundRequest::new(RefundId::generate(), payment_id, currency);
+    request.amount = Some(
+        Money::parse(amount, currency)
+            .unwrap_or_else(|e| panic!("sample amount `{amount}` {currency}: {e}")),
+    );
+    request
 }
