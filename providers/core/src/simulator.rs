@@ -33,6 +33,32 @@ pub struct SimulatorOptions {
     pub webhook_url: Option<String>,
 }
 
+/// Implements `with_options(&SimulatorOptions)` for a simulator's `SandboxConfig`, the same
+/// in every simulator: its `Default`, with each option given set over it. The config has the
+/// fields `latency_ms`, `hang_ms` and `max_refunds`; `$settle` names the field the option
+/// `settle_after_ms` sets (how long a refund stays unsettled, whatever the simulator calls
+/// it). Add `webhook_url` for a config with that field (an endpoint configured on the
+/// provider's side, which the option replaces).
+#[macro_export]
+macro_rules! with_simulator_options {
+    ($config:ty, $settle:ident $(, $webhook_url:ident)?) => {
+        impl $config {
+            /// The defaults with the shared simulator options applied.
+            pub fn with_options(options: &$crate::SimulatorOptions) -> Self {
+                let defaults = Self::default();
+                Self {
+                    latency_ms: options.latency_ms.unwrap_or(defaults.latency_ms),
+                    hang_ms: options.hang_ms.unwrap_or(defaults.hang_ms),
+                    $settle: options.settle_after_ms.unwrap_or(defaults.$settle),
+                    max_refunds: options.max_refunds.unwrap_or(defaults.max_refunds),
+                    $($webhook_url: options.$webhook_url.clone(),)?
+                    ..defaults
+                }
+            }
+        }
+    };
+}
+
 /// What a simulator applied for one refund, in a shape shared by every simulator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppliedEffect {
