@@ -35,13 +35,6 @@ pub use config::{
 };
 pub use effect::Effect;
 
-/// A running AuthMS simulator; dropping it stops the server.
-#[derive(Debug)]
-pub struct Sandbox {
-    running: Running,
-    shared: Arc<Shared>,
-}
-
 impl Sandbox {
     /// Serves the simulator on `listener` until dropped.
     pub async fn start(
@@ -86,7 +79,10 @@ impl Sandbox {
     }
 }
 
-refund_provider::sandbox_handle!(Sandbox, Faults, crate::identity::PROVIDER_ID);
+refund_provider::sandbox_handle!(
+    /// A running AuthMS simulator; dropping it stops the server.
+    Sandbox(Shared), Faults, crate::identity::PROVIDER_ID
+);
 
 /// A merchant `POST /v1/refunds` body for this provider that its simulator settles, on a
 /// payment unique to `tag`.

@@ -33,13 +33,6 @@ use state::Book;
 pub use config::{Faults, OrderAssets, SandboxConfig, APP_ID, APP_SECRET};
 pub use effect::{Effect, EffectLine};
 
-/// A running e-Buy simulator; dropping it stops the server (hanging requests included).
-#[derive(Debug)]
-pub struct Sandbox {
-    running: Running,
-    shared: Arc<Shared>,
-}
-
 impl Sandbox {
     /// Serves the simulator on `listener` until dropped.
     pub async fn start(
@@ -91,7 +84,10 @@ impl Sandbox {
     }
 }
 
-refund_provider::sandbox_handle!(Sandbox, Faults, crate::identity::PROVIDER_ID);
+refund_provider::sandbox_handle!(
+    /// A running e-Buy simulator; dropping it stops the server (hanging requests included).
+    Sandbox(Shared), Faults, crate::identity::PROVIDER_ID
+);
 
 /// A merchant `POST /v1/refunds` body for this provider that its simulator settles, on a
 /// payment unique to `tag`.

@@ -35,15 +35,6 @@ pub use config::{
 };
 pub use effect::{Effect, WebhookDelivery};
 
-/// A running simulator; dropping it stops it.
-#[derive(Debug)]
-pub struct Sandbox {
-    /// Dropping it stops accepting, closes idle connections, wakes hanging answers and
-    /// pending webhook tasks.
-    running: Running,
-    shared: Arc<Shared>,
-}
-
 impl Sandbox {
     /// Serves the simulator on `listener` until the returned value is dropped.
     pub async fn start(listener: TcpListener, config: SandboxConfig) -> io::Result<Sandbox> {
@@ -79,7 +70,11 @@ impl Sandbox {
     }
 }
 
-refund_provider::sandbox_handle!(Sandbox, Faults, crate::identity::PROVIDER_ID);
+refund_provider::sandbox_handle!(
+    /// A running simulator; dropping it stops it: it stops accepting, closes idle
+    /// connections, wakes hanging answers and pending webhook tasks.
+    Sandbox(Shared), Faults, crate::identity::PROVIDER_ID
+);
 
 /// A merchant `POST /v1/refunds` body for this provider that its simulator settles, on a
 /// payment unique to `tag`.

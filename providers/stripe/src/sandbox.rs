@@ -33,13 +33,6 @@ pub use config::{
 };
 pub use effect::{Effect, WebhookDelivery};
 
-/// A running simulator; dropping it stops it.
-#[derive(Debug)]
-pub struct Sandbox {
-    running: Running,
-    shared: Arc<Shared>,
-}
-
 impl Sandbox {
     /// Serves the simulator on `listener` until the returned value is dropped.
     pub async fn start(listener: TcpListener, config: SandboxConfig) -> io::Result<Sandbox> {
@@ -73,10 +66,8 @@ impl Sandbox {
 }
 
 refund_provider::sandbox_handle!(
-    Sandbox,
-    Faults,
-    crate::identity::PROVIDER_ID,
-    set_webhook_url
+    /// A running simulator; dropping it stops it.
+    Sandbox(Shared), Faults, crate::identity::PROVIDER_ID, set_webhook_url
 );
 
 /// A merchant `POST /v1/refunds` body for this provider that its simulator settles, on a

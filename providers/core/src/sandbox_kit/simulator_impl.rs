@@ -1,28 +1,37 @@
-//! What every provider's `Sandbox` handle has, written once as
-//! [`sandbox_handle!`](crate::sandbox_handle): its address, its faults and its
-//! [`Simulator`](crate::Simulator). Each simulator keeps its server, faults and effects the
+//! What every provider's `Sandbox` handle is and has, written once as
+//! [`sandbox_handle!`](crate::sandbox_handle): its server and shared state, its address,
+//! its faults and its [`Simulator`](crate::Simulator). Each simulator keeps its server, faults and effects the
 //! same way, so only its samples and its own inspection methods are its own.
 
-/// Implements, for a provider's `Sandbox` with its `Faults` type and provider id, the
-/// methods `base_url`, `set_faults` and `faults`, and [`Simulator`](crate::Simulator). The
-/// `Sandbox` is a struct with the fields `running: Running` and `shared` (whose `faults` is
-/// the sandbox's [`FaultCell`](crate::sandbox_kit::FaultCell)) and an inherent `effects()`
-/// whose records carry the fields of [`AppliedEffect`](crate::AppliedEffect); beside it, in
-/// the same module, are `sample_request(tag)` and `sample_merchant_body(tag)`. Add
-/// `set_webhook_url` for a sandbox whose own `set_webhook_url` says where webhooks go.
+/// Declares a provider's `Sandbox(Shared)` with its `Faults` type and provider id: the
+/// struct, holding the server ([`Running`](crate::sandbox_kit::Running)) and the state its
+/// handlers share (`Arc<Shared>`, whose `faults` is the sandbox's
+/// [`FaultCell`](crate::sandbox_kit::FaultCell)); its methods `base_url`, `set_faults` and
+/// `faults`; and its [`Simulator`](crate::Simulator). The provider writes `start` and an
+/// inherent `effects()` whose records carry the fields of
+/// [`AppliedEffect`](crate::AppliedEffect), and beside them, in the same module,
+/// `sample_request(tag)` and `sample_merchant_body(tag)`. Add `set_webhook_url` for a
+/// sandbox whose own `set_webhook_url` says where webhooks go.
 #[macro_export]
 macro_rules! sandbox_handle {
-    ($sandbox:ty, $faults:ty, $provider:expr) => {
-        $crate::sandbox_handle!(@impl $sandbox, $faults, $provider, {});
+    ($(#[$doc:meta])* $sandbox:ident($shared:ty), $faults:ty, $provider:expr) => {
+        $crate::sandbox_handle!(@impl [$(#[$doc])*] $sandbox, $shared, $faults, $provider, {});
     };
-    ($sandbox:ty, $faults:ty, $provider:expr, set_webhook_url) => {
-        $crate::sandbox_handle!(@impl $sandbox, $faults, $provider, {
+    ($(#[$doc:meta])* $sandbox:ident($shared:ty), $faults:ty, $provider:expr, set_webhook_url) => {
+        $crate::sandbox_handle!(@impl [$(#[$doc])*] $sandbox, $shared, $faults, $provider, {
             fn set_webhook_url(&self, url: Option<String>) {
-                <$sandbox>::set_webhook_url(self, url);
+                $sandbox::set_webhook_url(self, url);
             }
         });
     };
-    (@impl $sandbox:ty, $faults:ty, $provider:expr, { $($more:tt)* }) => {
+    (@impl [$(#[$doc:meta])*] $sandbox:ident, $shared:ty, $faults:ty, $provider:expr, { $($more:tt)* }) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $sandbox {
+            running: $crate::sandbox_kit::Running,
+            shared: std::sync::Arc<$shared>,
+        }
+
         impl $sandbox {
             /// `http://127.0.0.1:PORT` (loopback when bound to an unspecified address).
             pub fn base_url(&self) -> String {
@@ -58,7 +67,7 @@ macro_rules! sandbox_handle {
             }
 
             fn effects(&self) -> Vec<$crate::AppliedEffect> {
-                <$sandbox>::effects(self)
+                $sandbox::effects(self)
                     .into_iter()
                     .map(|effect| $crate::AppliedEffect {
                         reference: effect.reference,
