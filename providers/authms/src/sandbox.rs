@@ -84,19 +84,6 @@ refund_provider::sandbox_handle!(
     Sandbox(Shared), Faults, crate::identity::PROVIDER_ID
 );
 
-/// A merchant `POST /v1/refunds` body for this provider that its simulator settles, on a
-/// payment unique to `tag`.
-fn sample_merchant_body(tag: &str) -> serde_json::Value {
-    serde_json::json!({
-        "provider": crate::identity::PROVIDER_ID,
-        "payment_id": format!("txn_{tag}"),
-        "amount": "50.00",
-        "currency": "CNY",
-        "customer_id": format!("usr_{tag}"),
-        "reason": "Product return",
-    })
-}
-
 /// A 50.00 CNY wallet refund of payment `txn_{tag}` to wallet user `usr_{tag}`, which the
 /// simulator completes at once.
 pub fn sample_request(tag: &str) -> ProviderRefundRequest {

@@ -107,8 +107,11 @@ pub trait Simulator: Send + Sync + fmt::Debug {
     fn sample_request(&self, tag: &str) -> ProviderRefundRequest;
 
     /// A merchant `POST /v1/refunds` body that goes to this provider (`provider` is named)
-    /// and succeeds in its simulator, on a payment unique to `tag`.
-    fn sample_merchant_body(&self, tag: &str) -> Value;
+    /// and succeeds in its simulator, on a payment unique to `tag`: by default, the body
+    /// asking for [`Simulator::sample_request`] ([`merchant_body`]).
+    fn sample_merchant_body(&self, tag: &str) -> Value {
+        merchant_body(self.provider(), &self.sample_request(tag))
+    }
 
     /// Changes where a provider whose webhook endpoint is configured on its side sends its
     /// webhooks (see [`SimulatorOptions::webhook_url`]); `None` sends none. Providers that take
@@ -146,4 +149,49 @@ pub fn sample_refund(payment_id: &str, amount: &str, currency: &str) -> Provider
             .unwrap_or_else(|e| panic!("sample amount `{amount}` {currency}: {e}")),
     );
     request
+}
+
+/// The merchant `POST /v1/refunds` body asking `provider` for `request`: its payment, amount
+/// (in major units) and currency, its reason and customer when set, and its options as
+/// `provider_options.<provider>` when any.
+pub fn merchant_body(provider: &str, request: &ProviderRefundRequest) -> Value {
+    let mut body = serde_json::json!({
+        "provider": provider,
+        "payment_id": request.payment_id.as_str(),
+        "currency": request.currency.code(),
+    });
+    if let Some(amount) = &request.amount {
+        body["amount"] = amount.to_major_string().into();
+    }
+    if let Some(reason) = &request.reason {
+        body["reason"] = reason.as_str().into();
+    }
+    if let Some(customer) = &request.customer_id {
+        body["customer_id"] = customer.as_str().into();
+    }
+    if !request.options.is_null() {
+        body["provider_options"] = serde_json::json!({ provider: request.options });
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_merchant_body_of_a_sample_carries_its_amount_in_major_units_and_its_options() {
+        let mut request = sample_refund("ORDER1", "8.00", "CNY");
+        request.options = serde_json::json!({"asset_type": "cash"});
+        assert_eq!(
+            merchant_body("ebuy", &request),
+            serde_json::json!({
+                "provider": "ebuy",
+                "payment_id": "ORDER1",
+                "amount": "8.00",
+                "currency": "CNY",
+                "provider_options": {"ebuy": {"asset_type": "cash"}},
+            })
+        );
+    }
 }

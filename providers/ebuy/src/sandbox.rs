@@ -89,18 +89,6 @@ refund_provider::sandbox_handle!(
     Sandbox(Shared), Faults, crate::identity::PROVIDER_ID
 );
 
-/// A merchant `POST /v1/refunds` body for this provider that its simulator settles, on a
-/// payment unique to `tag`.
-fn sample_merchant_body(tag: &str) -> serde_json::Value {
-    serde_json::json!({
-        "provider": crate::identity::PROVIDER_ID,
-        "payment_id": order_for(tag),
-        "amount": "8.00",
-        "currency": "CNY",
-        "provider_options": {"ebuy": {"asset_type": "cash", "trade_date": trade_date_at(time::OffsetDateTime::now_utc())}},
-    })
-}
-
 /// The `outTradeNo` of `tag`: `ORDER` + the tag, at most e-Buy's 32 characters.
 fn order_for(tag: &str) -> String {
     format!("ORDER{tag}").chars().take(32).collect()

@@ -76,18 +76,6 @@ refund_provider::sandbox_handle!(
     Sandbox(Shared), Faults, crate::identity::PROVIDER_ID
 );
 
-/// A merchant `POST /v1/refunds` body for this provider that its simulator settles, on a
-/// payment unique to `tag`.
-fn sample_merchant_body(tag: &str) -> serde_json::Value {
-    serde_json::json!({
-        "provider": crate::identity::PROVIDER_ID,
-        "payment_id": format!("pay_{tag}"),
-        "amount": "12.99",
-        "currency": "EUR",
-        "reason": "Product return",
-    })
-}
-
 /// A 12.99 EUR refund of payment `pay_{tag}`, which the simulator answers `processing` and
 /// settles `succeeded` with a webhook.
 pub fn sample_request(tag: &str) -> ProviderRefundRequest {

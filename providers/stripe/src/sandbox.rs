@@ -67,22 +67,21 @@ impl Sandbox {
 
 refund_provider::sandbox_handle!(
     /// A running simulator; dropping it stops it.
-    Sandbox(Shared), Faults, crate::identity::PROVIDER_ID, set_webhook_url
-);
+    Sandbox(Shared), Faults, crate::identity::PROVIDER_ID;
+    {
+        fn set_webhook_url(&self, url: Option<String>) {
+            Sandbox::set_webhook_url(self, url);
+        }
 
-/// A merchant `POST /v1/refunds` body for this provider that its simulator settles, on a
-/// payment unique to `tag`.
-fn sample_merchant_body(tag: &str) -> serde_json::Value {
-    serde_json::json!({
-        "provider": crate::identity::PROVIDER_ID,
-        "payment_id": format!("pi_{tag}"),
-        "amount": "12.99",
-        "currency": "EUR",
-        "reason": "Product return",
-        "metadata": {"order": format!("order-{tag}")},
-        "provider_options": {"stripe": {"reason": "requested_by_customer"}},
-    })
-}
+        /// The shared body, with the merchant's metadata a refund carries to Stripe.
+        fn sample_merchant_body(&self, tag: &str) -> serde_json::Value {
+            let mut body =
+                refund_provider::merchant_body(crate::identity::PROVIDER_ID, &sample_request(tag));
+            body["metadata"] = serde_json::json!({"order": format!("order-{tag}")});
+            body
+        }
+    }
+);
 
 /// A 12.99 EUR refund of PaymentIntent `pi_{tag}`, which the simulator answers `pending` and
 /// settles `succeeded`.

@@ -10,19 +10,15 @@
 /// `faults`; and its [`Simulator`](crate::Simulator). The provider writes `start` and an
 /// inherent `effects()` whose records carry the fields of
 /// [`AppliedEffect`](crate::AppliedEffect), and beside them, in the same module,
-/// `sample_request(tag)` and `sample_merchant_body(tag)`. Add `set_webhook_url` for a
-/// sandbox whose own `set_webhook_url` says where webhooks go.
+/// `sample_request(tag)`. After a `;`, a block of more `Simulator` methods of its own
+/// (Stripe's `set_webhook_url`).
 #[macro_export]
 macro_rules! sandbox_handle {
     ($(#[$doc:meta])* $sandbox:ident($shared:ty), $faults:ty, $provider:expr) => {
         $crate::sandbox_handle!(@impl [$(#[$doc])*] $sandbox, $shared, $faults, $provider, {});
     };
-    ($(#[$doc:meta])* $sandbox:ident($shared:ty), $faults:ty, $provider:expr, set_webhook_url) => {
-        $crate::sandbox_handle!(@impl [$(#[$doc])*] $sandbox, $shared, $faults, $provider, {
-            fn set_webhook_url(&self, url: Option<String>) {
-                $sandbox::set_webhook_url(self, url);
-            }
-        });
+    ($(#[$doc:meta])* $sandbox:ident($shared:ty), $faults:ty, $provider:expr; { $($more:tt)* }) => {
+        $crate::sandbox_handle!(@impl [$(#[$doc])*] $sandbox, $shared, $faults, $provider, { $($more)* });
     };
     (@impl [$(#[$doc:meta])*] $sandbox:ident, $shared:ty, $faults:ty, $provider:expr, { $($more:tt)* }) => {
         $(#[$doc])*
@@ -81,10 +77,6 @@ macro_rules! sandbox_handle {
 
             fn sample_request(&self, tag: &str) -> $crate::ProviderRefundRequest {
                 sample_request(tag)
-            }
-
-            fn sample_merchant_body(&self, tag: &str) -> serde_json::Value {
-                sample_merchant_body(tag)
             }
 
             $($more)*
