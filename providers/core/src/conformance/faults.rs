@@ -33,12 +33,12 @@ enum Outcome {
 
 /// (row, the fault, what the adapter must conclude, how many times it was applied)
 const TABLE: &[(&str, FaultCounters, Outcome, usize)] = &[
-    ("no fault", FaultCounters::NONE, Outcome::Accepted, 1),
+    ("no fault", NONE, Outcome::Accepted, 1),
     (
         "fail_next (503, not applied)",
         FaultCounters {
             fail_next: 1,
-            ..FaultCounters::NONE
+            ..NONE
         },
         Outcome::Unknown,
         0,
@@ -47,7 +47,7 @@ const TABLE: &[(&str, FaultCounters, Outcome, usize)] = &[
         "timeout_next (hangs past the timeout, not applied)",
         FaultCounters {
             timeout_next: 1,
-            ..FaultCounters::NONE
+            ..NONE
         },
         Outcome::Unknown,
         0,
@@ -56,7 +56,7 @@ const TABLE: &[(&str, FaultCounters, Outcome, usize)] = &[
         "apply_then_hang_next (applied, then hangs past the timeout)",
         FaultCounters {
             apply_then_hang_next: 1,
-            ..FaultCounters::NONE
+            ..NONE
         },
         Outcome::Unknown,
         1,
@@ -65,12 +65,21 @@ const TABLE: &[(&str, FaultCounters, Outcome, usize)] = &[
         "drop_after_apply_next (applied, then the answer breaks)",
         FaultCounters {
             drop_after_apply_next: 1,
-            ..FaultCounters::NONE
+            ..NONE
         },
         Outcome::Unknown,
         1,
     ),
 ];
+
+const NONE: FaultCounters = FaultCounters {
+    latency_ms: 0,
+    fail_next: 0,
+    timeout_next: 0,
+    apply_then_hang_next: 0,
+    drop_after_apply_next: 0,
+    outage: None,
+};
 
 pub(super) async fn check(target: &dyn ConformanceTarget) -> Failures {
     let mut failures = Failures::new();
@@ -130,7 +139,7 @@ async fn outages(simulator: &dyn Simulator, provider: &dyn RefundProvider) -> Fa
     let mut failures = Failures::new();
     let outage = |mode, seconds| FaultCounters {
         outage: Some(Outage { mode, seconds }),
-        ..FaultCounters::NONE
+        ..NONE
     };
     let request = |n: u32| {
         let mut req = simulator.sample_request(&format!("out{n}{}", short_tag()));
@@ -173,7 +182,7 @@ async fn outages(simulator: &dyn Simulator, provider: &dyn RefundProvider) -> Fa
     if !back {
         failures.push("outage refuse: the simulator did not answer again after it".into());
     }
-    simulator.set_faults(FaultCounters::NONE);
+    simulator.set_faults(NONE);
     failures
 }
 

@@ -30,19 +30,6 @@ pub struct FaultCounters {
     pub outage: Option<Outage>,
 }
 
-impl FaultCounters {
-    /// No fault: no extra latency, every counter zero, no outage (the `Default`, as a
-    /// constant for tables of cases).
-    pub const NONE: FaultCounters = FaultCounters {
-        latency_ms: 0,
-        fail_next: 0,
-        timeout_next: 0,
-        apply_then_hang_next: 0,
-        drop_after_apply_next: 0,
-        outage: None,
-    };
-}
-
 /// The faults of a simulator that sends webhooks: the counters of [`FaultCounters`] and
 /// switches for what its webhooks do. JSON: `POST /_sandbox/faults` with any of these fields
 /// (others refused); the switches keep their defaults when left out.
