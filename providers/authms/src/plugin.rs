@@ -1,27 +1,18 @@
-//! The AuthMS [`ProviderPlugin`](refund_provider::ProviderPlugin): how the gateway builds the adapter from
-//! `[providers.authms]`, and starts the simulator, without naming this crate's types.
+//! The AuthMS [`ProviderPlugin`](refund_provider::ProviderPlugin): how the gateway builds the
+//! adapter from `[providers.authms]`, and starts the simulator, without naming this crate's types.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::config::AuthMsSettings;
 
-refund_provider::provider_plugin!(
-    AuthMsPlugin,
-    AuthMsSettings,
-    crate::options::AuthMsOptions,
-    0
-);
+refund_provider::provider_plugin! {
+    AuthMsPlugin, AuthMsSettings, crate::options::AuthMsOptions, port: 0,
+    sandbox: [("token", SANDBOX_TOKEN), ("transfer_source_user_id", SANDBOX_TRANSFER_SOURCE)],
+}
 
 // The simulator's fixed credentials (DESIGN §12), also without the `sandbox` feature.
 const SANDBOX_TOKEN: &str = "sandbox-authms-token";
 const SANDBOX_TRANSFER_SOURCE: &str = "usr_merchant";
-
-fn sandbox_settings() -> Map<String, Value> {
-    refund_provider::plugin::settings_map(&[
-        ("token", SANDBOX_TOKEN),
-        ("transfer_source_user_id", SANDBOX_TRANSFER_SOURCE),
-    ])
-}
 
 /// `provider_options.authms` for the gateway's OpenAPI document (what `options.rs` takes).
 fn options_schema() -> Value {

@@ -145,13 +145,16 @@ pub fn settings_map(pairs: &[(&str, &str)]) -> Map<String, Value> {
 /// [`ProviderPlugin`] impl, built from the crate's own parts:
 /// `crate::identity::{PROVIDER_ID, ACCOUNT_FIELDS}`, the `$settings` struct whose `build`
 /// makes the adapter ([`build_with`]), the `$options` type whose `parse` checks
-/// `provider_options`, the simulator's port `$offset`, and, beside the call,
-/// `fn sandbox_settings() -> Map<String, Value>` and `fn options_schema() -> Value`. With the
+/// `provider_options`, the simulator's `port` offset, its `sandbox` settings (key, value),
+/// and, beside the call, `fn options_schema() -> Value`. With the
 /// crate's `sandbox` feature, `start_simulator` starts `crate::sandbox::Sandbox` with
 /// `SandboxConfig::with_options`.
 #[macro_export]
 macro_rules! provider_plugin {
-    ($plugin:ident, $settings:ty, $options:ty, $offset:expr) => {
+    (
+        $plugin:ident, $settings:ty, $options:ty, port: $offset:expr,
+        sandbox: [$(($key:literal, $value:expr)),* $(,)?] $(,)?
+    ) => {
         /// The provider's [`ProviderPlugin`](refund_provider::ProviderPlugin).
         #[derive(Debug, Clone, Copy)]
         pub struct $plugin;
@@ -186,7 +189,7 @@ macro_rules! provider_plugin {
             }
 
             fn sandbox_settings(&self) -> serde_json::Map<String, serde_json::Value> {
-                sandbox_settings()
+                $crate::plugin::settings_map(&[$(($key, $value)),*])
             }
 
             fn options_schema(&self) -> serde_json::Value {

@@ -1,22 +1,18 @@
-//! The e-Buy [`ProviderPlugin`](refund_provider::ProviderPlugin): how the gateway builds the adapter from `[providers.ebuy]`,
-//! and starts the simulator, without naming this crate's types.
+//! The e-Buy [`ProviderPlugin`](refund_provider::ProviderPlugin): how the gateway builds the
+//! adapter from `[providers.ebuy]`, and starts the simulator, without naming this crate's types.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::config::EbuySettings;
 
-refund_provider::provider_plugin!(EbuyPlugin, EbuySettings, crate::options::EbuyOptions, 1);
+refund_provider::provider_plugin! {
+    EbuyPlugin, EbuySettings, crate::options::EbuyOptions, port: 1,
+    sandbox: [("app_id", SANDBOX_APP_ID), ("app_secret", SANDBOX_APP_SECRET)],
+}
 
 // The simulator's fixed credentials (DESIGN §12), also without the `sandbox` feature.
 const SANDBOX_APP_ID: &str = "sandbox-app";
 const SANDBOX_APP_SECRET: &str = "sandbox-ebuy-secret";
-
-fn sandbox_settings() -> Map<String, Value> {
-    refund_provider::plugin::settings_map(&[
-        ("app_id", SANDBOX_APP_ID),
-        ("app_secret", SANDBOX_APP_SECRET),
-    ])
-}
 
 /// `provider_options.ebuy` for the gateway's OpenAPI document (what `options.rs` takes).
 fn options_schema() -> Value {

@@ -1,30 +1,22 @@
-//! The eFundPay [`ProviderPlugin`](refund_provider::ProviderPlugin): how the gateway builds the adapter from
-//! `[providers.efundpay]`, and starts the simulator, without naming this crate's types.
+//! The eFundPay [`ProviderPlugin`](refund_provider::ProviderPlugin): how the gateway builds the
+//! adapter from `[providers.efundpay]`, and starts the simulator, without naming this crate's
+//! types.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::config::EfundpaySettings;
 
-refund_provider::provider_plugin!(
-    EfundpayPlugin,
-    EfundpaySettings,
-    crate::request::EfundpayOptions,
-    2
-);
+refund_provider::provider_plugin! {
+    EfundpayPlugin, EfundpaySettings, crate::request::EfundpayOptions, port: 2,
+    sandbox: [("token", SANDBOX_TOKEN), ("merchant_account_id", SANDBOX_MERCHANT_ACCOUNT_ID),
+        ("webhook_secret", SANDBOX_WEBHOOK_SECRET)],
+}
 
 // The simulator's fixed credentials (DESIGN §12), also without the `sandbox` feature: a
 // gateway built without simulators can still point a config at a running one.
 const SANDBOX_TOKEN: &str = "sandbox-efundpay-token";
 const SANDBOX_MERCHANT_ACCOUNT_ID: &str = "sandbox-merchant";
 const SANDBOX_WEBHOOK_SECRET: &str = "sandbox-efundpay-whsec";
-
-fn sandbox_settings() -> Map<String, Value> {
-    refund_provider::plugin::settings_map(&[
-        ("token", SANDBOX_TOKEN),
-        ("merchant_account_id", SANDBOX_MERCHANT_ACCOUNT_ID),
-        ("webhook_secret", SANDBOX_WEBHOOK_SECRET),
-    ])
-}
 
 /// `provider_options.efundpay` for the gateway's OpenAPI document (what `options.rs` takes).
 fn options_schema() -> Value {

@@ -1,24 +1,15 @@
-//! The Stripe [`ProviderPlugin`](refund_provider::ProviderPlugin): how the gateway builds the adapter from
-//! `[providers.stripe]`, and starts the simulator, without naming this crate's types.
+//! The Stripe [`ProviderPlugin`](refund_provider::ProviderPlugin): how the gateway builds the
+//! adapter from `[providers.stripe]`, and starts the simulator, without naming this crate's types.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::config::StripeSettings;
 /// The simulator's credentials, which its config section names.
 pub use crate::config::{SANDBOX_SECRET_KEY, SANDBOX_WEBHOOK_SECRET};
 
-refund_provider::provider_plugin!(
-    StripePlugin,
-    StripeSettings,
-    crate::options::StripeOptions,
-    3
-);
-
-fn sandbox_settings() -> Map<String, Value> {
-    refund_provider::plugin::settings_map(&[
-        ("secret_key", SANDBOX_SECRET_KEY),
-        ("webhook_secret", SANDBOX_WEBHOOK_SECRET),
-    ])
+refund_provider::provider_plugin! {
+    StripePlugin, StripeSettings, crate::options::StripeOptions, port: 3,
+    sandbox: [("secret_key", SANDBOX_SECRET_KEY), ("webhook_secret", SANDBOX_WEBHOOK_SECRET)],
 }
 
 /// `provider_options.stripe` for the gateway's OpenAPI document (what `options.rs` takes).
