@@ -142,13 +142,12 @@ pub fn settings_map(pairs: &[(&str, &str)]) -> Map<String, Value> {
 
 /// Declares a provider crate's plugin, the same in every provider: the unit struct
 /// `$plugin`, `pub static PROVIDER` (what the gateway's registry names), and its
-/// [`ProviderPlugin`] impl, built from the crate's own parts:
-/// `crate::identity::{PROVIDER_ID, ACCOUNT_FIELDS}`, the `$settings` struct whose `build`
-/// makes the adapter ([`build_with`]), the `$options` type whose `parse` checks
-/// `provider_options`, the simulator's `port` offset, its `sandbox` settings (key, value),
-/// and, beside the call, `fn options_schema() -> Value`. With the
-/// crate's `sandbox` feature, `start_simulator` starts `crate::sandbox::Sandbox` with
-/// `SandboxConfig::with_options`.
+/// [`ProviderPlugin`] impl, built from the crate's own parts: the `$settings` struct whose
+/// `build` makes the adapter ([`build_with`]), the `$options` type whose `parse` checks
+/// `provider_options`, the simulator's `port` offset and its `sandbox` settings (key,
+/// value), and, in scope at the call, `PROVIDER_ID`, `ACCOUNT_FIELDS` and
+/// `fn options_schema() -> Value`. With the crate's `sandbox` feature, `start_simulator`
+/// starts the `Sandbox` in scope with `SandboxConfig::with_options`.
 #[macro_export]
 macro_rules! provider_plugin {
     (
@@ -165,11 +164,11 @@ macro_rules! provider_plugin {
         #[$crate::async_trait]
         impl $crate::ProviderPlugin for $plugin {
             fn id(&self) -> &'static str {
-                crate::identity::PROVIDER_ID
+                PROVIDER_ID
             }
 
             fn account_fields(&self) -> &'static [&'static str] {
-                crate::identity::ACCOUNT_FIELDS
+                ACCOUNT_FIELDS
             }
 
             fn check_options(
@@ -206,9 +205,9 @@ macro_rules! provider_plugin {
                 listener: tokio::net::TcpListener,
                 options: $crate::SimulatorOptions,
             ) -> std::io::Result<Box<dyn $crate::Simulator>> {
-                let config = crate::sandbox::SandboxConfig::with_options(&options);
+                let config = SandboxConfig::with_options(&options);
                 Ok(Box::new(
-                    crate::sandbox::Sandbox::start(listener, config).await?,
+                    Sandbox::start(listener, config).await?,
                 ))
             }
         }

@@ -3,10 +3,9 @@
 //! the webhook switches of the simulators that send webhooks (`faults`), how a request
 //! draws its fault, hangs, and has its answer broken after its effect (`draw`), the running
 //! server behind a `Sandbox` value (`running`), the caps on what a simulator retains
-//! (`retention`) and the `Simulator` every `Sandbox` implements with one macro line
-//! (`simulator_impl`);
-//! its statements, webhook deliveries and outages in [`statement`],
-//! [`webhook`] and [`outage`].
+//! (`retention`) and the `Sandbox` handle with its `Simulator` that every simulator declares
+//! with `sandbox_handle!` (`simulator_impl`); its statements, webhook deliveries and outages
+//! in [`statement`], [`webhook`] and [`outage`].
 //!
 //! A handler draws once per request and brackets its work with the draw:
 //!

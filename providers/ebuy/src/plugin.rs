@@ -4,6 +4,9 @@
 use serde_json::Value;
 
 use crate::config::EbuySettings;
+use crate::identity::{ACCOUNT_FIELDS, PROVIDER_ID};
+#[cfg(feature = "sandbox")]
+use crate::sandbox::{Sandbox, SandboxConfig};
 
 refund_provider::provider_plugin! {
     EbuyPlugin, EbuySettings, crate::options::EbuyOptions, port: 1,

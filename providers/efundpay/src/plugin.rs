@@ -5,6 +5,9 @@
 use serde_json::Value;
 
 use crate::config::EfundpaySettings;
+use crate::identity::{ACCOUNT_FIELDS, PROVIDER_ID};
+#[cfg(feature = "sandbox")]
+use crate::sandbox::{Sandbox, SandboxConfig};
 
 refund_provider::provider_plugin! {
     EfundpayPlugin, EfundpaySettings, crate::request::EfundpayOptions, port: 2,
@@ -49,7 +52,6 @@ mod tests {
 #[cfg(test)]
 mod build_tests {
     use super::*;
-    use refund_provider::ProviderPlugin;
 
     #[test]
     fn the_sandbox_section_builds_an_adapter_and_a_bad_one_names_its_keys() {

@@ -6,6 +6,9 @@ use serde_json::Value;
 use crate::config::StripeSettings;
 /// The simulator's credentials, which its config section names.
 pub use crate::config::{SANDBOX_SECRET_KEY, SANDBOX_WEBHOOK_SECRET};
+use crate::identity::{ACCOUNT_FIELDS, PROVIDER_ID};
+#[cfg(feature = "sandbox")]
+use crate::sandbox::{Sandbox, SandboxConfig};
 
 refund_provider::provider_plugin! {
     StripePlugin, StripeSettings, crate::options::StripeOptions, port: 3,

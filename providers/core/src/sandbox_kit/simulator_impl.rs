@@ -1,7 +1,8 @@
 //! What every provider's `Sandbox` handle is and has, written once as
 //! [`sandbox_handle!`](crate::sandbox_handle): its server and shared state, its address,
-//! its faults and its [`Simulator`](crate::Simulator). Each simulator keeps its server, faults and effects the
-//! same way, so only its samples and its own inspection methods are its own.
+//! its faults and its [`Simulator`](crate::Simulator). Each simulator keeps its server,
+//! faults and effects the same way, so only its samples and its own inspection methods are
+//! its own.
 
 /// Declares a provider's `Sandbox(Shared)` with its `Faults` type and provider id: the
 /// struct, holding the server ([`Running`](crate::sandbox_kit::Running)) and the state its
