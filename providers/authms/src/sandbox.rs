@@ -23,9 +23,7 @@ pub mod statement;
 use std::sync::{Arc, Mutex};
 
 use refund_provider::sandbox_kit::{FaultCell, Hang, Running};
-use refund_provider::{
-    AppliedEffect, Currency, Money, PaymentId, ProviderRefundRequest, RefundId, Simulator,
-};
+use refund_provider::ProviderRefundRequest;
 use time::OffsetDateTime;
 
 use shared::Shared;
@@ -36,13 +34,6 @@ pub use config::{
     TOKEN, UNSEEN_PAYMENT_AMOUNT_MINOR,
 };
 pub use effect::Effect;
-
-/// A running AuthMS simulator; dropping it stops the server.
-#[derive(Debug)]
-pub struct Sandbox {
-    running: Running,
-    shared: Arc<Shared>,
-}
 
 impl Sandbox {
     /// Serves the simulator on `listener` until dropped.
@@ -60,29 +51,9 @@ impl Sandbox {
             config,
         });
         let app = server::router(shared.clone());
-        let outages = shared.faults.outages();
-        let running = running.serve_with_outages(
-            "AuthMS sandbox",
-            listener,
-            outages,
-            move |listener, stop| axum::serve(listener, app.clone()).with_graceful_shutdown(stop),
-        );
+        let running =
+            running.serve_router("AuthMS sandbox", listener, shared.faults.outages(), app);
         Ok(Sandbox { running, shared })
-    }
-
-    /// `http://127.0.0.1:PORT`.
-    pub fn base_url(&self) -> String {
-        self.running.base_url()
-    }
-
-    /// Replaces the faults in force (same as `POST /_sandbox/faults`).
-    pub fn set_faults(&self, faults: Faults) {
-        self.shared.faults.set(faults);
-    }
-
-    /// The faults in force, counters as they stand.
-    pub fn faults(&self) -> Faults {
-        self.shared.faults.get()
     }
 
     /// Every refund and transfer applied so far, oldest first (same as
@@ -108,64 +79,15 @@ impl Sandbox {
     }
 }
 
-impl Simulator for Sandbox {
-    fn provider(&self) -> &'static str {
-        crate::identity::PROVIDER_ID
-    }
-
-    fn base_url(&self) -> String {
-        Sandbox::base_url(self)
-    }
-
-    fn set_faults(&self, faults: Faults) {
-        self.shared.faults.set(faults);
-    }
-
-    fn faults(&self) -> Faults {
-        self.shared.faults.get()
-    }
-
-    fn effects(&self) -> Vec<AppliedEffect> {
-        Sandbox::effects(self)
-            .into_iter()
-            .map(|effect| AppliedEffect {
-                reference: effect.reference,
-                payment_id: effect.payment_id,
-                amount_minor: effect.amount_minor,
-                currency: effect.currency,
-                status: effect.status,
-            })
-            .collect()
-    }
-
-    fn sample_request(&self, tag: &str) -> ProviderRefundRequest {
-        sample_request(tag)
-    }
-
-    fn sample_merchant_body(&self, tag: &str) -> serde_json::Value {
-        serde_json::json!({
-            "provider": crate::identity::PROVIDER_ID,
-            "payment_id": format!("txn_{tag}"),
-            "amount": "50.00",
-            "currency": "CNY",
-            "customer_id": format!("usr_{tag}"),
-            "reason": "Product return",
-        })
-    }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-}
+refund_provider::sandbox_handle!(
+    /// A running AuthMS simulator; dropping it stops the server.
+    Sandbox(Shared), Faults, crate::identity::PROVIDER_ID
+);
 
 /// A 50.00 CNY wallet refund of payment `txn_{tag}` to wallet user `usr_{tag}`, which the
 /// simulator completes at once.
 pub fn sample_request(tag: &str) -> ProviderRefundRequest {
-    let currency = Currency::parse("CNY").unwrap_or_else(|_| unreachable!("CNY is ISO 4217"));
-    let payment_id = PaymentId::parse(&format!("txn_{tag}"))
-        .unwrap_or_else(|e| panic!("sample payment id from tag `{tag}`: {e}"));
-    let mut request = ProviderRefundRequest::new(RefundId::generate(), payment_id, currency);
-    request.amount = Money::parse("50.00", currency).ok();
+    let mut request = refund_provider::sample_refund(&format!("txn_{tag}"), "50.00", "CNY");
     request.reason = Some("Product return".into());
     request.customer_id = Some(format!("usr_{tag}"));
     request

@@ -5,16 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use provider_authms::AuthMsProvider;
-use refund_provider::conformance::{
-    run, ConformanceTarget, RefusalCase, SignedWebhook, StatusCase, WireAnswer,
-};
+use refund_provider::conformance::{run, ConformanceTarget, RefusalCase, StatusCase, WireAnswer};
 use refund_provider::testkit::RequestBuilder;
 use refund_provider::{
     FailureCode, ProviderPlugin, ProviderRefundRequest, ProviderRefundStatus, RefundProvider,
     SecretString,
 };
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Method {
@@ -174,14 +171,6 @@ impl ConformanceTarget for AuthMs {
     /// transfer's `description` carries it in a sentence.
     fn reference_limit(&self) -> usize {
         64
-    }
-
-    fn signed_webhook(
-        &self,
-        _req: &ProviderRefundRequest,
-        _now: OffsetDateTime,
-    ) -> Option<SignedWebhook> {
-        None
     }
 
     fn plugin(&self) -> &'static dyn ProviderPlugin {

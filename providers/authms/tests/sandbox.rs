@@ -12,7 +12,7 @@ use provider_authms::sandbox::{
 };
 use provider_authms::AuthMsProvider;
 use rand::{Rng, SeedableRng};
-use refund_provider::testkit::RequestBuilder;
+use refund_provider::testkit::{get_json, post_json, RequestBuilder};
 use refund_provider::{
     Currency, Money, ProviderError, ProviderRefundRequest, ProviderRefundStatus, RefundProvider,
     SecretString,
@@ -357,12 +357,12 @@ async fn drop_after_apply_breaks_the_answer_after_the_effect_for_refunds_and_tra
 async fn latency_and_faults_can_be_set_over_http_and_effects_read_back() {
     let sandbox = sandbox(SandboxConfig::default()).await;
     let http = reqwest::Client::new();
-    let set = http
-        .post(format!("{}/_sandbox/faults", sandbox.base_url()))
-        .json(&json!({"latency_ms": 300, "fail_next": 0}))
-        .send()
-        .await
-        .expect("set faults");
+    let set = post_json(
+        &http,
+        &format!("{}/_sandbox/faults", sandbox.base_url()),
+        &json!({"latency_ms": 300, "fail_next": 0}),
+    )
+    .await;
     assert_eq!(set.status(), 200);
     assert_eq!(sandbox.faults().latency_ms, 300);
     let adapter = adapter(&sandbox);
@@ -371,22 +371,15 @@ async fn latency_and_faults_can_be_set_over_http_and_effects_read_back() {
     adapter.refund(&req).await.expect("refund");
     assert!(started.elapsed() >= Duration::from_millis(300));
 
-    let effects: Value = http
-        .get(format!("{}/_sandbox/effects", sandbox.base_url()))
-        .send()
-        .await
-        .expect("effects")
-        .json()
-        .await
-        .expect("json");
+    let effects: Value = get_json(&http, &format!("{}/_sandbox/effects", sandbox.base_url())).await;
     assert_eq!(effects[0]["reference"], req.refund_id.to_string());
     assert_eq!(effects[0]["amount_minor"], 200);
-    let bad = http
-        .post(format!("{}/_sandbox/faults", sandbox.base_url()))
-        .json(&json!({"fial_next": 1}))
-        .send()
-        .await
-        .expect("bad faults");
+    let bad = post_json(
+        &http,
+        &format!("{}/_sandbox/faults", sandbox.base_url()),
+        &json!({"fial_next": 1}),
+    )
+    .await;
     assert_eq!(bad.status(), 400);
 }
 

@@ -46,6 +46,6 @@ pub use settings::{BuildContext, ConfigProblem, Problems};
 pub use webhook::ProviderWebhook;
 
 #[cfg(feature = "sandbox-kit")]
-pub use simulator::{AppliedEffect, Simulator, SimulatorOptions};
+pub use simulator::{merchant_body, sample_refund, AppliedEffect, Simulator, SimulatorOptions};
 
 pub use async_trait::async_trait;

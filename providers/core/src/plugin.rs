@@ -3,7 +3,8 @@
 //! helpers iterate over one list of `&dyn ProviderPlugin` instead of naming providers.
 //!
 //! Each provider crate exports `pub static PROVIDER: <Name>Plugin`; the gateway's registry is
-//! one line per provider (`&provider_stripe::PROVIDER`).
+//! one line per provider (`&provider_stripe::PROVIDER`), declared with
+//! [`provider_plugin!`](crate::provider_plugin), the same in every provider crate.
 
 use std::sync::Arc;
 
@@ -128,6 +129,89 @@ where
     let settings: S = serde_json::from_value(section)
         .map_err(|e| vec![ConfigProblem::new(ctx.section.clone(), e.to_string())])?;
     Ok(Arc::new(build(settings, ctx)?))
+}
+
+/// The sandbox settings `pairs` (key, value) as the map [`ProviderPlugin::sandbox_settings`]
+/// returns.
+pub fn settings_map(pairs: &[(&str, &str)]) -> Map<String, Value> {
+    pairs
+        .iter()
+        .map(|(key, value)| ((*key).to_owned(), Value::String((*value).to_owned())))
+        .collect()
+}
+
+/// Declares a provider crate's plugin, the same in every provider: the unit struct
+/// `$plugin`, `pub static PROVIDER` (what the gateway's registry names), and its
+/// [`ProviderPlugin`] impl, built from the crate's own parts: the `$settings` struct whose
+/// `build` makes the adapter ([`build_with`]), the `$options` type whose `parse` checks
+/// `provider_options`, the simulator's `port` offset and its `sandbox` settings (key,
+/// value), and, in scope at the call, `PROVIDER_ID`, `ACCOUNT_FIELDS` and
+/// `fn options_schema() -> Value`. With the crate's `sandbox` feature, `start_simulator`
+/// starts the `Sandbox` in scope with `SandboxConfig::with_options`.
+#[macro_export]
+macro_rules! provider_plugin {
+    (
+        $plugin:ident, $settings:ty, $options:ty, port: $offset:expr,
+        sandbox: [$(($key:literal, $value:expr)),* $(,)?] $(,)?
+    ) => {
+        /// The provider's [`ProviderPlugin`](refund_provider::ProviderPlugin).
+        #[derive(Debug, Clone, Copy)]
+        pub struct $plugin;
+
+        /// The plugin; the gateway's registry holds `&<this crate>::PROVIDER`.
+        pub static PROVIDER: $plugin = $plugin;
+
+        #[$crate::async_trait]
+        impl $crate::ProviderPlugin for $plugin {
+            fn id(&self) -> &'static str {
+                PROVIDER_ID
+            }
+
+            fn account_fields(&self) -> &'static [&'static str] {
+                ACCOUNT_FIELDS
+            }
+
+            fn check_options(
+                &self,
+                options: &serde_json::Value,
+            ) -> Result<(), $crate::RequestInvalid> {
+                <$options>::parse(options).map(|_| ())
+            }
+
+            fn build(
+                &self,
+                section: serde_json::Value,
+                ctx: &$crate::BuildContext,
+            ) -> Result<std::sync::Arc<dyn $crate::RefundProvider>, Vec<$crate::ConfigProblem>>
+            {
+                $crate::plugin::build_with(section, ctx, <$settings>::build)
+            }
+
+            fn sandbox_settings(&self) -> serde_json::Map<String, serde_json::Value> {
+                $crate::plugin::settings_map(&[$(($key, $value)),*])
+            }
+
+            fn options_schema(&self) -> serde_json::Value {
+                options_schema()
+            }
+
+            fn sandbox_port_offset(&self) -> u16 {
+                $offset
+            }
+
+            #[cfg(feature = "sandbox")]
+            async fn start_simulator(
+                &self,
+                listener: tokio::net::TcpListener,
+                options: $crate::SimulatorOptions,
+            ) -> std::io::Result<Box<dyn $crate::Simulator>> {
+                let config = SandboxConfig::with_options(&options);
+                Ok(Box::new(
+                    Sandbox::start(listener, config).await?,
+                ))
+            }
+        }
+    };
 }
 
 #[cfg(test)]

@@ -2,9 +2,10 @@
 //! own and used from here (`sandbox_kit::FaultCell`): the counted faults a request draws and
 //! the webhook switches of the simulators that send webhooks (`faults`), how a request
 //! draws its fault, hangs, and has its answer broken after its effect (`draw`), the running
-//! server behind a `Sandbox` value (`running`), and the caps on what a simulator retains
-//! (`retention`); its statements, webhook deliveries and outages in [`statement`],
-//! [`webhook`] and [`outage`].
+//! server behind a `Sandbox` value (`running`), the caps on what a simulator retains
+//! (`retention`) and the `Sandbox` handle with its `Simulator` that every simulator declares
+//! with `sandbox_handle!` (`simulator_impl`); its statements, webhook deliveries and outages
+//! in [`statement`], [`webhook`] and [`outage`].
 //!
 //! A handler draws once per request and brackets its work with the draw:
 //!
@@ -22,6 +23,7 @@ mod faults;
 pub mod outage;
 mod retention;
 mod running;
+mod simulator_impl;
 pub mod statement;
 pub mod webhook;
 

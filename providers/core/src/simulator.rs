@@ -8,6 +8,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::ids::{PaymentId, RefundId};
+use crate::money::{Currency, Money};
 use crate::request::ProviderRefundRequest;
 use crate::sandbox_kit::FaultCounters;
 
@@ -29,6 +31,32 @@ pub struct SimulatorOptions {
     /// sends its webhooks, e.g. `{public_base_url}/v1/webhooks/stripe`. Providers that take
     /// the URL with each refund (eFundPay) ignore it.
     pub webhook_url: Option<String>,
+}
+
+/// Implements `with_options(&SimulatorOptions)` for a simulator's `SandboxConfig`, the same
+/// in every simulator: its `Default`, with each option given set over it. The config has the
+/// fields `latency_ms`, `hang_ms` and `max_refunds`; `$settle` names the field the option
+/// `settle_after_ms` sets (how long a refund stays unsettled, whatever the simulator calls
+/// it). Add `webhook_url` for a config with that field (an endpoint configured on the
+/// provider's side, which the option replaces).
+#[macro_export]
+macro_rules! with_simulator_options {
+    ($config:ty, $settle:ident $(, $webhook_url:ident)?) => {
+        impl $config {
+            /// The defaults with the shared simulator options applied.
+            pub fn with_options(options: &$crate::SimulatorOptions) -> Self {
+                let defaults = Self::default();
+                Self {
+                    latency_ms: options.latency_ms.unwrap_or(defaults.latency_ms),
+                    hang_ms: options.hang_ms.unwrap_or(defaults.hang_ms),
+                    $settle: options.settle_after_ms.unwrap_or(defaults.$settle),
+                    max_refunds: options.max_refunds.unwrap_or(defaults.max_refunds),
+                    $($webhook_url: options.$webhook_url.clone(),)?
+                    ..defaults
+                }
+            }
+        }
+    };
 }
 
 /// What a simulator applied for one refund, in a shape shared by every simulator.
@@ -79,8 +107,11 @@ pub trait Simulator: Send + Sync + fmt::Debug {
     fn sample_request(&self, tag: &str) -> ProviderRefundRequest;
 
     /// A merchant `POST /v1/refunds` body that goes to this provider (`provider` is named)
-    /// and succeeds in its simulator, on a payment unique to `tag`.
-    fn sample_merchant_body(&self, tag: &str) -> Value;
+    /// and succeeds in its simulator, on a payment unique to `tag`: by default, the body
+    /// asking for [`Simulator::sample_request`] ([`merchant_body`]).
+    fn sample_merchant_body(&self, tag: &str) -> Value {
+        merchant_body(self.provider(), &self.sample_request(tag))
+    }
 
     /// Changes where a provider whose webhook endpoint is configured on its side sends its
     /// webhooks (see [`SimulatorOptions::webhook_url`]); `None` sends none. Providers that take
@@ -102,4 +133,65 @@ pub fn pending_faults(faults: &FaultCounters) -> u32 {
         .saturating_add(faults.timeout_next)
         .saturating_add(faults.apply_then_hang_next)
         .saturating_add(faults.drop_after_apply_next)
+}
+
+/// What every simulator's `sample_request` starts from: a refund of `amount` (major units,
+/// `"12.99"`) in `currency` of payment `payment_id`, with a fresh refund id. The values are
+/// the simulator's own, so one that does not parse is a bug in it: it panics naming it.
+pub fn sample_refund(payment_id: &str, amount: &str, currency: &str) -> ProviderRefundRequest {
+    let currency =
+        Currency::parse(currency).unwrap_or_else(|e| panic!("sample currency `{currency}`: {e}"));
+    let payment_id = PaymentId::parse(payment_id)
+        .unwrap_or_else(|e| panic!("sample payment id `{payment_id}`: {e}"));
+    let mut request = ProviderRefundRequest::new(RefundId::generate(), payment_id, currency);
+    request.amount = Some(
+        Money::parse(amount, currency)
+            .unwrap_or_else(|e| panic!("sample amount `{amount}` {currency}: {e}")),
+    );
+    request
+}
+
+/// The merchant `POST /v1/refunds` body asking `provider` for `request`: its payment, amount
+/// (in major units) and currency, its reason and customer when set, and its options as
+/// `provider_options.<provider>` when any.
+pub fn merchant_body(provider: &str, request: &ProviderRefundRequest) -> Value {
+    let mut body = serde_json::json!({
+        "provider": provider,
+        "payment_id": request.payment_id.as_str(),
+        "currency": request.currency.code(),
+    });
+    if let Some(amount) = &request.amount {
+        body["amount"] = amount.to_major_string().into();
+    }
+    if let Some(reason) = &request.reason {
+        body["reason"] = reason.as_str().into();
+    }
+    if let Some(customer) = &request.customer_id {
+        body["customer_id"] = customer.as_str().into();
+    }
+    if !request.options.is_null() {
+        body["provider_options"] = serde_json::json!({ provider: request.options });
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_merchant_body_of_a_sample_carries_its_amount_in_major_units_and_its_options() {
+        let mut request = sample_refund("ORDER1", "8.00", "CNY");
+        request.options = serde_json::json!({"asset_type": "cash"});
+        assert_eq!(
+            merchant_body("ebuy", &request),
+            serde_json::json!({
+                "provider": "ebuy",
+                "payment_id": "ORDER1",
+                "amount": "8.00",
+                "currency": "CNY",
+                "provider_options": {"ebuy": {"asset_type": "cash"}},
+            })
+        );
+    }
 }

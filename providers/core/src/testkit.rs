@@ -1,6 +1,7 @@
 //! The test kit (feature `testkit`): a valid `ProviderRefundRequest` in one line
 //! ([`RequestBuilder`]) and an in-memory provider that answers from a script and counts its
-//! calls ([`FakeProvider`]), for the gateway's API tests and benches and for adapters' tests.
+//! calls ([`FakeProvider`]), for the gateway's API tests and benches and for adapters' tests;
+//! a simulator's control endpoints read and set over HTTP ([`get_json`], [`post_json`]).
 //!
 //! Test helpers panic on a malformed literal (a bad currency code in a test is a bug in the
 //! test); nothing here reads outside input.
@@ -313,6 +314,32 @@ pub fn assert_plugin_sections(plugin: &dyn ProviderPlugin, sandbox_url: &str, ba
     let problems = plugin.build(bad_section, &ctx).err().unwrap_or_default();
     assert_eq!(problems.len(), 1, "one problem: {problems:?}");
     assert_eq!(problems[0].key, section_key);
+}
+
+/// `GET url` with `client`, its body read as JSON: what a simulator test reads back from
+/// `/_sandbox/effects` and its kin. Panics, naming `url`, when the request fails or the body
+/// is not a `T`.
+pub async fn get_json<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: &str) -> T {
+    let answer = client
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    answer
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: the body is not the JSON expected: {e}"))
+}
+
+/// `POST url` with `client` and the JSON `body`: what a simulator test sends to
+/// `/_sandbox/faults` and its kin. Panics, naming `url`, when no answer comes.
+pub async fn post_json(client: &reqwest::Client, url: &str, body: &Value) -> reqwest::Response {
+    client
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"))
 }
 
 #[cfg(test)]

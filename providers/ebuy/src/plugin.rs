@@ -1,86 +1,39 @@
-//! The e-Buy [`ProviderPlugin`]: how the gateway builds the adapter from `[providers.ebuy]`,
-//! and starts the simulator, without naming this crate's types.
+//! The e-Buy [`ProviderPlugin`](refund_provider::ProviderPlugin): how the gateway builds the
+//! adapter from `[providers.ebuy]`, and starts the simulator, without naming this crate's types.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
-use refund_provider::{BuildContext, ConfigProblem, ProviderPlugin, RefundProvider};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::config::EbuySettings;
+use crate::identity::{ACCOUNT_FIELDS, PROVIDER_ID};
+#[cfg(feature = "sandbox")]
+use crate::sandbox::{Sandbox, SandboxConfig};
 
-/// The plugin; the gateway's registry holds `&provider_ebuy::PROVIDER`.
-#[derive(Debug, Clone, Copy)]
-pub struct EbuyPlugin;
-
-/// The e-Buy plugin.
-pub static PROVIDER: EbuyPlugin = EbuyPlugin;
+refund_provider::provider_plugin! {
+    EbuyPlugin, EbuySettings, crate::options::EbuyOptions, port: 1,
+    sandbox: [("app_id", SANDBOX_APP_ID), ("app_secret", SANDBOX_APP_SECRET)],
+}
 
 // The simulator's fixed credentials (DESIGN §12), also without the `sandbox` feature.
 const SANDBOX_APP_ID: &str = "sandbox-app";
 const SANDBOX_APP_SECRET: &str = "sandbox-ebuy-secret";
 
-#[async_trait]
-impl ProviderPlugin for EbuyPlugin {
-    fn check_options(&self, options: &Value) -> Result<(), refund_provider::RequestInvalid> {
-        crate::options::EbuyOptions::parse(options).map(|_| ())
-    }
-
-    fn id(&self) -> &'static str {
-        crate::identity::PROVIDER_ID
-    }
-
-    fn account_fields(&self) -> &'static [&'static str] {
-        crate::identity::ACCOUNT_FIELDS
-    }
-
-    fn build(
-        &self,
-        section: Value,
-        ctx: &BuildContext,
-    ) -> Result<Arc<dyn RefundProvider>, Vec<ConfigProblem>> {
-        refund_provider::plugin::build_with(section, ctx, EbuySettings::build)
-    }
-
-    fn sandbox_settings(&self) -> Map<String, Value> {
-        let mut settings = Map::new();
-        settings.insert("app_id".into(), SANDBOX_APP_ID.into());
-        settings.insert("app_secret".into(), SANDBOX_APP_SECRET.into());
-        settings
-    }
-
-    /// `provider_options.ebuy` for the gateway's OpenAPI document (what `options.rs` takes).
-    fn options_schema(&self) -> Value {
-        serde_json::json!({"type": ["object", "null"], "additionalProperties": false, "properties": {
-            "asset_type": {"type": ["string", "null"], "enum": ["cash", "coupon", "cashcard", "points", null],
-                "description": "The asset refunded (default cash); a coupon is refunded whole only"},
-            "trade_date": {"type": ["string", "null"], "pattern": "^[0-9]{8}$", "description": "The payment's date, YYYYMMDD"},
-            "goods": {"type": ["object", "null"], "additionalProperties": false, "required": ["goods_id", "quantity"], "properties": {
-                "goods_id": {"type": "string", "minLength": 1, "maxLength": 32},
-                "goods_name": {"type": ["string", "null"], "maxLength": 50},
-                "goods_code": {"type": ["string", "null"], "maxLength": 32},
-                "quantity": {"type": "integer", "minimum": 1}}}}})
-    }
-
-    fn sandbox_port_offset(&self) -> u16 {
-        1
-    }
-
-    #[cfg(feature = "sandbox")]
-    async fn start_simulator(
-        &self,
-        listener: tokio::net::TcpListener,
-        options: refund_provider::SimulatorOptions,
-    ) -> std::io::Result<Box<dyn refund_provider::Simulator>> {
-        let config = crate::sandbox::SandboxConfig::with_options(&options);
-        let sandbox = crate::sandbox::Sandbox::start(listener, config).await?;
-        Ok(Box::new(sandbox))
-    }
+/// `provider_options.ebuy` for the gateway's OpenAPI document (what `options.rs` takes).
+fn options_schema() -> Value {
+    serde_json::json!({"type": ["object", "null"], "additionalProperties": false, "properties": {
+        "asset_type": {"type": ["string", "null"], "enum": ["cash", "coupon", "cashcard", "points", null],
+            "description": "The asset refunded (default cash); a coupon is refunded whole only"},
+        "trade_date": {"type": ["string", "null"], "pattern": "^[0-9]{8}$", "description": "The payment's date, YYYYMMDD"},
+        "goods": {"type": ["object", "null"], "additionalProperties": false, "required": ["goods_id", "quantity"], "properties": {
+            "goods_id": {"type": "string", "minLength": 1, "maxLength": 32},
+            "goods_name": {"type": ["string", "null"], "maxLength": 50},
+            "goods_code": {"type": ["string", "null"], "maxLength": 32},
+            "quantity": {"type": "integer", "minimum": 1}}}}})
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use refund_provider::ProviderPlugin;
 
     #[test]
     fn the_sandbox_section_builds_an_adapter_and_a_bad_one_names_its_keys() {

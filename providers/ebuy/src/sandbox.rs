@@ -25,23 +25,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use refund_provider::sandbox_kit::{BoundedSet, FaultCell, Hang, Running};
-use refund_provider::{
-    AppliedEffect, Currency, Money, PaymentId, ProviderRefundRequest, RefundId, SharedClock,
-    Simulator,
-};
+use refund_provider::{ProviderRefundRequest, SharedClock};
 
 use shared::Shared;
 use state::Book;
 
 pub use config::{Faults, OrderAssets, SandboxConfig, APP_ID, APP_SECRET};
 pub use effect::{Effect, EffectLine};
-
-/// A running e-Buy simulator; dropping it stops the server (hanging requests included).
-#[derive(Debug)]
-pub struct Sandbox {
-    running: Running,
-    shared: Arc<Shared>,
-}
 
 impl Sandbox {
     /// Serves the simulator on `listener` until dropped.
@@ -74,29 +64,8 @@ impl Sandbox {
             clock,
         });
         let app = server::router(shared.clone());
-        let outages = shared.faults.outages();
-        let running = running.serve_with_outages(
-            "e-Buy sandbox",
-            listener,
-            outages,
-            move |listener, stop| axum::serve(listener, app.clone()).with_graceful_shutdown(stop),
-        );
+        let running = running.serve_router("e-Buy sandbox", listener, shared.faults.outages(), app);
         Ok(Sandbox { running, shared })
-    }
-
-    /// `http://127.0.0.1:PORT`.
-    pub fn base_url(&self) -> String {
-        self.running.base_url()
-    }
-
-    /// Replaces the faults in force (same as `POST /_sandbox/faults`).
-    pub fn set_faults(&self, faults: Faults) {
-        self.shared.faults.set(faults);
-    }
-
-    /// The faults in force, counters as they stand.
-    pub fn faults(&self) -> Faults {
-        self.shared.faults.get()
     }
 
     /// Every refund applied so far, oldest first (same as `GET /_sandbox/effects`).
@@ -115,54 +84,10 @@ impl Sandbox {
     }
 }
 
-impl Simulator for Sandbox {
-    fn provider(&self) -> &'static str {
-        crate::identity::PROVIDER_ID
-    }
-
-    fn base_url(&self) -> String {
-        Sandbox::base_url(self)
-    }
-
-    fn set_faults(&self, faults: Faults) {
-        self.shared.faults.set(faults);
-    }
-
-    fn faults(&self) -> Faults {
-        self.shared.faults.get()
-    }
-
-    fn effects(&self) -> Vec<AppliedEffect> {
-        Sandbox::effects(self)
-            .into_iter()
-            .map(|effect| AppliedEffect {
-                reference: effect.reference,
-                payment_id: effect.payment_id,
-                amount_minor: effect.amount_minor,
-                currency: effect.currency,
-                status: effect.status,
-            })
-            .collect()
-    }
-
-    fn sample_request(&self, tag: &str) -> ProviderRefundRequest {
-        sample_request(tag)
-    }
-
-    fn sample_merchant_body(&self, tag: &str) -> serde_json::Value {
-        serde_json::json!({
-            "provider": crate::identity::PROVIDER_ID,
-            "payment_id": order_for(tag),
-            "amount": "8.00",
-            "currency": "CNY",
-            "provider_options": {"ebuy": {"asset_type": "cash", "trade_date": trade_date_at(time::OffsetDateTime::now_utc())}},
-        })
-    }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-}
+refund_provider::sandbox_handle!(
+    /// A running e-Buy simulator; dropping it stops the server (hanging requests included).
+    Sandbox(Shared), Faults, crate::identity::PROVIDER_ID
+);
 
 /// The `outTradeNo` of `tag`: `ORDER` + the tag, at most e-Buy's 32 characters.
 fn order_for(tag: &str) -> String {
@@ -180,13 +105,8 @@ pub fn trade_date_at(now: time::OffsetDateTime) -> String {
 /// simulator answers `SUCCESS`. Its `provider_reference` is the refund id: replace it with
 /// the adapter's (`refundTradeNo`) before sending.
 pub fn sample_request(tag: &str) -> ProviderRefundRequest {
-    let refund_id = RefundId::generate();
-    let currency = Currency::parse("CNY").unwrap_or_else(|_| unreachable!("CNY is ISO 4217"));
-    let payment_id = PaymentId::parse(&order_for(tag))
-        .unwrap_or_else(|e| panic!("sample order id from tag `{tag}`: {e}"));
-    let mut request = ProviderRefundRequest::new(refund_id, payment_id, currency);
-    request.provider_reference = crate::reference::refund_trade_no(&refund_id);
-    request.amount = Money::parse("8.00", currency).ok();
+    let mut request = refund_provider::sample_refund(&order_for(tag), "8.00", "CNY");
+    request.provider_reference = crate::reference::refund_trade_no(&request.refund_id);
     request.options = serde_json::json!({
         "asset_type": "cash",
         "trade_date": trade_date_at(time::OffsetDateTime::now_utc()),

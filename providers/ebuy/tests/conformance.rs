@@ -8,15 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use provider_ebuy::EbuyProvider;
-use refund_provider::conformance::{
-    run, ConformanceTarget, RefusalCase, SignedWebhook, StatusCase, WireAnswer,
-};
+use refund_provider::conformance::{run, ConformanceTarget, RefusalCase, StatusCase, WireAnswer};
 use refund_provider::{
     FailureCode, ProviderPlugin, ProviderRefundRequest, ProviderRefundStatus, RefundProvider,
     SecretString,
 };
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 
 const SECRET: &str = "conformance-secret";
 
@@ -129,14 +126,6 @@ impl ConformanceTarget for Ebuy {
     /// `refundTradeNo`: at most 32 characters.
     fn reference_limit(&self) -> usize {
         32
-    }
-
-    fn signed_webhook(
-        &self,
-        _req: &ProviderRefundRequest,
-        _now: OffsetDateTime,
-    ) -> Option<SignedWebhook> {
-        None
     }
 
     fn plugin(&self) -> &'static dyn ProviderPlugin {

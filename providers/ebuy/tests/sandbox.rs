@@ -11,6 +11,7 @@ use std::time::Duration;
 use provider_ebuy::sandbox::{magic, Sandbox, SandboxConfig, APP_ID, APP_SECRET};
 use provider_ebuy::{sign, EbuyProvider};
 use refund_provider::clock::FixedClock;
+use refund_provider::testkit::{get_json, post_json};
 use refund_provider::{
     ProviderError, ProviderRefund, ProviderRefundRequest, ProviderRefundStatus, RefundId,
     RefundProvider, SecretString,
@@ -432,12 +433,12 @@ async fn a_wrong_secret_or_app_id_is_misconfigured() {
 async fn latency_and_faults_can_be_set_over_http_and_effects_read_back() {
     let sandbox = sandbox().await;
     let client = reqwest::Client::new();
-    let set = client
-        .post(format!("{}/_sandbox/faults", sandbox.base_url()))
-        .json(&json!({"latency_ms": 200, "fail_next": 1}))
-        .send()
-        .await
-        .expect("faults");
+    let set = post_json(
+        &client,
+        &format!("{}/_sandbox/faults", sandbox.base_url()),
+        &json!({"latency_ms": 200, "fail_next": 1}),
+    )
+    .await;
     assert_eq!(set.status().as_u16(), 200);
     assert_eq!(sandbox.faults().fail_next, 1);
     let adapter = adapter(&sandbox);
@@ -446,14 +447,8 @@ async fn latency_and_faults_can_be_set_over_http_and_effects_read_back() {
     let started = std::time::Instant::now();
     adapter.refund(&req).await.expect("second");
     assert!(started.elapsed() >= Duration::from_millis(200));
-    let effects: Value = client
-        .get(format!("{}/_sandbox/effects", sandbox.base_url()))
-        .send()
-        .await
-        .expect("effects")
-        .json()
-        .await
-        .expect("json");
+    let effects: Value =
+        get_json(&client, &format!("{}/_sandbox/effects", sandbox.base_url())).await;
     assert_eq!(effects[0]["payment_id"], "ORDER-HTTP");
     assert_eq!(effects[0]["amount_minor"], 400);
     assert_eq!(effects[0]["reference"], req.provider_reference.as_str());

@@ -22,10 +22,8 @@ mod webhooks;
 use std::io;
 use std::sync::Arc;
 
-use refund_provider::sandbox_kit::{FaultCounters, Running};
-use refund_provider::{
-    AppliedEffect, Currency, Money, PaymentId, ProviderRefundRequest, RefundId, Simulator,
-};
+use refund_provider::sandbox_kit::Running;
+use refund_provider::ProviderRefundRequest;
 use tokio::net::TcpListener;
 
 use conn::{ConnHandle, KillableListener};
@@ -36,15 +34,6 @@ pub use config::{
     WEBHOOK_SECRET,
 };
 pub use effect::{Effect, WebhookDelivery};
-
-/// A running simulator; dropping it stops it.
-#[derive(Debug)]
-pub struct Sandbox {
-    /// Dropping it stops accepting, closes idle connections, wakes hanging answers and
-    /// pending webhook tasks.
-    running: Running,
-    shared: Arc<Shared>,
-}
 
 impl Sandbox {
     /// Serves the simulator on `listener` until the returned value is dropped.
@@ -65,21 +54,6 @@ impl Sandbox {
         Ok(Sandbox { running, shared })
     }
 
-    /// `http://127.0.0.1:PORT` (loopback when bound to an unspecified address).
-    pub fn base_url(&self) -> String {
-        self.running.base_url()
-    }
-
-    /// Replaces the faults in force (same effect as `POST /_sandbox/faults`).
-    pub fn set_faults(&self, faults: Faults) {
-        self.shared.faults.set(faults);
-    }
-
-    /// The faults in force, with counters as consumed so far.
-    pub fn faults(&self) -> Faults {
-        self.shared.faults.get()
-    }
-
     /// Every refund recorded, in creation order, with its current status.
     pub fn effects(&self) -> Vec<Effect> {
         self.shared.effects()
@@ -96,64 +70,16 @@ impl Sandbox {
     }
 }
 
-impl Simulator for Sandbox {
-    fn provider(&self) -> &'static str {
-        crate::identity::PROVIDER_ID
-    }
-
-    fn base_url(&self) -> String {
-        Sandbox::base_url(self)
-    }
-
-    fn set_faults(&self, counted: FaultCounters) {
-        self.shared.faults.set_counters(counted);
-    }
-
-    fn faults(&self) -> FaultCounters {
-        self.shared.faults.counters()
-    }
-
-    fn effects(&self) -> Vec<AppliedEffect> {
-        self.shared
-            .effects()
-            .into_iter()
-            .map(|effect| AppliedEffect {
-                reference: effect.reference,
-                payment_id: effect.payment_id,
-                amount_minor: effect.amount_minor,
-                currency: effect.currency,
-                status: effect.status,
-            })
-            .collect()
-    }
-
-    fn sample_request(&self, tag: &str) -> ProviderRefundRequest {
-        sample_request(tag)
-    }
-
-    fn sample_merchant_body(&self, tag: &str) -> serde_json::Value {
-        serde_json::json!({
-            "provider": crate::identity::PROVIDER_ID,
-            "payment_id": format!("pay_{tag}"),
-            "amount": "12.99",
-            "currency": "EUR",
-            "reason": "Product return",
-        })
-    }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-}
+refund_provider::sandbox_handle!(
+    /// A running simulator; dropping it stops it: it stops accepting, closes idle
+    /// connections, wakes hanging answers and pending webhook tasks.
+    Sandbox(Shared), Faults, crate::identity::PROVIDER_ID
+);
 
 /// A 12.99 EUR refund of payment `pay_{tag}`, which the simulator answers `processing` and
 /// settles `succeeded` with a webhook.
 pub fn sample_request(tag: &str) -> ProviderRefundRequest {
-    let currency = Currency::parse("EUR").unwrap_or_else(|_| unreachable!("EUR is ISO 4217"));
-    let payment_id = PaymentId::parse(&format!("pay_{tag}"))
-        .unwrap_or_else(|e| panic!("sample payment id from tag `{tag}`: {e}"));
-    let mut request = ProviderRefundRequest::new(RefundId::generate(), payment_id, currency);
-    request.amount = Money::parse("12.99", currency).ok();
+    let mut request = refund_provider::sample_refund(&format!("pay_{tag}"), "12.99", "EUR");
     request.reason = Some("Product return".into());
     request
 }

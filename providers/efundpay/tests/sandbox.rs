@@ -12,7 +12,7 @@ use provider_efundpay::sandbox::{
     WEBHOOK_SECRET,
 };
 use provider_efundpay::EfundpayProvider;
-use refund_provider::testkit::RequestBuilder;
+use refund_provider::testkit::{get_json, post_json, RequestBuilder};
 use refund_provider::{
     ProviderError, ProviderRefund, ProviderRefundRequest, ProviderRefundStatus, ProviderWebhook,
     RefundProvider, SecretString,
@@ -446,12 +446,12 @@ async fn latency_past_the_timeout_is_unknown() {
 async fn faults_and_effects_are_reachable_over_http() {
     let sandbox = start(quick()).await;
     let http = reqwest::Client::new();
-    let answer = http
-        .post(format!("{}/_sandbox/faults", sandbox.base_url()))
-        .json(&json!({"fail_next": 2, "duplicate_webhooks": true}))
-        .send()
-        .await
-        .expect("post faults");
+    let answer = post_json(
+        &http,
+        &format!("{}/_sandbox/faults", sandbox.base_url()),
+        &json!({"fail_next": 2, "duplicate_webhooks": true}),
+    )
+    .await;
     assert_eq!(answer.status(), 200);
     let faults = sandbox.faults();
     assert_eq!(
@@ -462,12 +462,12 @@ async fn faults_and_effects_are_reachable_over_http() {
         ),
         (2, true, true)
     );
-    let bad = http
-        .post(format!("{}/_sandbox/faults", sandbox.base_url()))
-        .json(&json!({"fail_nxt": 2}))
-        .send()
-        .await
-        .expect("post faults");
+    let bad = post_json(
+        &http,
+        &format!("{}/_sandbox/faults", sandbox.base_url()),
+        &json!({"fail_nxt": 2}),
+    )
+    .await;
     assert_eq!(bad.status(), 400);
 
     sandbox.set_faults(Faults::default());
@@ -476,14 +476,8 @@ async fn faults_and_effects_are_reachable_over_http() {
         .refund(&request(PAYMENT, "70.70", "EUR"))
         .await
         .expect("refund");
-    let effects: Vec<Effect> = http
-        .get(format!("{}/_sandbox/effects", sandbox.base_url()))
-        .send()
-        .await
-        .expect("effects")
-        .json()
-        .await
-        .expect("json");
+    let effects: Vec<Effect> =
+        get_json(&http, &format!("{}/_sandbox/effects", sandbox.base_url())).await;
     assert_eq!(effects, sandbox.effects());
     assert_eq!(effects.len(), 1);
 }

@@ -391,7 +391,7 @@ impl RefundProvider for StripeProvider {
         now: OffsetDateTime,
     ) -> Result<ProviderWebhook, ProviderError> {
         let secret = self.account.webhook_secret.expose_secret().as_bytes();
-        webhook::verify(headers, body, now, &[secret])
+        webhook::verify(headers, body, now, secret)
     }
 }
 

@@ -22,10 +22,8 @@ mod webhooks;
 use std::io;
 use std::sync::Arc;
 
-use refund_provider::sandbox_kit::{FaultCounters, Running};
-use refund_provider::{
-    AppliedEffect, Currency, Money, PaymentId, ProviderRefundRequest, RefundId, Simulator,
-};
+use refund_provider::sandbox_kit::Running;
+use refund_provider::ProviderRefundRequest;
 use tokio::net::TcpListener;
 
 use state::Shared;
@@ -35,42 +33,15 @@ pub use config::{
 };
 pub use effect::{Effect, WebhookDelivery};
 
-/// A running simulator; dropping it stops it.
-#[derive(Debug)]
-pub struct Sandbox {
-    running: Running,
-    shared: Arc<Shared>,
-}
-
 impl Sandbox {
     /// Serves the simulator on `listener` until the returned value is dropped.
     pub async fn start(listener: TcpListener, config: SandboxConfig) -> io::Result<Sandbox> {
         let running = Running::new(listener.local_addr()?);
         let shared = Arc::new(Shared::new(config, running.stopped())?);
         let app = server::router(Arc::clone(&shared));
-        let outages = shared.faults.outages();
-        let running = running.serve_with_outages(
-            "stripe sandbox",
-            listener,
-            outages,
-            move |listener, stop| axum::serve(listener, app.clone()).with_graceful_shutdown(stop),
-        );
+        let running =
+            running.serve_router("stripe sandbox", listener, shared.faults.outages(), app);
         Ok(Sandbox { running, shared })
-    }
-
-    /// `http://127.0.0.1:PORT`.
-    pub fn base_url(&self) -> String {
-        self.running.base_url()
-    }
-
-    /// Replaces the faults in force (same as `POST /_sandbox/faults`).
-    pub fn set_faults(&self, faults: Faults) {
-        self.shared.faults.set(faults);
-    }
-
-    /// The faults in force, counters as consumed so far.
-    pub fn faults(&self) -> Faults {
-        self.shared.faults.get()
     }
 
     /// Where events go from now on (same as `POST /_sandbox/webhook_endpoint`).
@@ -94,70 +65,28 @@ impl Sandbox {
     }
 }
 
-impl Simulator for Sandbox {
-    fn provider(&self) -> &'static str {
-        crate::identity::PROVIDER_ID
-    }
+refund_provider::sandbox_handle!(
+    /// A running simulator; dropping it stops it.
+    Sandbox(Shared), Faults, crate::identity::PROVIDER_ID;
+    {
+        fn set_webhook_url(&self, url: Option<String>) {
+            Sandbox::set_webhook_url(self, url);
+        }
 
-    fn base_url(&self) -> String {
-        Sandbox::base_url(self)
+        /// The shared body, with the merchant's metadata a refund carries to Stripe.
+        fn sample_merchant_body(&self, tag: &str) -> serde_json::Value {
+            let mut body =
+                refund_provider::merchant_body(crate::identity::PROVIDER_ID, &sample_request(tag));
+            body["metadata"] = serde_json::json!({"order": format!("order-{tag}")});
+            body
+        }
     }
-
-    fn set_faults(&self, counted: FaultCounters) {
-        self.shared.faults.set_counters(counted);
-    }
-
-    fn faults(&self) -> FaultCounters {
-        self.shared.faults.counters()
-    }
-
-    fn effects(&self) -> Vec<AppliedEffect> {
-        self.shared
-            .effects()
-            .into_iter()
-            .map(|effect| AppliedEffect {
-                reference: effect.reference,
-                payment_id: effect.payment_id,
-                amount_minor: effect.amount_minor,
-                currency: effect.currency,
-                status: effect.status,
-            })
-            .collect()
-    }
-
-    fn sample_request(&self, tag: &str) -> ProviderRefundRequest {
-        sample_request(tag)
-    }
-
-    fn sample_merchant_body(&self, tag: &str) -> serde_json::Value {
-        serde_json::json!({
-            "provider": crate::identity::PROVIDER_ID,
-            "payment_id": format!("pi_{tag}"),
-            "amount": "12.99",
-            "currency": "EUR",
-            "reason": "Product return",
-            "metadata": {"order": format!("order-{tag}")},
-            "provider_options": {"stripe": {"reason": "requested_by_customer"}},
-        })
-    }
-
-    fn set_webhook_url(&self, url: Option<String>) {
-        Sandbox::set_webhook_url(self, url);
-    }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-}
+);
 
 /// A 12.99 EUR refund of PaymentIntent `pi_{tag}`, which the simulator answers `pending` and
 /// settles `succeeded`.
 pub fn sample_request(tag: &str) -> ProviderRefundRequest {
-    let currency = Currency::parse("EUR").unwrap_or_else(|_| unreachable!("EUR is ISO 4217"));
-    let payment_id = PaymentId::parse(&format!("pi_{tag}"))
-        .unwrap_or_else(|e| panic!("sample payment id from tag `{tag}`: {e}"));
-    let mut request = ProviderRefundRequest::new(RefundId::generate(), payment_id, currency);
-    request.amount = Money::parse("12.99", currency).ok();
+    let mut request = refund_provider::sample_refund(&format!("pi_{tag}"), "12.99", "EUR");
     request.reason = Some("Product return".into());
     request.options = serde_json::json!({"reason": "requested_by_customer"});
     request

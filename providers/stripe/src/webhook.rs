@@ -18,14 +18,14 @@ use crate::wire::{Event, Refund, EVENT_OBJECT, REFUND_EVENTS};
 /// The signature header, as Stripe spells it (header names are case-insensitive).
 pub const SIGNATURE_HEADER: &str = "Stripe-Signature";
 
-/// Verifies `body` against any of `secrets` and parses it.
+/// Verifies `body` against the endpoint's `secret` and parses it.
 pub fn verify(
     headers: &HeaderMap,
     body: &[u8],
     now: OffsetDateTime,
-    secrets: &[&[u8]],
+    secret: &[u8],
 ) -> Result<ProviderWebhook, ProviderError> {
-    verify_signature(headers, SIGNATURE_HEADER, body, now, secrets)?;
+    verify_signature(headers, SIGNATURE_HEADER, body, now, &[secret])?;
     parse_body(body)
 }
 

@@ -11,7 +11,7 @@ use provider_stripe::adapter::{StripeAccount, StripeProvider};
 use provider_stripe::sandbox::{
     magic, Faults, Sandbox, SandboxConfig, SandboxPayment, SECRET_KEY, WEBHOOK_SECRET,
 };
-use refund_provider::testkit::RequestBuilder;
+use refund_provider::testkit::{get_json, post_json, RequestBuilder};
 use refund_provider::{
     ProviderError, ProviderRefund, ProviderRefundRequest, ProviderRefundStatus, ProviderWebhook,
     RefundProvider, SecretString,
@@ -682,26 +682,26 @@ async fn faults_effects_and_the_webhook_endpoint_are_reachable_over_http() {
     let sandbox = start(quick()).await;
     let client = reqwest::Client::new();
     let base = sandbox.base_url();
-    let set = client
-        .post(format!("{base}/_sandbox/faults"))
-        .json(&json!({"fail_next": 1}))
-        .send()
-        .await
-        .expect("faults");
+    let set = post_json(
+        &client,
+        &format!("{base}/_sandbox/faults"),
+        &json!({"fail_next": 1}),
+    )
+    .await;
     assert_eq!(set.status().as_u16(), 200);
-    let refused = client
-        .post(format!("{base}/_sandbox/faults"))
-        .json(&json!({"fail_nxt": 1}))
-        .send()
-        .await
-        .expect("faults");
+    let refused = post_json(
+        &client,
+        &format!("{base}/_sandbox/faults"),
+        &json!({"fail_nxt": 1}),
+    )
+    .await;
     assert_eq!(refused.status().as_u16(), 400);
-    let endpoint = client
-        .post(format!("{base}/_sandbox/webhook_endpoint"))
-        .json(&json!({"url": hooks.uri()}))
-        .send()
-        .await
-        .expect("endpoint");
+    let endpoint = post_json(
+        &client,
+        &format!("{base}/_sandbox/webhook_endpoint"),
+        &json!({"url": hooks.uri()}),
+    )
+    .await;
     assert_eq!(endpoint.status().as_u16(), 200);
     let adapter = adapter(&sandbox);
     let req = request("pi_http", Some("1.00"), "EUR");
@@ -712,23 +712,9 @@ async fn faults_effects_and_the_webhook_endpoint_are_reachable_over_http() {
     );
     adapter.refund(&req).await.expect("the fault is used up");
     assert_eq!(received(&hooks, 3).await.len(), 3);
-    let effects: Value = client
-        .get(format!("{base}/_sandbox/effects"))
-        .send()
-        .await
-        .expect("effects")
-        .json()
-        .await
-        .expect("json");
+    let effects: Value = get_json(&client, &format!("{base}/_sandbox/effects")).await;
     assert_eq!(effects[0]["reference"], req.refund_id.to_string());
-    let deliveries: Value = client
-        .get(format!("{base}/_sandbox/webhooks"))
-        .send()
-        .await
-        .expect("deliveries")
-        .json()
-        .await
-        .expect("json");
+    let deliveries: Value = get_json(&client, &format!("{base}/_sandbox/webhooks")).await;
     assert_eq!(deliveries.as_array().map(Vec::len), Some(3));
 }
 

@@ -99,13 +99,17 @@ pub trait ConformanceTarget: Send + Sync {
     /// The longest reference the provider takes (e.g. eFundPay's `external_identifier`: 50).
     fn reference_limit(&self) -> usize;
 
-    /// A genuine webhook about `req`'s refund, signed at `now`; `None` for a provider that
-    /// sends none (it must not claim the `webhooks` capability then).
+    /// A genuine webhook about `req`'s refund, signed at `now`; `None` (the default) for a
+    /// provider that sends none (it must not claim the `webhooks` capability then: the kit
+    /// checks it).
     fn signed_webhook(
         &self,
         req: &ProviderRefundRequest,
         now: OffsetDateTime,
-    ) -> Option<SignedWebhook>;
+    ) -> Option<SignedWebhook> {
+        let _ = (req, now);
+        None
+    }
 
     /// The provider's plugin, whose simulator the fault table runs against.
     fn plugin(&self) -> &'static dyn ProviderPlugin;

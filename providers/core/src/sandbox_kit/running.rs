@@ -82,6 +82,20 @@ impl Running {
         self
     }
 
+    /// Serves `app` as [`Running::serve_with_outages`] does, with graceful shutdown on stop:
+    /// what a simulator whose handlers need nothing of the connection runs.
+    pub fn serve_router(
+        self,
+        name: &'static str,
+        listener: tokio::net::TcpListener,
+        outages: OutageSwitch,
+        app: axum::Router,
+    ) -> Self {
+        self.serve_with_outages(name, listener, outages, move |listener, stop| {
+            axum::serve(listener, app.clone()).with_graceful_shutdown(stop)
+        })
+    }
+
     /// `http://127.0.0.1:PORT` (loopback when bound to an unspecified address).
     pub fn base_url(&self) -> String {
         let mut addr = self.addr;

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use refund_provider::SimulatorOptions;
 use serde::{Deserialize, Serialize};
 
 /// The `appId` the sandbox knows (DESIGN §12).
@@ -76,16 +75,4 @@ impl Default for SandboxConfig {
     }
 }
 
-impl SandboxConfig {
-    /// The defaults with the shared simulator options applied.
-    pub fn with_options(options: &SimulatorOptions) -> Self {
-        let defaults = Self::default();
-        Self {
-            latency_ms: options.latency_ms.unwrap_or(defaults.latency_ms),
-            hang_ms: options.hang_ms.unwrap_or(defaults.hang_ms),
-            settle_after_ms: options.settle_after_ms.unwrap_or(defaults.settle_after_ms),
-            max_refunds: options.max_refunds.unwrap_or(defaults.max_refunds),
-            ..defaults
-        }
-    }
-}
+refund_provider::with_simulator_options!(SandboxConfig, settle_after_ms);

@@ -1,7 +1,6 @@
 //! How the eFundPay simulator behaves: its fixed credentials, the payments it starts with,
 //! the faults in force, and the rest of [`SandboxConfig`].
 
-use refund_provider::SimulatorOptions;
 use serde::{Deserialize, Serialize};
 
 /// The sandbox's bearer token (DESIGN §12).
@@ -70,16 +69,4 @@ impl Default for SandboxConfig {
     }
 }
 
-impl SandboxConfig {
-    /// The defaults with the shared simulator options applied.
-    pub fn with_options(options: &SimulatorOptions) -> Self {
-        let defaults = Self::default();
-        Self {
-            latency_ms: options.latency_ms.unwrap_or(defaults.latency_ms),
-            hang_ms: options.hang_ms.unwrap_or(defaults.hang_ms),
-            webhook_delay_ms: options.settle_after_ms.unwrap_or(defaults.webhook_delay_ms),
-            max_refunds: options.max_refunds.unwrap_or(defaults.max_refunds),
-            ..defaults
-        }
-    }
-}
+refund_provider::with_simulator_options!(SandboxConfig, webhook_delay_ms);

@@ -1,7 +1,6 @@
 //! How the Stripe simulator behaves: its fixed secrets, the payments it starts with, the
 //! faults in force, and the rest of [`SandboxConfig`].
 
-use refund_provider::SimulatorOptions;
 use serde::{Deserialize, Serialize};
 
 /// The secret key the simulator accepts (DESIGN §7), as `Authorization: Bearer …` or as the
@@ -75,17 +74,4 @@ impl Default for SandboxConfig {
     }
 }
 
-impl SandboxConfig {
-    /// The defaults with the shared simulator options applied.
-    pub fn with_options(options: &SimulatorOptions) -> Self {
-        let defaults = Self::default();
-        Self {
-            latency_ms: options.latency_ms.unwrap_or(defaults.latency_ms),
-            hang_ms: options.hang_ms.unwrap_or(defaults.hang_ms),
-            settle_after_ms: options.settle_after_ms.unwrap_or(defaults.settle_after_ms),
-            max_refunds: options.max_refunds.unwrap_or(defaults.max_refunds),
-            webhook_url: options.webhook_url.clone(),
-            ..defaults
-        }
-    }
-}
+refund_provider::with_simulator_options!(SandboxConfig, settle_after_ms, webhook_url);
