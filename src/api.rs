@@ -4,6 +4,7 @@
 //! 64 KiB body limit. The finance console's files are served under `/console/`
 //! (`console.rs`).
 
+pub mod answer;
 pub mod approvals;
 pub mod audit;
 pub mod batches;

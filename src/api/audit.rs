@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 
-use axum::extract::Query;
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::answer::list_page;
 use super::error::{ApiError, ErrorCode};
-use super::extract::OperatorAuth;
+use super::extract::{refuse_unknown, OperatorAuth, QueryMap};
 use super::refunds::parse_time;
 use crate::domain::AuditKind;
 use crate::state::AppState;
@@ -30,12 +30,7 @@ fn invalid(param: &str, message: impl Into<String>) -> ApiError {
 
 /// Reads the query; anything unknown or malformed is a 400 naming the parameter.
 pub(crate) fn parse_filter(query: &HashMap<String, String>) -> Result<AuditFilter, ApiError> {
-    if let Some(unknown) = query.keys().find(|k| !PARAMS.contains(&k.as_str())) {
-        return Err(invalid(
-            unknown,
-            format!("unknown query parameter `{unknown}`"),
-        ));
-    }
+    refuse_unknown(query, &PARAMS)?;
     let actor = match query.get("actor") {
         None => None,
         Some(actor)
@@ -111,22 +106,11 @@ pub(crate) fn parse_filter(query: &HashMap<String, String>) -> Result<AuditFilte
 pub(crate) async fn list_audit_events(
     state: AppState,
     _operator: OperatorAuth,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    QueryMap(query): QueryMap,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(query) = query.map_err(|_| {
-        ApiError::new(
-            ErrorCode::ParameterInvalid,
-            "the query string could not be read",
-        )
-    })?;
     let filter = parse_filter(&query)?;
-    let mut events = state.engine.store.list_audit(&filter).await?;
-    let has_more = events.len() > filter.limit as usize;
-    events.truncate(filter.limit as usize);
-    let data: Vec<Value> = events.iter().map(|e| e.to_json()).collect();
-    Ok(Json(
-        json!({"object": "list", "data": data, "has_more": has_more}),
-    ))
+    let events = state.engine.store.list_audit(&filter).await?;
+    Ok(list_page(events, filter.limit, |e| e.to_json()))
 }
 
 #[cfg(test)]

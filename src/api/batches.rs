@@ -13,16 +13,17 @@ pub(crate) mod parse;
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, Request};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderValue, StatusCode};
+use axum::extract::{Path, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::answer::json_response;
 use super::error::{ApiError, ErrorCode};
-use super::extract::{Caller, IdempotencyKeyHeader, MerchantAuth};
+use super::extract::{media_type, read_limited, refuse_unknown};
+use super::extract::{Caller, IdempotencyKeyHeader, MerchantAuth, QueryMap};
 use crate::domain::refund_object::rfc3339_ms;
 use crate::domain::{AuditKind, IdempotencyKey, NewAuditEvent};
 use crate::reconcile::export::spreadsheet_safe;
@@ -35,26 +36,8 @@ pub(crate) const BATCH_BODY_LIMIT: usize = 8 * 1024 * 1024;
 /// Row errors listed in a `batch_invalid` answer, at most.
 const LISTED_ERRORS: usize = 100;
 
-type QueryResult = Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
-
 fn invalid(param: &str, message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::ParameterInvalid, message).with_param(param)
-}
-
-fn read_query(query: QueryResult, allowed: &[&str]) -> Result<HashMap<String, String>, ApiError> {
-    let Query(query) = query.map_err(|_| {
-        ApiError::new(
-            ErrorCode::ParameterInvalid,
-            "the query string could not be read",
-        )
-    })?;
-    if let Some(unknown) = query.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(invalid(
-            unknown,
-            format!("unknown query parameter `{unknown}`"),
-        ));
-    }
-    Ok(query)
 }
 
 fn flag(query: &HashMap<String, String>, name: &str) -> Result<bool, ApiError> {
@@ -86,21 +69,6 @@ fn batch_json(batch: &BatchRecord) -> Value {
     })
 }
 
-fn json_answer(status: StatusCode, body: &Value, replayed: bool) -> Response {
-    let mut response = (
-        status,
-        [(CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response();
-    if replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    response
-}
-
 /// `batch_invalid` naming rows: `{"row", "column", "code", "message"}` each.
 fn batch_invalid(message: String, rows: Vec<Value>, invalid_rows: usize) -> ApiError {
     let mut details = Map::new();
@@ -126,37 +94,11 @@ async fn read_body(request: Request) -> Result<Vec<u8>, ApiError> {
             "a batch file is limited to 8 MiB and 10,000 rows",
         )
     };
-    let declared = request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > BATCH_BODY_LIMIT as u64) {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    let mut stream = request.into_body().into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| {
-            ApiError::new(ErrorCode::BodyInvalid, "the request body could not be read")
-        })?;
-        if body.len() + chunk.len() > BATCH_BODY_LIMIT {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    read_limited(request, BATCH_BODY_LIMIT, BATCH_BODY_LIMIT, too_large).await
 }
 
 fn format_of(request: &Request) -> Result<BatchFormat, ApiError> {
-    let mime = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|m| m.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    match mime.as_str() {
+    match media_type(request.headers()).as_str() {
         "text/csv" => Ok(BatchFormat::Csv),
         "application/x-ndjson" | "application/ndjson" | "application/jsonl" => {
             Ok(BatchFormat::Ndjson)
@@ -174,10 +116,10 @@ pub(crate) async fn create_batch(
     state: AppState,
     MerchantAuth(merchant): MerchantAuth,
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
-    query: QueryResult,
+    QueryMap(query): QueryMap,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let query = read_query(query, &["skip_invalid", "dry_run"])?;
+    refuse_unknown(&query, &["skip_invalid", "dry_run"])?;
     let (skip_invalid, dry_run) = (flag(&query, "skip_invalid")?, flag(&query, "dry_run")?);
     let format = format_of(&request)?;
     let bytes = read_body(request).await?;
@@ -274,7 +216,11 @@ pub(crate) async fn create_batch(
             "batch {id} vanished"
         )))
     })?;
-    Ok(json_answer(status, &batch_json(&batch), replayed))
+    Ok(json_response(
+        status,
+        batch_json(&batch).to_string(),
+        replayed,
+    ))
 }
 
 /// What each row would do: its provider and amount (and whether it would await approval),
@@ -349,7 +295,7 @@ async fn dry_run_answer(
         "invalid": rows.len() - valid,
         "rows": out,
     });
-    Ok(json_answer(StatusCode::OK, &body, false))
+    Ok(json_response(StatusCode::OK, body.to_string(), false))
 }
 
 async fn visible_batch(
@@ -386,7 +332,11 @@ pub(crate) async fn get_batch(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let batch = visible_batch(&state, &caller, &id).await?;
-    Ok(json_answer(StatusCode::OK, &batch_json(&batch), false))
+    Ok(json_response(
+        StatusCode::OK,
+        batch_json(&batch).to_string(),
+        false,
+    ))
 }
 
 /// A batch's rows: row, refund id, status, error (`?format=csv|jsonl`, default csv).
@@ -395,9 +345,9 @@ pub(crate) async fn batch_results(
     state: AppState,
     caller: Caller,
     Path(id): Path<String>,
-    query: QueryResult,
+    QueryMap(query): QueryMap,
 ) -> Result<Response, ApiError> {
-    let query = read_query(query, &["format"])?;
+    refuse_unknown(&query, &["format"])?;
     let csv = match query.get("format").map(String::as_str) {
         None | Some("csv") => true,
         Some("jsonl") => false,

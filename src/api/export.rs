@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::Caller;
+use super::extract::{Caller, QueryMap};
 use super::reconciliation::{parse_period, PeriodQuery};
 use crate::reconcile::export::{stream_export, ExportFormat};
 use crate::state::AppState;
@@ -19,10 +19,7 @@ use crate::state::AppState;
 pub(crate) async fn export_refunds(
     state: AppState,
     caller: Caller,
-    query: Result<
-        axum::extract::Query<std::collections::HashMap<String, String>>,
-        axum::extract::rejection::QueryRejection,
-    >,
+    query: QueryMap,
 ) -> Result<Response, ApiError> {
     let PeriodQuery { from, to, query } =
         parse_period(query, &["from", "to", "format", "merchant"])?;

@@ -1,11 +1,16 @@
 //! Extractors that turn requests into typed input or an `ApiError` in the API's shape: the
-//! caller (a merchant or an operator) from its API key, the `Idempotency-Key` header, and a JSON body read with our own
-//! error codes instead of axum's plain-text rejections.
+//! caller (a merchant or an operator) from its API key, the `Idempotency-Key` header, the query
+//! string, and a JSON body read with our own error codes instead of axum's plain-text rejections;
+//! and the media type and size-limited reading of the file bodies (batches, statements).
+
+use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use futures_util::StreamExt;
 use subtle::ConstantTimeEq;
 
 use super::error::{ApiError, ErrorCode};
@@ -185,6 +190,41 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
     }
 }
 
+/// The query string as a map from parameter name to value.
+#[derive(Debug, Clone)]
+pub(crate) struct QueryMap(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(query) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorCode::ParameterInvalid,
+                    "the query string could not be read",
+                )
+            })?;
+        Ok(Self(query))
+    }
+}
+
+/// Refuses a query with a parameter not in `allowed`: `400 parameter_invalid` naming it.
+pub(crate) fn refuse_unknown(
+    query: &HashMap<String, String>,
+    allowed: &[&str],
+) -> Result<(), ApiError> {
+    match query.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(unknown) => Err(ApiError::new(
+            ErrorCode::ParameterInvalid,
+            format!("unknown query parameter `{unknown}`"),
+        )
+        .with_param(unknown.as_str())),
+        None => Ok(()),
+    }
+}
+
 /// A JSON object body: `application/json`, at most the body limit, valid UTF-8 JSON.
 #[derive(Debug, Clone)]
 pub(crate) struct JsonObject(pub serde_json::Map<String, serde_json::Value>);
@@ -193,16 +233,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let is_json = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|mime| {
-                let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json"
-                    || (mime.starts_with("application/") && mime.ends_with("+json"))
-            });
+        let mime = media_type(req.headers());
+        let is_json = mime == "application/json"
+            || (mime.starts_with("application/") && mime.ends_with("+json"));
         if !is_json {
             return Err(ApiError::new(
                 ErrorCode::BodyInvalid,
@@ -235,4 +268,52 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
             )),
         }
     }
+}
+
+/// The `Content-Type` without its parameters, trimmed and lowercased; empty without one.
+pub(crate) fn media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Reads a body of at most `limit` bytes; a larger one is answered `too_large()` once it has
+/// been read (and dropped) up to `drain` bytes, so that the client gets the answer rather than
+/// a reset connection. Beyond `drain` (declared or sent) it is cut off.
+pub(crate) async fn read_limited(
+    request: Request,
+    limit: usize,
+    drain: usize,
+    too_large: impl Fn() -> ApiError,
+) -> Result<Vec<u8>, ApiError> {
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > drain as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    let mut total = 0usize;
+    let mut stream = request.into_body().into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| {
+            ApiError::new(ErrorCode::BodyInvalid, "the request body could not be read")
+        })?;
+        total += chunk.len();
+        if total > drain {
+            return Err(too_large());
+        }
+        if total <= limit {
+            body.extend_from_slice(&chunk);
+        }
+    }
+    if total > limit {
+        return Err(too_large());
+    }
+    Ok(body)
 }

@@ -4,15 +4,13 @@
 //! payment's captured amount and what is still refundable, per currency. A payment without
 //! refunds answers an empty list, not 404.
 
-use std::collections::HashMap;
-
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::Json;
 
 use refund_provider::PaymentId;
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::Caller;
+use super::extract::{refuse_unknown, Caller, QueryMap};
 use crate::reconcile::summary::{payment_refunds, PaymentRefunds, PAYMENT_REFUNDS_LIMIT};
 use crate::state::AppState;
 
@@ -26,21 +24,9 @@ pub(crate) async fn list_payment_refunds(
     state: AppState,
     caller: Caller,
     Path(payment_id): Path<String>,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    QueryMap(query): QueryMap,
 ) -> Result<Json<PaymentRefunds>, ApiError> {
-    let Query(query) = query.map_err(|_| {
-        ApiError::new(
-            ErrorCode::ParameterInvalid,
-            "the query string could not be read",
-        )
-    })?;
-    if let Some(unknown) = query.keys().find(|k| k.as_str() != "merchant") {
-        return Err(ApiError::new(
-            ErrorCode::ParameterInvalid,
-            format!("unknown query parameter `{unknown}`"),
-        )
-        .with_param(unknown.clone()));
-    }
+    refuse_unknown(&query, &["merchant"])?;
     let scope = caller.scope(query.get("merchant").map(String::as_str), &state)?;
     let payment = PaymentId::parse(&payment_id).map_err(|_| {
         ApiError::new(

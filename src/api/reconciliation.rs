@@ -16,10 +16,8 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, Request};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::extract::{Path, Request};
 use axum::Json;
-use futures_util::StreamExt;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -27,7 +25,7 @@ use time::OffsetDateTime;
 use refund_provider::ProviderId;
 
 use super::error::{ApiError, ErrorCode};
-use super::extract::Caller;
+use super::extract::{media_type, read_limited, refuse_unknown, Caller, QueryMap};
 use crate::reconcile::statement::{reconcile, MissingPage, Options, PagedSink};
 use crate::reconcile::summary::{summary, Summary};
 use crate::state::AppState;
@@ -37,8 +35,6 @@ pub(crate) const STATEMENT_BODY_LIMIT: usize = 8 * 1024 * 1024;
 
 /// Oversized statements are read and dropped up to this size before the 413 is answered.
 const STATEMENT_DRAIN_LIMIT: usize = 4 * STATEMENT_BODY_LIMIT;
-
-type QueryResult = Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
 
 fn invalid(param: &str, message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::ParameterInvalid, message).with_param(param)
@@ -71,19 +67,11 @@ pub(crate) struct PeriodQuery {
 
 /// Parses `?from=&to=` (RFC 3339, both optional, `from` before `to`) and refuses any other
 /// parameter than `allowed`.
-pub(crate) fn parse_period(query: QueryResult, allowed: &[&str]) -> Result<PeriodQuery, ApiError> {
-    let Query(query) = query.map_err(|_| {
-        ApiError::new(
-            ErrorCode::ParameterInvalid,
-            "the query string could not be read",
-        )
-    })?;
-    if let Some(unknown) = query.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(invalid(
-            unknown,
-            format!("unknown query parameter `{unknown}`"),
-        ));
-    }
+pub(crate) fn parse_period(
+    QueryMap(query): QueryMap,
+    allowed: &[&str],
+) -> Result<PeriodQuery, ApiError> {
+    refuse_unknown(&query, allowed)?;
     let time = |name: &str| -> Result<Option<i64>, ApiError> {
         query
             .get(name)
@@ -116,7 +104,7 @@ pub(crate) fn parse_period(query: QueryResult, allowed: &[&str]) -> Result<Perio
 pub(crate) async fn get_summary(
     state: AppState,
     caller: Caller,
-    query: QueryResult,
+    query: QueryMap,
 ) -> Result<Json<Summary>, ApiError> {
     let PeriodQuery { from, to, query } = parse_period(query, &["from", "to", "merchant"])?;
     let scope = caller.scope(query.get("merchant").map(String::as_str), &state)?;
@@ -136,7 +124,7 @@ pub(crate) async fn import_statement(
     state: AppState,
     caller: Caller,
     Path(provider): Path<String>,
-    query: QueryResult,
+    query: QueryMap,
     request: Request,
 ) -> Result<Json<Value>, ApiError> {
     let PeriodQuery { from, to, query } = parse_period(
@@ -238,17 +226,8 @@ fn statement_provider(
 /// The statement's bytes: `text/csv` or `application/octet-stream`, at most
 /// `STATEMENT_BODY_LIMIT`.
 async fn read_statement(request: Request) -> Result<Vec<u8>, ApiError> {
-    let is_statement = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| {
-            let mime = mime.trim();
-            mime.eq_ignore_ascii_case("text/csv")
-                || mime.eq_ignore_ascii_case("application/octet-stream")
-        });
-    if !is_statement {
+    let mime = media_type(request.headers());
+    if mime != "text/csv" && mime != "application/octet-stream" {
         return Err(ApiError::new(
             ErrorCode::BodyInvalid,
             "send the statement with `Content-Type: text/csv` (or `application/octet-stream` for a file that is not UTF-8)",
@@ -260,35 +239,13 @@ async fn read_statement(request: Request) -> Result<Vec<u8>, ApiError> {
             "statements are limited to 8 MiB here; reconcile larger ones with `refund-gateway reconcile`",
         )
     };
-    // An oversized body is read (and dropped) up to `STATEMENT_DRAIN_LIMIT` before the 413,
-    // so the client gets the answer rather than a reset connection; beyond that it is cut.
-    let declared = request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > STATEMENT_DRAIN_LIMIT as u64) {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    let mut total = 0usize;
-    let mut stream = request.into_body().into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| {
-            ApiError::new(ErrorCode::BodyInvalid, "the request body could not be read")
-        })?;
-        total += chunk.len();
-        if total > STATEMENT_DRAIN_LIMIT {
-            return Err(too_large());
-        }
-        if total <= STATEMENT_BODY_LIMIT {
-            body.extend_from_slice(&chunk);
-        }
-    }
-    if total > STATEMENT_BODY_LIMIT {
-        return Err(too_large());
-    }
-    Ok(body)
+    read_limited(
+        request,
+        STATEMENT_BODY_LIMIT,
+        STATEMENT_DRAIN_LIMIT,
+        too_large,
+    )
+    .await
 }
 
 /// Adds to the report what the sink listed: the variances, the malformed lines and which

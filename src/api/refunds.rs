@@ -6,9 +6,9 @@ mod body;
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query};
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -16,8 +16,11 @@ use time::OffsetDateTime;
 
 use refund_provider::{is_printable_ascii, Currency, PaymentId, RefundId};
 
+use super::answer::{json_response, list_page};
 use super::error::{ApiError, ErrorCode};
-use super::extract::{Caller, IdempotencyKeyHeader, JsonObject, MerchantAuth};
+use super::extract::{
+    refuse_unknown, Caller, IdempotencyKeyHeader, JsonObject, MerchantAuth, QueryMap,
+};
 use crate::domain::refund_object::{rfc3339_ms, RefundObject};
 use crate::domain::RefundStatus;
 use crate::engine::CreateResult;
@@ -25,21 +28,7 @@ use crate::state::AppState;
 use crate::store::ListFilter;
 use body::invalid;
 pub use body::parse_create;
-
-fn json_response(status: StatusCode, body: String, replayed: bool) -> Response {
-    let mut response = (
-        status,
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response();
-    if replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    response
-}
+pub(crate) use body::FIELDS as CREATE_FIELDS;
 
 /// Create a refund.
 #[utoipa::path(post, path = "/v1/refunds", tag = "refunds")]
@@ -110,15 +99,7 @@ pub(crate) const EVENTS_DEFAULT_LIMIT: u32 = 100;
 /// The query of `GET /v1/refunds/{id}/events`: `limit` (1-100) and `starting_after` (the id
 /// of the last event of the previous page); anything else is refused.
 fn parse_events_query(query: &HashMap<String, String>) -> Result<(Option<i64>, u32), ApiError> {
-    if let Some(unknown) = query
-        .keys()
-        .find(|k| !["limit", "starting_after"].contains(&k.as_str()))
-    {
-        return Err(invalid(
-            unknown,
-            format!("unknown query parameter `{unknown}`"),
-        ));
-    }
+    refuse_unknown(query, &["limit", "starting_after"])?;
     let limit = match query.get("limit") {
         None => EVENTS_DEFAULT_LIMIT,
         Some(text) => parse_limit(text)?,
@@ -154,41 +135,27 @@ pub(crate) async fn list_refund_events(
     state: AppState,
     caller: Caller,
     Path(id): Path<String>,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    QueryMap(query): QueryMap,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(query) = query.map_err(|_| {
-        ApiError::new(
-            ErrorCode::ParameterInvalid,
-            "the query string could not be read",
-        )
-    })?;
     let (after, limit) = parse_events_query(&query)?;
     let refund = visible_refund(&state, &caller, &id).await?;
-    let mut events = state
+    let events = state
         .engine
         .store
         .refund_events_page(&refund.id, after, limit)
         .await?;
-    let has_more = events.len() > limit as usize;
-    events.truncate(limit as usize);
-    let data: Vec<Value> = events
-        .into_iter()
-        .map(|e| {
-            json!({
-                "object": "refund_event",
-                "id": e.id,
-                "kind": e.kind,
-                "status": e.status,
-                "previous_status": e.previous_status,
-                "source": e.source,
-                "detail": e.detail,
-                "created_at": rfc3339_ms(e.created_at),
-            })
+    Ok(list_page(events, limit, |e| {
+        json!({
+            "object": "refund_event",
+            "id": e.id,
+            "kind": e.kind,
+            "status": e.status,
+            "previous_status": e.previous_status,
+            "source": e.source,
+            "detail": e.detail,
+            "created_at": rfc3339_ms(e.created_at),
         })
-        .collect();
-    Ok(Json(
-        json!({"object": "list", "data": data, "has_more": has_more}),
-    ))
+    }))
 }
 
 const LIST_PARAMS: [&str; 11] = [
@@ -217,12 +184,7 @@ pub(crate) fn parse_time(name: &str, value: &str) -> Result<i64, ApiError> {
 }
 
 fn parse_list(query: &HashMap<String, String>) -> Result<ListFilter, ApiError> {
-    if let Some(unknown) = query.keys().find(|k| !LIST_PARAMS.contains(&k.as_str())) {
-        return Err(invalid(
-            unknown,
-            format!("unknown query parameter `{unknown}`"),
-        ));
-    }
+    refuse_unknown(query, &LIST_PARAMS)?;
     let status = query
         .get("status")
         .map(|s| {
@@ -317,25 +279,14 @@ fn parse_list(query: &HashMap<String, String>) -> Result<ListFilter, ApiError> {
 pub(crate) async fn list_refunds(
     state: AppState,
     caller: Caller,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    QueryMap(query): QueryMap,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(query) = query.map_err(|_| {
-        ApiError::new(
-            ErrorCode::ParameterInvalid,
-            "the query string could not be read",
-        )
-    })?;
     let filter = parse_list(&query)?;
     let scope = caller.scope(query.get("merchant").map(String::as_str), &state)?;
-    let mut refunds = state
+    let refunds = state
         .engine
         .store
         .list_refunds(scope.as_deref(), &filter)
         .await?;
-    let has_more = refunds.len() > filter.limit as usize;
-    refunds.truncate(filter.limit as usize);
-    let data: Vec<RefundObject> = refunds.iter().map(RefundObject::from).collect();
-    Ok(Json(
-        json!({"object": "list", "data": data, "has_more": has_more}),
-    ))
+    Ok(list_page(refunds, filter.limit, |r| RefundObject::from(r)))
 }

@@ -18,35 +18,35 @@
 mod args;
 pub mod batch;
 mod child;
+mod figures;
 pub mod load;
 pub mod outage;
 mod pgbench;
 mod pgstats;
 mod prefill;
 mod report;
+mod scene;
 mod setup;
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
-use refund_provider::{
-    ProviderId, ProviderPlugin, ProviderRefundStatus, RefundProvider, Simulator,
-};
+use refund_provider::{ProviderId, ProviderRefundStatus, RefundProvider, Simulator};
 
 use crate::config::Config;
-use crate::providers::{plugin, ProviderRegistry, SandboxMode};
+use crate::providers::{ProviderRegistry, SandboxMode};
 pub use args::BenchArgs;
 use args::BenchDb;
 use child::GatewayChild;
 use load::{drive, Call, LoadStats};
 use pgstats::{PgCost, PgProbe};
 pub use report::BenchReport;
+use scene::Scene;
 pub use setup::BenchError;
-use setup::{gateway_toml, run_id, start_simulator, start_sink, FreshDatabase, API_KEY};
+use setup::{gateway_toml, start_simulator, FreshDatabase, API_KEY};
 
 /// Reads a 201 answer and checks the refund's `status` is one of `accepted`.
 async fn expect_created(answer: reqwest::Response, accepted: &[&str]) -> Result<(), String> {
@@ -198,39 +198,18 @@ pub async fn run_and_render(args: &BenchArgs) -> Result<String, BenchError> {
 /// One bench run: the direct phase, then the gateway phase.
 pub async fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
     check(args)?;
-    let plugin =
-        plugin(&args.provider).ok_or_else(|| BenchError::UnknownProvider(args.provider.clone()))?;
-    let run = run_id();
-    let dir: PathBuf = std::env::temp_dir().join(format!("refund-gateway-bench-{run}"));
-    std::fs::create_dir_all(&dir)?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(usize::from(args.concurrency))
         .tcp_nodelay(true)
-        .timeout(Duration::from_secs(30))
-        .build()?;
-    let sink = start_sink().await?;
-    let database = FreshDatabase::create(args, &dir, &run).await?;
-    let bench = Throughput {
-        args,
-        plugin,
-        run: &run,
-        dir: &dir,
-        sink: &sink,
-        database: &database,
-        client,
-    };
-    let result = async {
+        .timeout(Duration::from_secs(30));
+    Scene::play(args, client, async |scene| {
+        let bench = Throughput { args, scene };
         let direct = bench.direct_phase().await?;
         // Let the direct phase's webhooks and connections wind down.
         tokio::time::sleep(Duration::from_millis(500)).await;
         bench.gateway_phase(direct).await
-    }
-    .await;
-    database.drop_it().await;
-    if result.is_ok() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    result
+    })
+    .await
 }
 
 /// Refuses the flags that cannot go together before anything is started.
@@ -252,14 +231,7 @@ fn check(args: &BenchArgs) -> Result<(), BenchError> {
 /// What both phases of one throughput run share.
 struct Throughput<'a> {
     args: &'a BenchArgs,
-    plugin: &'static dyn ProviderPlugin,
-    run: &'a str,
-    /// The run's temp directory: the gateway's configuration, logs and SQLite files.
-    dir: &'a Path,
-    /// Where the simulator's webhooks go in the direct phase.
-    sink: &'a str,
-    database: &'a FreshDatabase,
-    client: reqwest::Client,
+    scene: &'a Scene,
 }
 
 impl Throughput<'_> {
@@ -267,19 +239,20 @@ impl Throughput<'_> {
     async fn direct_phase(&self) -> Result<LoadStats, BenchError> {
         // Each phase gets a fresh simulator: its state grows with every refund (the eFundPay
         // one scans its refunds on each create), so sharing one would tax the later phase.
-        let simulator = start_simulator(self.plugin, self.sink).await?;
+        let scene = self.scene;
+        let simulator = start_simulator(scene.plugin, &scene.sink).await?;
         let text = self.gateway_toml(simulator.as_ref());
         let config = Config::from_toml(&text).map_err(|e| BenchError::Config(e.to_string()))?;
-        let registry = ProviderRegistry::build(&config, self.sink, SandboxMode::CheckOnly)
+        let registry = ProviderRegistry::build(&config, &scene.sink, SandboxMode::CheckOnly)
             .await
             .map_err(|p| BenchError::Config(format!("{p:?}")))?;
         let id =
-            ProviderId::parse(self.plugin.id()).map_err(|e| BenchError::Config(e.to_string()))?;
+            ProviderId::parse(scene.plugin.id()).map_err(|e| BenchError::Config(e.to_string()))?;
         let adapter = registry
             .get(&id)
             .cloned()
-            .ok_or_else(|| BenchError::Config(format!("no {} adapter", self.plugin.id())))?;
-        let call = direct_call(adapter, Arc::clone(&simulator), self.run);
+            .ok_or_else(|| BenchError::Config(format!("no {} adapter", scene.plugin.id())))?;
+        let call = direct_call(adapter, Arc::clone(&simulator), &scene.run);
         let args = self.args;
         let concurrency = usize::from(args.concurrency);
         Ok(drive(call, concurrency, args.warmup, args.duration, None).await)
@@ -288,23 +261,28 @@ impl Throughput<'_> {
     /// The gateway processes in front of a fresh simulator, measured with the same load; the
     /// report of the whole run.
     async fn gateway_phase(&self, direct: LoadStats) -> Result<BenchReport, BenchError> {
-        let args = self.args;
-        let simulator = start_simulator(self.plugin, self.sink).await?;
+        let (args, scene) = (self.args, self.scene);
+        let simulator = start_simulator(scene.plugin, &scene.sink).await?;
         let gateways = self.start_gateways(simulator.as_ref()).await?;
         let idle_rss_mb = peak_rss_mb(&gateways);
         if args.prefill > 0 {
-            prefill_store(self.database, args).await?;
+            prefill_store(&scene.database, args).await?;
         }
         let probe = match args.db {
-            BenchDb::Postgres => Some(PgProbe::connect(&self.database.url).await),
+            BenchDb::Postgres => Some(PgProbe::connect(&scene.database.url).await),
             BenchDb::Sqlite => None,
         };
         let urls: Vec<String> = gateways.iter().map(|g| g.base_url.clone()).collect();
         // Providers whose webhook endpoint is set on their side (Stripe) post to the gateway.
         if let Some(first) = urls.first() {
-            simulator.set_webhook_url(Some(format!("{first}/v1/webhooks/{}", self.plugin.id())));
+            simulator.set_webhook_url(Some(format!("{first}/v1/webhooks/{}", scene.plugin.id())));
         }
-        let call = gateway_call(self.client.clone(), &urls, Arc::clone(&simulator), self.run);
+        let call = gateway_call(
+            scene.client.clone(),
+            &urls,
+            Arc::clone(&simulator),
+            &scene.run,
+        );
         let cpu = || {
             gateways
                 .iter()
@@ -329,13 +307,13 @@ impl Throughput<'_> {
         drop(simulator);
         let disk_bytes = self.disk_bytes(probe).await;
         let pgbench_tps = if args.pgbench {
-            Some(pgbench_reference(self.database, args, self.run).await)
+            Some(pgbench_reference(&scene.database, args, &scene.run).await)
         } else {
             None
         };
         Ok(BenchReport {
             db: args.db,
-            provider: self.plugin.id(),
+            provider: scene.plugin.id(),
             concurrency: args.concurrency,
             instances: args.instances,
             gateway: stats,
@@ -351,11 +329,9 @@ impl Throughput<'_> {
 
     /// The gateway's configuration, its provider section pointing at `simulator`.
     fn gateway_toml(&self, simulator: &dyn Simulator) -> String {
-        gateway_toml(
-            &self.database.url,
-            &self.plugin.sandbox_section_toml(&simulator.base_url()),
-            self.args,
-        )
+        let scene = self.scene;
+        let section = scene.plugin.sandbox_section_toml(&simulator.base_url());
+        gateway_toml(&scene.database.url, &section, self.args)
     }
 
     /// Writes the configuration and starts `--instances` gateway processes, each logging into
@@ -364,13 +340,13 @@ impl Throughput<'_> {
         &self,
         simulator: &dyn Simulator,
     ) -> Result<Vec<GatewayChild>, BenchError> {
-        let config_path = self.dir.join("gateway.toml");
+        let config_path = self.scene.dir.join("gateway.toml");
         std::fs::write(&config_path, self.gateway_toml(simulator))?;
         let mut gateways = Vec::new();
         for instance in 0..self.args.instances {
-            let log_dir = self.dir.join(format!("instance-{instance}"));
+            let log_dir = self.scene.dir.join(format!("instance-{instance}"));
             std::fs::create_dir_all(&log_dir)?;
-            gateways.push(GatewayChild::start(&config_path, &log_dir, &self.client).await?);
+            gateways.push(GatewayChild::start(&config_path, &log_dir, &self.scene.client).await?);
         }
         Ok(gateways)
     }
@@ -384,7 +360,7 @@ impl Throughput<'_> {
                 bytes.and_then(|b| u64::try_from(b).ok())
             }
             Some(Err(_)) => None,
-            None => sqlite_bytes(self.dir),
+            None => sqlite_bytes(&self.scene.dir),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use refund_provider::Problems;
 use serde::Deserialize;
 
-use super::rules::within;
+use super::rules::between;
 
 /// `[retention]` as written.
 #[derive(Debug, Default, Deserialize)]
@@ -27,13 +27,7 @@ pub struct RetentionConfig {
 impl RawRetention {
     /// The section with its default, its problem pushed with its key path.
     pub(crate) fn validate(self, problems: &mut Problems) -> RetentionConfig {
-        let days = within(
-            problems,
-            "retention.days",
-            self.days.unwrap_or(90),
-            1..=36_500,
-            "must be between 1 and 36500",
-        );
+        let days = between(problems, "retention.days", self.days, 90, 1..=36_500);
         RetentionConfig {
             period: Duration::from_secs(86_400 * days),
         }

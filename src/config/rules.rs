@@ -27,6 +27,19 @@ pub(crate) fn millis(
     Duration::from_millis(value.max(min))
 }
 
+/// `value`, `default` when not given; outside `range` it is refused ("must be between …")
+/// and clamped.
+pub(crate) fn between(
+    problems: &mut Problems,
+    key: &str,
+    value: Option<u64>,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> u64 {
+    let message = format!("must be between {} and {}", range.start(), range.end());
+    within(problems, key, value.unwrap_or(default), range, &message)
+}
+
 /// Refuses `value` outside `range`, reporting `message` at `key`; yields it clamped.
 pub(crate) fn within(
     problems: &mut Problems,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use refund_provider::Problems;
 use serde::Deserialize;
 
-use super::rules::{millis, section, within};
+use super::rules::{between, millis, section, within};
 
 /// `[server]` as written.
 #[derive(Debug, Default, Deserialize)]
@@ -103,12 +103,12 @@ impl RawServer {
             10_000,
             100,
         );
-        let max_connections = within(
+        let max_connections = between(
             problems,
             "server.max_connections",
-            self.max_connections.unwrap_or(1024),
+            self.max_connections,
+            1024,
             1..=1_000_000,
-            "must be between 1 and 1000000",
         );
         let rate_limit_per_second = within(
             problems,

@@ -4,7 +4,7 @@
 use refund_provider::Problems;
 use serde::Deserialize;
 
-use super::rules::{section, within};
+use super::rules::{between, section};
 
 /// `[telemetry]` as written.
 #[derive(Debug, Default, Deserialize)]
@@ -70,19 +70,19 @@ impl RawTelemetry {
                 "refund-gateway".to_owned()
             }
         };
-        let max_queue = within(
+        let max_queue = between(
             problems,
             "telemetry.max_queue",
-            self.max_queue.unwrap_or(4096),
+            self.max_queue,
+            4096,
             64..=1_000_000,
-            "must be between 64 and 1000000",
         );
-        let export_timeout = within(
+        let export_timeout = between(
             problems,
             "telemetry.export_timeout_ms",
-            self.export_timeout_ms.unwrap_or(5000),
+            self.export_timeout_ms,
+            5000,
             100..=60_000,
-            "must be between 100 and 60000",
         );
         TelemetryConfig {
             otlp_endpoint,

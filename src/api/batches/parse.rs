@@ -26,25 +26,12 @@ use serde_json::{Map, Value};
 
 use crate::api::error::ApiError;
 use crate::api::extract::IdempotencyKeyHeader;
-use crate::api::refunds::parse_create;
+use crate::api::refunds::{parse_create, CREATE_FIELDS};
 use crate::domain::IdempotencyKey;
 use crate::engine::CreateCommand;
 
 /// Most rows a file may hold.
 pub const MAX_ROWS: usize = 10_000;
-
-/// The refund fields a CSV column may name (besides `metadata.<key>`).
-const FIELDS: [&str; 9] = [
-    "payment_id",
-    "amount",
-    "payment_amount",
-    "currency",
-    "reason",
-    "provider",
-    "reference",
-    "customer_id",
-    "provider_options",
-];
 
 /// The column of a row's own Idempotency-Key.
 pub const IDEMPOTENCY_COLUMN: &str = "idempotency_key";
@@ -179,7 +166,9 @@ fn parse_csv(text: &str) -> Result<Vec<Result<BatchRow, RowError>>, FileError> {
         return Err(FileError::Empty);
     }
     for (i, column) in header.iter().enumerate() {
-        let known = FIELDS.contains(&column.as_str())
+        // Columns are a create body's fields, but for `metadata`: its keys are columns of their
+        // own (`metadata.<key>`).
+        let known = (CREATE_FIELDS.contains(&column.as_str()) && column != "metadata")
             || column == IDEMPOTENCY_COLUMN
             || column
                 .strip_prefix("metadata.")

@@ -11,7 +11,8 @@ use crate::api::extract::IdempotencyKeyHeader;
 use crate::domain::idempotency::fingerprint;
 use crate::engine::CreateCommand;
 
-const FIELDS: [&str; 10] = [
+/// The fields a create body may hold.
+pub(crate) const FIELDS: [&str; 10] = [
     "payment_id",
     "amount",
     "payment_amount",

@@ -10,10 +10,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::args::BenchArgs;
-use super::child::GatewayChild;
-use super::setup::{gateway_toml, run_id, start_simulator, start_sink, BenchError};
-use super::setup::{FreshDatabase, API_KEY};
-use crate::providers::plugin;
+use super::figures::{per_second, round};
+use super::scene::Scene;
+use super::setup::{BenchError, API_KEY};
 
 /// The longest a batch may take before the run gives up.
 const LIMIT: Duration = Duration::from_secs(1800);
@@ -34,20 +33,10 @@ pub struct BatchReport {
     peak_rss_mb: Option<f64>,
 }
 
-fn round(value: f64, digits: i32) -> f64 {
-    let scale = 10f64.powi(digits);
-    (value * scale).round() / scale
-}
-
 impl BatchReport {
     /// Rows created (or failed) per second from acceptance to completion.
     pub(crate) fn rows_per_second(&self) -> f64 {
-        let seconds = self.completed.as_secs_f64();
-        if seconds > 0.0 {
-            f64::from(self.rows) / seconds
-        } else {
-            0.0
-        }
+        per_second(f64::from(self.rows), self.completed)
     }
 
     pub(crate) fn json(&self) -> Value {
@@ -88,28 +77,12 @@ impl BatchReport {
 
 /// One batch run of `rows` rows.
 pub async fn run(args: &BenchArgs, rows: u32) -> Result<BatchReport, BenchError> {
-    let plugin =
-        plugin(&args.provider).ok_or_else(|| BenchError::UnknownProvider(args.provider.clone()))?;
-    let run = run_id();
-    let dir = std::env::temp_dir().join(format!("refund-gateway-bench-{run}"));
-    std::fs::create_dir_all(&dir)?;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .build()?;
-    let sink = start_sink().await?;
-    let database = FreshDatabase::create(args, &dir, &run).await?;
-    let result = async {
-        let simulator = start_simulator(plugin, &sink).await?;
-        let section = format!(
-            "{}\n[batches]\nrows_per_second = {}\n",
-            plugin.sandbox_section_toml(&simulator.base_url()),
-            args.batch_rate
-        );
-        let config_path = dir.join("gateway.toml");
-        std::fs::write(&config_path, gateway_toml(&database.url, &section, args))?;
-        let gateway = GatewayChild::start(&config_path, &dir, &client).await?;
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(120));
+    Scene::play(args, client, async |scene| {
+        let (plugin, run, client) = (scene.plugin, &scene.run, &scene.client);
+        let extra = format!("[batches]\nrows_per_second = {}\n", args.batch_rate);
+        let (simulator, gateway) = scene.start_gateway(args, &extra).await?;
         let url = gateway.base_url.clone();
-        simulator.set_webhook_url(Some(format!("{url}/v1/webhooks/{}", plugin.id())));
         let mut file = String::new();
         for n in 0..rows {
             file.push_str(
@@ -159,7 +132,7 @@ pub async fn run(args: &BenchArgs, rows: u32) -> Result<BatchReport, BenchError>
         let peak_rss_mb = gateway.peak_rss_mb();
         gateway.stop().await;
         drop(simulator);
-        Ok::<_, BenchError>(BatchReport {
+        Ok(BatchReport {
             provider: plugin.id(),
             db: args.db.as_str(),
             rows,
@@ -170,13 +143,8 @@ pub async fn run(args: &BenchArgs, rows: u32) -> Result<BatchReport, BenchError>
             failed_rows: done["failed_rows"].as_i64().unwrap_or(0),
             peak_rss_mb,
         })
-    }
-    .await;
-    database.drop_it().await;
-    if result.is_ok() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    result
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
+use super::figures::per_second;
+
 /// One request of the load: `Ok` when the answer was the expected one, else why not.
 pub(crate) type Call =
     Arc<dyn Fn(u64) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
@@ -38,12 +40,7 @@ pub(crate) struct LoadStats {
 impl LoadStats {
     /// Successful requests per second over the measured window.
     pub(crate) fn rps(&self) -> f64 {
-        let seconds = self.window.as_secs_f64();
-        if seconds > 0.0 {
-            self.completed as f64 / seconds
-        } else {
-            0.0
-        }
+        per_second(self.completed as f64, self.window)
     }
 
     /// The latency at quantile `q` (0..=1, nearest rank) in milliseconds; 0 without samples.

@@ -16,10 +16,9 @@ use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
 use super::args::BenchArgs;
-use super::child::GatewayChild;
-use super::setup::{gateway_toml, run_id, start_simulator, start_sink, BenchError};
-use super::setup::{FreshDatabase, API_KEY};
-use crate::providers::plugin;
+use super::figures::{per_second, ratio, round};
+use super::scene::Scene;
+use super::setup::{BenchError, API_KEY};
 
 /// How long the normal phase (the reference) lasts.
 const NORMAL: Duration = Duration::from_secs(3);
@@ -55,20 +54,10 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[index]
 }
 
-fn round(value: f64, digits: i32) -> f64 {
-    let scale = 10f64.powi(digits);
-    (value * scale).round() / scale
-}
-
 impl OutageReport {
     /// Queued refunds sent per second while the queue drained.
     pub(crate) fn drain_rate(&self) -> f64 {
-        let seconds = self.draining.as_secs_f64();
-        if seconds > 0.0 {
-            self.queued as f64 / seconds
-        } else {
-            0.0
-        }
+        per_second(self.queued as f64, self.draining)
     }
 
     pub(crate) fn json(&self) -> Value {
@@ -81,7 +70,7 @@ impl OutageReport {
             "outage_s": self.outage.as_secs_f64(),
             "normal_p99_ms": round(normal_p99, 2),
             "outage_p99_ms": round(outage_p99, 2),
-            "outage_p99_ratio": round(if normal_p99 > 0.0 { outage_p99 / normal_p99 } else { 0.0 }, 3),
+            "outage_p99_ratio": round(ratio(outage_p99, normal_p99), 3),
             "queued": self.queued,
             "drain_per_second": self.drain_per_second,
             "drain_rate": round(self.drain_rate(), 1),
@@ -207,31 +196,27 @@ async fn queue_depth(client: &reqwest::Client, url: &str, provider: &str) -> Opt
 
 /// One outage run.
 pub async fn run(args: &BenchArgs, outage: Duration) -> Result<OutageReport, BenchError> {
-    let plugin =
-        plugin(&args.provider).ok_or_else(|| BenchError::UnknownProvider(args.provider.clone()))?;
-    let run = run_id();
-    let dir = std::env::temp_dir().join(format!("refund-gateway-bench-{run}"));
-    std::fs::create_dir_all(&dir)?;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()?;
-    let sink = start_sink().await?;
-    let database = FreshDatabase::create(args, &dir, &run).await?;
-    let result = async {
-        let simulator = start_simulator(plugin, &sink).await?;
-        let section = format!(
-            "{}\n[providers.{}.breaker]\nopen_ms = 1000\nmax_open_ms = 2000\ndrain_per_second = {}\n",
-            plugin.sandbox_section_toml(&simulator.base_url()),
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(30));
+    Scene::play(args, client, async |scene| {
+        let (plugin, run, client) = (scene.plugin, &scene.run, &scene.client);
+        let breaker = format!(
+            "[providers.{}.breaker]\nopen_ms = 1000\nmax_open_ms = 2000\ndrain_per_second = {}\n",
             plugin.id(),
             args.drain_per_second
         );
-        let config_path = dir.join("gateway.toml");
-        std::fs::write(&config_path, gateway_toml(&database.url, &section, args))?;
-        let gateway = GatewayChild::start(&config_path, &dir, &client).await?;
+        let (simulator, gateway) = scene.start_gateway(args, &breaker).await?;
         let url = gateway.base_url.clone();
-        simulator.set_webhook_url(Some(format!("{url}/v1/webhooks/{}", plugin.id())));
         let errors = Arc::new(Mutex::new(0u64));
-        let normal = steady(&client, &url, &simulator, &format!("{run}n"), args.rate, NORMAL, &errors).await;
+        let normal = steady(
+            client,
+            &url,
+            &simulator,
+            &format!("{run}n"),
+            args.rate,
+            NORMAL,
+            &errors,
+        )
+        .await;
 
         // Connections refused from now on, for `outage`.
         let seconds = outage.as_secs().max(1);
@@ -244,7 +229,7 @@ pub async fn run(args: &BenchArgs, outage: Duration) -> Result<OutageReport, Ben
         });
         let recovered_at = Instant::now() + Duration::from_secs(seconds);
         let during = steady(
-            &client,
+            client,
             &url,
             &simulator,
             &format!("{run}o"),
@@ -258,7 +243,7 @@ pub async fn run(args: &BenchArgs, outage: Duration) -> Result<OutageReport, Ben
         let mut peak = 0;
         let mut first_decrease = None;
         let emptied = loop {
-            let depth = queue_depth(&client, &url, plugin.id()).await.unwrap_or(0);
+            let depth = queue_depth(client, &url, plugin.id()).await.unwrap_or(0);
             peak = peak.max(depth);
             if depth < peak && first_decrease.is_none() {
                 first_decrease = Some(Instant::now());
@@ -277,7 +262,7 @@ pub async fn run(args: &BenchArgs, outage: Duration) -> Result<OutageReport, Ben
         gateway.stop().await;
         drop(simulator);
         let errors = *errors.lock().await;
-        Ok::<_, BenchError>(OutageReport {
+        Ok(OutageReport {
             provider: plugin.id(),
             db: args.db.as_str(),
             rate: args.rate,
@@ -290,13 +275,8 @@ pub async fn run(args: &BenchArgs, outage: Duration) -> Result<OutageReport, Ben
             recovered_to_empty: emptied.saturating_duration_since(recovered_at),
             errors,
         })
-    }
-    .await;
-    database.drop_it().await;
-    if result.is_ok() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    result
+    })
+    .await
 }
 
 #[cfg(test)]

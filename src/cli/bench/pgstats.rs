@@ -22,6 +22,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Row;
 
 use super::child::{stat_cpu_ticks, TICKS_PER_SECOND};
+use super::figures::{ratio, round};
 
 /// The statistics of one moment.
 #[derive(Debug, Clone)]
@@ -404,11 +405,7 @@ impl PgCost {
                         "{:>8.2} {:>9.3} {:>8.1}  {}\n",
                         cost.calls as f64 / n,
                         cost.total_ms / cost.calls.max(1) as f64,
-                        if ms > 0.0 {
-                            cost.total_ms * 100.0 / ms
-                        } else {
-                            0.0
-                        },
+                        ratio(cost.total_ms * 100.0, ms),
                         one_line(&cost.query, 100)
                     ));
                 }
@@ -426,11 +423,6 @@ fn one_line(query: &str, max: usize) -> String {
     } else {
         format!("{}…", flat.chars().take(max).collect::<String>())
     }
-}
-
-fn round(value: f64, digits: i32) -> f64 {
-    let scale = 10f64.powi(digits);
-    (value * scale).round() / scale
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use super::args::BenchDb;
 use super::child;
+use super::figures::{ratio, round};
 use super::load::LoadStats;
 use super::pgstats::PgCost;
 
@@ -32,20 +33,10 @@ pub struct BenchReport {
     pub(crate) disk_bytes: Option<u64>,
 }
 
-fn round(value: f64, digits: i32) -> f64 {
-    let scale = 10f64.powi(digits);
-    (value * scale).round() / scale
-}
-
 impl BenchReport {
     /// Gateway throughput over direct throughput.
     pub(crate) fn ratio(&self) -> f64 {
-        let direct = self.direct.rps();
-        if direct > 0.0 {
-            self.gateway.rps() / direct
-        } else {
-            0.0
-        }
+        ratio(self.gateway.rps(), self.direct.rps())
     }
 
     /// The gateway processes' CPU time per refund in the measured window, in ms: noise on a

@@ -116,8 +116,25 @@ impl<'a> Reconciler<'a> {
             .or_insert_with(|| Batch::new(id.to_owned(), currency))
     }
 
-    /// Adds a member line to its batch, to be judged with the batch at the end.
-    fn batch_member(&mut self, line: &StatementLine, batch: &str, member: Member) {
+    /// Adds a member line to its batch, to be judged with the batch at the end: `refund` is
+    /// the gateway's refund of the line (`None`: no refund of the line), `other_id` the
+    /// provider refund id to name the member by when the line has none.
+    fn batch_member(
+        &mut self,
+        line: &StatementLine,
+        batch: &str,
+        other_id: Option<&String>,
+        refund: Option<Found>,
+    ) {
+        let member = Member {
+            line: line.line,
+            statement_minor: line.amount_minor,
+            provider_refund_id: line
+                .provider_refund_id
+                .clone()
+                .or_else(|| other_id.cloned()),
+            refund,
+        };
         let entry = self.batch_entry(batch, line.currency);
         entry.note(line.currency, line.fee_minor);
         entry.members.push(member);
@@ -256,16 +273,7 @@ impl<'a> Reconciler<'a> {
             let line_amount = line.amount_minor.map(|m| (currency, i128::from(m)));
             let Some(row) = row else {
                 if let Some(batch) = &line.batch {
-                    let member = Member {
-                        line: line.line,
-                        statement_minor: line.amount_minor,
-                        provider_refund_id: line
-                            .provider_refund_id
-                            .clone()
-                            .or_else(|| line.provider_reference.clone()),
-                        refund: None,
-                    };
-                    self.batch_member(line, batch, member);
+                    self.batch_member(line, batch, line.provider_reference.as_ref(), None);
                 }
                 self.report(missing_in_gateway(line), line_amount, sink)?;
                 continue;
@@ -278,21 +286,13 @@ impl<'a> Reconciler<'a> {
                 self.report(variance, line_amount, sink)?;
             }
             if let Some(batch) = &line.batch {
-                let member = Member {
-                    line: line.line,
-                    statement_minor: line.amount_minor,
-                    provider_refund_id: line
-                        .provider_refund_id
-                        .clone()
-                        .or_else(|| row.provider_refund_id.clone()),
-                    refund: Some(Found {
-                        refund_id: row.id.clone(),
-                        gateway_minor: row.amount_minor,
-                        clean: verdict.clean,
-                        settle: verdict.settle,
-                    }),
+                let found = Found {
+                    refund_id: row.id.clone(),
+                    gateway_minor: row.amount_minor,
+                    clean: verdict.clean,
+                    settle: verdict.settle,
                 };
-                self.batch_member(line, batch, member);
+                self.batch_member(line, batch, row.provider_refund_id.as_ref(), Some(found));
                 continue;
             }
             if !verdict.clean {
