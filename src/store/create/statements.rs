@@ -16,22 +16,31 @@ const REFUND_COLUMN_TYPES: [&str; 28] = [
     "bigint", "bigint", "bigint", "bigint", "text", "bigint",
 ];
 
+/// The refund's columns as typed parameters (`$1::text`, …, in `REFUND_COLUMN_TYPES`'
+/// order, as `bind_refund` binds them), and the numbering of the parameters after them:
+/// counted from the list, so a column added later cannot make the next parameters read the
+/// refund's last columns (as `$27` once did).
+fn refund_parameters() -> (Vec<String>, impl FnMut() -> String) {
+    let values = REFUND_COLUMN_TYPES
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| format!("${}::{kind}", i + 1))
+        .collect();
+    let mut next = REFUND_COLUMN_TYPES.len() + 1;
+    let param = move || {
+        let n = next;
+        next += 1;
+        format!("${n}")
+    };
+    (values, param)
+}
+
 /// The fast path's statement for this step's shape (idempotency key or not, payment claim
 /// or not, merchant event or not). Parameters: `$1`-`$28` the refund's columns, then the
 /// key's `idem_key, fingerprint, expires_at`, the `payment_amount`, the creation event's
 /// detail, and the merchant event's `event_id, payload`.
 pub(super) fn fast_create_sql(step: &CreateStep) -> String {
-    let mut next = REFUND_COLUMN_TYPES.len() + 1;
-    let mut param = || {
-        let n = next;
-        next += 1;
-        format!("${n}")
-    };
-    let values: Vec<String> = REFUND_COLUMN_TYPES
-        .iter()
-        .enumerate()
-        .map(|(i, kind)| format!("${}::{kind}", i + 1))
-        .collect();
+    let (values, mut param) = refund_parameters();
     let mut ctes = Vec::new();
     let mut conditions = Vec::new();
     // Parameters are numbered in binding order (key, then payment amount); the statements
@@ -132,19 +141,7 @@ pub(super) fn fast_create_sql(step: &CreateStep) -> String {
 /// binds them), then the key's `idem_key, fingerprint, expires_at`, the creation event's
 /// detail, and the merchant event's `event_id, payload`.
 pub(super) fn single_statement_sql(step: &CreateStep) -> String {
-    // Numbered after every refund column: counted from the list, so a column added later
-    // cannot make the next parameters read the refund's last columns (as `$27` once did).
-    let mut next = REFUND_COLUMN_TYPES.len() + 1;
-    let mut param = || {
-        let n = next;
-        next += 1;
-        format!("${n}")
-    };
-    let values: Vec<String> = REFUND_COLUMN_TYPES
-        .iter()
-        .enumerate()
-        .map(|(i, kind)| format!("${}::{kind}", i + 1))
-        .collect();
+    let (values, mut param) = refund_parameters();
     let mut ctes = Vec::new();
     // The condition for the next write: the writes happen in chain order.
     let mut gate = "TRUE".to_owned();
