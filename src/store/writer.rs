@@ -22,9 +22,16 @@
 //!   stored, exactly as if each of their own transactions had failed.
 //! - Nothing waits for a batch to fill: an idle gateway commits each step at once, and a
 //!   loaded one batches whatever arrived during the previous fsync.
+//! - The WAL is reused, not grown: a thread of its own copies it into the database
+//!   (`checkpoint_while`), and after each of its rounds the writer, between two batches,
+//!   checkpoints the few frames committed meanwhile, so its next commit starts the WAL again
+//!   from the beginning. Without that second, short checkpoint no commit ever found the WAL
+//!   wholly copied (there was always a newer one), and the file grew by every page ever
+//!   written: 1.1 GB after 5,000 refunds.
 
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use rusqlite::Connection;
@@ -61,15 +68,20 @@ pub(crate) fn sqlite_sql(sql: &str) -> String {
     sql.replace('$', "?")
 }
 
+/// The WAL file is cut back to this size whenever it starts again from the beginning (a
+/// burst, or a long read that kept it from being reused, may have grown it).
+const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+
 /// Opens a connection to the SQLite file with the gateway's settings (WAL, `synchronous =
 /// FULL`, foreign keys, a busy timeout; `temp_store = MEMORY` keeps the savepoint
-/// sub-journals of group commit off the disk).
+/// sub-journals of group commit off the disk; the WAL file's size limit).
 pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(sqlite_error)?;
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-         PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY;",
-    )
+         PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY; \
+         PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};",
+    ))
     .map_err(sqlite_error)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
@@ -96,13 +108,15 @@ impl SqliteWriter {
         let (jobs, receiver) = mpsc::channel::<Job>();
         let alive = std::sync::Arc::new(());
         let watch = std::sync::Arc::downgrade(&alive);
+        let round_done = std::sync::Arc::new(AtomicBool::new(false));
+        let told = round_done.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, receiver))
+            .spawn(move || run(conn, receiver, &round_done))
             .map_err(|e| StoreError::NotCommitted(format!("cannot start the writer: {e}")))?;
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
-            .spawn(move || checkpoint_while(&checkpoints, &watch))
+            .spawn(move || checkpoint_while(&checkpoints, &watch, &told))
             .map_err(|e| StoreError::NotCommitted(format!("cannot start the checkpointer: {e}")))?;
         Ok(Self {
             jobs,
@@ -155,23 +169,33 @@ impl SqliteWriter {
 }
 
 /// How often the checkpointer copies the WAL into the database.
+#[cfg(not(test))]
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+#[cfg(test)]
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Copies committed WAL frames into the database file every [`CHECKPOINT_EVERY`], on a
 /// connection of its own, in `PASSIVE` mode: it never waits for the writer or a reader and
-/// never blocks them (what a reader still needs is left for the next round), so the WAL is
-/// reset and reused instead of growing, and its fsync of the database is off the writer's
-/// path. Stops once the store is dropped.
-fn checkpoint_while(conn: &Connection, alive: &std::sync::Weak<()>) {
+/// never blocks them (what a reader still needs is left for the next round), and its copy
+/// and fsync of the database are off the writer's path. Each round done, it tells the
+/// writer (`round_done`), whose own checkpoint then has only the frames committed during
+/// the round left to copy. Stops once the store is dropped.
+fn checkpoint_while(conn: &Connection, alive: &std::sync::Weak<()>, round_done: &AtomicBool) {
     while alive.strong_count() > 0 {
         std::thread::sleep(CHECKPOINT_EVERY);
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+        match checkpoint(conn) {
+            Ok(()) => round_done.store(true, Ordering::Release),
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; retrying"),
         }
     }
 }
 
-fn run(conn: Connection, receiver: mpsc::Receiver<Job>) {
+/// One `PASSIVE` checkpoint on `conn`.
+fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+}
+
+fn run(conn: Connection, receiver: mpsc::Receiver<Job>, round_done: &AtomicBool) {
     while let Ok(first) = receiver.recv() {
         let mut jobs = Vec::with_capacity(16);
         jobs.push(first);
@@ -188,6 +212,14 @@ fn run(conn: Connection, receiver: mpsc::Receiver<Job>) {
                 answers
                     .into_iter()
                     .for_each(|answer| answer(Some(message.as_str())));
+            }
+        }
+        // No commit can come between this checkpoint and the next batch's, so unless a
+        // reader holds an older snapshot it copies the WAL whole, and the next commit
+        // starts it again from its first frame.
+        if round_done.swap(false, Ordering::AcqRel) {
+            if let Err(e) = checkpoint(&conn) {
+                tracing::warn!(error = %e, "WAL checkpoint by the writer failed");
             }
         }
     }
@@ -395,13 +427,58 @@ mod tests {
                 .await
                 .expect("write");
         }
-        // The writer never checkpoints (wal_autocheckpoint = 0); the checkpointer copies
-        // the WAL into the database file within a round or two.
-        tokio::time::sleep(CHECKPOINT_EVERY * 3).await;
-        let after = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+        // The writer never checkpoints inside a commit (wal_autocheckpoint = 0); the
+        // checkpointer copies the WAL into the database file within a round or two.
+        let mut after = 0;
+        for _ in 0..100 {
+            tokio::time::sleep(CHECKPOINT_EVERY).await;
+            after = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            if after > before + 50_000 {
+                break;
+            }
+        }
         assert!(
             after > before + 50_000,
             "database file {before} → {after} bytes"
+        );
+        store.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn the_wal_is_reused_under_steady_writes_instead_of_growing() {
+        let (store, dir) = store().await;
+        let writer = writer(&store);
+        let wal = dir.join("gateway.db-wal");
+        // One commit after another for 30 checkpoint rounds, each with a row of 2 kB (in the
+        // table and in its unique index): every commit writes several 4 kB pages, so a WAL
+        // that is never reused ends at about 15 times the rows' bytes (113 MB after 3,939
+        // commits, measured without the writer's checkpoint); reused, it holds about one
+        // round's frames (6.4 MB after 5,396 commits).
+        let row = "x".repeat(2_000);
+        let started = std::time::Instant::now();
+        let mut rows = 0u64;
+        while started.elapsed() < CHECKPOINT_EVERY * 30 {
+            let event = format!("event-{rows:06}-{row}");
+            writer
+                .write(move |conn| {
+                    conn.execute(
+                        "INSERT INTO webhook_receipts (provider, event_id, received_at) VALUES ('p', ?1, 0)",
+                        [event],
+                    )
+                    .map_err(sqlite_error)?;
+                    Ok(((), true))
+                })
+                .await
+                .expect("write");
+            rows += 1;
+        }
+        let written = rows * 2_000;
+        let wal_bytes = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        assert!(rows > 200, "only {rows} commits in the window");
+        assert!(
+            wal_bytes < written * 2,
+            "WAL file {wal_bytes} bytes after {rows} commits of {written} bytes of rows: not reused"
         );
         store.close().await;
         let _ = std::fs::remove_dir_all(dir);
