@@ -16,6 +16,7 @@
 pub mod audit;
 pub mod batches;
 mod change;
+mod committed;
 mod create;
 pub mod finance;
 pub mod ledger;

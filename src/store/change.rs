@@ -21,6 +21,7 @@ mod statement;
 
 use statement::ChangeStatement;
 
+use super::committed::first_row_committed;
 use super::payments::check_learnt_amount_sqlite;
 use super::sqlite::{
     insert_webhook_receipt, read_refund, read_refund_by_reference, webhook_seen, write_change,
@@ -346,7 +347,10 @@ impl Store {
                 Bind::Int(int) => query.bind(int),
             };
         }
-        let applied: i64 = query.fetch_one(&self.pool).await?.try_get("applied")?;
+        // Only once committed: the merchant is answered, and the provider called, on it.
+        let applied: i64 = first_row_committed(query, &self.pool)
+            .await?
+            .try_get("applied")?;
         Ok((applied == 1).then_some(after))
     }
 }

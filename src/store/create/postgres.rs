@@ -11,6 +11,7 @@ use super::{
 };
 use crate::domain::refund_object::{merchant_event, new_event_id};
 use crate::domain::RefundStatus;
+use crate::store::committed::first_row_committed;
 use crate::store::is_unique_violation;
 use crate::store::payments::LockedPayment;
 use crate::store::payments::PaymentCheck;
@@ -48,7 +49,8 @@ impl Store {
             let payload = merchant_event(&event_id, "refund.created", refund.created_at, refund);
             query = query.bind(event_id).bind(payload);
         }
-        let row = match query.fetch_one(&self.pool).await {
+        // Only once committed: the provider is called on this answer.
+        let row = match first_row_committed(query, &self.pool).await {
             Ok(row) => row,
             Err(e) if is_rolled_back(&e) => return Ok(None),
             Err(e) => return Err(e.into()),
