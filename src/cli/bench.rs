@@ -301,9 +301,12 @@ impl Throughput<'_> {
             (None, _) => None,
         };
         let peak_rss_mb = peak_rss_mb(&gateways);
+        // Every process stopped, then the first that had died fails the run.
+        let mut stopped = Vec::with_capacity(gateways.len());
         for gateway in gateways {
-            gateway.stop().await;
+            stopped.push(gateway.stop().await);
         }
+        stopped.into_iter().collect::<Result<Vec<()>, _>>()?;
         drop(simulator);
         let disk_bytes = self.disk_bytes(probe).await;
         let pgbench_tps = if args.pgbench {

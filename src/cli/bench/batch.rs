@@ -130,7 +130,7 @@ pub async fn run(args: &BenchArgs, rows: u32) -> Result<BatchReport, BenchError>
         };
         let completed = accepted_at.elapsed();
         let peak_rss_mb = gateway.peak_rss_mb();
-        gateway.stop().await;
+        gateway.stop().await?;
         drop(simulator);
         Ok(BatchReport {
             provider: plugin.id(),

@@ -112,8 +112,16 @@ impl GatewayChild {
     }
 
     /// Asks the child to stop (SIGTERM by its pid, so it drains and closes its pool), and
-    /// kills it after 10 s.
-    pub(crate) async fn stop(mut self) {
+    /// kills it after 10 s. A child that had already exited fails the run, naming its log
+    /// (a failed run keeps its directory): figures measured around a dead gateway are not a
+    /// gateway's figures.
+    pub(crate) async fn stop(mut self) -> Result<(), BenchError> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return Err(BenchError::Gateway(format!(
+                "the gateway exited ({status}) before the run ended; see {}",
+                self.log.display()
+            )));
+        }
         if let Some(pid) = self.child.id() {
             let _ = Command::new("kill")
                 .arg("-TERM")
@@ -124,10 +132,11 @@ impl GatewayChild {
                 .await
                 .is_ok()
             {
-                return;
+                return Ok(());
             }
         }
         let _ = self.child.kill().await;
+        Ok(())
     }
 }
 
@@ -156,7 +165,36 @@ fn status_kib(status: &str, name: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{stat_cpu_ticks, status_kib};
+    use super::{stat_cpu_ticks, status_kib, GatewayChild};
+
+    /// A child around `program` (no gateway: only its process matters here).
+    fn child(program: &str, args: &[&str]) -> GatewayChild {
+        GatewayChild {
+            child: tokio::process::Command::new(program)
+                .args(args)
+                .kill_on_drop(true)
+                .spawn()
+                .expect("spawn"),
+            base_url: String::new(),
+            log: "gateway.log".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_gateway_that_died_during_the_run_fails_it_naming_its_log() {
+        let mut died = child("sh", &["-c", "exit 3"]);
+        died.child.wait().await.expect("wait");
+        let error = died.stop().await.expect_err("a dead gateway fails the run");
+        let message = error.to_string();
+        assert!(message.contains("exited"), "{message}");
+        assert!(message.contains("gateway.log"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_gateway_still_running_is_stopped_and_the_run_stands() {
+        let running = child("sleep", &["30"]);
+        running.stop().await.expect("a live gateway stops cleanly");
+    }
 
     #[test]
     fn cpu_ticks_are_utime_plus_stime_even_with_a_parenthesis_in_the_name() {

@@ -259,7 +259,7 @@ pub async fn run(args: &BenchArgs, outage: Duration) -> Result<OutageReport, Ben
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
-        gateway.stop().await;
+        gateway.stop().await?;
         drop(simulator);
         let errors = *errors.lock().await;
         Ok(OutageReport {
